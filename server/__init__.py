@@ -1,0 +1,1 @@
+"""Lượt — the central server: queue rules, storage, API and the real-time hub."""

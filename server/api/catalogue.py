@@ -1,0 +1,71 @@
+"""Public list of agencies and services with their live waiting counts and estimates."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from server.api import api
+from server.api.support import current_principal
+from server.clock import local_date
+from server.context import luot
+from server.domain.errors import N_, DomainError
+from server.domain.queries import service_queues
+from server.models import Agency, Service, Site, Ticket
+from server.views import agency_dict, service_dict, site_dict
+
+
+class UnknownSite(DomainError):
+    code, status, message = "unknown_site", 404, N_("Unknown site: {site}.")
+
+
+def resolve_site(db_session: Session, code: str | None) -> Site:
+    """The site named by ?site=CODE, else the caller's own site."""
+    if code:
+        site = db_session.exec(select(Site).where(Site.code == code)).first()
+    else:
+        principal = current_principal()
+        site = db_session.get(Site, principal.site_id) if principal and principal.site_id else None
+    if site is None:
+        raise UnknownSite(site=code or "")
+    return site
+
+
+def issued_today(db_session: Session, site_id: int, now) -> dict[int, int]:
+    rows = db_session.exec(
+        select(Ticket.origin_service_id, func.count())
+        .where(Ticket.site_id == site_id, Ticket.service_date == local_date(now))
+        .group_by(Ticket.origin_service_id)
+    ).all()
+    return dict(rows)
+
+
+@api.get("/services")
+def list_services() -> ResponseReturnValue:
+    ctx = luot()
+    now = ctx.clock.now()
+    with ctx.db.read() as db_session:
+        site = resolve_site(db_session, request.args.get("site"))
+        agencies = db_session.exec(
+            select(Agency).where(Agency.site_id == site.id, Agency.active).order_by(Agency.sort_order)
+        ).all()
+        services = db_session.exec(
+            select(Service).where(Service.site_id == site.id, Service.active).order_by(Service.sort_order)
+        ).all()
+        queues = service_queues(db_session, site.id or 0, now)
+        issued = issued_today(db_session, site.id or 0, now)
+    result = []
+    for agency in agencies:
+        entries = []
+        for service in (s for s in services if s.agency_id == agency.id):
+            queue = queues[service.id or 0]
+            cap_left = None if service.daily_cap is None else max(service.daily_cap - issued.get(service.id, 0), 0)
+            entries.append({**service_dict(service, now), "waiting": queue.waiting,
+                            "estimated_wait_minutes": queue.estimated_wait_minutes,
+                            "open_counters": queue.open_counters, "remaining_today": cap_left,
+                            "available": service_dict(service, now)["open_now"] and cap_left != 0})
+        result.append({**agency_dict(agency), "services": entries,
+                       "waiting": sum(e["waiting"] for e in entries)})
+    return jsonify({"site": site_dict(site), "now": now.isoformat(), "agencies": result})

@@ -1,0 +1,183 @@
+"""Issue tickets, follow them by tracking token, return held ones, rate the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from server.api import api
+from server.api.catalogue import resolve_site
+from server.api.support import InvalidBody, parse_body, require
+from server.auth import Forbidden
+from server.context import luot
+from server.domain import errors, queueing
+from server.domain.queries import service_queues, site_rules
+from server.extensions import limiter, ticket_rate_limit
+from server.models import Agency, Counter, CounterService, Rating, Service, Site, Ticket, TicketEvent
+from server.views import public_ticket
+
+STAFF = ("clerk", "manager", "admin")
+
+
+class IssueRequest(BaseModel):
+    service: str | None = Field(default=None, max_length=32)
+    priority: str | None = Field(default=None, max_length=16)
+    appointment: str | None = Field(default=None, max_length=32)
+    site: str | None = Field(default=None, max_length=32)
+
+
+class RatingRequest(BaseModel):
+    score: str = Field(min_length=1, max_length=32)
+    comment: str = Field(default="", max_length=1000)
+
+
+def serving_counters(db_session: Session, service_id: int) -> list[int]:
+    rows = db_session.exec(
+        select(Counter.number).join(CounterService, col(CounterService.counter_id) == Counter.id)
+        .where(CounterService.service_id == service_id).order_by(Counter.number)
+    ).all()
+    return list(rows)
+
+
+def ticket_details(db_session: Session, ticket: Ticket) -> dict[str, Any]:
+    """Everything a kiosk needs to print and show a ticket."""
+    service = db_session.get(Service, ticket.service_id)
+    agency = db_session.get(Agency, ticket.agency_id)
+    site = db_session.get(Site, ticket.site_id)
+    assert service and agency and site
+    base_url = luot().settings.base_url
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "display_number": ticket.display_number,
+        "priority": ticket.priority,
+        "status": ticket.status,
+        "issued_at": ticket.issued_at.isoformat(),
+        "service": {"code": service.code, "name": service.name, "name_en": service.name_en},
+        "agency": {"code": agency.code, "name": agency.name, "name_en": agency.name_en},
+        "site": {"code": site.code, "name": site.name},
+        "counters": serving_counters(db_session, service.id or 0),
+        "tracking_token": ticket.tracking_token,
+        "tracking_url": f"{base_url}/t/{ticket.tracking_token}",
+    }
+
+
+def issue_site_id(db_session: Session, principal, body: IssueRequest) -> int:
+    if principal.kind == "device":
+        return principal.site_id
+    if body.site:
+        site = resolve_site(db_session, body.site)
+        if not principal.may_see_site(site.id or 0):
+            raise Forbidden()
+        return site.id or 0
+    if principal.site_id is None:
+        raise InvalidBody(detail="site: required for province-level staff")
+    return principal.site_id
+
+
+@api.post("/tickets")
+@limiter.limit(ticket_rate_limit, methods=["POST"])
+def issue() -> ResponseReturnValue:
+    principal = require(staff_roles=STAFF, devices=("kiosk",))
+    body = parse_body(IssueRequest)
+    key = request.headers.get("Idempotency-Key", "").strip() or None
+    if key and len(key) > 128:
+        raise InvalidBody(detail="Idempotency-Key: at most 128 characters")
+    if not body.service and not body.appointment:
+        raise InvalidBody(detail="service: required (or appointment)")
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        site_id = issue_site_id(db_session, principal, body)
+    channel = "kiosk" if principal.kind == "device" else "staff"
+    outcome = ctx.run(queueing.issue_ticket, site_id=site_id, service_code=body.service,
+                      priority=body.priority or "", appointment_code=body.appointment, channel=channel,
+                      issuer_key=principal.issuer_key, idempotency_key=key)
+    assert outcome.ticket is not None
+    with ctx.db.read() as db_session:
+        ticket = db_session.get(Ticket, outcome.ticket.id)
+        assert ticket is not None
+        payload = ticket_details(db_session, ticket)
+    payload.update(waiting_ahead=outcome.waiting_ahead, estimated_wait_minutes=outcome.estimated_wait_minutes,
+                   repeated=not outcome.created)
+    for hook in ctx.after_issue:
+        payload.update(hook(principal, payload) or {})
+    return jsonify(payload), 201 if outcome.created else 200
+
+
+def now_serving(db_session: Session, ticket: Ticket) -> str | None:
+    """The number most recently called for the ticket's service today."""
+    row = db_session.exec(
+        select(Ticket.display_number).join(TicketEvent, col(TicketEvent.ticket_id) == Ticket.id)
+        .where(TicketEvent.service_id == ticket.service_id, TicketEvent.kind == "called",
+               Ticket.service_date == ticket.service_date)
+        .order_by(col(TicketEvent.id).desc()).limit(1)
+    ).first()
+    return row
+
+
+@api.get("/tickets/<token>")
+def track(token: str) -> ResponseReturnValue:
+    ctx = luot()
+    now = ctx.clock.now()
+    with ctx.db.read() as db_session:
+        ticket = db_session.exec(select(Ticket).where(Ticket.tracking_token == token)).first()
+        if ticket is None:
+            raise errors.UnknownTicket()
+        details = ticket_details(db_session, ticket)
+        queue = service_queues(db_session, ticket.site_id, now, [ticket.service_id])[ticket.service_id]
+        counter = db_session.get(Counter, ticket.counter_id) if ticket.counter_id else None
+        rated = db_session.exec(select(Rating.id).where(Rating.ticket_id == ticket.id)).first() is not None
+        serving = now_serving(db_session, ticket)
+        scale = luot_rating_scale(db_session, ticket.site_id)
+    waiting = ticket.status == "waiting"
+    return jsonify({
+        **{k: details[k] for k in ("id", "display_number", "number", "priority", "status", "issued_at",
+                                   "service", "agency", "site", "counters")},
+        "waiting_ahead": queue.ahead_of(ticket.id or 0) if waiting else 0,
+        "estimated_wait_minutes": queue.estimate_for(ticket.id or 0) if waiting else 0,
+        "now_serving": serving,
+        "counter": {"number": counter.number, "name": counter.name} if counter and not waiting else None,
+        "rated": rated,
+        "can_rate": ticket.status == "done" and not rated,
+        "rating_scale": scale,
+    })
+
+
+def luot_rating_scale(db_session: Session, site_id: int) -> list[str]:
+    return list(site_rules(db_session, site_id).rating_scale)
+
+
+@api.post("/tickets/<int:ticket_id>/return")
+def return_held(ticket_id: int) -> ResponseReturnValue:
+    principal = require(staff_roles=STAFF)
+    outcome = luot().run(queueing.return_ticket, ticket_id, principal.id)
+    return jsonify({"ticket": _public(outcome)})
+
+
+def _public(outcome: queueing.Outcome) -> dict[str, Any] | None:
+    return public_ticket(outcome.ticket) if outcome.ticket else None
+
+
+@api.post("/tickets/<ref>/rating")
+def rate(ref: str) -> ResponseReturnValue:
+    """Rate by ticket id (the counter's rating tablet or staff) or by tracking token (the citizen's phone)."""
+    body = parse_body(RatingRequest)
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        if ref.isdigit():
+            principal = require(staff_roles=STAFF, devices=("rating",))
+            ticket = db_session.get(Ticket, int(ref))
+            if ticket is None or not principal.may_see_site(ticket.site_id):
+                raise errors.UnknownTicket()
+            source = "tablet" if principal.kind == "device" else "staff"
+        else:
+            ticket = db_session.exec(select(Ticket).where(Ticket.tracking_token == ref)).first()
+            if ticket is None:
+                raise errors.UnknownTicket()
+            source = "phone"
+    outcome = ctx.run(queueing.rate, ticket.id, body.score, body.comment, source)
+    return jsonify({"ticket": _public(outcome), "score": body.score, "source": source}), 201

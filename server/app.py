@@ -1,0 +1,127 @@
+"""The app factory: create_app(settings) builds everything; nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_socketio import SocketIO
+from flask_wtf.csrf import CSRFProtect
+
+from server.api import api
+from server.clock import Clock, ScaledClock, SystemClock
+from server.context import Luot
+from server.db import Database
+from server.errors_http import install_error_handlers
+from server.extensions import limiter
+from server.realtime import Hub
+from server.runner import Runner
+from server.settings import Settings, load_settings
+from server.web import web
+
+log = logging.getLogger(__name__)
+SECRET_FILE = "secret_key"
+
+
+class NotInitialised(RuntimeError):
+    """The instance folder has no secret key: run `luot init` first."""
+
+
+def read_secret_key(settings: Settings) -> str:
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.instance_path / SECRET_FILE
+    if not path.exists():
+        raise NotInitialised(f"{path} is missing: run `luot init` first")
+    return path.read_text().strip()
+
+
+def clock_from(settings: Settings) -> Clock:
+    if settings.clock_start:
+        return ScaledClock(datetime.fromisoformat(settings.clock_start), settings.clock_speed)
+    return SystemClock()
+
+
+def configure_logging(level: str) -> None:
+    root = logging.getLogger()
+    if not any(getattr(h, "_luot", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._luot = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Flask:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=read_secret_key(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=1_000_000,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    clock = clock or clock_from(settings)
+    db = Database(settings)
+    socketio = SocketIO(app, async_mode=settings.async_mode, message_queue=settings.message_queue or None,
+                        cors_allowed_origins=[], logger=False, engineio_logger=False)
+    hub = Hub(socketio, db, clock, settings.message_queue)
+    ctx = Luot(settings=settings, db=db, clock=clock, hub=hub, run=Runner(db, clock, hub.publish))
+    app.extensions["luot"] = ctx
+    app.extensions["luot.socketio"] = socketio
+
+    csrf = CSRFProtect(app)
+
+    @app.before_request
+    def _csrf_for_cookie_sessions() -> None:
+        """Cookie-authenticated state changes need the CSRF token; Bearer and public calls do not."""
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and session.get("user_id") \
+                and not request.headers.get("Authorization"):
+            csrf.protect()
+
+    app.config["RATELIMIT_STORAGE_URI"] = _limiter_storage(settings)
+    limiter.init_app(app)
+    app.register_blueprint(web)
+    app.register_blueprint(api)
+    install_error_handlers(app)
+    _register_surfaces(app)
+    return app
+
+
+def _register_surfaces(app: Flask) -> None:
+    """The kiosk, board, counter and dashboard blueprints, where present."""
+    import importlib
+
+    for module_name, attribute in (("kiosk.routes", "kiosk"), ("display.routes", "display"),
+                                   ("counter.routes", "counter"), ("server.dashboard.routes", "dashboard")):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue
+            raise
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+        else:
+            app.register_blueprint(getattr(module, attribute))
+
+
+def _limiter_storage(settings: Settings) -> str:
+    return settings.message_queue if settings.message_queue.startswith("redis") else "memory://"
+
+
+def socketio_of(app: Flask) -> SocketIO:
+    return app.extensions["luot.socketio"]
+
+
+def instance_file(settings: Settings, name: str) -> Path:
+    return settings.instance_path / name

@@ -1,0 +1,75 @@
+"""Time sources. Everything reads time through a Clock so tests and the simulator can steer it.
+
+Day boundaries are local (Asia/Ho_Chi_Minh): numbers restart at local midnight.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware (UTC)."""
+
+
+class SystemClock:
+    """The real wall clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that only moves when told to (tests)."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ManualClock needs an aware datetime")
+        self._now = start.astimezone(UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def set(self, instant: datetime) -> None:
+        with self._lock:
+            self._now = instant.astimezone(UTC)
+
+    def advance(self, **delta: float) -> datetime:
+        with self._lock:
+            self._now += timedelta(**delta)
+            return self._now
+
+
+class ScaledClock:
+    """Starts at `start` and runs `speed` times faster than real time (day simulation, demos)."""
+
+    def __init__(self, start: datetime, speed: float, real: Clock | None = None) -> None:
+        self._real = real or SystemClock()
+        self._origin_real = self._real.now()
+        self._origin = start.astimezone(UTC)
+        self._speed = speed
+
+    def now(self) -> datetime:
+        return self._origin + (self._real.now() - self._origin_real) * self._speed
+
+
+def local_date(instant: datetime) -> date:
+    """The service date (local calendar day) of an instant."""
+    return instant.astimezone(LOCAL_TZ).date()
+
+
+def local_time_text(instant: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    return instant.astimezone(LOCAL_TZ).strftime(fmt)
+
+
+def local_midnight(day: date) -> datetime:
+    """The aware UTC instant at which a local day starts."""
+    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ).astimezone(UTC)

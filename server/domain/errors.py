@@ -1,0 +1,127 @@
+"""Named domain errors. Messages are English msgids, translated at the edge (server.i18n)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+def N_(message: str) -> str:
+    """Marks a message for translation extraction without translating it."""
+    return message
+
+
+class DomainError(Exception):
+    """A queue rule refused an action. `status` is a hint for the HTTP edge."""
+
+    code: ClassVar[str] = "refused"
+    status: ClassVar[int] = 409
+    message: ClassVar[str] = N_("The action was refused.")
+
+    def __init__(self, message: str | None = None, **params: Any) -> None:
+        self.text = message or self.message
+        self.params = params
+        super().__init__(self.text.format(**params) if params else self.text)
+
+
+class NotFound(DomainError):
+    code, status, message = "not_found", 404, N_("Not found.")
+
+
+class UnknownService(DomainError):
+    code, status, message = "unknown_service", 404, N_("Unknown service: {service}.")
+
+
+class UnknownCounter(DomainError):
+    code, status, message = "unknown_counter", 404, N_("Unknown counter.")
+
+
+class UnknownTicket(DomainError):
+    code, status, message = "unknown_ticket", 404, N_("Unknown ticket.")
+
+
+class ServiceClosed(DomainError):
+    code, status, message = "service_closed", 409, N_("This service is not receiving citizens now.")
+
+
+class DailyCapReached(DomainError):
+    code, status, message = "daily_cap_reached", 409, N_(
+        "This service has issued all {cap} numbers for today."
+    )
+
+
+class NumbersExhausted(DomainError):
+    code, status, message = "numbers_exhausted", 409, N_("The number range of this service is used up today.")
+
+
+class InvalidPriority(DomainError):
+    code, status, message = "invalid_priority", 400, N_("Unknown priority class: {priority}.")
+
+
+class UnknownAppointment(DomainError):
+    code, status, message = "unknown_appointment", 404, N_("No appointment with this code today.")
+
+
+class AppointmentUsed(DomainError):
+    code, status, message = "appointment_used", 409, N_("This appointment has already been checked in.")
+
+
+class IdempotencyConflict(DomainError):
+    code, status, message = "idempotency_conflict", 409, N_(
+        "This request key was already used for a different request."
+    )
+
+
+class CounterNotOpen(DomainError):
+    code, status, message = "counter_not_open", 409, N_("The counter is not open.")
+
+
+class CounterPaused(DomainError):
+    code, status, message = "counter_paused", 409, N_("The counter is paused; resume it first.")
+
+
+class CounterTaken(DomainError):
+    code, status, message = "counter_taken", 409, N_("Counter {counter} is held by another clerk.")
+
+
+class ClerkHasCounter(DomainError):
+    code, status, message = "clerk_has_counter", 409, N_(
+        "You already hold counter {counter}; close it before taking another."
+    )
+
+
+class WrongCounter(DomainError):
+    code, status, message = "wrong_counter", 403, N_("Only the clerk holding this counter may do this.")
+
+
+class NoTicketWaiting(DomainError):
+    code, status, message = "no_ticket_waiting", 409, N_("Nobody is waiting for this counter.")
+
+
+class NoCurrentTicket(DomainError):
+    code, status, message = "no_current_ticket", 409, N_("The counter has no current ticket.")
+
+
+class TicketStillCalled(DomainError):
+    code, status, message = "ticket_still_called", 409, N_(
+        "Ticket {number} was called but not started: start it or mark it as no-show first."
+    )
+
+
+class InvalidTransition(DomainError):
+    code, status, message = "invalid_transition", 409, N_("Ticket {number} cannot be {action} now.")
+
+
+class InvalidTransfer(DomainError):
+    code, status, message = "invalid_transfer", 400, N_("A ticket can only be transferred to another service.")
+
+
+class RatingNotAllowed(DomainError):
+    code, status, message = "rating_not_allowed", 409, N_("This ticket cannot be rated (not finished yet).")
+
+
+class AlreadyRated(DomainError):
+    code, status, message = "already_rated", 409, N_("This ticket has already been rated.")
+
+
+class InvalidScore(DomainError):
+    code, status, message = "invalid_score", 400, N_("Unknown rating: {score}.")

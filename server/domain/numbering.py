@@ -1,0 +1,37 @@
+"""Daily ticket numbers: one row per (sequence, local date), bumped atomically in the ticket's transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from server.domain.errors import NumbersExhausted
+from server.models import DailyNumber, NumberSequence
+
+
+def allocate_number(session: Session, sequence: NumberSequence, service_date: date) -> int:
+    """The next number of `sequence` on `service_date`; rolls back with the ticket if it fails."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = DailyNumber.__table__
+    statement = (
+        insert(table)
+        .values(sequence_id=sequence.id, service_date=service_date, last_value=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.sequence_id, table.c.service_date],
+            set_={"last_value": table.c.last_value + 1},
+        )
+        .returning(table.c.last_value)
+    )
+    ordinal = session.execute(statement).scalar_one()
+    number = sequence.first_number + ordinal - 1
+    if number > sequence.last_number:
+        raise NumbersExhausted()
+    return number
+
+
+def display_number(sequence: NumberSequence, number: int) -> str:
+    width = len(str(sequence.last_number))
+    return f"{sequence.prefix}{number:0{width}d}" if sequence.prefix else str(number)

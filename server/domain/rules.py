@@ -1,0 +1,49 @@
+"""Per-site queue options (stored in site.settings) with explicit defaults."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+PRIORITY_CLASSES: tuple[str, ...] = ("elderly", "disabled", "pregnant", "child", "merit")
+DEFAULT_RATING_SCALE: tuple[str, ...] = ("very_satisfied", "satisfied", "unsatisfied")
+ALL_RATING_SCORES: tuple[str, ...] = ("very_satisfied", "satisfied", "neutral", "unsatisfied")
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    """How a site orders and handles its queues.
+
+    Call order for a counter: (1) appointments within their slot window; (2) priority tickets and
+    ordinary tickets that have waited `ordinary_aging_minutes` or more; (3) other ordinary tickets.
+    After `priority_streak_limit` priority calls in a row at a counter, the longest-waiting ordinary
+    ticket goes next, so priority never starves ordinary citizens. Within a class: longest weighted
+    wait first (wait × the counter's weight for the service); a transferred ticket keeps its time.
+    """
+
+    priority_streak_limit: int = 3
+    ordinary_aging_minutes: int = 30
+    appointment_early_minutes: int = 10
+    appointment_late_minutes: int = 15
+    recall_limit: int = 3
+    no_show_after_recall_limit: bool = True
+    rating_scale: tuple[str, ...] = DEFAULT_RATING_SCALE
+    announcement_template: str = "Mời công dân có số thứ tự {so} đến quầy số {quay}"
+    number_region: str = "north"
+    digit_by_digit: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, raw: dict[str, Any] | None) -> SiteRules:
+        raw = dict(raw or {})
+        known = {f.name for f in fields(cls)} - {"extra"}
+        values = {k: raw.pop(k) for k in list(raw) if k in known}
+        if "rating_scale" in values:
+            values["rating_scale"] = tuple(values["rating_scale"])
+        return cls(**values, extra=raw)
+
+    def to_settings(self) -> dict[str, Any]:
+        data = asdict(self)
+        extra = data.pop("extra")
+        data["rating_scale"] = list(self.rating_scale)
+        return {**extra, **data}

@@ -1,0 +1,21 @@
+"""Flask extensions bound to the app in create_app (init_app), declared once for route decorators."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_limiter import Limiter
+
+
+def rate_key() -> str:
+    """Rate limits count per device or user; anonymous callers per address."""
+    from server.api.support import current_principal
+
+    principal = current_principal()
+    return principal.issuer_key if principal else (request.remote_addr or "anonymous")
+
+
+def ticket_rate_limit() -> str:
+    return current_app.extensions["luot"].settings.ticket_rate_limit
+
+
+limiter = Limiter(key_func=rate_key, default_limits=[], headers_enabled=True)

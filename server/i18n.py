@@ -1,0 +1,44 @@
+"""Translations: English msgids, Vietnamese (default) and English catalogues in gettext .po files."""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.pofile import read_po
+
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+CATALOGUES = Path(__file__).parent / "translations"
+
+
+@cache
+def _catalogue(language: str) -> dict[str, str]:
+    path = CATALOGUES / f"{language}.po"
+    if not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    return {m.id: unicodedata.normalize("NFC", m.string) for m in catalog if m.id and m.string}
+
+
+def translate(message: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
+    """The message in `language` (falling back to the English msgid), with {params} filled in."""
+    text = _catalogue(language).get(message, message) if language != "en" else message
+    return text.format(**params) if params else text
+
+
+def both(message: str, **params: Any) -> dict[str, str]:
+    return {language: translate(message, language, **params) for language in LANGUAGES}
+
+
+def pick_language(requested: str | None, accept_language: str | None = None,
+                  default: str = DEFAULT_LANGUAGE) -> str:
+    """An explicit ?lang= wins, then the Accept-Language header, then the default."""
+    for candidate in (requested, *(accept_language or "").split(",")):
+        code = (candidate or "").split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return default

@@ -1,0 +1,235 @@
+"""Database tables (SQLModel). Times are stored as naive UTC and read back as aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as naive UTC; returns aware UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utc_column(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def json_column(default: Any = None) -> Any:
+    return Field(default_factory=lambda: {} if default is None else default, sa_column=sa.Column(sa.JSON))
+
+
+class Site(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=32)
+    name: str = Field(max_length=200)
+    kind: str = Field(default="centre", max_length=16)  # centre | branch | point
+    address: str = Field(default="", max_length=300)
+    settings: dict = json_column()  # queue-rule and board options, see domain.rules.SiteRules
+
+
+class Agency(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("site_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    name_en: str = Field(default="", max_length=200)
+    floor: str = Field(default="", max_length=32)
+    sort_order: int = 0
+    active: bool = True
+
+
+class NumberSequence(SQLModel, table=True):
+    """A run of ticket numbers (prefix + range) shared by one or more services of a site."""
+
+    __table_args__ = (sa.UniqueConstraint("site_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    code: str = Field(max_length=32)
+    prefix: str = Field(default="", max_length=8)
+    first_number: int = 1
+    last_number: int = 9999
+
+
+class DailyNumber(SQLModel, table=True):
+    """The last number handed out by a sequence on a local service date."""
+
+    sequence_id: int = Field(foreign_key="numbersequence.id", primary_key=True)
+    service_date: date = Field(primary_key=True)
+    last_value: int = 0
+
+
+class Service(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("site_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    sequence_id: int = Field(foreign_key="numbersequence.id")
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=300)
+    name_en: str = Field(default="", max_length=300)
+    daily_cap: int | None = None
+    opening_hours: dict = json_column()  # {"days": [0..6], "periods": [["07:30","11:30"], …]}
+    target_wait_minutes: int = 15
+    target_service_minutes: int = 20
+    default_service_minutes: float = 6.0
+    sort_order: int = 0
+    active: bool = True
+
+
+class Counter(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("site_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    number: int
+    name: str = Field(default="", max_length=100)
+    floor: str = Field(default="", max_length=32)
+    status: str = Field(default="closed", max_length=16)  # closed | open | paused
+    pause_reason: str = Field(default="", max_length=200)
+    clerk_id: int | None = Field(default=None, foreign_key="user.id", unique=True)
+    current_ticket_id: int | None = None  # no FK: counter and ticket point at each other
+    priority_streak: int = 0
+    last_seen_at: datetime | None = utc_column()
+
+
+class CounterService(SQLModel, table=True):
+    counter_id: int = Field(foreign_key="counter.id", primary_key=True)
+    service_id: int = Field(foreign_key="service.id", primary_key=True)
+    weight: int = 1
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    full_name: str = Field(default="", max_length=200)
+    password_hash: str = Field(max_length=300)
+    role: str = Field(default="clerk", max_length=16)  # clerk | manager | admin
+    site_id: int | None = Field(default=None, foreign_key="site.id")  # None: every site
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = utc_column()
+
+
+class ApiToken(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = utc_column(nullable=False)
+    expires_at: datetime = utc_column(nullable=False)
+    revoked: bool = False
+
+
+class Device(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    kind: str = Field(max_length=16)  # kiosk | board | counter_display | rating
+    name: str = Field(max_length=100)
+    token_hash: str = Field(unique=True, max_length=64)
+    settings: dict = json_column()  # agencies shown, printer, counter, layout, language…
+    revoked: bool = False
+    last_seen_at: datetime | None = utc_column()
+
+
+class Appointment(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("site_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    service_id: int = Field(foreign_key="service.id")
+    code: str = Field(max_length=32)
+    slot_at: datetime = utc_column(nullable=False)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+
+
+class Ticket(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("sequence_id", "service_date", "number", name="uq_ticket_number_per_day"),
+        sa.UniqueConstraint("issuer_key", "idempotency_key", name="uq_ticket_idempotency"),
+        sa.Index("ix_ticket_queue", "site_id", "service_id", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id")
+    service_id: int = Field(foreign_key="service.id")
+    agency_id: int = Field(foreign_key="agency.id")
+    origin_service_id: int = Field(foreign_key="service.id")
+    sequence_id: int = Field(foreign_key="numbersequence.id")
+    service_date: date = Field(index=True)
+    number: int
+    display_number: str = Field(max_length=16)
+    priority: str = Field(default="", max_length=16)  # "" or a priority class
+    channel: str = Field(default="kiosk", max_length=16)  # kiosk | staff | appointment | api
+    appointment_at: datetime | None = utc_column()
+    status: str = Field(default="waiting", max_length=16)
+    issued_at: datetime = utc_column(nullable=False)
+    queue_since: datetime = utc_column(nullable=False)  # ordering time; kept across transfers
+    first_called_at: datetime | None = utc_column()
+    called_at: datetime | None = utc_column()
+    started_at: datetime | None = utc_column()
+    finished_at: datetime | None = utc_column()
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    clerk_id: int | None = Field(default=None, foreign_key="user.id")
+    recall_count: int = 0
+    transfer_count: int = 0
+    hold_note: str = Field(default="", max_length=300)
+    tracking_token: str = Field(unique=True, max_length=64)
+    issuer_key: str = Field(default="", max_length=64)
+    idempotency_key: str | None = Field(default=None, max_length=128)
+    estimated_wait_minutes: int | None = None
+
+
+class TicketEvent(SQLModel, table=True):
+    """Append-only log of everything that happened to a ticket."""
+
+    __table_args__ = (sa.Index("ix_ticketevent_site_at", "site_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    site_id: int = Field(foreign_key="site.id")
+    kind: str = Field(max_length=16)
+    at: datetime = utc_column(nullable=False)
+    service_id: int = Field(foreign_key="service.id")
+    agency_id: int = Field(foreign_key="agency.id")
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    data: dict = json_column()
+
+
+class CounterEvent(SQLModel, table=True):
+    """Append-only log of counter sessions: opened, paused, resumed, closed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    counter_id: int = Field(foreign_key="counter.id", index=True)
+    site_id: int = Field(foreign_key="site.id")
+    kind: str = Field(max_length=16)
+    at: datetime = utc_column(nullable=False)
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    data: dict = json_column()
+
+
+class Rating(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", unique=True)
+    site_id: int = Field(foreign_key="site.id")
+    agency_id: int = Field(foreign_key="agency.id")
+    service_id: int = Field(foreign_key="service.id")
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    clerk_id: int | None = Field(default=None, foreign_key="user.id")
+    score: str = Field(max_length=32)
+    comment: str = Field(default="", max_length=1000)
+    source: str = Field(default="tablet", max_length=16)  # tablet | phone
+    at: datetime = utc_column(nullable=False)

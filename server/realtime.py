@@ -1,0 +1,197 @@
+"""The Socket.IO hub: authenticate on connect, join rooms, send one snapshot, publish events after commit.
+
+Rooms: site:<id> (boards, kiosks, consoles, phones: public hall state), counter:<id>, display:<id>,
+ticket:<tracking token>, managers:<site>. Every event carries the site's sequence number `seq` and the
+server `epoch`; a client that sees a gap asks for a fresh snapshot (`snapshot.request`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from flask import request, session
+from flask_socketio import SocketIO, join_room
+from sqlmodel import select
+
+from server.auth import Principal, principal_for_token, principal_for_user_id
+from server.clock import Clock
+from server.db import Database
+from server.domain import events as ev
+from server.domain.queries import service_queues, ticket_view
+from server.models import Counter, Ticket
+from server.snapshots import site_snapshot
+from server.views import counter_dict, public_ticket, queue_dict
+
+log = logging.getLogger(__name__)
+
+
+class SequenceSource:
+    """Per-site event numbers: in memory for one process, Redis INCR when processes share a queue."""
+
+    def __init__(self, redis_url: str = "") -> None:
+        self._lock = threading.Lock()
+        self._counters: dict[int, itertools.count] = defaultdict(lambda: itertools.count(1))
+        self._current: dict[int, int] = defaultdict(int)
+        self._redis = None
+        if redis_url.startswith("redis"):
+            import redis
+
+            self._redis = redis.Redis.from_url(redis_url)
+
+    def next(self, site_id: int) -> int:
+        if self._redis is not None:
+            return int(self._redis.incr(f"luot:seq:{site_id}"))
+        with self._lock:
+            value = next(self._counters[site_id])
+            self._current[site_id] = value
+            return value
+
+    def current(self, site_id: int) -> int:
+        if self._redis is not None:
+            return int(self._redis.get(f"luot:seq:{site_id}") or 0)
+        with self._lock:
+            return self._current[site_id]
+
+
+class Hub:
+    """Maps domain events to rooms and payloads; answers connections with snapshots."""
+
+    def __init__(self, socketio: SocketIO, db: Database, clock: Clock, message_queue: str = "",
+                 announce: Callable[[ev.QueueEvent], dict[str, Any]] | None = None) -> None:
+        self.socketio = socketio
+        self.db = db
+        self.clock = clock
+        self.sequence = SequenceSource(message_queue)
+        self.epoch = uuid.uuid4().hex[:12] if not message_queue else "shared"
+        self.announce = announce or (lambda event: {})
+        socketio.on_event("connect", self._on_connect)
+        socketio.on_event("snapshot.request", self._on_snapshot_request)
+
+    # ------------------------------------------------------------ connections
+
+    def _principal(self, auth: dict[str, Any] | None) -> tuple[Principal | None, str | None]:
+        auth = auth or {}
+        now = self.clock.now()
+        with self.db.read() as db_session:
+            if auth.get("tracking_token"):
+                ticket = db_session.exec(
+                    select(Ticket).where(Ticket.tracking_token == str(auth["tracking_token"]))).first()
+                if ticket is None:
+                    return None, None
+                return Principal("tracking", ticket.id or 0, ticket.site_id), ticket.tracking_token
+            token = auth.get("token") or _bearer(request.headers.get("Authorization", ""))
+            if token:
+                return principal_for_token(db_session, now, str(token)), None
+            user_id = session.get("user_id")
+            if user_id:
+                return principal_for_user_id(db_session, int(user_id)), None
+        return None, None
+
+    def _on_connect(self, auth: dict[str, Any] | None = None) -> bool:
+        principal, tracking = self._principal(auth)
+        if principal is None:
+            return False
+        site_id = self._site_for(principal, auth or {})
+        if site_id is None:
+            return False
+        rooms = [f"site:{site_id}"]
+        if tracking:
+            rooms.append(f"ticket:{tracking}")
+        if principal.kind == "device":
+            rooms.append(f"display:{principal.id}")
+            if principal.settings.get("counter_id"):
+                rooms.append(f"counter:{principal.settings['counter_id']}")
+        if principal.is_staff:
+            if principal.role in ("manager", "admin"):
+                rooms.append(f"managers:{site_id}")
+            with self.db.read() as db_session:
+                counter = db_session.exec(select(Counter).where(Counter.clerk_id == principal.id)).first()
+            if counter is not None:
+                rooms.append(f"counter:{counter.id}")
+        for room in rooms:
+            join_room(room)
+        self._send_snapshot(site_id, tracking)
+        return True
+
+    def _site_for(self, principal: Principal, auth: dict[str, Any]) -> int | None:
+        wanted = auth.get("site_id")
+        if principal.site_id is not None:
+            return principal.site_id if wanted in (None, principal.site_id) else None
+        return int(wanted) if wanted is not None else None  # province-level staff pick a site
+
+    def _on_snapshot_request(self, data: dict[str, Any] | None = None) -> None:
+        rooms = [r for r in self.socketio.server.rooms(request.sid, namespace="/") if r.startswith("site:")]
+        tracking = next((r[7:] for r in self.socketio.server.rooms(request.sid, namespace="/")
+                         if r.startswith("ticket:")), None)
+        if rooms:
+            self._send_snapshot(int(rooms[0][5:]), tracking)
+
+    def _send_snapshot(self, site_id: int, tracking: str | None) -> None:
+        seq = self.sequence.current(site_id)
+        now = self.clock.now()
+        with self.db.read() as db_session:
+            payload = site_snapshot(db_session, site_id, now)
+            if tracking:
+                ticket = db_session.exec(select(Ticket).where(Ticket.tracking_token == tracking)).first()
+                payload["ticket"] = public_ticket(ticket_view(db_session, ticket)) if ticket else None
+        payload.update(seq=seq, epoch=self.epoch)
+        self.socketio.emit("snapshot", payload, to=request.sid)
+
+    # ------------------------------------------------------------ publishing
+
+    def publish(self, events: list[ev.QueueEvent]) -> None:
+        """Emit the events of one committed transaction, then the queues they changed."""
+        changed: dict[int, set[int]] = defaultdict(set)
+        for event in events:
+            for name, payload, rooms in self._messages(event):
+                self._emit(event.site_id, name, payload, rooms)
+            changed[event.site_id] |= set(event.service_ids)
+        for site_id, service_ids in changed.items():
+            if service_ids:
+                self.publish_queues(site_id, sorted(service_ids))
+
+    def publish_queues(self, site_id: int, service_ids: list[int] | None = None) -> None:
+        with self.db.read() as db_session:
+            queues = service_queues(db_session, site_id, self.clock.now(), service_ids)
+        payload = {"site_id": site_id, "queues": [queue_dict(q) for q in queues.values()]}
+        self._emit(site_id, "queue.changed", payload, [f"site:{site_id}"])
+
+    def _emit(self, site_id: int, name: str, payload: dict[str, Any], rooms: list[str]) -> None:
+        payload = {**payload, "seq": self.sequence.next(site_id), "epoch": self.epoch}
+        self.socketio.emit(name, payload, to=rooms)
+
+    def _messages(self, event: ev.QueueEvent) -> list[tuple[str, dict[str, Any], list[str]]]:
+        site_room = f"site:{event.site_id}"
+        if isinstance(event, ev.CounterChanged) and event.counter is not None:
+            counter = event.counter
+            payload = {"counter": counter_dict(counter, list(counter.service_ids))}
+            return [("counter.changed", payload, [site_room, f"counter:{counter.id}"])]
+        ticket = event.ticket
+        if ticket is None:
+            return []
+        rooms = [site_room, f"ticket:{ticket.tracking_token}"]
+        if ticket.counter_id:
+            rooms.append(f"counter:{ticket.counter_id}")
+        base = {"kind": event.kind, "at": event.at.isoformat(), "ticket": public_ticket(ticket)}
+        if isinstance(event, ev.TicketIssued):
+            return [("ticket.issued", base, [site_room])]
+        if isinstance(event, ev.TicketCalled | ev.TicketRecalled):
+            call = {**base, "call_id": event.call_id, "display_number": ticket.display_number,
+                    "agency_id": ticket.agency_id, "service_id": ticket.service_id,
+                    "counter": {"id": ticket.counter_id, "number": ticket.counter_number}, **self.announce(event)}
+            name = "ticket.called" if isinstance(event, ev.TicketCalled) else "ticket.recalled"
+            return [(name, call, rooms)]
+        if isinstance(event, ev.TicketRated):
+            base["score"] = event.score
+            rooms.append(f"managers:{event.site_id}")
+        return [("ticket.updated", base, rooms)]
+
+
+def _bearer(header: str) -> str | None:
+    return header[7:].strip() if header.lower().startswith("bearer ") else None

@@ -1,0 +1,46 @@
+"""Runs one use case in one write transaction, then publishes its events (only after the commit)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from server.clock import Clock
+from server.db import Database
+from server.domain.errors import N_, DomainError
+from server.domain.queueing import Outcome
+
+log = logging.getLogger(__name__)
+
+
+class StorageUnavailable(DomainError):
+    code, status, message = "storage_unavailable", 503, N_(
+        "The database is not answering; nothing was recorded. Please try again in a moment."
+    )
+
+
+class Runner:
+    def __init__(self, db: Database, clock: Clock, publish: Callable[[list], None]) -> None:
+        self.db = db
+        self.clock = clock
+        self.publish = publish
+
+    def __call__(self, use_case: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Outcome:
+        """Commit once, publish after; a unique-key race (another process) is retried once."""
+        for attempt in (1, 2):
+            try:
+                with self.db.write() as session:
+                    outcome = use_case(session, self.clock.now(), *args, **kwargs)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                log.info("retrying %s after a concurrent write", use_case.__name__)
+            except OperationalError as exc:
+                log.error("database error in %s: %s", use_case.__name__, exc)
+                raise StorageUnavailable() from exc
+        self.publish(outcome.events)
+        return outcome

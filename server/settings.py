@@ -1,0 +1,125 @@
+"""One typed settings object, read from LUOT_* environment variables and an optional TOML file.
+
+Every setting is declared once in SETTINGS (name, type, default, help); the README documents each
+(a test checks that). Precedence: explicit overrides > environment > TOML file (LUOT_CONFIG) > default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    type: type
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec("instance_dir", str, "instance", "Folder for the SQLite database, secret key, audio cache."),
+    SettingSpec("database_url", str, "", "SQLAlchemy URL; empty = SQLite file in the instance folder."),
+    SettingSpec("async_mode", str, "eventlet", "Server concurrency: eventlet, gevent or threading."),
+    SettingSpec("message_queue", str, "", "Socket.IO message queue (redis://…) for several server processes."),
+    SettingSpec("host", str, "127.0.0.1", "Address `luot serve` listens on."),
+    SettingSpec("port", int, 5000, "Port `luot serve` listens on."),
+    SettingSpec("public_url", str, "", "Base URL printed in ticket QR codes; empty = http://host:port."),
+    SettingSpec("secret_key", str, "", "Session signing key; empty = the key `luot init` wrote."),
+    SettingSpec("sqlite_synchronous", str, "FULL", "SQLite synchronous pragma: FULL survives power loss."),
+    SettingSpec("ticket_rate_limit", str, "60/minute", "Ticket issuing limit per kiosk device or user."),
+    SettingSpec("login_max_failures", int, 5, "Failed logins before an account is locked for a while."),
+    SettingSpec("login_lockout_minutes", int, 15, "How long a locked account stays locked."),
+    SettingSpec("api_token_hours", int, 12, "Lifetime of a Bearer token from /api/v1/auth/token."),
+    SettingSpec("default_language", str, "vi", "Language of pages and messages when none is asked for."),
+    SettingSpec("log_level", str, "INFO", "Logging level."),
+    SettingSpec("clock_start", str, "", "ISO instant the server clock starts at (simulation); empty = now."),
+    SettingSpec("clock_speed", float, 1.0, "How many times faster than real time the clock runs."),
+    SettingSpec("voice_pack_dir", str, "", "Folder of recorded clips that replaces espeak-ng."),
+    SettingSpec("espeak_path", str, "espeak-ng", "The espeak-ng program used for announcements."),
+    SettingSpec("db_pool_size", int, 20, "Database connections kept open (never below the worker pool)."),
+)
+
+
+def _coerce(spec: SettingSpec, raw: Any) -> Any:
+    if spec.type is bool:
+        return str(raw).lower() in {"1", "true", "yes", "on"}
+    try:
+        return spec.type(raw)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"LUOT_{spec.name.upper()}: expected {spec.type.__name__}, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_dir: str = "instance"
+    database_url: str = ""
+    async_mode: str = "eventlet"
+    message_queue: str = ""
+    host: str = "127.0.0.1"
+    port: int = 5000
+    public_url: str = ""
+    secret_key: str = ""
+    sqlite_synchronous: str = "FULL"
+    ticket_rate_limit: str = "60/minute"
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    api_token_hours: int = 12
+    default_language: str = "vi"
+    log_level: str = "INFO"
+    clock_start: str = ""
+    clock_speed: float = 1.0
+    voice_pack_dir: str = ""
+    espeak_path: str = "espeak-ng"
+    db_pool_size: int = 20
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def instance_path(self) -> Path:
+        return Path(self.instance_dir).resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.instance_path / 'luot.sqlite3'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def validate(self) -> None:
+        if self.async_mode not in {"eventlet", "gevent", "threading"}:
+            raise ValueError(f"LUOT_ASYNC_MODE must be eventlet, gevent or threading, not {self.async_mode!r}")
+        if self.sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError("LUOT_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build Settings from a TOML file (LUOT_CONFIG), the environment and explicit overrides."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = env.get("LUOT_CONFIG")
+    if config_file:
+        with open(config_file, "rb") as handle:
+            values.update(tomllib.load(handle).get("luot", {}))
+    for spec in SETTINGS:
+        key = f"LUOT_{spec.name.upper()}"
+        if key in env:
+            values[spec.name] = env[key]
+    values.update(overrides)
+    known = {f.name for f in fields(Settings)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    specs = {spec.name: spec for spec in SETTINGS}
+    coerced = {k: (_coerce(specs[k], v) if k in specs else v) for k, v in values.items()}
+    settings = Settings(**coerced)
+    settings.validate()
+    return settings

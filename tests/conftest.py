@@ -1,0 +1,62 @@
+"""Fixtures: the app on a tmp_path SQLite file with the production schema, a steerable clock, a small world."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server.app import create_app, socketio_of
+from server.clock import LOCAL_TZ, ManualClock
+from server.commands import initialise
+from server.context import Luot
+from server.settings import Settings, load_settings
+from tests.support.world import World, build_world
+
+# A Wednesday, 09:00 in Hà Nội: services with office hours are open.
+WEDNESDAY_9AM = datetime(2026, 11, 18, 9, 0, tzinfo=LOCAL_TZ)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    settings = load_settings(environ={}, instance_dir=str(tmp_path / "instance"), async_mode="threading",
+                             log_level="WARNING")
+    initialise(settings)
+    return settings
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(WEDNESDAY_9AM)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: ManualClock) -> Iterator[Flask]:
+    app = create_app(settings, clock=clock)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["luot"].db.dispose()
+
+
+@pytest.fixture
+def luot(app: Flask) -> Luot:
+    return app.extensions["luot"]
+
+
+@pytest.fixture
+def world(luot: Luot) -> World:
+    return build_world(luot.db)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def socketio(app: Flask):
+    return socketio_of(app)
