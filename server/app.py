@@ -16,6 +16,7 @@ from server.context import Luot
 from server.db import Database
 from server.errors_http import install_error_handlers
 from server.extensions import limiter
+from server.i18n import pick_language, translate
 from server.realtime import Hub
 from server.runner import Runner
 from server.settings import Settings, load_settings
@@ -92,8 +93,21 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.register_blueprint(web)
     app.register_blueprint(api)
     install_error_handlers(app)
+    _install_page_translations(app, settings)
     _register_surfaces(app)
     return app
+
+
+def _install_page_translations(app: Flask, settings: Settings) -> None:
+    """Templates call _("English msgid", **params); the page language is ?lang=, else the default (vi)."""
+
+    def page_language() -> str:
+        return pick_language(request.args.get("lang"), None, settings.default_language)
+
+    def _(message: str, **params: object) -> str:
+        return translate(message, page_language(), **params)
+
+    app.jinja_env.globals.update(_=_, page_language=page_language)
 
 
 def _register_surfaces(app: Flask) -> None:

@@ -16,12 +16,13 @@ CATALOGUES = Path(__file__).parent / "translations"
 
 @cache
 def _catalogue(language: str) -> dict[str, str]:
-    path = CATALOGUES / f"{language}.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
-    return {m.id: unicodedata.normalize("NFC", m.string) for m in catalog if m.id and m.string}
+    """All catalogues of a language: translations/vi.po (core) plus translations/vi-<surface>.po."""
+    messages: dict[str, str] = {}
+    for path in sorted(CATALOGUES.glob(f"{language}*.po")):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        messages.update({m.id: unicodedata.normalize("NFC", m.string) for m in catalog if m.id and m.string})
+    return messages
 
 
 def translate(message: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:

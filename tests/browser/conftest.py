@@ -1,0 +1,45 @@
+"""Browser fixtures: real Chromium (Debian's /usr/bin/chromium) through Playwright, and a live server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.live_server import LiveServer
+from tests.support.tools import require_file
+from tests.support.world import World, build_world
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    require_file(CHROMIUM, "Chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def live_world(tmp_path: Path) -> Iterator[tuple[LiveServer, World]]:
+    """A server process (eventlet) on the small test world."""
+    server = LiveServer(tmp_path / "instance")
+    world = server.prepare(build_world)
+    server.start()
+    yield server, world  # type: ignore[misc]
+    server.stop()

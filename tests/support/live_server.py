@@ -1,0 +1,101 @@
+"""A real `luot serve` process on a free port, on its own SQLite file, that tests can kill and restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+from server.commands import initialise
+from server.db import Database
+from server.settings import load_settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """Start, SIGKILL and restart a server process; `url` stays the same across restarts."""
+
+    def __init__(self, instance_dir: Path, async_mode: str = "eventlet", port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.instance_dir = instance_dir
+        self.async_mode = async_mode
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra_env = env or {}
+        self.process: subprocess.Popen | None = None
+        self.log_path = instance_dir / f"server-{self.port}.log"
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LUOT_") or k == "LUOT_REQUIRE_ALL"}
+        env.update(LUOT_INSTANCE_DIR=str(self.instance_dir), LUOT_ASYNC_MODE=self.async_mode,
+                   LUOT_PORT=str(self.port), LUOT_HOST="127.0.0.1", LUOT_LOG_LEVEL="WARNING",
+                   LUOT_TICKET_RATE_LIMIT="10000/minute", **self.extra_env)
+        return env
+
+    def settings(self):
+        return load_settings(environ=self.env)
+
+    def prepare(self, populate: Callable[[Database], object] | None = None) -> object:
+        """`luot init` for the instance, then fill it (in this process) before the server starts."""
+        settings = self.settings()
+        initialise(settings)
+        result = None
+        if populate is not None:
+            db = Database(settings)
+            result = populate(db)
+            db.dispose()
+        return result
+
+    def start(self, timeout: float = 30.0) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], env=self.env,
+                                        stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2])
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        delay = 0.02
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(delay)  # polling for readiness with back-off, not synchronising on a guess
+            delay = min(delay * 2, 0.3)
+        raise TimeoutError(f"server not healthy after {timeout}s:\n{self.log()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, as after a power cut."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""

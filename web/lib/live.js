@@ -1,0 +1,52 @@
+// The live connection every surface uses: Socket.IO with endless reconnection (back-off), one snapshot
+// on every (re)connect, per-site sequence numbers with gap detection, and an online/offline callback.
+import { io } from "socket.io-client";
+
+/**
+ * @param {object} options
+ * @param {object} options.auth          sent on connect: {token} | {tracking_token} | {} (session cookie)
+ * @param {(snapshot: object) => void} options.onSnapshot   draw the whole state
+ * @param {Record<string, (payload: object) => void>} options.handlers  per event name
+ * @param {(online: boolean) => void} [options.onStatus]
+ */
+export function connectLive({ auth, onSnapshot, handlers, onStatus = () => {} }) {
+  const socket = io({
+    auth,
+    transports: ["websocket", "polling"],
+    reconnection: true,
+    reconnectionAttempts: Infinity,
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 10000,
+    randomizationFactor: 0.3,
+  });
+  let lastSeq = null;
+  let epoch = null;
+
+  socket.on("connect", () => onStatus(true));
+  socket.on("disconnect", () => onStatus(false));
+  socket.on("connect_error", () => onStatus(false));
+  socket.on("snapshot", (snapshot) => {
+    lastSeq = snapshot.seq;
+    epoch = snapshot.epoch;
+    onSnapshot(snapshot);
+  });
+  // Every site event carries the sequence, whether or not this surface handles it.
+  socket.onAny((name, payload) => {
+    if (name === "snapshot" || !payload || typeof payload.seq !== "number") return;
+    if (lastSeq === null) return; // the snapshot is on its way and will include this
+    if (payload.epoch !== epoch) {
+      socket.emit("snapshot.request");
+      return;
+    }
+    if (payload.seq <= lastSeq) return; // already part of the state we drew
+    const gap = payload.seq > lastSeq + 1;
+    lastSeq = payload.seq;
+    if (gap) {
+      socket.emit("snapshot.request");
+      return;
+    }
+    const handler = handlers[name];
+    if (handler) handler(payload);
+  });
+  return socket;
+}
