@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from server.auth import hash_password
 from server.models import Site
 from server.provisioning import (
     create_agency,
@@ -95,6 +96,7 @@ def seed_demo(session: Session) -> bool:
         return False
     centre = create_site(session, CENTRE_CODE, "Trung tâm Phục vụ hành chính công tỉnh", "centre")
     counter_number = 1
+    clerk_hash = hash_password(DEMO_PASSWORDS["clerk"])
     east = []
     for index, (code, name, name_en, counters, services) in enumerate(AGENCIES, start=1):
         agency = create_agency(session, centre, code, name, name_en, floor="Tầng 1", sort_order=index)
@@ -112,7 +114,7 @@ def seed_demo(session: Session) -> bool:
         for _ in range(counters):
             create_counter(session, centre, counter_number, created, floor="Tầng 1")
             create_user(session, f"clerk{counter_number:02d}", DEMO_PASSWORDS["clerk"], "clerk", centre,
-                        full_name=f"Cán bộ quầy {counter_number}")
+                        full_name=f"Cán bộ quầy {counter_number}", password_hash=clerk_hash)
             counter_number += 1
     create_user(session, "admin", DEMO_PASSWORDS["admin"], "admin", None, full_name="Quản trị hệ thống")
     create_user(session, "manager", DEMO_PASSWORDS["manager"], "manager", centre, full_name="Lãnh đạo Trung tâm")

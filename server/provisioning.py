@@ -70,12 +70,13 @@ def create_counter(session: Session, site: Site, number: int, services: list[Ser
 
 
 def create_user(session: Session, username: str, password: str, role: str = "clerk", site: Site | None = None,
-                full_name: str = "") -> User:
+                full_name: str = "", password_hash: str | None = None) -> User:
+    """A staff account; `password_hash` lets bulk seeding hash a shared demo password once."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if session.exec(select(User).where(User.username == username)).first() is not None:
         raise ValueError(f"user {username!r} exists already")
-    user = User(username=username, password_hash=hash_password(password), role=role,
+    user = User(username=username, password_hash=password_hash or hash_password(password), role=role,
                 site_id=site.id if site else None, full_name=full_name)
     session.add(user)
     session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -21,12 +22,19 @@ from tests.support.world import World, build_world
 WEDNESDAY_9AM = datetime(2026, 11, 18, 9, 0, tzinfo=LOCAL_TZ)
 
 
+@pytest.fixture(scope="session")
+def migrated_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One instance folder migrated with the production Alembic scripts; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("template") / "instance"
+    initialise(load_settings(environ={}, instance_dir=str(folder)))
+    return folder
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    settings = load_settings(environ={}, instance_dir=str(tmp_path / "instance"), async_mode="threading",
-                             log_level="WARNING")
-    initialise(settings)
-    return settings
+def settings(tmp_path: Path, migrated_instance: Path) -> Settings:
+    folder = tmp_path / "instance"
+    shutil.copytree(migrated_instance, folder)
+    return load_settings(environ={}, instance_dir=str(folder), async_mode="threading", log_level="WARNING")
 
 
 @pytest.fixture

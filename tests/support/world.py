@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
+from server.auth import hash_password
 from server.db import Database
 from server.provisioning import (
     create_agency,
@@ -16,6 +18,12 @@ from server.provisioning import (
 )
 
 PASSWORD = "secret-pass"
+
+
+@cache
+def password_hash() -> str:
+    """Hashed once per test process: argon2 is slow on purpose."""
+    return hash_password(PASSWORD)
 
 
 @dataclass
@@ -56,7 +64,7 @@ def build_world(db: Database, **site_settings: object) -> World:
         for name, role, where in (("clerk1", "clerk", site), ("clerk2", "clerk", site), ("clerk3", "clerk", site),
                                   ("manager", "manager", site), ("admin", "admin", None),
                                   ("otherclerk", "clerk", other)):
-            users[name] = create_user(s, name, PASSWORD, role, where).id
+            users[name] = create_user(s, name, PASSWORD, role, where, password_hash=password_hash()).id
         create_device(s, site, "kiosk", "Kiosk 1", "kiosk-token-1")
         create_device(s, site, "board", "Board 1", "board-token-1")
         create_device(s, site, "board", "Board CA", "board-token-filtered", agency_ids=[ca.id])

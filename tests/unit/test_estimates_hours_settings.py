@@ -1,0 +1,65 @@
+"""Estimates, opening hours and settings parsing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from server.clock import LOCAL_TZ, local_date
+from server.domain.estimates import estimated_wait_minutes, typical_service_minutes
+from server.domain.hours import is_open, validate_opening_hours
+from server.settings import load_settings
+
+HOURS = {"days": [0, 1, 2, 3, 4], "periods": [["07:30", "11:30"], ["13:30", "17:00"]]}
+
+
+def test_estimate_is_people_ahead_times_service_time_over_open_counters():
+    assert estimated_wait_minutes(0, 6, 2) == 0
+    assert estimated_wait_minutes(5, 6, 2) == 15
+    assert estimated_wait_minutes(1, 5, 2) == 3  # 2.5 rounds up
+    assert estimated_wait_minutes(4, 6, 0) == 24  # no counter open: as if one were
+
+
+def test_typical_service_time_is_the_median_and_ignores_forgotten_finishes():
+    assert typical_service_minutes([4, 5, 6, 600], default_minutes=8) == 5
+    assert typical_service_minutes([4, 5], default_minutes=8) == 8
+
+
+@pytest.mark.parametrize(("local", "expected"), [
+    ((2026, 11, 18, 7, 29), False), ((2026, 11, 18, 7, 30), True), ((2026, 11, 18, 11, 30), False),
+    ((2026, 11, 18, 12, 0), False), ((2026, 11, 18, 13, 30), True), ((2026, 11, 18, 16, 59), True),
+    ((2026, 11, 21, 9, 0), False),  # Saturday
+])
+def test_opening_hours_are_read_in_local_time(local, expected):
+    assert is_open(HOURS, datetime(*local, tzinfo=LOCAL_TZ)) is expected
+
+
+def test_empty_hours_mean_always_open():
+    assert is_open({}, datetime(2026, 11, 22, 3, 0, tzinfo=LOCAL_TZ))
+
+
+def test_bad_opening_hours_are_refused():
+    with pytest.raises(ValueError):
+        validate_opening_hours({"periods": [["11:00", "10:00"]]})
+    with pytest.raises(ValueError):
+        validate_opening_hours({"days": [7]})
+
+
+def test_service_date_changes_at_local_midnight_not_utc_midnight():
+    before = datetime(2026, 11, 18, 23, 59, tzinfo=LOCAL_TZ)
+    after = datetime(2026, 11, 19, 0, 1, tzinfo=LOCAL_TZ)
+    assert local_date(before).day == 18 and local_date(after).day == 19
+    assert after.astimezone(timezone.utc).day == 18  # still the 18th in UTC
+
+
+def test_settings_come_from_the_environment_with_types():
+    settings = load_settings(environ={"LUOT_PORT": "8080", "LUOT_CLOCK_SPEED": "60", "LUOT_ASYNC_MODE": "gevent"})
+    assert (settings.port, settings.clock_speed, settings.async_mode) == (8080, 60.0, "gevent")
+
+
+def test_bad_settings_are_refused_with_the_variable_name():
+    with pytest.raises(ValueError, match="LUOT_PORT"):
+        load_settings(environ={"LUOT_PORT": "eighty"})
+    with pytest.raises(ValueError, match="LUOT_ASYNC_MODE"):
+        load_settings(environ={"LUOT_ASYNC_MODE": "asyncio"})
