@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -50,7 +50,7 @@ def test_service_date_changes_at_local_midnight_not_utc_midnight():
     before = datetime(2026, 11, 18, 23, 59, tzinfo=LOCAL_TZ)
     after = datetime(2026, 11, 19, 0, 1, tzinfo=LOCAL_TZ)
     assert local_date(before).day == 18 and local_date(after).day == 19
-    assert after.astimezone(timezone.utc).day == 18  # still the 18th in UTC
+    assert after.astimezone(UTC).day == 18  # still the 18th in UTC
 
 
 def test_settings_come_from_the_environment_with_types():

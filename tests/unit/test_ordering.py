@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from server.domain.ordering import Candidate, call_order
 from server.domain.rules import SiteRules
 
-NOW = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 RULES = SiteRules(priority_streak_limit=3, ordinary_aging_minutes=30)
 
 
