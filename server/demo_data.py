@@ -39,7 +39,8 @@ AGENCIES: list[tuple[str, str, str, int, list[tuple[str, str, float]]]] = [
     ("SKHCN", "Sở Khoa học và Công nghệ", "Department of Science and Technology", 2, [
         ("SKHCN-KH", "Khoa học, công nghệ", 10), ("SKHCN-VT", "Viễn thông, báo chí, xuất bản", 8)]),
     ("SCT", "Sở Công Thương", "Department of Industry and Trade", 2, [
-        ("SCT-TM", "Thương mại, xúc tiến", 8), ("SCT-ATTP", "An toàn thực phẩm", 8), ("SCT-DL", "Điện lực, năng lượng", 10)]),
+        ("SCT-TM", "Thương mại, xúc tiến", 8), ("SCT-ATTP", "An toàn thực phẩm", 8),
+        ("SCT-DL", "Điện lực, năng lượng", 10)]),
     ("SYT", "Sở Y tế", "Department of Health", 2, [
         ("SYT-HN", "Chứng chỉ hành nghề khám chữa bệnh", 10), ("SYT-DUOC", "Dược, mỹ phẩm", 8)]),
     ("SGDDT", "Sở Giáo dục và Đào tạo", "Department of Education and Training", 2, [
@@ -51,7 +52,8 @@ AGENCIES: list[tuple[str, str, str, int, list[tuple[str, str, float]]]] = [
     ("SNGV", "Sở Ngoại vụ", "Department of Foreign Affairs", 1, [
         ("SNGV-HN", "Hội nghị, hội thảo quốc tế", 10), ("SNGV-XC", "Xuất cảnh công vụ", 8)]),
     ("CA", "Công an tỉnh", "Provincial Police", 3, [
-        ("CA-XNC", "Xuất nhập cảnh, hộ chiếu", 6), ("CA-CC", "Căn cước, cư trú", 5), ("CA-PCCC", "Phòng cháy chữa cháy", 10)]),
+        ("CA-XNC", "Xuất nhập cảnh, hộ chiếu", 6), ("CA-CC", "Căn cước, cư trú", 5),
+        ("CA-PCCC", "Phòng cháy chữa cháy", 10)]),
     ("THUE", "Thuế tỉnh", "Provincial Tax Office", 3, [
         ("THUE-DK", "Đăng ký thuế", 6), ("THUE-KK", "Kê khai, nộp thuế", 6), ("THUE-HD", "Hóa đơn", 5)]),
     ("BHXH", "Bảo hiểm xã hội tỉnh", "Provincial Social Insurance", 3, [
