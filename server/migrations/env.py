@@ -7,7 +7,6 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import server.models  # noqa: F401  (registers the tables)
-import server.stats.models  # noqa: F401  (roll-up and audit tables)
 
 config = context.config
 target_metadata = SQLModel.metadata
