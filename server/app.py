@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
 
 def _install_page_translations(app: Flask, settings: Settings) -> None:
-    """Templates call _("English msgid", **params); the page language is ?lang=, else the default (vi)."""
+    """Templates translate English msgids with _(); the page language is ?lang=, else the default (vi)."""
 
     def page_language() -> str:
         return pick_language(request.args.get("lang"), None, settings.default_language)

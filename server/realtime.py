@@ -1,7 +1,8 @@
 """The Socket.IO hub: authenticate on connect, join rooms, send one snapshot, publish events after commit.
 
-Rooms: site:<id> (boards, kiosks, consoles, phones: public hall state), counter:<id>, display:<id>,
-ticket:<tracking token>, managers:<site>. Every event carries the site's sequence number `seq` and the
+Rooms: site:<id> (boards, kiosks, consoles, dashboards: the hall's events), counter:<id>, display:<id>,
+ticket:<tracking token> and queues:<site> (phones: their own ticket and the queue figures only), managers:<site>.
+Every event carries the site's sequence number `seq` and the
 server `epoch`; a client that sees a gap asks for a fresh snapshot (`snapshot.request`).
 """
 
@@ -100,9 +101,8 @@ class Hub:
         site_id = self._site_for(principal, auth or {})
         if site_id is None:
             return False
-        rooms = [f"site:{site_id}"]
-        if tracking:
-            rooms.append(f"ticket:{tracking}")
+        # A phone sees only its own ticket and the queue figures, never the rest of the hall's events.
+        rooms = [f"ticket:{tracking}", f"queues:{site_id}"] if tracking else [f"site:{site_id}"]
         if principal.kind == "device":
             rooms.append(f"display:{principal.id}")
             if principal.settings.get("counter_id"):
@@ -126,11 +126,11 @@ class Hub:
         return int(wanted) if wanted is not None else None  # province-level staff pick a site
 
     def _on_snapshot_request(self, data: dict[str, Any] | None = None) -> None:
-        rooms = [r for r in self.socketio.server.rooms(request.sid, namespace="/") if r.startswith("site:")]
-        tracking = next((r[7:] for r in self.socketio.server.rooms(request.sid, namespace="/")
-                         if r.startswith("ticket:")), None)
-        if rooms:
-            self._send_snapshot(int(rooms[0][5:]), tracking)
+        joined = self.socketio.server.rooms(request.sid, namespace="/")
+        sites = [int(r.split(":", 1)[1]) for r in joined if r.startswith(("site:", "queues:"))]
+        tracking = next((r[7:] for r in joined if r.startswith("ticket:")), None)
+        if sites:
+            self._send_snapshot(sites[0], tracking)
 
     def _send_snapshot(self, site_id: int, tracking: str | None) -> None:
         seq = self.sequence.current(site_id)
@@ -140,7 +140,8 @@ class Hub:
             if tracking:
                 ticket = db_session.exec(select(Ticket).where(Ticket.tracking_token == tracking)).first()
                 payload["ticket"] = public_ticket(ticket_view(db_session, ticket)) if ticket else None
-        payload.update(seq=seq, epoch=self.epoch)
+        # Phones receive a subset of the site's events, so they cannot check the sequence for gaps.
+        payload.update(seq=seq, epoch=self.epoch, sequenced=tracking is None)
         self.socketio.emit("snapshot", payload, to=request.sid)
 
     # ------------------------------------------------------------ publishing
@@ -160,7 +161,7 @@ class Hub:
         with self.db.read() as db_session:
             queues = service_queues(db_session, site_id, self.clock.now(), service_ids)
         payload = {"site_id": site_id, "queues": [queue_dict(q) for q in queues.values()]}
-        self._emit(site_id, "queue.changed", payload, [f"site:{site_id}"])
+        self._emit(site_id, "queue.changed", payload, [f"site:{site_id}", f"queues:{site_id}"])
 
     def _emit(self, site_id: int, name: str, payload: dict[str, Any], rooms: list[str]) -> None:
         payload = {**payload, "seq": self.sequence.next(site_id), "epoch": self.epoch}

@@ -6,14 +6,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from server.clock import local_date
+from server.clock import local_date, local_midnight
 from server.domain.estimates import estimated_wait_minutes, minutes_per_place, typical_service_minutes
 from server.domain.events import CounterView, TicketView
 from server.domain.ordering import Candidate, call_order
 from server.domain.rules import SiteRules
-from server.models import Counter, CounterService, Service, Site, Ticket
+from server.models import Counter, CounterService, Service, Site, Ticket, TicketEvent
 
 WAITING = "waiting"
 ACTIVE_STATUSES = ("called", "serving")
@@ -99,6 +100,7 @@ class ServiceQueue:
     minutes_per_place: float
     estimated_wait_minutes: int  # for a ticket issued now
     longest_wait_seconds: int
+    last_called: str | None = None  # display number most recently called today
 
     def ahead_of(self, ticket_id: int) -> int:
         return self.order.index(ticket_id) if ticket_id in self.order else 0
@@ -135,6 +137,23 @@ def recent_service_minutes(session: Session, service_id: int, now: datetime, lim
     return [(end - start).total_seconds() / 60 for start, end in session.exec(statement).all() if end]
 
 
+def last_called_numbers(session: Session, site_id: int, now: datetime) -> dict[int, str]:
+    """The display number most recently called (or recalled) per service today."""
+    latest = (
+        select(TicketEvent.service_id, func.max(TicketEvent.id).label("event_id"))
+        .where(TicketEvent.site_id == site_id, col(TicketEvent.kind).in_(["called", "recalled"]),
+               TicketEvent.at >= local_midnight(local_date(now)))
+        .group_by(TicketEvent.service_id)
+        .subquery()
+    )
+    rows = session.exec(
+        select(latest.c.service_id, Ticket.display_number)
+        .join(TicketEvent, col(TicketEvent.id) == latest.c.event_id)
+        .join(Ticket, col(Ticket.id) == TicketEvent.ticket_id)
+    ).all()
+    return dict(rows)
+
+
 def service_queues(
     session: Session, site_id: int, now: datetime, service_ids: list[int] | None = None
 ) -> dict[int, ServiceQueue]:
@@ -149,6 +168,7 @@ def service_queues(
     for ticket in waiting_tickets(session, site_id, ids, now):
         by_service[ticket.service_id].append(ticket)
     open_counts = open_counter_counts(session, site_id)
+    called = last_called_numbers(session, site_id, now)
     result: dict[int, ServiceQueue] = {}
     for service in services:
         sid = service.id or 0
@@ -169,5 +189,6 @@ def service_queues(
             minutes_per_place=round(minutes_per_place(minutes, counters), 2),
             estimated_wait_minutes=estimated_wait_minutes(len(tickets), minutes, counters),
             longest_wait_seconds=int(longest),
+            last_called=called.get(sid),
         )
     return result

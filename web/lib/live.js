@@ -21,6 +21,7 @@ export function connectLive({ auth, onSnapshot, handlers, onStatus = () => {} })
   });
   let lastSeq = null;
   let epoch = null;
+  let sequenced = true; // false for phones: they receive only a subset of the site's events
 
   socket.on("connect", () => onStatus(true));
   socket.on("disconnect", () => onStatus(false));
@@ -28,12 +29,17 @@ export function connectLive({ auth, onSnapshot, handlers, onStatus = () => {} })
   socket.on("snapshot", (snapshot) => {
     lastSeq = snapshot.seq;
     epoch = snapshot.epoch;
+    sequenced = snapshot.sequenced !== false;
     onSnapshot(snapshot);
   });
   // Every site event carries the sequence, whether or not this surface handles it.
   socket.onAny((name, payload) => {
     if (name === "snapshot" || !payload || typeof payload.seq !== "number") return;
     if (lastSeq === null) return; // the snapshot is on its way and will include this
+    if (!sequenced) {
+      if (handlers[name]) handlers[name](payload);
+      return;
+    }
     if (payload.epoch !== epoch) {
       socket.emit("snapshot.request");
       return;
