@@ -101,6 +101,12 @@ class FakePrinter:
     jobs: list[bytes] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
     port: int = 0
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_jobs(self, count: int, timeout: float = 5) -> bool:
+        """Waits until `count` connections have been received and closed."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.jobs) >= count, timeout)
 
     def handler(self) -> type[socketserver.BaseRequestHandler]:
         fake = self
@@ -115,7 +121,9 @@ class FakePrinter:
                             self.request.sendall(STATUS_OK)
                         for _ in range(chunk.count(DLE_EOT_PAPER)):
                             self.request.sendall(fake.paper)
-                fake.jobs.append(bytes(received))
+                with fake.arrived:
+                    fake.jobs.append(bytes(received))
+                    fake.arrived.notify_all()
                 fake.done.set()
 
         return Handler
@@ -197,12 +205,12 @@ def test_silent_printer_is_printed_to_and_not_asked_again(
     fake_printer.paper = None
     printer = open_printer(f"network:127.0.0.1:{fake_printer.port}")
     assert printer.status() is PrinterStatus.UNKNOWN
+    assert fake_printer.wait_jobs(1)  # the status query's own connection
     layout = load_builtin_layout("ticket_80mm")
     for _ in range(2):
-        fake_printer.done.clear()
         printer.print_ticket(sample_ticket(), layout)
-        assert fake_printer.done.wait(5)
-    first, second = fake_printer.jobs[-2:]
+    assert fake_printer.wait_jobs(3)
+    first, second = [job for job in fake_printer.jobs if b"\x1dv0" in job]
     assert decode_escpos(first).has_cut and decode_escpos(second).has_cut
     assert not second.startswith(DLE_EOT_PRINTER)  # learned that it never answers
 
