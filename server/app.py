@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -58,6 +59,10 @@ def configure_logging(level: str) -> None:
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Flask:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    # python-escpos caches its printer database in a new temporary folder per process unless told where.
+    escpos_cache = settings.instance_path / "escpos-cache"
+    escpos_cache.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(escpos_cache))
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(
         SECRET_KEY=read_secret_key(settings),
