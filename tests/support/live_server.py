@@ -60,9 +60,9 @@ class LiveServer:
         return result
 
     def start(self, timeout: float = 30.0) -> None:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], env=self.env,
-                                        stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2])
+        with self.log_path.open("ab") as log:  # the child keeps its own copy of the handle
+            self.process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], env=self.env,
+                                            stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2])
         self.wait_healthy(timeout)
 
     def wait_healthy(self, timeout: float) -> None:

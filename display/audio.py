@@ -1,0 +1,153 @@
+"""Voice calls: the announcement text and audio of one call, and the payload the hub merges into call events.
+
+A call is identified by its `call_id` ("c<ticket event id>"). The text follows the site's rules
+(announcement template, northern/southern number words, digit by digit). The WAV file (chime + speech)
+is rendered by `server.voice.AnnouncementAudio` (voice pack, else espeak-ng) and cached in the instance
+folder; it is pre-rendered in the background as soon as a call is published, so a board asking for it a
+few milliseconds later usually gets the cached file.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from server.db import Database
+from server.domain import events as ev
+from server.domain.errors import N_, DomainError
+from server.domain.queries import site_rules
+from server.domain.rules import SiteRules
+from server.models import Counter, Ticket, TicketEvent
+from server.voice import AnnouncementAudio, VoiceSettings, announcement_text
+
+log = logging.getLogger(__name__)
+
+CALL_KINDS = ("called", "recalled")
+_CALL_ID = re.compile(r"c([0-9]{1,18})")
+
+
+class UnknownCall(DomainError):
+    code, status, message = "unknown_call", 404, N_("Unknown call.")
+
+
+class AudioUnavailable(DomainError):
+    code, status, message = "audio_unavailable", 404, N_(
+        "The server has no announcement audio (no espeak-ng, no voice pack); the board speaks by itself."
+    )
+
+
+@dataclass(frozen=True)
+class Call:
+    call_id: str
+    site_id: int
+    display_number: str
+    counter_number: int
+    counter_name: str
+
+
+def audio_url(call_id: str) -> str:
+    return f"/display/audio/{call_id}.wav"
+
+
+def voice_settings(rules: SiteRules) -> VoiceSettings:
+    """The site's wording; a broken template or region falls back to the default wording (logged)."""
+    try:
+        return VoiceSettings(template=rules.announcement_template, region=rules.number_region,
+                             digit_by_digit=rules.digit_by_digit, nham=bool(rules.extra.get("nham", False)))
+    except ValueError as exc:
+        log.warning("site announcement settings are not usable (%s); using the default wording", exc)
+        return VoiceSettings(digit_by_digit=rules.digit_by_digit)
+
+
+def find_call(session: Session, call_id: str) -> Call | None:
+    """The call (or recall) logged as ticket event `c<id>`, or None."""
+    match = _CALL_ID.fullmatch(call_id)
+    if match is None:
+        return None
+    row = session.exec(
+        select(TicketEvent, Ticket, Counter)
+        .join(Ticket, col(Ticket.id) == TicketEvent.ticket_id)
+        .join(Counter, col(Counter.id) == TicketEvent.counter_id)
+        .where(TicketEvent.id == int(match.group(1)), col(TicketEvent.kind).in_(CALL_KINDS))
+    ).first()
+    if row is None:
+        return None
+    event, ticket, counter = row
+    return Call(call_id, event.site_id, ticket.display_number, counter.number, counter.name)
+
+
+class Announcer:
+    """Builds announcements for the hub and serves their audio (rendering at most one file at a time)."""
+
+    def __init__(self, db: Database, audio: AnnouncementAudio,
+                 start_background_task: Callable[..., Any] | None = None) -> None:
+        self.db = db
+        self.audio = audio
+        self.spawn = start_background_task
+        self._render_lock = threading.Lock()  # green under eventlet/gevent: `luot serve` patches first
+
+    def available(self) -> bool:
+        return self.audio.available()
+
+    def text(self, session: Session, site_id: int, display_number: str, counter_number: int) -> str:
+        return announcement_text(display_number, counter_number, voice_settings(site_rules(session, site_id)))
+
+    # ---------------------------------------------------------------- the hub's hook
+
+    def announce(self, event: ev.QueueEvent) -> dict[str, Any]:
+        """Merged into `ticket.called` / `ticket.recalled`: the sentence, the counter's name, the audio URL.
+
+        Never raises: a call must reach the boards even when the announcement cannot be built.
+        """
+        ticket = event.ticket
+        call_id = getattr(event, "call_id", "")
+        if ticket is None or not call_id or ticket.counter_id is None:
+            return {}
+        try:
+            with self.db.read() as session:
+                counter = session.get(Counter, ticket.counter_id)
+                if counter is None:
+                    return {}
+                text = self.text(session, event.site_id, ticket.display_number, counter.number)
+            payload: dict[str, Any] = {"announcement": text, "counter_name": counter.name}
+            if self.available():
+                payload["audio_url"] = audio_url(call_id)
+                if self.spawn is not None:
+                    self.spawn(self._prerender, text)
+            return payload
+        except Exception:  # the call itself is already committed; it must still be published
+            log.exception("could not build the announcement of call %s", call_id)
+            return {}
+
+    def _prerender(self, text: str) -> None:
+        try:
+            self.render(text)
+        except Exception:
+            log.exception("pre-rendering the announcement %r failed", text)
+
+    # ---------------------------------------------------------------- audio files
+
+    def render(self, text: str) -> Path | None:
+        with self._render_lock:
+            return self.audio.render(text)
+
+    def call_audio(self, call_id: str) -> Path:
+        """The WAV file of a call; UnknownCall or AudioUnavailable otherwise."""
+        with self.db.read() as session:
+            call = find_call(session, call_id)
+            if call is None:
+                raise UnknownCall()
+            text = self.text(session, call.site_id, call.display_number, call.counter_number)
+        if not self.available():
+            raise AudioUnavailable()
+        path = self.render(text)
+        if path is None:  # the engine failed on this text (logged by the engine)
+            raise AudioUnavailable()
+        return path

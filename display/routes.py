@@ -1,0 +1,253 @@
+"""The hall board (/display/), the counter-top display (/display/counter), call audio and the phone page (/t/…).
+
+Boards and counter displays are registered devices: their page is opened with `?token=<device token>`, and
+their settings JSON shapes the page (board: agency_ids, rows, orientation, language, notice). The phone
+page needs no login: the tracking token printed in the ticket's QR code is the only key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, render_template, request, send_file
+from flask.typing import ResponseReturnValue
+from sqlmodel import select
+
+from display.audio import Announcer, AudioUnavailable, UnknownCall
+from server.auth import Principal, principal_for_token
+from server.context import luot
+from server.domain.queries import site_rules
+from server.errors_http import error_response
+from server.i18n import LANGUAGES, translate
+from server.models import Agency, Counter, Service, Site, Ticket
+from server.voice import AnnouncementAudio
+
+log = logging.getLogger(__name__)
+
+display = Blueprint("display", __name__, template_folder="templates", static_folder="static",
+                    static_url_path="/display/static")
+
+AUDIO_CACHE = "audio-cache"
+MAX_ROWS = 12  # the snapshot carries today's 12 latest calls
+DEFAULT_ROWS = {"landscape": 6, "portrait": 10}
+NEAR_PLACES = 3  # the phone alerts when this many people (or fewer) are ahead
+
+# Strings the browser modules need, by key; English msgids translated in server/translations/vi-display.po.
+BOARD_STRINGS = {
+    "call_line": "Citizen number {number}, please come to counter {counter}",
+    "number": "Number",
+    "counter": "Counter",
+    "recall": "Recall",
+    "no_calls": "No calls yet today",
+    "waiting": "Waiting",
+    "offline": "Connection lost",
+}
+COUNTER_STRINGS = {
+    "now_serving": "Now serving",
+    "idle": "Please wait for the next number",
+    "paused": "This counter is paused",
+    "closed": "This counter is closed",
+    "offline": "Connection lost",
+    "recall": "Recall",
+}
+TRACK_STRINGS = {
+    "status_waiting": "Waiting",
+    "status_called": "It is your turn!",
+    "status_serving": "Being served",
+    "status_done": "Finished",
+    "status_no_show": "Missed: you did not come when called",
+    "status_held": "On hold: come back to the counter when you are ready",
+    "status_cancelled": "Cancelled",
+    "go_to_counter": "Please go to counter {counter}",
+    "served_at": "At counter {counter}",
+    "near": "Your turn is near: please come back to the hall.",
+    "ahead_none": "You are next",
+    "minutes": "about {minutes} min",
+    "no_show_hint": "Please take a new number at the kiosk.",
+    "rate_prompt": "How satisfied are you with the service?",
+    "rate_thanks": "Thank you for your rating.",
+    "rate_failed": "Your rating could not be sent; please try again.",
+    "very_satisfied": "Very satisfied",
+    "satisfied": "Satisfied",
+    "neutral": "Neutral",
+    "unsatisfied": "Unsatisfied",
+    "offline": "Connection lost",
+    "alerts_on": "Alerts are on",
+}
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _translator(language: str) -> Callable[..., str]:
+    def _(message: str, **params: object) -> str:
+        return translate(message, language, **params)
+
+    return _
+
+
+def _strings(table: dict[str, str], language: str) -> dict[str, str]:
+    return {key: translate(message, language) for key, message in table.items()}
+
+
+def _language(device_settings: dict[str, Any] | None = None) -> str:
+    """?lang= wins, then the device's own language, then the server default."""
+    for candidate in (request.args.get("lang"), (device_settings or {}).get("language")):
+        if isinstance(candidate, str) and candidate[:2].lower() in LANGUAGES:
+            return candidate[:2].lower()
+    return luot().settings.default_language
+
+
+def _error_page(status: int, title: str, message: str, language: str | None = None) -> ResponseReturnValue:
+    language = language or _language()
+    return render_template("display_error.html", title=title, message=message, status=status, lang=language,
+                           _=_translator(language)), status
+
+
+def _device(kind: str, what: str) -> tuple[Principal | None, str, ResponseReturnValue | None]:
+    """The registered, unrevoked device of `kind` named by ?token=, or an error page (401/403)."""
+    token = request.args.get("token", "").strip()
+    principal = None
+    if token:
+        ctx = luot()
+        with ctx.db.read() as db_session:
+            principal = principal_for_token(db_session, ctx.clock.now(), token)
+    if principal is None or principal.kind != "device":
+        return None, token, _error_page(
+            401, "This screen is not registered",
+            "The device token in this address is missing, unknown or revoked. "
+            "Ask the administrator for the screen's address.")
+    if principal.device_kind != kind:
+        return None, token, _error_page(403, "Wrong kind of device", what, _language(principal.settings))
+    return principal, token, None
+
+
+def _int_list(raw: Any) -> list[int] | None:
+    if not isinstance(raw, list | tuple):
+        return None
+    values = [int(v) for v in raw if isinstance(v, int | str) and str(v).isdigit()]
+    return values or None
+
+
+def _int_in(raw: Any, low: int, high: int, default: int) -> int:
+    try:
+        return min(high, max(low, int(raw)))
+    except (TypeError, ValueError):
+        return default
+
+
+def board_layout(settings: dict[str, Any]) -> dict[str, Any]:
+    """A board's options from its device settings, with safe defaults for anything missing or odd."""
+    orientation = settings.get("orientation") if settings.get("orientation") in DEFAULT_ROWS else "landscape"
+    return {
+        "agency_ids": _int_list(settings.get("agency_ids")),
+        "orientation": orientation,
+        "rows": _int_in(settings.get("rows"), 1, MAX_ROWS, DEFAULT_ROWS[orientation]),
+        "notice": str(settings.get("notice") or ""),
+        "title": str(settings.get("title") or ""),
+    }
+
+
+# ------------------------------------------------------------------ pages
+
+
+@display.get("/display/")
+def board() -> ResponseReturnValue:
+    principal, token, error = _device("board", "This address is for hall boards; this device is not one.")
+    if error is not None:
+        return error
+    assert principal is not None and principal.site_id is not None
+    language = _language(principal.settings)
+    layout = board_layout(principal.settings)
+    with luot().db.read() as db_session:
+        site = db_session.get(Site, principal.site_id)
+        notice = layout["notice"] or str(site_rules(db_session, principal.site_id).extra.get("board_notice", ""))
+    _ = _translator(language)
+    config = {
+        "token": token,
+        "device_id": principal.id,
+        "site_id": principal.site_id,
+        "language": language,
+        **layout,
+        "notice": notice or _("Please watch the screen and listen for your number. "
+                              "A missed number must be taken again at the kiosk."),
+        "strings": _strings(BOARD_STRINGS, language),
+    }
+    return render_template("display_board.html", page_config=config, layout=layout, lang=language, _=_,
+                           site_name=site.name if site else "", device_name=principal.name)
+
+
+@display.get("/display/counter")
+def counter_display() -> ResponseReturnValue:
+    principal, token, error = _device("counter_display",
+                                      "This address is for counter displays; this device is not one.")
+    if error is not None:
+        return error
+    assert principal is not None
+    language = _language(principal.settings)
+    counter_id = _int_in(principal.settings.get("counter_id"), 0, 2**62, 0)
+    with luot().db.read() as db_session:
+        counter = db_session.get(Counter, counter_id) if counter_id else None
+    if counter is None or counter.site_id != principal.site_id:
+        return _error_page(409, "No counter for this display",
+                           "Set the counter this display belongs to (counter_id in the device settings).", language)
+    config = {"token": token, "counter_id": counter.id, "language": language,
+              "strings": _strings(COUNTER_STRINGS, language)}
+    return render_template("display_counter.html", page_config=config, counter=counter, lang=language,
+                           _=_translator(language))
+
+
+@display.get("/t/<tracking_token>")
+def track(tracking_token: str) -> ResponseReturnValue:
+    language = _language()
+    with luot().db.read() as db_session:
+        ticket = db_session.exec(select(Ticket).where(Ticket.tracking_token == tracking_token[:64])).first()
+        service = db_session.get(Service, ticket.service_id) if ticket else None
+        agency = db_session.get(Agency, ticket.agency_id) if ticket else None
+        site = db_session.get(Site, ticket.site_id) if ticket else None
+        near = site_rules(db_session, ticket.site_id).extra.get("tracking_near_places") if ticket else None
+    if ticket is None:
+        return _error_page(404, "Ticket not found",
+                           "This link does not match any ticket. Check the QR code printed on your ticket.",
+                           language)
+    config = {"tracking_token": tracking_token, "ticket_id": ticket.id, "language": language,
+              "near_places": _int_in(near, 1, 50, NEAR_PLACES), "strings": _strings(TRACK_STRINGS, language)}
+    return render_template("display_track.html", page_config=config, ticket=ticket, service=service, agency=agency,
+                           site=site, lang=language, _=_translator(language))
+
+
+@display.get("/display/audio/<call_id>.wav")
+def call_audio(call_id: str) -> ResponseReturnValue:
+    announcer: Announcer = current_app.extensions["luot.display"]
+    try:
+        path = announcer.call_audio(call_id)
+    except (UnknownCall, AudioUnavailable) as exc:
+        return error_response(exc.code, exc.text, exc.status)
+    # A call's audio never changes (a recall has its own call id), so the board may keep it.
+    return send_file(path, mimetype="audio/wav", max_age=3600, conditional=True)
+
+
+# ------------------------------------------------------------------ wiring
+
+
+def register(app: Flask) -> None:
+    """Registers the blueprint and makes the hub's call events carry the announcement and its audio URL."""
+    ctx = app.extensions["luot"]
+    settings = ctx.settings
+    voice = AnnouncementAudio(settings.instance_path / AUDIO_CACHE,
+                              voice_pack_dir=Path(settings.voice_pack_dir) if settings.voice_pack_dir else None,
+                              espeak_path=settings.espeak_path or None)
+    socketio = app.extensions["luot.socketio"]
+    announcer = Announcer(ctx.db, voice, socketio.start_background_task)
+    ctx.voice = voice
+    ctx.hub.announce = announcer.announce
+    app.extensions["luot.display"] = announcer
+    if not announcer.available():
+        log.warning("Announcement audio is off: espeak-ng was not found (LUOT_ESPEAK_PATH=%r) and no usable voice "
+                    "pack is set (LUOT_VOICE_PACK_DIR=%r). Boards will still show every call and fall back to the "
+                    "browser's own speech, if it has a Vietnamese voice. Install espeak-ng (apt install espeak-ng) "
+                    "or configure a voice pack.", settings.espeak_path, settings.voice_pack_dir)
+    app.register_blueprint(display)
