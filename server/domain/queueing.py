@@ -49,6 +49,7 @@ from server.models import (
     Service,
     Ticket,
     TicketEvent,
+    User,
 )
 
 
@@ -236,6 +237,9 @@ def open_counter(session: Session, now: datetime, counter_id: int, user_id: int,
     counter = session.get(Counter, counter_id)
     if counter is None:
         raise errors.UnknownCounter()
+    clerk = session.get(User, user_id)
+    if clerk is None or clerk.site_id not in (None, counter.site_id):
+        raise errors.WrongCounter()
     held = session.exec(select(Counter).where(Counter.clerk_id == user_id)).first()
     if held is not None and held.id != counter.id:
         raise errors.ClerkHasCounter(counter=held.number)

@@ -243,3 +243,13 @@ def test_an_appointment_is_checked_in_once_and_called_in_its_slot(run, open_all,
     with pytest.raises(errors.UnknownAppointment):
         run(issue_ticket, site_id=world.site_id, appointment_code="HEN-00")
     assert run(call_next, world.counters["c1"], world.users["clerk1"]).ticket.id == booked.id
+
+
+def test_a_clerk_cannot_take_a_counter_of_another_site(run, world, luot):
+    from server.models import Counter
+
+    with luot.db.read() as s:
+        foreign = s.exec(select(Counter).where(Counter.site_id == world.other_site_id)).first()
+    with pytest.raises(errors.WrongCounter):
+        run(open_counter, foreign.id, world.users["clerk1"])
+    run(open_counter, foreign.id, world.users["otherclerk"])

@@ -1,0 +1,1 @@
+"""The counter console for clerks (/counter/) and the citizen rating tablet (/counter/rating)."""

@@ -1,0 +1,318 @@
+"""The counter surface: clerk sign-in, counter picker, console, and the citizen rating tablet.
+
+Pages only render; every action goes through REST v1 (/api/v1/counters/…, cookie session + X-CSRFToken)
+and live state comes over Socket.IO. Two small read endpoints live here because only this surface needs
+them: the console's state (the counter with its lines, the current ticket's timing and the clerk's figures
+for today) and the tablet's "finished a moment ago and not rated yet" ticket, for a tablet that reconnects.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from sqlmodel import Session, col, select
+
+from server.api.counters import STAFF, counter_state
+from server.api.support import require
+from server.auth import Forbidden, Principal, principal_for_token, principal_for_user_id
+from server.clock import local_date, local_midnight
+from server.context import luot
+from server.domain.errors import UnknownCounter
+from server.i18n import pick_language, translate
+from server.models import Agency, Counter, CounterService, Rating, Service, Site, Ticket, TicketEvent, User
+
+log = logging.getLogger(__name__)
+
+counter = Blueprint("counter", __name__, url_prefix="/counter", template_folder="templates",
+                    static_folder="static")
+
+BUILD = Path(__file__).parent / "static" / "build"
+# A tablet that (re)connects offers the rating of a ticket finished at its counter this recently.
+RATING_WINDOW = timedelta(minutes=2)
+
+# Strings the browser modules need, by key: English msgids, translated in server/translations/vi-counter.po.
+PRIORITY_STRINGS = {
+    "priority_elderly": "Elderly",
+    "priority_disabled": "Disabled",
+    "priority_pregnant": "Pregnant",
+    "priority_child": "With a small child",
+    "priority_merit": "Person with merit",
+}
+SCORE_STRINGS = {
+    "very_satisfied": "Very satisfied",
+    "satisfied": "Satisfied",
+    "neutral": "Neutral",
+    "unsatisfied": "Unsatisfied",
+}
+CONSOLE_STRINGS = {
+    **PRIORITY_STRINGS,
+    "online": "Connected",
+    "connecting": "Connecting…",
+    "offline": "Connection lost: reconnecting… The action buttons are locked until the connection is back.",
+    "offline_short": "Offline",
+    "network_error": "The action could not be sent: the connection to the server is lost. "
+                     "Nothing was changed; try again when the connection is back.",
+    "refused": "The action was refused.",
+    "status_called": "Called, waiting for the citizen",
+    "status_serving": "Serving now",
+    "no_current": "No citizen at the counter",
+    "no_current_hint": "Press Call next (Space) to call the next citizen.",
+    "waiting_empty": "Nobody is waiting.",
+    "held_empty": "No tickets on hold.",
+    "minutes": "{minutes} min",
+    "under_a_minute": "under 1 min",
+    "paused": "The counter is paused: {reason}",
+    "paused_no_reason": "The counter is paused.",
+    "pause": "Pause",
+    "resume": "Resume",
+    "recalls": "Called again {count} times",
+    "taken_over": "Another clerk has taken over this counter: you no longer hold it.",
+    "called_msg": "Number {number} is called.",
+    "recalled_msg": "Number {number} is called again.",
+    "started_msg": "Serving number {number}.",
+    "finished_msg": "Number {number} is finished.",
+    "no_show_msg": "Number {number} is marked as not present.",
+    "transferred_msg": "Number {number} is transferred to {service}.",
+    "held_msg": "Number {number} is on hold.",
+    "returned_msg": "Number {number} is waiting again.",
+    "paused_msg": "The counter is paused.",
+    "resumed_msg": "The counter is open again.",
+    "closed_now": "closed now",
+    "credentials_missing": "Enter your username and password.",
+    "return_button": "Return to the line",
+    "timer_called": "Since the call",
+    "timer_serving": "Service time",
+}
+RATING_STRINGS = {
+    **SCORE_STRINGS,
+    "thanks": "Thank you for your rating!",
+    "already_rated": "This number has already been rated. Thank you!",
+    "send_failed": "Your rating could not be sent. Please try again.",
+    "offline": "Connection lost",
+    "number": "Number {number}",
+    "counter": "Counter {number}",
+}
+
+
+def _language() -> str:
+    return pick_language(request.args.get("lang"), None, luot().settings.default_language)
+
+
+def _strings(messages: dict[str, str]) -> dict[str, str]:
+    language = _language()
+    return {key: translate(message, language) for key, message in messages.items()}
+
+
+def _lang_arg() -> dict[str, str]:
+    """Keeps an explicit ?lang= across the surface's redirects."""
+    wanted = request.args.get("lang")
+    return {"lang": wanted} if wanted else {}
+
+
+def _bundle(name: str) -> str:
+    """The built JS module's URL, versioned by its build time so a rebuilt bundle is never served stale."""
+    path = BUILD / f"{name}.js"
+    version = int(path.stat().st_mtime) if path.exists() else 0
+    return url_for("counter.static", filename=f"build/{name}.js", v=version)
+
+
+def _signed_in_staff() -> Principal | None:
+    """The staff member of the session cookie (pages never take Bearer tokens)."""
+    user_id = session.get("user_id")
+    if not user_id:
+        return None
+    with luot().db.read() as db_session:
+        principal = principal_for_user_id(db_session, int(user_id))
+    return principal if principal is not None and principal.is_staff and principal.role in STAFF else None
+
+
+def _no_store(response: Any) -> Any:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _page(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
+    context.setdefault("stylesheet", "counter.css")
+    return _no_store(make_response(render_template(template, **context), status))
+
+
+# ------------------------------------------------------------------ clerk pages
+
+
+@counter.get("/login")
+def login_page() -> ResponseReturnValue:
+    if _signed_in_staff() is not None:
+        return redirect(url_for("counter.home", **_lang_arg()))
+    return _page("counter_login.html", strings=_strings(CONSOLE_STRINGS), bundle=_bundle("console"))
+
+
+@counter.get("/")
+def home() -> ResponseReturnValue:
+    """The counter picker; a clerk who already holds a counter goes straight to its console."""
+    principal = _signed_in_staff()
+    if principal is None:
+        return redirect(url_for("counter.login_page", **_lang_arg()))
+    with luot().db.read() as db_session:
+        held = db_session.exec(select(Counter).where(Counter.clerk_id == principal.id)).first()
+        if held is not None:
+            return redirect(url_for("counter.console", counter_id=held.id, **_lang_arg()))
+        sites = picker_sites(db_session, principal)
+    return _page("counter_picker.html", principal=principal, sites=sites, strings=_strings(CONSOLE_STRINGS),
+                 bundle=_bundle("console"))
+
+
+def picker_sites(db_session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """The counters a staff member may take, by site, with who holds each."""
+    site_query = select(Site).order_by(Site.id)
+    if principal.site_id is not None:
+        site_query = site_query.where(Site.id == principal.site_id)
+    result = []
+    for site in db_session.exec(site_query).all():
+        desks = db_session.exec(select(Counter).where(Counter.site_id == site.id).order_by(Counter.number)).all()
+        services = {s.id: s for s in db_session.exec(select(Service).where(Service.site_id == site.id)).all()}
+        links = db_session.exec(select(CounterService).where(
+            col(CounterService.counter_id).in_([d.id for d in desks]))).all() if desks else []
+        holders = {u.id: u for u in db_session.exec(select(User).where(
+            col(User.id).in_([d.clerk_id for d in desks if d.clerk_id]))).all()}
+        rows = []
+        for desk in desks:
+            holder = holders.get(desk.clerk_id) if desk.clerk_id else None
+            rows.append({
+                "id": desk.id, "number": desk.number, "name": desk.name, "floor": desk.floor,
+                "status": desk.status,
+                "holder": (holder.full_name or holder.username) if holder else "",
+                "services": [services[link.service_id].name for link in links
+                             if link.counter_id == desk.id and link.service_id in services],
+            })
+        result.append({"id": site.id, "name": site.name, "counters": rows})
+    return result
+
+
+@counter.get("/<int:counter_id>")
+def console(counter_id: int) -> ResponseReturnValue:
+    principal = _signed_in_staff()
+    if principal is None:
+        return redirect(url_for("counter.login_page", **_lang_arg()))
+    with luot().db.read() as db_session:
+        desk = db_session.get(Counter, counter_id)
+        if desk is None or desk.clerk_id != principal.id:
+            return redirect(url_for("counter.home", **_lang_arg()))
+        services = db_session.exec(
+            select(Service.name).join(CounterService, col(CounterService.service_id) == Service.id)
+            .where(CounterService.counter_id == counter_id).order_by(Service.sort_order, Service.id)).all()
+    return _page("counter_console.html", principal=principal, desk=desk, services=list(services),
+                 strings=_strings(CONSOLE_STRINGS), bundle=_bundle("console"))
+
+
+@counter.get("/<int:counter_id>/state")
+def console_state(counter_id: int) -> ResponseReturnValue:
+    """What the console draws after (re)connecting: the counter, its lines, timing and today's figures."""
+    principal = require(staff_roles=STAFF)
+    ctx = luot()
+    now = ctx.clock.now()
+    with ctx.db.read() as db_session:
+        desk = db_session.get(Counter, counter_id)
+        if desk is None:
+            raise UnknownCounter()
+        if not principal.may_see_site(desk.site_id):
+            raise Forbidden()
+        current = db_session.get(Ticket, desk.current_ticket_id) if desk.current_ticket_id else None
+        timing = {"called_at": _iso(current.called_at), "started_at": _iso(current.started_at)} if current else None
+        figures = clerk_figures(db_session, principal.id, now)
+        mine = desk.clerk_id == principal.id
+    return {"now": now.isoformat(), "mine": mine, "counter": counter_state(counter_id), "timing": timing,
+            "figures": figures}
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return instant.isoformat() if instant else None
+
+
+def clerk_figures(db_session: Session, user_id: int, now: datetime) -> dict[str, Any]:
+    """The clerk's own day from the ticket event log: served, average service time (finish − start), no-shows."""
+    since = local_midnight(local_date(now))
+    entries = db_session.exec(
+        select(TicketEvent).where(TicketEvent.user_id == user_id, TicketEvent.at >= since,
+                                  col(TicketEvent.kind).in_(["called", "finished", "no_show", "transferred"]))
+        .order_by(col(TicketEvent.id))
+    ).all()
+    finished = [e for e in entries if e.kind == "finished"]
+    starts: dict[int, list[datetime]] = {}
+    if finished:
+        for ticket_id, at in db_session.exec(
+            select(TicketEvent.ticket_id, TicketEvent.at)
+            .where(col(TicketEvent.ticket_id).in_([e.ticket_id for e in finished]), TicketEvent.kind == "started")
+            .order_by(col(TicketEvent.id))
+        ).all():
+            starts.setdefault(ticket_id, []).append(at)
+    durations = []
+    for entry in finished:
+        before = [at for at in starts.get(entry.ticket_id, []) if at <= entry.at]
+        if before:
+            durations.append((entry.at - before[-1]).total_seconds())
+    return {
+        "called": sum(1 for e in entries if e.kind == "called"),
+        "served": len(finished),
+        "no_show": sum(1 for e in entries if e.kind == "no_show"),
+        "transferred": sum(1 for e in entries if e.kind == "transferred"),
+        "average_service_seconds": round(mean(durations)) if durations else None,
+    }
+
+
+# ------------------------------------------------------------------ rating tablet
+
+
+def _rating_device(token: str) -> Principal | None:
+    if not token:
+        return None
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        principal = principal_for_token(db_session, ctx.clock.now(), token)
+    if principal is None or principal.kind != "device" or principal.device_kind != "rating":
+        return None
+    return principal
+
+
+@counter.get("/rating")
+def rating_page() -> ResponseReturnValue:
+    """The tablet facing the citizen: opened once with ?token=<rating device token>."""
+    device = _rating_device(request.args.get("token", ""))
+    if device is None:
+        return _page("counter_rating_error.html", 403,
+                     message=translate("This page needs the token of a registered rating tablet.", _language()))
+    with luot().db.read() as db_session:
+        desk = db_session.get(Counter, device.settings.get("counter_id") or 0)
+    if desk is None or desk.site_id != device.site_id:
+        return _page("counter_rating_error.html", 409,
+                     message=translate("This rating tablet is not paired with a counter.", _language()))
+    return _page("counter_rating.html", stylesheet="rating.css", csrf=False, desk=desk,
+                 token=request.args.get("token", ""), strings=_strings(RATING_STRINGS), bundle=_bundle("rating"))
+
+
+@counter.get("/rating/pending")
+def rating_pending() -> ResponseReturnValue:
+    """The ticket finished at the tablet's counter in the last moments and not rated yet, if any."""
+    device = require(devices=("rating",))
+    ctx = luot()
+    now = ctx.clock.now()
+    counter_id = device.settings.get("counter_id")
+    with ctx.db.read() as db_session:
+        ticket = db_session.exec(
+            select(Ticket).where(Ticket.counter_id == counter_id, Ticket.status == "done",
+                                 Ticket.site_id == device.site_id,
+                                 col(Ticket.finished_at) >= now - RATING_WINDOW)
+            .order_by(col(Ticket.finished_at).desc())
+        ).first()
+        if ticket is not None and db_session.exec(select(Rating.id).where(Rating.ticket_id == ticket.id)).first():
+            ticket = None
+        agency = db_session.get(Agency, ticket.agency_id) if ticket else None
+    return {"ticket": {"id": ticket.id, "display_number": ticket.display_number, "counter_id": ticket.counter_id,
+                       "agency": agency.name if agency else ""} if ticket else None}
+
