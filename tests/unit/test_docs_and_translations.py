@@ -37,3 +37,19 @@ def marked_messages() -> set[str]:
 @pytest.mark.parametrize("message", sorted(marked_messages()))
 def test_every_marked_message_has_a_vietnamese_translation(message):
     assert message in _catalogue("vi"), f"no Vietnamese for {message!r}"
+
+
+def test_no_two_catalogues_translate_the_same_message_differently():
+    from babel.messages.pofile import read_po
+
+    from server.i18n import CATALOGUES
+
+    seen: dict[str, tuple[str, str]] = {}
+    for path in sorted(CATALOGUES.glob("vi*.po")):
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale="vi"):
+                if not message.id or not message.string:
+                    continue
+                earlier = seen.setdefault(message.id, (path.name, message.string))
+                assert earlier[1] == message.string, (
+                    f"{message.id!r}: {earlier[0]} says {earlier[1]!r}, {path.name} says {message.string!r}")
