@@ -138,3 +138,166 @@ def backup(destination: Path) -> None:
     if ok != "ok":
         raise click.ClickException(f"backup integrity check failed: {ok}")
     click.echo(f"Backed up to {destination}")
+
+
+@cli.command("kiosk-agent")
+@click.option("--server", "server_url", required=True, help="The Lượt server, e.g. http://192.168.1.10:5000.")
+@click.option("--token", required=True, help="The kiosk's device token (as in its /kiosk/?token=… address).")
+@click.option("--printer", required=True,
+              help="usb:VID:PID, serial:/dev/ttyUSB0[:BAUD], file:/dev/usb/lp0, network:HOST[:PORT], pdf:DIR or dummy.")
+@click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True,
+              help="Further attempts after a ticket fails to print.")
+@click.option("--retry-delay", type=click.FloatRange(0.01, 60), default=1.0, show_default=True,
+              help="Seconds before the first retry (doubling after each).")
+@click.option("--probe-every", type=click.FloatRange(0.05, 3600), default=15.0, show_default=True,
+              help="Seconds between checks of a printer reported down.")
+def kiosk_agent(server_url: str, token: str, printer: str, retries: int, retry_delay: float,
+                probe_every: float) -> None:
+    """Print a kiosk's tickets on a printer attached to the kiosk PC (kiosk printer setting "agent")."""
+    from server.kiosk_agent import main as run_agent
+    from server.printing.backends import PrinterError
+
+    try:
+        run_agent(server_url, token, printer, retries=retries, retry_delay=retry_delay, probe_every=probe_every)
+    except PrinterError as exc:
+        raise click.ClickException(exc.message_en) from exc
+
+
+# ---------------------------------------------------------------- configuration file, statistics (issue #6)
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Export or import the whole setup (sites … users) as one TOML file."""
+
+
+@config_group.command("export")
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+def config_export(destination: Path) -> None:
+    """Write the setup to DESTINATION ('-' for standard output)."""
+    from server.config_io import export_config
+    from server.db import Database
+
+    db = Database(_settings())
+    with db.read() as session:
+        text = export_config(session)
+    db.dispose()
+    if str(destination) == "-":
+        click.echo(text, nl=False)
+    else:
+        destination.write_text(text, encoding="utf-8")
+        click.echo(f"Configuration written to {destination}", err=True)
+
+
+@config_group.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def config_import(source: Path) -> None:
+    """Validate SOURCE, then create or update everything in it (nothing changes on error)."""
+    from server.clock import SystemClock
+    from server.config_io import ConfigError, import_config
+    from server.db import Database
+
+    db = Database(_settings())
+    try:
+        with db.write() as session:
+            counts = import_config(session, source.read_text(encoding="utf-8"), SystemClock().now(), "luot config")
+    except ConfigError as exc:
+        raise click.ClickException(f"{source}: {exc}") from exc
+    finally:
+        db.dispose()
+    click.echo("Imported: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@cli.group("stats")
+def stats_group() -> None:
+    """Statistics roll-ups and the synthetic year."""
+
+
+@stats_group.command("rollup")
+@click.option("--from", "first", default=None, help="First local day (YYYY-MM-DD); default: the last 7 days.")
+@click.option("--to", "last", default=None, help="Last local day; default: yesterday (today is always live).")
+@click.option("--site", "site_code", default=None, help="One site code; default: every site.")
+@click.option("--all", "redo", is_flag=True, help="Roll up again days that have a roll-up already.")
+def stats_rollup(first: str | None, last: str | None, site_code: str | None, redo: bool) -> None:
+    """Roll up finished days from the ticket event log (run nightly)."""
+    from datetime import date, timedelta
+
+    from sqlmodel import select
+
+    from server.clock import SystemClock, local_date
+    from server.db import Database
+    from server.models import Site
+    from server.stats.rollup import all_site_ids, days, missing_days, rollup_day
+
+    now = SystemClock().now()
+    yesterday = local_date(now) - timedelta(days=1)
+    last_day = min(date.fromisoformat(last), yesterday) if last else yesterday
+    first_day = date.fromisoformat(first) if first else last_day - timedelta(days=6)
+    db = Database(_settings())
+    with db.read() as session:
+        if site_code:
+            site = session.exec(select(Site).where(Site.code == site_code)).first()
+            if site is None:
+                raise click.ClickException(f"unknown site {site_code}")
+            site_ids = [site.id or 0]
+        else:
+            site_ids = all_site_ids(session)
+        todo = ([(d, s) for d in days(first_day, last_day) for s in site_ids] if redo
+                else missing_days(session, site_ids, first_day, last_day))
+    events = 0
+    for day, site_id in todo:
+        with db.write() as session:  # one short transaction per site-day: the server keeps serving
+            events += rollup_day(session, day, site_id, now)
+    db.dispose()
+    click.echo(f"Rolled up {len(todo)} site-days ({events} events).")
+
+
+@stats_group.command("generate-year")
+@click.option("--days", type=int, default=365, help="How many days, ending today.")
+@click.option("--sites", type=int, default=101, help="Sites: 1 centre, up to 9 branches, the rest communes.")
+@click.option("--volume", type=float, default=1.0, help="Scale the number of citizens.")
+@click.option("--seed", type=int, default=2024)
+def stats_generate_year(days: int, sites: int, volume: float, seed: int) -> None:
+    """Fill an EMPTY database with a synthetic year of tickets, events and roll-ups (benchmarks, demos)."""
+    from datetime import timedelta
+
+    from sqlmodel import Session, select
+
+    from server.clock import SystemClock, local_date
+    from server.db import Database
+    from server.models import Site
+    from server.stats.generator import generate
+
+    db = Database(_settings())
+    now = SystemClock().now()
+    last = local_date(now)
+    with Session(db.engine) as session:
+        if session.exec(select(Site)).first() is not None:
+            raise click.ClickException("the database has sites already: generate into an empty one")
+        totals = generate(session, last - timedelta(days=days - 1), last, sites=sites, volume=volume, seed=seed,
+                          now=now, progress=lambda day, n: click.echo(f"{day} {n} tickets", err=True)
+                          if day.day == 1 else None)
+    db.dispose()
+    click.echo(f"Generated {totals['tickets']} tickets and {totals['events']} events over {totals['days']} days.")
+
+
+@cli.command()
+@click.option("--url", default=None, help="A running server (its clock compressed with LUOT_CLOCK_START/SPEED); "
+              "omit to start one of its own in a temp folder.")
+@click.option("--speed", type=float, default=60.0, show_default=True,
+              help="The server's LUOT_CLOCK_SPEED (with --url it must match the server's).")
+@click.option("--citizens", type=int, default=3000, show_default=True, help="Citizens arriving during the day.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--json", "json_path", default=None, help="Also write the figures to this JSON file.")
+@click.option("--kiosk-token", default="demo-kiosk-1", show_default=True)
+@click.option("--clerk-password", default=None, help="Password of clerk01 … clerk43 (default: the demo's).")
+@click.option("--async-mode", type=click.Choice(["eventlet", "gevent", "threading"]), default="eventlet",
+              help="For the server started by the simulator.")
+def simulate(url: str | None, speed: float, citizens: int, seed: int, json_path: str | None, kiosk_token: str,
+             clerk_password: str | None, async_mode: str) -> None:
+    """Play a busy day at the demo centre through the REST API and report estimate accuracy and waits."""
+    from server.demo_data import DEMO_PASSWORDS
+    from server.simulate import simulate as run
+
+    click.echo(run(url, speed, citizens, seed, json_path, kiosk_token, clerk_password or DEMO_PASSWORDS["clerk"],
+                   async_mode))

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from server.api import api
 from server.api.support import parse_body, require
+from server.auth import Forbidden
 from server.context import luot
 from server.domain import errors, queueing
 from server.domain.queries import counter_service_ids, service_queues
@@ -66,6 +67,7 @@ def counter_state(counter_id: int) -> dict[str, Any]:
     waiting_sorted = sorted(waiting, key=lambda t: t.queue_since)
     return {
         **counter_dict(counter, list(services), public_ticket(current) if current else None),
+        "site_id": counter.site_id,
         "waiting": [{**public_ticket(t), "wait_seconds": int((now - t.queue_since).total_seconds())}
                     for t in waiting_sorted],
         "held": [{**public_ticket(t), "note": t.hold_note} for t in held],
@@ -74,8 +76,11 @@ def counter_state(counter_id: int) -> dict[str, Any]:
 
 @api.get("/counters/<int:counter_id>")
 def show_counter(counter_id: int) -> ResponseReturnValue:
-    require(staff_roles=STAFF)
-    return jsonify({"counter": counter_state(counter_id)})
+    principal = require(staff_roles=STAFF)
+    state = counter_state(counter_id)
+    if not principal.may_see_site(state["site_id"]):
+        raise Forbidden()
+    return jsonify({"counter": state})
 
 
 @api.post("/counters/<int:counter_id>/open")

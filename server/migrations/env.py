@@ -7,6 +7,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import server.models  # noqa: F401  (registers the tables)
+from server.stats import models as stats_models  # noqa: F401  (roll-up and audit tables)
 
 config = context.config
 target_metadata = SQLModel.metadata

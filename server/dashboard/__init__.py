@@ -1,0 +1,1 @@
+"""The manager pages: live dashboard, history with charts and exports, and the administration."""

@@ -1,0 +1,553 @@
+"""Administration pages (/admin): sites, agencies, services, counters and their services, users and roles,
+kiosks and boards (tokens, settings), and the audit log of every change made here or by `luot config import`.
+
+One generic list/form per kind of thing, described by an `Entity`; each save validates everything first and
+writes in one transaction, with an audit entry. Admins bound to a site see and change only that site.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from server.auth import DEVICE_KINDS, ROLES, Principal, hash_password, token_hash
+from server.clock import LOCAL_TZ, local_midnight
+from server.context import luot
+from server.dashboard.access import ADMIN_ROLES, PageDenied, staff
+from server.dashboard.routes import t
+from server.domain.hours import validate_opening_hours
+from server.domain.rules import SiteRules
+from server.models import Agency, Counter, CounterService, Device, NumberSequence, Service, Site, User
+from server.provisioning import create_sequence
+from server.stats.models import AuditEntry
+
+admin = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+SITE_KINDS = ("centre", "branch", "point")
+
+
+class Invalid(Exception):
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = "text"  # text | int | float | bool | select | multi | json | password
+    required: bool = False
+    choices: Callable[[Session, Principal], list[tuple[Any, str]]] | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    title: str
+    model: type
+    fields: tuple[Field, ...]
+    columns: tuple[str, ...]
+    save: Callable[[Session, Any, dict[str, Any], Principal], Any]
+    values: Callable[[Session, Any], dict[str, Any]]
+    site_of: Callable[[Any], int | None] = lambda item: getattr(item, "site_id", None)
+    order: tuple[Any, ...] = field(default_factory=tuple)
+
+
+# ---------------------------------------------------------------- choices
+
+
+def site_choices(db_session: Session, principal: Principal) -> list[tuple[Any, str]]:
+    statement = select(Site).order_by(Site.code)
+    if principal.site_id is not None:
+        statement = statement.where(Site.id == principal.site_id)
+    return [(s.id, f"{s.code} · {s.name}") for s in db_session.exec(statement)]
+
+
+def _scoped(statement: Any, model: type, principal: Principal) -> Any:
+    return statement if principal.site_id is None else statement.where(model.site_id == principal.site_id)
+
+
+def agency_choices(db_session: Session, principal: Principal) -> list[tuple[Any, str]]:
+    sites = {s.id: s.code for s in db_session.exec(select(Site))}
+    rows = db_session.exec(_scoped(select(Agency), Agency, principal).order_by(Agency.site_id, Agency.sort_order))
+    return [(a.id, f"{sites.get(a.site_id, '?')} · {a.code} · {a.name}") for a in rows]
+
+
+def sequence_choices(db_session: Session, principal: Principal) -> list[tuple[Any, str]]:
+    sites = {s.id: s.code for s in db_session.exec(select(Site))}
+    rows = db_session.exec(_scoped(select(NumberSequence), NumberSequence, principal)
+                           .order_by(NumberSequence.site_id, NumberSequence.code))
+    return [("", t("(its own new range)"))] + [
+        (q.id, f"{sites.get(q.site_id, '?')} · {q.code} ({q.prefix}{q.first_number}–{q.prefix}{q.last_number})")
+        for q in rows]
+
+
+def service_choices(db_session: Session, principal: Principal) -> list[tuple[Any, str]]:
+    sites = {s.id: s.code for s in db_session.exec(select(Site))}
+    rows = db_session.exec(_scoped(select(Service), Service, principal).order_by(Service.site_id, Service.code))
+    return [(s.id, f"{sites.get(s.site_id, '?')} · {s.code} · {s.name}") for s in rows]
+
+
+def counter_choices(db_session: Session, principal: Principal) -> list[tuple[Any, str]]:
+    sites = {s.id: s.code for s in db_session.exec(select(Site))}
+    rows = db_session.exec(_scoped(select(Counter), Counter, principal).order_by(Counter.site_id, Counter.number))
+    return [("", "—")] + [(c.id, f"{sites.get(c.site_id, '?')} · {c.number} · {c.name}") for c in rows]
+
+
+def optional_site_choices(db_session: Session, principal: Principal) -> list[tuple[Any, str]]:
+    choices = site_choices(db_session, principal)
+    return choices if principal.site_id is not None else [("", t("Every site (province level)")), *choices]
+
+
+def fixed(*values: str) -> Callable[[Session, Principal], list[tuple[Any, str]]]:
+    return lambda _s, _p: [(v, t(v)) for v in values]
+
+
+# ---------------------------------------------------------------- saving
+
+
+def _require_site(principal: Principal, site_id: int | None) -> None:
+    if principal.site_id is not None and site_id != principal.site_id:
+        raise Invalid("site_id", t("You can only manage your own site."))
+
+
+def _unique(db_session: Session, statement: Any, item: Any, field_name: str) -> None:
+    other = db_session.exec(statement).first()
+    if other is not None and other is not item:
+        raise Invalid(field_name, t("This code is already used."))
+
+
+def save_site(db_session: Session, item: Site | None, v: dict[str, Any], principal: Principal) -> Site:
+    if item is None and principal.site_id is not None:
+        raise Invalid("code", t("Only province-level administrators can create sites."))
+    _unique(db_session, select(Site).where(Site.code == v["code"]), item, "code")
+    if v["kind"] not in SITE_KINDS:
+        raise Invalid("kind", t("Unknown value."))
+    try:
+        SiteRules.from_settings(v["settings"])
+    except (TypeError, ValueError) as exc:
+        raise Invalid("settings", str(exc)) from exc
+    item = item or Site(code=v["code"], name=v["name"])
+    for key in ("code", "name", "kind", "address", "settings"):
+        setattr(item, key, v[key])
+    return item
+
+
+def save_agency(db_session: Session, item: Agency | None, v: dict[str, Any], principal: Principal) -> Agency:
+    _require_site(principal, v["site_id"])
+    _unique(db_session, select(Agency).where(Agency.site_id == v["site_id"], Agency.code == v["code"]), item, "code")
+    item = item or Agency(site_id=v["site_id"], code=v["code"], name=v["name"])
+    for key in ("site_id", "code", "name", "name_en", "floor", "sort_order", "active"):
+        setattr(item, key, v[key])
+    return item
+
+
+def save_service(db_session: Session, item: Service | None, v: dict[str, Any], principal: Principal) -> Service:
+    agency = db_session.get(Agency, v["agency_id"])
+    if agency is None:
+        raise Invalid("agency_id", t("Unknown value."))
+    _require_site(principal, agency.site_id)
+    _unique(db_session, select(Service).where(Service.site_id == agency.site_id, Service.code == v["code"]),
+            item, "code")
+    try:
+        validate_opening_hours(v["opening_hours"])
+    except (ValueError, TypeError, IndexError, AttributeError) as exc:
+        raise Invalid("opening_hours", str(exc)) from exc
+    for name in ("target_wait_minutes", "target_service_minutes", "default_service_minutes"):
+        if v[name] is None or v[name] <= 0:
+            raise Invalid(name, t("Must be more than 0."))
+    if v["daily_cap"] is not None and v["daily_cap"] < 0:
+        raise Invalid("daily_cap", t("Must be 0 or more."))
+    sequence = db_session.get(NumberSequence, v["sequence_id"]) if v["sequence_id"] else None
+    if sequence is not None and sequence.site_id != agency.site_id:
+        raise Invalid("sequence_id", t("The number range must belong to the same site."))
+    if sequence is None:
+        site = db_session.get(Site, agency.site_id)
+        first, last = v["first_number"] or 1, v["last_number"] or 999
+        if first < 0 or last < first:
+            raise Invalid("last_number", t("The number range is empty."))
+        code = v["code"]
+        while db_session.exec(select(NumberSequence).where(NumberSequence.site_id == agency.site_id,
+                                                           NumberSequence.code == code)).first():
+            code += "+"
+        sequence = create_sequence(db_session, site, code, v["prefix"] or "", first, last)
+    item = item or Service(site_id=agency.site_id, agency_id=agency.id or 0, sequence_id=sequence.id or 0,
+                           code=v["code"], name=v["name"])
+    item.site_id, item.agency_id, item.sequence_id = agency.site_id, agency.id or 0, sequence.id or 0
+    for key in ("code", "name", "name_en", "daily_cap", "opening_hours", "target_wait_minutes",
+                "target_service_minutes", "default_service_minutes", "sort_order", "active"):
+        setattr(item, key, v[key])
+    return item
+
+
+def save_counter(db_session: Session, item: Counter | None, v: dict[str, Any], principal: Principal) -> Counter:
+    _require_site(principal, v["site_id"])
+    _unique(db_session, select(Counter).where(Counter.site_id == v["site_id"], Counter.number == v["number"]),
+            item, "number")
+    services = [db_session.get(Service, sid) for sid in v["service_ids"]]
+    if any(s is None or s.site_id != v["site_id"] for s in services):
+        raise Invalid("service_ids", t("A counter can only serve services of its own site."))
+    item = item or Counter(site_id=v["site_id"], number=v["number"])
+    for key in ("site_id", "number", "name", "floor"):
+        setattr(item, key, v[key])
+    db_session.add(item)
+    db_session.flush()
+    weights = {row.service_id: row.weight for row in db_session.exec(
+        select(CounterService).where(CounterService.counter_id == item.id))}
+    db_session.execute(delete(CounterService).where(col(CounterService.counter_id) == item.id))
+    for sid in v["service_ids"]:
+        db_session.add(CounterService(counter_id=item.id or 0, service_id=sid, weight=weights.get(sid, 1)))
+    return item
+
+
+def save_user(db_session: Session, item: User | None, v: dict[str, Any], principal: Principal) -> User:
+    if principal.site_id is not None:
+        _require_site(principal, v["site_id"])
+    if v["role"] not in ROLES:
+        raise Invalid("role", t("Unknown value."))
+    _unique(db_session, select(User).where(User.username == v["username"]), item, "username")
+    if item is None and not v["password"]:
+        raise Invalid("password", t("Required."))
+    if v["password"] and len(v["password"]) < 8:
+        raise Invalid("password", t("At least 8 characters."))
+    if item is not None and item.id == principal.id and (v["role"] != "admin" or not v["active"]):
+        raise Invalid("role", t("You cannot remove your own administration rights."))
+    item = item or User(username=v["username"], password_hash="")
+    for key in ("username", "full_name", "role", "site_id", "active"):
+        setattr(item, key, v[key])
+    if v["password"]:
+        item.password_hash = hash_password(v["password"])
+        item.failed_logins, item.locked_until = 0, None
+    return item
+
+
+def save_device(db_session: Session, item: Device | None, v: dict[str, Any], principal: Principal) -> Device:
+    _require_site(principal, v["site_id"])
+    if v["kind"] not in DEVICE_KINDS:
+        raise Invalid("kind", t("Unknown value."))
+    settings = dict(v["settings"])
+    if v["agency_ids"]:
+        settings["agency_ids"] = v["agency_ids"]
+    else:
+        settings.pop("agency_ids", None)
+    if v["counter_id"]:
+        settings["counter_id"] = v["counter_id"]
+    else:
+        settings.pop("counter_id", None)
+    for agency_id in v["agency_ids"]:
+        agency = db_session.get(Agency, agency_id)
+        if agency is None or agency.site_id != v["site_id"]:
+            raise Invalid("agency_ids", t("A device can only show agencies of its own site."))
+    if v["counter_id"]:
+        counter = db_session.get(Counter, v["counter_id"])
+        if counter is None or counter.site_id != v["site_id"]:
+            raise Invalid("counter_id", t("A device can only show counters of its own site."))
+    item = item or Device(site_id=v["site_id"], kind=v["kind"], name=v["name"],
+                          token_hash=token_hash(secrets.token_urlsafe(24)))
+    for key in ("site_id", "kind", "name", "revoked"):
+        setattr(item, key, v[key])
+    item.settings = settings
+    return item
+
+
+def _device_values(_s: Session, d: Device) -> dict[str, Any]:
+    settings = dict(d.settings or {})
+    return {"site_id": d.site_id, "kind": d.kind, "name": d.name, "revoked": d.revoked,
+            "agency_ids": settings.pop("agency_ids", []), "counter_id": settings.pop("counter_id", None),
+            "settings": settings}
+
+
+def _counter_values(db_session: Session, c: Counter) -> dict[str, Any]:
+    ids = db_session.exec(select(CounterService.service_id).where(CounterService.counter_id == c.id)).all()
+    return {"site_id": c.site_id, "number": c.number, "name": c.name, "floor": c.floor, "service_ids": sorted(ids)}
+
+
+def _service_values(db_session: Session, s: Service) -> dict[str, Any]:
+    sequence = db_session.get(NumberSequence, s.sequence_id)
+    return {**{k: getattr(s, k) for k in ("agency_id", "code", "name", "name_en", "daily_cap", "opening_hours",
+                                         "target_wait_minutes", "target_service_minutes",
+                                         "default_service_minutes", "sort_order", "active")},
+            "sequence_id": s.sequence_id, "prefix": sequence.prefix if sequence else "",
+            "first_number": sequence.first_number if sequence else None,
+            "last_number": sequence.last_number if sequence else None}
+
+
+def _attrs(*names: str) -> Callable[[Session, Any], dict[str, Any]]:
+    return lambda _s, item: {name: getattr(item, name) for name in names}
+
+
+ENTITIES: dict[str, Entity] = {e.name: e for e in (
+    Entity("sites", "Sites", Site, (
+        Field("code", "Code", required=True), Field("name", "Name", required=True),
+        Field("kind", "Kind", "select", True, fixed(*SITE_KINDS)), Field("address", "Address"),
+        Field("settings", "Queue rules (JSON)", "json", help="priority_streak_limit, recall_limit, rating_scale …"),
+    ), ("code", "name", "kind"), save_site, _attrs("code", "name", "kind", "address", "settings"),
+        site_of=lambda s: s.id, order=(Site.code,)),
+    Entity("agencies", "Agencies", Agency, (
+        Field("site_id", "Site", "select", True, site_choices), Field("code", "Code", required=True),
+        Field("name", "Name", required=True), Field("name_en", "English name"), Field("floor", "Floor"),
+        Field("sort_order", "Order", "int"), Field("active", "Active", "bool"),
+    ), ("site_id", "code", "name", "active"), save_agency,
+        _attrs("site_id", "code", "name", "name_en", "floor", "sort_order", "active"),
+        order=(Agency.site_id, Agency.sort_order)),
+    Entity("services", "Services", Service, (
+        Field("agency_id", "Agency", "select", True, agency_choices), Field("code", "Code", required=True),
+        Field("name", "Name", required=True), Field("name_en", "English name"),
+        Field("sequence_id", "Number range", "select", False, sequence_choices,
+              help="Services of an agency may share one range of numbers."),
+        Field("prefix", "Prefix (new range)"), Field("first_number", "First number (new range)", "int"),
+        Field("last_number", "Last number (new range)", "int"), Field("daily_cap", "Daily cap", "int"),
+        Field("opening_hours", "Opening hours (JSON)", "json",
+              help='{"days": [0, 1, 2, 3, 4], "periods": [["07:30", "11:30"], ["13:30", "17:00"]]}'),
+        Field("target_wait_minutes", "Target wait (min)", "int", True),
+        Field("target_service_minutes", "Target service (min)", "int", True),
+        Field("default_service_minutes", "Typical service (min)", "float", True),
+        Field("sort_order", "Order", "int"), Field("active", "Active", "bool"),
+    ), ("site_id", "agency_id", "code", "name", "target_wait_minutes", "active"), save_service, _service_values,
+        order=(Service.site_id, Service.agency_id, Service.sort_order)),
+    Entity("counters", "Counters", Counter, (
+        Field("site_id", "Site", "select", True, site_choices), Field("number", "Counter number", "int", True),
+        Field("name", "Name"), Field("floor", "Floor"),
+        Field("service_ids", "Services served", "multi", False, service_choices),
+    ), ("site_id", "number", "name", "status"), save_counter, _counter_values,
+        order=(Counter.site_id, Counter.number)),
+    Entity("users", "Users and roles", User, (
+        Field("username", "Username", required=True), Field("full_name", "Full name"),
+        Field("role", "Role", "select", True, fixed(*ROLES)),
+        Field("site_id", "Site", "select", False, optional_site_choices),
+        Field("password", "New password", "password", help="Leave empty to keep the current password."),
+        Field("active", "Active", "bool"),
+    ), ("username", "full_name", "role", "site_id", "active"), save_user,
+        _attrs("username", "full_name", "role", "site_id", "active"), order=(User.username,)),
+    Entity("devices", "Kiosks and boards", Device, (
+        Field("site_id", "Site", "select", True, site_choices), Field("kind", "Kind", "select", True,
+                                                                      fixed(*DEVICE_KINDS)),
+        Field("name", "Name", required=True),
+        Field("agency_ids", "Agencies shown (boards; none = all)", "multi", False, agency_choices),
+        Field("counter_id", "Counter (counter displays, rating tablets)", "select", False, counter_choices),
+        Field("settings", "Other settings (JSON)", "json", help='{"printer": "tcp://10.0.0.21:9100", "rows": 6}'),
+        Field("revoked", "Revoked", "bool"),
+    ), ("site_id", "kind", "name", "revoked"), save_device, _device_values, order=(Device.site_id, Device.name)),
+)}
+
+
+# ---------------------------------------------------------------- form handling
+
+
+def parse_form(entity: Entity, db_session: Session, principal: Principal) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in entity.fields:
+        raw = request.form.getlist(f.name) if f.kind == "multi" else request.form.get(f.name, "")
+        if f.kind == "bool":
+            values[f.name] = f.name in request.form
+            continue
+        if f.kind == "multi":
+            allowed = {str(v) for v, _l in f.choices(db_session, principal)} if f.choices else set()
+            if any(r not in allowed for r in raw):
+                raise Invalid(f.name, t("Unknown value."))
+            values[f.name] = sorted(int(r) for r in raw)
+            continue
+        raw = raw.strip()
+        if f.required and raw == "":
+            raise Invalid(f.name, t("Required."))
+        try:
+            if f.kind == "int":
+                values[f.name] = int(raw) if raw else None
+            elif f.kind == "float":
+                values[f.name] = float(raw) if raw else None
+            elif f.kind == "json":
+                values[f.name] = json.loads(raw) if raw else {}
+                if not isinstance(values[f.name], dict):
+                    raise Invalid(f.name, t("Expected a JSON object."))
+            elif f.kind == "select":
+                allowed = {str(v): v for v, _l in f.choices(db_session, principal)} if f.choices else {}
+                if raw not in allowed and not (raw == "" and not f.required):
+                    raise Invalid(f.name, t("Unknown value."))
+                values[f.name] = allowed.get(raw) if raw else None
+            else:
+                values[f.name] = raw
+        except ValueError as exc:
+            raise Invalid(f.name, t("Not a valid value: {detail}", detail=str(exc))) from exc
+    for name in ("sort_order",):
+        if name in values and values[name] is None:
+            values[name] = 0
+    for name in ("name_en", "floor", "address", "full_name", "prefix", "name"):
+        if name in values and values[name] is None:
+            values[name] = ""
+    return values
+
+
+def audit(db_session: Session, principal: Principal, action: str, entity: str, item_id: int | None,
+          site_id: int | None, summary: str, changes: dict[str, Any]) -> None:
+    user = db_session.get(User, principal.id) if principal.is_staff else None
+    db_session.add(AuditEntry(at=luot().clock.now(), user_id=principal.id if principal.is_staff else None,
+                              username=user.username if user else principal.name, site_id=site_id, action=action,
+                              entity=entity, entity_id=item_id, summary=summary[:500], changes=changes))
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    changes = {}
+    for key in sorted(set(before) | set(after)):
+        if key == "password":
+            if after.get(key):
+                changes[key] = ["***", "***"]
+            continue
+        if before.get(key) != after.get(key):
+            changes[key] = [before.get(key), after.get(key)]
+    return changes
+
+
+def _entity(name: str) -> Entity:
+    if name not in ENTITIES:
+        abort(404)
+    return ENTITIES[name]
+
+
+def _load(db_session: Session, entity: Entity, item_id: int, principal: Principal) -> Any:
+    item = db_session.get(entity.model, item_id)
+    if item is None:
+        abort(404)
+    site_id = entity.site_of(item)
+    if principal.site_id is not None and site_id != principal.site_id:
+        raise PageDenied(anonymous=False)
+    return item
+
+
+def _labels(db_session: Session) -> dict[str, dict[Any, str]]:
+    return {"site_id": {s.id: s.code for s in db_session.exec(select(Site))},
+            "agency_id": {a.id: a.code for a in db_session.exec(select(Agency))}}
+
+
+@admin.get("/")
+def index() -> ResponseReturnValue:
+    principal = staff(ADMIN_ROLES, page=True)
+    return render_template("admin/index.html", entities=ENTITIES.values(), principal=principal)
+
+
+@admin.get("/<name>/")
+def list_items(name: str) -> ResponseReturnValue:
+    principal = staff(ADMIN_ROLES, page=True)
+    entity = _entity(name)
+    with luot().db.read() as db_session:
+        statement = select(entity.model).order_by(*entity.order)
+        if principal.site_id is not None:
+            statement = statement.where((entity.model.id if entity.model is Site else entity.model.site_id)
+                                        == principal.site_id)
+        items = db_session.exec(statement).all()
+        labels = _labels(db_session)
+    return render_template("admin/list.html", entity=entity, items=items, labels=labels)
+
+
+def _form_page(entity: Entity, item_id: int | None, values: dict[str, Any], error: Invalid | None = None,
+               new_token: str = "") -> ResponseReturnValue:
+    principal = staff(ADMIN_ROLES, page=True)
+    with luot().db.read() as db_session:
+        choices = {f.name: f.choices(db_session, principal) for f in entity.fields if f.choices}
+    shown = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in values.items()}
+    return render_template("admin/form.html", entity=entity, item_id=item_id, values=shown, choices=choices,
+                           error=error, new_token=new_token), 400 if error else 200
+
+
+@admin.route("/<name>/new", methods=["GET", "POST"])
+@admin.route("/<name>/<int:item_id>", methods=["GET", "POST"])
+def edit(name: str, item_id: int | None = None) -> ResponseReturnValue:
+    principal = staff(ADMIN_ROLES, page=True)
+    entity = _entity(name)
+    ctx = luot()
+    if request.method == "GET":
+        with ctx.db.read() as db_session:
+            item = _load(db_session, entity, item_id, principal) if item_id is not None else None
+            values = entity.values(db_session, item) if item is not None else {
+                "active": True, "target_wait_minutes": 15, "target_service_minutes": 20,
+                "default_service_minutes": 6.0, "site_id": principal.site_id}
+        return _form_page(entity, item_id, values)
+    token = ""
+    try:
+        with ctx.db.write() as db_session:
+            item = _load(db_session, entity, item_id, principal) if item_id is not None else None
+            values = parse_form(entity, db_session, principal)
+            before = entity.values(db_session, item) if item is not None else {}
+            item = entity.save(db_session, item, values, principal)
+            db_session.add(item)
+            db_session.flush()
+            if entity.name == "devices" and item_id is None:
+                token = secrets.token_urlsafe(24)
+                item.token_hash = token_hash(token)
+            after = entity.values(db_session, item)
+            label = getattr(item, "code", None) or getattr(item, "username", None) or getattr(item, "name", "")
+            audit(db_session, principal, "update" if item_id else "create", entity.name, item.id,
+                  entity.site_of(item), f"{entity.name} {label}", _diff(before, {**after, "password": values.get(
+                      "password")}))
+            site_id = entity.site_of(item)
+            saved_id = item.id
+    except Invalid as error:
+        values = {k: (request.form.getlist(k) if f.kind == "multi" else request.form.get(k))
+                  for f in entity.fields for k in [f.name] if k in request.form}
+        return _form_page(entity, item_id, values, error)
+    if entity.name in ("services", "counters") and site_id:
+        ctx.hub.publish_queues(site_id)  # boards and kiosks see the change at once
+    if token:
+        with ctx.db.read() as db_session:
+            item = db_session.get(entity.model, saved_id)
+            return _form_page(entity, saved_id, entity.values(db_session, item), new_token=token)
+    return redirect(url_for("admin.list_items", name=entity.name))
+
+
+@admin.post("/devices/<int:item_id>/token")
+def new_device_token(item_id: int) -> ResponseReturnValue:
+    principal = staff(ADMIN_ROLES, page=True)
+    entity = ENTITIES["devices"]
+    token = secrets.token_urlsafe(24)
+    ctx = luot()
+    with ctx.db.write() as db_session:
+        device = _load(db_session, entity, item_id, principal)
+        device.token_hash = token_hash(token)
+        db_session.add(device)
+        audit(db_session, principal, "token", "devices", device.id, device.site_id, f"devices {device.name}", {})
+    with ctx.db.read() as db_session:
+        device = db_session.get(Device, item_id)
+        return _form_page(entity, item_id, entity.values(db_session, device), new_token=token)
+
+
+@admin.get("/audit")
+def audit_log() -> ResponseReturnValue:
+    principal = staff(ADMIN_ROLES, page=True)
+    args = request.args
+    statement = select(AuditEntry).order_by(col(AuditEntry.id).desc())
+    if principal.site_id is not None:
+        statement = statement.where(AuditEntry.site_id == principal.site_id)
+    if args.get("user"):
+        statement = statement.where(AuditEntry.username == args["user"])
+    if args.get("entity"):
+        statement = statement.where(AuditEntry.entity == args["entity"])
+    if args.get("action"):
+        statement = statement.where(AuditEntry.action == args["action"])
+    if args.get("q"):
+        statement = statement.where(col(AuditEntry.summary).contains(args["q"]))
+    for name, op in (("from", "ge"), ("to", "lt")):
+        try:
+            day = date.fromisoformat(args.get(name, ""))
+        except ValueError:
+            continue
+        if op == "ge":
+            statement = statement.where(AuditEntry.at >= local_midnight(day))
+        else:
+            statement = statement.where(AuditEntry.at < local_midnight(day + timedelta(days=1)))
+    page = max(args.get("page", 1, type=int), 1)
+    with luot().db.read() as db_session:
+        entries = db_session.exec(statement.offset((page - 1) * 100).limit(101)).all()
+        users = sorted({u for u in db_session.exec(select(AuditEntry.username).distinct()) if u})
+    return render_template("admin/audit.html", entries=entries[:100], more=len(entries) > 100, page=page,
+                           users=users, entities=[*ENTITIES, "config"], args=args, local_tz=LOCAL_TZ,
+                           query={k: v for k, v in args.items() if k != "page"})

@@ -1,0 +1,332 @@
+"""The manager pages: /dashboard (live, history, exports, sign-in) and /admin (see server.dashboard.admin)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, jsonify, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from sqlmodel import Session, col, select
+from wtforms import ValidationError
+
+from server.auth import AuthError, check_login
+from server.clock import local_date, local_time_text
+from server.context import luot
+from server.dashboard.access import (
+    HISTORY_ROLES,
+    LIVE_ROLES,
+    PageDenied,
+    check_site,
+    denied_response,
+    staff,
+    visible_sites,
+)
+from server.db import Database
+from server.domain.rules import PRIORITY_CLASSES
+from server.i18n import pick_language, translate
+from server.models import Agency, Counter, Service, Site, User
+from server.stats import charts, exports
+from server.stats.erlang import staffing
+from server.stats.models import WAIT_BUCKETS
+from server.stats.queries import (
+    BREAKDOWNS,
+    CHANNEL_LABELS,
+    PRIORITY_LABELS,
+    Filters,
+    History,
+    figures,
+    history,
+    live_site,
+    province_today,
+)
+from server.stats.rollup import TooManyMissingDays, roll_missing
+
+log = logging.getLogger(__name__)
+dashboard = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",
+                      static_folder="static", static_url_path="/static")
+MAX_RANGE_DAYS = 400
+ROLLUP_ON_REQUEST = 500  # (site, day) pairs a history request may roll up before answering
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def register(app: Flask) -> None:
+    """Called by the app factory: the dashboard and administration blueprints."""
+    from server.dashboard.admin import admin
+
+    app.register_blueprint(dashboard)
+    app.register_blueprint(admin)
+    app.register_error_handler(PageDenied, denied_response)
+
+
+def language() -> str:
+    return pick_language(request.args.get("lang"), None, luot().settings.default_language)
+
+
+def t(message: str, **params: Any) -> str:
+    return translate(message, language(), **params)
+
+
+# ---------------------------------------------------------------- sign-in
+
+
+@dashboard.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    target = request.args.get("next") or url_for("dashboard.live")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("dashboard.live")
+    error = ""
+    if request.method == "POST":
+        try:
+            validate_csrf(request.form.get("csrf_token", ""))
+        except ValidationError:
+            error = t("The page has expired: reload it and try again.")
+        else:
+            ctx = luot()
+            try:
+                with ctx.db.write() as db_session:
+                    try:
+                        user = check_login(db_session, ctx.clock.now(), request.form.get("username", ""),
+                                           request.form.get("password", ""), ctx.settings.login_max_failures,
+                                           ctx.settings.login_lockout_minutes)
+                    except AuthError:
+                        db_session.commit()
+                        raise
+                session.clear()
+                session["user_id"] = user.id
+                session.permanent = True
+                return redirect(target)
+            except AuthError as exc:
+                error = translate(exc.text, language(), **exc.params)
+    status = 400 if error else 200
+    return render_template("dashboard/login.html", error=error, target=target), status
+
+
+@dashboard.post("/logout")
+def logout() -> ResponseReturnValue:
+    session.clear()
+    return redirect(url_for("dashboard.login"))
+
+
+# ---------------------------------------------------------------- live
+
+
+def _site_choice(db_session: Session, principal, wanted: int | None, *, page: bool) -> tuple[list[Site], Site]:
+    sites = visible_sites(db_session, principal)
+    if not sites:
+        abort(404)
+    if wanted is None:
+        return sites, sites[0]
+    check_site(principal, wanted, page=page)
+    site = next((s for s in sites if s.id == wanted), None)
+    if site is None:
+        abort(404)
+    return sites, site
+
+
+@dashboard.get("/")
+def live() -> ResponseReturnValue:
+    principal = staff(LIVE_ROLES, page=True)
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=True)
+    strings = {key: t(key) for key in JS_STRINGS}
+    return render_template("dashboard/live.html", sites=sites, site=site, strings=strings,
+                           province=len(sites) > 1, may_see_history=principal.role in HISTORY_ROLES,
+                           csrf=generate_csrf())
+
+
+JS_STRINGS = ("Waiting", "Longest wait", "Open", "Paused", "Served", "Average wait", "p90 wait",
+              "Within target", "Satisfaction", "Total", "online", "offline", "min", "Province total", "Site")
+
+
+@dashboard.get("/api/live")
+def live_json() -> ResponseReturnValue:
+    principal = staff(LIVE_ROLES, page=False)
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        _sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=False)
+        return jsonify(live_site(db_session, site.id or 0, ctx.clock.now()))
+
+
+@dashboard.get("/api/province")
+def province_json() -> ResponseReturnValue:
+    principal = staff(LIVE_ROLES, page=False)
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        site_ids = [s.id or 0 for s in visible_sites(db_session, principal)]
+        return jsonify(province_today(db_session, site_ids, ctx.clock.now()))
+
+
+# ---------------------------------------------------------------- history
+
+
+def _int(name: str) -> int | None:
+    return request.args.get(name, type=int)
+
+
+def _date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def parse_filters(db_session: Session, principal, now: datetime) -> tuple[Filters, list[Site]]:
+    """History filters from the query string; unknown values are ignored, sites are checked."""
+    today = local_date(now)
+    last = _date("to") or today - timedelta(days=1)  # by default the last 30 finished days (today is live)
+    first = _date("from") or last - timedelta(days=29)
+    if first > last:
+        first, last = last, first
+    first = max(first, last - timedelta(days=MAX_RANGE_DAYS - 1))
+    sites = visible_sites(db_session, principal)
+    wanted = _int("site")
+    if wanted is not None:
+        check_site(principal, wanted, page=True)
+        site_ids = tuple(s.id or 0 for s in sites if s.id == wanted) or abort(404)
+    else:
+        site_ids = tuple(s.id or 0 for s in sites)
+    priority = request.args.get("priority")
+    priority = "" if priority == "ordinary" else priority if priority in PRIORITY_CLASSES else None
+    channel = request.args.get("channel")
+    channel = channel if channel in CHANNEL_LABELS else None
+    by = request.args.get("by") or ("agency" if len(site_ids) == 1 else "site")
+    by = by if by in BREAKDOWNS else "agency"
+    filters = Filters(first, last, site_ids, agency_id=_int("agency"), service_id=_int("service"),
+                      counter_id=_int("counter"), clerk_id=_int("clerk"), priority=priority, channel=channel, by=by)
+    return filters, sites
+
+
+def load_history(principal) -> tuple[Filters, list[Site], str]:
+    """Parses the filters and rolls up the missing finished days (bounded); returns a warning if any."""
+    ctx = luot()
+    now = ctx.clock.now()
+    warning = ""
+    with ctx.db.read() as db_session:
+        filters, sites = parse_filters(db_session, principal, now)
+    try:
+        with ctx.db.write() as db_session:
+            roll_missing(db_session, list(filters.site_ids), filters.first, filters.last, now, ROLLUP_ON_REQUEST)
+    except TooManyMissingDays as exc:
+        warning = t("{count} site-days have no roll-up yet: run `luot stats rollup`.", count=exc.args[0])
+    return filters, sites, warning
+
+
+def read_history(db: Database, filters: Filters, now: datetime, with_plan: bool) -> tuple[History, dict | None]:
+    """The figures (and the Erlang staffing plan) in one read session: today's log is read once.
+    Runs off the hub (exports.off_hub): it is the slow part of a long range."""
+    with db.read() as db_session:
+        result = history(db_session, filters, now)
+        plan = staffing(db_session, filters, now) if with_plan else None
+    return result, plan
+
+
+def scope_lines(db_session: Session, filters: Filters, sites: list[Site]) -> list[tuple[str, str]]:
+    """The filters in words, for the page heading and the exports."""
+    names = {s.id: s.name for s in sites}
+    lines = [(t("Period"), f"{filters.first.strftime('%d/%m/%Y')} – {filters.last.strftime('%d/%m/%Y')}"),
+             (t("Site"), names[filters.site_ids[0]] if len(filters.site_ids) == 1 else t("All sites"))]
+    for label, model, value in (("Agency", Agency, filters.agency_id), ("Service", Service, filters.service_id),
+                                ("Counter", Counter, filters.counter_id), ("Clerk", User, filters.clerk_id)):
+        if value is not None:
+            item = db_session.get(model, value)
+            text = getattr(item, "full_name", "") or getattr(item, "name", "") or getattr(item, "username", "")
+            lines.append((t(label), text or f"#{value}"))
+    if filters.priority is not None:
+        lines.append((t("Priority"), t(PRIORITY_LABELS.get(filters.priority, filters.priority))))
+    if filters.channel is not None:
+        lines.append((t("Channel"), t(CHANNEL_LABELS.get(filters.channel, filters.channel))))
+    return lines
+
+
+def history_charts(result: History) -> dict[str, Any]:
+    hours = sorted(set(result.by_hour) | set(range(7, 18)))
+    arrivals = [result.by_hour.get(h, [0])[0] for h in hours]
+    served = [figures(result.by_hour[h])["served"] if h in result.by_hour else 0 for h in hours]
+    days = result.days_in_range()
+    by_day = [figures(result.by_day[d]) if d in result.by_day else None for d in days]
+    buckets = figures(result.totals)["wait_histogram"]
+    bucket_labels = [f"<{WAIT_BUCKETS[0]}", *(f"{a}–{b}" for a, b in pairwise(WAIT_BUCKETS)),
+                     f"≥{WAIT_BUCKETS[-1]}"]
+    heat_hours = list(range(min(hours), max(hours) + 1))
+    return {
+        "hourly": charts.bar_chart("hourly", t("Arrivals and served by hour"), [f"{h:02d}" for h in hours],
+                                   [(t("Arrivals"), arrivals), (t("Served"), served)]),
+        "waits": charts.bar_chart("waits", t("Wait distribution (minutes)"), bucket_labels,
+                                  [(t("Citizens"), buckets)]),
+        "trend": charts.line_chart("trend", t("Daily trend"), [d.strftime("%d/%m") for d in days],
+                                   [(t("Arrivals"), [f["issued"] if f else 0 for f in by_day]),
+                                    (t("Served"), [f["served"] if f else 0 for f in by_day]),
+                                    (t("Average wait (min)"), [f["avg_wait_min"] if f else None for f in by_day])]),
+        "heatmap": charts.heatmap("heatmap", t("Arrivals by weekday and hour"), [t(d) for d in WEEKDAYS],
+                                  [f"{h:02d}" for h in heat_hours],
+                                  [[result.heat.get((w, h), 0) for h in heat_hours] for w in range(7)]),
+    }
+
+
+def filter_choices(db_session: Session, filters: Filters) -> dict[str, list[tuple[Any, str]]]:
+    site_ids = list(filters.site_ids)
+    agencies = db_session.exec(select(Agency).where(col(Agency.site_id).in_(site_ids))
+                               .order_by(Agency.site_id, Agency.sort_order)).all()
+    services = db_session.exec(select(Service).where(col(Service.site_id).in_(site_ids))
+                               .order_by(Service.site_id, Service.sort_order)).all()
+    counters = db_session.exec(select(Counter).where(col(Counter.site_id).in_(site_ids))
+                               .order_by(Counter.site_id, Counter.number)).all()
+    clerks = db_session.exec(select(User).where(col(User.site_id).in_(site_ids)).order_by(User.username)).all()
+    return {
+        "agency": [(a.id, a.name) for a in agencies],
+        "service": [(s.id, f"{s.code} · {s.name}") for s in services],
+        "counter": [(c.id, c.name or f"#{c.number}") for c in counters],
+        "clerk": [(u.id, u.full_name or u.username) for u in clerks],
+        "priority": [("ordinary", t("Ordinary")), *((p, t(PRIORITY_LABELS[p])) for p in PRIORITY_CLASSES)],
+        "channel": [(c, t(label)) for c, label in CHANNEL_LABELS.items()],
+        "by": [(b, t(exports.BY_LABELS[b])) for b in BREAKDOWNS],
+    }
+
+
+@dashboard.get("/history")
+def history_page() -> ResponseReturnValue:
+    principal = staff(HISTORY_ROLES, page=True)
+    filters, sites, warning = load_history(principal)
+    ctx = luot()
+    # counters are opened per site: the Erlang plan is drawn when one site is chosen
+    result, plan = exports.off_hub(ctx.settings.async_mode, read_history, ctx.db, filters, ctx.clock.now(),
+                                   len(filters.site_ids) == 1)
+    with ctx.db.read() as db_session:
+        scope = scope_lines(db_session, result.filters, sites)
+        choices = filter_choices(db_session, result.filters)
+    report = exports.Report(result, t("Queue statistics"), scope, language())
+    query = result.filters.as_query()
+    return render_template("dashboard/history.html", result=result, report=report, total=report.total(),
+                           rows=report.rows(), charts=history_charts(result), scope=scope, sites=sites,
+                           choices=choices, filters=result.filters, query=query, warning=warning, plan=plan,
+                           columns=exports.COLUMNS, csrf=generate_csrf())
+
+
+EXPORT_TYPES = {
+    "csv": ("text/csv; charset=utf-8", exports.to_csv),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", exports.to_xlsx),
+    "pdf": ("application/pdf", exports.to_pdf),
+}
+
+
+@dashboard.get("/export.<kind>")
+def export(kind: str) -> ResponseReturnValue:
+    if kind not in EXPORT_TYPES:
+        abort(404)
+    principal = staff(HISTORY_ROLES, page=True)
+    filters, sites, _warning = load_history(principal)
+    ctx = luot()
+    result, _plan = exports.off_hub(ctx.settings.async_mode, read_history, ctx.db, filters, ctx.clock.now(), False)
+    with ctx.db.read() as db_session:
+        scope = scope_lines(db_session, result.filters, sites)
+    scope.append((t("Printed"), local_time_text(ctx.clock.now())))
+    report = exports.Report(result, t("Queue statistics"), scope, language())
+    mimetype, build = EXPORT_TYPES[kind]
+    body = exports.off_hub(ctx.settings.async_mode, build, report)
+    name = f"luot-{result.filters.first.isoformat()}-{result.filters.last.isoformat()}.{kind}"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,252 @@
+"""History as CSV, Excel (openpyxl) and a printable PDF report in Vietnamese (reportlab, DejaVu Sans).
+
+Every export shows the same figures as the history page (server.stats.queries.figures). Text is NFC and the
+PDF embeds a TTF with Vietnamese glyphs (reportlab does no shaping). Building a PDF is CPU work: callers
+in the server run it through `off_hub`, which keeps the eventlet/gevent hub answering meanwhile.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from server.i18n import translate
+from server.stats.compute import INDEX
+from server.stats.queries import History, figures
+
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/noto"))
+T = TypeVar("T")
+
+# (msgid, figure key, kind) — kind: int | min | share
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("Arrivals", "issued", "int"),
+    ("Served", "served", "int"),
+    ("Average wait (min)", "avg_wait_min", "min"),
+    ("p90 wait (min)", "p90_wait_min", "min"),
+    ("Within target wait", "within_target", "share"),
+    ("Average service (min)", "avg_service_min", "min"),
+    ("No-shows", "no_show", "int"),
+    ("Transfers out", "transferred_out", "int"),
+    ("Ratings", "ratings", "int"),
+    ("Satisfaction", "satisfaction", "share"),
+)
+DEFINITIONS = ("Definitions: wait = first call − issue; service = finish − start; "
+               "satisfaction = (very satisfied + satisfied) ÷ ratings.")
+BY_LABELS = {"site": "Site", "agency": "Agency", "service": "Service", "counter": "Counter", "clerk": "Clerk",
+             "priority": "Priority", "channel": "Channel", "day": "Day"}
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A history with the words around it: title, the filters in words, the language."""
+
+    history: History
+    title: str
+    scope: list[tuple[str, str]]  # (label, value) lines describing the filters
+    language: str = "vi"
+
+    def t(self, message: str, **params: Any) -> str:
+        return nfc(translate(message, self.language, **params))
+
+    def rows(self) -> list[tuple[str, dict[str, Any]]]:
+        """Breakdown rows (label, figures), largest first, then the total."""
+        labels = self.history.labels
+        by_day = self.history.filters.by == "day"
+        keyed = sorted(self.history.breakdown.items(), key=lambda item: (
+            (item[0], 0, 0) if by_day else (item[0] in (0, None), -item[1][INDEX["issued"]], -item[1][INDEX["served"]]),
+            str(labels.get(item[0], item[0]))))
+        return [(nfc(str(labels.get(key, key))), figures(row)) for key, row in keyed]
+
+    def total(self) -> dict[str, Any]:
+        return figures(self.history.totals)
+
+    def by_day(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(day.strftime("%d/%m/%Y"), figures(row)) for day, row in sorted(self.history.by_day.items())]
+
+    def by_hour(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(f"{hour:02d}:00", figures(row)) for hour, row in sorted(self.history.by_hour.items())]
+
+    def headings(self) -> list[str]:
+        return [self.t(BY_LABELS[self.history.filters.by]), *(self.t(msgid) for msgid, _k, _kind in COLUMNS)]
+
+
+def text_value(value: Any, kind: str) -> str:
+    """How a figure is written in CSV and PDF: shares as percentages with one decimal."""
+    if value is None:
+        return ""
+    if kind == "share":
+        return f"{value * 100:.1f}"
+    if kind == "min":
+        return f"{value:.1f}"
+    return str(value)
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def to_csv(report: Report) -> bytes:
+    """UTF-8 with a byte-order mark (Excel opens it as UTF-8); shares in percent."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    headings = report.headings()
+    writer.writerow([h + (" (%)" if kind == "share" else "") for h, (_m, _k, kind) in
+                     zip(headings, (("", "", "label"), *COLUMNS), strict=True)])
+    for label, fig in [*report.rows(), (report.t("Total"), report.total())]:
+        writer.writerow([label, *(text_value(fig[key], kind) for _m, key, kind in COLUMNS)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# ---------------------------------------------------------------- Excel
+
+
+def to_xlsx(report: Report) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    summary = book.active
+    summary.title = report.t("Summary")[:31]
+    summary.append([report.title])
+    summary["A1"].font = Font(bold=True, size=14)
+    for label, value in report.scope:
+        summary.append([label, value])
+    summary.append([])
+    total = report.total()
+    for msgid, key, kind in COLUMNS:
+        summary.append([report.t(msgid), total[key]])
+        if kind == "share" and total[key] is not None:
+            summary.cell(row=summary.max_row, column=2).number_format = "0.0%"
+    summary.column_dimensions["A"].width = 30
+    summary.column_dimensions["B"].width = 40
+
+    def sheet(title: str, first: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
+        ws = book.create_sheet(title[:31])
+        ws.append([first, *(report.t(m) for m, _k, _kind in COLUMNS)])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for label, fig in rows:
+            ws.append([label, *(fig[key] for _m, key, _kind in COLUMNS)])
+            for index, (_m, _k, kind) in enumerate(COLUMNS, start=2):
+                if kind == "share":
+                    ws.cell(row=ws.max_row, column=index).number_format = "0.0%"
+        ws.column_dimensions["A"].width = 40
+        for index in range(2, len(COLUMNS) + 2):
+            ws.column_dimensions[get_column_letter(index)].width = 14
+        ws.freeze_panes = "B2"
+
+    by = report.history.filters.by
+    sheet(report.t(f"By {by}") if by != "day" else report.t("By day"), report.t(BY_LABELS[by]),
+          [*report.rows(), (report.t("Total"), total)])
+    if by != "day":
+        sheet(report.t("By day"), report.t("Day"), report.by_day())
+    sheet(report.t("By hour"), report.t("Hour"), report.by_hour())
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- PDF
+
+
+@lru_cache(maxsize=1)
+def pdf_fonts() -> tuple[str, str]:
+    """Registers DejaVu Sans (or Noto Sans) with reportlab once; returns (regular, bold) names."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    candidates = (("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"), ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf"))
+    for folder in FONT_DIRS:
+        for regular, bold in candidates:
+            if (folder / regular).exists() and (folder / bold).exists():
+                pdfmetrics.registerFont(TTFont("LuotReport", str(folder / regular)))
+                pdfmetrics.registerFont(TTFont("LuotReport-Bold", str(folder / bold)))
+                return "LuotReport", "LuotReport-Bold"
+    raise FileNotFoundError("no TTF with Vietnamese glyphs (install fonts-dejavu-core)")
+
+
+def to_pdf(report: Report) -> bytes:
+    """An A4 landscape report: title, scope, totals, the breakdown and the days."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    regular, bold = pdf_fonts()
+    body = ParagraphStyle("body", fontName=regular, fontSize=8.5, leading=10.5)
+    heading = ParagraphStyle("heading", fontName=bold, fontSize=16, leading=20, spaceAfter=4)
+    section = ParagraphStyle("section", fontName=bold, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
+    head_cell = ParagraphStyle("head", fontName=bold, fontSize=8, leading=9.5)
+
+    def p(text: str, style: ParagraphStyle = body) -> Paragraph:
+        return Paragraph(escape_xml(nfc(text)), style)
+
+    page = landscape(A4)
+    usable = page[0] - 30 * mm
+    first_width = usable * 0.28
+    other = (usable - first_width) / len(COLUMNS)
+
+    def table(first: str, rows: list[tuple[str, dict[str, Any]]], total: dict[str, Any] | None) -> Table:
+        data = [[p(first, head_cell), *(p(report.t(m) + (" (%)" if kind == "share" else ""), head_cell)
+                                        for m, _k, kind in COLUMNS)]]
+        for label, fig in rows:
+            data.append([p(label), *(text_value(fig[key], kind) for _m, key, kind in COLUMNS)])
+        if total is not None:
+            data.append([p(report.t("Total"), head_cell), *(text_value(total[key], kind) for _m, key, kind in COLUMNS)])
+        result = Table(data, colWidths=[first_width] + [other] * len(COLUMNS), repeatRows=1)
+        style = [("FONTNAME", (0, 0), (-1, -1), regular), ("FONTSIZE", (0, 0), (-1, -1), 8.5),
+                 ("ALIGN", (1, 1), (-1, -1), "RIGHT"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef6")),
+                 ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.HexColor("#204a87")),
+                 ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c0c8d0"))]
+        if total is not None:
+            style += [("FONTNAME", (1, -1), (-1, -1), bold),
+                      ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f3f3f3"))]
+        result.setStyle(TableStyle(style))
+        return result
+
+    story: list[Any] = [p(report.title, heading)]
+    for label, value in report.scope:
+        story.append(p(f"{label}: {value}"))
+    story += [p(report.t("Totals"), section), table(report.t("Total"), [], report.total())]
+    by = report.history.filters.by
+    story += [p(report.t(BY_LABELS[by]), section), table(report.t(BY_LABELS[by]), report.rows(), report.total())]
+    if by != "day" and len(report.by_day()) > 1:
+        story += [p(report.t("By day"), section), table(report.t("Day"), report.by_day(), None)]
+    story += [Spacer(1, 6 * mm), p(report.t(DEFINITIONS))]
+    out = io.BytesIO()
+    document = SimpleDocTemplate(out, pagesize=page, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=12 * mm,
+                                 bottomMargin=12 * mm, title=nfc(report.title), author="Lượt", invariant=1)
+    document.build(story)
+    return out.getvalue()
+
+
+def escape_xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# ---------------------------------------------------------------- off the hub
+
+
+def off_hub(async_mode: str, work: Callable[..., T], *args: Any) -> T:
+    """Runs CPU-heavy `work` in a native thread under eventlet/gevent, so the hub keeps serving."""
+    if async_mode == "eventlet":
+        from eventlet import tpool
+
+        return tpool.execute(work, *args)
+    if async_mode == "gevent":
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(work, args)
+    return work(*args)

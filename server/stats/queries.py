@@ -1,0 +1,339 @@
+"""What the dashboard, the exports and the bench ask: today live (from the log) and history (roll-ups + today)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from server.clock import local_date, local_midnight
+from server.models import Agency, Counter, Service, Site, Ticket, User
+from server.stats.compute import INDEX, KEY_FIELDS, tally_sites
+from server.stats.models import MEASURES, WAIT_BUCKETS, StatsDetail, StatsHourly
+
+BREAKDOWNS = ("site", "agency", "service", "counter", "clerk", "priority", "channel", "day")
+FINE_ONLY = ("counter", "clerk", "priority", "channel")
+
+
+def today_window(now: datetime) -> tuple[datetime, datetime]:
+    """Today so far: from local midnight up to and including `now` (events later than the clock are ignored)."""
+    today = local_date(now)
+    return local_midnight(today), min(now + timedelta(seconds=1), local_midnight(today + timedelta(days=1)))
+
+
+def empty_row() -> list[int]:
+    return [0] * len(MEASURES)
+
+
+def combine(target: list[int], row: list[int] | tuple[int, ...]) -> list[int]:
+    """Adds `row` into `target` (SUM for every measure, MAX for wait_max); NULLs from SQL count as 0."""
+    wait_max = INDEX["wait_max"]
+    longest = max(target[wait_max], row[wait_max] or 0)
+    target[:] = [a + (b or 0) for a, b in zip(target, row, strict=True)]
+    target[wait_max] = int(longest)
+    return target
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def p90_from_histogram(row: list[int]) -> float | None:
+    """90th percentile wait (minutes), linear inside the histogram bucket that holds it (capped by the longest)."""
+    buckets = [row[INDEX[f"w{i}"]] for i in range(len(WAIT_BUCKETS) + 1)]
+    total = sum(buckets)
+    if not total:
+        return None
+    rank = 0.9 * total
+    longest = row[INDEX["wait_max"]] / 60
+    bounds = [0, *WAIT_BUCKETS, max(WAIT_BUCKETS[-1], longest)]
+    seen = 0
+    for index, count in enumerate(buckets):
+        if count and seen + count >= rank:
+            low, high = bounds[index], min(bounds[index + 1], max(longest, bounds[index]))
+            return round(low + (high - low) * (rank - seen) / count, 1)
+        seen += count
+    return round(bounds[-1], 1)
+
+
+def p90_exact(waits: list[int]) -> float | None:
+    """Nearest-rank 90th percentile of wait samples (seconds → minutes)."""
+    if not waits:
+        return None
+    ordered = sorted(waits)
+    return round(ordered[math.ceil(0.9 * len(ordered)) - 1] / 60, 1)
+
+
+def figures(row: list[int]) -> dict[str, Any]:
+    """Readable figures from summed measures (minutes, shares 0–1, None where nothing was measured)."""
+    m = dict(zip(MEASURES, row, strict=True))
+    called, served, ratings = m["called"], m["served"], m["ratings"]
+    return {
+        "issued": m["issued"],
+        "called": called,
+        "served": served,
+        "avg_wait_min": round(m["wait_sum"] / called / 60, 1) if called else None,
+        "p90_wait_min": p90_from_histogram(row),
+        "max_wait_min": round(m["wait_max"] / 60, 1) if called else None,
+        "within_target": _share(m["within_target"], called),
+        "avg_service_min": round(m["service_sum"] / served / 60, 1) if served else None,
+        "service_within_target": _share(m["service_within"], served),
+        "no_show": m["no_show"],
+        "no_show_rate": _share(m["no_show"], called),
+        "recalled": m["recalled"],
+        "transferred_in": m["transferred_in"],
+        "transferred_out": m["transferred_out"],
+        "held": m["held"],
+        "cancelled": m["cancelled"],
+        "ratings": ratings,
+        "satisfaction": _share(m["r_very"] + m["r_sat"], ratings),
+        "wait_histogram": [m[f"w{i}"] for i in range(len(WAIT_BUCKETS) + 1)],
+    }
+
+
+# ---------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True)
+class Filters:
+    first: date
+    last: date
+    site_ids: tuple[int, ...]
+    agency_id: int | None = None
+    service_id: int | None = None
+    counter_id: int | None = None
+    clerk_id: int | None = None
+    priority: str | None = None
+    channel: str | None = None
+    by: str = "agency"
+
+    @property
+    def fine(self) -> bool:
+        return self.by in FINE_ONLY or any(
+            v is not None for v in (self.counter_id, self.clerk_id, self.priority, self.channel))
+
+    def matches(self, key: tuple) -> bool:
+        values = dict(zip(KEY_FIELDS, key, strict=True))
+        if values["site_id"] not in self.site_ids or not self.first <= values["day"] <= self.last:
+            return False
+        for name, wanted in (("agency_id", self.agency_id), ("service_id", self.service_id),
+                             ("counter_id", self.counter_id), ("clerk_id", self.clerk_id),
+                             ("priority", self.priority), ("channel", self.channel)):
+            if wanted is not None and values[name] != wanted:
+                return False
+        return True
+
+    def as_query(self) -> dict[str, str]:
+        query = {"from": self.first.isoformat(), "to": self.last.isoformat(), "by": self.by}
+        if len(self.site_ids) == 1:
+            query["site"] = str(self.site_ids[0])
+        for name in ("agency_id", "service_id", "counter_id", "clerk_id", "priority", "channel"):
+            value = getattr(self, name)
+            if value is not None:
+                query[name.removesuffix("_id")] = str(value)
+        return query
+
+
+def _where(table: type, filters: Filters, last: date) -> list[Any]:
+    clauses = [col(table.site_id).in_(filters.site_ids), col(table.day) >= filters.first, col(table.day) <= last]
+    for name in ("agency_id", "service_id", "counter_id", "clerk_id", "priority", "channel"):
+        value = getattr(filters, name)
+        if value is not None:
+            clauses.append(col(getattr(table, name)) == value)
+    return clauses
+
+
+def _sums(table: type) -> list[Any]:
+    return [func.max(getattr(table, m)) if m == "wait_max" else func.sum(getattr(table, m)) for m in MEASURES]
+
+
+# ---------------------------------------------------------------- history
+
+
+@dataclass
+class History:
+    filters: Filters
+    totals: list[int] = field(default_factory=empty_row)
+    by_day: dict[date, list[int]] = field(default_factory=dict)
+    by_hour: dict[int, list[int]] = field(default_factory=dict)
+    heat: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))  # (weekday, hour) → issued
+    breakdown: dict[Any, list[int]] = field(default_factory=dict)
+    labels: dict[Any, str] = field(default_factory=dict)
+
+    def add(self, day: date, hour: int, row: list[int] | tuple[int, ...]) -> None:
+        combine(self.totals, row)
+        combine(self.by_day.setdefault(day, empty_row()), row)
+        combine(self.by_hour.setdefault(hour, empty_row()), row)
+        self.heat[(day.weekday(), hour)] += int(row[INDEX["issued"]] or 0)
+
+    def add_breakdown(self, key: Any, row: list[int] | tuple[int, ...]) -> None:
+        combine(self.breakdown.setdefault(key, empty_row()), row)
+
+    def days_in_range(self) -> list[date]:
+        count = (self.filters.last - self.filters.first).days + 1
+        return [self.filters.first + timedelta(days=i) for i in range(count)]
+
+
+def breakdown_key(filters: Filters, key: tuple) -> Any:
+    values = dict(zip(KEY_FIELDS, key, strict=True))
+    return values["day"] if filters.by == "day" else values[filters.by if filters.by in ("priority", "channel")
+                                                           else f"{filters.by}_id"]
+
+
+def history(session: Session, filters: Filters, now: datetime) -> History:
+    """Figures for the filtered range: finished days from the roll-ups, today live from the event log."""
+    today = local_date(now)
+    result = History(filters)
+    last_past = min(filters.last, today - timedelta(days=1))
+    table = StatsDetail if filters.fine else StatsHourly
+    if filters.first <= last_past and filters.site_ids:
+        where = _where(table, filters, last_past)
+        for day, hour, *row in session.exec(
+                select(table.day, table.hour, *_sums(table)).where(*where).group_by(table.day, table.hour)):
+            result.add(day, hour, row)
+        if filters.by == "day":
+            for day, row in result.by_day.items():
+                result.add_breakdown(day, row)
+        else:
+            column = getattr(table, filters.by if filters.by in ("priority", "channel") else f"{filters.by}_id")
+            for value, *row in session.exec(select(column, *_sums(table)).where(*where).group_by(column)):
+                result.add_breakdown(value, row)
+    if filters.first <= today <= filters.last:
+        grouped: dict[tuple[int, Any], list[int]] = {}  # (hour, breakdown key): fewer additions below
+        for key, row in tally_sites(session, list(filters.site_ids), *today_window(now)).rows.items():
+            if filters.matches(key):
+                combine(grouped.setdefault((key[1], breakdown_key(filters, key)), empty_row()), row)
+        for (hour, key), row in grouped.items():
+            result.add(today, hour, row)
+            result.add_breakdown(key, row)
+    result.labels = breakdown_labels(session, filters.by, list(result.breakdown))
+    return result
+
+
+def agency_hour_rows(session: Session, filters: Filters, now: datetime) -> tuple[dict[tuple[int, int], list[int]], int]:
+    """Summed measures per (agency, hour of day) over the range, and the number of days that had arrivals."""
+    today = local_date(now)
+    last_past = min(filters.last, today - timedelta(days=1))
+    table = StatsDetail if filters.fine else StatsHourly
+    rows: dict[tuple[int, int], list[int]] = {}
+    active_days: set[date] = set()
+    if filters.first <= last_past and filters.site_ids:
+        where = _where(table, filters, last_past)
+        for agency, hour, *row in session.exec(select(table.agency_id, table.hour, *_sums(table)).where(*where)
+                                               .group_by(table.agency_id, table.hour)):
+            combine(rows.setdefault((agency, hour), empty_row()), row)
+        active_days.update(session.exec(select(table.day).where(*where, table.issued > 0).distinct()).all())
+    if filters.first <= today <= filters.last:
+        for key, row in tally_sites(session, list(filters.site_ids), *today_window(now)).rows.items():
+            if filters.matches(key):
+                combine(rows.setdefault((key[3], key[1]), empty_row()), row)
+                if row[INDEX["issued"]]:
+                    active_days.add(today)
+    return rows, len(active_days)
+
+
+PRIORITY_LABELS = {"": "Ordinary", "elderly": "Elderly", "disabled": "Disabled", "pregnant": "Pregnant",
+                   "child": "With small children", "merit": "People with merit"}
+CHANNEL_LABELS = {"kiosk": "Kiosk", "staff": "Staff", "appointment": "Appointment", "api": "API"}
+
+
+def breakdown_labels(session: Session, by: str, keys: list[Any]) -> dict[Any, str]:
+    if by == "day":
+        return {k: k.strftime("%d/%m/%Y") for k in keys}
+    if by == "priority":
+        return {k: PRIORITY_LABELS.get(k, k) for k in keys}
+    if by == "channel":
+        return {k: CHANNEL_LABELS.get(k, k) for k in keys}
+    ids = [k for k in keys if k]
+    labels: dict[Any, str] = {0: "—"}
+    if by == "site":
+        labels.update({s.id: s.name for s in session.exec(select(Site).where(col(Site.id).in_(ids)))})
+    elif by == "agency":
+        labels.update({a.id: a.name for a in session.exec(select(Agency).where(col(Agency.id).in_(ids)))})
+    elif by == "service":
+        rows = session.exec(select(Service).where(col(Service.id).in_(ids)))
+        labels.update({s.id: f"{s.code} · {s.name}" for s in rows})
+    elif by == "counter":
+        rows = session.exec(select(Counter).where(col(Counter.id).in_(ids)))
+        labels.update({c.id: c.name or f"Quầy {c.number}" for c in rows})
+    elif by == "clerk":
+        rows = session.exec(select(User).where(col(User.id).in_(ids)))
+        labels.update({u.id: u.full_name or u.username for u in rows})
+    return {k: labels.get(k, f"#{k}") for k in keys}
+
+
+# ---------------------------------------------------------------- today, live
+
+
+def live_site(session: Session, site_id: int, now: datetime) -> dict[str, Any]:
+    """Today's figures of one site per service, with the wait samples and ticket ids the page keeps updating."""
+    today = local_date(now)
+    tally = tally_sites(session, [site_id], *today_window(now), keep_waits=True)
+    per_service: dict[int, list[int]] = {}
+    for key, row in tally.rows.items():
+        combine(per_service.setdefault(key[4], empty_row()), row)
+    services = session.exec(select(Service).where(Service.site_id == site_id).order_by(Service.sort_order)).all()
+    agencies = session.exec(select(Agency).where(Agency.site_id == site_id).order_by(Agency.sort_order)).all()
+    entries = []
+    for service in services:
+        row = per_service.get(service.id or 0, empty_row())
+        m = dict(zip(MEASURES, row, strict=True))
+        entries.append({"id": service.id, "code": service.code, "name": service.name, "agency_id": service.agency_id,
+                        "target_wait_minutes": service.target_wait_minutes, "issued": m["issued"],
+                        "served": m["served"], "waits": sorted(tally.waits.get(service.id or 0, [])),
+                        "ratings": m["ratings"], "positive": m["r_very"] + m["r_sat"]})
+    return {"site_id": site_id, "day": today.isoformat(), "now": now.isoformat(),
+            "agencies": [{"id": a.id, "code": a.code, "name": a.name} for a in agencies],
+            "services": entries, "called_ids": sorted(tally.called_ids),
+            "finished_ids": sorted(tally.finished_ids), "rated_ids": sorted(tally.rated_ids)}
+
+
+def province_today(session: Session, site_ids: list[int], now: datetime) -> dict[str, Any]:
+    """Per site and in total: waiting now, longest wait, counters, and today's served/wait/satisfaction."""
+    today = local_date(now)
+    sites = session.exec(select(Site).where(col(Site.id).in_(site_ids)).order_by(Site.id)).all()
+    waiting = {site: (count, oldest) for site, count, oldest in session.exec(
+        select(Ticket.site_id, func.count(), func.min(Ticket.queue_since))
+        .where(col(Ticket.site_id).in_(site_ids), Ticket.service_date == today, Ticket.status == "waiting")
+        .group_by(Ticket.site_id))}
+    counters: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for site, status, count in session.exec(
+            select(Counter.site_id, Counter.status, func.count()).where(col(Counter.site_id).in_(site_ids))
+            .group_by(Counter.site_id, Counter.status)):
+        counters[site][status] = count
+    tally = tally_sites(session, site_ids, *today_window(now))
+    per_site: dict[int, list[int]] = {}
+    for key, row in tally.rows.items():
+        combine(per_site.setdefault(key[2], empty_row()), row)
+    rows, total = [], empty_row()
+    total_waiting, total_longest = 0, 0
+    for site in sites:
+        count, oldest = waiting.get(site.id or 0, (0, None))
+        longest = int((now - _aware(oldest)).total_seconds()) if oldest else 0
+        row = per_site.get(site.id or 0, empty_row())
+        combine(total, row)
+        total_waiting += count
+        total_longest = max(total_longest, longest)
+        rows.append({"id": site.id, "code": site.code, "name": site.name, "kind": site.kind, "waiting": count,
+                     "longest_wait_seconds": longest, "open": counters[site.id or 0]["open"],
+                     "paused": counters[site.id or 0]["paused"], **figures(row)})
+    return {"day": today.isoformat(), "now": now.isoformat(), "sites": rows,
+            "total": {"waiting": total_waiting, "longest_wait_seconds": total_longest,
+                      "open": sum(r["open"] for r in rows), "paused": sum(r["paused"] for r in rows),
+                      **figures(total)}}
+
+
+def _aware(value: Any) -> datetime:
+    """MIN() over a UTC column comes back naive (or as text on SQLite): read it as UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def with_sites(filters: Filters, site_ids: list[int]) -> Filters:
+    return replace(filters, site_ids=tuple(site_ids))

@@ -1,0 +1,107 @@
+"""Daily roll-ups: a finished local day of a site, summed from the event log into stats_detail/stats_hourly.
+
+Rolling a day up again replaces its rows (idempotent). Today is never rolled up: its figures are always
+computed live from the log. `luot stats rollup` (run nightly, e.g. from cron) rolls up finished days; the
+history pages also roll up the few missing days they need before answering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlmodel import Session, col, select
+
+from server.models import Site
+from server.stats.compute import INDEX, KEY_FIELDS, Key, Tally, day_window, service_infos, tally_window
+from server.stats.models import MEASURES, StatsDetail, StatsHourly, StatsRolledDay
+
+COARSE_FIELDS = KEY_FIELDS[:5]
+
+
+def _combine(target: list[int], row: list[int]) -> None:
+    wait_max = INDEX["wait_max"]
+    for index, value in enumerate(row):
+        target[index] = max(target[index], value) if index == wait_max else target[index] + value
+
+
+def coarse_rows(rows: dict[Key, list[int]]) -> dict[tuple, list[int]]:
+    coarse: dict[tuple, list[int]] = {}
+    for key, row in rows.items():
+        short = key[:5]
+        if short not in coarse:
+            coarse[short] = [0] * len(MEASURES)
+        _combine(coarse[short], row)
+    return coarse
+
+
+def row_dicts(rows: dict[Any, list[int]], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [{**dict(zip(fields, key, strict=True)), **dict(zip(MEASURES, row, strict=True))}
+            for key, row in rows.items()]
+
+
+def store_tally(session: Session, tally: Tally) -> None:
+    """Inserts a tally's rows into both roll-up tables (the caller removed what they replace)."""
+    detail = row_dicts(tally.rows, KEY_FIELDS)
+    coarse = row_dicts(coarse_rows(tally.rows), COARSE_FIELDS)
+    for chunk_start in range(0, len(detail), 5000):
+        session.connection().execute(insert(StatsDetail.__table__), detail[chunk_start:chunk_start + 5000])
+    for chunk_start in range(0, len(coarse), 5000):
+        session.connection().execute(insert(StatsHourly.__table__), coarse[chunk_start:chunk_start + 5000])
+
+
+def rollup_day(session: Session, day: date, site_id: int, now: datetime) -> int:
+    """Replaces the roll-up of one site's local day; returns the number of events it covered."""
+    start, end = day_window(day)
+    tally = Tally()
+    events = tally_window(session, site_id, start, end, tally, service_infos(session, [site_id]))
+    for table in (StatsDetail, StatsHourly):
+        session.execute(delete(table).where(col(table.day) == day, col(table.site_id) == site_id))
+    session.execute(delete(StatsRolledDay).where(col(StatsRolledDay.day) == day,
+                                                 col(StatsRolledDay.site_id) == site_id))
+    store_tally(session, tally)
+    session.add(StatsRolledDay(day=day, site_id=site_id, rolled_at=now, events=events))
+    session.flush()
+    return events
+
+
+def days(first: date, last: date) -> Iterable[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def missing_days(session: Session, site_ids: list[int], first: date, last: date) -> list[tuple[date, int]]:
+    """(day, site) pairs in the range that have no roll-up yet."""
+    if last < first or not site_ids:
+        return []
+    done = set(session.exec(
+        select(StatsRolledDay.day, StatsRolledDay.site_id)
+        .where(StatsRolledDay.day >= first, StatsRolledDay.day <= last, col(StatsRolledDay.site_id).in_(site_ids))
+    ).all())
+    return [(day, site) for day in days(first, last) for site in site_ids if (day, site) not in done]
+
+
+def all_site_ids(session: Session) -> list[int]:
+    return [site_id for site_id in session.exec(select(Site.id).order_by(Site.id)).all() if site_id is not None]
+
+
+class TooManyMissingDays(Exception):
+    """More finished days lack a roll-up than a page should compute while someone waits."""
+
+
+def roll_missing(session: Session, site_ids: list[int], first: date, last: date, now: datetime,
+                 limit: int | None = None) -> int:
+    """Rolls up the finished days of the range that have none yet (never today); returns how many."""
+    from server.clock import local_date
+
+    last = min(last, local_date(now) - timedelta(days=1))
+    missing = missing_days(session, site_ids, first, last)
+    if limit is not None and len(missing) > limit:
+        raise TooManyMissingDays(len(missing))
+    for day, site_id in missing:
+        rollup_day(session, day, site_id, now)
+    return len(missing)

@@ -1,0 +1,206 @@
+"""Who may open what: every route of app.url_map × every kind of caller, against an explicit table.
+
+A route missing from EXPECTED fails `test_every_route_has_an_access_decision`: a new page or endpoint needs a
+decision here. "Denied" means 401, a 403 that is an access refusal (JSON code unauthorized/forbidden or an
+HTML page), or a redirect to a sign-in page; anything else (200, 302 elsewhere, 400, 404, 409, a domain 403
+such as wrong_counter …) means the caller got past the access rule. Staff sign in with a session cookie for
+GET (as a browser does) and send their Bearer token on POST (no CSRF token needed); the kiosk sends its
+device Bearer token.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from server.app import create_app
+from server.clock import ManualClock
+from server.commands import initialise
+from server.provisioning import create_user
+from server.settings import load_settings
+from tests.conftest import WEDNESDAY_9AM
+from tests.support.world import PASSWORD, build_world
+
+ROLES = ("anonymous", "clerk", "manager", "other_manager", "admin", "kiosk")
+EVERYONE = frozenset(ROLES)
+SIGNED_IN = EVERYONE - {"anonymous"}
+STAFF = frozenset({"clerk", "manager", "other_manager", "admin"})  # any site: the API checks sites itself
+STAFF_OF_SITE = frozenset({"clerk", "manager", "admin"})  # admin is province-level in the test world
+MANAGERS_OF_SITE = frozenset({"manager", "admin"})
+ADMINS = frozenset({"admin"})
+NOBODY = frozenset()  # pages opened with a device token in the address (?token=…), none given here
+
+EXPECTED: dict[str, frozenset[str]] = {
+    # server
+    "static": EVERYONE,
+    "web.healthz": EVERYONE,
+    # REST API
+    "api.token": EVERYONE,
+    "api.login": EVERYONE,
+    "api.logout": EVERYONE,
+    "api.me": SIGNED_IN,
+    "api.openapi_json": EVERYONE,
+    "api.list_services": EVERYONE,
+    "api.issue": STAFF | {"kiosk"},
+    "api.track": EVERYONE,
+    "api.return_held": STAFF,
+    "api.rate": STAFF,  # by ticket id: staff and rating tablets (by tracking token: anyone)
+    "api.show_counter": STAFF_OF_SITE,
+    **{f"api.{action}": STAFF for action in ("open_counter", "close_counter", "call_next", "recall", "start",
+                                             "finish", "no_show", "transfer", "hold", "pause", "resume")},
+    # manager pages (this issue)
+    "dashboard.login": EVERYONE,
+    "dashboard.logout": EVERYONE,
+    "dashboard.static": EVERYONE,
+    "dashboard.live": STAFF_OF_SITE,
+    "dashboard.live_json": STAFF_OF_SITE,
+    "dashboard.province_json": STAFF,  # each sees the sites they may see
+    "dashboard.history_page": MANAGERS_OF_SITE,
+    "dashboard.export": MANAGERS_OF_SITE,
+    "admin.index": ADMINS,
+    "admin.list_items": ADMINS,
+    "admin.edit": ADMINS,
+    "admin.new_device_token": ADMINS,
+    "admin.audit_log": ADMINS,
+    # other surfaces
+    "kiosk.page": NOBODY,
+    "kiosk.qr": EVERYONE,
+    "kiosk.static": EVERYONE,
+    "display.board": NOBODY,
+    "display.counter_display": NOBODY,
+    "display.track": EVERYONE,
+    "display.call_audio": EVERYONE,
+    "display.static": EVERYONE,
+    "counter.login_page": EVERYONE,
+    "counter.home": STAFF,
+    "counter.console": STAFF,
+    "counter.console_state": STAFF_OF_SITE,
+    "counter.rating_page": NOBODY,
+    "counter.rating_pending": NOBODY,
+    "counter.static": EVERYONE,
+}
+BODIES = {"api.rate": {"score": "very_satisfied"}, "api.transfer": {"service": "TP-B"}}  # bodies parsed before auth
+SIGN_OUT = {"dashboard.logout"}  # answers everyone with the sign-in page
+
+
+def _routes() -> list[tuple[str, str, str]]:
+    """(endpoint, method, rule) of the app as built now."""
+    folder = Path(tempfile.mkdtemp(prefix="luot-routes-"))
+    settings = load_settings(environ={}, instance_dir=str(folder), async_mode="threading", log_level="WARNING")
+    initialise(settings)
+    app = create_app(settings, clock=ManualClock(WEDNESDAY_9AM))
+    routes = sorted({(rule.endpoint, method, rule.rule) for rule in app.url_map.iter_rules()
+                     for method in rule.methods - {"HEAD", "OPTIONS"}})
+    app.extensions["luot"].db.dispose()
+    return routes
+
+
+ROUTES = _routes()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("access")
+    settings = load_settings(environ={}, instance_dir=str(folder / "instance"), async_mode="threading",
+                             log_level="WARNING")
+    initialise(settings)
+    app = create_app(settings, clock=ManualClock(WEDNESDAY_9AM))
+    app.config["TESTING"] = True
+    ctx = app.extensions["luot"]
+    world = build_world(ctx.db)
+    from sqlmodel import select
+
+    from server.models import Device, Service, Site
+
+    with ctx.db.write() as session:
+        other = session.get(Site, world.other_site_id)
+        create_user(session, "othermanager", PASSWORD, "manager", other)
+        service_id = session.exec(select(Service.id).where(Service.code == "TP-A")).one()
+        board_id = session.exec(select(Device.id).where(Device.name == "Board other")).one()
+    clients: dict[str, tuple[FlaskClient, FlaskClient, dict[str, str]]] = {}
+    for role in ROLES:
+        client = app.test_client()  # cookie session for pages (GET)
+        headers: dict[str, str] = {}
+        username = {"clerk": "clerk1", "manager": "manager", "other_manager": "othermanager",
+                    "admin": "admin"}.get(role)
+        if username:
+            credentials = {"username": username, "password": PASSWORD}
+            token = client.post("/api/v1/auth/token", json=credentials).get_json()["token"]
+            assert client.post("/api/v1/auth/login", json=credentials).status_code == 200
+            headers = {"Authorization": f"Bearer {token}"}
+        elif role == "kiosk":
+            headers = {"Authorization": f"Bearer {world.kiosk_token}"}
+        clients[role] = (client, app.test_client(), headers)  # POST: a cookie-less client with the Bearer token
+    values = {"counter_id": world.counters["c1"], "name": "services", "item_id": service_id, "kind": "csv",
+              "token": "no-such-token", "ref": "1", "ticket_id": 1, "tracking": "nothing", "call_id": "c999999",
+              "tracking_token": "nothing", "filename": "nothing.css"}
+    yield {"app": app, "world": world, "clients": clients, "values": values, "board_id": board_id}
+    ctx.db.dispose()
+
+
+def url_for_rule(endpoint: str, rule: str, values: dict[str, object], setup: dict) -> str:
+    local = dict(values)
+    if endpoint == "admin.new_device_token":
+        local["item_id"] = setup["board_id"]
+    url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(local[m.group(1)]), rule)
+    if endpoint.startswith("dashboard.") and endpoint not in ("dashboard.login", "dashboard.logout",
+                                                               "dashboard.static", "dashboard.province_json"):
+        url += f"?site={setup['world'].site_id}"
+    return url
+
+
+def denied(response, endpoint: str = "") -> bool:
+    if response.status_code == 401:
+        return True
+    if response.status_code in (301, 302, 303, 307, 308) and endpoint not in SIGN_OUT:
+        return "login" in response.headers.get("Location", "")
+    if response.status_code == 403:
+        body = response.get_json(silent=True)
+        return body is None or body.get("error", {}).get("code") in ("forbidden", "unauthorized")
+    return False
+
+
+def test_every_route_has_an_access_decision():
+    undecided = sorted({endpoint for endpoint, _m, _r in ROUTES if endpoint not in EXPECTED})
+    assert not undecided, f"add these endpoints to EXPECTED in {__file__}: {undecided}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("endpoint", "method", "rule"), ROUTES, ids=[f"{m} {r}" for _e, m, r in ROUTES])
+def test_access_follows_the_table(setup, endpoint, method, rule, role):
+    if endpoint not in EXPECTED:
+        pytest.fail(f"no access decision for {endpoint} ({method} {rule})")
+    client, poster, headers = setup["clients"][role]
+    url = url_for_rule(endpoint, rule, setup["values"], setup)
+    if method == "GET":
+        response = client.get(url, headers=headers if role == "kiosk" else {})
+    else:
+        response = poster.open(url, method=method, headers=headers, json=BODIES.get(endpoint, {}))
+    allowed = role in EXPECTED[endpoint]
+    assert denied(response, endpoint) != allowed, (
+        f"{role} {'should' if allowed else 'should not'} get through {method} {url}: "
+        f"{response.status_code} {response.get_data(as_text=True)[:200]}")
+
+
+@pytest.mark.parametrize("role", ["clerk", "manager", "admin"])
+def test_staff_of_another_site_cannot_see_this_sites_dashboard_but_see_their_own(setup, role):
+    """The other site's manager sees their own site's live page; this site's staff cannot open the other's."""
+    client, _poster, _headers = setup["clients"][role]
+    other = setup["world"].other_site_id
+    response = client.get(f"/dashboard/?site={other}")
+    assert (response.status_code == 200) == (role == "admin"), response.status_code
+    own = setup["clients"]["other_manager"][0]
+    assert own.get("/dashboard/").status_code == 200
+    assert own.get(f"/dashboard/history?site={other}").status_code == 200
+
+
+def test_a_site_bound_province_summary_only_lists_the_callers_site(setup):
+    client = setup["clients"]["other_manager"][0]
+    sites = client.get("/dashboard/api/province").get_json()["sites"]
+    assert [s["id"] for s in sites] == [setup["world"].other_site_id]
+    admin = setup["clients"]["admin"][0]
+    assert len(admin.get("/dashboard/api/province").get_json()["sites"]) == 2
