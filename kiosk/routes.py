@@ -1,0 +1,173 @@
+"""The kiosk surface: the touchscreen page where citizens take a number, and its printing hook.
+
+GET /kiosk/?token=<device token>   the page (Vietnamese by default, English by a toggle or ?lang=en)
+GET /kiosk/qr/<tracking>.svg       the QR code of a ticket's phone-tracking URL, drawn on the server
+
+The page talks to the public REST API (GET /api/v1/services, POST /api/v1/tickets) with the kiosk's
+device token and follows the hall over Socket.IO (web/lib/live.js). Printing happens on the server
+(server.print_jobs) after the ticket is committed.
+
+Kiosk device settings (Device.settings):
+    printer         "" (none), network:HOST[:PORT], usb:VID:PID, serial:DEVICE[:BAUD], file:PATH, pdf:DIR,
+                    dummy, or agent (a printer on the kiosk PC, driven by `luot kiosk-agent`)
+    layout          ticket_80mm (default), ticket_58mm or ticket_pdf (printer_templates/)
+    agency_ids      the agencies shown (default: all); with one, the kiosk opens on its services
+    language        vi (default) or en: the language the page starts in
+    return_seconds  how long the ticket stays on screen (15)
+    idle_seconds    untouched seconds before a half-made choice goes back to the start (60)
+    appointments    false hides the appointment check-in
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlmodel import select
+
+from server.auth import Principal, device_principal, token_hash
+from server.context import luot
+from server.i18n import LANGUAGES, pick_language, translate
+from server.models import Device, Site
+from server.print_jobs import PrintService
+
+kiosk = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static")
+
+TRACKING_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
+PRIORITIES = (("elderly", "Elderly"), ("disabled", "Person with a disability"), ("pregnant", "Pregnant woman"),
+              ("child", "With a small child"), ("merit", "Person with merit to the revolution"))
+DEFAULT_RETURN_SECONDS = 15
+
+#: Every English msgid the page shows (template and kiosk.js); translated in translations/vi-kiosk.po.
+KIOSK_MESSAGES: tuple[str, ...] = (
+    "Take a number",
+    "Choose an agency",
+    "Choose a service",
+    "Back",
+    "I have an appointment",
+    "Priority (if any)",
+    *(label for _code, label in PRIORITIES),
+    "Connecting to the server…",
+    "No connection to the server. Numbers cannot be issued right now: please wait a moment or ask at the "
+    "help desk.",
+    "Loading services…",
+    "Your number",
+    "People waiting ahead: {count}",
+    "Estimated wait: about {minutes} min",
+    "You are next",
+    "Counters: {counters}",
+    "Scan to follow your turn on your phone",
+    "Please watch the screen; a missed number must be taken again.",
+    "Printing your ticket…",
+    "Please take your printed ticket.",
+    "The printer is out of paper — please ask at the help desk.",
+    "The printer is not working — please ask at the help desk.",
+    "Please note the number on the screen.",
+    "Done",
+    "Back to the start in {seconds} s",
+    "Waiting: {count}",
+    "About {minutes} min wait",
+    "Outside receiving hours",
+    "Hours: {hours}",
+    "All numbers for today have been issued",
+    "{count} numbers left today",
+    "No service is taking numbers now",
+    "Enter your appointment code",
+    "Check in",
+    "Delete",
+    "Clear",
+    "Could not get a number",
+    "The server did not answer. Please try again.",
+    "Please wait…",
+    "Priority",
+    "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
+    "This kiosk is not registered",
+    "Open the kiosk with its device token: /kiosk/?token=…",
+)
+
+
+def catalogue() -> dict[str, dict[str, str]]:
+    """Every kiosk message in every language, for the page's language toggle."""
+    return {message: {language: translate(message, language) for language in LANGUAGES}
+            for message in KIOSK_MESSAGES}
+
+
+def kiosk_principal(token: str) -> tuple[Principal, Site] | None:
+    if not token:
+        return None
+    with luot().db.read() as db_session:
+        device = db_session.exec(select(Device).where(Device.token_hash == token_hash(token))).first()
+        if device is None or device.revoked or device.kind != "kiosk":
+            return None
+        site = db_session.get(Site, device.site_id)
+    return (device_principal(device), site) if site is not None else None
+
+
+def page_config(principal: Principal, site: Site, token: str, language: str) -> dict[str, Any]:
+    settings = principal.settings
+    agency_ids = settings.get("agency_ids") or []
+    return {
+        "token": token,
+        "device": {"id": principal.id, "name": principal.name},
+        "site": {"id": site.id, "code": site.code, "name": site.name},
+        "language": language,
+        "agency_ids": [int(a) for a in agency_ids],
+        "has_printer": bool(settings.get("printer")),
+        "return_seconds": int(settings.get("return_seconds") or DEFAULT_RETURN_SECONDS),
+        "idle_seconds": int(settings.get("idle_seconds") or 60),
+        "appointments": bool(settings.get("appointments", True)),
+        "urls": {"services": url_for("api.list_services"), "tickets": url_for("api.issue"),
+                 "qr": url_for("kiosk.page") + "qr/"},
+        "priorities": [{"code": code, "label": label} for code, label in PRIORITIES],
+        "messages": catalogue(),
+    }
+
+
+@kiosk.get("/")
+def page() -> ResponseReturnValue:
+    token = request.args.get("token", "").strip()
+    found = kiosk_principal(token)
+    settings = luot().settings
+    if found is None:
+        return render_template("kiosk_denied.html"), 403
+    principal, site = found
+    default = str(principal.settings.get("language") or settings.default_language)
+    language = pick_language(request.args.get("lang"), None, default)
+    config = page_config(principal, site, token, language)
+    response = Response(render_template("kiosk.html", config=config, site=site, language=language))
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the address
+    return response
+
+
+@kiosk.get("/qr/<tracking>.svg")
+def qr(tracking: str) -> ResponseReturnValue:
+    """The tracking URL of a ticket as an SVG QR code (no JS library, works offline)."""
+    import qrcode
+    import qrcode.image.svg
+
+    if not TRACKING_TOKEN.fullmatch(tracking):
+        abort(404)
+    url = f"{luot().settings.base_url}/t/{tracking}"
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathFillImage, border=2,
+                        error_correction=qrcode.constants.ERROR_CORRECT_M)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    response = Response(buffer.getvalue(), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def register(app: Flask) -> None:
+    """Mount the kiosk pages and print every ticket a kiosk issues (after the commit)."""
+    from server.app import socketio_of
+
+    app.register_blueprint(kiosk)
+    ctx = app.extensions["luot"]
+    service = PrintService(socketio_of(app), ctx.db, ctx.clock)
+    service.install()
+    app.extensions["luot.print_jobs"] = service
+    ctx.after_issue.append(service.after_issue)
