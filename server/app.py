@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     socketio = SocketIO(app, async_mode=settings.async_mode, message_queue=settings.message_queue or None,
                         cors_allowed_origins=[], logger=False, engineio_logger=False)
     hub = Hub(socketio, db, clock, settings.message_queue)
-    ctx = Luot(settings=settings, db=db, clock=clock, hub=hub, run=Runner(db, clock, hub.publish))
+    ctx = Luot(settings=settings, db=db, clock=clock, hub=hub, run=Runner(db, clock, hub.publish, hub.ready))
     app.extensions["luot"] = ctx
     app.extensions["luot.socketio"] = socketio
 
@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.register_blueprint(web)
     app.register_blueprint(api)
     install_error_handlers(app)
+    _install_outage_handlers(app)
     _install_page_translations(app, settings)
     _register_surfaces(app)
     return app
@@ -115,23 +116,35 @@ def _install_page_translations(app: Flask, settings: Settings) -> None:
     app.jinja_env.globals.update(_=_, page_language=page_language)
 
 
-def _register_surfaces(app: Flask) -> None:
-    """The kiosk, board, counter and dashboard blueprints, where present."""
-    import importlib
+def _install_outage_handlers(app: Flask) -> None:
+    """A database or message-queue outage outside the runner (auth reads, rate limits) is a 503, not a 500."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import OperationalError
 
-    for module_name, attribute in (("kiosk.routes", "kiosk"), ("display.routes", "display"),
-                                   ("counter.routes", "counter"), ("server.dashboard.routes", "dashboard")):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue
-            raise
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(app)
-        else:
-            app.register_blueprint(getattr(module, attribute))
+    from server.errors_http import error_response
+    from server.runner import StorageUnavailable
+
+    def unavailable(error: Exception) -> object:
+        log.error("storage unavailable on %s %s: %s", request.method, request.path, error.__class__.__name__)
+        problem = StorageUnavailable()
+        return error_response(problem.code, problem.text, problem.status)
+
+    for kind in (OperationalError, RedisConnectionError, RedisTimeoutError):
+        app.register_error_handler(kind, unavailable)
+
+
+def _register_surfaces(app: Flask) -> None:
+    """The kiosk, board, counter and dashboard blueprints; each registers itself and its hooks."""
+    from counter.routes import counter
+    from display.routes import register as register_display
+    from kiosk.routes import register as register_kiosk
+    from server.dashboard.routes import register as register_dashboard
+
+    register_kiosk(app)
+    register_display(app)
+    app.register_blueprint(counter)
+    register_dashboard(app)
 
 
 def _limiter_storage(settings: Settings) -> str:

@@ -53,6 +53,11 @@ class SequenceSource:
             self._current[site_id] = value
             return value
 
+    def ping(self) -> None:
+        """Raises a redis error when the shared sequence (and so the message queue) is unreachable."""
+        if self._redis is not None:
+            self._redis.ping()
+
     def current(self, site_id: int) -> int:
         if self._redis is not None:
             return int(self._redis.get(f"luot:seq:{site_id}") or 0)
@@ -73,6 +78,18 @@ class Hub:
         self.announce = announce or (lambda event: {})
         socketio.on_event("connect", self._on_connect)
         socketio.on_event("snapshot.request", self._on_snapshot_request)
+
+    def ready(self) -> None:
+        """Before a write: with a message queue, Redis must answer, or the action is refused (503)."""
+        from redis.exceptions import RedisError
+
+        from server.runner import StorageUnavailable
+
+        try:
+            self.sequence.ping()
+        except RedisError as exc:
+            log.error("message queue unreachable: %s", exc)
+            raise StorageUnavailable() from exc
 
     # ------------------------------------------------------------ connections
 

@@ -23,13 +23,17 @@ class StorageUnavailable(DomainError):
 
 
 class Runner:
-    def __init__(self, db: Database, clock: Clock, publish: Callable[[list], None]) -> None:
+    def __init__(self, db: Database, clock: Clock, publish: Callable[[list], None],
+                 ready: Callable[[], None] | None = None) -> None:
         self.db = db
         self.clock = clock
         self.publish = publish
+        self.ready = ready  # raises StorageUnavailable when events could not be published (message queue down)
 
     def __call__(self, use_case: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Outcome:
         """Commit once, publish after; a unique-key race (another process) is retried once."""
+        if self.ready is not None:
+            self.ready()  # refuse before recording anything rather than record what nobody will hear of
         for attempt in (1, 2):
             try:
                 with self.db.write() as session:
@@ -42,5 +46,8 @@ class Runner:
             except OperationalError as exc:
                 log.error("database error in %s: %s", use_case.__name__, exc)
                 raise StorageUnavailable() from exc
-        self.publish(outcome.events)
+        try:
+            self.publish(outcome.events)
+        except Exception:  # committed is committed: the caller is told so; clients resync from snapshots
+            log.exception("%s was committed but its events were not published", use_case.__name__)
         return outcome

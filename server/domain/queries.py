@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +11,13 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from server.clock import local_date, local_midnight
-from server.domain.estimates import estimated_wait_minutes, minutes_per_place, typical_service_minutes
+from server.domain.estimates import (
+    estimated_wait_minutes,
+    minutes_per_place,
+    pool_waits,
+    residual_minutes,
+    typical_service_minutes,
+)
 from server.domain.events import CounterView, TicketView
 from server.domain.ordering import Candidate, call_order
 from server.domain.rules import SiteRules
@@ -101,11 +108,15 @@ class ServiceQueue:
     estimated_wait_minutes: int  # for a ticket issued now
     longest_wait_seconds: int
     last_called: str | None = None  # display number most recently called today
+    estimates: tuple[int, ...] = ()  # minutes until each ticket of `order` is called (counters shared with
+    #                                  other services counted: see pool_estimates)
 
     def ahead_of(self, ticket_id: int) -> int:
         return self.order.index(ticket_id) if ticket_id in self.order else 0
 
     def estimate_for(self, ticket_id: int) -> int:
+        if ticket_id in self.order and len(self.estimates) == len(self.order):
+            return self.estimates[self.order.index(ticket_id)]
         return estimated_wait_minutes(self.ahead_of(ticket_id), self.service_minutes, self.open_counters)
 
 
@@ -154,41 +165,146 @@ def last_called_numbers(session: Session, site_id: int, now: datetime) -> dict[i
     return dict(rows)
 
 
+def recent_minutes_by_service(session: Session, service_ids: list[int], now: datetime, limit: int = 20
+                              ) -> dict[int, list[float]]:
+    """Minutes from call to finish of the latest `limit` finished citizens of each service, in one query."""
+    if not service_ids:
+        return {}
+    ranked = (  # time a counter is taken per citizen: from the (last) call, walking to the desk included
+        select(Ticket.service_id, func.coalesce(Ticket.called_at, Ticket.started_at).label("started_at"),
+               Ticket.finished_at,
+               func.row_number().over(partition_by=Ticket.service_id,
+                                      order_by=col(Ticket.finished_at).desc()).label("rank"))
+        .where(col(Ticket.service_id).in_(service_ids), Ticket.status == "done",
+               Ticket.service_date == local_date(now), col(Ticket.started_at).is_not(None))
+        .subquery()
+    )
+    rows = session.exec(select(ranked.c.service_id, ranked.c.started_at, ranked.c.finished_at)
+                        .where(ranked.c.rank <= limit)).all()
+    minutes: dict[int, list[float]] = defaultdict(list)
+    for service_id, start, end in rows:
+        if start is not None and end is not None:
+            minutes[service_id].append((end - start).total_seconds() / 60)
+    return minutes
+
+
+@dataclass
+class _Staffing:
+    """Which counters serve which services at a site, which are open, and whom they are busy with."""
+
+    services_of: dict[int, set[int]]  # counter id → service ids
+    counters_of: dict[int, set[int]]  # service id → counter ids
+    open: set[int]
+    current: dict[int, int]  # counter id → current ticket id
+
+    def pool(self, service_id: int) -> frozenset[int]:
+        """The counters that will call this service's tickets: the open ones, else all that serve it."""
+        counters = self.counters_of.get(service_id, set())
+        return frozenset(counters & self.open or counters)
+
+    def pool_services(self, pool: frozenset[int], service_id: int) -> set[int]:
+        services = {service_id}
+        for counter_id in pool:
+            services |= self.services_of[counter_id]
+        return services
+
+
+def _staffing(session: Session, site_id: int) -> _Staffing:
+    rows = session.exec(
+        select(CounterService.counter_id, CounterService.service_id, Counter.status, Counter.current_ticket_id)
+        .join(Counter, col(Counter.id) == CounterService.counter_id)
+        .where(Counter.site_id == site_id)
+    ).all()
+    staffing = _Staffing(defaultdict(set), defaultdict(set), set(), {})
+    for counter_id, service_id, status, current in rows:
+        staffing.services_of[counter_id].add(service_id)
+        staffing.counters_of[service_id].add(counter_id)
+        if status == "open":
+            staffing.open.add(counter_id)
+            if current:
+                staffing.current[counter_id] = current
+    return staffing
+
+
 def service_queues(
     session: Session, site_id: int, now: datetime, service_ids: list[int] | None = None
 ) -> dict[int, ServiceQueue]:
-    """Waiting counts, call order and estimates per service of a site."""
-    services_q = select(Service).where(Service.site_id == site_id)
+    """Waiting counts, call order and estimates per service of a site.
+
+    Estimates follow the counters, not just the service: a ticket waits for every ticket ahead of it in
+    the line of the counters that serve its service (those counters also call other services), and for
+    the citizens those counters are busy with now (pool_waits).
+    """
+    staffing = _staffing(session, site_id)
+    statement = select(Service).where(Service.site_id == site_id)
     if service_ids is not None:
-        services_q = services_q.where(col(Service.id).in_(service_ids))
-    services = list(session.exec(services_q).all())
+        linked = set(service_ids)
+        for sid in service_ids:
+            linked |= staffing.pool_services(staffing.pool(sid), sid)
+        statement = statement.where(col(Service.id).in_(sorted(linked)))
+    all_services = {s.id or 0: s for s in session.exec(statement).all()}
+    wanted = [sid for sid in all_services if service_ids is None or sid in service_ids]
+    pools = {sid: staffing.pool(sid) for sid in wanted}
+    needed = set(wanted)
+    for sid, pool in pools.items():
+        needed |= staffing.pool_services(pool, sid)
     rules = site_rules(session, site_id)
-    ids = [s.id for s in services if s.id is not None]
     by_service: dict[int, list[Ticket]] = defaultdict(list)
-    for ticket in waiting_tickets(session, site_id, ids, now):
+    for ticket in waiting_tickets(session, site_id, sorted(needed), now):
         by_service[ticket.service_id].append(ticket)
-    open_counts = open_counter_counts(session, site_id)
+    recent = recent_minutes_by_service(session, sorted(needed), now)
+    typical = {sid: typical_service_minutes(recent.get(sid, []), all_services[sid].default_service_minutes)
+               for sid in needed if sid in all_services}
+    busy = _busy_minutes(session, staffing, typical, now)
     called = last_called_numbers(session, site_id, now)
+    pool_results: dict[tuple[frozenset[int], frozenset[int]], tuple[dict[int, float], float]] = {}
     result: dict[int, ServiceQueue] = {}
-    for service in services:
-        sid = service.id or 0
+    for sid in wanted:
         tickets = by_service.get(sid, [])
         order = tuple(c.id for c in call_order([candidate(t) for t in tickets], now, rules))
-        minutes = typical_service_minutes(
-            recent_service_minutes(session, sid, now), service.default_service_minutes
-        )
-        counters = open_counts.get(sid, 0)
+        pool = pools[sid]
+        services = frozenset(staffing.pool_services(pool, sid))
+        if (pool, services) not in pool_results:
+            line = [t for s in services for t in by_service.get(s, [])]
+            line_order = call_order([candidate(t) for t in line], now, rules)
+            service_of = {t.id: t.service_id for t in line}
+            waits, next_wait = pool_waits([busy.get(c, 0.0) for c in pool],
+                                          [typical.get(service_of[c.id], 6.0) for c in line_order])
+            pool_results[(pool, services)] = ({c.id: w for c, w in zip(line_order, waits, strict=True)}, next_wait)
+        waits_by_ticket, next_wait = pool_results[(pool, services)]
+        minutes = typical.get(sid, all_services[sid].default_service_minutes)
+        counters = len(pool & staffing.open)
         longest = max(((now - t.queue_since).total_seconds() for t in tickets), default=0)
         result[sid] = ServiceQueue(
             service_id=sid,
-            agency_id=service.agency_id,
+            agency_id=all_services[sid].agency_id,
             waiting=len(tickets),
             order=order,
             open_counters=counters,
             service_minutes=round(minutes, 2),
             minutes_per_place=round(minutes_per_place(minutes, counters), 2),
-            estimated_wait_minutes=estimated_wait_minutes(len(tickets), minutes, counters),
+            estimated_wait_minutes=math.ceil(next_wait - 1e-9),
             longest_wait_seconds=int(longest),
             last_called=called.get(sid),
+            estimates=tuple(math.ceil(waits_by_ticket.get(tid, 0.0) - 1e-9) for tid in order),
         )
     return result
+
+
+def _busy_minutes(session: Session, staffing: _Staffing, typical: dict[int, float], now: datetime
+                  ) -> dict[int, float]:
+    """Expected minutes until each open counter with a citizen is free again."""
+    if not staffing.current:
+        return {}
+    rows = session.exec(
+        select(Ticket.id, Ticket.service_id, Ticket.status, Ticket.called_at, Ticket.started_at)
+        .where(col(Ticket.id).in_(list(staffing.current.values())), col(Ticket.status).in_(ACTIVE_STATUSES))
+    ).all()
+    tickets = {row[0]: row for row in rows}
+    busy: dict[int, float] = {}
+    for counter_id, ticket_id in staffing.current.items():
+        if ticket_id in tickets:
+            _id, service_id, _status, called_at, started_at = tickets[ticket_id]
+            since = called_at or started_at or now
+            busy[counter_id] = residual_minutes(typical.get(service_id, 6.0), (now - since).total_seconds() / 60)
+    return busy

@@ -1,0 +1,220 @@
+"""`python -m bench` (`make bench`): one table of what a real `luot serve` process does on this machine.
+
+For each async mode: ticket issue rate and latency (1 and 16 keep-alive clients), call → last board
+latency with 100 / 500 / 2,000 connected Socket.IO clients, memory per client, and board latency while a
+year-long PDF report is built. Everything runs on 127.0.0.1, on SQLite in a temp folder, bounded in count
+and time. `--quick` runs a small version in about a minute; `--modes eventlet` picks modes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from bench import ROOT, BenchServer, fanout, issue_rate, machine, percentile
+
+MODES = ("eventlet", "gevent", "threading")
+TARGETS = {"issue_rate": 800.0, "issue_p99": 5.0, "fanout_p99": 150.0, "report_p99": 100.0}
+SYNTHETIC_PASSWORD = "synthetic-pass"  # server.stats.generator.create_province's default
+
+
+@dataclass
+class Row:
+    mode: str
+    what: str
+    value: str
+    target: str = ""
+    met: str = ""
+
+
+def _met(ok: bool | None) -> str:
+    return "" if ok is None else ("yes" if ok else "NO")
+
+
+def bench_issue(rows: list[Row], workdir: Path, mode: str, sequential: int, concurrent: int) -> None:
+    server = BenchServer(workdir / f"issue-{mode}", mode)
+    server.workdir.mkdir(parents=True)
+    server.prepare()
+    server.start()
+    try:
+        one = issue_rate.run(server.url, 1, sequential)
+        rows.append(Row(mode, "issue, 1 client", f"{one.rate:.0f}/s, p50 {one.p50:.1f} ms, p99 {one.p99:.1f} ms"
+                        + (f", {one.errors} errors" if one.errors else ""),
+                        "≥ 800/s, p99 ≤ 5 ms",
+                        _met(one.rate >= TARGETS["issue_rate"] and one.p99 <= TARGETS["issue_p99"])))
+        many = issue_rate.run(server.url, 16, concurrent, warmup=0)
+        rows.append(Row(mode, "issue, 16 clients", f"{many.rate:.0f}/s, p50 {many.p50:.1f} ms, p99 {many.p99:.1f} ms"
+                        + (f", {many.errors} errors" if many.errors else "")))
+    finally:
+        server.stop()
+
+
+def bench_fanout(rows: list[Row], workdir: Path, mode: str, levels: tuple[int, ...], calls: int) -> None:
+    server = BenchServer(workdir / f"fanout-{mode}", mode)
+    server.workdir.mkdir(parents=True)
+    server.prepare()
+    server.start()
+    try:
+        results = fanout.run(server, levels, calls)
+    finally:
+        server.stop()
+    for result in results:
+        ok = result.p99 <= TARGETS["fanout_p99"] if result.clients >= 2000 else None
+        lost = f", {result.missing} not delivered" if result.missing else ""
+        short = f" (only {result.connected} connected)" if result.connected < result.clients else ""
+        rows.append(Row(mode, f"call → last of {result.clients} clients{short}",
+                        f"p50 {result.p50:.0f} ms, p99 {result.p99:.0f} ms (first client p50 "
+                        f"{percentile(result.first_ms, 50):.0f} ms){lost}; connect {result.connect_seconds:.0f} s",
+                        "p99 ≤ 150 ms at 2,000" if result.clients >= 2000 else "", _met(ok)))
+    last = results[-1]
+    rows.append(Row(mode, f"memory per client ({last.connected} clients)",
+                    f"server {last.server_kib_per_client:.0f} KiB, load process {last.client_kib_per_client:.0f} KiB"))
+
+
+def year_instance(workdir: Path, volume: float) -> Path | str:
+    """A SQLite instance with a synthetic year (`luot stats generate-year`), or why there is none."""
+    instance = workdir / "year" / "instance"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LUOT_")}
+    env["LUOT_INSTANCE_DIR"] = str(instance)
+    help_text = subprocess.run([sys.executable, "-m", "server.cli", "stats", "--help"], env=env, cwd=ROOT,
+                               capture_output=True, text=True)
+    if "generate-year" not in help_text.stdout:
+        return "n/a (no `luot stats generate-year` yet)"
+    subprocess.run([sys.executable, "-m", "server.cli", "init"], env=env, cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    made = subprocess.run([sys.executable, "-m", "server.cli", "stats", "generate-year", "--days", "365",
+                           "--sites", "1", "--volume", str(volume)], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=240)
+    if made.returncode != 0:
+        return f"n/a (generate-year failed: {made.stderr.strip().splitlines()[-1:]})"
+    from server.db import Database
+    from server.models import Site
+    from server.provisioning import create_device
+    from server.settings import load_settings
+
+    db = Database(load_settings(environ=env))
+    with db.write() as session:
+        site = session.get(Site, 1)
+        assert site is not None
+        create_device(session, site, "board", "Bench board", "demo-board-hall")
+        create_device(session, site, "kiosk", "Bench kiosk", "demo-kiosk-1")
+    db.dispose()
+    return instance
+
+
+def bench_report(rows: list[Row], workdir: Path, mode: str, year: Path | str) -> None:
+    if isinstance(year, str):
+        rows.append(Row(mode, "board latency during a year-long PDF report", year, "p99 ≤ 100 ms"))
+        return
+    server = BenchServer(workdir / f"report-{mode}", mode)
+    shutil.copytree(year, server.workdir / "instance")
+    server.start()
+    try:
+        http = requests.Session()
+        probe = http.get(f"{server.url}/dashboard/export.pdf", timeout=30, allow_redirects=False)
+        if probe.status_code == 404:
+            rows.append(Row(mode, "board latency during a year-long PDF report",
+                            "n/a (no report endpoint yet)", "p99 ≤ 100 ms"))
+            return
+        login = http.post(f"{server.url}/api/v1/auth/token", timeout=30,
+                          json={"username": "tt-manager", "password": SYNTHETIC_PASSWORD})
+        login.raise_for_status()
+        manager = {"Authorization": f"Bearer {login.json()['token']}"}
+        today = requests.get(f"{server.url}/healthz", timeout=10).json()["time"][:10]
+        first = f"{int(today[:4]) - 1}{today[4:]}"
+        sizes: list[int] = []
+
+        def report() -> None:  # reports back to back for at least 5 s, so enough calls overlap one
+            began = time.monotonic()
+            while not sizes or time.monotonic() - began < 5:
+                response = http.get(f"{server.url}/dashboard/export.pdf", params={"from": first, "to": today},
+                                    headers=manager, timeout=600)
+                response.raise_for_status()
+                sizes.append(len(response.content))
+
+        server.clerk_name, server.clerk_password = "tt-clerk{:02d}", SYNTHETIC_PASSWORD
+        quiet, _ = fanout.board_latency_during(server, lambda: None, calls=10)
+        latencies, seconds = fanout.board_latency_during(server, report, calls=40, settle=0.1)
+        ok = bool(latencies) and percentile(latencies, 99) <= TARGETS["report_p99"]
+        rows.append(Row(mode, "board latency during a year-long PDF report",
+                        f"p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms over "
+                        f"{len(latencies)} calls (quiet p50 {percentile(quiet, 50):.0f} ms); {len(sizes)} reports, "
+                        f"{seconds / max(len(sizes), 1):.1f} s and {sizes[0] // 1024 if sizes else 0} KiB each",
+                        "p99 ≤ 100 ms", _met(ok)))
+    finally:
+        server.stop()
+
+
+def print_table(rows: list[Row]) -> None:
+    headers = ("mode", "measure", "result", "target", "met")
+    table = [headers, *((r.mode, r.what, r.value, r.target, r.met) for r in rows)]
+    widths = [max(len(str(line[i])) for line in table) for i in range(len(headers))]
+    print()
+    for index, line in enumerate(table):
+        print("| " + " | ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)) + " |")
+        if index == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: eventlet,gevent,threading")
+    parser.add_argument("--quick", action="store_true", help="small counts: a smoke run in about a minute")
+    parser.add_argument("--only", default="issue,fanout,report", help="comma-separated parts: issue,fanout,report")
+    parser.add_argument("--clients", default="", help="fan-out levels, e.g. 100,500,2000")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder (server logs, databases)")
+    args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        parser.error(f"unknown modes: {', '.join(sorted(unknown))}")
+    parts = set(args.only.split(","))
+    levels = tuple(int(n) for n in args.clients.split(",")) if args.clients else \
+        ((20, 100) if args.quick else (100, 500, 2000))
+    sequential, concurrent, calls = (200, 320, 5) if args.quick else (500, 800, 10)
+
+    print(f"Machine: {machine()}")
+    print(f"Load average before the run: {os.getloadavg()[0]:.2f} (other work on the machine skews every figure)")
+    began = time.monotonic()
+    rows: list[Row] = []
+    workdir = Path(tempfile.mkdtemp(prefix="luot-bench-"))
+    try:
+        year: Path | str = "n/a (skipped)"
+        if "report" in parts:
+            began_year = time.monotonic()
+            year = year_instance(workdir, volume=0.02 if args.quick else 0.05)
+            print(f"  (a synthetic year for the report: {time.monotonic() - began_year:.0f} s)", flush=True)
+        for mode in modes:
+            for part, run_part, extra in (("issue", bench_issue, (sequential, concurrent)),
+                                          ("fanout", bench_fanout, (levels, calls)),
+                                          ("report", bench_report, (year,))):
+                if part not in parts:
+                    continue
+                began_part, before = time.monotonic(), len(rows)
+                try:
+                    run_part(rows, workdir, mode, *extra)
+                except Exception as exc:  # one part failing must not lose the others' figures
+                    rows.append(Row(mode, part, f"failed: {exc.__class__.__name__}: {exc}"[:160]))
+                for row in rows[before:]:
+                    print(f"  {row.mode:<9} {row.what}: {row.value}", flush=True)
+                print(f"  ({mode} {part}: {time.monotonic() - began_part:.0f} s)", flush=True)
+    finally:
+        if args.keep:
+            print(f"Kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print_table(rows)
+    print(f"\nTotal {time.monotonic() - began:.0f} s; load average now {os.getloadavg()[0]:.2f}.")
+
+
+if __name__ == "__main__":
+    main()

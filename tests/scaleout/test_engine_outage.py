@@ -1,0 +1,109 @@
+"""When PostgreSQL or Redis goes away, kiosks and consoles get a clear 503 in the JSON error format,
+nothing acknowledged is lost, and service comes back by itself when the engine returns.
+
+The outage is staged with a TCP proxy between the server and the engine, cut and restored by the test.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+import requests
+from sqlmodel import select
+
+from server.db import Database
+from server.models import Ticket
+from server.settings import load_settings
+from tests.integration._live import Api, Listener
+from tests.scaleout.conftest import PG_PORT, REDIS_PORT, pg_url, redis_url
+
+pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
+
+
+def _assert_unavailable(response: requests.Response) -> None:
+    assert response.status_code == 503, response.text
+    error = response.json()["error"]
+    assert error["code"] == "storage_unavailable"
+    assert error["messages"]["vi"] and error["messages"]["en"]
+
+
+def _until_ok(call: Callable[[], requests.Response], timeout: float = 20) -> requests.Response:
+    """Retries `call` like a kiosk would until it succeeds (the engine is back)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = call()
+        if response.status_code in (200, 201) or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)  # a kiosk's retry pause, not a synchronisation guess
+
+
+def _check_nothing_lost(database_url: str, api: Api, acknowledged: list[dict]) -> None:
+    for ticket in acknowledged:
+        tracked = api.get(f"/tickets/{ticket['tracking_token']}")
+        assert tracked.status_code == 200 and tracked.json()["display_number"] == ticket["display_number"]
+    db = Database(load_settings(environ={}, database_url=database_url))
+    with db.read() as session:
+        numbers = sorted(session.exec(select(Ticket.number)).all())
+    db.dispose()
+    assert numbers == list(range(1001, 1001 + len(numbers)))
+    assert len(numbers) == len(acknowledged)  # no ticket recorded behind a 503
+
+
+def test_a_postgresql_outage_gives_503_and_service_resumes_by_itself(scale_world, start_server, tcp_proxy):
+    world = scale_world.world
+    name = scale_world.database_url.rsplit("/", 1)[1]
+    proxy = tcp_proxy(PG_PORT)
+    server = start_server(pg_url(name, proxy.port), redis_url(scale_world.redis_number))
+    kiosk, clerk = Api(server.url, world.kiosk_token), Api(server.url)
+    clerk.token = clerk.login("clerk1")
+    counter = world.counters["c1"]
+    clerk.ok(f"/counters/{counter}/open")
+    acknowledged = [kiosk.ok("/tickets", {"service": "TP-A"}) for _ in range(3)]
+
+    proxy.cut()
+    _assert_unavailable(kiosk.post("/tickets", {"service": "TP-A"}))
+    _assert_unavailable(clerk.post(f"/counters/{counter}/next"))
+    assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 503
+
+    proxy.restore()
+    resumed = _until_ok(lambda: kiosk.post("/tickets", {"service": "TP-A"}))
+    assert resumed.status_code == 201, resumed.text
+    acknowledged.append(resumed.json())
+    assert clerk.ok(f"/counters/{counter}/next")["ticket"]["id"] == acknowledged[0]["id"]
+    _check_nothing_lost(scale_world.database_url, kiosk, acknowledged)
+    kiosk.close()
+    clerk.close()
+
+
+def test_a_redis_outage_gives_503_and_service_resumes_by_itself(scale_world, start_server, tcp_proxy):
+    world = scale_world.world
+    proxy = tcp_proxy(REDIS_PORT)
+    server = start_server(scale_world.database_url, redis_url(scale_world.redis_number, proxy.port))
+    kiosk, clerk = Api(server.url, world.kiosk_token), Api(server.url)
+    clerk.token = clerk.login("clerk1")
+    counter = world.counters["c1"]
+    clerk.ok(f"/counters/{counter}/open")
+    acknowledged = [kiosk.ok("/tickets", {"service": "TP-A"}) for _ in range(3)]
+    board = Listener(server.url, {"token": world.board_token}, transports=["websocket"])
+    try:
+        board.next("snapshot")
+        proxy.cut()
+        _assert_unavailable(kiosk.post("/tickets", {"service": "TP-A"}))
+        _assert_unavailable(clerk.post(f"/counters/{counter}/next"))
+
+        proxy.restore()
+        resumed = _until_ok(lambda: kiosk.post("/tickets", {"service": "TP-A"}))
+        assert resumed.status_code == 201, resumed.text
+        acknowledged.append(resumed.json())
+        called = _until_ok(lambda: clerk.post(f"/counters/{counter}/next"))
+        assert called.json()["ticket"]["id"] == acknowledged[0]["id"]
+        # the board hears calls again once the server's queue listener has reconnected
+        event = board.wait_for("ticket.called", lambda e: e["ticket"]["id"] == acknowledged[0]["id"], timeout=20)
+        assert event["epoch"] == "shared"
+    finally:
+        board.close()
+    _check_nothing_lost(scale_world.database_url, kiosk, acknowledged)
+    kiosk.close()
+    clerk.close()
