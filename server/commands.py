@@ -89,6 +89,8 @@ def serve(host: str | None, port: int | None, async_mode: str | None) -> None:
         kwargs["allow_unsafe_werkzeug"] = True
     else:
         kwargs["log_output"] = False
+    if settings.async_mode == "eventlet":
+        kwargs["max_size"] = 10_000  # eventlet's default of 1,024 connections caps the boards and consoles
     socketio.run(app, **kwargs)
 
 
