@@ -10,6 +10,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from server.domain.errors import N_, DomainError
@@ -121,13 +122,18 @@ def issue_api_token(session: Session, now: datetime, user: User, hours: int) -> 
     return token
 
 
+# Looked up on every authenticated request: built once.
+_DEVICE_BY_TOKEN = select(Device).where(Device.token_hash == bindparam("digest"))
+_API_TOKEN_BY_HASH = select(ApiToken).where(ApiToken.token_hash == bindparam("digest"))
+
+
 def principal_for_token(session: Session, now: datetime, token: str) -> Principal | None:
     """A device or staff principal for a Bearer token, or None if unknown, revoked or expired."""
     digest = token_hash(token)
-    device = session.exec(select(Device).where(Device.token_hash == digest)).first()
+    device = session.exec(_DEVICE_BY_TOKEN, params={"digest": digest}).first()
     if device is not None:
         return None if device.revoked else device_principal(device)
-    api_token = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+    api_token = session.exec(_API_TOKEN_BY_HASH, params={"digest": digest}).first()
     if api_token is None or api_token.revoked or api_token.expires_at <= now:
         return None
     user = session.get(User, api_token.user_id)

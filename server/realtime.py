@@ -24,7 +24,7 @@ from server.auth import Principal, principal_for_token, principal_for_user_id
 from server.clock import Clock
 from server.db import Database
 from server.domain import events as ev
-from server.domain.queries import service_queues, ticket_view
+from server.domain.queries import ServiceQueue, service_queues, ticket_view
 from server.models import Counter, Ticket
 from server.snapshots import site_snapshot
 from server.views import counter_dict, public_ticket, queue_dict
@@ -166,18 +166,28 @@ class Hub:
     def publish(self, events: list[ev.QueueEvent]) -> None:
         """Emit the events of one committed transaction, then the queues they changed."""
         changed: dict[int, set[int]] = defaultdict(set)
+        computed: dict[int, dict[int, ServiceQueue]] = defaultdict(dict)
         for event in events:
             for name, payload, rooms in self._messages(event):
                 self._emit(event.site_id, name, payload, rooms)
             changed[event.site_id] |= set(event.service_ids)
+            computed[event.site_id].update((queue.service_id, queue) for queue in event.queues)
         for site_id, service_ids in changed.items():
-            if service_ids:
+            if not service_ids:
+                continue
+            known = computed[site_id]
+            if len(events) == 1 and service_ids <= known.keys():  # figures the transaction left: no second read
+                self._emit_queues(site_id, [known[sid] for sid in sorted(service_ids)])
+            else:
                 self.publish_queues(site_id, sorted(service_ids))
 
     def publish_queues(self, site_id: int, service_ids: list[int] | None = None) -> None:
         with self.db.read() as db_session:
             queues = service_queues(db_session, site_id, self.clock.now(), service_ids)
-        payload = {"site_id": site_id, "queues": [queue_dict(q) for q in queues.values()]}
+        self._emit_queues(site_id, list(queues.values()))
+
+    def _emit_queues(self, site_id: int, queues: list[ServiceQueue]) -> None:
+        payload = {"site_id": site_id, "queues": [queue_dict(q) for q in queues]}
         self._emit(site_id, "queue.changed", payload, [f"site:{site_id}", f"queues:{site_id}"])
 
     def _emit(self, site_id: int, name: str, payload: dict[str, Any], rooms: list[str]) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from server.domain.queries import ServiceQueue
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class QueueEvent:
     counter: CounterView | None = None
     user_id: int | None = None
     service_ids: frozenset[int] = field(default_factory=frozenset)  # queues whose contents changed
+    # The figures of those queues when the use case already computed them inside its transaction (they are
+    # what the commit left), so publishing need not read them again.
+    queues: tuple[ServiceQueue, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,10 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy.sql import Executable
 from sqlmodel import Session, col, select
 
 from server.clock import local_date, local_midnight
@@ -26,10 +28,25 @@ from server.models import Counter, CounterService, Service, Site, Ticket, Ticket
 WAITING = "waiting"
 ACTIVE_STATUSES = ("called", "serving")
 
+# The queue figures are read on every issue and every call: their statements are built once here, with
+# bound parameters, so each read costs the query and not the building of the query (5x on this path).
+
+
+def _rows(session: Session, statement: Executable, **params: Any) -> list:
+    """Rows of a prebuilt Core statement on the session's connection (its transaction, if any)."""
+    return list(session.connection().execute(statement, params).all())
+
+
+def _ids(name: str) -> Any:
+    return bindparam(name, expanding=True)
+
+
+_SITE_SETTINGS = select(Site.settings).where(Site.id == bindparam("site_id"))
+
 
 def site_rules(session: Session, site_id: int) -> SiteRules:
-    site = session.get(Site, site_id)
-    return SiteRules.from_settings(site.settings if site else {})
+    rows = _rows(session, _SITE_SETTINGS, site_id=site_id)
+    return SiteRules.from_settings(rows[0][0] if rows else {})
 
 
 def ticket_view(session: Session, ticket: Ticket) -> TicketView:
@@ -94,19 +111,21 @@ def waiting_tickets(session: Session, site_id: int, service_ids: list[int], now:
     return list(session.exec(statement).all())
 
 
+_WAITING_ROWS = select(Ticket.id, Ticket.service_id, Ticket.priority, Ticket.queue_since,
+                       Ticket.appointment_at).where(
+    Ticket.site_id == bindparam("site_id"),
+    col(Ticket.service_id).in_(_ids("service_ids")),
+    Ticket.status == WAITING,
+    Ticket.service_date == bindparam("day"),
+)
+
+
 def waiting_rows(session: Session, site_id: int, service_ids: list[int], now: datetime) -> list:
     """Today's waiting tickets as light rows (id, service_id, priority, queue_since, appointment_at): the
     queue figures need no ORM objects, and building them dominated the cost of every issue."""
     if not service_ids:
         return []
-    statement = select(Ticket.id, Ticket.service_id, Ticket.priority, Ticket.queue_since,
-                       Ticket.appointment_at).where(
-        Ticket.site_id == site_id,
-        col(Ticket.service_id).in_(service_ids),
-        Ticket.status == WAITING,
-        Ticket.service_date == local_date(now),
-    )
-    return list(session.exec(statement).all())
+    return _rows(session, _WAITING_ROWS, site_id=site_id, service_ids=list(service_ids), day=local_date(now))
 
 
 @dataclass(frozen=True)
@@ -163,21 +182,45 @@ def recent_service_minutes(session: Session, service_id: int, now: datetime, lim
     return [(end - start).total_seconds() / 60 for start, end in session.exec(statement).all() if end]
 
 
-def last_called_numbers(session: Session, site_id: int, now: datetime) -> dict[int, str]:
-    """The display number most recently called (or recalled) per service today."""
+def _last_called_statement(by_service: bool) -> Executable:
+    where = [TicketEvent.site_id == bindparam("site_id"), col(TicketEvent.kind).in_(["called", "recalled"]),
+             TicketEvent.at >= bindparam("since")]
+    if by_service:
+        where.append(col(TicketEvent.service_id).in_(_ids("service_ids")))
     latest = (
         select(TicketEvent.service_id, func.max(TicketEvent.id).label("event_id"))
-        .where(TicketEvent.site_id == site_id, col(TicketEvent.kind).in_(["called", "recalled"]),
-               TicketEvent.at >= local_midnight(local_date(now)))
-        .group_by(TicketEvent.service_id)
-        .subquery()
+        .where(*where).group_by(TicketEvent.service_id).subquery()
     )
-    rows = session.exec(
-        select(latest.c.service_id, Ticket.display_number)
-        .join(TicketEvent, col(TicketEvent.id) == latest.c.event_id)
-        .join(Ticket, col(Ticket.id) == TicketEvent.ticket_id)
-    ).all()
-    return dict(rows)
+    return (select(latest.c.service_id, Ticket.display_number)
+            .join(TicketEvent, col(TicketEvent.id) == latest.c.event_id)
+            .join(Ticket, col(Ticket.id) == TicketEvent.ticket_id))
+
+
+_LAST_CALLED = {False: _last_called_statement(False), True: _last_called_statement(True)}
+
+
+def last_called_numbers(session: Session, site_id: int, now: datetime, service_ids: list[int] | None = None
+                        ) -> dict[int, str]:
+    """The display number most recently called (or recalled) per service today (of `service_ids` if given)."""
+    params: dict[str, Any] = {"site_id": site_id, "since": local_midnight(local_date(now))}
+    if service_ids is not None:
+        if not service_ids:
+            return {}
+        params["service_ids"] = list(service_ids)
+    return dict(_rows(session, _LAST_CALLED[service_ids is not None], **params))
+
+
+_RANKED_FINISHES = (  # time a counter is taken per citizen: from the (last) call, walking to the desk included
+    select(Ticket.service_id, func.coalesce(Ticket.called_at, Ticket.started_at).label("started_at"),
+           Ticket.finished_at,
+           func.row_number().over(partition_by=Ticket.service_id,
+                                  order_by=col(Ticket.finished_at).desc()).label("rank"))
+    .where(col(Ticket.service_id).in_(_ids("service_ids")), Ticket.status == "done",
+           Ticket.service_date == bindparam("day"), col(Ticket.started_at).is_not(None))
+    .subquery()
+)
+_RECENT_FINISHES = (select(_RANKED_FINISHES.c.service_id, _RANKED_FINISHES.c.started_at,
+                           _RANKED_FINISHES.c.finished_at).where(_RANKED_FINISHES.c.rank <= bindparam("limit")))
 
 
 def recent_minutes_by_service(session: Session, service_ids: list[int], now: datetime, limit: int = 20
@@ -185,17 +228,7 @@ def recent_minutes_by_service(session: Session, service_ids: list[int], now: dat
     """Minutes from call to finish of the latest `limit` finished citizens of each service, in one query."""
     if not service_ids:
         return {}
-    ranked = (  # time a counter is taken per citizen: from the (last) call, walking to the desk included
-        select(Ticket.service_id, func.coalesce(Ticket.called_at, Ticket.started_at).label("started_at"),
-               Ticket.finished_at,
-               func.row_number().over(partition_by=Ticket.service_id,
-                                      order_by=col(Ticket.finished_at).desc()).label("rank"))
-        .where(col(Ticket.service_id).in_(service_ids), Ticket.status == "done",
-               Ticket.service_date == local_date(now), col(Ticket.started_at).is_not(None))
-        .subquery()
-    )
-    rows = session.exec(select(ranked.c.service_id, ranked.c.started_at, ranked.c.finished_at)
-                        .where(ranked.c.rank <= limit)).all()
+    rows = _rows(session, _RECENT_FINISHES, service_ids=list(service_ids), day=local_date(now), limit=limit)
     minutes: dict[int, list[float]] = defaultdict(list)
     for service_id, start, end in rows:
         if start is not None and end is not None:
@@ -224,12 +257,15 @@ class _Staffing:
         return services
 
 
+_STAFFING = (
+    select(CounterService.counter_id, CounterService.service_id, Counter.status, Counter.current_ticket_id)
+    .join(Counter, col(Counter.id) == CounterService.counter_id)
+    .where(Counter.site_id == bindparam("site_id"))
+)
+
+
 def _staffing(session: Session, site_id: int) -> _Staffing:
-    rows = session.exec(
-        select(CounterService.counter_id, CounterService.service_id, Counter.status, Counter.current_ticket_id)
-        .join(Counter, col(Counter.id) == CounterService.counter_id)
-        .where(Counter.site_id == site_id)
-    ).all()
+    rows = _rows(session, _STAFFING, site_id=site_id)
     staffing = _Staffing(defaultdict(set), defaultdict(set), set(), {})
     for counter_id, service_id, status, current in rows:
         staffing.services_of[counter_id].add(service_id)
@@ -241,6 +277,11 @@ def _staffing(session: Session, site_id: int) -> _Staffing:
     return staffing
 
 
+_SITE_SERVICES = select(Service.id, Service.agency_id, Service.default_service_minutes).where(
+    Service.site_id == bindparam("site_id"))
+_LINKED_SERVICES = _SITE_SERVICES.where(col(Service.id).in_(_ids("service_ids")))
+
+
 def service_queues(
     session: Session, site_id: int, now: datetime, service_ids: list[int] | None = None
 ) -> dict[int, ServiceQueue]:
@@ -250,14 +291,16 @@ def service_queues(
     the line of the counters that serve its service (those counters also call other services), and for
     the citizens those counters are busy with now (pool_waits).
     """
+    session.flush()  # the reads below go straight to the connection
     staffing = _staffing(session, site_id)
-    statement = select(Service).where(Service.site_id == site_id)
     if service_ids is not None:
         linked = set(service_ids)
         for sid in service_ids:
             linked |= staffing.pool_services(staffing.pool(sid), sid)
-        statement = statement.where(col(Service.id).in_(sorted(linked)))
-    all_services = {s.id or 0: s for s in session.exec(statement).all()}
+        rows = _rows(session, _LINKED_SERVICES, site_id=site_id, service_ids=sorted(linked))
+    else:
+        rows = _rows(session, _SITE_SERVICES, site_id=site_id)
+    all_services = {row.id: row for row in rows}
     wanted = [sid for sid in all_services if service_ids is None or sid in service_ids]
     pools = {sid: staffing.pool(sid) for sid in wanted}
     needed = set(wanted)
@@ -271,7 +314,7 @@ def service_queues(
     typical = {sid: typical_service_minutes(recent.get(sid, []), all_services[sid].default_service_minutes)
                for sid in needed if sid in all_services}
     busy = _busy_minutes(session, staffing, typical, now)
-    called = last_called_numbers(session, site_id, now)
+    called = last_called_numbers(session, site_id, now, None if service_ids is None else wanted)
     pool_results: dict[tuple[frozenset[int], frozenset[int]], tuple[dict[int, float], float]] = {}
     result: dict[int, ServiceQueue] = {}
     for sid in wanted:
@@ -306,15 +349,16 @@ def service_queues(
     return result
 
 
+_BUSY_TICKETS = select(Ticket.id, Ticket.service_id, Ticket.status, Ticket.called_at, Ticket.started_at).where(
+    col(Ticket.id).in_(_ids("ticket_ids")), col(Ticket.status).in_(ACTIVE_STATUSES))
+
+
 def _busy_minutes(session: Session, staffing: _Staffing, typical: dict[int, float], now: datetime
                   ) -> dict[int, float]:
     """Expected minutes until each open counter with a citizen is free again."""
     if not staffing.current:
         return {}
-    rows = session.exec(
-        select(Ticket.id, Ticket.service_id, Ticket.status, Ticket.called_at, Ticket.started_at)
-        .where(col(Ticket.id).in_(list(staffing.current.values())), col(Ticket.status).in_(ACTIVE_STATUSES))
-    ).all()
+    rows = _rows(session, _BUSY_TICKETS, ticket_ids=list(staffing.current.values()))
     tickets = {row[0]: row for row in rows}
     busy: dict[int, float] = {}
     for counter_id, ticket_id in staffing.current.items():

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from server.clock import local_date
@@ -71,6 +71,7 @@ def _log(
     now: datetime,
     counter_id: int | None = None,
     user_id: int | None = None,
+    flush: bool = True,
     **data: object,
 ) -> TicketEvent:
     entry = TicketEvent(
@@ -85,12 +86,21 @@ def _log(
         data=dict(data),
     )
     session.add(entry)
-    session.flush()
+    if flush:
+        session.flush()
     return entry
 
 
+# Statements of the issue path, built once (building them cost more than running them).
+_SERVICE_BY_CODE = select(Service).where(Service.site_id == bindparam("site_id"), Service.code == bindparam("code"))
+_BY_IDEMPOTENCY_KEY = select(Ticket).where(Ticket.issuer_key == bindparam("issuer_key"),
+                                           Ticket.idempotency_key == bindparam("key"))
+_ISSUED_TODAY = select(func.count()).select_from(Ticket).where(
+    Ticket.origin_service_id == bindparam("service_id"), Ticket.service_date == bindparam("day"))
+
+
 def _service_by_code(session: Session, site_id: int, code: str) -> Service:
-    service = session.exec(select(Service).where(Service.site_id == site_id, Service.code == code)).first()
+    service = session.exec(_SERVICE_BY_CODE, params={"site_id": site_id, "code": code}).first()
     if service is None or not service.active:
         raise errors.UnknownService(service=code)
     return service
@@ -113,9 +123,7 @@ def issue_ticket(
 ) -> Outcome:
     """Give a citizen the next number of a service (or check in an appointment)."""
     if idempotency_key:
-        existing = session.exec(
-            select(Ticket).where(Ticket.issuer_key == issuer_key, Ticket.idempotency_key == idempotency_key)
-        ).first()
+        existing = session.exec(_BY_IDEMPOTENCY_KEY, params={"issuer_key": issuer_key, "key": idempotency_key}).first()
         if existing is not None:
             return _repeat_of(session, existing, now, service_code, appointment_code)
     priority = priority or ""
@@ -141,11 +149,7 @@ def issue_ticket(
         raise errors.ServiceClosed()
     today = local_date(now)
     if service.daily_cap is not None:
-        issued_today = session.exec(
-            select(func.count())
-            .select_from(Ticket)
-            .where(Ticket.origin_service_id == service.id, Ticket.service_date == today)
-        ).one()
+        issued_today = session.exec(_ISSUED_TODAY, params={"service_id": service.id, "day": today}).one()
         if issued_today >= service.daily_cap:
             raise errors.DailyCapReached(cap=service.daily_cap)
     sequence = session.get(NumberSequence, service.sequence_id)
@@ -179,10 +183,11 @@ def issue_ticket(
     ahead = queue.ahead_of(ticket.id or 0)
     ticket.estimated_wait_minutes = queue.estimate_for(ticket.id or 0)
     session.add(ticket)
-    _log(session, ticket, "issued", now, channel=channel, priority=priority,
+    _log(session, ticket, "issued", now, flush=False, channel=channel, priority=priority,
          waiting_ahead=ahead, estimated_wait_minutes=ticket.estimated_wait_minutes)
     view = ticket_view(session, ticket)
-    event = TicketIssued(site_id=site_id, at=now, ticket=view, service_ids=frozenset({ticket.service_id}))
+    event = TicketIssued(site_id=site_id, at=now, ticket=view, service_ids=frozenset({ticket.service_id}),
+                         queues=(queue,))
     return Outcome(view, [event], ahead, ticket.estimated_wait_minutes, created=True)
 
 
