@@ -2,7 +2,8 @@
 
 For each async mode: ticket issue rate and latency (1 and 16 keep-alive clients), call → last board
 latency with 100 / 500 / 2,000 connected Socket.IO clients, memory per client, and board latency while a
-year-long PDF report is built. Everything runs on 127.0.0.1, on SQLite in a temp folder, bounded in count
+year-long PDF report is built. First, once, the floors under those figures (bench/floors.py: eventlet's
+WSGI server, Flask, an SQLite commit, the issue use case without HTTP). Everything runs on 127.0.0.1, on SQLite in a temp folder, bounded in count
 and time. `--quick` runs a small version in about a minute; `--modes eventlet` picks modes.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from bench import ROOT, BenchServer, fanout, issue_rate, machine, percentile
+from bench import ROOT, BenchServer, fanout, floors, issue_rate, machine, percentile
 
 MODES = ("eventlet", "gevent", "threading")
 TARGETS = {"issue_rate": 800.0, "issue_p99": 5.0, "fanout_p99": 150.0, "report_p99": 100.0}
@@ -154,6 +155,12 @@ def bench_report(rows: list[Row], workdir: Path, mode: str, year: Path | str) ->
         server.stop()
 
 
+def bench_floors(rows: list[Row], quick: bool) -> None:
+    """The stack's and the disk's own limits, so the issue figures can be read against them."""
+    for floor in floors.run(quick):
+        rows.append(Row("floor", floor.what, floor.text()))
+
+
 def print_table(rows: list[Row]) -> None:
     headers = ("mode", "measure", "result", "target", "met")
     table = [headers, *((r.mode, r.what, r.value, r.target, r.met) for r in rows)]
@@ -169,7 +176,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: eventlet,gevent,threading")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run in about a minute")
-    parser.add_argument("--only", default="issue,fanout,report", help="comma-separated parts: issue,fanout,report")
+    parser.add_argument("--only", default="floors,issue,fanout,report",
+                        help="comma-separated parts: floors,issue,fanout,report")
     parser.add_argument("--clients", default="", help="fan-out levels, e.g. 100,500,2000")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (server logs, databases)")
     args = parser.parse_args()
@@ -193,6 +201,15 @@ def main() -> None:
             began_year = time.monotonic()
             year = year_instance(workdir, volume=0.02 if args.quick else 0.05)
             print(f"  (a synthetic year for the report: {time.monotonic() - began_year:.0f} s)", flush=True)
+        if "floors" in parts:
+            began_part = time.monotonic()
+            try:
+                bench_floors(rows, args.quick)
+            except Exception as exc:  # the floors explain the other figures; their failure must not lose them
+                rows.append(Row("floor", "floors", f"failed: {exc.__class__.__name__}: {exc}"[:160]))
+            for row in rows:
+                print(f"  {row.mode:<9} {row.what}: {row.value}", flush=True)
+            print(f"  (floors: {time.monotonic() - began_part:.0f} s)", flush=True)
         for mode in modes:
             for part, run_part, extra in (("issue", bench_issue, (sequential, concurrent)),
                                           ("fanout", bench_fanout, (levels, calls)),
