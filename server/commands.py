@@ -79,6 +79,7 @@ def demo_info() -> None:
 def serve(host: str | None, port: int | None, async_mode: str | None) -> None:
     """Run the server (kiosks, boards, consoles, API and Socket.IO)."""
     from server.app import create_app, socketio_of
+    from server.maintenance import run_day_close_forever
 
     settings = _settings(host=host, port=port, async_mode=async_mode)
     app = create_app(settings)
@@ -91,7 +92,22 @@ def serve(host: str | None, port: int | None, async_mode: str | None) -> None:
         kwargs["log_output"] = False
     if settings.async_mode == "eventlet":
         kwargs["max_size"] = 10_000  # eventlet's default of 1,024 connections caps the boards and consoles
+    socketio.start_background_task(run_day_close_forever, app.extensions["luot"], socketio)
     socketio.run(app, **kwargs)
+
+
+@cli.command("day-close")
+def day_close() -> None:
+    """Cancel tickets left waiting or held on days before today (`serve` also does this every 10 min)."""
+    from server.app import create_app
+    from server.maintenance import close_past_days_now
+
+    app = create_app(_settings())
+    result = close_past_days_now(app.extensions["luot"])
+    click.echo(f"Cancelled {result.total} ticket(s) of past days"
+               + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(result.cancelled.items()))})" if result.total else "")
+               + ".")
+    app.extensions["luot"].db.dispose()
 
 
 @cli.command("create-user")
