@@ -1,10 +1,11 @@
 """`python -m bench` (`make bench`): one table of what a real `luot serve` process does on this machine.
 
-For each async mode: ticket issue rate and latency (1 and 16 keep-alive clients), call → last board
-latency with 100 / 500 / 2,000 connected Socket.IO clients, memory per client, and board latency while a
-year-long PDF report is built. First, once, the floors under those figures (bench/floors.py: eventlet's
-WSGI server, Flask, an SQLite commit, the issue use case without HTTP). Everything runs on 127.0.0.1, on SQLite in a temp folder, bounded in count
-and time. `--quick` runs a small version in about a minute; `--modes eventlet` picks modes.
+First, once, the floors under those figures (bench/floors.py: eventlet's WSGI server, Flask, an SQLite
+commit, the issue use case without HTTP). Then for each async mode: ticket issue rate and latency (1 and
+16 keep-alive clients), call → last board latency with 100 / 500 / 2,000 connected Socket.IO clients,
+memory per client, and board latency while a year-long PDF report is built. Everything runs on 127.0.0.1,
+on SQLite in a temp folder, bounded in count and time. `--quick` runs a small version in about a minute;
+`--modes eventlet` picks modes.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from datetime import datetime
 from click.testing import CliRunner
 from sqlmodel import select
 
-from server.commands import cli
 from server.clock import LOCAL_TZ, ManualClock, local_midnight
+from server.commands import cli
 from server.context import Luot
 from server.domain import queueing
 from server.maintenance import close_past_days_now
