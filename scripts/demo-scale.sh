@@ -9,7 +9,8 @@
 # Settings (environment): LUOT_DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/luot_demo,
 # created if missing), LUOT_MESSAGE_QUEUE (default redis://127.0.0.1:6379/1), PORTS (default "5001 5002"),
 # NGINX_PORT (default 8080), HOST (nginx's address, default 127.0.0.1), LUOT_ASYNC_MODE (default eventlet),
-# LUOT_INSTANCE_DIR (default ./var/scale: the shared secret key, logs, nginx's prefix).
+# LUOT_INSTANCE_DIR (default ./var/scale: the shared secret key, logs, nginx's prefix), LUOT_TRUSTED_PROXIES
+# (default 1 when nginx is in front, else 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,6 +66,9 @@ if [ -z "$NGINX" ] && [ "$(id -u)" -eq 0 ]; then
 fi
 if [ -n "$NGINX" ] && [ -x "$NGINX" ]; then
   PUBLIC="http://$HOST:$NGINX_PORT"
+  # one proxy in front: client addresses and scheme come from nginx's X-Forwarded-For/-Proto (the processes
+  # listen on 127.0.0.1 only, so nobody can reach them directly to forge those headers)
+  export LUOT_TRUSTED_PROXIES="${LUOT_TRUSTED_PROXIES:-1}"
 else
   echo "nginx is not installed (and we are not root): clients must stick to one process themselves." >&2
   NGINX=""

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask, request, session
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.api import api
 from server.clock import Clock, ScaledClock, SystemClock
@@ -77,9 +78,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     clock = clock or clock_from(settings)
     db = Database(settings)
-    socketio = SocketIO(app, async_mode=settings.async_mode, message_queue=settings.message_queue or None,
+    queue_url = settings.message_queue_url  # with Redis timeouts: a hung Redis fails fast instead of hanging
+    socketio = SocketIO(app, async_mode=settings.async_mode, message_queue=queue_url or None,
                         cors_allowed_origins=[], logger=False, engineio_logger=False)
-    hub = Hub(socketio, db, clock, settings.message_queue)
+    hub = Hub(socketio, db, clock, queue_url)
     ctx = Luot(settings=settings, db=db, clock=clock, hub=hub, run=Runner(db, clock, hub.publish, hub.ready))
     app.extensions["luot"] = ctx
     app.extensions["luot.socketio"] = socketio
@@ -101,7 +103,18 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     _install_outage_handlers(app)
     _install_page_translations(app, settings)
     _register_surfaces(app)
+    _trust_proxies(app, settings.trusted_proxies)
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind `hops` reverse proxies, the client address and scheme are the ones the proxies forwarded.
+
+    Only X-Forwarded-For and -Proto: the headers deploy/nginx.conf sets (a client-sent X-Forwarded-Host would
+    pass through nginx untouched). Wraps Socket.IO's middleware too, so websockets see the same address.
+    """
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _install_page_translations(app: Flask, settings: Settings) -> None:
@@ -148,7 +161,7 @@ def _register_surfaces(app: Flask) -> None:
 
 
 def _limiter_storage(settings: Settings) -> str:
-    return settings.message_queue if settings.message_queue.startswith("redis") else "memory://"
+    return settings.message_queue_url if settings.message_queue.startswith("redis") else "memory://"
 
 
 def socketio_of(app: Flask) -> SocketIO:

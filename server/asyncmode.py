@@ -3,6 +3,12 @@
 Patching must happen before anything else imports socket or threading, so `luot serve` calls
 `prepare()` first thing. eventlet warns that it is deprecated at import; that one warning is
 filtered here, and only here.
+
+psycopg 3 waits for PostgreSQL in C (`wait_c`) unless it sees gevent's patched `select`; it has no eventlet
+support of its own, so under eventlet each query would block the hub (every websocket of the process) for
+its whole length. Its `PSYCOPG_WAIT_FUNC` switch (psycopg/waiting.py, read when psycopg is first imported)
+picks the pure-Python `wait_select`, which calls eventlet's green `select`: the hub waits, other green
+threads run, and there is no 1024-descriptor limit (the hub polls with epoll).
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ def prepare(mode: str | None = None) -> str:
         import eventlet
 
         eventlet.monkey_patch()
+        os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
     elif mode == "gevent":
         from gevent import monkey
 
-        monkey.patch_all()
+        monkey.patch_all()  # psycopg (3.1.14+) notices the patched select and waits cooperatively by itself
     _prepared = mode
     return mode

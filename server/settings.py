@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("database_url", str, "", "SQLAlchemy URL; empty = SQLite file in the instance folder."),
     SettingSpec("async_mode", str, "eventlet", "Server concurrency: eventlet, gevent or threading."),
     SettingSpec("message_queue", str, "", "Socket.IO message queue (redis://…) for several server processes."),
+    SettingSpec("redis_timeout", float, 2.0, "Seconds Redis may take to connect or answer before a request gets 503."),
+    SettingSpec("trusted_proxies", int, 0, "Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto count."),
     SettingSpec("host", str, "127.0.0.1", "Address `luot serve` listens on."),
     SettingSpec("port", int, 5000, "Port `luot serve` listens on."),
     SettingSpec("public_url", str, "", "Base URL printed in ticket QR codes; empty = http://host:port."),
@@ -60,6 +63,8 @@ class Settings:
     database_url: str = ""
     async_mode: str = "eventlet"
     message_queue: str = ""
+    redis_timeout: float = 2.0
+    trusted_proxies: int = 0
     host: str = "127.0.0.1"
     port: int = 5000
     public_url: str = ""
@@ -91,6 +96,12 @@ class Settings:
         return self.resolved_database_url.startswith("sqlite")
 
     @property
+    def message_queue_url(self) -> str:
+        """LUOT_MESSAGE_QUEUE with the Redis socket timeouts as URL options, which every Redis client of the app
+        (Socket.IO queue, rate limiter, event sequence) reads; options already in the URL win."""
+        return with_redis_timeouts(self.message_queue, self.redis_timeout)
+
+    @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
@@ -99,6 +110,21 @@ class Settings:
             raise ValueError(f"LUOT_ASYNC_MODE must be eventlet, gevent or threading, not {self.async_mode!r}")
         if self.sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValueError("LUOT_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
+        if self.redis_timeout <= 0:
+            raise ValueError("LUOT_REDIS_TIMEOUT must be a positive number of seconds")
+        if self.trusted_proxies < 0:
+            raise ValueError("LUOT_TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies in front")
+
+
+def with_redis_timeouts(url: str, seconds: float) -> str:
+    """Adds socket_connect_timeout and socket_timeout to a redis:// or rediss:// URL (redis-py parses both)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        return url
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    given = {name for name, _ in query}
+    query += [(name, str(seconds)) for name in ("socket_connect_timeout", "socket_timeout") if name not in given]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -63,3 +63,22 @@ def test_bad_settings_are_refused_with_the_variable_name():
         load_settings(environ={"LUOT_PORT": "eighty"})
     with pytest.raises(ValueError, match="LUOT_ASYNC_MODE"):
         load_settings(environ={"LUOT_ASYNC_MODE": "asyncio"})
+
+
+def test_the_message_queue_url_carries_the_redis_timeouts_unless_it_sets_its_own():
+    def url(queue: str, **env: str) -> str:
+        return load_settings(environ={"LUOT_MESSAGE_QUEUE": queue, **env}).message_queue_url
+
+    assert url("redis://h:6379/1") == "redis://h:6379/1?socket_connect_timeout=2.0&socket_timeout=2.0"
+    assert url("rediss://:pw@h/2?socket_timeout=9", LUOT_REDIS_TIMEOUT="0.5") == \
+        "rediss://:pw@h/2?socket_timeout=9&socket_connect_timeout=0.5"
+    assert url("") == ""
+    assert url("amqp://h//") == "amqp://h//"
+
+
+def test_redis_timeout_and_trusted_proxies_are_checked():
+    with pytest.raises(ValueError, match="LUOT_REDIS_TIMEOUT"):
+        load_settings(environ={"LUOT_REDIS_TIMEOUT": "0"})
+    with pytest.raises(ValueError, match="LUOT_TRUSTED_PROXIES"):
+        load_settings(environ={"LUOT_TRUSTED_PROXIES": "-1"})
+    assert load_settings(environ={"LUOT_TRUSTED_PROXIES": "1"}).trusted_proxies == 1
