@@ -77,6 +77,7 @@ CONSOLE_STRINGS = {
     "recalled_msg": "Number {number} is called again.",
     "started_msg": "Serving number {number}.",
     "finished_msg": "Number {number} is finished.",
+    "finished_nobody_msg": "Number {number} is finished. Nobody else is waiting.",
     "no_show_msg": "Number {number} is marked as not present.",
     "transferred_msg": "Number {number} is transferred to {service}.",
     "held_msg": "Number {number} is on hold.",

@@ -474,7 +474,9 @@ function consolePage() {
         setCurrent(data.counter.current, timing);
       }
       const number = data.ticket ? data.ticket.display_number : before ? before.display_number : "";
-      if (action === "transfer") {
+      if (action === "next" && !data.ticket) {  // the served citizen is finished; nobody was left to call
+        showMessage(message, t("finished_nobody_msg", { number }));
+      } else if (action === "transfer") {
         showMessage(message, t("transferred_msg", { number, service: serviceName(data.ticket.service_id) }));
       } else {
         showMessage(message, t(SUCCESS[action], { number }));

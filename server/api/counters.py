@@ -15,7 +15,9 @@ from server.api.support import parse_body, require
 from server.auth import Forbidden
 from server.context import luot
 from server.domain import errors, queueing
+from server.domain.events import TicketFinished
 from server.domain.queries import counter_service_ids, service_queues
+from server.i18n import both
 from server.models import Counter, Ticket
 from server.views import counter_dict, public_ticket
 
@@ -98,8 +100,12 @@ def close_counter(counter_id: int) -> ResponseReturnValue:
 def call_next(counter_id: int) -> ResponseReturnValue:
     principal = require(staff_roles=STAFF)
     outcome = luot().run(queueing.call_next, counter_id, principal.id)
-    if outcome.ticket is None:  # the served ticket was finished, but nobody waits
-        raise errors.NoTicketWaiting()
+    if outcome.ticket is None:  # the served citizen is finished (that is committed), but nobody waits: say both
+        finished = next(event.ticket for event in outcome.events if isinstance(event, TicketFinished))
+        nobody = errors.NoTicketWaiting()
+        return jsonify({"ticket": None, "finished": public_ticket(finished) if finished else None,
+                        "counter": counter_state(counter_id),
+                        "notice": {"code": nobody.code, "messages": both(nobody.text, **nobody.params)}})
     return _respond(counter_id, outcome)
 
 

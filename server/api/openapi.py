@@ -38,7 +38,8 @@ COUNTER = [_path_param("counter_id")]
 COUNTER_ACTIONS = {
     "open": ("Take the counter (takeover=true to take one left open by a crashed browser)", OpenRequest),
     "close": ("Leave the counter", None),
-    "next": ("Call the next citizen (finishes the one being served)", None),
+    "next": ("Call the next citizen (finishes the one being served; if nobody waits, 200 with ticket null, "
+             "`finished` and a `notice`)", None),
     "recall": ("Call the current ticket again", None),
     "start": ("Start serving the called citizen", None),
     "finish": ("Finish the current service", None),

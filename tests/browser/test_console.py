@@ -223,6 +223,23 @@ def test_keyboard_shortcuts_call_recall_start_finish_mark_absent_hold_and_pause(
     page.wait_for_url(re.compile(r"/counter/login$"))
 
 
+def test_call_next_with_nobody_left_says_the_served_citizen_is_finished(page: Page, live_world):
+    server, world = live_world
+    sign_in(page, server, "clerk1")
+    take_counter(page, 1)
+    only = issue(server, world, "TP-A")
+    expect(waiting_numbers(page)).to_have_count(1)
+    page.keyboard.press("Space")
+    expect(page.locator("#current-number")).to_have_text(only["display_number"])
+    page.keyboard.press("s")
+    expect(page.locator("#current-status")).to_have_text("Đang phục vụ")
+    page.keyboard.press("Space")  # finishes the citizen; nobody else waits — not an error
+    expect(page.locator("#message")).to_have_text(f"Đã kết thúc số {only['display_number']}. Không còn ai chờ.")
+    expect(page.locator("#message")).not_to_have_class(re.compile("error"))
+    expect(page.locator("#current-number")).to_have_text("—")
+    expect(page.locator("#fig-served")).to_have_text("1")
+
+
 def test_transfer_puts_the_citizen_in_the_other_agencys_line_ahead_of_later_arrivals(browser, page: Page,
                                                                                       live_world):
     server, world = live_world

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from server.clock import LOCAL_TZ
-from server.models import Device
+from server.models import Device, Ticket
 from tests.support.api import act, bearer, issue, staff_token
 from tests.support.world import PASSWORD
 
@@ -116,6 +116,24 @@ def test_only_the_clerk_of_a_counter_may_act_on_it(client, world):
     assert error_of(client.post("/api/v1/counters/999/next", headers=bearer(clerk1)), 404)["code"] == \
         "unknown_counter"
     nobody = client.post(f"/api/v1/counters/{world.counters['c1']}/next", headers=bearer(clerk1))
+    assert error_of(nobody, 409)["code"] == "no_ticket_waiting"
+
+
+def test_call_next_with_nobody_left_finishes_the_served_citizen_and_says_so(client, world, luot):
+    clerk = staff_token(client, "clerk1")
+    c1 = world.counters["c1"]
+    served = issue(client, world.kiosk_token, "TP-A")
+    act(client, clerk, c1, "open")
+    act(client, clerk, c1, "next")
+    act(client, clerk, c1, "start")
+    answer = act(client, clerk, c1, "next")  # 200, not an error: the finish was recorded
+    assert answer["ticket"] is None and answer["finished"]["id"] == served["id"]
+    assert answer["finished"]["status"] == "done" and answer["counter"]["current"] is None
+    assert answer["notice"]["code"] == "no_ticket_waiting"
+    assert answer["notice"]["messages"]["vi"] == "Hiện không có công dân nào chờ tại quầy này."
+    with luot.db.read() as session:
+        assert session.get(Ticket, served["id"]).status == "done"
+    nobody = client.post(f"/api/v1/counters/{c1}/next", headers=bearer(clerk))  # nothing done: an error
     assert error_of(nobody, 409)["code"] == "no_ticket_waiting"
 
 

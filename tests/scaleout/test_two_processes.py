@@ -96,7 +96,9 @@ def test_eight_clerks_across_two_processes_never_get_the_same_ticket_and_numbers
             for _ in range(rounds):
                 each_round.wait(30)
                 response = api.post(f"/counters/{counter}/next")
-                if response.status_code == 200:
+                if response.status_code == 200 and response.json()["ticket"] is None:
+                    pass  # the clerk's citizen was finished and nobody was left to call
+                elif response.status_code == 200:
                     claims[name].append(response.json()["ticket"]["id"])
                     api.ok(f"/counters/{counter}/start")  # the next "next" finishes it
                 elif response.json()["error"]["code"] != "no_ticket_waiting":
