@@ -27,9 +27,10 @@ from server.dashboard.access import (
 )
 from server.db import Database
 from server.domain.rules import PRIORITY_CLASSES
+from server.errors_http import HTTP_MESSAGES, error_response
 from server.i18n import pick_language, translate
 from server.models import Agency, Counter, Service, Site, User
-from server.stats import charts, exports
+from server.stats import charts, export_worker, exports
 from server.stats.erlang import staffing
 from server.stats.models import WAIT_BUCKETS
 from server.stats.queries import (
@@ -307,26 +308,37 @@ def history_page() -> ResponseReturnValue:
                            columns=exports.COLUMNS, csrf=generate_csrf())
 
 
-EXPORT_TYPES = {
-    "csv": ("text/csv; charset=utf-8", exports.to_csv),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", exports.to_xlsx),
-    "pdf": ("application/pdf", exports.to_pdf),
+EXPORT_TYPES = {  # kind → mimetype; built by exports.BUILDERS[kind] in server.stats.export_worker
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
 }
 
 
 @dashboard.get("/export.<kind>")
 def export(kind: str) -> ResponseReturnValue:
+    """A download of the filtered history. Access, filters, missing roll-ups and the scope lines (a few
+    look-ups, in the request's language) are done here; the figures and the file are built in a child
+    process (server.stats.export_worker) in every async mode, so this process's GIL stays free for the
+    hall boards. Waiting on the child is cooperative under eventlet/gevent. A failed or timed-out build
+    answers a JSON error (500/504) and is logged with the child's stderr."""
     if kind not in EXPORT_TYPES:
         abort(404)
     principal = staff(HISTORY_ROLES, page=True)
     filters, sites, _warning = load_history(principal)
     ctx = luot()
-    result, _plan = exports.off_hub(ctx.settings.async_mode, read_history, ctx.db, filters, ctx.clock.now(), False)
+    now = ctx.clock.now()
     with ctx.db.read() as db_session:
-        scope = scope_lines(db_session, result.filters, sites)
-    scope.append((t("Printed"), local_time_text(ctx.clock.now())))
-    report = exports.Report(result, t("Queue statistics"), scope, language())
-    mimetype, build = EXPORT_TYPES[kind]
-    body = exports.off_hub(ctx.settings.async_mode, build, report)
-    name = f"luot-{result.filters.first.isoformat()}-{result.filters.last.isoformat()}.{kind}"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        scope = scope_lines(db_session, filters, sites)
+    scope.append((t("Printed"), local_time_text(now)))
+    job = export_worker.Job(kind, filters, now, t("Queue statistics"), scope, language())
+    try:
+        body = export_worker.run(ctx.settings, job)
+    except export_worker.ExportFailed as exc:
+        log.error("export.%s of %s failed: %s", kind, filters.as_query(), exc)
+        _code, message = HTTP_MESSAGES[500]
+        return error_response("export_timeout" if exc.timed_out else "export_failed", message,
+                              504 if exc.timed_out else 500)
+    name = f"luot-{filters.first.isoformat()}-{filters.last.isoformat()}.{kind}"
+    return Response(body, mimetype=EXPORT_TYPES[kind],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,8 +1,9 @@
 """History as CSV, Excel (openpyxl) and a printable PDF report in Vietnamese (reportlab, DejaVu Sans).
 
 Every export shows the same figures as the history page (server.stats.queries.figures). Text is NFC and the
-PDF embeds a TTF with Vietnamese glyphs (reportlab does no shaping). Building a PDF is CPU work: callers
-in the server run it through `off_hub`, which keeps the eventlet/gevent hub answering meanwhile.
+PDF embeds a TTF with Vietnamese glyphs (reportlab does no shaping). Building a file is pure-Python CPU
+work that would hold the server's GIL: the dashboard's downloads are built in a child process
+(server.stats.export_worker); `off_hub` remains for shorter work (the history page).
 """
 
 from __future__ import annotations
@@ -236,11 +237,15 @@ def escape_xml(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+BUILDERS: dict[str, Callable[[Report], bytes]] = {"csv": to_csv, "xlsx": to_xlsx, "pdf": to_pdf}
+
+
 # ---------------------------------------------------------------- off the hub
 
 
 def off_hub(async_mode: str, work: Callable[..., T], *args: Any) -> T:
-    """Runs CPU-heavy `work` in a native thread under eventlet/gevent, so the hub keeps serving."""
+    """Runs blocking `work` in a native thread under eventlet/gevent, so the hub keeps serving. Pure-Python
+    work still holds the GIL meanwhile: long builds belong in a child process (server.stats.export_worker)."""
     if async_mode == "eventlet":
         from eventlet import tpool
 
