@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     db = Database(settings)
     queue_url = settings.message_queue_url  # with Redis timeouts: a hung Redis fails fast instead of hanging
     socketio = SocketIO(app, async_mode=settings.async_mode, message_queue=queue_url or None,
-                        cors_allowed_origins=[], logger=False, engineio_logger=False)
+                        channel=settings.message_queue_channel, cors_allowed_origins=[], logger=False,
+                        engineio_logger=False)
     hub = Hub(socketio, db, clock, queue_url)
     ctx = Luot(settings=settings, db=db, clock=clock, hub=hub, run=Runner(db, clock, hub.publish, hub.ready))
     app.extensions["luot"] = ctx

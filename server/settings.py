@@ -102,6 +102,13 @@ class Settings:
         return with_redis_timeouts(self.message_queue, self.redis_timeout)
 
     @property
+    def message_queue_channel(self) -> str:
+        """The Socket.IO pub/sub channel: `luot:<database number>`. Redis pub/sub ignores database numbers, so
+        two deployments sharing a Redis server on different databases would otherwise hear each other."""
+        database = urlsplit(self.message_queue).path.strip("/") or "0"
+        return f"luot:{database}"
+
+    @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
