@@ -463,9 +463,10 @@ function consolePage() {
     if (!enabled(action === "resume" ? "pause" : action)) return;
     state.busy = true;
     render();
+    // Read before the request: its live events (sent as the transaction commits) may clear it before the answer.
+    const before = state.current;
     try {
       const data = await api("POST", `/api/v1/counters/${counterId}/${action}`, body);
-      const before = state.current;
       applyCounterState(data.counter);
       if (data.ticket && ACTIVE.includes(data.ticket.status)) {
         const now = new Date(serverNow()).toISOString();
@@ -473,7 +474,7 @@ function consolePage() {
           : action === "next" || action === "recall" ? { called_at: now, started_at: null } : null;
         setCurrent(data.counter.current, timing);
       }
-      const number = data.ticket ? data.ticket.display_number : before ? before.display_number : "";
+      const number = (data.ticket || data.finished || before || {}).display_number || "";
       if (action === "next" && !data.ticket) {  // the served citizen is finished; nobody was left to call
         showMessage(message, t("finished_nobody_msg", { number }));
       } else if (action === "transfer") {
