@@ -21,9 +21,28 @@ KIOSK_TOKEN = "demo-kiosk-1"
 BOARD_TOKEN = "demo-board-hall"
 CLERK_PASSWORD = "demo-clerk"
 # The first service of each demo agency: each agency has its own 999-number sequence.
-SERVICES = ("STP-LLTP", "STC-DKKD", "SXD-GPLX", "SNNMT-DD", "SNV-LD", "SKHCN-KH", "SCT-TM", "SYT-HN",
-            "SGDDT-VB", "SVHTTDL-DL", "SDTTG-TG", "SNGV-HN", "CA-XNC", "THUE-DK", "BHXH-ST", "VPDKDD-CN",
-            "BQLKCN-DT", "DL-CD", "BD-TKQ", "KBNN-TK")
+SERVICES = (
+    "STP-LLTP",
+    "STC-DKKD",
+    "SXD-GPLX",
+    "SNNMT-DD",
+    "SNV-LD",
+    "SKHCN-KH",
+    "SCT-TM",
+    "SYT-HN",
+    "SGDDT-VB",
+    "SVHTTDL-DL",
+    "SDTTG-TG",
+    "SNGV-HN",
+    "CA-XNC",
+    "THUE-DK",
+    "BHXH-ST",
+    "VPDKDD-CN",
+    "BQLKCN-DT",
+    "DL-CD",
+    "BD-TKQ",
+    "KBNN-TK",
+)
 
 
 def free_port() -> int:
@@ -50,12 +69,21 @@ def rss_kib(pid: int) -> int:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "?")
-    mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:"))
-    return (f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, {mem_kib / 1048576:.1f} GiB RAM, "
-            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "?",
+    )
+    mem_kib = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:")
+    )
+    return (
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, {mem_kib / 1048576:.1f} GiB RAM, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
 
 
 class BenchServer:
@@ -67,21 +95,37 @@ class BenchServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("LUOT_")}
-        self.env.update(LUOT_INSTANCE_DIR=str(workdir / "instance"), LUOT_ASYNC_MODE=mode, LUOT_PORT=str(self.port),
-                        LUOT_HOST="127.0.0.1", LUOT_LOG_LEVEL="WARNING",
-                        LUOT_TICKET_RATE_LIMIT="1000000/minute", **env)
+        self.env.update(
+            LUOT_INSTANCE_DIR=str(workdir / "instance"),
+            LUOT_ASYNC_MODE=mode,
+            LUOT_PORT=str(self.port),
+            LUOT_HOST="127.0.0.1",
+            LUOT_LOG_LEVEL="WARNING",
+            LUOT_TICKET_RATE_LIMIT="1000000/minute",
+            **env,
+        )
         self.process: subprocess.Popen | None = None
         self.clerk_name, self.clerk_password = "clerk{:02d}", CLERK_PASSWORD  # the demo's clerks
 
     def prepare(self) -> None:
         for command in (["init"], ["seed-demo"]):
-            subprocess.run([sys.executable, "-m", "server.cli", *command], env=self.env, cwd=ROOT, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "server.cli", *command],
+                env=self.env,
+                cwd=ROOT,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
 
     def start(self, timeout: float = 30) -> None:
         with (self.workdir / f"server-{self.mode}.log").open("ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], env=self.env, cwd=ROOT,
-                                            stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "serve"],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -110,7 +154,10 @@ class BenchServer:
         self.process = None
 
     def clerk_token(self, http: requests.Session, number: int) -> str:
-        response = http.post(f"{self.url}/api/v1/auth/token", timeout=10,
-                             json={"username": self.clerk_name.format(number), "password": self.clerk_password})
+        response = http.post(
+            f"{self.url}/api/v1/auth/token",
+            timeout=10,
+            json={"username": self.clerk_name.format(number), "password": self.clerk_password},
+        )
         response.raise_for_status()
         return response.json()["token"]

@@ -49,13 +49,25 @@ def bench_issue(rows: list[Row], workdir: Path, mode: str, sequential: int, conc
     server.start()
     try:
         one = issue_rate.run(server.url, 1, sequential)
-        rows.append(Row(mode, "issue, 1 client", f"{one.rate:.0f}/s, p50 {one.p50:.1f} ms, p99 {one.p99:.1f} ms"
-                        + (f", {one.errors} errors" if one.errors else ""),
-                        "≥ 800/s, p99 ≤ 5 ms",
-                        _met(one.rate >= TARGETS["issue_rate"] and one.p99 <= TARGETS["issue_p99"])))
+        rows.append(
+            Row(
+                mode,
+                "issue, 1 client",
+                f"{one.rate:.0f}/s, p50 {one.p50:.1f} ms, p99 {one.p99:.1f} ms"
+                + (f", {one.errors} errors" if one.errors else ""),
+                "≥ 800/s, p99 ≤ 5 ms",
+                _met(one.rate >= TARGETS["issue_rate"] and one.p99 <= TARGETS["issue_p99"]),
+            )
+        )
         many = issue_rate.run(server.url, 16, concurrent, warmup=0)
-        rows.append(Row(mode, "issue, 16 clients", f"{many.rate:.0f}/s, p50 {many.p50:.1f} ms, p99 {many.p99:.1f} ms"
-                        + (f", {many.errors} errors" if many.errors else "")))
+        rows.append(
+            Row(
+                mode,
+                "issue, 16 clients",
+                f"{many.rate:.0f}/s, p50 {many.p50:.1f} ms, p99 {many.p99:.1f} ms"
+                + (f", {many.errors} errors" if many.errors else ""),
+            )
+        )
     finally:
         server.stop()
 
@@ -73,13 +85,24 @@ def bench_fanout(rows: list[Row], workdir: Path, mode: str, levels: tuple[int, .
         ok = result.p99 <= TARGETS["fanout_p99"] if result.clients >= 2000 else None
         lost = f", {result.missing} not delivered" if result.missing else ""
         short = f" (only {result.connected} connected)" if result.connected < result.clients else ""
-        rows.append(Row(mode, f"call → last of {result.clients} clients{short}",
-                        f"p50 {result.p50:.0f} ms, p99 {result.p99:.0f} ms (first client p50 "
-                        f"{percentile(result.first_ms, 50):.0f} ms){lost}; connect {result.connect_seconds:.0f} s",
-                        "p99 ≤ 150 ms at 2,000" if result.clients >= 2000 else "", _met(ok)))
+        rows.append(
+            Row(
+                mode,
+                f"call → last of {result.clients} clients{short}",
+                f"p50 {result.p50:.0f} ms, p99 {result.p99:.0f} ms (first client p50 "
+                f"{percentile(result.first_ms, 50):.0f} ms){lost}; connect {result.connect_seconds:.0f} s",
+                "p99 ≤ 150 ms at 2,000" if result.clients >= 2000 else "",
+                _met(ok),
+            )
+        )
     last = results[-1]
-    rows.append(Row(mode, f"memory per client ({last.connected} clients)",
-                    f"server {last.server_kib_per_client:.0f} KiB, load process {last.client_kib_per_client:.0f} KiB"))
+    rows.append(
+        Row(
+            mode,
+            f"memory per client ({last.connected} clients)",
+            f"server {last.server_kib_per_client:.0f} KiB, load process {last.client_kib_per_client:.0f} KiB",
+        )
+    )
 
 
 def year_instance(workdir: Path, volume: float) -> Path | str:
@@ -87,15 +110,34 @@ def year_instance(workdir: Path, volume: float) -> Path | str:
     instance = workdir / "year" / "instance"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LUOT_")}
     env["LUOT_INSTANCE_DIR"] = str(instance)
-    help_text = subprocess.run([sys.executable, "-m", "server.cli", "stats", "--help"], env=env, cwd=ROOT,
-                               capture_output=True, text=True)
+    help_text = subprocess.run(
+        [sys.executable, "-m", "server.cli", "stats", "--help"], env=env, cwd=ROOT, capture_output=True, text=True
+    )
     if "generate-year" not in help_text.stdout:
         return "n/a (no `luot stats generate-year` yet)"
-    subprocess.run([sys.executable, "-m", "server.cli", "init"], env=env, cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
-    made = subprocess.run([sys.executable, "-m", "server.cli", "stats", "generate-year", "--days", "365",
-                           "--sites", "1", "--volume", str(volume)], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=240)
+    subprocess.run(
+        [sys.executable, "-m", "server.cli", "init"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+    )
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "stats",
+            "generate-year",
+            "--days",
+            "365",
+            "--sites",
+            "1",
+            "--volume",
+            str(volume),
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     if made.returncode != 0:
         return f"n/a (generate-year failed: {made.stderr.strip().splitlines()[-1:]})"
     from server.db import Database
@@ -124,11 +166,15 @@ def bench_report(rows: list[Row], workdir: Path, mode: str, year: Path | str) ->
         http = requests.Session()
         probe = http.get(f"{server.url}/dashboard/export.pdf", timeout=30, allow_redirects=False)
         if probe.status_code == 404:
-            rows.append(Row(mode, "board latency during a year-long PDF report",
-                            "n/a (no report endpoint yet)", "p99 ≤ 100 ms"))
+            rows.append(
+                Row(mode, "board latency during a year-long PDF report", "n/a (no report endpoint yet)", "p99 ≤ 100 ms")
+            )
             return
-        login = http.post(f"{server.url}/api/v1/auth/token", timeout=30,
-                          json={"username": "tt-manager", "password": SYNTHETIC_PASSWORD})
+        login = http.post(
+            f"{server.url}/api/v1/auth/token",
+            timeout=30,
+            json={"username": "tt-manager", "password": SYNTHETIC_PASSWORD},
+        )
         login.raise_for_status()
         manager = {"Authorization": f"Bearer {login.json()['token']}"}
         today = requests.get(f"{server.url}/healthz", timeout=10).json()["time"][:10]
@@ -138,8 +184,12 @@ def bench_report(rows: list[Row], workdir: Path, mode: str, year: Path | str) ->
         def report() -> None:  # reports back to back for at least 5 s, so enough calls overlap one
             began = time.monotonic()
             while not sizes or time.monotonic() - began < 5:
-                response = http.get(f"{server.url}/dashboard/export.pdf", params={"from": first, "to": today},
-                                    headers=manager, timeout=600)
+                response = http.get(
+                    f"{server.url}/dashboard/export.pdf",
+                    params={"from": first, "to": today},
+                    headers=manager,
+                    timeout=600,
+                )
                 response.raise_for_status()
                 sizes.append(len(response.content))
 
@@ -147,11 +197,17 @@ def bench_report(rows: list[Row], workdir: Path, mode: str, year: Path | str) ->
         quiet, _ = fanout.board_latency_during(server, lambda: None, calls=10)
         latencies, seconds = fanout.board_latency_during(server, report, calls=40, settle=0.1)
         ok = bool(latencies) and percentile(latencies, 99) <= TARGETS["report_p99"]
-        rows.append(Row(mode, "board latency during a year-long PDF report",
-                        f"p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms over "
-                        f"{len(latencies)} calls (quiet p50 {percentile(quiet, 50):.0f} ms); {len(sizes)} reports, "
-                        f"{seconds / max(len(sizes), 1):.1f} s and {sizes[0] // 1024 if sizes else 0} KiB each",
-                        "p99 ≤ 100 ms", _met(ok)))
+        rows.append(
+            Row(
+                mode,
+                "board latency during a year-long PDF report",
+                f"p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms over "
+                f"{len(latencies)} calls (quiet p50 {percentile(quiet, 50):.0f} ms); {len(sizes)} reports, "
+                f"{seconds / max(len(sizes), 1):.1f} s and {sizes[0] // 1024 if sizes else 0} KiB each",
+                "p99 ≤ 100 ms",
+                _met(ok),
+            )
+        )
     finally:
         server.stop()
 
@@ -177,8 +233,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: eventlet,gevent,threading")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run in about a minute")
-    parser.add_argument("--only", default="floors,issue,fanout,report",
-                        help="comma-separated parts: floors,issue,fanout,report")
+    parser.add_argument(
+        "--only", default="floors,issue,fanout,report", help="comma-separated parts: floors,issue,fanout,report"
+    )
     parser.add_argument("--clients", default="", help="fan-out levels, e.g. 100,500,2000")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (server logs, databases)")
     args = parser.parse_args()
@@ -187,8 +244,11 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown modes: {', '.join(sorted(unknown))}")
     parts = set(args.only.split(","))
-    levels = tuple(int(n) for n in args.clients.split(",")) if args.clients else \
-        ((20, 100) if args.quick else (100, 500, 2000))
+    levels = (
+        tuple(int(n) for n in args.clients.split(","))
+        if args.clients
+        else ((20, 100) if args.quick else (100, 500, 2000))
+    )
     sequential, concurrent, calls = (200, 320, 5) if args.quick else (500, 800, 10)
 
     print(f"Machine: {machine()}")
@@ -212,9 +272,11 @@ def main() -> None:
                 print(f"  {row.mode:<9} {row.what}: {row.value}", flush=True)
             print(f"  (floors: {time.monotonic() - began_part:.0f} s)", flush=True)
         for mode in modes:
-            for part, run_part, extra in (("issue", bench_issue, (sequential, concurrent)),
-                                          ("fanout", bench_fanout, (levels, calls)),
-                                          ("report", bench_report, (year,))):
+            for part, run_part, extra in (
+                ("issue", bench_issue, (sequential, concurrent)),
+                ("fanout", bench_fanout, (levels, calls)),
+                ("report", bench_report, (year,)),
+            ):
                 if part not in parts:
                     continue
                 began_part, before = time.monotonic(), len(rows)

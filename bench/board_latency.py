@@ -36,8 +36,16 @@ from tests.support.live_server import LiveServer  # noqa: E402
 from tests.support.world import PASSWORD, World, build_world  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 # Records, in the Chromium board, when each new call is drawn (wall-clock ms, comparable with time.time()).
 WATCH_LATEST = """
@@ -104,8 +112,9 @@ class SocketBoards:
 
     def heard_by_all(self, numbers: list[str]) -> bool:
         with self._lock:
-            return all(len(self.heard.get(n, [])) == len(self.clients) for n in numbers) and \
-                (not self.with_audio or all(n in self.audio_ready for n in numbers))
+            return all(len(self.heard.get(n, [])) == len(self.clients) for n in numbers) and (
+                not self.with_audio or all(n in self.audio_ready for n in numbers)
+            )
 
     def close(self) -> None:
         for client in self.clients:
@@ -119,12 +128,14 @@ class Clerks:
         self.tokens: dict[str, str] = {}
 
     def post(self, path: str, token: str, body: dict[str, Any] | None = None) -> requests.Response:
-        return self.http.post(f"{self.url}/api/v1{path}", json=body or {}, timeout=30,
-                              headers={"Authorization": f"Bearer {token}"})
+        return self.http.post(
+            f"{self.url}/api/v1{path}", json=body or {}, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        )
 
     def login(self, username: str) -> str:
-        response = self.http.post(f"{self.url}/api/v1/auth/token", json={"username": username, "password": PASSWORD},
-                                  timeout=30)
+        response = self.http.post(
+            f"{self.url}/api/v1/auth/token", json={"username": username, "password": PASSWORD}, timeout=30
+        )
         response.raise_for_status()
         self.tokens[username] = response.json()["token"]
         return self.tokens[username]
@@ -147,8 +158,9 @@ def table(rows: list[tuple[str, list[float]]]) -> str:
             lines.append(f"{label:<52} {0:>5} {'-':>8} {'-':>8} {'-':>8}")
             continue
         ms = [v * 1000 for v in values]
-        lines.append(f"{label:<52} {len(ms):>5} {statistics.median(ms):>8.1f} {percentile(ms, 0.99):>8.1f} "
-                     f"{max(ms):>8.1f}")
+        lines.append(
+            f"{label:<52} {len(ms):>5} {statistics.median(ms):>8.1f} {percentile(ms, 0.99):>8.1f} {max(ms):>8.1f}"
+        )
     return "\n".join(lines)
 
 
@@ -197,7 +209,9 @@ def run(calls: int, boards: int, interval: float, async_mode: str, espeak: str =
                 numbers = list(sent)
                 page.wait_for_function(
                     "n => window.__benchDrawn.map(d => d.number).filter((v, i, a) => a.indexOf(v) === i).length >= n",
-                    arg=len(numbers), timeout=60_000)
+                    arg=len(numbers),
+                    timeout=60_000,
+                )
                 deadline = time.monotonic() + 60
                 while not sockets.heard_by_all(numbers) and time.monotonic() < deadline:
                     time.sleep(0.05)  # polling the collected results, bounded by the deadline
@@ -205,32 +219,44 @@ def run(calls: int, boards: int, interval: float, async_mode: str, espeak: str =
                     "n => !window.__luotAudioLog.every(e => e.via === 'audio') || "
                     "performance.getEntriesByType('resource')"
                     ".filter(e => e.name.includes('/display/audio/')).length >= n",
-                    arg=len(numbers), timeout=60_000)
+                    arg=len(numbers),
+                    timeout=60_000,
+                )
                 drawn: dict[str, float] = {}
                 call_ids: dict[str, str] = {}
                 for entry in page.evaluate("window.__benchDrawn"):
                     drawn.setdefault(entry["number"], entry["at"] / 1000)
                     call_ids.setdefault(entry["number"], entry["call_id"])
-                audio_by_call = {e["url"].rsplit("/", 1)[-1][:-4]: e["at"] / 1000
-                                 for e in page.evaluate(AUDIO_TIMINGS)}
+                audio_by_call = {e["url"].rsplit("/", 1)[-1][:-4]: e["at"] / 1000 for e in page.evaluate(AUDIO_TIMINGS)}
                 played = page.evaluate("window.__luotAudioLog.length")
                 browser.close()
 
             rows = [
                 ("call → the clerk's `next` request answered", [answered[n] - sent[n] for n in numbers]),
-                (f"call → {boards - 1} socket.io boards hear ticket.called",
-                 [t - sent[n] for n in numbers for t in sockets.heard.get(n, [])]),
+                (
+                    f"call → {boards - 1} socket.io boards hear ticket.called",
+                    [t - sent[n] for n in numbers for t in sockets.heard.get(n, [])],
+                ),
                 ("call → Chromium board draws the number", [drawn[n] - sent[n] for n in numbers if n in drawn]),
-                ("call → audio fetched by the Chromium board",
-                 [audio_by_call[call_ids[n]] - sent[n] for n in numbers
-                  if n in call_ids and call_ids[n] in audio_by_call]),
-                ("call → audio fetched by a client on hearing the call",
-                 [sockets.audio_ready[n] - sent[n] for n in numbers if n in sockets.audio_ready]),
+                (
+                    "call → audio fetched by the Chromium board",
+                    [
+                        audio_by_call[call_ids[n]] - sent[n]
+                        for n in numbers
+                        if n in call_ids and call_ids[n] in audio_by_call
+                    ],
+                ),
+                (
+                    "call → audio fetched by a client on hearing the call",
+                    [sockets.audio_ready[n] - sent[n] for n in numbers if n in sockets.audio_ready],
+                ),
             ]
             failed = sorted(n for n, status in sockets.audio_status.items() if status != 200)
-            header = (f"{calls} calls every {interval:.2f} s, {boards} boards ({boards - 1} python-socketio + "
-                      f"1 Chromium), server async mode {async_mode}; Chromium played {played} announcements "
-                      f"meanwhile (one at a time); audio errors: {failed or 'none'}")
+            header = (
+                f"{calls} calls every {interval:.2f} s, {boards} boards ({boards - 1} python-socketio + "
+                f"1 Chromium), server async mode {async_mode}; Chromium played {played} announcements "
+                f"meanwhile (one at a time); audio errors: {failed or 'none'}"
+            )
             return header + "\n\n" + table(rows)
         finally:
             if sockets is not None:

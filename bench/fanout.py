@@ -62,10 +62,14 @@ class Board:
 
     def request(self) -> None:
         key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                           f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                           "Sec-WebSocket-Version: 13\r\n"
-                           "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n").encode())
+        self.sock.sendall(
+            (
+                f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n"
+                "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+            ).encode()
+        )
         self.state = "http"
 
     def read(self, seen: dict[int, list[float]]) -> bool:
@@ -93,7 +97,7 @@ class Board:
         if end < 0:
             return False
         head = bytes(self.buffer[:end]).lower()
-        del self.buffer[:end + 4]
+        del self.buffer[: end + 4]
         if b" 101 " not in head.split(b"\r\n", 1)[0]:
             self.state = "failed"
             return False
@@ -113,10 +117,10 @@ class Board:
                 header = 4 if length == 126 else 10
                 if len(buffer) - offset < header:
                     break
-                length = int.from_bytes(buffer[offset + 2:offset + header], "big")
+                length = int.from_bytes(buffer[offset + 2 : offset + header], "big")
             if len(buffer) - offset < header + length:
                 break
-            payload = bytes(buffer[offset + header:offset + header + length])
+            payload = bytes(buffer[offset + header : offset + header + length])
             offset += header + length
             opcode = first & 0x0F
             if opcode == 0x8:
@@ -261,8 +265,11 @@ class Crowd:
                     return
 
     def _report(self, connected: int) -> None:
-        report = {"connected": connected, "rss_kib": rss_kib(os.getpid()),
-                  "seen": {str(k): [len(v), max(v), min(v)] for k, v in self.seen.items()}}
+        report = {
+            "connected": connected,
+            "rss_kib": rss_kib(os.getpid()),
+            "seen": {str(k): [len(v), max(v), min(v)] for k, v in self.seen.items()},
+        }
         print(json.dumps(report), flush=True)
 
     def close(self) -> None:
@@ -275,8 +282,9 @@ def _load(url: str, token: str, clients: int, parallel: int, connect_timeout: fl
     crowd = Crowd(url, token)
     started = time.monotonic()
     connected = crowd.connect(clients, parallel, connect_timeout, budget)  # whoever is not in by then is left out
-    print(f"READY {connected} {clients - connected} {time.monotonic() - started:.2f} {rss_kib(os.getpid())}",
-          flush=True)
+    print(
+        f"READY {connected} {clients - connected} {time.monotonic() - started:.2f} {rss_kib(os.getpid())}", flush=True
+    )
     try:
         crowd.serve(connected)
     finally:
@@ -309,9 +317,24 @@ class FanoutResult:
 class LoadProcess:
     def __init__(self, url: str, clients: int, parallel: int, budget: float = 120) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.fanout", "--url", url, "--clients", str(clients),
-             "--parallel", str(parallel), "--budget", str(budget)],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "bench.fanout",
+                "--url",
+                url,
+                "--clients",
+                str(clients),
+                "--parallel",
+                str(parallel),
+                "--budget",
+                str(budget),
+            ],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.ready: list[str] = []
 
     def wait_ready(self, timeout: float) -> tuple[int, float, int]:
@@ -349,17 +372,29 @@ def _readline(process: subprocess.Popen, timeout: float) -> str:
 def prepare_calls(server: BenchServer, http: requests.Session, count: int) -> tuple[str, int]:
     """Issues `count` tickets for counter 1's agency and opens counter 1; returns (clerk token, counter id)."""
     for _ in range(count):
-        response = http.post(f"{server.url}/api/v1/tickets", json={"service": "STP-LLTP"},
-                             headers={"Authorization": f"Bearer {KIOSK_TOKEN}"}, timeout=30)
+        response = http.post(
+            f"{server.url}/api/v1/tickets",
+            json={"service": "STP-LLTP"},
+            headers={"Authorization": f"Bearer {KIOSK_TOKEN}"},
+            timeout=30,
+        )
         response.raise_for_status()
     token = server.clerk_token(http, 1)
-    http.post(f"{server.url}/api/v1/counters/1/open", json={}, headers={"Authorization": f"Bearer {token}"},
-              timeout=30).raise_for_status()
+    http.post(
+        f"{server.url}/api/v1/counters/1/open", json={}, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ).raise_for_status()
     return token, 1
 
 
-def run(server: BenchServer, levels: tuple[int, ...], calls: int, per_process: int = 1000,
-        settle: float = 0.5, connect_budget: float = 100, parallel: int = 25) -> list[FanoutResult]:
+def run(
+    server: BenchServer,
+    levels: tuple[int, ...],
+    calls: int,
+    per_process: int = 1000,
+    settle: float = 0.5,
+    connect_budget: float = 100,
+    parallel: int = 25,
+) -> list[FanoutResult]:
     """Grows the crowd level by level (100 → 500 → 2,000) and times `calls` calls at each level."""
     results: list[FanoutResult] = []
     http = requests.Session()
@@ -390,8 +425,9 @@ def run(server: BenchServer, levels: tuple[int, ...], calls: int, per_process: i
                     http.post(f"{server.url}/api/v1/counters/{counter}/start", json={}, headers=headers, timeout=30)
                 first_call = False
                 began_call = time.monotonic()
-                response = http.post(f"{server.url}/api/v1/counters/{counter}/next", json={}, headers=headers,
-                                     timeout=30)
+                response = http.post(
+                    f"{server.url}/api/v1/counters/{counter}/next", json={}, headers=headers, timeout=30
+                )
                 response.raise_for_status()
                 started[response.json()["ticket"]["id"]] = began_call
                 time.sleep(settle)  # let this call reach every client before the next one
@@ -420,8 +456,9 @@ def _client_kib(reports: list[dict]) -> float:
     return sum(max(0, r["rss_kib"] - 20_000) for r in reports) / max(connected, 1)
 
 
-def board_latency_during(server: BenchServer, work: callable, calls: int = 20, settle: float = 0.3
-                         ) -> tuple[list[float], float]:
+def board_latency_during(
+    server: BenchServer, work: callable, calls: int = 20, settle: float = 0.3
+) -> tuple[list[float], float]:
     """Latencies of `calls` calls to one board while `work()` runs in a thread; returns (ms list, work s)."""
     http = requests.Session()
     token, counter = prepare_calls(server, http, calls + 1)
@@ -453,8 +490,7 @@ def board_latency_during(server: BenchServer, work: callable, calls: int = 20, s
     finally:
         load.kill()
         http.close()
-    latencies = [(report["seen"][str(t)][1] - began) * 1000 for t, began in started.items()
-                 if str(t) in report["seen"]]
+    latencies = [(report["seen"][str(t)][1] - began) * 1000 for t, began in started.items() if str(t) in report["seen"]]
     return latencies, spent[0] if spent else float("nan")
 
 

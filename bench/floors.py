@@ -123,8 +123,9 @@ def use_case_floor(folder: Path, tickets: int = 500) -> Floor:
     from server.domain import queueing
     from server.settings import load_settings
 
-    settings = load_settings(environ={}, instance_dir=str(folder / "use-case"), async_mode="threading",
-                             log_level="WARNING")
+    settings = load_settings(
+        environ={}, instance_dir=str(folder / "use-case"), async_mode="threading", log_level="WARNING"
+    )
     initialise(settings)
     app = create_app(settings, clock=ManualClock(datetime(2026, 11, 18, 9, 0, tzinfo=LOCAL_TZ)))
     ctx = app.extensions["luot"]
@@ -133,8 +134,13 @@ def use_case_floor(folder: Path, tickets: int = 500) -> Floor:
     index = iter(range(10 * tickets))
 
     def one() -> None:
-        ctx.run(queueing.issue_ticket, site_id=1, service_code=SERVICES[next(index) % len(SERVICES)],
-                channel="kiosk", issuer_key="bench")
+        ctx.run(
+            queueing.issue_ticket,
+            site_id=1,
+            service_code=SERVICES[next(index) % len(SERVICES)],
+            channel="kiosk",
+            issuer_key="bench",
+        )
 
     try:
         with app.app_context():
@@ -148,8 +154,13 @@ def run(quick: bool = False) -> list[Floor]:
     with tempfile.TemporaryDirectory(prefix="luot-floor-", dir=Path.cwd()) as folder:
         base = Path(folder)
         count = 1000 if quick else 3000
-        return [http_floor("bare", count), http_floor("flask_app", count), commit_floor(base, "FULL"),
-                commit_floor(base, "NORMAL"), use_case_floor(base, 200 if quick else 500)]
+        return [
+            http_floor("bare", count),
+            http_floor("flask_app", count),
+            commit_floor(base, "FULL"),
+            commit_floor(base, "NORMAL"),
+            use_case_floor(base, 200 if quick else 500),
+        ]
 
 
 if __name__ == "__main__":

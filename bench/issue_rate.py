@@ -32,8 +32,9 @@ class IssueResult:
         return percentile(self.latencies_ms, 99)
 
 
-def _kiosk(url: str, count: int, offset: int, latencies: list[float], errors: list[int],
-           start: threading.Barrier | None = None) -> None:
+def _kiosk(
+    url: str, count: int, offset: int, latencies: list[float], errors: list[int], start: threading.Barrier | None = None
+) -> None:
     headers = {"Authorization": f"Bearer {KIOSK_TOKEN}"}
     with requests.Session() as http:
         http.get(f"{url}/healthz", timeout=10)  # open the keep-alive connection before the clock starts
@@ -56,8 +57,10 @@ def run(url: str, clients: int, tickets: int, warmup: int = 20) -> IssueResult:
     errors: list[int] = []
     per_client = max(1, tickets // clients)
     barrier = threading.Barrier(clients + 1)
-    threads = [threading.Thread(target=_kiosk, args=(url, per_client, i * 3, latencies, errors, barrier))
-               for i in range(clients)]
+    threads = [
+        threading.Thread(target=_kiosk, args=(url, per_client, i * 3, latencies, errors, barrier))
+        for i in range(clients)
+    ]
     for thread in threads:
         thread.start()
     barrier.wait(30)

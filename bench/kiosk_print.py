@@ -48,8 +48,10 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def row(name: str, values: list[float], unit: str = "ms") -> str:
-    return (f"| {name:<48} | {len(values):>5} | {percentile(values, 0.5):>8.1f} | {percentile(values, 0.99):>8.1f} "
-            f"| {max(values):>8.1f} | {unit} |")
+    return (
+        f"| {name:<48} | {len(values):>5} | {percentile(values, 0.5):>8.1f} | {percentile(values, 0.99):>8.1f} "
+        f"| {max(values):>8.1f} | {unit} |"
+    )
 
 
 def timed(function: Callable[[], object], repeat: int) -> list[float]:
@@ -64,8 +66,9 @@ def timed(function: Callable[[], object], repeat: int) -> list[float]:
 def tap(http: requests.Session, url: str, service: str) -> tuple[float, float]:
     """POST a ticket; returns (start, response time) in perf_counter seconds."""
     start = time.perf_counter()
-    response = http.post(f"{url}/api/v1/tickets", json={"service": service}, timeout=30,
-                         headers={"Authorization": f"Bearer {KIOSK}"})
+    response = http.post(
+        f"{url}/api/v1/tickets", json={"service": service}, timeout=30, headers={"Authorization": f"Bearer {KIOSK}"}
+    )
     response.raise_for_status()
     return start, time.perf_counter()
 
@@ -144,9 +147,12 @@ def run(taps: int, async_mode: str, burst_kiosks: int) -> list[str]:
 
     for name in ("ticket_80mm", "ticket_58mm"):  # warm-up: imports, fonts, layouts
         ticket_escpos_bytes(render_ticket_image(sample_ticket(), load_builtin_layout(name)))
-    renders = {name: timed(lambda n=name: ticket_escpos_bytes(render_ticket_image(sample_ticket(),
-                                                                                  load_builtin_layout(n))), 50)
-               for name in ("ticket_80mm", "ticket_58mm")}
+    renders = {
+        name: timed(
+            lambda n=name: ticket_escpos_bytes(render_ticket_image(sample_ticket(), load_builtin_layout(n))), 50
+        )
+        for name in ("ticket_80mm", "ticket_58mm")
+    }
     lines.append(f"Kiosk printing, {async_mode}, {taps} sequential taps, Python {sys.version.split()[0]}")
     lines.append("")
     lines.append(f"| {'measure':<48} | {'n':>5} | {'p50':>8} | {'p99':>8} | {'max':>8} | unit |")
@@ -205,8 +211,9 @@ def hub_gaps(renders: int = 30) -> None:
 def hub_gap_rows() -> list[str]:
     import json
 
-    child = subprocess.run([sys.executable, "-m", "bench.kiosk_print", "--hub-gaps"], cwd=ROOT, check=True,
-                           capture_output=True, text=True)
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.kiosk_print", "--hub-gaps"], cwd=ROOT, check=True, capture_output=True, text=True
+    )
     gaps = json.loads(child.stdout.strip().splitlines()[-1])
     return [row(f"eventlet hub gap, rendering {way}", samples) for way, samples in gaps.items()]
 

@@ -39,8 +39,14 @@ def instance_dir() -> Path:
 def settings_for(folder: Path):
     from server.settings import load_settings
 
-    return load_settings(environ={}, instance_dir=str(folder), async_mode="threading", log_level="WARNING",
-                         secret_key="bench-secret", sqlite_synchronous="NORMAL")
+    return load_settings(
+        environ={},
+        instance_dir=str(folder),
+        async_mode="threading",
+        log_level="WARNING",
+        secret_key="bench-secret",
+        sqlite_synchronous="NORMAL",
+    )
 
 
 def build(folder: Path) -> None:
@@ -58,14 +64,21 @@ def build(folder: Path) -> None:
     db = Database(settings)
     started = time.perf_counter()
     with Session(db.engine) as session:
-        totals = generate(session, LAST_DAY - timedelta(days=DAYS - 1), LAST_DAY, now=NOW,
-                          progress=lambda day, n: print(f"  {day}: {n} tickets", flush=True) if day.day == 1 else None)
+        totals = generate(
+            session,
+            LAST_DAY - timedelta(days=DAYS - 1),
+            LAST_DAY,
+            now=NOW,
+            progress=lambda day, n: print(f"  {day}: {n} tickets", flush=True) if day.day == 1 else None,
+        )
     with db.write() as session:
         create_user(session, "bench-manager", PASSWORD, "manager", None, "Lãnh đạo tỉnh")
     db.dispose()
     (folder / "READY").write_text(f"{totals}\n")
-    print(f"generated {totals['tickets']:,} tickets, {totals['events']:,} events in "
-          f"{time.perf_counter() - started:.0f} s; {(folder / 'luot.sqlite3').stat().st_size / 2**20:.0f} MiB")
+    print(
+        f"generated {totals['tickets']:,} tickets, {totals['events']:,} events in "
+        f"{time.perf_counter() - started:.0f} s; {(folder / 'luot.sqlite3').stat().st_size / 2**20:.0f} MiB"
+    )
 
 
 def timed(call, runs: int = 5) -> tuple[float, float]:
@@ -108,8 +121,10 @@ def main() -> None:
         ("history page, centre by clerk, 30 days", history + "&site=1&by=clerk"),
         ("CSV export, province, 30 days", history.replace("/history", "/export.csv")),
         ("PDF report, province, 30 days", history.replace("/history", "/export.pdf")),
-        ("history page, province, 365 days", f"/dashboard/history?from={(LAST_DAY - timedelta(days=364))}"
-                                             f"&to={LAST_DAY}"),
+        (
+            "history page, province, 365 days",
+            f"/dashboard/history?from={(LAST_DAY - timedelta(days=364))}&to={LAST_DAY}",
+        ),
     ]
     get(rows[0][1])  # warm-up: templates, fonts
     print(f"\n{'what':<44} {'median':>9} {'max':>9}")
@@ -132,8 +147,9 @@ def hub_check(folder: Path) -> None:
     server = LiveServer(folder, env={"LUOT_SECRET_KEY": "bench-secret", "LUOT_SQLITE_SYNCHRONOUS": "NORMAL"})
     server.start(timeout=60)
     try:
-        token = requests.post(f"{server.url}/api/v1/auth/token", timeout=30,
-                              json={"username": "bench-manager", "password": PASSWORD}).json()["token"]
+        token = requests.post(
+            f"{server.url}/api/v1/auth/token", timeout=30, json={"username": "bench-manager", "password": PASSWORD}
+        ).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
         url = f"{server.url}/dashboard/export.pdf?from={LAST_DAY - timedelta(days=364)}&to={LAST_DAY}&by=day"
         requests.get(f"{server.url}/dashboard/history?from={LAST_DAY}&to={LAST_DAY}", headers=headers, timeout=120)
@@ -155,9 +171,11 @@ def hub_check(folder: Path) -> None:
             requests.get(f"{server.url}/healthz", timeout=30)
             latencies.append(time.perf_counter() - started)
         worker.join()
-        print(f"eventlet server: 365-day PDF ({done['size'] // 1024} KiB) built in {done['pdf']:.2f} s; "
-              f"/healthz meanwhile answered {len(latencies)} times, median "
-              f"{statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
+        print(
+            f"eventlet server: 365-day PDF ({done['size'] // 1024} KiB) built in {done['pdf']:.2f} s; "
+            f"/healthz meanwhile answered {len(latencies)} times, median "
+            f"{statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
+        )
     finally:
         server.stop()
 

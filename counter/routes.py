@@ -29,8 +29,7 @@ from server.models import Agency, Counter, CounterService, Rating, Service, Site
 
 log = logging.getLogger(__name__)
 
-counter = Blueprint("counter", __name__, url_prefix="/counter", template_folder="templates",
-                    static_folder="static")
+counter = Blueprint("counter", __name__, url_prefix="/counter", template_folder="templates", static_folder="static")
 
 BUILD = Path(__file__).parent / "static" / "build"
 # A tablet that (re)connects offers the rating of a ticket finished at its counter this recently.
@@ -57,7 +56,7 @@ CONSOLE_STRINGS = {
     "offline": "Connection lost: reconnecting… The action buttons are locked until the connection is back.",
     "offline_short": "Offline",
     "network_error": "The action could not be sent: the connection to the server is lost. "
-                     "Nothing was changed; try again when the connection is back.",
+    "Nothing was changed; try again when the connection is back.",
     "refused": "The action was refused.",
     "status_called": "Called, waiting for the citizen",
     "status_serving": "Serving now",
@@ -165,8 +164,13 @@ def home() -> ResponseReturnValue:
         if held is not None:
             return redirect(url_for("counter.console", counter_id=held.id, **_lang_arg()))
         sites = picker_sites(db_session, principal)
-    return _page("counter_picker.html", principal=principal, sites=sites, strings=_strings(CONSOLE_STRINGS),
-                 bundle=_bundle("console"))
+    return _page(
+        "counter_picker.html",
+        principal=principal,
+        sites=sites,
+        strings=_strings(CONSOLE_STRINGS),
+        bundle=_bundle("console"),
+    )
 
 
 def picker_sites(db_session: Session, principal: Principal) -> list[dict[str, Any]]:
@@ -178,20 +182,37 @@ def picker_sites(db_session: Session, principal: Principal) -> list[dict[str, An
     for site in db_session.exec(site_query).all():
         desks = db_session.exec(select(Counter).where(Counter.site_id == site.id).order_by(Counter.number)).all()
         services = {s.id: s for s in db_session.exec(select(Service).where(Service.site_id == site.id)).all()}
-        links = db_session.exec(select(CounterService).where(
-            col(CounterService.counter_id).in_([d.id for d in desks]))).all() if desks else []
-        holders = {u.id: u for u in db_session.exec(select(User).where(
-            col(User.id).in_([d.clerk_id for d in desks if d.clerk_id]))).all()}
+        links = (
+            db_session.exec(
+                select(CounterService).where(col(CounterService.counter_id).in_([d.id for d in desks]))
+            ).all()
+            if desks
+            else []
+        )
+        holders = {
+            u.id: u
+            for u in db_session.exec(
+                select(User).where(col(User.id).in_([d.clerk_id for d in desks if d.clerk_id]))
+            ).all()
+        }
         rows = []
         for desk in desks:
             holder = holders.get(desk.clerk_id) if desk.clerk_id else None
-            rows.append({
-                "id": desk.id, "number": desk.number, "name": desk.name, "floor": desk.floor,
-                "status": desk.status,
-                "holder": (holder.full_name or holder.username) if holder else "",
-                "services": [services[link.service_id].name for link in links
-                             if link.counter_id == desk.id and link.service_id in services],
-            })
+            rows.append(
+                {
+                    "id": desk.id,
+                    "number": desk.number,
+                    "name": desk.name,
+                    "floor": desk.floor,
+                    "status": desk.status,
+                    "holder": (holder.full_name or holder.username) if holder else "",
+                    "services": [
+                        services[link.service_id].name
+                        for link in links
+                        if link.counter_id == desk.id and link.service_id in services
+                    ],
+                }
+            )
         result.append({"id": site.id, "name": site.name, "counters": rows})
     return result
 
@@ -206,10 +227,19 @@ def console(counter_id: int) -> ResponseReturnValue:
         if desk is None or desk.clerk_id != principal.id:
             return redirect(url_for("counter.home", **_lang_arg()))
         services = db_session.exec(
-            select(Service.name).join(CounterService, col(CounterService.service_id) == Service.id)
-            .where(CounterService.counter_id == counter_id).order_by(Service.sort_order, Service.id)).all()
-    return _page("counter_console.html", principal=principal, desk=desk, services=list(services),
-                 strings=_strings(CONSOLE_STRINGS), bundle=_bundle("console"))
+            select(Service.name)
+            .join(CounterService, col(CounterService.service_id) == Service.id)
+            .where(CounterService.counter_id == counter_id)
+            .order_by(Service.sort_order, Service.id)
+        ).all()
+    return _page(
+        "counter_console.html",
+        principal=principal,
+        desk=desk,
+        services=list(services),
+        strings=_strings(CONSOLE_STRINGS),
+        bundle=_bundle("console"),
+    )
 
 
 @counter.get("/<int:counter_id>/state")
@@ -228,8 +258,13 @@ def console_state(counter_id: int) -> ResponseReturnValue:
         timing = {"called_at": _iso(current.called_at), "started_at": _iso(current.started_at)} if current else None
         figures = clerk_figures(db_session, principal.id, now)
         mine = desk.clerk_id == principal.id
-    return {"now": now.isoformat(), "mine": mine, "counter": counter_state(counter_id), "timing": timing,
-            "figures": figures}
+    return {
+        "now": now.isoformat(),
+        "mine": mine,
+        "counter": counter_state(counter_id),
+        "timing": timing,
+        "figures": figures,
+    }
 
 
 def _iso(instant: datetime | None) -> str | None:
@@ -240,8 +275,12 @@ def clerk_figures(db_session: Session, user_id: int, now: datetime) -> dict[str,
     """The clerk's own day from the ticket event log: served, average service time (finish − start), no-shows."""
     since = local_midnight(local_date(now))
     entries = db_session.exec(
-        select(TicketEvent).where(TicketEvent.user_id == user_id, TicketEvent.at >= since,
-                                  col(TicketEvent.kind).in_(["called", "finished", "no_show", "transferred"]))
+        select(TicketEvent)
+        .where(
+            TicketEvent.user_id == user_id,
+            TicketEvent.at >= since,
+            col(TicketEvent.kind).in_(["called", "finished", "no_show", "transferred"]),
+        )
         .order_by(col(TicketEvent.id))
     ).all()
     finished = [e for e in entries if e.kind == "finished"]
@@ -286,15 +325,28 @@ def rating_page() -> ResponseReturnValue:
     """The tablet facing the citizen: opened once with ?token=<rating device token>."""
     device = _rating_device(request.args.get("token", ""))
     if device is None:
-        return _page("counter_rating_error.html", 403,
-                     message=translate("This page needs the token of a registered rating tablet.", _language()))
+        return _page(
+            "counter_rating_error.html",
+            403,
+            message=translate("This page needs the token of a registered rating tablet.", _language()),
+        )
     with luot().db.read() as db_session:
         desk = db_session.get(Counter, device.settings.get("counter_id") or 0)
     if desk is None or desk.site_id != device.site_id:
-        return _page("counter_rating_error.html", 409,
-                     message=translate("This rating tablet is not paired with a counter.", _language()))
-    return _page("counter_rating.html", stylesheet="rating.css", csrf=False, desk=desk,
-                 token=request.args.get("token", ""), strings=_strings(RATING_STRINGS), bundle=_bundle("rating"))
+        return _page(
+            "counter_rating_error.html",
+            409,
+            message=translate("This rating tablet is not paired with a counter.", _language()),
+        )
+    return _page(
+        "counter_rating.html",
+        stylesheet="rating.css",
+        csrf=False,
+        desk=desk,
+        token=request.args.get("token", ""),
+        strings=_strings(RATING_STRINGS),
+        bundle=_bundle("rating"),
+    )
 
 
 @counter.get("/rating/pending")
@@ -306,14 +358,25 @@ def rating_pending() -> ResponseReturnValue:
     counter_id = device.settings.get("counter_id")
     with ctx.db.read() as db_session:
         ticket = db_session.exec(
-            select(Ticket).where(Ticket.counter_id == counter_id, Ticket.status == "done",
-                                 Ticket.site_id == device.site_id,
-                                 col(Ticket.finished_at) >= now - RATING_WINDOW)
+            select(Ticket)
+            .where(
+                Ticket.counter_id == counter_id,
+                Ticket.status == "done",
+                Ticket.site_id == device.site_id,
+                col(Ticket.finished_at) >= now - RATING_WINDOW,
+            )
             .order_by(col(Ticket.finished_at).desc())
         ).first()
         if ticket is not None and db_session.exec(select(Rating.id).where(Rating.ticket_id == ticket.id)).first():
             ticket = None
         agency = db_session.get(Agency, ticket.agency_id) if ticket else None
-    return {"ticket": {"id": ticket.id, "display_number": ticket.display_number, "counter_id": ticket.counter_id,
-                       "agency": agency.name if agency else ""} if ticket else None}
-
+    return {
+        "ticket": {
+            "id": ticket.id,
+            "display_number": ticket.display_number,
+            "counter_id": ticket.counter_id,
+            "agency": agency.name if agency else "",
+        }
+        if ticket
+        else None
+    }

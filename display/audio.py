@@ -38,8 +38,10 @@ class UnknownCall(DomainError):
 
 
 class AudioUnavailable(DomainError):
-    code, status, message = "audio_unavailable", 404, N_(
-        "The server has no announcement audio (no espeak-ng, no voice pack); the board speaks by itself."
+    code, status, message = (
+        "audio_unavailable",
+        404,
+        N_("The server has no announcement audio (no espeak-ng, no voice pack); the board speaks by itself."),
     )
 
 
@@ -59,8 +61,12 @@ def audio_url(call_id: str) -> str:
 def voice_settings(rules: SiteRules) -> VoiceSettings:
     """The site's wording; a broken template or region falls back to the default wording (logged)."""
     try:
-        return VoiceSettings(template=rules.announcement_template, region=rules.number_region,
-                             digit_by_digit=rules.digit_by_digit, nham=bool(rules.extra.get("nham", False)))
+        return VoiceSettings(
+            template=rules.announcement_template,
+            region=rules.number_region,
+            digit_by_digit=rules.digit_by_digit,
+            nham=bool(rules.extra.get("nham", False)),
+        )
     except ValueError as exc:
         log.warning("site announcement settings are not usable (%s); using the default wording", exc)
         return VoiceSettings(digit_by_digit=rules.digit_by_digit)
@@ -86,8 +92,9 @@ def find_call(session: Session, call_id: str) -> Call | None:
 class Announcer:
     """Builds announcements for the hub and serves their audio (rendering at most one file at a time)."""
 
-    def __init__(self, db: Database, audio: AnnouncementAudio,
-                 start_background_task: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self, db: Database, audio: AnnouncementAudio, start_background_task: Callable[..., Any] | None = None
+    ) -> None:
         self.db = db
         self.audio = audio
         self.spawn = start_background_task

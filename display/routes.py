@@ -27,8 +27,9 @@ from server.voice import AnnouncementAudio
 
 log = logging.getLogger(__name__)
 
-display = Blueprint("display", __name__, template_folder="templates", static_folder="static",
-                    static_url_path="/display/static")
+display = Blueprint(
+    "display", __name__, template_folder="templates", static_folder="static", static_url_path="/display/static"
+)
 
 AUDIO_CACHE = "audio-cache"
 MAX_ROWS = 12  # the snapshot carries today's 12 latest calls
@@ -103,8 +104,9 @@ def _language(device_settings: dict[str, Any] | None = None) -> str:
 
 def _error_page(status: int, title: str, message: str, language: str | None = None) -> ResponseReturnValue:
     language = language or _language()
-    return render_template("display_error.html", title=title, message=message, status=status, lang=language,
-                           _=_translator(language)), status
+    return render_template(
+        "display_error.html", title=title, message=message, status=status, lang=language, _=_translator(language)
+    ), status
 
 
 def _device(kind: str, what: str) -> tuple[Principal | None, str, ResponseReturnValue | None]:
@@ -116,10 +118,16 @@ def _device(kind: str, what: str) -> tuple[Principal | None, str, ResponseReturn
         with ctx.db.read() as db_session:
             principal = principal_for_token(db_session, ctx.clock.now(), token)
     if principal is None or principal.kind != "device":
-        return None, token, _error_page(
-            401, "This screen is not registered",
-            "The device token in this address is missing, unknown or revoked. "
-            "Ask the administrator for the screen's address.")
+        return (
+            None,
+            token,
+            _error_page(
+                401,
+                "This screen is not registered",
+                "The device token in this address is missing, unknown or revoked. "
+                "Ask the administrator for the screen's address.",
+            ),
+        )
     if principal.device_kind != kind:
         return None, token, _error_page(403, "Wrong kind of device", what, _language(principal.settings))
     return principal, token, None
@@ -172,18 +180,26 @@ def board() -> ResponseReturnValue:
         "site_id": principal.site_id,
         "language": language,
         **layout,
-        "notice": notice or _("Please watch the screen and listen for your number. "
-                              "A missed number must be taken again at the kiosk."),
+        "notice": notice
+        or _("Please watch the screen and listen for your number. A missed number must be taken again at the kiosk."),
         "strings": _strings(BOARD_STRINGS, language),
     }
-    return render_template("display_board.html", page_config=config, layout=layout, lang=language, _=_,
-                           site_name=site.name if site else "", device_name=principal.name)
+    return render_template(
+        "display_board.html",
+        page_config=config,
+        layout=layout,
+        lang=language,
+        _=_,
+        site_name=site.name if site else "",
+        device_name=principal.name,
+    )
 
 
 @display.get("/display/counter")
 def counter_display() -> ResponseReturnValue:
-    principal, token, error = _device("counter_display",
-                                      "This address is for counter displays; this device is not one.")
+    principal, token, error = _device(
+        "counter_display", "This address is for counter displays; this device is not one."
+    )
     if error is not None:
         return error
     assert principal is not None
@@ -192,12 +208,21 @@ def counter_display() -> ResponseReturnValue:
     with luot().db.read() as db_session:
         counter = db_session.get(Counter, counter_id) if counter_id else None
     if counter is None or counter.site_id != principal.site_id:
-        return _error_page(409, "No counter for this display",
-                           "Set the counter this display belongs to (counter_id in the device settings).", language)
-    config = {"token": token, "counter_id": counter.id, "language": language,
-              "strings": _strings(COUNTER_STRINGS, language)}
-    return render_template("display_counter.html", page_config=config, counter=counter, lang=language,
-                           _=_translator(language))
+        return _error_page(
+            409,
+            "No counter for this display",
+            "Set the counter this display belongs to (counter_id in the device settings).",
+            language,
+        )
+    config = {
+        "token": token,
+        "counter_id": counter.id,
+        "language": language,
+        "strings": _strings(COUNTER_STRINGS, language),
+    }
+    return render_template(
+        "display_counter.html", page_config=config, counter=counter, lang=language, _=_translator(language)
+    )
 
 
 @display.get("/t/<tracking_token>")
@@ -210,13 +235,29 @@ def track(tracking_token: str) -> ResponseReturnValue:
         site = db_session.get(Site, ticket.site_id) if ticket else None
         near = site_rules(db_session, ticket.site_id).extra.get("tracking_near_places") if ticket else None
     if ticket is None:
-        return _error_page(404, "Ticket not found",
-                           "This link does not match any ticket. Check the QR code printed on your ticket.",
-                           language)
-    config = {"tracking_token": tracking_token, "ticket_id": ticket.id, "language": language,
-              "near_places": _int_in(near, 1, 50, NEAR_PLACES), "strings": _strings(TRACK_STRINGS, language)}
-    return render_template("display_track.html", page_config=config, ticket=ticket, service=service, agency=agency,
-                           site=site, lang=language, _=_translator(language))
+        return _error_page(
+            404,
+            "Ticket not found",
+            "This link does not match any ticket. Check the QR code printed on your ticket.",
+            language,
+        )
+    config = {
+        "tracking_token": tracking_token,
+        "ticket_id": ticket.id,
+        "language": language,
+        "near_places": _int_in(near, 1, 50, NEAR_PLACES),
+        "strings": _strings(TRACK_STRINGS, language),
+    }
+    return render_template(
+        "display_track.html",
+        page_config=config,
+        ticket=ticket,
+        service=service,
+        agency=agency,
+        site=site,
+        lang=language,
+        _=_translator(language),
+    )
 
 
 @display.get("/display/audio/<call_id>.wav")
@@ -237,17 +278,23 @@ def register(app: Flask) -> None:
     """Registers the blueprint and makes the hub's call events carry the announcement and its audio URL."""
     ctx = app.extensions["luot"]
     settings = ctx.settings
-    voice = AnnouncementAudio(settings.instance_path / AUDIO_CACHE,
-                              voice_pack_dir=Path(settings.voice_pack_dir) if settings.voice_pack_dir else None,
-                              espeak_path=settings.espeak_path or None)
+    voice = AnnouncementAudio(
+        settings.instance_path / AUDIO_CACHE,
+        voice_pack_dir=Path(settings.voice_pack_dir) if settings.voice_pack_dir else None,
+        espeak_path=settings.espeak_path or None,
+    )
     socketio = app.extensions["luot.socketio"]
     announcer = Announcer(ctx.db, voice, socketio.start_background_task)
     ctx.voice = voice
     ctx.hub.announce = announcer.announce
     app.extensions["luot.display"] = announcer
     if not announcer.available():
-        log.warning("Announcement audio is off: espeak-ng was not found (LUOT_ESPEAK_PATH=%r) and no usable voice "
-                    "pack is set (LUOT_VOICE_PACK_DIR=%r). Boards will still show every call and fall back to the "
-                    "browser's own speech, if it has a Vietnamese voice. Install espeak-ng (apt install espeak-ng) "
-                    "or configure a voice pack.", settings.espeak_path, settings.voice_pack_dir)
+        log.warning(
+            "Announcement audio is off: espeak-ng was not found (LUOT_ESPEAK_PATH=%r) and no usable voice "
+            "pack is set (LUOT_VOICE_PACK_DIR=%r). Boards will still show every call and fall back to the "
+            "browser's own speech, if it has a Vietnamese voice. Install espeak-ng (apt install espeak-ng) "
+            "or configure a voice pack.",
+            settings.espeak_path,
+            settings.voice_pack_dir,
+        )
     app.register_blueprint(display)

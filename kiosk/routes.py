@@ -37,8 +37,13 @@ from server.print_jobs import PrintService
 kiosk = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static")
 
 TRACKING_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
-PRIORITIES = (("elderly", "Elderly"), ("disabled", "Person with a disability"), ("pregnant", "Pregnant woman"),
-              ("child", "With a small child"), ("merit", "Person with merit to the revolution"))
+PRIORITIES = (
+    ("elderly", "Elderly"),
+    ("disabled", "Person with a disability"),
+    ("pregnant", "Pregnant woman"),
+    ("child", "With a small child"),
+    ("merit", "Person with merit to the revolution"),
+)
 DEFAULT_RETURN_SECONDS = 15
 
 #: Every English msgid the page shows (template and kiosk.js); translated in translations/vi-kiosk.po.
@@ -51,8 +56,7 @@ KIOSK_MESSAGES: tuple[str, ...] = (
     "Priority (if any)",
     *(label for _code, label in PRIORITIES),
     "Connecting to the server…",
-    "No connection to the server. Numbers cannot be issued right now: please wait a moment or ask at the "
-    "help desk.",
+    "No connection to the server. Numbers cannot be issued right now: please wait a moment or ask at the help desk.",
     "Loading services…",
     "Your number",
     "People waiting ahead: {count}",
@@ -83,7 +87,13 @@ KIOSK_MESSAGES: tuple[str, ...] = (
     "The server did not answer. Please try again.",
     "Please wait…",
     "Priority",
-    "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
+    "Mon",
+    "Tue",
+    "Wed",
+    "Thu",
+    "Fri",
+    "Sat",
+    "Sun",
     "This kiosk is not registered",
     "Open the kiosk with its device token: /kiosk/?token=…",
 )
@@ -91,8 +101,7 @@ KIOSK_MESSAGES: tuple[str, ...] = (
 
 def catalogue() -> dict[str, dict[str, str]]:
     """Every kiosk message in every language, for the page's language toggle."""
-    return {message: {language: translate(message, language) for language in LANGUAGES}
-            for message in KIOSK_MESSAGES}
+    return {message: {language: translate(message, language) for language in LANGUAGES} for message in KIOSK_MESSAGES}
 
 
 def kiosk_principal(token: str) -> tuple[Principal, Site] | None:
@@ -119,8 +128,11 @@ def page_config(principal: Principal, site: Site, token: str, language: str) -> 
         "return_seconds": int(settings.get("return_seconds") or DEFAULT_RETURN_SECONDS),
         "idle_seconds": int(settings.get("idle_seconds") or 60),
         "appointments": bool(settings.get("appointments", True)),
-        "urls": {"services": url_for("api.list_services"), "tickets": url_for("api.issue"),
-                 "qr": url_for("kiosk.page") + "qr/"},
+        "urls": {
+            "services": url_for("api.list_services"),
+            "tickets": url_for("api.issue"),
+            "qr": url_for("kiosk.page") + "qr/",
+        },
         "priorities": [{"code": code, "label": label} for code, label in PRIORITIES],
         "messages": catalogue(),
     }
@@ -152,8 +164,12 @@ def qr(tracking: str) -> ResponseReturnValue:
     if not TRACKING_TOKEN.fullmatch(tracking):
         abort(404)
     url = f"{luot().settings.base_url}/t/{tracking}"
-    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathFillImage, border=2,
-                        error_correction=qrcode.constants.ERROR_CORRECT_M)
+    image = qrcode.make(
+        url,
+        image_factory=qrcode.image.svg.SvgPathFillImage,
+        border=2,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+    )
     buffer = io.BytesIO()
     image.save(buffer)
     response = Response(buffer.getvalue(), mimetype="image/svg+xml")

@@ -79,9 +79,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     clock = clock or clock_from(settings)
     db = Database(settings)
     queue_url = settings.message_queue_url  # with Redis timeouts: a hung Redis fails fast instead of hanging
-    socketio = SocketIO(app, async_mode=settings.async_mode, message_queue=queue_url or None,
-                        channel=settings.message_queue_channel, cors_allowed_origins=[], logger=False,
-                        engineio_logger=False)
+    socketio = SocketIO(
+        app,
+        async_mode=settings.async_mode,
+        message_queue=queue_url or None,
+        channel=settings.message_queue_channel,
+        cors_allowed_origins=[],
+        logger=False,
+        engineio_logger=False,
+    )
     hub = Hub(socketio, db, clock, queue_url)
     ctx = Luot(settings=settings, db=db, clock=clock, hub=hub, run=Runner(db, clock, hub.publish, hub.ready))
     app.extensions["luot"] = ctx
@@ -92,8 +98,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @app.before_request
     def _csrf_for_cookie_sessions() -> None:
         """Cookie-authenticated state changes need the CSRF token; Bearer and public calls do not."""
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and session.get("user_id") \
-                and not request.headers.get("Authorization"):
+        if (
+            request.method in ("POST", "PUT", "PATCH", "DELETE")
+            and session.get("user_id")
+            and not request.headers.get("Authorization")
+        ):
             csrf.protect()
 
     app.config["RATELIMIT_STORAGE_URI"] = _limiter_storage(settings)

@@ -85,12 +85,19 @@ def user_principal(user: User) -> Principal:
 
 
 def device_principal(device: Device) -> Principal:
-    return Principal("device", device.id or 0, device.site_id, device_kind=device.kind, name=device.name,
-                     settings=dict(device.settings or {}))
+    return Principal(
+        "device",
+        device.id or 0,
+        device.site_id,
+        device_kind=device.kind,
+        name=device.name,
+        settings=dict(device.settings or {}),
+    )
 
 
-def check_login(session: Session, now: datetime, username: str, password: str, max_failures: int,
-                lockout_minutes: int) -> User:
+def check_login(
+    session: Session, now: datetime, username: str, password: str, max_failures: int, lockout_minutes: int
+) -> User:
     """Verifies a password; locks the account for a while after `max_failures` wrong ones."""
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or not user.active:
@@ -117,8 +124,11 @@ _DUMMY_HASH = _hasher.hash("luot-timing-equaliser")
 
 def issue_api_token(session: Session, now: datetime, user: User, hours: int) -> str:
     token = new_token()
-    session.add(ApiToken(token_hash=token_hash(token), user_id=user.id or 0, created_at=now,
-                         expires_at=now + timedelta(hours=hours)))
+    session.add(
+        ApiToken(
+            token_hash=token_hash(token), user_id=user.id or 0, created_at=now, expires_at=now + timedelta(hours=hours)
+        )
+    )
     return token
 
 

@@ -68,8 +68,10 @@ def demo_info() -> None:
     click.echo(f"  {'Bàn làm việc cán bộ (counter console)':<40} {base}/counter/")
     click.echo(f"  {'Bảng điều khiển quản lý (dashboard)':<40} {base}/dashboard/")
     click.echo(f"  {'API (OpenAPI)':<40} {base}/api/v1/openapi.json\n")
-    click.echo(f"  Logins: admin / {DEMO_PASSWORDS['admin']}, manager / {DEMO_PASSWORDS['manager']}, "
-               f"clerk01 … clerk43 / {DEMO_PASSWORDS['clerk']}\n")
+    click.echo(
+        f"  Logins: admin / {DEMO_PASSWORDS['admin']}, manager / {DEMO_PASSWORDS['manager']}, "
+        f"clerk01 … clerk43 / {DEMO_PASSWORDS['clerk']}\n"
+    )
 
 
 @cli.command()
@@ -104,9 +106,11 @@ def day_close() -> None:
 
     app = create_app(_settings())
     result = close_past_days_now(app.extensions["luot"])
-    click.echo(f"Cancelled {result.total} ticket(s) of past days"
-               + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(result.cancelled.items()))})" if result.total else "")
-               + ".")
+    click.echo(
+        f"Cancelled {result.total} ticket(s) of past days"
+        + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(result.cancelled.items()))})" if result.total else "")
+        + "."
+    )
     app.extensions["luot"].db.dispose()
 
 
@@ -161,16 +165,35 @@ def backup(destination: Path) -> None:
 @cli.command("kiosk-agent")
 @click.option("--server", "server_url", required=True, help="The Lượt server, e.g. http://192.168.1.10:5000.")
 @click.option("--token", required=True, help="The kiosk's device token (as in its /kiosk/?token=… address).")
-@click.option("--printer", required=True,
-              help="usb:VID:PID, serial:/dev/ttyUSB0[:BAUD], file:/dev/usb/lp0, network:HOST[:PORT], pdf:DIR or dummy.")
-@click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True,
-              help="Further attempts after a ticket fails to print.")
-@click.option("--retry-delay", type=click.FloatRange(0.01, 60), default=1.0, show_default=True,
-              help="Seconds before the first retry (doubling after each).")
-@click.option("--probe-every", type=click.FloatRange(0.05, 3600), default=15.0, show_default=True,
-              help="Seconds between checks of a printer reported down.")
-def kiosk_agent(server_url: str, token: str, printer: str, retries: int, retry_delay: float,
-                probe_every: float) -> None:
+@click.option(
+    "--printer",
+    required=True,
+    help="usb:VID:PID, serial:/dev/ttyUSB0[:BAUD], file:/dev/usb/lp0, network:HOST[:PORT], pdf:DIR or dummy.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 20),
+    default=3,
+    show_default=True,
+    help="Further attempts after a ticket fails to print.",
+)
+@click.option(
+    "--retry-delay",
+    type=click.FloatRange(0.01, 60),
+    default=1.0,
+    show_default=True,
+    help="Seconds before the first retry (doubling after each).",
+)
+@click.option(
+    "--probe-every",
+    type=click.FloatRange(0.05, 3600),
+    default=15.0,
+    show_default=True,
+    help="Seconds between checks of a printer reported down.",
+)
+def kiosk_agent(
+    server_url: str, token: str, printer: str, retries: int, retry_delay: float, probe_every: float
+) -> None:
     """Print a kiosk's tickets on a printer attached to the kiosk PC (kiosk printer setting "agent")."""
     from server.kiosk_agent import main as run_agent
     from server.printing.backends import PrinterError
@@ -260,8 +283,11 @@ def stats_rollup(first: str | None, last: str | None, site_code: str | None, red
             site_ids = [site.id or 0]
         else:
             site_ids = all_site_ids(session)
-        todo = ([(d, s) for d in days(first_day, last_day) for s in site_ids] if redo
-                else missing_days(session, site_ids, first_day, last_day))
+        todo = (
+            [(d, s) for d in days(first_day, last_day) for s in site_ids]
+            if redo
+            else missing_days(session, site_ids, first_day, last_day)
+        )
     events = 0
     for day, site_id in todo:
         with db.write() as session:  # one short transaction per site-day: the server keeps serving
@@ -292,30 +318,59 @@ def stats_generate_year(days: int, sites: int, volume: float, seed: int) -> None
     with Session(db.engine) as session:
         if session.exec(select(Site)).first() is not None:
             raise click.ClickException("the database has sites already: generate into an empty one")
-        totals = generate(session, last - timedelta(days=days - 1), last, sites=sites, volume=volume, seed=seed,
-                          now=now, progress=lambda day, n: click.echo(f"{day} {n} tickets", err=True)
-                          if day.day == 1 else None)
+        totals = generate(
+            session,
+            last - timedelta(days=days - 1),
+            last,
+            sites=sites,
+            volume=volume,
+            seed=seed,
+            now=now,
+            progress=lambda day, n: click.echo(f"{day} {n} tickets", err=True) if day.day == 1 else None,
+        )
     db.dispose()
     click.echo(f"Generated {totals['tickets']} tickets and {totals['events']} events over {totals['days']} days.")
 
 
 @cli.command()
-@click.option("--url", default=None, help="A running server (its clock compressed with LUOT_CLOCK_START/SPEED); "
-              "omit to start one of its own in a temp folder.")
-@click.option("--speed", type=float, default=60.0, show_default=True,
-              help="The server's LUOT_CLOCK_SPEED (with --url it must match the server's).")
+@click.option(
+    "--url",
+    default=None,
+    help="A running server (its clock compressed with LUOT_CLOCK_START/SPEED); "
+    "omit to start one of its own in a temp folder.",
+)
+@click.option(
+    "--speed",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="The server's LUOT_CLOCK_SPEED (with --url it must match the server's).",
+)
 @click.option("--citizens", type=int, default=3000, show_default=True, help="Citizens arriving during the day.")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--json", "json_path", default=None, help="Also write the figures to this JSON file.")
 @click.option("--kiosk-token", default="demo-kiosk-1", show_default=True)
 @click.option("--clerk-password", default=None, help="Password of clerk01 … clerk43 (default: the demo's).")
-@click.option("--async-mode", type=click.Choice(["eventlet", "gevent", "threading"]), default="eventlet",
-              help="For the server started by the simulator.")
-def simulate(url: str | None, speed: float, citizens: int, seed: int, json_path: str | None, kiosk_token: str,
-             clerk_password: str | None, async_mode: str) -> None:
+@click.option(
+    "--async-mode",
+    type=click.Choice(["eventlet", "gevent", "threading"]),
+    default="eventlet",
+    help="For the server started by the simulator.",
+)
+def simulate(
+    url: str | None,
+    speed: float,
+    citizens: int,
+    seed: int,
+    json_path: str | None,
+    kiosk_token: str,
+    clerk_password: str | None,
+    async_mode: str,
+) -> None:
     """Play a busy day at the demo centre through the REST API and report estimate accuracy and waits."""
     from server.demo_data import DEMO_PASSWORDS
     from server.simulate import simulate as run
 
-    click.echo(run(url, speed, citizens, seed, json_path, kiosk_token, clerk_password or DEMO_PASSWORDS["clerk"],
-                   async_mode))
+    click.echo(
+        run(url, speed, citizens, seed, json_path, kiosk_token, clerk_password or DEMO_PASSWORDS["clerk"], async_mode)
+    )

@@ -38,8 +38,10 @@ from server.stats.models import AuditEntry
 
 FORMAT = 1
 SITE_KINDS = ("centre", "branch", "point")
-HEADER = "# Lượt configuration: sites, agencies, number ranges, services, counters, devices and users.\n" \
-         "# Import with `luot config import FILE` (validated first; nothing changes on error).\n"
+HEADER = (
+    "# Lượt configuration: sites, agencies, number ranges, services, counters, devices and users.\n"
+    "# Import with `luot config import FILE` (validated first; nothing changes on error).\n"
+)
 
 
 class ConfigError(Exception):
@@ -68,38 +70,73 @@ def export_config(session: Session) -> str:
     site_codes = {s.id: s.code for s in sites}
     document: dict[str, Any] = {"format": FORMAT, "site": []}
     for site in sites:
-        agencies = session.exec(select(Agency).where(Agency.site_id == site.id)
-                                .order_by(Agency.sort_order, Agency.code)).all()
+        agencies = session.exec(
+            select(Agency).where(Agency.site_id == site.id).order_by(Agency.sort_order, Agency.code)
+        ).all()
         agency_codes = {a.id: a.code for a in agencies}
-        sequences = session.exec(select(NumberSequence).where(NumberSequence.site_id == site.id)
-                                 .order_by(NumberSequence.code)).all()
+        sequences = session.exec(
+            select(NumberSequence).where(NumberSequence.site_id == site.id).order_by(NumberSequence.code)
+        ).all()
         sequence_codes = {q.id: q.code for q in sequences}
-        services = session.exec(select(Service).where(Service.site_id == site.id)
-                                .order_by(Service.agency_id, Service.sort_order, Service.code)).all()
+        services = session.exec(
+            select(Service)
+            .where(Service.site_id == site.id)
+            .order_by(Service.agency_id, Service.sort_order, Service.code)
+        ).all()
         services = sorted(services, key=lambda s: (agency_codes.get(s.agency_id, ""), s.sort_order, s.code))
         service_codes = {s.id: s.code for s in services}
         counters = session.exec(select(Counter).where(Counter.site_id == site.id).order_by(Counter.number)).all()
         counter_numbers = {c.id: c.number for c in counters}
         devices = session.exec(select(Device).where(Device.site_id == site.id).order_by(Device.name, Device.id)).all()
-        entry: dict[str, Any] = {"code": site.code, "name": site.name, "kind": site.kind, "address": site.address,
-                                 "settings": _clean(site.settings or {})}
-        entry["agency"] = [{"code": a.code, "name": a.name, "name_en": a.name_en, "floor": a.floor,
-                            "sort_order": a.sort_order, "active": a.active} for a in agencies]
-        entry["sequence"] = [{"code": q.code, "prefix": q.prefix, "first": q.first_number, "last": q.last_number}
-                             for q in sequences]
-        entry["service"] = [_clean({
-            "code": s.code, "agency": agency_codes.get(s.agency_id), "sequence": sequence_codes.get(s.sequence_id),
-            "name": s.name, "name_en": s.name_en, "daily_cap": s.daily_cap,
-            "opening_hours": s.opening_hours or None, "target_wait_minutes": s.target_wait_minutes,
-            "target_service_minutes": s.target_service_minutes,
-            "default_service_minutes": float(s.default_service_minutes), "sort_order": s.sort_order,
-            "active": s.active}) for s in services]
+        entry: dict[str, Any] = {
+            "code": site.code,
+            "name": site.name,
+            "kind": site.kind,
+            "address": site.address,
+            "settings": _clean(site.settings or {}),
+        }
+        entry["agency"] = [
+            {
+                "code": a.code,
+                "name": a.name,
+                "name_en": a.name_en,
+                "floor": a.floor,
+                "sort_order": a.sort_order,
+                "active": a.active,
+            }
+            for a in agencies
+        ]
+        entry["sequence"] = [
+            {"code": q.code, "prefix": q.prefix, "first": q.first_number, "last": q.last_number} for q in sequences
+        ]
+        entry["service"] = [
+            _clean(
+                {
+                    "code": s.code,
+                    "agency": agency_codes.get(s.agency_id),
+                    "sequence": sequence_codes.get(s.sequence_id),
+                    "name": s.name,
+                    "name_en": s.name_en,
+                    "daily_cap": s.daily_cap,
+                    "opening_hours": s.opening_hours or None,
+                    "target_wait_minutes": s.target_wait_minutes,
+                    "target_service_minutes": s.target_service_minutes,
+                    "default_service_minutes": float(s.default_service_minutes),
+                    "sort_order": s.sort_order,
+                    "active": s.active,
+                }
+            )
+            for s in services
+        ]
         entry["counter"] = []
         for c in counters:
             links = session.exec(select(CounterService).where(CounterService.counter_id == c.id)).all()
             codes = sorted(service_codes[link.service_id] for link in links if link.service_id in service_codes)
-            weights = {service_codes[link.service_id]: link.weight for link in links
-                       if link.weight != 1 and link.service_id in service_codes}
+            weights = {
+                service_codes[link.service_id]: link.weight
+                for link in links
+                if link.weight != 1 and link.service_id in service_codes
+            }
             counter: dict[str, Any] = {"number": c.number, "name": c.name, "floor": c.floor, "services": codes}
             if weights:
                 counter["weights"] = dict(sorted(weights.items()))
@@ -115,13 +152,30 @@ def export_config(session: Session) -> str:
                 counter_id = settings.pop("counter_id")
                 if counter_id is not None:
                     settings["counter"] = counter_numbers.get(counter_id, -1)
-            entry["device"].append({"name": d.name, "kind": d.kind, "token_hash": d.token_hash,
-                                    "revoked": d.revoked, "settings": _clean(settings)})
+            entry["device"].append(
+                {
+                    "name": d.name,
+                    "kind": d.kind,
+                    "token_hash": d.token_hash,
+                    "revoked": d.revoked,
+                    "settings": _clean(settings),
+                }
+            )
         document["site"].append(entry)
     users = session.exec(select(User).order_by(User.username)).all()
-    document["user"] = [_clean({"username": u.username, "full_name": u.full_name, "role": u.role,
-                                "site": site_codes.get(u.site_id) if u.site_id else None, "active": u.active,
-                                "password_hash": u.password_hash}) for u in users]
+    document["user"] = [
+        _clean(
+            {
+                "username": u.username,
+                "full_name": u.full_name,
+                "role": u.role,
+                "site": site_codes.get(u.site_id) if u.site_id else None,
+                "active": u.active,
+                "password_hash": u.password_hash,
+            }
+        )
+        for u in users
+    ]
     return HEADER + "\n".join(_emit_table((), document)) + "\n"
 
 
@@ -150,9 +204,12 @@ def _inline(value: Any) -> str:
 
 def _emit_table(path: tuple[str, ...], table: dict[str, Any]) -> list[str]:
     """Scalars and inline values first, then [sub-tables], then [[arrays of tables]]."""
-    lines = [f"{_key(k)} = {_inline(v)}" for k, v in table.items()
-             if not (k in SUB_TABLES and isinstance(v, dict))
-             and not (isinstance(v, list) and v and all(isinstance(i, dict) for i in v))]
+    lines = [
+        f"{_key(k)} = {_inline(v)}"
+        for k, v in table.items()
+        if not (k in SUB_TABLES and isinstance(v, dict))
+        and not (isinstance(v, list) and v and all(isinstance(i, dict) for i in v))
+    ]
     for key, value in table.items():
         if key in SUB_TABLES and isinstance(value, dict) and value:
             lines += ["", f"[{'.'.join((*path, key))}]", *(f"{_key(k)} = {_inline(v)}" for k, v in value.items())]
@@ -235,8 +292,13 @@ class Checker:
     def fail(self, path: tuple[Any, ...], reason: str) -> None:
         raise ConfigError(self.lines.of(path), reason)
 
-    def table(self, value: Any, path: tuple[Any, ...], required: dict[str, type | tuple[type, ...]],
-              optional: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
+    def table(
+        self,
+        value: Any,
+        path: tuple[Any, ...],
+        required: dict[str, type | tuple[type, ...]],
+        optional: dict[str, type | tuple[type, ...]],
+    ) -> dict[str, Any]:
         if not isinstance(value, dict):
             self.fail(path, "expected a table")
         for key in value:
@@ -253,8 +315,9 @@ class Checker:
                     self.fail((*path, key), f"{key}: expected {names}, got {type(item).__name__}")
         return value
 
-    def text(self, value: dict[str, Any], path: tuple[Any, ...], key: str, max_length: int,
-             required: bool = False) -> None:
+    def text(
+        self, value: dict[str, Any], path: tuple[Any, ...], key: str, max_length: int, required: bool = False
+    ) -> None:
         if key in value and len(value[key]) > max_length:
             self.fail((*path, key), f"{key}: at most {max_length} characters")
         if required and not value.get(key, "").strip():
@@ -281,9 +344,21 @@ def validate(document: dict[str, Any], lines: Lines) -> None:
     site_codes = set()
     for s_index, site in enumerate(sites):
         path = ("site", s_index)
-        check.table(site, path, {"code": STR, "name": STR},
-                    {"kind": STR, "address": STR, "settings": dict, "agency": list, "sequence": list,
-                     "service": list, "counter": list, "device": list})
+        check.table(
+            site,
+            path,
+            {"code": STR, "name": STR},
+            {
+                "kind": STR,
+                "address": STR,
+                "settings": dict,
+                "agency": list,
+                "sequence": list,
+                "service": list,
+                "counter": list,
+                "device": list,
+            },
+        )
         check.text(site, path, "code", 32, True)
         check.text(site, path, "name", 200, True)
         if site.get("kind", "centre") not in SITE_KINDS:
@@ -296,8 +371,12 @@ def validate(document: dict[str, Any], lines: Lines) -> None:
         agencies = site.get("agency", [])
         for a_index, agency in enumerate(agencies):
             a_path = (*path, "agency", a_index)
-            check.table(agency, a_path, {"code": STR, "name": STR},
-                        {"name_en": STR, "floor": STR, "sort_order": INT, "active": BOOL})
+            check.table(
+                agency,
+                a_path,
+                {"code": STR, "name": STR},
+                {"name_en": STR, "floor": STR, "sort_order": INT, "active": BOOL},
+            )
             check.text(agency, a_path, "code", 32, True)
             check.text(agency, a_path, "name", 200, True)
         check.unique(agencies, "code", (*path, "agency"), "agency")
@@ -315,10 +394,21 @@ def validate(document: dict[str, Any], lines: Lines) -> None:
         services = site.get("service", [])
         for v_index, service in enumerate(services):
             v_path = (*path, "service", v_index)
-            check.table(service, v_path, {"code": STR, "agency": STR, "sequence": STR, "name": STR},
-                        {"name_en": STR, "daily_cap": INT, "opening_hours": dict, "target_wait_minutes": INT,
-                         "target_service_minutes": INT, "default_service_minutes": NUM, "sort_order": INT,
-                         "active": BOOL})
+            check.table(
+                service,
+                v_path,
+                {"code": STR, "agency": STR, "sequence": STR, "name": STR},
+                {
+                    "name_en": STR,
+                    "daily_cap": INT,
+                    "opening_hours": dict,
+                    "target_wait_minutes": INT,
+                    "target_service_minutes": INT,
+                    "default_service_minutes": NUM,
+                    "sort_order": INT,
+                    "active": BOOL,
+                },
+            )
             check.text(service, v_path, "code", 32, True)
             check.text(service, v_path, "name", 300, True)
             if service["agency"] not in agency_codes:
@@ -339,8 +429,9 @@ def validate(document: dict[str, Any], lines: Lines) -> None:
         counters = site.get("counter", [])
         for c_index, counter in enumerate(counters):
             c_path = (*path, "counter", c_index)
-            check.table(counter, c_path, {"number": INT}, {"name": STR, "floor": STR, "services": list,
-                                                          "weights": dict})
+            check.table(
+                counter, c_path, {"number": INT}, {"name": STR, "floor": STR, "services": list, "weights": dict}
+            )
             for code in counter.get("services", []):
                 if code not in service_codes:
                     check.fail((*c_path, "services"), f"counter {counter['number']}: unknown service {code!r}")
@@ -354,8 +445,9 @@ def validate(document: dict[str, Any], lines: Lines) -> None:
         devices = site.get("device", [])
         for d_index, device in enumerate(devices):
             d_path = (*path, "device", d_index)
-            check.table(device, d_path, {"name": STR, "kind": STR},
-                        {"token_hash": STR, "revoked": BOOL, "settings": dict})
+            check.table(
+                device, d_path, {"name": STR, "kind": STR}, {"token_hash": STR, "revoked": BOOL, "settings": dict}
+            )
             if device["kind"] not in DEVICE_KINDS:
                 check.fail((*d_path, "kind"), f"kind must be one of {', '.join(DEVICE_KINDS)}")
             if "token_hash" in device and not re.fullmatch(r"[0-9a-f]{64}", device["token_hash"]):
@@ -374,8 +466,12 @@ def validate(document: dict[str, Any], lines: Lines) -> None:
     users = document.get("user", [])
     for u_index, user in enumerate(users):
         u_path = ("user", u_index)
-        check.table(user, u_path, {"username": STR, "role": STR},
-                    {"full_name": STR, "site": STR, "active": BOOL, "password_hash": STR})
+        check.table(
+            user,
+            u_path,
+            {"username": STR, "role": STR},
+            {"full_name": STR, "site": STR, "active": BOOL, "password_hash": STR},
+        )
         check.text(user, u_path, "username", 64, True)
         if user["role"] not in ROLES:
             check.fail((*u_path, "role"), f"role must be one of {', '.join(ROLES)}")
@@ -418,41 +514,85 @@ def import_config(session: Session, text: str, now: datetime, username: str = ""
     counts = {"sites": 0, "agencies": 0, "services": 0, "counters": 0, "devices": 0, "users": 0}
     site_ids: dict[str, int] = {}
     for site in document.get("site", []):
-        row = _upsert(session, Site, [Site.code == site["code"]], {
-            "code": site["code"], "name": site["name"], "kind": site.get("kind", "centre"),
-            "address": site.get("address", ""), "settings": site.get("settings", {})})
+        row = _upsert(
+            session,
+            Site,
+            [Site.code == site["code"]],
+            {
+                "code": site["code"],
+                "name": site["name"],
+                "kind": site.get("kind", "centre"),
+                "address": site.get("address", ""),
+                "settings": site.get("settings", {}),
+            },
+        )
         site_id = row.id
         site_ids[site["code"]] = site_id
         agencies = {}
         for agency in site.get("agency", []):
-            agencies[agency["code"]] = _upsert(session, Agency, [Agency.site_id == site_id,
-                                                                 Agency.code == agency["code"]], {
-                "site_id": site_id, "code": agency["code"], "name": agency["name"],
-                "name_en": agency.get("name_en", ""), "floor": agency.get("floor", ""),
-                "sort_order": agency.get("sort_order", 0), "active": agency.get("active", True)}).id
+            agencies[agency["code"]] = _upsert(
+                session,
+                Agency,
+                [Agency.site_id == site_id, Agency.code == agency["code"]],
+                {
+                    "site_id": site_id,
+                    "code": agency["code"],
+                    "name": agency["name"],
+                    "name_en": agency.get("name_en", ""),
+                    "floor": agency.get("floor", ""),
+                    "sort_order": agency.get("sort_order", 0),
+                    "active": agency.get("active", True),
+                },
+            ).id
         sequences = {}
         for sequence in site.get("sequence", []):
-            sequences[sequence["code"]] = _upsert(session, NumberSequence, [
-                NumberSequence.site_id == site_id, NumberSequence.code == sequence["code"]], {
-                "site_id": site_id, "code": sequence["code"], "prefix": sequence.get("prefix", ""),
-                "first_number": sequence.get("first", 1), "last_number": sequence.get("last", 999)}).id
+            sequences[sequence["code"]] = _upsert(
+                session,
+                NumberSequence,
+                [NumberSequence.site_id == site_id, NumberSequence.code == sequence["code"]],
+                {
+                    "site_id": site_id,
+                    "code": sequence["code"],
+                    "prefix": sequence.get("prefix", ""),
+                    "first_number": sequence.get("first", 1),
+                    "last_number": sequence.get("last", 999),
+                },
+            ).id
         services = {}
         for service in site.get("service", []):
-            services[service["code"]] = _upsert(session, Service, [Service.site_id == site_id,
-                                                                   Service.code == service["code"]], {
-                "site_id": site_id, "agency_id": agencies[service["agency"]],
-                "sequence_id": sequences[service["sequence"]], "code": service["code"], "name": service["name"],
-                "name_en": service.get("name_en", ""), "daily_cap": service.get("daily_cap"),
-                "opening_hours": service.get("opening_hours", {}),
-                "target_wait_minutes": service.get("target_wait_minutes", 15),
-                "target_service_minutes": service.get("target_service_minutes", 20),
-                "default_service_minutes": float(service.get("default_service_minutes", 6.0)),
-                "sort_order": service.get("sort_order", 0), "active": service.get("active", True)}).id
+            services[service["code"]] = _upsert(
+                session,
+                Service,
+                [Service.site_id == site_id, Service.code == service["code"]],
+                {
+                    "site_id": site_id,
+                    "agency_id": agencies[service["agency"]],
+                    "sequence_id": sequences[service["sequence"]],
+                    "code": service["code"],
+                    "name": service["name"],
+                    "name_en": service.get("name_en", ""),
+                    "daily_cap": service.get("daily_cap"),
+                    "opening_hours": service.get("opening_hours", {}),
+                    "target_wait_minutes": service.get("target_wait_minutes", 15),
+                    "target_service_minutes": service.get("target_service_minutes", 20),
+                    "default_service_minutes": float(service.get("default_service_minutes", 6.0)),
+                    "sort_order": service.get("sort_order", 0),
+                    "active": service.get("active", True),
+                },
+            ).id
         counters = {}
         for counter in site.get("counter", []):
-            row = _upsert(session, Counter, [Counter.site_id == site_id, Counter.number == counter["number"]], {
-                "site_id": site_id, "number": counter["number"], "name": counter.get("name", ""),
-                "floor": counter.get("floor", "")})
+            row = _upsert(
+                session,
+                Counter,
+                [Counter.site_id == site_id, Counter.number == counter["number"]],
+                {
+                    "site_id": site_id,
+                    "number": counter["number"],
+                    "name": counter.get("name", ""),
+                    "floor": counter.get("floor", ""),
+                },
+            )
             counters[counter["number"]] = row.id
             session.execute(delete(CounterService).where(col(CounterService.counter_id) == row.id))
             weights = counter.get("weights", {})
@@ -466,24 +606,39 @@ def import_config(session: Session, text: str, now: datetime, username: str = ""
                 settings["service_ids"] = [services[c] for c in settings.pop("services")]
             if "counter" in settings:
                 settings["counter_id"] = counters[settings.pop("counter")]
-            values = {"site_id": site_id, "name": device["name"], "kind": device["kind"],
-                      "revoked": device.get("revoked", False), "settings": settings}
+            values = {
+                "site_id": site_id,
+                "name": device["name"],
+                "kind": device["kind"],
+                "revoked": device.get("revoked", False),
+                "settings": settings,
+            }
             if "token_hash" in device:
                 values["token_hash"] = device["token_hash"]
-            elif session.exec(select(Device).where(Device.site_id == site_id,
-                                                   Device.name == device["name"])).first() is None:
+            elif (
+                session.exec(select(Device).where(Device.site_id == site_id, Device.name == device["name"])).first()
+                is None
+            ):
                 import secrets
 
                 values["token_hash"] = secrets.token_hex(32)  # unusable until an admin sets a new token
             _upsert(session, Device, [Device.site_id == site_id, Device.name == device["name"]], values)
-        for key, items in (("sites", [site]), ("agencies", site.get("agency", [])),
-                           ("services", site.get("service", [])), ("counters", site.get("counter", [])),
-                           ("devices", site.get("device", []))):
+        for key, items in (
+            ("sites", [site]),
+            ("agencies", site.get("agency", [])),
+            ("services", site.get("service", [])),
+            ("counters", site.get("counter", [])),
+            ("devices", site.get("device", [])),
+        ):
             counts[key] += len(items)
     for user in document.get("user", []):
-        values = {"username": user["username"], "full_name": user.get("full_name", ""), "role": user["role"],
-                  "site_id": site_ids.get(user["site"]) if "site" in user else None,
-                  "active": user.get("active", True)}
+        values = {
+            "username": user["username"],
+            "full_name": user.get("full_name", ""),
+            "role": user["role"],
+            "site_id": site_ids.get(user["site"]) if "site" in user else None,
+            "active": user.get("active", True),
+        }
         if "site" in user and user["site"] not in site_ids:
             values["site_id"] = session.exec(select(Site.id).where(Site.code == user["site"])).one()
         existing = session.exec(select(User).where(User.username == user["username"])).first()
@@ -493,7 +648,14 @@ def import_config(session: Session, text: str, now: datetime, username: str = ""
             values["password_hash"] = "!"  # no password: an admin sets one
         _upsert(session, User, [User.username == user["username"]], values)
         counts["users"] += 1
-    session.add(AuditEntry(at=now, username=username, action="import", entity="config",
-                           summary="config import: " + ", ".join(f"{v} {k}" for k, v in counts.items()),
-                           changes={}))
+    session.add(
+        AuditEntry(
+            at=now,
+            username=username,
+            action="import",
+            entity="config",
+            summary="config import: " + ", ".join(f"{v} {k}" for k, v in counts.items()),
+            changes={},
+        )
+    )
     return counts

@@ -23,52 +23,165 @@ OFFICE_HOURS = {"days": [0, 1, 2, 3, 4], "periods": [["07:30", "11:30"], ["13:30
 
 # (code, name, English name, counters, [(service code, name, minutes per citizen), …])
 AGENCIES: list[tuple[str, str, str, int, list[tuple[str, str, float]]]] = [
-    ("STP", "Sở Tư pháp", "Department of Justice", 3, [
-        ("STP-LLTP", "Cấp phiếu lý lịch tư pháp", 5), ("STP-CT", "Chứng thực bản sao, chữ ký", 3),
-        ("STP-HT", "Hộ tịch có yếu tố nước ngoài", 10), ("STP-QT", "Quốc tịch", 12)]),
-    ("STC", "Sở Tài chính", "Department of Finance", 3, [
-        ("STC-DKKD", "Đăng ký doanh nghiệp", 8), ("STC-DT", "Dự án đầu tư", 15), ("STC-NS", "Ngân sách, giá", 10)]),
-    ("SXD", "Sở Xây dựng", "Department of Construction", 3, [
-        ("SXD-GPXD", "Cấp giấy phép xây dựng", 12), ("SXD-GPLX", "Đổi, cấp lại giấy phép lái xe", 5),
-        ("SXD-VT", "Vận tải, phương tiện", 8)]),
-    ("SNNMT", "Sở Nông nghiệp và Môi trường", "Department of Agriculture and Environment", 3, [
-        ("SNNMT-DD", "Đất đai", 12), ("SNNMT-MT", "Môi trường, tài nguyên nước", 10),
-        ("SNNMT-NN", "Trồng trọt, chăn nuôi, thú y", 8)]),
-    ("SNV", "Sở Nội vụ", "Department of Home Affairs", 2, [
-        ("SNV-LD", "Lao động, việc làm", 8), ("SNV-NCC", "Người có công", 10), ("SNV-TG", "Thi đua, khen thưởng", 8)]),
-    ("SKHCN", "Sở Khoa học và Công nghệ", "Department of Science and Technology", 2, [
-        ("SKHCN-KH", "Khoa học, công nghệ", 10), ("SKHCN-VT", "Viễn thông, báo chí, xuất bản", 8)]),
-    ("SCT", "Sở Công Thương", "Department of Industry and Trade", 2, [
-        ("SCT-TM", "Thương mại, xúc tiến", 8), ("SCT-ATTP", "An toàn thực phẩm", 8),
-        ("SCT-DL", "Điện lực, năng lượng", 10)]),
-    ("SYT", "Sở Y tế", "Department of Health", 2, [
-        ("SYT-HN", "Chứng chỉ hành nghề khám chữa bệnh", 10), ("SYT-DUOC", "Dược, mỹ phẩm", 8)]),
-    ("SGDDT", "Sở Giáo dục và Đào tạo", "Department of Education and Training", 2, [
-        ("SGDDT-VB", "Văn bằng, chứng chỉ", 5), ("SGDDT-CS", "Thành lập cơ sở giáo dục", 12)]),
-    ("SVHTTDL", "Sở Văn hóa, Thể thao và Du lịch", "Department of Culture, Sports and Tourism", 2, [
-        ("SVHTTDL-DL", "Lữ hành, lưu trú du lịch", 8), ("SVHTTDL-VH", "Văn hóa, nghệ thuật, quảng cáo", 8)]),
-    ("SDTTG", "Sở Dân tộc và Tôn giáo", "Department of Ethnic and Religious Affairs", 1, [
-        ("SDTTG-TG", "Tín ngưỡng, tôn giáo", 10)]),
-    ("SNGV", "Sở Ngoại vụ", "Department of Foreign Affairs", 1, [
-        ("SNGV-HN", "Hội nghị, hội thảo quốc tế", 10), ("SNGV-XC", "Xuất cảnh công vụ", 8)]),
-    ("CA", "Công an tỉnh", "Provincial Police", 3, [
-        ("CA-XNC", "Xuất nhập cảnh, hộ chiếu", 6), ("CA-CC", "Căn cước, cư trú", 5),
-        ("CA-PCCC", "Phòng cháy chữa cháy", 10)]),
-    ("THUE", "Thuế tỉnh", "Provincial Tax Office", 3, [
-        ("THUE-DK", "Đăng ký thuế", 6), ("THUE-KK", "Kê khai, nộp thuế", 6), ("THUE-HD", "Hóa đơn", 5)]),
-    ("BHXH", "Bảo hiểm xã hội tỉnh", "Provincial Social Insurance", 3, [
-        ("BHXH-ST", "Sổ bảo hiểm xã hội", 6), ("BHXH-YT", "Thẻ bảo hiểm y tế", 4), ("BHXH-CD", "Chế độ, trợ cấp", 10)]),
-    ("VPDKDD", "Văn phòng Đăng ký đất đai", "Land Registration Office", 3, [
-        ("VPDKDD-CN", "Đăng ký, cấp giấy chứng nhận", 12), ("VPDKDD-BD", "Đăng ký biến động", 10),
-        ("VPDKDD-TC", "Cung cấp thông tin đất đai", 5)]),
-    ("BQLKCN", "Ban Quản lý các khu công nghiệp", "Industrial Zones Authority", 1, [
-        ("BQLKCN-DT", "Đầu tư trong khu công nghiệp", 15), ("BQLKCN-LD", "Lao động nước ngoài", 8)]),
-    ("DL", "Công ty Điện lực tỉnh", "Provincial Power Company", 1, [
-        ("DL-CD", "Cấp điện, hợp đồng mua bán điện", 8)]),
-    ("BD", "Bưu điện tỉnh", "Provincial Post", 2, [
-        ("BD-TKQ", "Trả kết quả, chuyển phát", 3), ("BD-NH", "Nhận hồ sơ qua bưu chính", 4)]),
-    ("KBNN", "Kho bạc Nhà nước khu vực", "State Treasury", 1, [
-        ("KBNN-TK", "Mở, sử dụng tài khoản", 8), ("KBNN-CT", "Kiểm soát chi", 10)]),
+    (
+        "STP",
+        "Sở Tư pháp",
+        "Department of Justice",
+        3,
+        [
+            ("STP-LLTP", "Cấp phiếu lý lịch tư pháp", 5),
+            ("STP-CT", "Chứng thực bản sao, chữ ký", 3),
+            ("STP-HT", "Hộ tịch có yếu tố nước ngoài", 10),
+            ("STP-QT", "Quốc tịch", 12),
+        ],
+    ),
+    (
+        "STC",
+        "Sở Tài chính",
+        "Department of Finance",
+        3,
+        [("STC-DKKD", "Đăng ký doanh nghiệp", 8), ("STC-DT", "Dự án đầu tư", 15), ("STC-NS", "Ngân sách, giá", 10)],
+    ),
+    (
+        "SXD",
+        "Sở Xây dựng",
+        "Department of Construction",
+        3,
+        [
+            ("SXD-GPXD", "Cấp giấy phép xây dựng", 12),
+            ("SXD-GPLX", "Đổi, cấp lại giấy phép lái xe", 5),
+            ("SXD-VT", "Vận tải, phương tiện", 8),
+        ],
+    ),
+    (
+        "SNNMT",
+        "Sở Nông nghiệp và Môi trường",
+        "Department of Agriculture and Environment",
+        3,
+        [
+            ("SNNMT-DD", "Đất đai", 12),
+            ("SNNMT-MT", "Môi trường, tài nguyên nước", 10),
+            ("SNNMT-NN", "Trồng trọt, chăn nuôi, thú y", 8),
+        ],
+    ),
+    (
+        "SNV",
+        "Sở Nội vụ",
+        "Department of Home Affairs",
+        2,
+        [("SNV-LD", "Lao động, việc làm", 8), ("SNV-NCC", "Người có công", 10), ("SNV-TG", "Thi đua, khen thưởng", 8)],
+    ),
+    (
+        "SKHCN",
+        "Sở Khoa học và Công nghệ",
+        "Department of Science and Technology",
+        2,
+        [("SKHCN-KH", "Khoa học, công nghệ", 10), ("SKHCN-VT", "Viễn thông, báo chí, xuất bản", 8)],
+    ),
+    (
+        "SCT",
+        "Sở Công Thương",
+        "Department of Industry and Trade",
+        2,
+        [
+            ("SCT-TM", "Thương mại, xúc tiến", 8),
+            ("SCT-ATTP", "An toàn thực phẩm", 8),
+            ("SCT-DL", "Điện lực, năng lượng", 10),
+        ],
+    ),
+    (
+        "SYT",
+        "Sở Y tế",
+        "Department of Health",
+        2,
+        [("SYT-HN", "Chứng chỉ hành nghề khám chữa bệnh", 10), ("SYT-DUOC", "Dược, mỹ phẩm", 8)],
+    ),
+    (
+        "SGDDT",
+        "Sở Giáo dục và Đào tạo",
+        "Department of Education and Training",
+        2,
+        [("SGDDT-VB", "Văn bằng, chứng chỉ", 5), ("SGDDT-CS", "Thành lập cơ sở giáo dục", 12)],
+    ),
+    (
+        "SVHTTDL",
+        "Sở Văn hóa, Thể thao và Du lịch",
+        "Department of Culture, Sports and Tourism",
+        2,
+        [("SVHTTDL-DL", "Lữ hành, lưu trú du lịch", 8), ("SVHTTDL-VH", "Văn hóa, nghệ thuật, quảng cáo", 8)],
+    ),
+    (
+        "SDTTG",
+        "Sở Dân tộc và Tôn giáo",
+        "Department of Ethnic and Religious Affairs",
+        1,
+        [("SDTTG-TG", "Tín ngưỡng, tôn giáo", 10)],
+    ),
+    (
+        "SNGV",
+        "Sở Ngoại vụ",
+        "Department of Foreign Affairs",
+        1,
+        [("SNGV-HN", "Hội nghị, hội thảo quốc tế", 10), ("SNGV-XC", "Xuất cảnh công vụ", 8)],
+    ),
+    (
+        "CA",
+        "Công an tỉnh",
+        "Provincial Police",
+        3,
+        [
+            ("CA-XNC", "Xuất nhập cảnh, hộ chiếu", 6),
+            ("CA-CC", "Căn cước, cư trú", 5),
+            ("CA-PCCC", "Phòng cháy chữa cháy", 10),
+        ],
+    ),
+    (
+        "THUE",
+        "Thuế tỉnh",
+        "Provincial Tax Office",
+        3,
+        [("THUE-DK", "Đăng ký thuế", 6), ("THUE-KK", "Kê khai, nộp thuế", 6), ("THUE-HD", "Hóa đơn", 5)],
+    ),
+    (
+        "BHXH",
+        "Bảo hiểm xã hội tỉnh",
+        "Provincial Social Insurance",
+        3,
+        [("BHXH-ST", "Sổ bảo hiểm xã hội", 6), ("BHXH-YT", "Thẻ bảo hiểm y tế", 4), ("BHXH-CD", "Chế độ, trợ cấp", 10)],
+    ),
+    (
+        "VPDKDD",
+        "Văn phòng Đăng ký đất đai",
+        "Land Registration Office",
+        3,
+        [
+            ("VPDKDD-CN", "Đăng ký, cấp giấy chứng nhận", 12),
+            ("VPDKDD-BD", "Đăng ký biến động", 10),
+            ("VPDKDD-TC", "Cung cấp thông tin đất đai", 5),
+        ],
+    ),
+    (
+        "BQLKCN",
+        "Ban Quản lý các khu công nghiệp",
+        "Industrial Zones Authority",
+        1,
+        [("BQLKCN-DT", "Đầu tư trong khu công nghiệp", 15), ("BQLKCN-LD", "Lao động nước ngoài", 8)],
+    ),
+    ("DL", "Công ty Điện lực tỉnh", "Provincial Power Company", 1, [("DL-CD", "Cấp điện, hợp đồng mua bán điện", 8)]),
+    (
+        "BD",
+        "Bưu điện tỉnh",
+        "Provincial Post",
+        2,
+        [("BD-TKQ", "Trả kết quả, chuyển phát", 3), ("BD-NH", "Nhận hồ sơ qua bưu chính", 4)],
+    ),
+    (
+        "KBNN",
+        "Kho bạc Nhà nước khu vực",
+        "State Treasury",
+        1,
+        [("KBNN-TK", "Mở, sử dụng tài khoản", 8), ("KBNN-CT", "Kiểm soát chi", 10)],
+    ),
 ]
 
 DEMO_PASSWORDS = {"admin": "demo-admin", "manager": "demo-manager", "clerk": "demo-clerk"}
@@ -109,14 +222,32 @@ def seed_demo(session: Session) -> bool:
         for order, (service_code, service_name, minutes) in enumerate(services):
             hours = OFFICE_HOURS if service_code == "SGDDT-CS" else None
             cap = 50 if service_code == "STP-QT" else None
-            created.append(create_service(session, agency, service_code, service_name, sequence=sequence,
-                                          default_service_minutes=minutes, opening_hours=hours, daily_cap=cap,
-                                          target_wait_minutes=15, target_service_minutes=max(20, int(minutes * 2)),
-                                          sort_order=order))
+            created.append(
+                create_service(
+                    session,
+                    agency,
+                    service_code,
+                    service_name,
+                    sequence=sequence,
+                    default_service_minutes=minutes,
+                    opening_hours=hours,
+                    daily_cap=cap,
+                    target_wait_minutes=15,
+                    target_service_minutes=max(20, int(minutes * 2)),
+                    sort_order=order,
+                )
+            )
         for _ in range(counters):
             create_counter(session, centre, counter_number, created, floor="Tầng 1")
-            create_user(session, f"clerk{counter_number:02d}", DEMO_PASSWORDS["clerk"], "clerk", centre,
-                        full_name=f"Cán bộ quầy {counter_number}", password_hash=clerk_hash)
+            create_user(
+                session,
+                f"clerk{counter_number:02d}",
+                DEMO_PASSWORDS["clerk"],
+                "clerk",
+                centre,
+                full_name=f"Cán bộ quầy {counter_number}",
+                password_hash=clerk_hash,
+            )
             counter_number += 1
     create_user(session, "admin", DEMO_PASSWORDS["admin"], "admin", None, full_name="Quản trị hệ thống")
     create_user(session, "manager", DEMO_PASSWORDS["manager"], "manager", centre, full_name="Lãnh đạo Trung tâm")
@@ -134,12 +265,12 @@ def seed_demo(session: Session) -> bool:
 
 
 def _seed_branches(session: Session) -> None:
-    branch = create_site(session, "CN-DONGSON", "Chi nhánh Trung tâm Phục vụ hành chính công huyện Đông Sơn",
-                         "branch")
+    branch = create_site(session, "CN-DONGSON", "Chi nhánh Trung tâm Phục vụ hành chính công huyện Đông Sơn", "branch")
     agency = create_agency(session, branch, "UBND", "Ủy ban nhân dân huyện", "District People's Committee")
     land = create_service(session, agency, "CN-DD", "Đất đai", first=1, last=999, default_service_minutes=10)
-    civil = create_service(session, agency, "CN-HT", "Hộ tịch, chứng thực", first=2001, last=2999,
-                           default_service_minutes=5)
+    civil = create_service(
+        session, agency, "CN-HT", "Hộ tịch, chứng thực", first=2001, last=2999, default_service_minutes=5
+    )
     create_counter(session, branch, 1, [land, civil])
     create_counter(session, branch, 2, [civil])
     create_device(session, branch, "kiosk", "Kiosk chi nhánh", "demo-kiosk-dongson")

@@ -134,9 +134,15 @@ def _plain(ws: Any) -> bool:
     """An eventlet RFC 6455 server websocket on a non-blocking socket, without compression."""
     fd = getattr(getattr(ws, "socket", None), "fd", None)
     lock = getattr(ws, "_sendlock", None)
-    return (not getattr(ws, "client", True) and "permessage-deflate" not in (getattr(ws, "extensions", None) or {})
-            and hasattr(ws, "_pack_message") and hasattr(lock, "counter") and hasattr(lock, "_waiters")
-            and fd is not None and fd.gettimeout() == 0.0)
+    return (
+        not getattr(ws, "client", True)
+        and "permessage-deflate" not in (getattr(ws, "extensions", None) or {})
+        and hasattr(ws, "_pack_message")
+        and hasattr(lock, "counter")
+        and hasattr(lock, "_waiters")
+        and fd is not None
+        and fd.gettimeout() == 0.0
+    )
 
 
 def _idle(socket: Any, ws: Any) -> bool:
@@ -145,8 +151,16 @@ def _idle(socket: Any, ws: Any) -> bool:
     The send lock must be free without waiters: eventlet's acquire(blocking=False) would wait behind them.
     """
     queue, lock = socket.queue, ws._sendlock
-    return (socket.upgraded and not socket.upgrading and not socket.closing and not ws.websocket_closed
-            and not queue.qsize() and queue.getting() > 0 and lock.counter > 0 and not lock._waiters)
+    return (
+        socket.upgraded
+        and not socket.upgrading
+        and not socket.closing
+        and not ws.websocket_closed
+        and not queue.qsize()
+        and queue.getting() > 0
+        and lock.counter > 0
+        and not lock._waiters
+    )
 
 
 def _frame(ws: Any, pkt: Any) -> bytes:

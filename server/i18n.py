@@ -35,8 +35,7 @@ def both(message: str, **params: Any) -> dict[str, str]:
     return {language: translate(message, language, **params) for language in LANGUAGES}
 
 
-def pick_language(requested: str | None, accept_language: str | None = None,
-                  default: str = DEFAULT_LANGUAGE) -> str:
+def pick_language(requested: str | None, accept_language: str | None = None, default: str = DEFAULT_LANGUAGE) -> str:
     """An explicit ?lang= wins, then the Accept-Language header, then the default."""
     for candidate in (requested, *(accept_language or "").split(",")):
         code = (candidate or "").split(";")[0].strip().lower()[:2]

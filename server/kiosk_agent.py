@@ -35,9 +35,16 @@ REMEMBERED_JOBS = 1000
 
 
 class KioskAgent:
-    def __init__(self, server_url: str, token: str, printer: str, *,
-                 retry_delays: Sequence[float] = (1.0, 3.0, 6.0), probe_every: float = 15.0,
-                 printer_factory: Callable[[str], PrinterBackend] = open_printer) -> None:
+    def __init__(
+        self,
+        server_url: str,
+        token: str,
+        printer: str,
+        *,
+        retry_delays: Sequence[float] = (1.0, 3.0, 6.0),
+        probe_every: float = 15.0,
+        printer_factory: Callable[[str], PrinterBackend] = open_printer,
+    ) -> None:
         self.server_url = server_url.rstrip("/")
         self.token = token
         self.printer = printer
@@ -46,9 +53,15 @@ class KioskAgent:
         self.probe_every = probe_every
         self.status = "unknown"
         self.detail: tuple[str, str, str] = ("", "", "")  # code, Vietnamese, English
-        self.sio = socketio.Client(reconnection=True, reconnection_attempts=0, reconnection_delay=0.5,
-                                   reconnection_delay_max=10, randomization_factor=0.3, logger=False,
-                                   engineio_logger=False)
+        self.sio = socketio.Client(
+            reconnection=True,
+            reconnection_attempts=0,
+            reconnection_delay=0.5,
+            reconnection_delay_max=10,
+            randomization_factor=0.3,
+            logger=False,
+            engineio_logger=False,
+        )
         self.sio.on("connect", self._on_connect)
         self.sio.on("print.job", self._on_job)
         self._lock = threading.Lock()
@@ -68,8 +81,7 @@ class KioskAgent:
         delay = 0.5
         while not self._stop.is_set():
             try:
-                self.sio.connect(self.server_url, auth={"token": self.token}, transports=["websocket"],
-                                 wait_timeout=10)
+                self.sio.connect(self.server_url, auth={"token": self.token}, transports=["websocket"], wait_timeout=10)
             except socketio.exceptions.ConnectionError as exc:
                 log.warning("cannot reach %s (%s); trying again in %.1f s", self.server_url, exc, delay)
                 if self._stop.wait(delay):
@@ -197,8 +209,13 @@ class KioskAgent:
             if (status, detail[0]) == (self.status, self.detail[0]):
                 return
             self.status, self.detail = status, detail
-        log.log(logging.INFO if status == "online" else logging.WARNING, "printer %s: %s %s", self.printer,
-                status, detail[0])
+        log.log(
+            logging.INFO if status == "online" else logging.WARNING,
+            "printer %s: %s %s",
+            self.printer,
+            status,
+            detail[0],
+        )
         self._emit("printer.report", self._status_message())
 
     def _check_printer(self) -> None:
@@ -221,8 +238,9 @@ class KioskAgent:
                     log.exception("checking the printer failed")
 
 
-def main(server_url: str, token: str, printer: str, *, retries: int = 3, retry_delay: float = 1.0,
-         probe_every: float = 15.0) -> None:
+def main(
+    server_url: str, token: str, printer: str, *, retries: int = 3, retry_delay: float = 1.0, probe_every: float = 15.0
+) -> None:
     """The `luot kiosk-agent` command."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     delays = [retry_delay * 2**attempt for attempt in range(retries)]

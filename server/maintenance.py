@@ -16,8 +16,11 @@ def close_past_days_now(ctx: Luot) -> DayClose:
     with ctx.db.write() as session:
         result = close_past_days(session, ctx.clock.now())
     if result.total:
-        log.info("closed past days: %s tickets cancelled (%s)", result.total,
-                 ", ".join(f"{k} {v}" for k, v in sorted(result.cancelled.items())))
+        log.info(
+            "closed past days: %s tickets cancelled (%s)",
+            result.total,
+            ", ".join(f"{k} {v}" for k, v in sorted(result.cancelled.items())),
+        )
     return result
 
 

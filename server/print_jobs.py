@@ -117,8 +117,11 @@ def ticket_to_json(ticket: TicketPrint) -> dict[str, Any]:
 
 
 def ticket_from_json(data: dict[str, Any]) -> TicketPrint:
-    fields = {**data, "issued_at": datetime.fromisoformat(data["issued_at"]),
-              "counters": tuple(data.get("counters") or ())}
+    fields = {
+        **data,
+        "issued_at": datetime.fromisoformat(data["issued_at"]),
+        "counters": tuple(data.get("counters") or ()),
+    }
     return TicketPrint(**fields)
 
 
@@ -143,9 +146,15 @@ class PrintJob:
     settled: threading.Event = field(default_factory=threading.Event)
 
     def view(self) -> dict[str, Any]:
-        return {"job_id": self.id, "ticket_id": self.ticket_id, "display_number": self.display_number,
-                "device_id": self.device_id, "status": self.status, "attempts": self.attempts,
-                "error": self.error}
+        return {
+            "job_id": self.id,
+            "ticket_id": self.ticket_id,
+            "display_number": self.display_number,
+            "device_id": self.device_id,
+            "status": self.status,
+            "attempts": self.attempts,
+            "error": self.error,
+        }
 
 
 @dataclass(frozen=True)
@@ -162,16 +171,30 @@ class PrinterState:
     at: str = ""
 
     def view(self) -> dict[str, Any]:
-        return {"device_id": self.device_id, "site_id": self.site_id, "device_name": self.device_name,
-                "printer": self.printer, "status": self.status, "code": self.code,
-                "detail": {"vi": self.detail_vi, "en": self.detail_en}, "version": self.version, "at": self.at}
+        return {
+            "device_id": self.device_id,
+            "site_id": self.site_id,
+            "device_name": self.device_name,
+            "printer": self.printer,
+            "status": self.status,
+            "code": self.code,
+            "detail": {"vi": self.detail_vi, "en": self.detail_en},
+            "version": self.version,
+            "at": self.at,
+        }
 
 
 class PrintService:
     """Print jobs and printer status for the kiosks of one server process."""
 
-    def __init__(self, socketio: SocketIO, db: Database, clock: Clock, policy: RetryPolicy | None = None,
-                 printer_factory: Callable[[str], PrinterBackend] = open_printer) -> None:
+    def __init__(
+        self,
+        socketio: SocketIO,
+        db: Database,
+        clock: Clock,
+        policy: RetryPolicy | None = None,
+        printer_factory: Callable[[str], PrinterBackend] = open_printer,
+    ) -> None:
         self.socketio = socketio
         self.db = db
         self.clock = clock
@@ -239,10 +262,16 @@ class PrintService:
         except (KeyError, TypeError, ValueError) as exc:
             log.error("ticket %s cannot be printed: %s", payload.get("id"), exc)
             return {"print": {"status": "failed", "error": "bad_ticket", "printer": state.view()}}
-        job = PrintJob(id=uuid.uuid4().hex[:16], ticket_id=int(payload["id"]),
-                       display_number=str(payload["display_number"]), device_id=principal.id,
-                       site_id=principal.site_id, printer=spec,
-                       layout=str(principal.settings.get("layout") or DEFAULT_LAYOUT), ticket=ticket)
+        job = PrintJob(
+            id=uuid.uuid4().hex[:16],
+            ticket_id=int(payload["id"]),
+            display_number=str(payload["display_number"]),
+            device_id=principal.id,
+            site_id=principal.site_id,
+            printer=spec,
+            layout=str(principal.settings.get("layout") or DEFAULT_LAYOUT),
+            ticket=ticket,
+        )
         self._remember(job)
         if is_agent(spec):
             job.status = "sent"
@@ -258,8 +287,9 @@ class PrintService:
         with self._cond:
             state = self._states.get(device_id)
             if state is None or state.printer != spec:
-                state = PrinterState(device_id, site_id, name, spec, version=next(self._versions),
-                                     at=self.clock.now().isoformat())
+                state = PrinterState(
+                    device_id, site_id, name, spec, version=next(self._versions), at=self.clock.now().isoformat()
+                )
                 self._states[device_id] = state
             return state
 
@@ -376,8 +406,9 @@ class PrintService:
                     return  # a device file cannot be asked: the next ticket will tell
                 answer = self._offload(backend.status)
                 for state in devices:
-                    if answer == PrinterStatus.ONLINE or (answer == PrinterStatus.UNKNOWN
-                                                          and state.status == "offline"):
+                    if answer == PrinterStatus.ONLINE or (
+                        answer == PrinterStatus.UNKNOWN and state.status == "offline"
+                    ):
                         self._set_state(state.device_id, "online")
                     elif answer == PrinterStatus.PAPER_OUT:
                         self._set_state(state.device_id, "paper_out", "paper_out", *_paper_out_text())
@@ -391,9 +422,15 @@ class PrintService:
 
     def _job_message(self, job: PrintJob) -> dict[str, Any]:
         remaining = max(0.0, self.policy.max_age - (time.monotonic() - job.created))
-        return {"job_id": job.id, "ticket_id": job.ticket_id, "display_number": job.display_number,
-                "layout": job.layout, "ticket": ticket_to_json(job.ticket), "expires_in": round(remaining, 1),
-                "send": job.sends}
+        return {
+            "job_id": job.id,
+            "ticket_id": job.ticket_id,
+            "display_number": job.display_number,
+            "layout": job.layout,
+            "ticket": ticket_to_json(job.ticket),
+            "expires_in": round(remaining, 1),
+            "send": job.sends,
+        }
 
     def _send_to_agent(self, job: PrintJob) -> None:
         job.sends += 1
@@ -429,8 +466,11 @@ class PrintService:
         data = data or {}
         self._report_from_agent(device_id, data)
         with self._cond:
-            pending = [j for j in self._jobs.values() if j.device_id == device_id and not j.settled.is_set()
-                       and is_agent(j.printer) and not self._expired(j)]
+            pending = [
+                j
+                for j in self._jobs.values()
+                if j.device_id == device_id and not j.settled.is_set() and is_agent(j.printer) and not self._expired(j)
+            ]
         for job in pending:
             self._send_to_agent(job)
         return {"ok": True, "device_id": device_id, "pending": len(pending)}
@@ -468,8 +508,13 @@ class PrintService:
             return
         if self.state(device_id) is None and not self._load_device(device_id):
             return
-        self._set_state(device_id, str(status), str(data.get("code") or ""), str(data.get("message_vi") or ""),
-                        str(data.get("message_en") or ""))
+        self._set_state(
+            device_id,
+            str(status),
+            str(data.get("code") or ""),
+            str(data.get("message_vi") or ""),
+            str(data.get("message_en") or ""),
+        )
 
     # -------------------------------------------------------------- status
 
@@ -479,8 +524,9 @@ class PrintService:
         if device_id is not None and self.state(device_id) is None:
             self._load_device(device_id)
         with self._cond:
-            states = [s for s in self._states.values()
-                      if s.device_id == device_id or (manager and s.site_id == site_id)]
+            states = [
+                s for s in self._states.values() if s.device_id == device_id or (manager and s.site_id == site_id)
+            ]
         for state in states:
             self.socketio.emit("printer.status", state.view(), to=request.sid)
 
@@ -493,14 +539,20 @@ class PrintService:
             return None
         return self._known_device(device.id or 0, device.site_id, device.name, str(device.settings["printer"]))
 
-    def _set_state(self, device_id: int, status: str, code: str = "", detail_vi: str = "",
-                   detail_en: str = "") -> None:
+    def _set_state(self, device_id: int, status: str, code: str = "", detail_vi: str = "", detail_en: str = "") -> None:
         with self._cond:
             state = self._states.get(device_id)
             if state is None or (state.status, state.code) == (status, code):
                 return
-            state = replace(state, status=status, code=code, detail_vi=detail_vi, detail_en=detail_en,
-                            version=next(self._versions), at=self.clock.now().isoformat())
+            state = replace(
+                state,
+                status=status,
+                code=code,
+                detail_vi=detail_vi,
+                detail_en=detail_en,
+                version=next(self._versions),
+                at=self.clock.now().isoformat(),
+            )
             self._states[device_id] = state
         if status != "online":
             log.warning("printer of %s (%s): %s %s", state.device_name, state.printer, status, code)

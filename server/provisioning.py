@@ -18,16 +18,18 @@ def create_site(session: Session, code: str, name: str, kind: str = "centre", **
     return site
 
 
-def create_agency(session: Session, site: Site, code: str, name: str, name_en: str = "", floor: str = "",
-                  sort_order: int = 0) -> Agency:
+def create_agency(
+    session: Session, site: Site, code: str, name: str, name_en: str = "", floor: str = "", sort_order: int = 0
+) -> Agency:
     agency = Agency(site_id=site.id or 0, code=code, name=name, name_en=name_en, floor=floor, sort_order=sort_order)
     session.add(agency)
     session.flush()
     return agency
 
 
-def create_sequence(session: Session, site: Site, code: str, prefix: str = "", first: int = 1,
-                    last: int = 999) -> NumberSequence:
+def create_sequence(
+    session: Session, site: Site, code: str, prefix: str = "", first: int = 1, last: int = 999
+) -> NumberSequence:
     if first < 0 or last < first:
         raise ValueError(f"number range {first}–{last} is empty")
     sequence = NumberSequence(site_id=site.id or 0, code=code, prefix=prefix, first_number=first, last_number=last)
@@ -36,28 +38,58 @@ def create_sequence(session: Session, site: Site, code: str, prefix: str = "", f
     return sequence
 
 
-def create_service(session: Session, agency: Agency, code: str, name: str, *, name_en: str = "",
-                   sequence: NumberSequence | None = None, prefix: str = "", first: int = 1, last: int = 999,
-                   daily_cap: int | None = None, opening_hours: dict | None = None, target_wait_minutes: int = 15,
-                   target_service_minutes: int = 20, default_service_minutes: float = 6.0,
-                   sort_order: int = 0) -> Service:
+def create_service(
+    session: Session,
+    agency: Agency,
+    code: str,
+    name: str,
+    *,
+    name_en: str = "",
+    sequence: NumberSequence | None = None,
+    prefix: str = "",
+    first: int = 1,
+    last: int = 999,
+    daily_cap: int | None = None,
+    opening_hours: dict | None = None,
+    target_wait_minutes: int = 15,
+    target_service_minutes: int = 20,
+    default_service_minutes: float = 6.0,
+    sort_order: int = 0,
+) -> Service:
     """A service with its own number range, or sharing `sequence` with other services."""
     site = session.get(Site, agency.site_id)
     assert site is not None
     validate_opening_hours(opening_hours or {})
     if sequence is None:
         sequence = create_sequence(session, site, code, prefix, first, last)
-    service = Service(site_id=site.id or 0, agency_id=agency.id or 0, sequence_id=sequence.id or 0, code=code,
-                      name=name, name_en=name_en, daily_cap=daily_cap, opening_hours=opening_hours or {},
-                      target_wait_minutes=target_wait_minutes, target_service_minutes=target_service_minutes,
-                      default_service_minutes=default_service_minutes, sort_order=sort_order)
+    service = Service(
+        site_id=site.id or 0,
+        agency_id=agency.id or 0,
+        sequence_id=sequence.id or 0,
+        code=code,
+        name=name,
+        name_en=name_en,
+        daily_cap=daily_cap,
+        opening_hours=opening_hours or {},
+        target_wait_minutes=target_wait_minutes,
+        target_service_minutes=target_service_minutes,
+        default_service_minutes=default_service_minutes,
+        sort_order=sort_order,
+    )
     session.add(service)
     session.flush()
     return service
 
 
-def create_counter(session: Session, site: Site, number: int, services: list[Service],
-                   name: str = "", floor: str = "", weights: dict[str, int] | None = None) -> Counter:
+def create_counter(
+    session: Session,
+    site: Site,
+    number: int,
+    services: list[Service],
+    name: str = "",
+    floor: str = "",
+    weights: dict[str, int] | None = None,
+) -> Counter:
     """A counter serving `services` (weights by service code; default 1)."""
     counter = Counter(site_id=site.id or 0, number=number, name=name or f"Quầy {number}", floor=floor)
     session.add(counter)
@@ -69,15 +101,27 @@ def create_counter(session: Session, site: Site, number: int, services: list[Ser
     return counter
 
 
-def create_user(session: Session, username: str, password: str, role: str = "clerk", site: Site | None = None,
-                full_name: str = "", password_hash: str | None = None) -> User:
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str = "clerk",
+    site: Site | None = None,
+    full_name: str = "",
+    password_hash: str | None = None,
+) -> User:
     """A staff account; `password_hash` lets bulk seeding hash a shared demo password once."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if session.exec(select(User).where(User.username == username)).first() is not None:
         raise ValueError(f"user {username!r} exists already")
-    user = User(username=username, password_hash=password_hash or hash_password(password), role=role,
-                site_id=site.id if site else None, full_name=full_name)
+    user = User(
+        username=username,
+        password_hash=password_hash or hash_password(password),
+        role=role,
+        site_id=site.id if site else None,
+        full_name=full_name,
+    )
     session.add(user)
     session.flush()
     return user

@@ -72,8 +72,14 @@ class SequenceSource:
 class Hub:
     """Maps domain events to rooms and payloads; answers connections with snapshots."""
 
-    def __init__(self, socketio: SocketIO, db: Database, clock: Clock, message_queue: str = "",
-                 announce: Callable[[ev.QueueEvent], dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        socketio: SocketIO,
+        db: Database,
+        clock: Clock,
+        message_queue: str = "",
+        announce: Callable[[ev.QueueEvent], dict[str, Any]] | None = None,
+    ) -> None:
         self.socketio = socketio
         self.db = db
         self.clock = clock
@@ -105,7 +111,8 @@ class Hub:
         with self.db.read() as db_session:
             if auth.get("tracking_token"):
                 ticket = db_session.exec(
-                    select(Ticket).where(Ticket.tracking_token == str(auth["tracking_token"]))).first()
+                    select(Ticket).where(Ticket.tracking_token == str(auth["tracking_token"]))
+                ).first()
                 if ticket is None:
                     return None, None
                 return Principal("tracking", ticket.id or 0, ticket.site_id), ticket.tracking_token
@@ -230,9 +237,15 @@ class Hub:
         if isinstance(event, ev.TicketIssued):
             return [("ticket.issued", base, [site_room])]
         if isinstance(event, ev.TicketCalled | ev.TicketRecalled):
-            call = {**base, "call_id": event.call_id, "display_number": ticket.display_number,
-                    "agency_id": ticket.agency_id, "service_id": ticket.service_id,
-                    "counter": {"id": ticket.counter_id, "number": ticket.counter_number}, **self.announce(event)}
+            call = {
+                **base,
+                "call_id": event.call_id,
+                "display_number": ticket.display_number,
+                "agency_id": ticket.agency_id,
+                "service_id": ticket.service_id,
+                "counter": {"id": ticket.counter_id, "number": ticket.counter_number},
+                **self.announce(event),
+            }
             name = "ticket.called" if isinstance(event, ev.TicketCalled) else "ticket.recalled"
             return [(name, call, rooms)]
         if isinstance(event, ev.TicketRated):

@@ -17,14 +17,17 @@ log = logging.getLogger(__name__)
 
 
 class StorageUnavailable(DomainError):
-    code, status, message = "storage_unavailable", 503, N_(
-        "The database is not answering; nothing was recorded. Please try again in a moment."
+    code, status, message = (
+        "storage_unavailable",
+        503,
+        N_("The database is not answering; nothing was recorded. Please try again in a moment."),
     )
 
 
 class Runner:
-    def __init__(self, db: Database, clock: Clock, publish: Callable[[list], None],
-                 ready: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, publish: Callable[[list], None], ready: Callable[[], None] | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.publish = publish

@@ -105,12 +105,16 @@ class SimClock:
         self.sleep_until(self.now() + timedelta(minutes=minutes), stop)
 
 
-def plan_day(day: date, citizens: int, rng: random.Random, behaviour: Behaviour
-             ) -> tuple[list[Arrival], dict[str, float]]:
+def plan_day(
+    day: date, citizens: int, rng: random.Random, behaviour: Behaviour
+) -> tuple[list[Arrival], dict[str, float]]:
     """Arrival times and services for `citizens` people, and each service's true mean service minutes."""
     shares = [counters * rng.uniform(0.7, 1.3) for _code, _n, _e, counters, _s in AGENCIES]
-    true_minutes = {code: minutes * rng.uniform(*behaviour.slower_than_configured)
-                    for *_a, services in AGENCIES for code, _name, minutes in services}
+    true_minutes = {
+        code: minutes * rng.uniform(*behaviour.slower_than_configured)
+        for *_a, services in AGENCIES
+        for code, _name, minutes in services
+    }
     slots: list[tuple[datetime, float]] = []  # (start of an open quarter-hour, weight)
     for (start_h, start_m), (end_h, end_m) in OPEN_PERIODS:
         at = datetime(day.year, day.month, day.day, start_h, start_m, tzinfo=LOCAL_TZ)
@@ -122,19 +126,28 @@ def plan_day(day: date, citizens: int, rng: random.Random, behaviour: Behaviour
     for _ in range(citizens):
         start, _weight = rng.choices(slots, weights=[w for _s, w in slots])[0]
         agency = rng.choices(range(len(AGENCIES)), weights=shares)[0]
-        services = [code for code, _name, _minutes in AGENCIES[agency][4] if code != "SGDDT-CS"] or \
-            [AGENCIES[agency][4][0][0]]
+        services = [code for code, _name, _minutes in AGENCIES[agency][4] if code != "SGDDT-CS"] or [
+            AGENCIES[agency][4][0][0]
+        ]
         priority = rng.choice(PRIORITIES) if rng.random() < behaviour.priority_share else ""
-        arrivals.append(Arrival(start + timedelta(seconds=rng.uniform(0, 900)), rng.choice(services), agency,
-                                priority))
+        arrivals.append(Arrival(start + timedelta(seconds=rng.uniform(0, 900)), rng.choice(services), agency, priority))
     arrivals.sort(key=lambda a: a.at)
     return arrivals, true_minutes
 
 
 class Simulation:
-    def __init__(self, url: str, speed: float, citizens: int, seed: int, kiosk_token: str,
-                 clerk_password: str, behaviour: Behaviour | None = None, kiosks: int = 4,
-                 until: tuple[int, int] = (19, 0)) -> None:
+    def __init__(
+        self,
+        url: str,
+        speed: float,
+        citizens: int,
+        seed: int,
+        kiosk_token: str,
+        clerk_password: str,
+        behaviour: Behaviour | None = None,
+        kiosks: int = 4,
+        until: tuple[int, int] = (19, 0),
+    ) -> None:
         self.url = url.rstrip("/")
         self.speed = speed
         self.citizens = citizens
@@ -162,8 +175,10 @@ class Simulation:
         arrivals, self.true_minutes = plan_day(today, self.citizens, self.rng, self.behaviour)
         arrivals = [a for a in arrivals if a.at >= self.clock.now()]  # a server started mid-day skips the past
         counters = self._open_counters(http)
-        threads = [threading.Thread(target=self._counter, args=(number, agency, token), daemon=True)
-                   for number, agency, token in counters]
+        threads = [
+            threading.Thread(target=self._counter, args=(number, agency, token), daemon=True)
+            for number, agency, token in counters
+        ]
         tickets: queue.Queue = queue.Queue()
         threads += [threading.Thread(target=self._kiosk, args=(tickets,), daemon=True) for _ in range(self.kiosks)]
         for thread in threads:
@@ -191,12 +206,19 @@ class Simulation:
         number = 1
         for agency, (_code, _name, _en, count, _services) in enumerate(AGENCIES):
             for _ in range(count):
-                login = http.post(f"{self.url}/api/v1/auth/token", timeout=30,
-                                  json={"username": f"clerk{number:02d}", "password": self.clerk_password})
+                login = http.post(
+                    f"{self.url}/api/v1/auth/token",
+                    timeout=30,
+                    json={"username": f"clerk{number:02d}", "password": self.clerk_password},
+                )
                 login.raise_for_status()
                 token = login.json()["token"]
-                opened = http.post(f"{self.url}/api/v1/counters/{number}/open", json={"takeover": True},
-                                   headers={"Authorization": f"Bearer {token}"}, timeout=30)
+                opened = http.post(
+                    f"{self.url}/api/v1/counters/{number}/open",
+                    json={"takeover": True},
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=30,
+                )
                 opened.raise_for_status()
                 counters.append((number, agency, token))
                 number += 1
@@ -215,8 +237,13 @@ class Simulation:
                 ticket = response.json()
                 with self.lock:
                     self.day.records[ticket["id"]] = Record(
-                        arrival.service, arrival.agency, arrival.priority, datetime.fromisoformat(ticket["issued_at"]),
-                        ticket.get("estimated_wait_minutes"), ticket.get("waiting_ahead", 0))
+                        arrival.service,
+                        arrival.agency,
+                        arrival.priority,
+                        datetime.fromisoformat(ticket["issued_at"]),
+                        ticket.get("estimated_wait_minutes"),
+                        ticket.get("waiting_ahead", 0),
+                    )
                     self.waiting[arrival.agency] += 1
                     self.ready[arrival.agency].notify()
             except requests.RequestException as exc:
@@ -254,8 +281,15 @@ class Simulation:
             self._serve(http, base, headers, rng, ticket, record)
         http.close()
 
-    def _serve(self, http: requests.Session, base: str, headers: dict[str, str], rng: random.Random,
-               ticket: dict[str, Any], record: Record | None) -> None:
+    def _serve(
+        self,
+        http: requests.Session,
+        base: str,
+        headers: dict[str, str],
+        rng: random.Random,
+        ticket: dict[str, Any],
+        record: Record | None,
+    ) -> None:
         """Plays one citizen at the counter. Times are scheduled from the call in simulated time, so the
         time the API calls take does not slow the clerk down (at ×120 a 0.1 s call would be 12 s)."""
         behaviour = self.behaviour
@@ -321,7 +355,8 @@ def report(day: Day) -> dict[str, Any]:
         "errors": dict(day.errors),
         "wait_minutes": {
             "mean": round(statistics.fmean(waits), 1) if waits else None,
-            "p50": round(pct(waits, 0.5), 1), "p90": round(pct(waits, 0.9), 1),
+            "p50": round(pct(waits, 0.5), 1),
+            "p90": round(pct(waits, 0.9), 1),
             "max": round(max(waits), 1) if waits else None,
             "within_15_min": round(sum(w <= 15 for w in waits) / len(waits), 3) if waits else None,
         },
@@ -378,19 +413,27 @@ class OwnServer:
         self.folder = Path(tempfile.mkdtemp(prefix="luot-simulate-"))
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("LUOT_")}
-        self.env.update(LUOT_INSTANCE_DIR=str(self.folder / "instance"), LUOT_PORT=str(self.port),
-                        LUOT_HOST="127.0.0.1", LUOT_ASYNC_MODE=async_mode, LUOT_LOG_LEVEL="WARNING",
-                        LUOT_TICKET_RATE_LIMIT="100000/minute", LUOT_CLOCK_SPEED=str(speed),
-                        LUOT_CLOCK_START=next_weekday_morning(datetime.now(LOCAL_TZ)).isoformat())
+        self.env.update(
+            LUOT_INSTANCE_DIR=str(self.folder / "instance"),
+            LUOT_PORT=str(self.port),
+            LUOT_HOST="127.0.0.1",
+            LUOT_ASYNC_MODE=async_mode,
+            LUOT_LOG_LEVEL="WARNING",
+            LUOT_TICKET_RATE_LIMIT="100000/minute",
+            LUOT_CLOCK_SPEED=str(speed),
+            LUOT_CLOCK_START=next_weekday_morning(datetime.now(LOCAL_TZ)).isoformat(),
+        )
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> OwnServer:
         for command in (["init"], ["seed-demo"]):
-            subprocess.run([sys.executable, "-m", "server.cli", *command], env=self.env, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "server.cli", *command], env=self.env, check=True, stdout=subprocess.DEVNULL
+            )
         with (self.folder / "server.log").open("ab") as log_file:
-            self.process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], env=self.env,
-                                            stdout=log_file, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "serve"], env=self.env, stdout=log_file, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -412,9 +455,16 @@ class OwnServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def simulate(url: str | None, speed: float, citizens: int, seed: int, json_path: str | None = None,
-             kiosk_token: str = "demo-kiosk-1", clerk_password: str = DEMO_PASSWORDS["clerk"],
-             async_mode: str = "eventlet") -> str:
+def simulate(
+    url: str | None,
+    speed: float,
+    citizens: int,
+    seed: int,
+    json_path: str | None = None,
+    kiosk_token: str = "demo-kiosk-1",
+    clerk_password: str = DEMO_PASSWORDS["clerk"],
+    async_mode: str = "eventlet",
+) -> str:
     began = time.monotonic()
     if url is None:
         with OwnServer(speed, async_mode) as server:

@@ -20,8 +20,9 @@ def recent_calls(session: Session, site_id: int, now: datetime, limit: int = 12)
         select(TicketEvent, Ticket, Counter)
         .join(Ticket, col(Ticket.id) == TicketEvent.ticket_id)
         .join(Counter, col(Counter.id) == TicketEvent.counter_id)
-        .where(TicketEvent.site_id == site_id, col(TicketEvent.kind).in_(["called", "recalled"]),
-               TicketEvent.at >= since)
+        .where(
+            TicketEvent.site_id == site_id, col(TicketEvent.kind).in_(["called", "recalled"]), TicketEvent.at >= since
+        )
         .order_by(col(TicketEvent.id).desc())
         .limit(limit)
     ).all()
@@ -47,9 +48,12 @@ def site_snapshot(session: Session, site_id: int, now: datetime) -> dict[str, An
     services = session.exec(select(Service).where(Service.site_id == site_id).order_by(Service.sort_order)).all()
     counters = session.exec(select(Counter).where(Counter.site_id == site_id).order_by(Counter.number)).all()
     queues: dict[int, ServiceQueue] = service_queues(session, site_id, now)
-    current = {t.id: t for t in session.exec(
-        select(Ticket).where(col(Ticket.id).in_([c.current_ticket_id for c in counters if c.current_ticket_id]))
-    ).all()}
+    current = {
+        t.id: t
+        for t in session.exec(
+            select(Ticket).where(col(Ticket.id).in_([c.current_ticket_id for c in counters if c.current_ticket_id]))
+        ).all()
+    }
     rules = site_rules(session, site_id)
     return {
         "now": now.isoformat(),
@@ -59,8 +63,11 @@ def site_snapshot(session: Session, site_id: int, now: datetime) -> dict[str, An
         "services": [service_dict(s, now) for s in services],
         "queues": [queue_dict(q) for q in queues.values()],
         "counters": [
-            counter_dict(c, list(counter_service_ids(session, c.id or 0)),
-                         public_ticket(current[c.current_ticket_id]) if c.current_ticket_id in current else None)
+            counter_dict(
+                c,
+                list(counter_service_ids(session, c.id or 0)),
+                public_ticket(current[c.current_ticket_id]) if c.current_ticket_id in current else None,
+            )
             for c in counters
         ],
         "recent_calls": recent_calls(session, site_id, now),

@@ -17,15 +17,28 @@ def site_dict(site: Site) -> dict[str, Any]:
 
 
 def agency_dict(agency: Agency) -> dict[str, Any]:
-    return {"id": agency.id, "code": agency.code, "name": agency.name, "name_en": agency.name_en,
-            "floor": agency.floor, "active": agency.active}
+    return {
+        "id": agency.id,
+        "code": agency.code,
+        "name": agency.name,
+        "name_en": agency.name_en,
+        "floor": agency.floor,
+        "active": agency.active,
+    }
 
 
 def service_dict(service: Service, now: datetime) -> dict[str, Any]:
-    return {"id": service.id, "code": service.code, "name": service.name, "name_en": service.name_en,
-            "agency_id": service.agency_id, "daily_cap": service.daily_cap, "opening_hours": service.opening_hours,
-            "open_now": is_open(service.opening_hours, now) and service.active,
-            "target_wait_minutes": service.target_wait_minutes}
+    return {
+        "id": service.id,
+        "code": service.code,
+        "name": service.name,
+        "name_en": service.name_en,
+        "agency_id": service.agency_id,
+        "daily_cap": service.daily_cap,
+        "opening_hours": service.opening_hours,
+        "open_now": is_open(service.opening_hours, now) and service.active,
+        "target_wait_minutes": service.target_wait_minutes,
+    }
 
 
 def queue_dict(queue: ServiceQueue) -> dict[str, Any]:
@@ -34,11 +47,19 @@ def queue_dict(queue: ServiceQueue) -> dict[str, Any]:
     return data
 
 
-def counter_dict(counter: Counter | CounterView, service_ids: list[int],
-                 current: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"id": counter.id, "number": counter.number, "name": counter.name, "status": counter.status,
-            "pause_reason": counter.pause_reason, "service_ids": service_ids, "staffed": counter.clerk_id is not None,
-            "current": current}
+def counter_dict(
+    counter: Counter | CounterView, service_ids: list[int], current: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "id": counter.id,
+        "number": counter.number,
+        "name": counter.name,
+        "status": counter.status,
+        "pause_reason": counter.pause_reason,
+        "service_ids": service_ids,
+        "staffed": counter.clerk_id is not None,
+        "current": current,
+    }
 
 
 def public_ticket(ticket: Ticket | TicketView) -> dict[str, Any]:

@@ -19,5 +19,6 @@ def healthz() -> ResponseReturnValue:
             db_session.execute(text("SELECT 1"))
     except Exception as exc:  # a health check reports, it does not raise
         return jsonify({"status": "error", "database": str(exc.__class__.__name__)}), 503
-    return jsonify({"status": "ok", "database": "ok", "async_mode": ctx.settings.async_mode,
-                    "time": ctx.clock.now().isoformat()})
+    return jsonify(
+        {"status": "ok", "database": "ok", "async_mode": ctx.settings.async_mode, "time": ctx.clock.now().isoformat()}
+    )

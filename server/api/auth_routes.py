@@ -24,8 +24,14 @@ def _signed_in_user(credentials: Credentials, *, with_token: bool) -> tuple[User
     ctx = luot()
     with ctx.db.write() as db_session:
         try:
-            user = check_login(db_session, ctx.clock.now(), credentials.username, credentials.password,
-                               ctx.settings.login_max_failures, ctx.settings.login_lockout_minutes)
+            user = check_login(
+                db_session,
+                ctx.clock.now(),
+                credentials.username,
+                credentials.password,
+                ctx.settings.login_max_failures,
+                ctx.settings.login_lockout_minutes,
+            )
         except AuthError:
             db_session.commit()  # keep the failure count
             raise
@@ -34,8 +40,13 @@ def _signed_in_user(credentials: Credentials, *, with_token: bool) -> tuple[User
 
 
 def _user_dict(user: User) -> dict:
-    return {"id": user.id, "username": user.username, "role": user.role, "full_name": user.full_name,
-            "site_id": user.site_id}
+    return {
+        "id": user.id,
+        "username": user.username,
+        "role": user.role,
+        "full_name": user.full_name,
+        "site_id": user.site_id,
+    }
 
 
 @api.post("/auth/token")
@@ -65,6 +76,14 @@ def me() -> ResponseReturnValue:
     principal = current_principal()
     if principal is None:
         raise AuthError()
-    return jsonify({"kind": principal.kind, "id": principal.id, "role": principal.role,
-                    "device_kind": principal.device_kind, "site_id": principal.site_id, "name": principal.name,
-                    "csrf_token": generate_csrf()})
+    return jsonify(
+        {
+            "kind": principal.kind,
+            "id": principal.id,
+            "role": principal.role,
+            "device_kind": principal.device_kind,
+            "site_id": principal.site_id,
+            "name": principal.name,
+            "csrf_token": generate_csrf(),
+        }
+    )

@@ -62,10 +62,15 @@ def list_services() -> ResponseReturnValue:
         for service in (s for s in services if s.agency_id == agency.id):
             queue = queues[service.id or 0]
             cap_left = None if service.daily_cap is None else max(service.daily_cap - issued.get(service.id, 0), 0)
-            entries.append({**service_dict(service, now), "waiting": queue.waiting,
-                            "estimated_wait_minutes": queue.estimated_wait_minutes,
-                            "open_counters": queue.open_counters, "remaining_today": cap_left,
-                            "available": service_dict(service, now)["open_now"] and cap_left != 0})
-        result.append({**agency_dict(agency), "services": entries,
-                       "waiting": sum(e["waiting"] for e in entries)})
+            entries.append(
+                {
+                    **service_dict(service, now),
+                    "waiting": queue.waiting,
+                    "estimated_wait_minutes": queue.estimated_wait_minutes,
+                    "open_counters": queue.open_counters,
+                    "remaining_today": cap_left,
+                    "available": service_dict(service, now)["open_now"] and cap_left != 0,
+                }
+            )
+        result.append({**agency_dict(agency), "services": entries, "waiting": sum(e["waiting"] for e in entries)})
     return jsonify({"site": site_dict(site), "now": now.isoformat(), "agencies": result})

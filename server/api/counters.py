@@ -41,8 +41,9 @@ class PauseRequest(BaseModel):
 
 
 def _respond(counter_id: int, outcome: queueing.Outcome, status: int = 200) -> ResponseReturnValue:
-    return jsonify({"ticket": public_ticket(outcome.ticket) if outcome.ticket else None,
-                    "counter": counter_state(counter_id)}), status
+    return jsonify(
+        {"ticket": public_ticket(outcome.ticket) if outcome.ticket else None, "counter": counter_state(counter_id)}
+    ), status
 
 
 def _action(counter_id: int, use_case: Callable[..., queueing.Outcome], **kwargs: Any) -> ResponseReturnValue:
@@ -64,14 +65,18 @@ def counter_state(counter_id: int) -> dict[str, Any]:
         queues = service_queues(db_session, counter.site_id, now, list(services))
         waiting_ids = [tid for q in queues.values() for tid in q.order]
         waiting = db_session.exec(select(Ticket).where(col(Ticket.id).in_(waiting_ids))).all() if waiting_ids else []
-        held = db_session.exec(select(Ticket).where(Ticket.site_id == counter.site_id, Ticket.status == "held",
-                                                    col(Ticket.service_id).in_(list(services)))).all()
+        held = db_session.exec(
+            select(Ticket).where(
+                Ticket.site_id == counter.site_id, Ticket.status == "held", col(Ticket.service_id).in_(list(services))
+            )
+        ).all()
     waiting_sorted = sorted(waiting, key=lambda t: t.queue_since)
     return {
         **counter_dict(counter, list(services), public_ticket(current) if current else None),
         "site_id": counter.site_id,
-        "waiting": [{**public_ticket(t), "wait_seconds": int((now - t.queue_since).total_seconds())}
-                    for t in waiting_sorted],
+        "waiting": [
+            {**public_ticket(t), "wait_seconds": int((now - t.queue_since).total_seconds())} for t in waiting_sorted
+        ],
         "held": [{**public_ticket(t), "note": t.hold_note} for t in held],
     }
 
@@ -103,9 +108,14 @@ def call_next(counter_id: int) -> ResponseReturnValue:
     if outcome.ticket is None:  # the served citizen is finished (that is committed), but nobody waits: say both
         finished = next(event.ticket for event in outcome.events if isinstance(event, TicketFinished))
         nobody = errors.NoTicketWaiting()
-        return jsonify({"ticket": None, "finished": public_ticket(finished) if finished else None,
-                        "counter": counter_state(counter_id),
-                        "notice": {"code": nobody.code, "messages": both(nobody.text, **nobody.params)}})
+        return jsonify(
+            {
+                "ticket": None,
+                "finished": public_ticket(finished) if finished else None,
+                "counter": counter_state(counter_id),
+                "notice": {"code": nobody.code, "messages": both(nobody.text, **nobody.params)},
+            }
+        )
     return _respond(counter_id, outcome)
 
 

@@ -15,12 +15,21 @@ from server.api.tickets import IssueRequest, RatingRequest
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
-def _op(summary: str, *, auth: str = "bearer", body: Any = None, ok: int = 200, params: list | None = None,
-        errors: tuple[int, ...] = (400, 401, 403, 404, 409)) -> dict[str, Any]:
+def _op(
+    summary: str,
+    *,
+    auth: str = "bearer",
+    body: Any = None,
+    ok: int = 200,
+    params: list | None = None,
+    errors: tuple[int, ...] = (400, 401, 403, 404, 409),
+) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": summary, "responses": {str(ok): {"description": "OK"}}}
     for status in errors:
-        operation["responses"][str(status)] = {"description": "Error",
-                                               "content": {"application/json": {"schema": ERROR}}}
+        operation["responses"][str(status)] = {
+            "description": "Error",
+            "content": {"application/json": {"schema": ERROR}},
+        }
     operation["security"] = [] if auth == "public" else [{"bearer": []}, {"cookie": []}]
     if body is not None:
         schema = body.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -38,8 +47,11 @@ COUNTER = [_path_param("counter_id")]
 COUNTER_ACTIONS = {
     "open": ("Take the counter (takeover=true to take one left open by a crashed browser)", OpenRequest),
     "close": ("Leave the counter", None),
-    "next": ("Call the next citizen (finishes the one being served; if nobody waits, 200 with ticket null, "
-             "`finished` and a `notice`)", None),
+    "next": (
+        "Call the next citizen (finishes the one being served; if nobody waits, 200 with ticket null, "
+        "`finished` and a `notice`)",
+        None,
+    ),
     "recall": ("Call the current ticket again", None),
     "start": ("Start serving the called citizen", None),
     "finish": ("Finish the current service", None),
@@ -55,29 +67,52 @@ def document() -> dict[str, Any]:
     paths: dict[str, Any] = {
         "/healthz": {"get": _op("Liveness and database check", auth="public", errors=(503,))},
         "/api/v1/openapi.json": {"get": _op("This document", auth="public", errors=())},
-        "/api/v1/auth/token": {"post": _op("Bearer token for programs", auth="public", body=Credentials,
-                                           errors=(400, 401, 423))},
-        "/api/v1/auth/login": {"post": _op("Session cookie for browser pages", auth="public", body=Credentials,
-                                           errors=(400, 401, 423))},
+        "/api/v1/auth/token": {
+            "post": _op("Bearer token for programs", auth="public", body=Credentials, errors=(400, 401, 423))
+        },
+        "/api/v1/auth/login": {
+            "post": _op("Session cookie for browser pages", auth="public", body=Credentials, errors=(400, 401, 423))
+        },
         "/api/v1/auth/logout": {"post": _op("End the browser session", auth="public", errors=())},
         "/api/v1/auth/me": {"get": _op("Who am I (and a CSRF token)", errors=(401,))},
-        "/api/v1/services": {"get": _op("Agencies and services with waiting count and estimated wait",
-                                        auth="public", errors=(404,),
-                                        params=[{"name": "site", "in": "query", "schema": {"type": "string"}}])},
-        "/api/v1/tickets": {"post": _op("Issue a ticket (kiosk device token or staff); Idempotency-Key header",
-                                        body=IssueRequest, ok=201,
-                                        params=[{"name": "Idempotency-Key", "in": "header",
-                                                 "schema": {"type": "string", "maxLength": 128}}],
-                                        errors=(400, 401, 403, 404, 409, 429))},
-        "/api/v1/tickets/{token}": {"get": _op("Public status of a ticket by tracking token", auth="public",
-                                               params=[_path_param("token", "string")], errors=(404,))},
-        "/api/v1/tickets/{ticket_id}/return": {"post": _op("A held citizen is back", params=[
-            _path_param("ticket_id")])},
-        "/api/v1/tickets/{ref}/rating": {"post": _op(
-            "Rate a finished service: by id (rating tablet, staff) or by tracking token (phone, public)",
-            auth="public", body=RatingRequest, ok=201, params=[_path_param("ref", "string")])},
-        "/api/v1/counters/{counter_id}": {"get": _op("Counter state, waiting line and held tickets",
-                                                     params=COUNTER)},
+        "/api/v1/services": {
+            "get": _op(
+                "Agencies and services with waiting count and estimated wait",
+                auth="public",
+                errors=(404,),
+                params=[{"name": "site", "in": "query", "schema": {"type": "string"}}],
+            )
+        },
+        "/api/v1/tickets": {
+            "post": _op(
+                "Issue a ticket (kiosk device token or staff); Idempotency-Key header",
+                body=IssueRequest,
+                ok=201,
+                params=[{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 128}}],
+                errors=(400, 401, 403, 404, 409, 429),
+            )
+        },
+        "/api/v1/tickets/{token}": {
+            "get": _op(
+                "Public status of a ticket by tracking token",
+                auth="public",
+                params=[_path_param("token", "string")],
+                errors=(404,),
+            )
+        },
+        "/api/v1/tickets/{ticket_id}/return": {
+            "post": _op("A held citizen is back", params=[_path_param("ticket_id")])
+        },
+        "/api/v1/tickets/{ref}/rating": {
+            "post": _op(
+                "Rate a finished service: by id (rating tablet, staff) or by tracking token (phone, public)",
+                auth="public",
+                body=RatingRequest,
+                ok=201,
+                params=[_path_param("ref", "string")],
+            )
+        },
+        "/api/v1/counters/{counter_id}": {"get": _op("Counter state, waiting line and held tickets", params=COUNTER)},
     }
     for action, (summary, body) in COUNTER_ACTIONS.items():
         paths[f"/api/v1/counters/{{counter_id}}/{action}"] = {"post": _op(summary, body=body, params=COUNTER)}
@@ -86,12 +121,28 @@ def document() -> dict[str, Any]:
         "info": {"title": "Lượt API", "version": "1", "description": "Queue management for service centres."},
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
-                                "cookie": {"type": "apiKey", "in": "cookie", "name": "session"}},
-            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
-                "code": {"type": "string"}, "message": {"type": "string"},
-                "messages": {"type": "object", "properties": {"vi": {"type": "string"},
-                                                               "en": {"type": "string"}}}}}}}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                                "messages": {
+                                    "type": "object",
+                                    "properties": {"vi": {"type": "string"}, "en": {"type": "string"}},
+                                },
+                            },
+                        }
+                    },
+                }
+            },
         },
     }
 

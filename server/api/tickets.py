@@ -37,12 +37,18 @@ class RatingRequest(BaseModel):
     comment: str = Field(default="", max_length=1000)
 
 
-_SERVING_COUNTERS = (select(Counter.number).join(CounterService, col(CounterService.counter_id) == Counter.id)
-                     .where(CounterService.service_id == bindparam("service_id")).order_by(Counter.number))
-_NAMES = (select(Service.code, Service.name, Service.name_en, Agency.code, Agency.name, Agency.name_en, Site.code,
-                 Site.name)
-          .join(Agency, col(Agency.id) == Service.agency_id).join(Site, col(Site.id) == Service.site_id)
-          .where(Service.id == bindparam("service_id")))
+_SERVING_COUNTERS = (
+    select(Counter.number)
+    .join(CounterService, col(CounterService.counter_id) == Counter.id)
+    .where(CounterService.service_id == bindparam("service_id"))
+    .order_by(Counter.number)
+)
+_NAMES = (
+    select(Service.code, Service.name, Service.name_en, Agency.code, Agency.name, Agency.name_en, Site.code, Site.name)
+    .join(Agency, col(Agency.id) == Service.agency_id)
+    .join(Site, col(Site.id) == Service.site_id)
+    .where(Service.id == bindparam("service_id"))
+)
 
 
 def serving_counters(db_session: Session, service_id: int) -> list[int]:
@@ -96,14 +102,24 @@ def issue() -> ResponseReturnValue:
     with ctx.db.read() as db_session:
         site_id = issue_site_id(db_session, principal, body)
     channel = "kiosk" if principal.kind == "device" else "staff"
-    outcome = ctx.run(queueing.issue_ticket, site_id=site_id, service_code=body.service,
-                      priority=body.priority or "", appointment_code=body.appointment, channel=channel,
-                      issuer_key=principal.issuer_key, idempotency_key=key)
+    outcome = ctx.run(
+        queueing.issue_ticket,
+        site_id=site_id,
+        service_code=body.service,
+        priority=body.priority or "",
+        appointment_code=body.appointment,
+        channel=channel,
+        issuer_key=principal.issuer_key,
+        idempotency_key=key,
+    )
     assert outcome.ticket is not None
     with ctx.db.read() as db_session:
         payload = ticket_details(db_session, outcome.ticket)
-    payload.update(waiting_ahead=outcome.waiting_ahead, estimated_wait_minutes=outcome.estimated_wait_minutes,
-                   repeated=not outcome.created)
+    payload.update(
+        waiting_ahead=outcome.waiting_ahead,
+        estimated_wait_minutes=outcome.estimated_wait_minutes,
+        repeated=not outcome.created,
+    )
     for hook in ctx.after_issue:
         payload.update(hook(principal, payload) or {})
     return jsonify(payload), 201 if outcome.created else 200
@@ -112,10 +128,15 @@ def issue() -> ResponseReturnValue:
 def now_serving(db_session: Session, ticket: Ticket) -> str | None:
     """The number most recently called for the ticket's service today."""
     row = db_session.exec(
-        select(Ticket.display_number).join(TicketEvent, col(TicketEvent.ticket_id) == Ticket.id)
-        .where(TicketEvent.service_id == ticket.service_id, TicketEvent.kind == "called",
-               Ticket.service_date == ticket.service_date)
-        .order_by(col(TicketEvent.id).desc()).limit(1)
+        select(Ticket.display_number)
+        .join(TicketEvent, col(TicketEvent.ticket_id) == Ticket.id)
+        .where(
+            TicketEvent.service_id == ticket.service_id,
+            TicketEvent.kind == "called",
+            Ticket.service_date == ticket.service_date,
+        )
+        .order_by(col(TicketEvent.id).desc())
+        .limit(1)
     ).first()
     return row
 
@@ -135,17 +156,32 @@ def track(token: str) -> ResponseReturnValue:
         serving = now_serving(db_session, ticket)
         scale = luot_rating_scale(db_session, ticket.site_id)
     waiting = ticket.status == "waiting"
-    return jsonify({
-        **{k: details[k] for k in ("id", "display_number", "number", "priority", "status", "issued_at",
-                                   "service", "agency", "site", "counters")},
-        "waiting_ahead": queue.ahead_of(ticket.id or 0) if waiting else 0,
-        "estimated_wait_minutes": queue.estimate_for(ticket.id or 0) if waiting else 0,
-        "now_serving": serving,
-        "counter": {"number": counter.number, "name": counter.name} if counter and not waiting else None,
-        "rated": rated,
-        "can_rate": ticket.status == "done" and not rated,
-        "rating_scale": scale,
-    })
+    return jsonify(
+        {
+            **{
+                k: details[k]
+                for k in (
+                    "id",
+                    "display_number",
+                    "number",
+                    "priority",
+                    "status",
+                    "issued_at",
+                    "service",
+                    "agency",
+                    "site",
+                    "counters",
+                )
+            },
+            "waiting_ahead": queue.ahead_of(ticket.id or 0) if waiting else 0,
+            "estimated_wait_minutes": queue.estimate_for(ticket.id or 0) if waiting else 0,
+            "now_serving": serving,
+            "counter": {"number": counter.number, "name": counter.name} if counter and not waiting else None,
+            "rated": rated,
+            "can_rate": ticket.status == "done" and not rated,
+            "rating_scale": scale,
+        }
+    )
 
 
 def luot_rating_scale(db_session: Session, site_id: int) -> list[str]:

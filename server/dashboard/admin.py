@@ -86,11 +86,13 @@ def agency_choices(db_session: Session, principal: Principal) -> list[tuple[Any,
 
 def sequence_choices(db_session: Session, principal: Principal) -> list[tuple[Any, str]]:
     sites = {s.id: s.code for s in db_session.exec(select(Site))}
-    rows = db_session.exec(_scoped(select(NumberSequence), NumberSequence, principal)
-                           .order_by(NumberSequence.site_id, NumberSequence.code))
+    rows = db_session.exec(
+        _scoped(select(NumberSequence), NumberSequence, principal).order_by(NumberSequence.site_id, NumberSequence.code)
+    )
     return [("", t("(its own new range)"))] + [
         (q.id, f"{sites.get(q.site_id, '?')} · {q.code} ({q.prefix}{q.first_number}–{q.prefix}{q.last_number})")
-        for q in rows]
+        for q in rows
+    ]
 
 
 def service_choices(db_session: Session, principal: Principal) -> list[tuple[Any, str]]:
@@ -158,8 +160,9 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
     if agency is None:
         raise Invalid("agency_id", t("Unknown value."))
     _require_site(principal, agency.site_id)
-    _unique(db_session, select(Service).where(Service.site_id == agency.site_id, Service.code == v["code"]),
-            item, "code")
+    _unique(
+        db_session, select(Service).where(Service.site_id == agency.site_id, Service.code == v["code"]), item, "code"
+    )
     try:
         validate_opening_hours(v["opening_hours"])
     except (ValueError, TypeError, IndexError, AttributeError) as exc:
@@ -178,23 +181,39 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
         if first < 0 or last < first:
             raise Invalid("last_number", t("The number range is empty."))
         code = v["code"]
-        while db_session.exec(select(NumberSequence).where(NumberSequence.site_id == agency.site_id,
-                                                           NumberSequence.code == code)).first():
+        while db_session.exec(
+            select(NumberSequence).where(NumberSequence.site_id == agency.site_id, NumberSequence.code == code)
+        ).first():
             code += "+"
         sequence = create_sequence(db_session, site, code, v["prefix"] or "", first, last)
-    item = item or Service(site_id=agency.site_id, agency_id=agency.id or 0, sequence_id=sequence.id or 0,
-                           code=v["code"], name=v["name"])
+    item = item or Service(
+        site_id=agency.site_id, agency_id=agency.id or 0, sequence_id=sequence.id or 0, code=v["code"], name=v["name"]
+    )
     item.site_id, item.agency_id, item.sequence_id = agency.site_id, agency.id or 0, sequence.id or 0
-    for key in ("code", "name", "name_en", "daily_cap", "opening_hours", "target_wait_minutes",
-                "target_service_minutes", "default_service_minutes", "sort_order", "active"):
+    for key in (
+        "code",
+        "name",
+        "name_en",
+        "daily_cap",
+        "opening_hours",
+        "target_wait_minutes",
+        "target_service_minutes",
+        "default_service_minutes",
+        "sort_order",
+        "active",
+    ):
         setattr(item, key, v[key])
     return item
 
 
 def save_counter(db_session: Session, item: Counter | None, v: dict[str, Any], principal: Principal) -> Counter:
     _require_site(principal, v["site_id"])
-    _unique(db_session, select(Counter).where(Counter.site_id == v["site_id"], Counter.number == v["number"]),
-            item, "number")
+    _unique(
+        db_session,
+        select(Counter).where(Counter.site_id == v["site_id"], Counter.number == v["number"]),
+        item,
+        "number",
+    )
     services = [db_session.get(Service, sid) for sid in v["service_ids"]]
     if any(s is None or s.site_id != v["site_id"] for s in services):
         raise Invalid("service_ids", t("A counter can only serve services of its own site."))
@@ -203,8 +222,10 @@ def save_counter(db_session: Session, item: Counter | None, v: dict[str, Any], p
         setattr(item, key, v[key])
     db_session.add(item)
     db_session.flush()
-    weights = {row.service_id: row.weight for row in db_session.exec(
-        select(CounterService).where(CounterService.counter_id == item.id))}
+    weights = {
+        row.service_id: row.weight
+        for row in db_session.exec(select(CounterService).where(CounterService.counter_id == item.id))
+    }
     db_session.execute(delete(CounterService).where(col(CounterService.counter_id) == item.id))
     for sid in v["service_ids"]:
         db_session.add(CounterService(counter_id=item.id or 0, service_id=sid, weight=weights.get(sid, 1)))
@@ -253,8 +274,9 @@ def save_device(db_session: Session, item: Device | None, v: dict[str, Any], pri
         counter = db_session.get(Counter, v["counter_id"])
         if counter is None or counter.site_id != v["site_id"]:
             raise Invalid("counter_id", t("A device can only show counters of its own site."))
-    item = item or Device(site_id=v["site_id"], kind=v["kind"], name=v["name"],
-                          token_hash=token_hash(secrets.token_urlsafe(24)))
+    item = item or Device(
+        site_id=v["site_id"], kind=v["kind"], name=v["name"], token_hash=token_hash(secrets.token_urlsafe(24))
+    )
     for key in ("site_id", "kind", "name", "revoked"):
         setattr(item, key, v[key])
     item.settings = settings
@@ -263,9 +285,15 @@ def save_device(db_session: Session, item: Device | None, v: dict[str, Any], pri
 
 def _device_values(_s: Session, d: Device) -> dict[str, Any]:
     settings = dict(d.settings or {})
-    return {"site_id": d.site_id, "kind": d.kind, "name": d.name, "revoked": d.revoked,
-            "agency_ids": settings.pop("agency_ids", []), "counter_id": settings.pop("counter_id", None),
-            "settings": settings}
+    return {
+        "site_id": d.site_id,
+        "kind": d.kind,
+        "name": d.name,
+        "revoked": d.revoked,
+        "agency_ids": settings.pop("agency_ids", []),
+        "counter_id": settings.pop("counter_id", None),
+        "settings": settings,
+    }
 
 
 def _counter_values(db_session: Session, c: Counter) -> dict[str, Any]:
@@ -275,71 +303,167 @@ def _counter_values(db_session: Session, c: Counter) -> dict[str, Any]:
 
 def _service_values(db_session: Session, s: Service) -> dict[str, Any]:
     sequence = db_session.get(NumberSequence, s.sequence_id)
-    return {**{k: getattr(s, k) for k in ("agency_id", "code", "name", "name_en", "daily_cap", "opening_hours",
-                                         "target_wait_minutes", "target_service_minutes",
-                                         "default_service_minutes", "sort_order", "active")},
-            "sequence_id": s.sequence_id, "prefix": sequence.prefix if sequence else "",
-            "first_number": sequence.first_number if sequence else None,
-            "last_number": sequence.last_number if sequence else None}
+    return {
+        **{
+            k: getattr(s, k)
+            for k in (
+                "agency_id",
+                "code",
+                "name",
+                "name_en",
+                "daily_cap",
+                "opening_hours",
+                "target_wait_minutes",
+                "target_service_minutes",
+                "default_service_minutes",
+                "sort_order",
+                "active",
+            )
+        },
+        "sequence_id": s.sequence_id,
+        "prefix": sequence.prefix if sequence else "",
+        "first_number": sequence.first_number if sequence else None,
+        "last_number": sequence.last_number if sequence else None,
+    }
 
 
 def _attrs(*names: str) -> Callable[[Session, Any], dict[str, Any]]:
     return lambda _s, item: {name: getattr(item, name) for name in names}
 
 
-ENTITIES: dict[str, Entity] = {e.name: e for e in (
-    Entity("sites", "Sites", Site, (
-        Field("code", "Code", required=True), Field("name", "Name", required=True),
-        Field("kind", "Kind", "select", True, fixed(*SITE_KINDS)), Field("address", "Address"),
-        Field("settings", "Queue rules (JSON)", "json", help="priority_streak_limit, recall_limit, rating_scale …"),
-    ), ("code", "name", "kind"), save_site, _attrs("code", "name", "kind", "address", "settings"),
-        site_of=lambda s: s.id, order=(Site.code,)),
-    Entity("agencies", "Agencies", Agency, (
-        Field("site_id", "Site", "select", True, site_choices), Field("code", "Code", required=True),
-        Field("name", "Name", required=True), Field("name_en", "English name"), Field("floor", "Floor"),
-        Field("sort_order", "Order", "int"), Field("active", "Active", "bool"),
-    ), ("site_id", "code", "name", "active"), save_agency,
-        _attrs("site_id", "code", "name", "name_en", "floor", "sort_order", "active"),
-        order=(Agency.site_id, Agency.sort_order)),
-    Entity("services", "Services", Service, (
-        Field("agency_id", "Agency", "select", True, agency_choices), Field("code", "Code", required=True),
-        Field("name", "Name", required=True), Field("name_en", "English name"),
-        Field("sequence_id", "Number range", "select", False, sequence_choices,
-              help="Services of an agency may share one range of numbers."),
-        Field("prefix", "Prefix (new range)"), Field("first_number", "First number (new range)", "int"),
-        Field("last_number", "Last number (new range)", "int"), Field("daily_cap", "Daily cap", "int"),
-        Field("opening_hours", "Opening hours (JSON)", "json",
-              help='{"days": [0, 1, 2, 3, 4], "periods": [["07:30", "11:30"], ["13:30", "17:00"]]}'),
-        Field("target_wait_minutes", "Target wait (min)", "int", True),
-        Field("target_service_minutes", "Target service (min)", "int", True),
-        Field("default_service_minutes", "Typical service (min)", "float", True),
-        Field("sort_order", "Order", "int"), Field("active", "Active", "bool"),
-    ), ("site_id", "agency_id", "code", "name", "target_wait_minutes", "active"), save_service, _service_values,
-        order=(Service.site_id, Service.agency_id, Service.sort_order)),
-    Entity("counters", "Counters", Counter, (
-        Field("site_id", "Site", "select", True, site_choices), Field("number", "Counter number", "int", True),
-        Field("name", "Name"), Field("floor", "Floor"),
-        Field("service_ids", "Services served", "multi", False, service_choices),
-    ), ("site_id", "number", "name", "status"), save_counter, _counter_values,
-        order=(Counter.site_id, Counter.number)),
-    Entity("users", "Users and roles", User, (
-        Field("username", "Username", required=True), Field("full_name", "Full name"),
-        Field("role", "Role", "select", True, fixed(*ROLES)),
-        Field("site_id", "Site", "select", False, optional_site_choices),
-        Field("password", "New password", "password", help="Leave empty to keep the current password."),
-        Field("active", "Active", "bool"),
-    ), ("username", "full_name", "role", "site_id", "active"), save_user,
-        _attrs("username", "full_name", "role", "site_id", "active"), order=(User.username,)),
-    Entity("devices", "Kiosks and boards", Device, (
-        Field("site_id", "Site", "select", True, site_choices), Field("kind", "Kind", "select", True,
-                                                                      fixed(*DEVICE_KINDS)),
-        Field("name", "Name", required=True),
-        Field("agency_ids", "Agencies shown (boards; none = all)", "multi", False, agency_choices),
-        Field("counter_id", "Counter (counter displays, rating tablets)", "select", False, counter_choices),
-        Field("settings", "Other settings (JSON)", "json", help='{"printer": "tcp://10.0.0.21:9100", "rows": 6}'),
-        Field("revoked", "Revoked", "bool"),
-    ), ("site_id", "kind", "name", "revoked"), save_device, _device_values, order=(Device.site_id, Device.name)),
-)}
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in (
+        Entity(
+            "sites",
+            "Sites",
+            Site,
+            (
+                Field("code", "Code", required=True),
+                Field("name", "Name", required=True),
+                Field("kind", "Kind", "select", True, fixed(*SITE_KINDS)),
+                Field("address", "Address"),
+                Field(
+                    "settings", "Queue rules (JSON)", "json", help="priority_streak_limit, recall_limit, rating_scale …"
+                ),
+            ),
+            ("code", "name", "kind"),
+            save_site,
+            _attrs("code", "name", "kind", "address", "settings"),
+            site_of=lambda s: s.id,
+            order=(Site.code,),
+        ),
+        Entity(
+            "agencies",
+            "Agencies",
+            Agency,
+            (
+                Field("site_id", "Site", "select", True, site_choices),
+                Field("code", "Code", required=True),
+                Field("name", "Name", required=True),
+                Field("name_en", "English name"),
+                Field("floor", "Floor"),
+                Field("sort_order", "Order", "int"),
+                Field("active", "Active", "bool"),
+            ),
+            ("site_id", "code", "name", "active"),
+            save_agency,
+            _attrs("site_id", "code", "name", "name_en", "floor", "sort_order", "active"),
+            order=(Agency.site_id, Agency.sort_order),
+        ),
+        Entity(
+            "services",
+            "Services",
+            Service,
+            (
+                Field("agency_id", "Agency", "select", True, agency_choices),
+                Field("code", "Code", required=True),
+                Field("name", "Name", required=True),
+                Field("name_en", "English name"),
+                Field(
+                    "sequence_id",
+                    "Number range",
+                    "select",
+                    False,
+                    sequence_choices,
+                    help="Services of an agency may share one range of numbers.",
+                ),
+                Field("prefix", "Prefix (new range)"),
+                Field("first_number", "First number (new range)", "int"),
+                Field("last_number", "Last number (new range)", "int"),
+                Field("daily_cap", "Daily cap", "int"),
+                Field(
+                    "opening_hours",
+                    "Opening hours (JSON)",
+                    "json",
+                    help='{"days": [0, 1, 2, 3, 4], "periods": [["07:30", "11:30"], ["13:30", "17:00"]]}',
+                ),
+                Field("target_wait_minutes", "Target wait (min)", "int", True),
+                Field("target_service_minutes", "Target service (min)", "int", True),
+                Field("default_service_minutes", "Typical service (min)", "float", True),
+                Field("sort_order", "Order", "int"),
+                Field("active", "Active", "bool"),
+            ),
+            ("site_id", "agency_id", "code", "name", "target_wait_minutes", "active"),
+            save_service,
+            _service_values,
+            order=(Service.site_id, Service.agency_id, Service.sort_order),
+        ),
+        Entity(
+            "counters",
+            "Counters",
+            Counter,
+            (
+                Field("site_id", "Site", "select", True, site_choices),
+                Field("number", "Counter number", "int", True),
+                Field("name", "Name"),
+                Field("floor", "Floor"),
+                Field("service_ids", "Services served", "multi", False, service_choices),
+            ),
+            ("site_id", "number", "name", "status"),
+            save_counter,
+            _counter_values,
+            order=(Counter.site_id, Counter.number),
+        ),
+        Entity(
+            "users",
+            "Users and roles",
+            User,
+            (
+                Field("username", "Username", required=True),
+                Field("full_name", "Full name"),
+                Field("role", "Role", "select", True, fixed(*ROLES)),
+                Field("site_id", "Site", "select", False, optional_site_choices),
+                Field("password", "New password", "password", help="Leave empty to keep the current password."),
+                Field("active", "Active", "bool"),
+            ),
+            ("username", "full_name", "role", "site_id", "active"),
+            save_user,
+            _attrs("username", "full_name", "role", "site_id", "active"),
+            order=(User.username,),
+        ),
+        Entity(
+            "devices",
+            "Kiosks and boards",
+            Device,
+            (
+                Field("site_id", "Site", "select", True, site_choices),
+                Field("kind", "Kind", "select", True, fixed(*DEVICE_KINDS)),
+                Field("name", "Name", required=True),
+                Field("agency_ids", "Agencies shown (boards; none = all)", "multi", False, agency_choices),
+                Field("counter_id", "Counter (counter displays, rating tablets)", "select", False, counter_choices),
+                Field(
+                    "settings", "Other settings (JSON)", "json", help='{"printer": "tcp://10.0.0.21:9100", "rows": 6}'
+                ),
+                Field("revoked", "Revoked", "bool"),
+            ),
+            ("site_id", "kind", "name", "revoked"),
+            save_device,
+            _device_values,
+            order=(Device.site_id, Device.name),
+        ),
+    )
+}
 
 
 # ---------------------------------------------------------------- form handling
@@ -388,12 +512,30 @@ def parse_form(entity: Entity, db_session: Session, principal: Principal) -> dic
     return values
 
 
-def audit(db_session: Session, principal: Principal, action: str, entity: str, item_id: int | None,
-          site_id: int | None, summary: str, changes: dict[str, Any]) -> None:
+def audit(
+    db_session: Session,
+    principal: Principal,
+    action: str,
+    entity: str,
+    item_id: int | None,
+    site_id: int | None,
+    summary: str,
+    changes: dict[str, Any],
+) -> None:
     user = db_session.get(User, principal.id) if principal.is_staff else None
-    db_session.add(AuditEntry(at=luot().clock.now(), user_id=principal.id if principal.is_staff else None,
-                              username=user.username if user else principal.name, site_id=site_id, action=action,
-                              entity=entity, entity_id=item_id, summary=summary[:500], changes=changes))
+    db_session.add(
+        AuditEntry(
+            at=luot().clock.now(),
+            user_id=principal.id if principal.is_staff else None,
+            username=user.username if user else principal.name,
+            site_id=site_id,
+            action=action,
+            entity=entity,
+            entity_id=item_id,
+            summary=summary[:500],
+            changes=changes,
+        )
+    )
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -425,8 +567,10 @@ def _load(db_session: Session, entity: Entity, item_id: int, principal: Principa
 
 
 def _labels(db_session: Session) -> dict[str, dict[Any, str]]:
-    return {"site_id": {s.id: s.code for s in db_session.exec(select(Site))},
-            "agency_id": {a.id: a.code for a in db_session.exec(select(Agency))}}
+    return {
+        "site_id": {s.id: s.code for s in db_session.exec(select(Site))},
+        "agency_id": {a.id: a.code for a in db_session.exec(select(Agency))},
+    }
 
 
 @admin.get("/")
@@ -442,21 +586,30 @@ def list_items(name: str) -> ResponseReturnValue:
     with luot().db.read() as db_session:
         statement = select(entity.model).order_by(*entity.order)
         if principal.site_id is not None:
-            statement = statement.where((entity.model.id if entity.model is Site else entity.model.site_id)
-                                        == principal.site_id)
+            statement = statement.where(
+                (entity.model.id if entity.model is Site else entity.model.site_id) == principal.site_id
+            )
         items = db_session.exec(statement).all()
         labels = _labels(db_session)
     return render_template("admin/list.html", entity=entity, items=items, labels=labels)
 
 
-def _form_page(entity: Entity, item_id: int | None, values: dict[str, Any], error: Invalid | None = None,
-               new_token: str = "") -> ResponseReturnValue:
+def _form_page(
+    entity: Entity, item_id: int | None, values: dict[str, Any], error: Invalid | None = None, new_token: str = ""
+) -> ResponseReturnValue:
     principal = staff(ADMIN_ROLES, page=True)
     with luot().db.read() as db_session:
         choices = {f.name: f.choices(db_session, principal) for f in entity.fields if f.choices}
     shown = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in values.items()}
-    return render_template("admin/form.html", entity=entity, item_id=item_id, values=shown, choices=choices,
-                           error=error, new_token=new_token), 400 if error else 200
+    return render_template(
+        "admin/form.html",
+        entity=entity,
+        item_id=item_id,
+        values=shown,
+        choices=choices,
+        error=error,
+        new_token=new_token,
+    ), 400 if error else 200
 
 
 @admin.route("/<name>/new", methods=["GET", "POST"])
@@ -468,9 +621,17 @@ def edit(name: str, item_id: int | None = None) -> ResponseReturnValue:
     if request.method == "GET":
         with ctx.db.read() as db_session:
             item = _load(db_session, entity, item_id, principal) if item_id is not None else None
-            values = entity.values(db_session, item) if item is not None else {
-                "active": True, "target_wait_minutes": 15, "target_service_minutes": 20,
-                "default_service_minutes": 6.0, "site_id": principal.site_id}
+            values = (
+                entity.values(db_session, item)
+                if item is not None
+                else {
+                    "active": True,
+                    "target_wait_minutes": 15,
+                    "target_service_minutes": 20,
+                    "default_service_minutes": 6.0,
+                    "site_id": principal.site_id,
+                }
+            )
         return _form_page(entity, item_id, values)
     token = ""
     try:
@@ -486,14 +647,25 @@ def edit(name: str, item_id: int | None = None) -> ResponseReturnValue:
                 item.token_hash = token_hash(token)
             after = entity.values(db_session, item)
             label = getattr(item, "code", None) or getattr(item, "username", None) or getattr(item, "name", "")
-            audit(db_session, principal, "update" if item_id else "create", entity.name, item.id,
-                  entity.site_of(item), f"{entity.name} {label}", _diff(before, {**after, "password": values.get(
-                      "password")}))
+            audit(
+                db_session,
+                principal,
+                "update" if item_id else "create",
+                entity.name,
+                item.id,
+                entity.site_of(item),
+                f"{entity.name} {label}",
+                _diff(before, {**after, "password": values.get("password")}),
+            )
             site_id = entity.site_of(item)
             saved_id = item.id
     except Invalid as error:
-        values = {k: (request.form.getlist(k) if f.kind == "multi" else request.form.get(k))
-                  for f in entity.fields for k in [f.name] if k in request.form}
+        values = {
+            k: (request.form.getlist(k) if f.kind == "multi" else request.form.get(k))
+            for f in entity.fields
+            for k in [f.name]
+            if k in request.form
+        }
         return _form_page(entity, item_id, values, error)
     if entity.name in ("services", "counters") and site_id:
         ctx.hub.publish_queues(site_id)  # boards and kiosks see the change at once
@@ -548,6 +720,14 @@ def audit_log() -> ResponseReturnValue:
     with luot().db.read() as db_session:
         entries = db_session.exec(statement.offset((page - 1) * 100).limit(101)).all()
         users = sorted({u for u in db_session.exec(select(AuditEntry.username).distinct()) if u})
-    return render_template("admin/audit.html", entries=entries[:100], more=len(entries) > 100, page=page,
-                           users=users, entities=[*ENTITIES, "config"], args=args, local_tz=LOCAL_TZ,
-                           query={k: v for k, v in args.items() if k != "page"})
+    return render_template(
+        "admin/audit.html",
+        entries=entries[:100],
+        more=len(entries) > 100,
+        page=page,
+        users=users,
+        entities=[*ENTITIES, "config"],
+        args=args,
+        local_tz=LOCAL_TZ,
+        query={k: v for k, v in args.items() if k != "page"},
+    )

@@ -47,8 +47,14 @@ from server.stats.queries import (
 from server.stats.rollup import TooManyMissingDays, roll_missing
 
 log = logging.getLogger(__name__)
-dashboard = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",
-                      static_folder="static", static_url_path="/static")
+dashboard = Blueprint(
+    "dashboard",
+    __name__,
+    url_prefix="/dashboard",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 MAX_RANGE_DAYS = 400
 ROLLUP_ON_REQUEST = 500  # (site, day) pairs a history request may roll up before answering
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -90,9 +96,14 @@ def login() -> ResponseReturnValue:
             try:
                 with ctx.db.write() as db_session:
                     try:
-                        user = check_login(db_session, ctx.clock.now(), request.form.get("username", ""),
-                                           request.form.get("password", ""), ctx.settings.login_max_failures,
-                                           ctx.settings.login_lockout_minutes)
+                        user = check_login(
+                            db_session,
+                            ctx.clock.now(),
+                            request.form.get("username", ""),
+                            request.form.get("password", ""),
+                            ctx.settings.login_max_failures,
+                            ctx.settings.login_lockout_minutes,
+                        )
                     except AuthError:
                         db_session.commit()
                         raise
@@ -135,13 +146,34 @@ def live() -> ResponseReturnValue:
     with ctx.db.read() as db_session:
         sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=True)
     strings = {key: t(key) for key in JS_STRINGS}
-    return render_template("dashboard/live.html", sites=sites, site=site, strings=strings,
-                           province=len(sites) > 1, may_see_history=principal.role in HISTORY_ROLES,
-                           csrf=generate_csrf())
+    return render_template(
+        "dashboard/live.html",
+        sites=sites,
+        site=site,
+        strings=strings,
+        province=len(sites) > 1,
+        may_see_history=principal.role in HISTORY_ROLES,
+        csrf=generate_csrf(),
+    )
 
 
-JS_STRINGS = ("Waiting", "Longest wait", "Open", "Paused", "Served", "Average wait", "p90 wait",
-              "Within target", "Satisfaction", "Total", "online", "offline", "min", "Province total", "Site")
+JS_STRINGS = (
+    "Waiting",
+    "Longest wait",
+    "Open",
+    "Paused",
+    "Served",
+    "Average wait",
+    "p90 wait",
+    "Within target",
+    "Satisfaction",
+    "Total",
+    "online",
+    "offline",
+    "min",
+    "Province total",
+    "Site",
+)
 
 
 @dashboard.get("/api/live")
@@ -197,8 +229,18 @@ def parse_filters(db_session: Session, principal, now: datetime) -> tuple[Filter
     channel = channel if channel in CHANNEL_LABELS else None
     by = request.args.get("by") or ("agency" if len(site_ids) == 1 else "site")
     by = by if by in BREAKDOWNS else "agency"
-    filters = Filters(first, last, site_ids, agency_id=_int("agency"), service_id=_int("service"),
-                      counter_id=_int("counter"), clerk_id=_int("clerk"), priority=priority, channel=channel, by=by)
+    filters = Filters(
+        first,
+        last,
+        site_ids,
+        agency_id=_int("agency"),
+        service_id=_int("service"),
+        counter_id=_int("counter"),
+        clerk_id=_int("clerk"),
+        priority=priority,
+        channel=channel,
+        by=by,
+    )
     return filters, sites
 
 
@@ -229,10 +271,16 @@ def read_history(db: Database, filters: Filters, now: datetime, with_plan: bool)
 def scope_lines(db_session: Session, filters: Filters, sites: list[Site]) -> list[tuple[str, str]]:
     """The filters in words, for the page heading and the exports."""
     names = {s.id: s.name for s in sites}
-    lines = [(t("Period"), f"{filters.first.strftime('%d/%m/%Y')} – {filters.last.strftime('%d/%m/%Y')}"),
-             (t("Site"), names[filters.site_ids[0]] if len(filters.site_ids) == 1 else t("All sites"))]
-    for label, model, value in (("Agency", Agency, filters.agency_id), ("Service", Service, filters.service_id),
-                                ("Counter", Counter, filters.counter_id), ("Clerk", User, filters.clerk_id)):
+    lines = [
+        (t("Period"), f"{filters.first.strftime('%d/%m/%Y')} – {filters.last.strftime('%d/%m/%Y')}"),
+        (t("Site"), names[filters.site_ids[0]] if len(filters.site_ids) == 1 else t("All sites")),
+    ]
+    for label, model, value in (
+        ("Agency", Agency, filters.agency_id),
+        ("Service", Service, filters.service_id),
+        ("Counter", Counter, filters.counter_id),
+        ("Clerk", User, filters.clerk_id),
+    ):
         if value is not None:
             item = db_session.get(model, value)
             text = getattr(item, "full_name", "") or getattr(item, "name", "") or getattr(item, "username", "")
@@ -251,32 +299,47 @@ def history_charts(result: History) -> dict[str, Any]:
     days = result.days_in_range()
     by_day = [figures(result.by_day[d]) if d in result.by_day else None for d in days]
     buckets = figures(result.totals)["wait_histogram"]
-    bucket_labels = [f"<{WAIT_BUCKETS[0]}", *(f"{a}–{b}" for a, b in pairwise(WAIT_BUCKETS)),
-                     f"≥{WAIT_BUCKETS[-1]}"]
+    bucket_labels = [f"<{WAIT_BUCKETS[0]}", *(f"{a}–{b}" for a, b in pairwise(WAIT_BUCKETS)), f"≥{WAIT_BUCKETS[-1]}"]
     heat_hours = list(range(min(hours), max(hours) + 1))
     return {
-        "hourly": charts.bar_chart("hourly", t("Arrivals and served by hour"), [f"{h:02d}" for h in hours],
-                                   [(t("Arrivals"), arrivals), (t("Served"), served)]),
-        "waits": charts.bar_chart("waits", t("Wait distribution (minutes)"), bucket_labels,
-                                  [(t("Citizens"), buckets)]),
-        "trend": charts.line_chart("trend", t("Daily trend"), [d.strftime("%d/%m") for d in days],
-                                   [(t("Arrivals"), [f["issued"] if f else 0 for f in by_day]),
-                                    (t("Served"), [f["served"] if f else 0 for f in by_day]),
-                                    (t("Average wait (min)"), [f["avg_wait_min"] if f else None for f in by_day])]),
-        "heatmap": charts.heatmap("heatmap", t("Arrivals by weekday and hour"), [t(d) for d in WEEKDAYS],
-                                  [f"{h:02d}" for h in heat_hours],
-                                  [[result.heat.get((w, h), 0) for h in heat_hours] for w in range(7)]),
+        "hourly": charts.bar_chart(
+            "hourly",
+            t("Arrivals and served by hour"),
+            [f"{h:02d}" for h in hours],
+            [(t("Arrivals"), arrivals), (t("Served"), served)],
+        ),
+        "waits": charts.bar_chart("waits", t("Wait distribution (minutes)"), bucket_labels, [(t("Citizens"), buckets)]),
+        "trend": charts.line_chart(
+            "trend",
+            t("Daily trend"),
+            [d.strftime("%d/%m") for d in days],
+            [
+                (t("Arrivals"), [f["issued"] if f else 0 for f in by_day]),
+                (t("Served"), [f["served"] if f else 0 for f in by_day]),
+                (t("Average wait (min)"), [f["avg_wait_min"] if f else None for f in by_day]),
+            ],
+        ),
+        "heatmap": charts.heatmap(
+            "heatmap",
+            t("Arrivals by weekday and hour"),
+            [t(d) for d in WEEKDAYS],
+            [f"{h:02d}" for h in heat_hours],
+            [[result.heat.get((w, h), 0) for h in heat_hours] for w in range(7)],
+        ),
     }
 
 
 def filter_choices(db_session: Session, filters: Filters) -> dict[str, list[tuple[Any, str]]]:
     site_ids = list(filters.site_ids)
-    agencies = db_session.exec(select(Agency).where(col(Agency.site_id).in_(site_ids))
-                               .order_by(Agency.site_id, Agency.sort_order)).all()
-    services = db_session.exec(select(Service).where(col(Service.site_id).in_(site_ids))
-                               .order_by(Service.site_id, Service.sort_order)).all()
-    counters = db_session.exec(select(Counter).where(col(Counter.site_id).in_(site_ids))
-                               .order_by(Counter.site_id, Counter.number)).all()
+    agencies = db_session.exec(
+        select(Agency).where(col(Agency.site_id).in_(site_ids)).order_by(Agency.site_id, Agency.sort_order)
+    ).all()
+    services = db_session.exec(
+        select(Service).where(col(Service.site_id).in_(site_ids)).order_by(Service.site_id, Service.sort_order)
+    ).all()
+    counters = db_session.exec(
+        select(Counter).where(col(Counter.site_id).in_(site_ids)).order_by(Counter.site_id, Counter.number)
+    ).all()
     clerks = db_session.exec(select(User).where(col(User.site_id).in_(site_ids)).order_by(User.username)).all()
     return {
         "agency": [(a.id, a.name) for a in agencies],
@@ -295,17 +358,31 @@ def history_page() -> ResponseReturnValue:
     filters, sites, warning = load_history(principal)
     ctx = luot()
     # counters are opened per site: the Erlang plan is drawn when one site is chosen
-    result, plan = exports.off_hub(ctx.settings.async_mode, read_history, ctx.db, filters, ctx.clock.now(),
-                                   len(filters.site_ids) == 1)
+    result, plan = exports.off_hub(
+        ctx.settings.async_mode, read_history, ctx.db, filters, ctx.clock.now(), len(filters.site_ids) == 1
+    )
     with ctx.db.read() as db_session:
         scope = scope_lines(db_session, result.filters, sites)
         choices = filter_choices(db_session, result.filters)
     report = exports.Report(result, t("Queue statistics"), scope, language())
     query = result.filters.as_query()
-    return render_template("dashboard/history.html", result=result, report=report, total=report.total(),
-                           rows=report.rows(), charts=history_charts(result), scope=scope, sites=sites,
-                           choices=choices, filters=result.filters, query=query, warning=warning, plan=plan,
-                           columns=exports.COLUMNS, csrf=generate_csrf())
+    return render_template(
+        "dashboard/history.html",
+        result=result,
+        report=report,
+        total=report.total(),
+        rows=report.rows(),
+        charts=history_charts(result),
+        scope=scope,
+        sites=sites,
+        choices=choices,
+        filters=result.filters,
+        query=query,
+        warning=warning,
+        plan=plan,
+        columns=exports.COLUMNS,
+        csrf=generate_csrf(),
+    )
 
 
 EXPORT_TYPES = {  # kind → mimetype; built by exports.BUILDERS[kind] in server.stats.export_worker
@@ -337,8 +414,10 @@ def export(kind: str) -> ResponseReturnValue:
     except export_worker.ExportFailed as exc:
         log.error("export.%s of %s failed: %s", kind, filters.as_query(), exc)
         _code, message = HTTP_MESSAGES[500]
-        return error_response("export_timeout" if exc.timed_out else "export_failed", message,
-                              504 if exc.timed_out else 500)
+        return error_response(
+            "export_timeout" if exc.timed_out else "export_failed", message, 504 if exc.timed_out else 500
+        )
     name = f"luot-{filters.first.isoformat()}-{filters.last.isoformat()}.{kind}"
-    return Response(body, mimetype=EXPORT_TYPES[kind],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        body, mimetype=EXPORT_TYPES[kind], headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

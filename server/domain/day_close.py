@@ -21,8 +21,11 @@ from server.models import Ticket, TicketEvent
 
 OPEN_STATUSES = ("waiting", "held")
 _LEFT_OPEN = select(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES), Ticket.service_date < bindparam("today"))
-_CANCEL = (update(Ticket).where(col(Ticket.id) == bindparam("ticket_id"), col(Ticket.status).in_(OPEN_STATUSES))
-           .values(status="cancelled"))
+_CANCEL = (
+    update(Ticket)
+    .where(col(Ticket.id) == bindparam("ticket_id"), col(Ticket.status).in_(OPEN_STATUSES))
+    .values(status="cancelled")
+)
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,17 @@ def close_past_days(session: Session, now: datetime, limit: int = 5000) -> DayCl
         previous = ticket.status
         if session.connection().execute(_CANCEL, {"ticket_id": ticket.id}).rowcount != 1:
             continue  # another process closed it first
-        session.add(TicketEvent(
-            ticket_id=ticket.id or 0, site_id=ticket.site_id, kind="cancelled",
-            at=min(local_midnight(ticket.service_date + timedelta(days=1)) - timedelta(seconds=1), now),
-            service_id=ticket.service_id, agency_id=ticket.agency_id, counter_id=ticket.counter_id,
-            data={"reason": "day_closed", "previous_status": previous, "recorded_at": now.isoformat()},
-        ))
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id or 0,
+                site_id=ticket.site_id,
+                kind="cancelled",
+                at=min(local_midnight(ticket.service_date + timedelta(days=1)) - timedelta(seconds=1), now),
+                service_id=ticket.service_id,
+                agency_id=ticket.agency_id,
+                counter_id=ticket.counter_id,
+                data={"reason": "day_closed", "previous_status": previous, "recorded_at": now.isoformat()},
+            )
+        )
         cancelled[previous] = cancelled.get(previous, 0) + 1
     return DayClose(cancelled)

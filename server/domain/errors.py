@@ -44,9 +44,7 @@ class ServiceClosed(DomainError):
 
 
 class DailyCapReached(DomainError):
-    code, status, message = "daily_cap_reached", 409, N_(
-        "This service has issued all {cap} numbers for today."
-    )
+    code, status, message = "daily_cap_reached", 409, N_("This service has issued all {cap} numbers for today.")
 
 
 class NumbersExhausted(DomainError):
@@ -66,8 +64,10 @@ class AppointmentUsed(DomainError):
 
 
 class IdempotencyConflict(DomainError):
-    code, status, message = "idempotency_conflict", 409, N_(
-        "This request key was already used for a different request."
+    code, status, message = (
+        "idempotency_conflict",
+        409,
+        N_("This request key was already used for a different request."),
     )
 
 
@@ -84,8 +84,10 @@ class CounterTaken(DomainError):
 
 
 class ClerkHasCounter(DomainError):
-    code, status, message = "clerk_has_counter", 409, N_(
-        "You already hold counter {counter}; close it before taking another."
+    code, status, message = (
+        "clerk_has_counter",
+        409,
+        N_("You already hold counter {counter}; close it before taking another."),
     )
 
 
@@ -102,8 +104,10 @@ class NoCurrentTicket(DomainError):
 
 
 class TicketStillCalled(DomainError):
-    code, status, message = "ticket_still_called", 409, N_(
-        "Ticket {number} was called but not started: start it or mark it as no-show first."
+    code, status, message = (
+        "ticket_still_called",
+        409,
+        N_("Ticket {number} was called but not started: start it or mark it as no-show first."),
     )
 
 

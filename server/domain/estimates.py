@@ -18,7 +18,7 @@ def typical_service_minutes(recent_minutes: Sequence[float], default_minutes: fl
     if len(usable) < 3:
         return default_minutes
     trim = len(usable) // 10
-    return float(fmean(usable[trim:len(usable) - trim]))
+    return float(fmean(usable[trim : len(usable) - trim]))
 
 
 def minutes_per_place(service_minutes: float, open_counters: float) -> float:

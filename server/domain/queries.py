@@ -111,8 +111,7 @@ def waiting_tickets(session: Session, site_id: int, service_ids: list[int], now:
     return list(session.exec(statement).all())
 
 
-_WAITING_ROWS = select(Ticket.id, Ticket.service_id, Ticket.priority, Ticket.queue_since,
-                       Ticket.appointment_at).where(
+_WAITING_ROWS = select(Ticket.id, Ticket.service_id, Ticket.priority, Ticket.queue_since, Ticket.appointment_at).where(
     Ticket.site_id == bindparam("site_id"),
     col(Ticket.service_id).in_(_ids("service_ids")),
     Ticket.status == WAITING,
@@ -183,24 +182,32 @@ def recent_service_minutes(session: Session, service_id: int, now: datetime, lim
 
 
 def _last_called_statement(by_service: bool) -> Executable:
-    where = [TicketEvent.site_id == bindparam("site_id"), col(TicketEvent.kind).in_(["called", "recalled"]),
-             TicketEvent.at >= bindparam("since")]
+    where = [
+        TicketEvent.site_id == bindparam("site_id"),
+        col(TicketEvent.kind).in_(["called", "recalled"]),
+        TicketEvent.at >= bindparam("since"),
+    ]
     if by_service:
         where.append(col(TicketEvent.service_id).in_(_ids("service_ids")))
     latest = (
         select(TicketEvent.service_id, func.max(TicketEvent.id).label("event_id"))
-        .where(*where).group_by(TicketEvent.service_id).subquery()
+        .where(*where)
+        .group_by(TicketEvent.service_id)
+        .subquery()
     )
-    return (select(latest.c.service_id, Ticket.display_number)
-            .join(TicketEvent, col(TicketEvent.id) == latest.c.event_id)
-            .join(Ticket, col(Ticket.id) == TicketEvent.ticket_id))
+    return (
+        select(latest.c.service_id, Ticket.display_number)
+        .join(TicketEvent, col(TicketEvent.id) == latest.c.event_id)
+        .join(Ticket, col(Ticket.id) == TicketEvent.ticket_id)
+    )
 
 
 _LAST_CALLED = {False: _last_called_statement(False), True: _last_called_statement(True)}
 
 
-def last_called_numbers(session: Session, site_id: int, now: datetime, service_ids: list[int] | None = None
-                        ) -> dict[int, str]:
+def last_called_numbers(
+    session: Session, site_id: int, now: datetime, service_ids: list[int] | None = None
+) -> dict[int, str]:
     """The display number most recently called (or recalled) per service today (of `service_ids` if given)."""
     params: dict[str, Any] = {"site_id": site_id, "since": local_midnight(local_date(now))}
     if service_ids is not None:
@@ -211,20 +218,28 @@ def last_called_numbers(session: Session, site_id: int, now: datetime, service_i
 
 
 _RANKED_FINISHES = (  # time a counter is taken per citizen: from the (last) call, walking to the desk included
-    select(Ticket.service_id, func.coalesce(Ticket.called_at, Ticket.started_at).label("started_at"),
-           Ticket.finished_at,
-           func.row_number().over(partition_by=Ticket.service_id,
-                                  order_by=col(Ticket.finished_at).desc()).label("rank"))
-    .where(col(Ticket.service_id).in_(_ids("service_ids")), Ticket.status == "done",
-           Ticket.service_date == bindparam("day"), col(Ticket.started_at).is_not(None))
+    select(
+        Ticket.service_id,
+        func.coalesce(Ticket.called_at, Ticket.started_at).label("started_at"),
+        Ticket.finished_at,
+        func.row_number().over(partition_by=Ticket.service_id, order_by=col(Ticket.finished_at).desc()).label("rank"),
+    )
+    .where(
+        col(Ticket.service_id).in_(_ids("service_ids")),
+        Ticket.status == "done",
+        Ticket.service_date == bindparam("day"),
+        col(Ticket.started_at).is_not(None),
+    )
     .subquery()
 )
-_RECENT_FINISHES = (select(_RANKED_FINISHES.c.service_id, _RANKED_FINISHES.c.started_at,
-                           _RANKED_FINISHES.c.finished_at).where(_RANKED_FINISHES.c.rank <= bindparam("limit")))
+_RECENT_FINISHES = select(
+    _RANKED_FINISHES.c.service_id, _RANKED_FINISHES.c.started_at, _RANKED_FINISHES.c.finished_at
+).where(_RANKED_FINISHES.c.rank <= bindparam("limit"))
 
 
-def recent_minutes_by_service(session: Session, service_ids: list[int], now: datetime, limit: int = 20
-                              ) -> dict[int, list[float]]:
+def recent_minutes_by_service(
+    session: Session, service_ids: list[int], now: datetime, limit: int = 20
+) -> dict[int, list[float]]:
     """Minutes from call to finish of the latest `limit` finished citizens of each service, in one query."""
     if not service_ids:
         return {}
@@ -278,7 +293,8 @@ def _staffing(session: Session, site_id: int) -> _Staffing:
 
 
 _SITE_SERVICES = select(Service.id, Service.agency_id, Service.default_service_minutes).where(
-    Service.site_id == bindparam("site_id"))
+    Service.site_id == bindparam("site_id")
+)
 _LINKED_SERVICES = _SITE_SERVICES.where(col(Service.id).in_(_ids("service_ids")))
 
 
@@ -311,8 +327,11 @@ def service_queues(
     for ticket in waiting_rows(session, site_id, sorted(needed), now):
         by_service[ticket.service_id].append(ticket)
     recent = recent_minutes_by_service(session, sorted(needed), now)
-    typical = {sid: typical_service_minutes(recent.get(sid, []), all_services[sid].default_service_minutes)
-               for sid in needed if sid in all_services}
+    typical = {
+        sid: typical_service_minutes(recent.get(sid, []), all_services[sid].default_service_minutes)
+        for sid in needed
+        if sid in all_services
+    }
     busy = _busy_minutes(session, staffing, typical, now)
     called = last_called_numbers(session, site_id, now, None if service_ids is None else wanted)
     pool_results: dict[tuple[frozenset[int], frozenset[int]], tuple[dict[int, float], float]] = {}
@@ -326,8 +345,9 @@ def service_queues(
             line = [t for s in services for t in by_service.get(s, [])]
             line_order = call_order([candidate(t) for t in line], now, rules)
             service_of = {t.id: t.service_id for t in line}
-            waits, next_wait = pool_waits([busy.get(c, 0.0) for c in pool],
-                                          [typical.get(service_of[c.id], 6.0) for c in line_order])
+            waits, next_wait = pool_waits(
+                [busy.get(c, 0.0) for c in pool], [typical.get(service_of[c.id], 6.0) for c in line_order]
+            )
             pool_results[(pool, services)] = ({c.id: w for c, w in zip(line_order, waits, strict=True)}, next_wait)
         waits_by_ticket, next_wait = pool_results[(pool, services)]
         minutes = typical.get(sid, all_services[sid].default_service_minutes)
@@ -350,11 +370,11 @@ def service_queues(
 
 
 _BUSY_TICKETS = select(Ticket.id, Ticket.service_id, Ticket.status, Ticket.called_at, Ticket.started_at).where(
-    col(Ticket.id).in_(_ids("ticket_ids")), col(Ticket.status).in_(ACTIVE_STATUSES))
+    col(Ticket.id).in_(_ids("ticket_ids")), col(Ticket.status).in_(ACTIVE_STATUSES)
+)
 
 
-def _busy_minutes(session: Session, staffing: _Staffing, typical: dict[int, float], now: datetime
-                  ) -> dict[int, float]:
+def _busy_minutes(session: Session, staffing: _Staffing, typical: dict[int, float], now: datetime) -> dict[int, float]:
     """Expected minutes until each open counter with a citizen is free again."""
     if not staffing.current:
         return {}

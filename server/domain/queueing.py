@@ -93,10 +93,14 @@ def _log(
 
 # Statements of the issue path, built once (building them cost more than running them).
 _SERVICE_BY_CODE = select(Service).where(Service.site_id == bindparam("site_id"), Service.code == bindparam("code"))
-_BY_IDEMPOTENCY_KEY = select(Ticket).where(Ticket.issuer_key == bindparam("issuer_key"),
-                                           Ticket.idempotency_key == bindparam("key"))
-_ISSUED_TODAY = select(func.count()).select_from(Ticket).where(
-    Ticket.origin_service_id == bindparam("service_id"), Ticket.service_date == bindparam("day"))
+_BY_IDEMPOTENCY_KEY = select(Ticket).where(
+    Ticket.issuer_key == bindparam("issuer_key"), Ticket.idempotency_key == bindparam("key")
+)
+_ISSUED_TODAY = (
+    select(func.count())
+    .select_from(Ticket)
+    .where(Ticket.origin_service_id == bindparam("service_id"), Ticket.service_date == bindparam("day"))
+)
 
 
 def _service_by_code(session: Session, site_id: int, code: str) -> Service:
@@ -183,11 +187,21 @@ def issue_ticket(
     ahead = queue.ahead_of(ticket.id or 0)
     ticket.estimated_wait_minutes = queue.estimate_for(ticket.id or 0)
     session.add(ticket)
-    _log(session, ticket, "issued", now, flush=False, channel=channel, priority=priority,
-         waiting_ahead=ahead, estimated_wait_minutes=ticket.estimated_wait_minutes)
+    _log(
+        session,
+        ticket,
+        "issued",
+        now,
+        flush=False,
+        channel=channel,
+        priority=priority,
+        waiting_ahead=ahead,
+        estimated_wait_minutes=ticket.estimated_wait_minutes,
+    )
     view = ticket_view(session, ticket)
-    event = TicketIssued(site_id=site_id, at=now, ticket=view, service_ids=frozenset({ticket.service_id}),
-                         queues=(queue,))
+    event = TicketIssued(
+        site_id=site_id, at=now, ticket=view, service_ids=frozenset({ticket.service_id}), queues=(queue,)
+    )
     return Outcome(view, [event], ahead, ticket.estimated_wait_minutes, created=True)
 
 
@@ -222,22 +236,26 @@ def _counter_of_clerk(session: Session, counter_id: int, user_id: int) -> Counte
     return counter
 
 
-def _counter_log(session: Session, counter: Counter, kind: str, now: datetime, user_id: int | None,
-                 **data: object) -> None:
-    session.add(CounterEvent(counter_id=counter.id or 0, site_id=counter.site_id, kind=kind, at=now,
-                             user_id=user_id, data=dict(data)))
+def _counter_log(
+    session: Session, counter: Counter, kind: str, now: datetime, user_id: int | None, **data: object
+) -> None:
+    session.add(
+        CounterEvent(
+            counter_id=counter.id or 0, site_id=counter.site_id, kind=kind, at=now, user_id=user_id, data=dict(data)
+        )
+    )
 
 
 def _counter_changed(session: Session, counter: Counter, now: datetime, user_id: int | None) -> CounterChanged:
     session.add(counter)
     session.flush()
     view = counter_view(session, counter)
-    return CounterChanged(site_id=counter.site_id, at=now, counter=view, user_id=user_id,
-                          service_ids=frozenset(view.service_ids))
+    return CounterChanged(
+        site_id=counter.site_id, at=now, counter=view, user_id=user_id, service_ids=frozenset(view.service_ids)
+    )
 
 
-def open_counter(session: Session, now: datetime, counter_id: int, user_id: int, *, takeover: bool = False
-                 ) -> Outcome:
+def open_counter(session: Session, now: datetime, counter_id: int, user_id: int, *, takeover: bool = False) -> Outcome:
     """A clerk takes a counter. One clerk holds one counter; taking over another's needs `takeover`."""
     counter = session.get(Counter, counter_id)
     if counter is None:
@@ -345,8 +363,9 @@ def call_next(session: Session, now: datetime, counter_id: int, user_id: int) ->
     weights = counter_service_ids(session, counter_id)
     rules = site_rules(session, counter.site_id)
     tickets = {t.id: t for t in waiting_tickets(session, counter.site_id, list(weights), now)}
-    order = call_order([candidate(t, weights[t.service_id]) for t in tickets.values()], now, rules,
-                       counter.priority_streak)
+    order = call_order(
+        [candidate(t, weights[t.service_id]) for t in tickets.values()], now, rules, counter.priority_streak
+    )
     values = {"status": "called", "counter_id": counter.id, "clerk_id": user_id, "called_at": now}
     for choice in order:
         ticket = tickets[choice.id]
@@ -356,10 +375,23 @@ def call_next(session: Session, now: datetime, counter_id: int, user_id: int) ->
         counter.current_ticket_id = ticket.id
         counter.priority_streak = counter.priority_streak + 1 if counts_toward_streak(choice, now, rules) else 0
         counter.last_seen_at = now
-        entry = _log(session, ticket, "called", now, counter.id, user_id,
-                     wait_seconds=int((now - ticket.queue_since).total_seconds()))
-        call = TicketCalled(site_id=ticket.site_id, at=now, ticket=ticket_view(session, ticket), user_id=user_id,
-                            service_ids=frozenset({ticket.service_id}), call_id=f"c{entry.id}")
+        entry = _log(
+            session,
+            ticket,
+            "called",
+            now,
+            counter.id,
+            user_id,
+            wait_seconds=int((now - ticket.queue_since).total_seconds()),
+        )
+        call = TicketCalled(
+            site_id=ticket.site_id,
+            at=now,
+            ticket=ticket_view(session, ticket),
+            user_id=user_id,
+            service_ids=frozenset({ticket.service_id}),
+            call_id=f"c{entry.id}",
+        )
         events += [call, _counter_changed(session, counter, now, user_id)]
         return Outcome(call.ticket, events)
     if events:  # the served ticket is finished even though nobody is left to call
@@ -383,8 +415,9 @@ def recall(session: Session, now: datetime, counter_id: int, user_id: int) -> Ou
     session.add(ticket)
     entry = _log(session, ticket, "recalled", now, counter.id, user_id, recall_count=ticket.recall_count)
     view = ticket_view(session, ticket)
-    return Outcome(view, [TicketRecalled(site_id=ticket.site_id, at=now, ticket=view, user_id=user_id,
-                                         call_id=f"c{entry.id}")])
+    return Outcome(
+        view, [TicketRecalled(site_id=ticket.site_id, at=now, ticket=view, user_id=user_id, call_id=f"c{entry.id}")]
+    )
 
 
 def start(session: Session, now: datetime, counter_id: int, user_id: int) -> Outcome:
@@ -420,8 +453,13 @@ def no_show(session: Session, now: datetime, counter_id: int, user_id: int, reas
     _log(session, ticket, "no_show", now, counter.id, user_id, reason=reason)
     counter.current_ticket_id = None
     view = ticket_view(session, ticket)
-    return Outcome(view, [TicketNoShow(site_id=ticket.site_id, at=now, ticket=view, user_id=user_id),
-                          _counter_changed(session, counter, now, user_id)])
+    return Outcome(
+        view,
+        [
+            TicketNoShow(site_id=ticket.site_id, at=now, ticket=view, user_id=user_id),
+            _counter_changed(session, counter, now, user_id),
+        ],
+    )
 
 
 def transfer(session: Session, now: datetime, counter_id: int, user_id: int, service_code: str) -> Outcome:
@@ -439,12 +477,19 @@ def transfer(session: Session, now: datetime, counter_id: int, user_id: int, ser
     ticket.counter_id = None
     ticket.transfer_count += 1
     session.add(ticket)
-    _log(session, ticket, "transferred", now, counter.id, user_id, from_service_id=from_service,
-         to_service_id=target.id)
+    _log(
+        session, ticket, "transferred", now, counter.id, user_id, from_service_id=from_service, to_service_id=target.id
+    )
     counter.current_ticket_id = None
     view = ticket_view(session, ticket)
-    moved = TicketTransferred(site_id=ticket.site_id, at=now, ticket=view, user_id=user_id,
-                              service_ids=frozenset({from_service, target.id or 0}), from_service_id=from_service)
+    moved = TicketTransferred(
+        site_id=ticket.site_id,
+        at=now,
+        ticket=view,
+        user_id=user_id,
+        service_ids=frozenset({from_service, target.id or 0}),
+        from_service_id=from_service,
+    )
     return Outcome(view, [moved, _counter_changed(session, counter, now, user_id)])
 
 
@@ -459,8 +504,13 @@ def hold(session: Session, now: datetime, counter_id: int, user_id: int, note: s
     _log(session, ticket, "held", now, counter.id, user_id, note=ticket.hold_note)
     counter.current_ticket_id = None
     view = ticket_view(session, ticket)
-    return Outcome(view, [TicketHeld(site_id=ticket.site_id, at=now, ticket=view, user_id=user_id),
-                          _counter_changed(session, counter, now, user_id)])
+    return Outcome(
+        view,
+        [
+            TicketHeld(site_id=ticket.site_id, at=now, ticket=view, user_id=user_id),
+            _counter_changed(session, counter, now, user_id),
+        ],
+    )
 
 
 def return_ticket(session: Session, now: datetime, ticket_id: int, user_id: int) -> Outcome:
@@ -477,15 +527,22 @@ def return_ticket(session: Session, now: datetime, ticket_id: int, user_id: int)
     session.add(ticket)
     _log(session, ticket, "returned", now, counter.id, user_id)
     view = ticket_view(session, ticket)
-    return Outcome(view, [TicketReturned(site_id=ticket.site_id, at=now, ticket=view, user_id=user_id,
-                                         service_ids=frozenset({ticket.service_id}))])
+    return Outcome(
+        view,
+        [
+            TicketReturned(
+                site_id=ticket.site_id, at=now, ticket=view, user_id=user_id, service_ids=frozenset({ticket.service_id})
+            )
+        ],
+    )
 
 
 # ---------------------------------------------------------------- rating
 
 
-def rate(session: Session, now: datetime, ticket_id: int, score: str, comment: str = "", source: str = "tablet"
-         ) -> Outcome:
+def rate(
+    session: Session, now: datetime, ticket_id: int, score: str, comment: str = "", source: str = "tablet"
+) -> Outcome:
     """Store the citizen's rating of a finished service, once per ticket."""
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
@@ -497,9 +554,20 @@ def rate(session: Session, now: datetime, ticket_id: int, score: str, comment: s
         raise errors.RatingNotAllowed()
     if session.exec(select(Rating).where(Rating.ticket_id == ticket.id)).first() is not None:
         raise errors.AlreadyRated()
-    session.add(Rating(ticket_id=ticket.id or 0, site_id=ticket.site_id, agency_id=ticket.agency_id,
-                       service_id=ticket.service_id, counter_id=ticket.counter_id, clerk_id=ticket.clerk_id,
-                       score=score, comment=comment.strip()[:1000], source=source, at=now))
+    session.add(
+        Rating(
+            ticket_id=ticket.id or 0,
+            site_id=ticket.site_id,
+            agency_id=ticket.agency_id,
+            service_id=ticket.service_id,
+            counter_id=ticket.counter_id,
+            clerk_id=ticket.clerk_id,
+            score=score,
+            comment=comment.strip()[:1000],
+            source=source,
+            at=now,
+        )
+    )
     _log(session, ticket, "rated", now, ticket.counter_id, None, score=score, source=source)
     view = ticket_view(session, ticket)
     return Outcome(view, [TicketRated(site_id=ticket.site_id, at=now, ticket=view, score=score)])

@@ -33,11 +33,14 @@ def _fmt(value: float) -> str:
 def _frame(name: str, title: str, body: list[str], legend: Sequence[str] = ()) -> Markup:
     items = "".join(
         f'<g class="legend s{i}"><rect x="{LEFT + i * 160}" y="6" width="12" height="12"/>'
-        f'<text x="{LEFT + i * 160 + 18}" y="16">{escape(label)}</text></g>' for i, label in enumerate(legend))
+        f'<text x="{LEFT + i * 160 + 18}" y="16">{escape(label)}</text></g>'
+        for i, label in enumerate(legend)
+    )
     return Markup(
         f'<svg class="chart" data-chart="{escape(name)}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
-        f'{items}{"".join(body)}</svg>')
+        f"{items}{''.join(body)}</svg>"
+    )
 
 
 def _axes(top: float, labels: Sequence[str], every: int = 1) -> list[str]:
@@ -47,14 +50,17 @@ def _axes(top: float, labels: Sequence[str], every: int = 1) -> list[str]:
     for i in range(5):
         value = top * i / 4
         y = HEIGHT - BOTTOM - plot_h * i / 4
-        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
-                     f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>')
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>'
+        )
     slot = plot_w / max(len(labels), 1)
     for i, label in enumerate(labels):
         if i % every == 0:
             x = LEFT + slot * (i + 0.5)
-            parts.append(f'<text class="tick" x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" '
-                         f'text-anchor="middle">{escape(label)}</text>')
+            parts.append(
+                f'<text class="tick" x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{escape(label)}</text>'
+            )
     return parts
 
 
@@ -69,14 +75,17 @@ def bar_chart(name: str, title: str, labels: Sequence[str], series: Sequence[tup
         for i, value in enumerate(values):
             h = plot_h * value / top
             x = LEFT + slot * i + slot * 0.1 + bar_w * s
-            body.append(f'<rect class="bar s{s}" x="{x:.1f}" y="{HEIGHT - BOTTOM - h:.1f}" width="{bar_w:.1f}" '
-                        f'height="{h:.1f}"><title>{escape(labels[i])} · {escape(series_name)}: '
-                        f'{_fmt(value)}</title></rect>')
+            body.append(
+                f'<rect class="bar s{s}" x="{x:.1f}" y="{HEIGHT - BOTTOM - h:.1f}" width="{bar_w:.1f}" '
+                f'height="{h:.1f}"><title>{escape(labels[i])} · {escape(series_name)}: '
+                f"{_fmt(value)}</title></rect>"
+            )
     return _frame(name, title, body, [n for n, _v in series] if len(series) > 1 else ())
 
 
-def line_chart(name: str, title: str, labels: Sequence[str],
-               series: Sequence[tuple[str, Sequence[float | None]]]) -> Markup:
+def line_chart(
+    name: str, title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]]
+) -> Markup:
     """Lines over a sequence (days); None leaves a gap."""
     top = _nice_max(max((v for _n, values in series for v in values if v is not None), default=0))
     plot_h = HEIGHT - TOP - BOTTOM
@@ -89,15 +98,18 @@ def line_chart(name: str, title: str, labels: Sequence[str],
                 continue
             x, y = LEFT + slot * (i + 0.5), HEIGHT - BOTTOM - plot_h * value / top
             points.append(f"{x:.1f},{y:.1f}")
-            body.append(f'<circle class="dot s{s}" cx="{x:.1f}" cy="{y:.1f}" r="3"><title>{escape(labels[i])} · '
-                        f'{escape(series_name)}: {_fmt(value)}</title></circle>')
+            body.append(
+                f'<circle class="dot s{s}" cx="{x:.1f}" cy="{y:.1f}" r="3"><title>{escape(labels[i])} · '
+                f"{escape(series_name)}: {_fmt(value)}</title></circle>"
+            )
         if len(points) > 1:
             body.insert(0, f'<polyline class="line s{s}" points="{" ".join(points)}"/>')
     return _frame(name, title, body, [n for n, _v in series])
 
 
-def heatmap(name: str, title: str, rows: Sequence[str], columns: Sequence[str],
-            values: Sequence[Sequence[float]]) -> Markup:
+def heatmap(
+    name: str, title: str, rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequence[float]]
+) -> Markup:
     """A grid of cells whose opacity grows with the value (weekday × hour)."""
     top = max((v for row in values for v in row), default=0) or 1
     left = 60
@@ -106,14 +118,20 @@ def heatmap(name: str, title: str, rows: Sequence[str], columns: Sequence[str],
     body = []
     for r, row_label in enumerate(rows):
         y = TOP + cell_h * r
-        body.append(f'<text class="tick" x="{left - 6}" y="{y + cell_h / 2 + 4:.1f}" text-anchor="end">'
-                    f'{escape(row_label)}</text>')
+        body.append(
+            f'<text class="tick" x="{left - 6}" y="{y + cell_h / 2 + 4:.1f}" text-anchor="end">'
+            f"{escape(row_label)}</text>"
+        )
         for c, value in enumerate(values[r]):
             opacity = 0.06 + 0.94 * value / top if value else 0.03
-            body.append(f'<rect class="cell" x="{left + cell_w * c:.1f}" y="{y:.1f}" width="{cell_w - 1:.1f}" '
-                        f'height="{cell_h - 1:.1f}" fill-opacity="{opacity:.2f}"><title>{escape(row_label)} '
-                        f'{escape(columns[c])}: {_fmt(value)}</title></rect>')
+            body.append(
+                f'<rect class="cell" x="{left + cell_w * c:.1f}" y="{y:.1f}" width="{cell_w - 1:.1f}" '
+                f'height="{cell_h - 1:.1f}" fill-opacity="{opacity:.2f}"><title>{escape(row_label)} '
+                f"{escape(columns[c])}: {_fmt(value)}</title></rect>"
+            )
     for c, column in enumerate(columns):
-        body.append(f'<text class="tick" x="{left + cell_w * (c + 0.5):.1f}" y="{HEIGHT - BOTTOM + 16}" '
-                    f'text-anchor="middle">{escape(column)}</text>')
+        body.append(
+            f'<text class="tick" x="{left + cell_w * (c + 0.5):.1f}" y="{HEIGHT - BOTTOM + 16}" '
+            f'text-anchor="middle">{escape(column)}</text>'
+        )
     return _frame(name, title, body)

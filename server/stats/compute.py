@@ -120,8 +120,14 @@ def _seconds(later: datetime, earlier: datetime) -> int:
     return max(0, int((later - earlier).total_seconds()))
 
 
-def tally_ticket(tally: Tally, ticket: TicketInfo, events: Iterable[Event], services: dict[int, ServiceInfo],
-                 start: datetime, end: datetime) -> None:
+def tally_ticket(
+    tally: Tally,
+    ticket: TicketInfo,
+    events: Iterable[Event],
+    services: dict[int, ServiceInfo],
+    start: datetime,
+    end: datetime,
+) -> None:
     """Adds the figures completed inside [start, end) by one ticket's events (all of them up to `end`, in order)."""
     issued_at: datetime | None = None
     first_called = False
@@ -129,15 +135,25 @@ def tally_ticket(tally: Tally, ticket: TicketInfo, events: Iterable[Event], serv
     last_start: datetime | None = None
     finishing_clerk = 0
 
-    def key(event: Event, service_id: int | None = None, agency_id: int | None = None, counter: int | None = None,
-            clerk: int | None = None) -> Key:
+    def key(
+        event: Event,
+        service_id: int | None = None,
+        agency_id: int | None = None,
+        counter: int | None = None,
+        clerk: int | None = None,
+    ) -> Key:
         local = event.at.astimezone(LOCAL_TZ)
-        return (local.date(), local.hour, ticket.site_id,
-                agency_id if agency_id is not None else event.agency_id,
-                service_id if service_id is not None else event.service_id,
-                (event.counter_id or 0) if counter is None else counter,
-                (event.user_id or 0) if clerk is None else clerk,
-                ticket.priority, ticket.channel)
+        return (
+            local.date(),
+            local.hour,
+            ticket.site_id,
+            agency_id if agency_id is not None else event.agency_id,
+            service_id if service_id is not None else event.service_id,
+            (event.counter_id or 0) if counter is None else counter,
+            (event.user_id or 0) if clerk is None else clerk,
+            ticket.priority,
+            ticket.channel,
+        )
 
     for event in events:
         inside = start <= event.at < end
@@ -153,8 +169,14 @@ def tally_ticket(tally: Tally, ticket: TicketInfo, events: Iterable[Event], serv
                 if inside and issued_at is not None:
                     wait = _seconds(event.at, issued_at)
                     target = services[event.service_id].target_wait_seconds if event.service_id in services else 0
-                    tally.add(key(event), called=1, wait_sum=wait, wait_max=wait, within_target=int(wait <= target),
-                              **{f"w{wait_bucket(wait)}": 1})
+                    tally.add(
+                        key(event),
+                        called=1,
+                        wait_sum=wait,
+                        wait_max=wait,
+                        within_target=int(wait <= target),
+                        **{f"w{wait_bucket(wait)}": 1},
+                    )
                     if tally.keep_waits:
                         tally.waits[event.service_id].append(wait)
                         tally.called_ids.add(ticket.id)
@@ -207,13 +229,14 @@ def service_infos(session: Session, site_ids: list[int] | None = None) -> dict[i
     statement = select(Service.id, Service.agency_id, Service.target_wait_minutes, Service.target_service_minutes)
     if site_ids is not None:
         statement = statement.where(col(Service.site_id).in_(site_ids))
-    return {sid: ServiceInfo(agency, wait * 60, service * 60)
-            for sid, agency, wait, service in session.execute(statement)}
+    return {
+        sid: ServiceInfo(agency, wait * 60, service * 60) for sid, agency, wait, service in session.execute(statement)
+    }
 
 
 def _chunks(values: list[int], size: int = 2000) -> Iterable[list[int]]:
     for index in range(0, len(values), size):
-        yield values[index:index + size]
+        yield values[index : index + size]
 
 
 DATA_KINDS = ("started", "transferred", "rated")
@@ -225,8 +248,14 @@ def _utc(value: Any) -> datetime:
     return instant.replace(tzinfo=UTC)
 
 
-def tally_window(session: Session, site_ids: int | list[int], start: datetime, end: datetime, tally: Tally,
-                 services: dict[int, ServiceInfo]) -> int:
+def tally_window(
+    session: Session,
+    site_ids: int | list[int],
+    start: datetime,
+    end: datetime,
+    tally: Tally,
+    services: dict[int, ServiceInfo],
+) -> int:
     """Adds the sites' figures completed in [start, end) to `tally`; returns the number of events in the window.
 
     Reads with Core (no ORM objects): the tickets touched in the window, then all their events up to `end`.
@@ -236,30 +265,55 @@ def tally_window(session: Session, site_ids: int | list[int], start: datetime, e
     connection = session.connection()
     ticket_ids: list[int] = []
     for sites in _chunks(site_ids, 500):
-        ticket_ids += connection.execute(
-            select(events_table.c.ticket_id).where(events_table.c.site_id.in_(sites), events_table.c.at >= start,
-                                                   events_table.c.at < end).distinct()).scalars().all()
+        ticket_ids += (
+            connection.execute(
+                select(events_table.c.ticket_id)
+                .where(events_table.c.site_id.in_(sites), events_table.c.at >= start, events_table.c.at < end)
+                .distinct()
+            )
+            .scalars()
+            .all()
+        )
     in_window = 0
     for chunk in _chunks(sorted(set(ticket_ids))):
-        tickets = {tid: TicketInfo(tid, site, priority or "", channel or "") for tid, site, priority, channel in
-                   connection.execute(select(tickets_table.c.id, tickets_table.c.site_id, tickets_table.c.priority,
-                                             tickets_table.c.channel).where(tickets_table.c.id.in_(chunk)))}
+        tickets = {
+            tid: TicketInfo(tid, site, priority or "", channel or "")
+            for tid, site, priority, channel in connection.execute(
+                select(
+                    tickets_table.c.id, tickets_table.c.site_id, tickets_table.c.priority, tickets_table.c.channel
+                ).where(tickets_table.c.id.in_(chunk))
+            )
+        }
         # `at` is read raw and parsed with fromisoformat (much faster than the generic SQLite DATETIME parsing);
         # `data` is only decoded for the kinds that use it.
         rows = connection.execute(
-            select(events_table.c.ticket_id, events_table.c.kind, type_coerce(events_table.c.at, String),
-                   events_table.c.service_id, events_table.c.agency_id, events_table.c.counter_id,
-                   events_table.c.user_id,
-                   type_coerce(case((events_table.c.kind.in_(DATA_KINDS), events_table.c.data), else_=None),
-                               String))
+            select(
+                events_table.c.ticket_id,
+                events_table.c.kind,
+                type_coerce(events_table.c.at, String),
+                events_table.c.service_id,
+                events_table.c.agency_id,
+                events_table.c.counter_id,
+                events_table.c.user_id,
+                type_coerce(case((events_table.c.kind.in_(DATA_KINDS), events_table.c.data), else_=None), String),
+            )
             .where(events_table.c.ticket_id.in_(chunk), events_table.c.at < end)
-            .order_by(events_table.c.ticket_id, events_table.c.at, events_table.c.id)).fetchall()
+            .order_by(events_table.c.ticket_id, events_table.c.at, events_table.c.id)
+        ).fetchall()
         current: list[Event] = []
         current_id = None
         for row in rows:
             data = row[7]
-            event = Event(row[0], row[1], _utc(row[2]), row[3], row[4], row[5], row[6],
-                          (json.loads(data) if isinstance(data, str) else data) if data is not None else {})
+            event = Event(
+                row[0],
+                row[1],
+                _utc(row[2]),
+                row[3],
+                row[4],
+                row[5],
+                row[6],
+                (json.loads(data) if isinstance(data, str) else data) if data is not None else {},
+            )
             in_window += start <= event.at
             if event.ticket_id != current_id:
                 if current:
@@ -271,8 +325,9 @@ def tally_window(session: Session, site_ids: int | list[int], start: datetime, e
     return in_window
 
 
-def tally_sites(session: Session, site_ids: list[int], start: datetime, end: datetime,
-                keep_waits: bool = False) -> Tally:
+def tally_sites(
+    session: Session, site_ids: list[int], start: datetime, end: datetime, keep_waits: bool = False
+) -> Tally:
     """The figures of the sites completed in [start, end); memoised for the session (one request)."""
     cache = session.info.setdefault("luot.tallies", {})
     key = (tuple(sorted(site_ids)), start, end, keep_waits)

@@ -57,15 +57,15 @@ def mean_wait_minutes(counters: int, arrivals_per_hour: float, service_minutes: 
     return erlang_c(counters, load) * service_minutes / (counters - load)
 
 
-def counters_needed(arrivals_per_hour: float, service_minutes: float, target_minutes: float,
-                    share: float = 0.8) -> int:
+def counters_needed(arrivals_per_hour: float, service_minutes: float, target_minutes: float, share: float = 0.8) -> int:
     """Smallest number of counters keeping `share` of citizens within the target wait (0 when nobody comes)."""
     if arrivals_per_hour <= 0 or service_minutes <= 0:
         return 0
     load = arrivals_per_hour * service_minutes / 60
     counters = max(1, math.floor(load) + 1)
-    while counters < MAX_COUNTERS and share_within(counters, arrivals_per_hour, service_minutes,
-                                                   target_minutes) < share:
+    while (
+        counters < MAX_COUNTERS and share_within(counters, arrivals_per_hour, service_minutes, target_minutes) < share
+    ):
         counters += 1
     return counters
 
@@ -95,10 +95,19 @@ def staffing(session: Session, filters: Filters, now: datetime, share: float = 0
         default = sum(s.default_service_minutes for s in own) / len(own) if own else 6.0
         minutes = seconds / served / 60 if served and seconds else default
         target = min((s.target_wait_minutes for s in own), default=15)
-        arrivals = {h: rows[(agency_id, h)][INDEX["issued"]] / max(day_count, 1)
-                    for h in hours if (agency_id, h) in rows}
+        arrivals = {
+            h: rows[(agency_id, h)][INDEX["issued"]] / max(day_count, 1) for h in hours if (agency_id, h) in rows
+        }
         needed = {h: counters_needed(rate, minutes, target, share) for h, rate in arrivals.items()}
         agency = agencies.get(agency_id)
-        result.append(StaffingRow(agency_id, agency.name if agency else f"#{agency_id}", round(minutes, 1),
-                                  target, {h: round(v, 1) for h, v in arrivals.items()}, needed))
+        result.append(
+            StaffingRow(
+                agency_id,
+                agency.name if agency else f"#{agency_id}",
+                round(minutes, 1),
+                target,
+                {h: round(v, 1) for h, v in arrivals.items()},
+                needed,
+            )
+        )
     return {"hours": hours, "rows": result, "days": day_count, "share": share}

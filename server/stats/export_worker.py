@@ -51,27 +51,50 @@ class Job:
     language: str
 
     def to_json(self) -> dict[str, Any]:
-        filters = {k: (v.isoformat() if isinstance(v, date) else list(v) if isinstance(v, tuple) else v)
-                   for k, v in asdict(self.filters).items()}
-        return {"kind": self.kind, "filters": filters, "now": self.now.isoformat(), "title": self.title,
-                "scope": [list(line) for line in self.scope], "language": self.language}
+        filters = {
+            k: (v.isoformat() if isinstance(v, date) else list(v) if isinstance(v, tuple) else v)
+            for k, v in asdict(self.filters).items()
+        }
+        return {
+            "kind": self.kind,
+            "filters": filters,
+            "now": self.now.isoformat(),
+            "title": self.title,
+            "scope": [list(line) for line in self.scope],
+            "language": self.language,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Job:
         from server.stats.queries import Filters
 
         raw = dict(data["filters"])
-        filters = Filters(**{**raw, "first": date.fromisoformat(raw["first"]),
-                             "last": date.fromisoformat(raw["last"]), "site_ids": tuple(raw["site_ids"])})
-        return cls(data["kind"], filters, datetime.fromisoformat(data["now"]), data["title"],
-                   [(label, value) for label, value in data["scope"]], data["language"])
+        filters = Filters(
+            **{
+                **raw,
+                "first": date.fromisoformat(raw["first"]),
+                "last": date.fromisoformat(raw["last"]),
+                "site_ids": tuple(raw["site_ids"]),
+            }
+        )
+        return cls(
+            data["kind"],
+            filters,
+            datetime.fromisoformat(data["now"]),
+            data["title"],
+            [(label, value) for label, value in data["scope"]],
+            data["language"],
+        )
 
 
 def settings_json(settings: Settings) -> dict[str, Any]:
     """The server's database location, resolved (the child's working folder and environment do not matter:
     a test app built from overrides is found too), and how SQLite connections are set up."""
-    return {"instance_dir": str(settings.instance_path), "database_url": settings.resolved_database_url,
-            "sqlite_synchronous": settings.sqlite_synchronous}
+    return {
+        "instance_dir": str(settings.instance_path),
+        "database_url": settings.resolved_database_url,
+        "sqlite_synchronous": settings.sqlite_synchronous,
+    }
 
 
 # ---------------------------------------------------------------- in the server
@@ -86,8 +109,14 @@ def run(settings: Settings, job: Job, timeout: float | None = None) -> bytes:
     payload = json.dumps({"settings": settings_json(settings), "job": job.to_json()}).encode()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
     try:
-        done = subprocess.run(COMMAND, input=payload, capture_output=True, env=env,
-                              timeout=TIMEOUT if timeout is None else timeout, check=False)
+        done = subprocess.run(
+            COMMAND,
+            input=payload,
+            capture_output=True,
+            env=env,
+            timeout=TIMEOUT if timeout is None else timeout,
+            check=False,
+        )
     except subprocess.TimeoutExpired as exc:  # run() has killed the child
         raise ExportFailed(f"export worker timed out after {exc.timeout} s", timed_out=True) from None
     except OSError as exc:

@@ -37,10 +37,20 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Ratings", "ratings", "int"),
     ("Satisfaction", "satisfaction", "share"),
 )
-DEFINITIONS = ("Definitions: wait = first call − issue; service = finish − start; "
-               "satisfaction = (very satisfied + satisfied) ÷ ratings.")
-BY_LABELS = {"site": "Site", "agency": "Agency", "service": "Service", "counter": "Counter", "clerk": "Clerk",
-             "priority": "Priority", "channel": "Channel", "day": "Day"}
+DEFINITIONS = (
+    "Definitions: wait = first call − issue; service = finish − start; "
+    "satisfaction = (very satisfied + satisfied) ÷ ratings."
+)
+BY_LABELS = {
+    "site": "Site",
+    "agency": "Agency",
+    "service": "Service",
+    "counter": "Counter",
+    "clerk": "Clerk",
+    "priority": "Priority",
+    "channel": "Channel",
+    "day": "Day",
+}
 
 
 def nfc(text: str) -> str:
@@ -63,9 +73,15 @@ class Report:
         """Breakdown rows (label, figures), largest first, then the total."""
         labels = self.history.labels
         by_day = self.history.filters.by == "day"
-        keyed = sorted(self.history.breakdown.items(), key=lambda item: (
-            (item[0], 0, 0) if by_day else (item[0] in (0, None), -item[1][INDEX["issued"]], -item[1][INDEX["served"]]),
-            str(labels.get(item[0], item[0]))))
+        keyed = sorted(
+            self.history.breakdown.items(),
+            key=lambda item: (
+                (item[0], 0, 0)
+                if by_day
+                else (item[0] in (0, None), -item[1][INDEX["issued"]], -item[1][INDEX["served"]]),
+                str(labels.get(item[0], item[0])),
+            ),
+        )
         return [(nfc(str(labels.get(key, key))), figures(row)) for key, row in keyed]
 
     def total(self) -> dict[str, Any]:
@@ -100,8 +116,12 @@ def to_csv(report: Report) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     headings = report.headings()
-    writer.writerow([h + (" (%)" if kind == "share" else "") for h, (_m, _k, kind) in
-                     zip(headings, (("", "", "label"), *COLUMNS), strict=True)])
+    writer.writerow(
+        [
+            h + (" (%)" if kind == "share" else "")
+            for h, (_m, _k, kind) in zip(headings, (("", "", "label"), *COLUMNS), strict=True)
+        ]
+    )
     for label, fig in [*report.rows(), (report.t("Total"), report.total())]:
         writer.writerow([label, *(text_value(fig[key], kind) for _m, key, kind in COLUMNS)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -147,8 +167,11 @@ def to_xlsx(report: Report) -> bytes:
         ws.freeze_panes = "B2"
 
     by = report.history.filters.by
-    sheet(report.t(f"By {by}") if by != "day" else report.t("By day"), report.t(BY_LABELS[by]),
-          [*report.rows(), (report.t("Total"), total)])
+    sheet(
+        report.t(f"By {by}") if by != "day" else report.t("By day"),
+        report.t(BY_LABELS[by]),
+        [*report.rows(), (report.t("Total"), total)],
+    )
     if by != "day":
         sheet(report.t("By day"), report.t("Day"), report.by_day())
     sheet(report.t("By hour"), report.t("Hour"), report.by_hour())
@@ -199,21 +222,31 @@ def to_pdf(report: Report) -> bytes:
     other = (usable - first_width) / len(COLUMNS)
 
     def table(first: str, rows: list[tuple[str, dict[str, Any]]], total: dict[str, Any] | None) -> Table:
-        data = [[p(first, head_cell), *(p(report.t(m) + (" (%)" if kind == "share" else ""), head_cell)
-                                        for m, _k, kind in COLUMNS)]]
+        data = [
+            [
+                p(first, head_cell),
+                *(p(report.t(m) + (" (%)" if kind == "share" else ""), head_cell) for m, _k, kind in COLUMNS),
+            ]
+        ]
         for label, fig in rows:
             data.append([p(label), *(text_value(fig[key], kind) for _m, key, kind in COLUMNS)])
         if total is not None:
             data.append([p(report.t("Total"), head_cell), *(text_value(total[key], kind) for _m, key, kind in COLUMNS)])
         result = Table(data, colWidths=[first_width] + [other] * len(COLUMNS), repeatRows=1)
-        style = [("FONTNAME", (0, 0), (-1, -1), regular), ("FONTSIZE", (0, 0), (-1, -1), 8.5),
-                 ("ALIGN", (1, 1), (-1, -1), "RIGHT"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef6")),
-                 ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.HexColor("#204a87")),
-                 ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c0c8d0"))]
+        style = [
+            ("FONTNAME", (0, 0), (-1, -1), regular),
+            ("FONTSIZE", (0, 0), (-1, -1), 8.5),
+            ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef6")),
+            ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.HexColor("#204a87")),
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c0c8d0")),
+        ]
         if total is not None:
-            style += [("FONTNAME", (1, -1), (-1, -1), bold),
-                      ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f3f3f3"))]
+            style += [
+                ("FONTNAME", (1, -1), (-1, -1), bold),
+                ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f3f3f3")),
+            ]
         result.setStyle(TableStyle(style))
         return result
 
@@ -227,8 +260,17 @@ def to_pdf(report: Report) -> bytes:
         story += [p(report.t("By day"), section), table(report.t("Day"), report.by_day(), None)]
     story += [Spacer(1, 6 * mm), p(report.t(DEFINITIONS))]
     out = io.BytesIO()
-    document = SimpleDocTemplate(out, pagesize=page, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=12 * mm,
-                                 bottomMargin=12 * mm, title=nfc(report.title), author="Lượt", invariant=1)
+    document = SimpleDocTemplate(
+        out,
+        pagesize=page,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=nfc(report.title),
+        author="Lượt",
+        invariant=1,
+    )
     document.build(story)
     return out.getvalue()
 

@@ -47,8 +47,7 @@ log = logging.getLogger(__name__)
 
 HOUR_PROFILE = {7: 0.5, 8: 1.6, 9: 1.8, 10: 1.4, 11: 0.5, 13: 0.6, 14: 1.5, 15: 1.1, 16: 0.6}
 WEEKDAY_FACTOR = {0: 1.25, 1: 1.0, 2: 1.0, 3: 0.95, 4: 0.9}
-MONTH_FACTOR = {1: 1.3, 2: 0.7, 3: 1.05, 4: 1.0, 5: 0.95, 6: 0.9, 7: 0.85, 8: 0.9, 9: 1.0, 10: 1.05, 11: 1.05,
-                12: 1.2}
+MONTH_FACTOR = {1: 1.3, 2: 0.7, 3: 1.05, 4: 1.0, 5: 0.95, 6: 0.9, 7: 0.85, 8: 0.9, 9: 1.0, 10: 1.05, 11: 1.05, 12: 1.2}
 HOLIDAYS = {(1, 1), (4, 30), (5, 1), (9, 2), (9, 3)}
 PRIORITIES = ("elderly", "disabled", "pregnant", "child", "merit")
 SCORES = (("very_satisfied", 0.68), ("satisfied", 0.27), ("unsatisfied", 0.05))
@@ -63,12 +62,18 @@ class SiteShape:
     daily: float  # mean arrivals per ordinary day
     first_numbers: dict[int, int] = field(default_factory=dict)  # sequence id → first number
     agencies: list[tuple[int, float, list[tuple[int, int, float]], list[tuple[int, int]]]] = field(
-        default_factory=list)  # (agency id, share, [(service id, sequence id, minutes)], [(counter id, clerk id)])
+        default_factory=list
+    )  # (agency id, share, [(service id, sequence id, minutes)], [(counter id, clerk id)])
 
 
 def _lunar_new_year(year: int) -> date:
-    known = {2024: date(2024, 2, 10), 2025: date(2025, 1, 29), 2026: date(2026, 2, 17), 2027: date(2027, 2, 6),
-             2028: date(2028, 1, 26)}
+    known = {
+        2024: date(2024, 2, 10),
+        2025: date(2025, 1, 29),
+        2026: date(2026, 2, 17),
+        2027: date(2027, 2, 6),
+        2028: date(2028, 1, 26),
+    }
     return known.get(year, date(year, 2, 5))
 
 
@@ -95,16 +100,21 @@ def create_province(session: Session, sites: int = 101, password: str = "synthet
     for index in range(sites):
         if index == 0:
             kind, code, name, daily = "centre", "TT", "Trung tâm Phục vụ hành chính công tỉnh", 1500.0
-            plan = [(a_code, a_name, counters, [(s_code, s_name, minutes) for s_code, s_name, minutes in services])
-                    for a_code, a_name, _en, counters, services in AGENCIES]
+            plan = [
+                (a_code, a_name, counters, [(s_code, s_name, minutes) for s_code, s_name, minutes in services])
+                for a_code, a_name, _en, counters, services in AGENCIES
+            ]
         elif index <= 9:
             kind, code, name, daily = "branch", f"CN{index:02d}", f"Chi nhánh số {index}", 220.0
-            plan = [("UBND", "Ủy ban nhân dân huyện", 3, [("DD", "Đất đai", 10), ("HT", "Hộ tịch", 5)]),
-                    ("TN", "Tiếp nhận liên thông", 2, [("LT", "Liên thông", 6), ("TKQ", "Trả kết quả", 3)])]
+            plan = [
+                ("UBND", "Ủy ban nhân dân huyện", 3, [("DD", "Đất đai", 10), ("HT", "Hộ tịch", 5)]),
+                ("TN", "Tiếp nhận liên thông", 2, [("LT", "Liên thông", 6), ("TKQ", "Trả kết quả", 3)]),
+            ]
         else:
             kind, code, name, daily = "point", f"X{index:03d}", f"Điểm tiếp nhận xã số {index}", 25.0
-            plan = [("UBNDX", "Ủy ban nhân dân xã", 1 + index % 2,
-                     [("TN", "Tiếp nhận hồ sơ", 6), ("CT", "Chứng thực", 3)])]
+            plan = [
+                ("UBNDX", "Ủy ban nhân dân xã", 1 + index % 2, [("TN", "Tiếp nhận hồ sơ", 6), ("CT", "Chứng thực", 3)])
+            ]
         site = Site(code=code, name=name, kind=kind)
         session.add(site)
         session.flush()
@@ -115,24 +125,40 @@ def create_province(session: Session, sites: int = 101, password: str = "synthet
             agency = Agency(site_id=site.id or 0, code=a_code, name=a_name, sort_order=order)
             session.add(agency)
             session.flush()
-            sequence = NumberSequence(site_id=site.id or 0, code=a_code, first_number=(order + 1) * 1000 + 1,
-                                      last_number=(order + 1) * 1000 + 999)
+            sequence = NumberSequence(
+                site_id=site.id or 0,
+                code=a_code,
+                first_number=(order + 1) * 1000 + 1,
+                last_number=(order + 1) * 1000 + 999,
+            )
             session.add(sequence)
             session.flush()
             shape.first_numbers[sequence.id or 0] = sequence.first_number
             created = []
             for s_order, (s_code, s_name, minutes) in enumerate(services):
-                service = Service(site_id=site.id or 0, agency_id=agency.id or 0, sequence_id=sequence.id or 0,
-                                  code=s_code if kind == "centre" else f"{a_code}-{s_code}", name=s_name,
-                                  default_service_minutes=minutes, target_wait_minutes=15,
-                                  target_service_minutes=max(20, int(minutes * 2)), sort_order=s_order)
+                service = Service(
+                    site_id=site.id or 0,
+                    agency_id=agency.id or 0,
+                    sequence_id=sequence.id or 0,
+                    code=s_code if kind == "centre" else f"{a_code}-{s_code}",
+                    name=s_name,
+                    default_service_minutes=minutes,
+                    target_wait_minutes=15,
+                    target_service_minutes=max(20, int(minutes * 2)),
+                    sort_order=s_order,
+                )
                 session.add(service)
                 session.flush()
                 created.append((service.id or 0, sequence.id or 0, float(minutes)))
             staff = []
             for _ in range(counters):
-                clerk = User(username=f"{code.lower()}-clerk{counter_number:02d}", password_hash=hashed,
-                             role="clerk", site_id=site.id, full_name=f"Cán bộ {code} quầy {counter_number}")
+                clerk = User(
+                    username=f"{code.lower()}-clerk{counter_number:02d}",
+                    password_hash=hashed,
+                    role="clerk",
+                    site_id=site.id,
+                    full_name=f"Cán bộ {code} quầy {counter_number}",
+                )
                 counter = Counter(site_id=site.id or 0, number=counter_number, name=f"Quầy {counter_number}")
                 session.add_all([clerk, counter])
                 session.flush()
@@ -140,8 +166,13 @@ def create_province(session: Session, sites: int = 101, password: str = "synthet
                 staff.append((counter.id or 0, clerk.id or 0))
                 counter_number += 1
             shape.agencies.append((agency.id or 0, counters / total_weight, created, staff))
-        manager = User(username=f"{code.lower()}-manager", password_hash=hashed, role="manager", site_id=site.id,
-                       full_name=f"Lãnh đạo {code}")
+        manager = User(
+            username=f"{code.lower()}-manager",
+            password_hash=hashed,
+            role="manager",
+            site_id=site.id,
+            full_name=f"Lãnh đạo {code}",
+        )
         session.add(manager)
         shapes.append(shape)
     session.flush()
@@ -189,8 +220,9 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return k
 
 
-def simulate_site_day(rng: random.Random, shape: SiteShape, day: date, volume: float, next_id: Callable[[], int],
-                      out: DayOutput) -> None:
+def simulate_site_day(
+    rng: random.Random, shape: SiteShape, day: date, volume: float, next_id: Callable[[], int], out: DayOutput
+) -> None:
     factor = day_factor(day) * volume
     if factor == 0:
         return
@@ -212,14 +244,18 @@ def simulate_site_day(rng: random.Random, shape: SiteShape, day: date, volume: f
             priority = rng.choice(PRIORITIES) if rng.random() < 0.08 else ""
             roll = rng.random()
             channel = "appointment" if roll < 0.08 else "staff" if roll < 0.12 else "kiosk"
-            events = [("issued", minute, service_id, None, None, {"channel": channel, "priority": priority}),
-                      ("called", call, service_id, counter_id, clerk_id, {})]
+            events = [
+                ("issued", minute, service_id, None, None, {"channel": channel, "priority": priority}),
+                ("called", call, service_id, counter_id, clerk_id, {}),
+            ]
             status, finished = "done", None
             outcome = rng.random()
             cursor = call
             if outcome < 0.03:  # nobody comes: recall, then no-show
-                events += [("recalled", call + 1, service_id, counter_id, clerk_id, {}),
-                           ("no_show", call + 2.5, service_id, counter_id, clerk_id, {"reason": "clerk"})]
+                events += [
+                    ("recalled", call + 1, service_id, counter_id, clerk_id, {}),
+                    ("no_show", call + 2.5, service_id, counter_id, clerk_id, {"reason": "clerk"}),
+                ]
                 status, cursor = "no_show", call + 2.5
             else:
                 if rng.random() < 0.06:
@@ -229,64 +265,123 @@ def simulate_site_day(rng: random.Random, shape: SiteShape, day: date, volume: f
                 length = rng.expovariate(1 / mean_minutes) * 0.6 + mean_minutes * 0.4
                 if outcome < 0.05 and len(services) > 1:  # transferred to another service of the agency
                     target = next(s for s in services if s[0] != service_id)
-                    events += [("transferred", start + length / 2, target[0], counter_id, clerk_id,
-                                {"from_service_id": service_id, "to_service_id": target[0]}),
-                               ("called", start + length / 2 + 1, target[0], counter_id, clerk_id, {}),
-                               ("started", start + length / 2 + 1.5, target[0], counter_id, clerk_id, {})]
+                    events += [
+                        (
+                            "transferred",
+                            start + length / 2,
+                            target[0],
+                            counter_id,
+                            clerk_id,
+                            {"from_service_id": service_id, "to_service_id": target[0]},
+                        ),
+                        ("called", start + length / 2 + 1, target[0], counter_id, clerk_id, {}),
+                        ("started", start + length / 2 + 1.5, target[0], counter_id, clerk_id, {}),
+                    ]
                     service_id, start = target[0], start + length / 2 + 1.5
                     length = rng.expovariate(1 / target[2]) * 0.6 + target[2] * 0.4
                 elif outcome < 0.07:  # held: fetches a document, comes back
                     back = start + length / 3 + 5 + rng.random() * 20
-                    events += [("held", start + length / 3, service_id, counter_id, clerk_id, {"note": ""}),
-                               ("returned", back, service_id, counter_id, clerk_id, {}),
-                               ("called", back + 1, service_id, counter_id, clerk_id, {}),
-                               ("started", back + 1.5, service_id, counter_id, clerk_id, {})]
+                    events += [
+                        ("held", start + length / 3, service_id, counter_id, clerk_id, {"note": ""}),
+                        ("returned", back, service_id, counter_id, clerk_id, {}),
+                        ("called", back + 1, service_id, counter_id, clerk_id, {}),
+                        ("started", back + 1.5, service_id, counter_id, clerk_id, {}),
+                    ]
                     start = back + 1.5
                 finished = start + length
                 events.append(("finished", finished, service_id, counter_id, clerk_id, {}))
                 cursor = finished
                 if rng.random() < 0.6:
                     score = rng.choices([s for s, _w in SCORES], [w for _s, w in SCORES])[0]
-                    events.append(("rated", finished + 0.5, service_id, counter_id, None,
-                                   {"score": score, "source": "tablet"}))
+                    events.append(
+                        ("rated", finished + 0.5, service_id, counter_id, None, {"score": score, "source": "tablet"})
+                    )
             free_at[slot] = cursor + 0.3
             first_call = _at(day, call)
-            out.tickets.append({
-                "id": ticket_id, "site_id": shape.id, "service_id": service_id, "agency_id": agency_id,
-                "origin_service_id": events[0][2], "sequence_id": sequence_id, "service_date": day,
-                "number": number, "display_number": str(number), "priority": priority, "channel": channel,
-                "appointment_at": None, "status": status, "issued_at": _at(day, minute),
-                "queue_since": _at(day, minute), "first_called_at": first_call, "called_at": first_call,
-                "started_at": None if status != "done" else _at(day, cursor - length),
-                "finished_at": _at(day, finished) if finished else None, "counter_id": counter_id,
-                "clerk_id": clerk_id, "recall_count": sum(1 for e in events if e[0] == "recalled"),
-                "transfer_count": sum(1 for e in events if e[0] == "transferred"), "hold_note": "",
-                "tracking_token": f"syn{ticket_id}", "issuer_key": "synthetic", "idempotency_key": None,
-                "estimated_wait_minutes": None})
+            out.tickets.append(
+                {
+                    "id": ticket_id,
+                    "site_id": shape.id,
+                    "service_id": service_id,
+                    "agency_id": agency_id,
+                    "origin_service_id": events[0][2],
+                    "sequence_id": sequence_id,
+                    "service_date": day,
+                    "number": number,
+                    "display_number": str(number),
+                    "priority": priority,
+                    "channel": channel,
+                    "appointment_at": None,
+                    "status": status,
+                    "issued_at": _at(day, minute),
+                    "queue_since": _at(day, minute),
+                    "first_called_at": first_call,
+                    "called_at": first_call,
+                    "started_at": None if status != "done" else _at(day, cursor - length),
+                    "finished_at": _at(day, finished) if finished else None,
+                    "counter_id": counter_id,
+                    "clerk_id": clerk_id,
+                    "recall_count": sum(1 for e in events if e[0] == "recalled"),
+                    "transfer_count": sum(1 for e in events if e[0] == "transferred"),
+                    "hold_note": "",
+                    "tracking_token": f"syn{ticket_id}",
+                    "issuer_key": "synthetic",
+                    "idempotency_key": None,
+                    "estimated_wait_minutes": None,
+                }
+            )
             for kind, when, sid, cid, uid, data in events:
-                out.events.append({"ticket_id": ticket_id, "site_id": shape.id, "kind": kind, "at": _at(day, when),
-                                   "service_id": sid, "agency_id": agency_id, "counter_id": cid, "user_id": uid,
-                                   "data": data})
+                out.events.append(
+                    {
+                        "ticket_id": ticket_id,
+                        "site_id": shape.id,
+                        "kind": kind,
+                        "at": _at(day, when),
+                        "service_id": sid,
+                        "agency_id": agency_id,
+                        "counter_id": cid,
+                        "user_id": uid,
+                        "data": data,
+                    }
+                )
 
 
 # ---------------------------------------------------------------- the year
 
 
-def generate(session: Session, first: date, last: date, *, sites: int = 101, volume: float = 1.0, seed: int = 2024,
-             rollup_until: date | None = None, now: datetime | None = None,
-             progress: Callable[[date, int], None] | None = None) -> dict[str, int]:
+def generate(
+    session: Session,
+    first: date,
+    last: date,
+    *,
+    sites: int = 101,
+    volume: float = 1.0,
+    seed: int = 2024,
+    rollup_until: date | None = None,
+    now: datetime | None = None,
+    progress: Callable[[date, int], None] | None = None,
+) -> dict[str, int]:
     """Creates the province and plays every day of [first, last]; rolls up days before `rollup_until`
     (default: `last`, i.e. the last day stays live like "today"). Commit is the caller's (or per day batch
     when `session` is bound to a connection that commits)."""
     rng = random.Random(seed)
     shapes = create_province(session, sites)
-    ids = iter(range((session.execute(select(Ticket.id).order_by(Ticket.id.desc()).limit(1)).scalar() or 0) + 1,
-                     10**12))
-    services = {sid: ServiceInfo(a_id, 15 * 60, 0) for shape in shapes for a_id, _s, svc, _st in shape.agencies
-                for sid, _q, _m in svc}
+    ids = iter(
+        range((session.execute(select(Ticket.id).order_by(Ticket.id.desc()).limit(1)).scalar() or 0) + 1, 10**12)
+    )
+    services = {
+        sid: ServiceInfo(a_id, 15 * 60, 0)
+        for shape in shapes
+        for a_id, _s, svc, _st in shape.agencies
+        for sid, _q, _m in svc
+    }
     targets = {row.id: row for row in session.execute(select(Service)).scalars()}
-    services = {sid: ServiceInfo(targets[sid].agency_id, targets[sid].target_wait_minutes * 60,
-                                 targets[sid].target_service_minutes * 60) for sid in services}
+    services = {
+        sid: ServiceInfo(
+            targets[sid].agency_id, targets[sid].target_wait_minutes * 60, targets[sid].target_service_minutes * 60
+        )
+        for sid in services
+    }
     rollup_until = rollup_until or last
     now = now or datetime.now(UTC)
     totals = {"tickets": 0, "events": 0, "days": 0}
@@ -298,9 +393,11 @@ def generate(session: Session, first: date, last: date, *, sites: int = 101, vol
         if out.tickets:
             session.connection().execute(insert(Ticket.__table__), out.tickets)
             for start in range(0, len(out.events), 20000):
-                session.connection().execute(insert(TicketEvent.__table__), out.events[start:start + 20_000])
-            session.connection().execute(insert(DailyNumber.__table__), [
-                {"sequence_id": q, "service_date": d, "last_value": v} for (q, d), v in out.numbers.items()])
+                session.connection().execute(insert(TicketEvent.__table__), out.events[start : start + 20_000])
+            session.connection().execute(
+                insert(DailyNumber.__table__),
+                [{"sequence_id": q, "service_date": d, "last_value": v} for (q, d), v in out.numbers.items()],
+            )
         if day < rollup_until:
             _rollup_generated(session, shapes, out, services, day, now)
         totals["tickets"] += len(out.tickets)
@@ -313,22 +410,46 @@ def generate(session: Session, first: date, last: date, *, sites: int = 101, vol
     return totals
 
 
-def _rollup_generated(session: Session, shapes: list[SiteShape], out: DayOutput, services: dict[int, ServiceInfo],
-                      day: date, now: datetime) -> None:
+def _rollup_generated(
+    session: Session,
+    shapes: list[SiteShape],
+    out: DayOutput,
+    services: dict[int, ServiceInfo],
+    day: date,
+    now: datetime,
+) -> None:
     """The day's roll-up from the events just generated (same computation as rollup_day, without re-reading)."""
     start = datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ).astimezone(UTC)
     end = start + timedelta(days=1)
     by_ticket: dict[int, list[Event]] = defaultdict(list)
     for e in out.events:
-        by_ticket[e["ticket_id"]].append(Event(e["ticket_id"], e["kind"], e["at"], e["service_id"], e["agency_id"],
-                                               e["counter_id"], e["user_id"], e["data"]))
+        by_ticket[e["ticket_id"]].append(
+            Event(
+                e["ticket_id"],
+                e["kind"],
+                e["at"],
+                e["service_id"],
+                e["agency_id"],
+                e["counter_id"],
+                e["user_id"],
+                e["data"],
+            )
+        )
     tally = Tally()
     counts: dict[int, int] = defaultdict(int)
     for ticket in out.tickets:
         events = sorted(by_ticket[ticket["id"]], key=lambda e: e.at)
         counts[ticket["site_id"]] += sum(1 for e in events if start <= e.at < end)
-        tally_ticket(tally, TicketInfo(ticket["id"], ticket["site_id"], ticket["priority"], ticket["channel"]),
-                     events, services, start, end)
+        tally_ticket(
+            tally,
+            TicketInfo(ticket["id"], ticket["site_id"], ticket["priority"], ticket["channel"]),
+            events,
+            services,
+            start,
+            end,
+        )
     store_tally(session, tally)
-    session.connection().execute(insert(StatsRolledDay.__table__), [
-        {"day": day, "site_id": s.id, "rolled_at": now, "events": counts[s.id]} for s in shapes])
+    session.connection().execute(
+        insert(StatsRolledDay.__table__),
+        [{"day": day, "site_id": s.id, "rolled_at": now, "events": counts[s.id]} for s in shapes],
+    )

@@ -19,9 +19,27 @@ BUCKET_COLUMNS: tuple[str, ...] = tuple(f"w{i}" for i in range(len(WAIT_BUCKETS)
 
 # Additive measures of both roll-up tables (wait_max is combined with MAX, everything else with SUM).
 MEASURES: tuple[str, ...] = (
-    "issued", "called", "wait_sum", "wait_max", "within_target", *BUCKET_COLUMNS,
-    "served", "service_sum", "service_within", "no_show", "recalled", "transferred_in", "transferred_out",
-    "held", "returned", "cancelled", "ratings", "r_very", "r_sat", "r_neutral", "r_unsat",
+    "issued",
+    "called",
+    "wait_sum",
+    "wait_max",
+    "within_target",
+    *BUCKET_COLUMNS,
+    "served",
+    "service_sum",
+    "service_within",
+    "no_show",
+    "recalled",
+    "transferred_in",
+    "transferred_out",
+    "held",
+    "returned",
+    "cancelled",
+    "ratings",
+    "r_very",
+    "r_sat",
+    "r_neutral",
+    "r_unsat",
 )
 
 

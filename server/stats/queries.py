@@ -115,15 +115,21 @@ class Filters:
     @property
     def fine(self) -> bool:
         return self.by in FINE_ONLY or any(
-            v is not None for v in (self.counter_id, self.clerk_id, self.priority, self.channel))
+            v is not None for v in (self.counter_id, self.clerk_id, self.priority, self.channel)
+        )
 
     def matches(self, key: tuple) -> bool:
         values = dict(zip(KEY_FIELDS, key, strict=True))
         if values["site_id"] not in self.site_ids or not self.first <= values["day"] <= self.last:
             return False
-        for name, wanted in (("agency_id", self.agency_id), ("service_id", self.service_id),
-                             ("counter_id", self.counter_id), ("clerk_id", self.clerk_id),
-                             ("priority", self.priority), ("channel", self.channel)):
+        for name, wanted in (
+            ("agency_id", self.agency_id),
+            ("service_id", self.service_id),
+            ("counter_id", self.counter_id),
+            ("clerk_id", self.clerk_id),
+            ("priority", self.priority),
+            ("channel", self.channel),
+        ):
             if wanted is not None and values[name] != wanted:
                 return False
         return True
@@ -181,8 +187,11 @@ class History:
 
 def breakdown_key(filters: Filters, key: tuple) -> Any:
     values = dict(zip(KEY_FIELDS, key, strict=True))
-    return values["day"] if filters.by == "day" else values[filters.by if filters.by in ("priority", "channel")
-                                                           else f"{filters.by}_id"]
+    return (
+        values["day"]
+        if filters.by == "day"
+        else values[filters.by if filters.by in ("priority", "channel") else f"{filters.by}_id"]
+    )
 
 
 def history(session: Session, filters: Filters, now: datetime) -> History:
@@ -194,7 +203,8 @@ def history(session: Session, filters: Filters, now: datetime) -> History:
     if filters.first <= last_past and filters.site_ids:
         where = _where(table, filters, last_past)
         for day, hour, *row in session.exec(
-                select(table.day, table.hour, *_sums(table)).where(*where).group_by(table.day, table.hour)):
+            select(table.day, table.hour, *_sums(table)).where(*where).group_by(table.day, table.hour)
+        ):
             result.add(day, hour, row)
         if filters.by == "day":
             for day, row in result.by_day.items():
@@ -224,8 +234,9 @@ def agency_hour_rows(session: Session, filters: Filters, now: datetime) -> tuple
     active_days: set[date] = set()
     if filters.first <= last_past and filters.site_ids:
         where = _where(table, filters, last_past)
-        for agency, hour, *row in session.exec(select(table.agency_id, table.hour, *_sums(table)).where(*where)
-                                               .group_by(table.agency_id, table.hour)):
+        for agency, hour, *row in session.exec(
+            select(table.agency_id, table.hour, *_sums(table)).where(*where).group_by(table.agency_id, table.hour)
+        ):
             combine(rows.setdefault((agency, hour), empty_row()), row)
         active_days.update(session.exec(select(table.day).where(*where, table.issued > 0).distinct()).all())
     if filters.first <= today <= filters.last:
@@ -237,8 +248,14 @@ def agency_hour_rows(session: Session, filters: Filters, now: datetime) -> tuple
     return rows, len(active_days)
 
 
-PRIORITY_LABELS = {"": "Ordinary", "elderly": "Elderly", "disabled": "Disabled", "pregnant": "Pregnant",
-                   "child": "With small children", "merit": "People with merit"}
+PRIORITY_LABELS = {
+    "": "Ordinary",
+    "elderly": "Elderly",
+    "disabled": "Disabled",
+    "pregnant": "Pregnant",
+    "child": "With small children",
+    "merit": "People with merit",
+}
 CHANNEL_LABELS = {"kiosk": "Kiosk", "staff": "Staff", "appointment": "Appointment", "api": "API"}
 
 
@@ -283,28 +300,50 @@ def live_site(session: Session, site_id: int, now: datetime) -> dict[str, Any]:
     for service in services:
         row = per_service.get(service.id or 0, empty_row())
         m = dict(zip(MEASURES, row, strict=True))
-        entries.append({"id": service.id, "code": service.code, "name": service.name, "agency_id": service.agency_id,
-                        "target_wait_minutes": service.target_wait_minutes, "issued": m["issued"],
-                        "served": m["served"], "waits": sorted(tally.waits.get(service.id or 0, [])),
-                        "ratings": m["ratings"], "positive": m["r_very"] + m["r_sat"]})
-    return {"site_id": site_id, "day": today.isoformat(), "now": now.isoformat(),
-            "agencies": [{"id": a.id, "code": a.code, "name": a.name} for a in agencies],
-            "services": entries, "called_ids": sorted(tally.called_ids),
-            "finished_ids": sorted(tally.finished_ids), "rated_ids": sorted(tally.rated_ids)}
+        entries.append(
+            {
+                "id": service.id,
+                "code": service.code,
+                "name": service.name,
+                "agency_id": service.agency_id,
+                "target_wait_minutes": service.target_wait_minutes,
+                "issued": m["issued"],
+                "served": m["served"],
+                "waits": sorted(tally.waits.get(service.id or 0, [])),
+                "ratings": m["ratings"],
+                "positive": m["r_very"] + m["r_sat"],
+            }
+        )
+    return {
+        "site_id": site_id,
+        "day": today.isoformat(),
+        "now": now.isoformat(),
+        "agencies": [{"id": a.id, "code": a.code, "name": a.name} for a in agencies],
+        "services": entries,
+        "called_ids": sorted(tally.called_ids),
+        "finished_ids": sorted(tally.finished_ids),
+        "rated_ids": sorted(tally.rated_ids),
+    }
 
 
 def province_today(session: Session, site_ids: list[int], now: datetime) -> dict[str, Any]:
     """Per site and in total: waiting now, longest wait, counters, and today's served/wait/satisfaction."""
     today = local_date(now)
     sites = session.exec(select(Site).where(col(Site.id).in_(site_ids)).order_by(Site.id)).all()
-    waiting = {site: (count, oldest) for site, count, oldest in session.exec(
-        select(Ticket.site_id, func.count(), func.min(Ticket.queue_since))
-        .where(col(Ticket.site_id).in_(site_ids), Ticket.service_date == today, Ticket.status == "waiting")
-        .group_by(Ticket.site_id))}
+    waiting = {
+        site: (count, oldest)
+        for site, count, oldest in session.exec(
+            select(Ticket.site_id, func.count(), func.min(Ticket.queue_since))
+            .where(col(Ticket.site_id).in_(site_ids), Ticket.service_date == today, Ticket.status == "waiting")
+            .group_by(Ticket.site_id)
+        )
+    }
     counters: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for site, status, count in session.exec(
-            select(Counter.site_id, Counter.status, func.count()).where(col(Counter.site_id).in_(site_ids))
-            .group_by(Counter.site_id, Counter.status)):
+        select(Counter.site_id, Counter.status, func.count())
+        .where(col(Counter.site_id).in_(site_ids))
+        .group_by(Counter.site_id, Counter.status)
+    ):
         counters[site][status] = count
     tally = tally_sites(session, site_ids, *today_window(now))
     per_site: dict[int, list[int]] = {}
@@ -319,13 +358,31 @@ def province_today(session: Session, site_ids: list[int], now: datetime) -> dict
         combine(total, row)
         total_waiting += count
         total_longest = max(total_longest, longest)
-        rows.append({"id": site.id, "code": site.code, "name": site.name, "kind": site.kind, "waiting": count,
-                     "longest_wait_seconds": longest, "open": counters[site.id or 0]["open"],
-                     "paused": counters[site.id or 0]["paused"], **figures(row)})
-    return {"day": today.isoformat(), "now": now.isoformat(), "sites": rows,
-            "total": {"waiting": total_waiting, "longest_wait_seconds": total_longest,
-                      "open": sum(r["open"] for r in rows), "paused": sum(r["paused"] for r in rows),
-                      **figures(total)}}
+        rows.append(
+            {
+                "id": site.id,
+                "code": site.code,
+                "name": site.name,
+                "kind": site.kind,
+                "waiting": count,
+                "longest_wait_seconds": longest,
+                "open": counters[site.id or 0]["open"],
+                "paused": counters[site.id or 0]["paused"],
+                **figures(row),
+            }
+        )
+    return {
+        "day": today.isoformat(),
+        "now": now.isoformat(),
+        "sites": rows,
+        "total": {
+            "waiting": total_waiting,
+            "longest_wait_seconds": total_longest,
+            "open": sum(r["open"] for r in rows),
+            "paused": sum(r["paused"] for r in rows),
+            **figures(total),
+        },
+    }
 
 
 def _aware(value: Any) -> datetime:

@@ -38,8 +38,9 @@ def coarse_rows(rows: dict[Key, list[int]]) -> dict[tuple, list[int]]:
 
 
 def row_dicts(rows: dict[Any, list[int]], fields: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [{**dict(zip(fields, key, strict=True)), **dict(zip(MEASURES, row, strict=True))}
-            for key, row in rows.items()]
+    return [
+        {**dict(zip(fields, key, strict=True)), **dict(zip(MEASURES, row, strict=True))} for key, row in rows.items()
+    ]
 
 
 def store_tally(session: Session, tally: Tally) -> None:
@@ -47,9 +48,9 @@ def store_tally(session: Session, tally: Tally) -> None:
     detail = row_dicts(tally.rows, KEY_FIELDS)
     coarse = row_dicts(coarse_rows(tally.rows), COARSE_FIELDS)
     for chunk_start in range(0, len(detail), 5000):
-        session.connection().execute(insert(StatsDetail.__table__), detail[chunk_start:chunk_start + 5000])
+        session.connection().execute(insert(StatsDetail.__table__), detail[chunk_start : chunk_start + 5000])
     for chunk_start in range(0, len(coarse), 5000):
-        session.connection().execute(insert(StatsHourly.__table__), coarse[chunk_start:chunk_start + 5000])
+        session.connection().execute(insert(StatsHourly.__table__), coarse[chunk_start : chunk_start + 5000])
 
 
 def rollup_day(session: Session, day: date, site_id: int, now: datetime) -> int:
@@ -59,8 +60,9 @@ def rollup_day(session: Session, day: date, site_id: int, now: datetime) -> int:
     events = tally_window(session, site_id, start, end, tally, service_infos(session, [site_id]))
     for table in (StatsDetail, StatsHourly):
         session.execute(delete(table).where(col(table.day) == day, col(table.site_id) == site_id))
-    session.execute(delete(StatsRolledDay).where(col(StatsRolledDay.day) == day,
-                                                 col(StatsRolledDay.site_id) == site_id))
+    session.execute(
+        delete(StatsRolledDay).where(col(StatsRolledDay.day) == day, col(StatsRolledDay.site_id) == site_id)
+    )
     store_tally(session, tally)
     session.add(StatsRolledDay(day=day, site_id=site_id, rolled_at=now, events=events))
     session.flush()
@@ -78,10 +80,13 @@ def missing_days(session: Session, site_ids: list[int], first: date, last: date)
     """(day, site) pairs in the range that have no roll-up yet."""
     if last < first or not site_ids:
         return []
-    done = set(session.exec(
-        select(StatsRolledDay.day, StatsRolledDay.site_id)
-        .where(StatsRolledDay.day >= first, StatsRolledDay.day <= last, col(StatsRolledDay.site_id).in_(site_ids))
-    ).all())
+    done = set(
+        session.exec(
+            select(StatsRolledDay.day, StatsRolledDay.site_id).where(
+                StatsRolledDay.day >= first, StatsRolledDay.day <= last, col(StatsRolledDay.site_id).in_(site_ids)
+            )
+        ).all()
+    )
     return [(day, site) for day in days(first, last) for site in site_ids if (day, site) not in done]
 
 
@@ -93,8 +98,9 @@ class TooManyMissingDays(Exception):
     """More finished days lack a roll-up than a page should compute while someone waits."""
 
 
-def roll_missing(session: Session, site_ids: list[int], first: date, last: date, now: datetime,
-                 limit: int | None = None) -> int:
+def roll_missing(
+    session: Session, site_ids: list[int], first: date, last: date, now: datetime, limit: int | None = None
+) -> int:
     """Rolls up the finished days of the range that have none yet (never today); returns how many."""
     from server.clock import local_date
 

@@ -31,8 +31,9 @@ class LiveApi:
         self.tokens: dict[str, str] = {}
 
     def _post(self, path: str, token: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.http.post(f"{self.url}/api/v1{path}", json=body or {},
-                                  headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        response = self.http.post(
+            f"{self.url}/api/v1{path}", json=body or {}, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
         assert response.status_code in (200, 201), response.text
         return response.json()
 
@@ -41,8 +42,9 @@ class LiveApi:
 
     def clerk(self, username: str) -> str:
         if username not in self.tokens:
-            response = self.http.post(f"{self.url}/api/v1/auth/token", timeout=10,
-                                      json={"username": username, "password": PASSWORD})
+            response = self.http.post(
+                f"{self.url}/api/v1/auth/token", timeout=10, json={"username": username, "password": PASSWORD}
+            )
             assert response.status_code == 200, response.text
             self.tokens[username] = response.json()["token"]
         return self.tokens[username]
@@ -69,7 +71,9 @@ def wait_played(page: Page, count: int) -> list[dict[str, Any]]:
     """Until `count` announcements have finished playing."""
     page.wait_for_function(
         "n => window.__luotAudioLog.length >= n && window.__luotAudioLog.every(e => e.ended !== null)",
-        arg=count, timeout=PLAYED)
+        arg=count,
+        timeout=PLAYED,
+    )
     return audio_log(page)
 
 
@@ -203,8 +207,14 @@ def test_a_counter_display_shows_the_number_called_to_its_counter(page: Page, li
     server, world = live_world
     db = Database(server.settings())
     with db.write() as s:
-        create_device(s, s.get(Site, world.site_id), "counter_display", "Màn hình quầy 2", "cd-token-2",
-                      counter_id=world.counters["c2"])
+        create_device(
+            s,
+            s.get(Site, world.site_id),
+            "counter_display",
+            "Màn hình quầy 2",
+            "cd-token-2",
+            counter_id=world.counters["c2"],
+        )
     db.dispose()
     page.goto(f"{server.url}/display/counter?token=cd-token-2")
     expect(page.locator("#counter-name")).to_have_text("Quầy 2")
@@ -225,8 +235,9 @@ def test_a_counter_display_shows_the_number_called_to_its_counter(page: Page, li
 
 
 def test_without_speech_engine_the_board_still_shows_calls_and_the_server_warns(page: Page, tmp_path: Path):
-    server = LiveServer(tmp_path / "silent", env={"LUOT_ESPEAK_PATH": "/nonexistent/bin/espeak-ng",
-                                                  "LUOT_VOICE_PACK_DIR": ""})
+    server = LiveServer(
+        tmp_path / "silent", env={"LUOT_ESPEAK_PATH": "/nonexistent/bin/espeak-ng", "LUOT_VOICE_PACK_DIR": ""}
+    )
     world: World = server.prepare(build_world)  # type: ignore[assignment]
     server.start()
     try:
@@ -248,9 +259,18 @@ def test_without_speech_engine_the_board_still_shows_calls_and_the_server_warns(
 def test_without_the_kiosk_flag_one_click_on_enable_sound_unlocks_the_announcements(browser, live_world):
     server, world = live_world
     plain = browser.browser_type.launch(  # the same Chromium, without --autoplay-policy=no-user-gesture-required
-        executable_path="/usr/bin/chromium", headless=True,
-        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-              "--disable-sync", "--no-first-run", "--disable-quic"])
+        executable_path="/usr/bin/chromium",
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    )
     try:
         page = plain.new_page(viewport={"width": 1920, "height": 1080})
         open_board(page, server, world.board_token)

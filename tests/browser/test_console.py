@@ -29,8 +29,12 @@ CONSOLE_URL = re.compile(r"/counter/\d+(\?.*)?$")
 
 
 def issue(server: LiveServer, world: World, service: str) -> dict[str, Any]:
-    response = requests.post(f"{server.url}/api/v1/tickets", json={"service": service},
-                              headers={"Authorization": f"Bearer {world.kiosk_token}"}, timeout=10)
+    response = requests.post(
+        f"{server.url}/api/v1/tickets",
+        json={"service": service},
+        headers={"Authorization": f"Bearer {world.kiosk_token}"},
+        timeout=10,
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -149,8 +153,11 @@ def test_a_clerk_calls_serves_and_finishes_and_the_tablet_stores_the_rating(brow
         rating = session.exec(select(Rating).where(Rating.ticket_id == ticket["id"])).one()
         stored = session.get(Ticket, ticket["id"])
         assert stored is not None
-        assert (rating.score, rating.comment, rating.source) == ("very_satisfied", "Cán bộ hướng dẫn tận tình",
-                                                                 "tablet")
+        assert (rating.score, rating.comment, rating.source) == (
+            "very_satisfied",
+            "Cán bộ hướng dẫn tận tình",
+            "tablet",
+        )
         assert rating.counter_id == world.counters["c1"]
         assert rating.clerk_id == world.users["clerk1"]
         assert (rating.agency_id, rating.service_id) == (stored.agency_id, stored.service_id)
@@ -240,8 +247,7 @@ def test_call_next_with_nobody_left_says_the_served_citizen_is_finished(page: Pa
     expect(page.locator("#fig-served")).to_have_text("1")
 
 
-def test_transfer_puts_the_citizen_in_the_other_agencys_line_ahead_of_later_arrivals(browser, page: Page,
-                                                                                      live_world):
+def test_transfer_puts_the_citizen_in_the_other_agencys_line_ahead_of_later_arrivals(browser, page: Page, live_world):
     server, world = live_world
     early = issue(server, world, "TP-A")
     later = [issue(server, world, "CA-X") for _ in range(2)]
@@ -292,8 +298,7 @@ def test_a_held_citizen_returns_to_the_line_with_their_original_time(page: Page,
     expect(page.locator("#current-number")).to_have_text(first["display_number"])
 
 
-def test_a_second_clerk_cannot_take_a_held_counter_without_confirming_a_takeover(browser, page: Page,
-                                                                                 live_world):
+def test_a_second_clerk_cannot_take_a_held_counter_without_confirming_a_takeover(browser, page: Page, live_world):
     server, _world = live_world
     sign_in(page, server, "clerk1")
     take_counter(page, 1)

@@ -25,8 +25,9 @@ def sign_in(page, server, username: str, path: str = "/dashboard/") -> None:
 
 
 def token(server, username: str) -> dict[str, str]:
-    reply = requests.post(f"{server.url}/api/v1/auth/token", json={"username": username, "password": PASSWORD},
-                          timeout=10)
+    reply = requests.post(
+        f"{server.url}/api/v1/auth/token", json={"username": username, "password": PASSWORD}, timeout=10
+    )
     return {"Authorization": f"Bearer {reply.json()['token']}"}
 
 
@@ -44,8 +45,12 @@ def test_the_live_dashboard_updates_when_a_ticket_is_issued_called_and_served(pa
     row = page.locator(f'#agencies tr.service[data-service="{tp_a}"]')
     expect(row.locator('[data-k="waiting"]')).to_have_text("0")
     expect(page.locator("#status")).to_have_attribute("data-online", "true")
-    issued = requests.post(f"{server.url}/api/v1/tickets", json={"service": "TP-A"},
-                           headers={"Authorization": f"Bearer {world.kiosk_token}"}, timeout=10)
+    issued = requests.post(
+        f"{server.url}/api/v1/tickets",
+        json={"service": "TP-A"},
+        headers={"Authorization": f"Bearer {world.kiosk_token}"},
+        timeout=10,
+    )
     assert issued.status_code == 201
     expect(row.locator('[data-k="waiting"]')).to_have_text("1")
     expect(page.locator('#agencies tr.agency[data-agency] [data-k="waiting"]').first).to_have_text("1")
@@ -60,23 +65,35 @@ def test_the_live_dashboard_updates_when_a_ticket_is_issued_called_and_served(pa
     expect(row.locator('[data-k="open"]')).to_have_text("1")
     requests.post(f"{server.url}/api/v1/counters/{counter}/finish", json={}, headers=clerk, timeout=10)
     expect(row.locator('[data-k="served"]')).to_have_text("1")
-    rated = requests.post(f"{server.url}/api/v1/tickets/{issued.json()['id']}/rating",
-                          json={"score": "very_satisfied"},
-                          headers={"Authorization": f"Bearer {world.rating_token}"}, timeout=10)
+    rated = requests.post(
+        f"{server.url}/api/v1/tickets/{issued.json()['id']}/rating",
+        json={"score": "very_satisfied"},
+        headers={"Authorization": f"Bearer {world.rating_token}"},
+        timeout=10,
+    )
     assert rated.status_code == 201
     expect(row.locator('[data-k="satisfaction"]')).to_have_text("100.0 %")
 
 
 def serve_one(server, world) -> None:
-    issued = requests.post(f"{server.url}/api/v1/tickets", json={"service": "TP-A"},
-                           headers={"Authorization": f"Bearer {world.kiosk_token}"}, timeout=10)
+    issued = requests.post(
+        f"{server.url}/api/v1/tickets",
+        json={"service": "TP-A"},
+        headers={"Authorization": f"Bearer {world.kiosk_token}"},
+        timeout=10,
+    )
     assert issued.status_code == 201
-    requests.post(f"{server.url}/api/v1/tickets", json={"service": "CA-X"},
-                  headers={"Authorization": f"Bearer {world.kiosk_token}"}, timeout=10)
+    requests.post(
+        f"{server.url}/api/v1/tickets",
+        json={"service": "CA-X"},
+        headers={"Authorization": f"Bearer {world.kiosk_token}"},
+        timeout=10,
+    )
     clerk = token(server, "clerk1")
     for action in ("open", "next", "start", "finish"):
-        reply = requests.post(f"{server.url}/api/v1/counters/{world.counters['c1']}/{action}", json={}, headers=clerk,
-                              timeout=10)
+        reply = requests.post(
+            f"{server.url}/api/v1/counters/{world.counters['c1']}/{action}", json={}, headers=clerk, timeout=10
+        )
         assert reply.status_code == 200, reply.text
 
 
@@ -109,8 +126,9 @@ def test_the_history_page_draws_its_charts_and_its_downloads_open(page, live_wor
     book = load_workbook(io.BytesIO(download("#export-xlsx")))
     sheet = book[book.sheetnames[1]]
     assert [c.value for c in sheet[4]][:3] == ["Tổng cộng", 2, 1]
-    text = " ".join(unicodedata.normalize("NFC", p.extract_text()) for p in PdfReader(io.BytesIO(
-        download("#export-pdf"))).pages)
+    text = " ".join(
+        unicodedata.normalize("NFC", p.extract_text()) for p in PdfReader(io.BytesIO(download("#export-pdf"))).pages
+    )
     assert "Thống kê hàng đợi" in text and "Tổng cộng 2 1" in " ".join(text.split())
 
 
@@ -128,12 +146,17 @@ def test_admin_creates_a_service_and_kiosks_offer_it_at_once(page, live_world):
     page.fill("input[name=last_number]", "500")
     page.click("#save")
     expect(page.locator("#items")).to_contain_text("Cấp bản sao trích lục hộ tịch")
-    offered = requests.get(f"{server.url}/api/v1/services", headers={"Authorization": f"Bearer {world.kiosk_token}"},
-                           timeout=10).json()
+    offered = requests.get(
+        f"{server.url}/api/v1/services", headers={"Authorization": f"Bearer {world.kiosk_token}"}, timeout=10
+    ).json()
     service = next(s for a in offered["agencies"] if a["code"] == "TP" for s in a["services"] if s["code"] == "TP-C")
     assert service["available"] is True and service["name"] == "Cấp bản sao trích lục hộ tịch"
-    ticket = requests.post(f"{server.url}/api/v1/tickets", json={"service": "TP-C"},
-                           headers={"Authorization": f"Bearer {world.kiosk_token}"}, timeout=10)
+    ticket = requests.post(
+        f"{server.url}/api/v1/tickets",
+        json={"service": "TP-C"},
+        headers={"Authorization": f"Bearer {world.kiosk_token}"},
+        timeout=10,
+    )
     assert ticket.status_code == 201 and ticket.json()["display_number"] == "C001"
     page.goto(f"{server.url}/admin/audit?entity=services")
     expect(page.locator("#audit")).to_contain_text("services TP-C")

@@ -59,9 +59,16 @@ def populate(printer_spec: str):
             tp_b.opening_hours = {"days": [0, 1, 2, 3, 4], "periods": [["13:30", "17:00"]]}  # afternoons only
             session.add(tp_b)
             ca_x = session.exec(select(Service).where(Service.code == "CA-X")).one()
-            session.add(Appointment(site_id=world.site_id, service_id=ca_x.id or 0, code="HEN123",
-                                    slot_at=datetime(2026, 11, 18, 9, 30, tzinfo=LOCAL_TZ)))
+            session.add(
+                Appointment(
+                    site_id=world.site_id,
+                    service_id=ca_x.id or 0,
+                    code="HEN123",
+                    slot_at=datetime(2026, 11, 18, 9, 30, tzinfo=LOCAL_TZ),
+                )
+            )
         return world
+
     return build
 
 
@@ -106,7 +113,8 @@ def ticket_posts(page: Page) -> list[str]:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_tapping_an_agency_and_a_service_shows_the_ticket_the_printer_prints(
-        page: Page, kiosk_server: KioskServer, printer: PrinterListener):
+    page: Page, kiosk_server: KioskServer, printer: PrinterListener
+):
     open_kiosk(page, kiosk_server)
     agency(page, "Sở Tư pháp").click()
     with page.expect_response(lambda r: r.url.endswith("/api/v1/tickets")) as issued:
@@ -123,10 +131,17 @@ def test_tapping_an_agency_and_a_service_shows_the_ticket_the_printer_prints(
     decoded = decode_escpos(job)
     assert decoded.width_dots == 576 and decoded.has_cut and len(decoded.images) == 1
     (row,) = kiosk_server.tickets()
-    expected = TicketPrint(centre_name=CENTRE, agency="Sở Tư pháp", service="Cấp phiếu lý lịch tư pháp",
-                           display_number="1001", waiting_ahead=0, estimated_wait_minutes=None,
-                           issued_at=row.issued_at, counters=("Quầy 1", "Quầy 2"),
-                           tracking_url=f"{kiosk_server.url}/t/{row.tracking_token}")
+    expected = TicketPrint(
+        centre_name=CENTRE,
+        agency="Sở Tư pháp",
+        service="Cấp phiếu lý lịch tư pháp",
+        display_number="1001",
+        waiting_ahead=0,
+        estimated_wait_minutes=None,
+        issued_at=row.issued_at,
+        counters=("Quầy 1", "Quầy 2"),
+        tracking_url=f"{kiosk_server.url}/t/{row.tracking_token}",
+    )
     assert same_image(decoded.images[0], render_ticket_image(expected, load_builtin_layout("ticket_80mm")))
 
 
@@ -152,7 +167,8 @@ def test_a_double_tap_gives_one_ticket(page: Page, kiosk_server: KioskServer, pr
 @pytest.mark.browser
 @pytest.mark.slow
 def test_without_the_server_the_kiosk_says_so_issues_nothing_and_recovers_without_reload(
-        page: Page, kiosk_server: KioskServer, printer: PrinterListener):
+    page: Page, kiosk_server: KioskServer, printer: PrinterListener
+):
     posts = ticket_posts(page)
     open_kiosk(page, kiosk_server)
     page.evaluate("window.sameDocument = true")
@@ -180,8 +196,12 @@ def test_without_the_server_the_kiosk_says_so_issues_nothing_and_recovers_withou
 @pytest.mark.slow
 def test_closed_and_capped_services_say_why_before_the_tap(page: Page, kiosk_server: KioskServer):
     for _ in range(2):  # CA-Y takes 2 numbers a day
-        response = requests.post(f"{kiosk_server.url}/api/v1/tickets", json={"service": "CA-Y"}, timeout=10,
-                                 headers={"Authorization": "Bearer kiosk-token-1"})
+        response = requests.post(
+            f"{kiosk_server.url}/api/v1/tickets",
+            json={"service": "CA-Y"},
+            timeout=10,
+            headers={"Authorization": "Bearer kiosk-token-1"},
+        )
         assert response.status_code == 201, response.text
     open_kiosk(page, kiosk_server)
     agency(page, "Sở Tư pháp").click()
@@ -225,7 +245,8 @@ def test_a_kiosk_for_one_agency_opens_on_its_services(page: Page, kiosk_server: 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_paper_out_still_shows_the_number_and_says_where_to_go(
-        page: Page, kiosk_server: KioskServer, printer: PrinterListener):
+    page: Page, kiosk_server: KioskServer, printer: PrinterListener
+):
     printer.paper = PAPER_OUT
     open_kiosk(page, kiosk_server)
     agency(page, "Sở Tư pháp").click()
@@ -242,7 +263,8 @@ def test_paper_out_still_shows_the_number_and_says_where_to_go(
 @pytest.mark.browser
 @pytest.mark.slow
 def test_an_appointment_is_checked_in_by_its_code_then_the_kiosk_returns_to_the_start(
-        page: Page, kiosk_server: KioskServer):
+    page: Page, kiosk_server: KioskServer
+):
     db = kiosk_server.db()
     try:
         configure_kiosk(db, return_seconds=3)
@@ -265,7 +287,8 @@ def test_an_appointment_is_checked_in_by_its_code_then_the_kiosk_returns_to_the_
 @pytest.mark.slow
 @pytest.mark.parametrize(("width", "height"), [(1080, 1920), (1920, 1080)], ids=["portrait", "landscape"])
 def test_large_targets_and_the_ticket_fit_portrait_and_landscape(
-        browser, kiosk_server: KioskServer, width: int, height: int):
+    browser, kiosk_server: KioskServer, width: int, height: int
+):
     context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
     page = context.new_page()
     try:
@@ -317,9 +340,12 @@ def test_the_qr_code_is_an_svg_of_the_tracking_address(client, luot):
 
     response = client.get("/kiosk/qr/55JPK7DcyhEEQuZpGwl27Q.svg")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
-    expected = qrcode.make(f"{luot.settings.base_url}/t/55JPK7DcyhEEQuZpGwl27Q",
-                           image_factory=qrcode.image.svg.SvgPathFillImage, border=2,
-                           error_correction=qrcode.constants.ERROR_CORRECT_M)
+    expected = qrcode.make(
+        f"{luot.settings.base_url}/t/55JPK7DcyhEEQuZpGwl27Q",
+        image_factory=qrcode.image.svg.SvgPathFillImage,
+        border=2,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+    )
     buffer = io.BytesIO()
     expected.save(buffer)
     assert response.data == buffer.getvalue()
@@ -352,8 +378,8 @@ def test_every_kiosk_message_is_listed_and_translated_into_vietnamese():
 def test_the_page_carries_both_languages_for_the_toggle(client, world):
     html = client.get(f"/kiosk/?token={world.kiosk_token}").get_data(as_text=True)
     config: dict[str, Any] = __import__("json").loads(
-        re.search(r'<script id="kiosk-config" type="application/json">(.*?)</script>', html, re.S).group(1))
-    assert config["messages"]["Choose an agency"] == {"vi": "Mời chọn cơ quan cần giao dịch",
-                                                      "en": "Choose an agency"}
+        re.search(r'<script id="kiosk-config" type="application/json">(.*?)</script>', html, re.S).group(1)
+    )
+    assert config["messages"]["Choose an agency"] == {"vi": "Mời chọn cơ quan cần giao dịch", "en": "Choose an agency"}
     assert [p["code"] for p in config["priorities"]] == ["elderly", "disabled", "pregnant", "child", "merit"]
     assert config["token"] == world.kiosk_token and config["has_printer"] is False

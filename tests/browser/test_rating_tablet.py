@@ -29,15 +29,17 @@ class Hall:
         self.tokens: dict[str, str] = {}
 
     def post(self, path: str, token: str, body: dict[str, Any] | None = None, expect: int = 200) -> dict[str, Any]:
-        response = self.http.post(f"{self.server.url}{path}", json=body or {},
-                                  headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        response = self.http.post(
+            f"{self.server.url}{path}", json=body or {}, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
         assert response.status_code == expect, response.text
         return response.json()
 
     def clerk(self, username: str) -> str:
         if username not in self.tokens:
-            self.tokens[username] = self.post("/api/v1/auth/token", "", {"username": username,
-                                                                         "password": PASSWORD})["token"]
+            self.tokens[username] = self.post("/api/v1/auth/token", "", {"username": username, "password": PASSWORD})[
+                "token"
+            ]
         return self.tokens[username]
 
     def serve(self, username: str, counter: str, service: str = "TP-A") -> dict[str, Any]:
@@ -45,8 +47,12 @@ class Hall:
         token = self.clerk(username)
         counter_id = self.world.counters[counter]
         ticket = self.post("/api/v1/tickets", self.world.kiosk_token, {"service": service}, expect=201)
-        response = self.http.post(f"{self.server.url}/api/v1/counters/{counter_id}/open", json={},
-                                  headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        response = self.http.post(
+            f"{self.server.url}/api/v1/counters/{counter_id}/open",
+            json={},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
         assert response.status_code == 200, response.text
         called = self.post(f"/api/v1/counters/{counter_id}/next", token)
         assert called["ticket"]["id"] == ticket["id"]
@@ -131,8 +137,9 @@ def test_a_tablet_that_connects_just_after_the_finish_still_offers_the_rating(pa
 
 def test_a_site_that_adds_neutral_to_its_scale_shows_four_choices(browser, tmp_path: Path):
     server = LiveServer(tmp_path / "instance")
-    world = server.prepare(lambda db: build_world(
-        db, rating_scale=["very_satisfied", "satisfied", "neutral", "unsatisfied"]))
+    world = server.prepare(
+        lambda db: build_world(db, rating_scale=["very_satisfied", "satisfied", "neutral", "unsatisfied"])
+    )
     server.start()
     context = browser.new_context(locale="vi-VN", has_touch=True)
     hall = Hall(server, world)  # type: ignore[arg-type]

@@ -24,8 +24,9 @@ class LiveApi:
         self.tokens: dict[str, str] = {}
 
     def post(self, path: str, token: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.http.post(f"{self.url}/api/v1{path}", json=body or {},
-                                  headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        response = self.http.post(
+            f"{self.url}/api/v1{path}", json=body or {}, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
         assert response.status_code in (200, 201), response.text
         return response.json()
 
@@ -34,8 +35,9 @@ class LiveApi:
 
     def act(self, username: str, counter_id: int, action: str) -> dict[str, Any]:
         if username not in self.tokens:
-            response = self.http.post(f"{self.url}/api/v1/auth/token", timeout=10,
-                                      json={"username": username, "password": PASSWORD})
+            response = self.http.post(
+                f"{self.url}/api/v1/auth/token", timeout=10, json={"username": username, "password": PASSWORD}
+            )
             assert response.status_code == 200, response.text
             self.tokens[username] = response.json()["token"]
         return self.post(f"/counters/{counter_id}/{action}", self.tokens[username])

@@ -27,11 +27,21 @@ class Api:
         self.token = token
         self.http = requests.Session()
 
-    def post(self, path: str, body: dict | None = None, token: str | None = None,
-             headers: dict[str, str] | None = None, timeout: float = 10) -> requests.Response:
+    def post(
+        self,
+        path: str,
+        body: dict | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> requests.Response:
         token = token if token is not None else self.token
-        return self.http.post(f"{self.url}/api/v1{path}", json=body or {}, timeout=timeout,
-                              headers={"Authorization": f"Bearer {token}", **(headers or {})})
+        return self.http.post(
+            f"{self.url}/api/v1{path}",
+            json=body or {},
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {token}", **(headers or {})},
+        )
 
     def get(self, path: str, timeout: float = 10) -> requests.Response:
         return self.http.get(f"{self.url}/api/v1{path}", timeout=timeout)
@@ -42,8 +52,9 @@ class Api:
         return response.json()
 
     def login(self, username: str) -> str:
-        response = self.http.post(f"{self.url}/api/v1/auth/token", timeout=10,
-                                  json={"username": username, "password": PASSWORD})
+        response = self.http.post(
+            f"{self.url}/api/v1/auth/token", timeout=10, json={"username": username, "password": PASSWORD}
+        )
         assert response.status_code == 200, response.text
         return response.json()["token"]
 
@@ -54,8 +65,13 @@ class Api:
 class Listener:
     """A Socket.IO client that puts every event it receives on a queue per event name."""
 
-    def __init__(self, url: str, auth: dict[str, str], names: tuple[str, ...] = ("snapshot", "ticket.called"),
-                 transports: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        auth: dict[str, str],
+        names: tuple[str, ...] = ("snapshot", "ticket.called"),
+        transports: list[str] | None = None,
+    ) -> None:
         self.client = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1)
         self.events: dict[str, queue.Queue] = {name: queue.Queue() for name in names}
         for name in names:

@@ -50,8 +50,22 @@ EXPECTED: dict[str, frozenset[str]] = {
     "api.return_held": STAFF,
     "api.rate": STAFF,  # by ticket id: staff and rating tablets (by tracking token: anyone)
     "api.show_counter": STAFF_OF_SITE,
-    **{f"api.{action}": STAFF for action in ("open_counter", "close_counter", "call_next", "recall", "start",
-                                             "finish", "no_show", "transfer", "hold", "pause", "resume")},
+    **{
+        f"api.{action}": STAFF
+        for action in (
+            "open_counter",
+            "close_counter",
+            "call_next",
+            "recall",
+            "start",
+            "finish",
+            "no_show",
+            "transfer",
+            "hold",
+            "pause",
+            "resume",
+        )
+    },
     # manager pages (this issue)
     "dashboard.login": EVERYONE,
     "dashboard.logout": EVERYONE,
@@ -93,8 +107,13 @@ def _routes() -> list[tuple[str, str, str]]:
     settings = load_settings(environ={}, instance_dir=str(folder), async_mode="threading", log_level="WARNING")
     initialise(settings)
     app = create_app(settings, clock=ManualClock(WEDNESDAY_9AM))
-    routes = sorted({(rule.endpoint, method, rule.rule) for rule in app.url_map.iter_rules()
-                     for method in rule.methods - {"HEAD", "OPTIONS"}})
+    routes = sorted(
+        {
+            (rule.endpoint, method, rule.rule)
+            for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}
+        }
+    )
     app.extensions["luot"].db.dispose()
     return routes
 
@@ -105,8 +124,9 @@ ROUTES = _routes()
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     folder = tmp_path_factory.mktemp("access")
-    settings = load_settings(environ={}, instance_dir=str(folder / "instance"), async_mode="threading",
-                             log_level="WARNING")
+    settings = load_settings(
+        environ={}, instance_dir=str(folder / "instance"), async_mode="threading", log_level="WARNING"
+    )
     initialise(settings)
     app = create_app(settings, clock=ManualClock(WEDNESDAY_9AM))
     app.config["TESTING"] = True
@@ -125,8 +145,9 @@ def setup(tmp_path_factory):
     for role in ROLES:
         client = app.test_client()  # cookie session for pages (GET)
         headers: dict[str, str] = {}
-        username = {"clerk": "clerk1", "manager": "manager", "other_manager": "othermanager",
-                    "admin": "admin"}.get(role)
+        username = {"clerk": "clerk1", "manager": "manager", "other_manager": "othermanager", "admin": "admin"}.get(
+            role
+        )
         if username:
             credentials = {"username": username, "password": PASSWORD}
             token = client.post("/api/v1/auth/token", json=credentials).get_json()["token"]
@@ -135,9 +156,19 @@ def setup(tmp_path_factory):
         elif role == "kiosk":
             headers = {"Authorization": f"Bearer {world.kiosk_token}"}
         clients[role] = (client, app.test_client(), headers)  # POST: a cookie-less client with the Bearer token
-    values = {"counter_id": world.counters["c1"], "name": "services", "item_id": service_id, "kind": "csv",
-              "token": "no-such-token", "ref": "1", "ticket_id": 1, "tracking": "nothing", "call_id": "c999999",
-              "tracking_token": "nothing", "filename": "nothing.css"}
+    values = {
+        "counter_id": world.counters["c1"],
+        "name": "services",
+        "item_id": service_id,
+        "kind": "csv",
+        "token": "no-such-token",
+        "ref": "1",
+        "ticket_id": 1,
+        "tracking": "nothing",
+        "call_id": "c999999",
+        "tracking_token": "nothing",
+        "filename": "nothing.css",
+    }
     yield {"app": app, "world": world, "clients": clients, "values": values, "board_id": board_id}
     ctx.db.dispose()
 
@@ -147,8 +178,12 @@ def url_for_rule(endpoint: str, rule: str, values: dict[str, object], setup: dic
     if endpoint == "admin.new_device_token":
         local["item_id"] = setup["board_id"]
     url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(local[m.group(1)]), rule)
-    if endpoint.startswith("dashboard.") and endpoint not in ("dashboard.login", "dashboard.logout",
-                                                               "dashboard.static", "dashboard.province_json"):
+    if endpoint.startswith("dashboard.") and endpoint not in (
+        "dashboard.login",
+        "dashboard.logout",
+        "dashboard.static",
+        "dashboard.province_json",
+    ):
         url += f"?site={setup['world'].site_id}"
     return url
 
@@ -183,7 +218,8 @@ def test_access_follows_the_table(setup, endpoint, method, rule, role):
     allowed = role in EXPECTED[endpoint]
     assert denied(response, endpoint) != allowed, (
         f"{role} {'should' if allowed else 'should not'} get through {method} {url}: "
-        f"{response.status_code} {response.get_data(as_text=True)[:200]}")
+        f"{response.status_code} {response.get_data(as_text=True)[:200]}"
+    )
 
 
 @pytest.mark.parametrize("role", ["clerk", "manager", "admin"])

@@ -46,8 +46,20 @@ def test_issue_answers_with_the_documented_fields(client, world):
     response = client.post("/api/v1/tickets", json={"service": "CA-X"}, headers=bearer(world.kiosk_token))
     assert response.status_code == 201
     body = response.get_json()
-    for field in ("id", "number", "display_number", "service", "agency", "site", "status", "issued_at",
-                  "waiting_ahead", "estimated_wait_minutes", "tracking_token", "tracking_url"):
+    for field in (
+        "id",
+        "number",
+        "display_number",
+        "service",
+        "agency",
+        "site",
+        "status",
+        "issued_at",
+        "waiting_ahead",
+        "estimated_wait_minutes",
+        "tracking_token",
+        "tracking_url",
+    ):
         assert field in body, field
     assert body["display_number"] == "A001" and body["status"] == "waiting"
     assert body["agency"]["name"] == "Công an tỉnh"
@@ -61,24 +73,29 @@ def test_a_double_tap_with_one_idempotency_key_gives_one_ticket(client, world):
     assert first.get_json()["id"] == second.get_json()["id"]
 
 
-@pytest.mark.parametrize(("body", "status", "code"), [
-    ({"service": "NOPE"}, 404, "unknown_service"),
-    ({}, 400, "invalid_body"),
-    ({"service": 12}, 400, "invalid_body"),
-    ({"service": "TP-A", "priority": "vip"}, 400, "invalid_priority"),
-    ({"appointment": "HEN-0"}, 404, "unknown_appointment"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"service": "NOPE"}, 404, "unknown_service"),
+        ({}, 400, "invalid_body"),
+        ({"service": 12}, 400, "invalid_body"),
+        ({"service": "TP-A", "priority": "vip"}, 400, "invalid_priority"),
+        ({"appointment": "HEN-0"}, 404, "unknown_appointment"),
+    ],
+)
 def test_bad_issue_requests_get_a_clear_4xx(client, world, body, status, code):
     response = client.post("/api/v1/tickets", json=body, headers=bearer(world.kiosk_token))
     assert error_of(response, status)["code"] == code
 
 
 def test_malformed_json_is_a_400_not_a_500(client, world):
-    response = client.post("/api/v1/tickets", data="{not json", content_type="application/json",
-                           headers=bearer(world.kiosk_token))
+    response = client.post(
+        "/api/v1/tickets", data="{not json", content_type="application/json", headers=bearer(world.kiosk_token)
+    )
     assert error_of(response, 400)["code"] == "invalid_body"
-    response = client.post("/api/v1/tickets", data="service=TP-A", content_type="text/plain",
-                           headers=bearer(world.kiosk_token))
+    response = client.post(
+        "/api/v1/tickets", data="service=TP-A", content_type="text/plain", headers=bearer(world.kiosk_token)
+    )
     assert error_of(response, 400)["code"] == "invalid_body"
 
 
@@ -113,8 +130,7 @@ def test_only_the_clerk_of_a_counter_may_act_on_it(client, world):
     assert error["code"] == "wrong_counter"
     taken = client.post(f"/api/v1/counters/{world.counters['c1']}/open", json={}, headers=bearer(clerk2))
     assert error_of(taken, 409)["code"] == "counter_taken"
-    assert error_of(client.post("/api/v1/counters/999/next", headers=bearer(clerk1)), 404)["code"] == \
-        "unknown_counter"
+    assert error_of(client.post("/api/v1/counters/999/next", headers=bearer(clerk1)), 404)["code"] == "unknown_counter"
     nobody = client.post(f"/api/v1/counters/{world.counters['c1']}/next", headers=bearer(clerk1))
     assert error_of(nobody, 409)["code"] == "no_ticket_waiting"
 
@@ -164,8 +180,9 @@ def test_transfer_to_an_unknown_service_is_a_404(client, world):
     issue(client, world.kiosk_token, "TP-A")
     act(client, clerk, world.counters["c1"], "open")
     act(client, clerk, world.counters["c1"], "next")
-    response = client.post(f"/api/v1/counters/{world.counters['c1']}/transfer", json={"service": "ZZ"},
-                           headers=bearer(clerk))
+    response = client.post(
+        f"/api/v1/counters/{world.counters['c1']}/transfer", json={"service": "ZZ"}, headers=bearer(clerk)
+    )
     assert error_of(response, 404)["code"] == "unknown_service"
 
 
@@ -215,8 +232,10 @@ def test_ticket_issuing_is_rate_limited_per_device(settings, clock):
     app = create_app(replace(settings, ticket_rate_limit="3/minute"), clock=clock)
     world = build_world(app.extensions["luot"].db)
     client = app.test_client()
-    statuses = [client.post("/api/v1/tickets", json={"service": "TP-A"}, headers=bearer(world.kiosk_token)
-                            ).status_code for _ in range(4)]
+    statuses = [
+        client.post("/api/v1/tickets", json={"service": "TP-A"}, headers=bearer(world.kiosk_token)).status_code
+        for _ in range(4)
+    ]
     assert statuses == [201, 201, 201, 429]
     app.extensions["luot"].db.dispose()
 

@@ -18,8 +18,9 @@ def test_a_ticket_goes_from_kiosk_to_counter_to_rating(client, world):
     act(client, clerk, world.counters["c1"], "start")
     finished = act(client, clerk, world.counters["c1"], "finish")
     assert finished["ticket"]["status"] == "done"
-    rating = client.post(f"/api/v1/tickets/{ticket['id']}/rating", json={"score": "very_satisfied"},
-                         headers=bearer(world.rating_token))
+    rating = client.post(
+        f"/api/v1/tickets/{ticket['id']}/rating", json={"score": "very_satisfied"}, headers=bearer(world.rating_token)
+    )
     assert rating.status_code == 201, rating.get_json()
     tracked = client.get(f"/api/v1/tickets/{ticket['tracking_token']}").get_json()
     assert tracked["status"] == "done" and tracked["rated"] is True and tracked["can_rate"] is False

@@ -70,12 +70,19 @@ def test_backup_copies_the_database_while_the_server_runs(tmp_path):
         import requests
 
         for _ in range(5):
-            response = requests.post(f"{server.url}/api/v1/tickets", json={"service": "TP-A"},
-                                     headers=bearer(world.kiosk_token), timeout=10)
+            response = requests.post(
+                f"{server.url}/api/v1/tickets", json={"service": "TP-A"}, headers=bearer(world.kiosk_token), timeout=10
+            )
             assert response.status_code == 201
         target = tmp_path / "backups" / "luot.sqlite3"
-        result = subprocess.run([sys.executable, "-m", "server.cli", "backup", str(target)], env=server.env,
-                                capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[2])
+        result = subprocess.run(
+            [sys.executable, "-m", "server.cli", "backup", str(target)],
+            env=server.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=Path(__file__).parents[2],
+        )
         assert result.returncode == 0, result.stderr
         with sqlite3.connect(target) as copy:
             assert copy.execute("SELECT count(*) FROM ticket").fetchone()[0] == 5

@@ -45,8 +45,9 @@ def test_an_imported_setup_works_logins_and_device_tokens_included(luot, world, 
     from server.app import create_app
     from tests.support.api import bearer
 
-    settings = load_settings(environ={}, instance_dir=str(tmp_path / "copy"), async_mode="threading",
-                             log_level="WARNING")
+    settings = load_settings(
+        environ={}, instance_dir=str(tmp_path / "copy"), async_mode="threading", log_level="WARNING"
+    )
     initialise(settings)
     app = create_app(settings, clock=ManualClock(WEDNESDAY_9AM))
     with app.extensions["luot"].db.write() as session:
@@ -60,21 +61,29 @@ def test_an_imported_setup_works_logins_and_device_tokens_included(luot, world, 
 
 
 MALFORMED = [
-    ("format = 1\n[[site]]\ncode = \"A\"\nname = \"x\"\nkind = \"centre\n", 5, "not valid TOML"),
-    ("format = 1\n\n[[site]]\ncode = \"A\"\nname = \"Site\"\nkind = \"castle\"\n", 6, "kind must be one of"),
-    ("format = 1\n\n[[site]]\ncode = \"A\"\nname = \"Site\"\n\n[[site.agency]]\ncode = \"TP\"\nname = \"x\"\n\n"
-     "[[site.sequence]]\ncode = \"TP\"\n\n[[site.service]]\ncode = \"S1\"\nagency = \"TP\"\nsequence = \"TP\"\n"
-     "name = \"ok\"\n\n[[site.service]]\ncode = \"S2\"\nagency = \"XX\"\nsequence = \"TP\"\nname = \"bad\"\n",
-     22, "unknown agency 'XX'"),
-    ("format = 1\n\n[[site]]\ncode = \"A\"\nname = \"Site\"\n\n[[site.counter]]\nnumber = 1\nservices = [\"NOPE\"]\n",
-     9, "unknown service 'NOPE'"),
-    ("format = 1\n\n[[site]]\ncode = \"A\"\nname = \"Site\"\n\n[[site.sequence]]\ncode = \"Q\"\n"
-     "first = 50\nlast = 10\n",
-     10, "number range 50–10 is empty"),
-    ("format = 1\n\n[[user]]\nusername = \"u\"\nrole = \"king\"\n", 5, "role must be one of"),
-    ("format = 1\n\n[[user]]\nusername = \"u\"\nrole = \"clerk\"\nsite = \"ZZ\"\n", 6, "unknown site 'ZZ'"),
-    ("format = 1\n\n[[site]]\ncode = \"A\"\nname = \"Site\"\ncolour = \"blue\"\n", 6, "unknown key 'colour'"),
-    ("format = 1\n\n[[site]]\ncode = \"A\"\nname = 7\n", 5, "name: expected str, got int"),
+    ('format = 1\n[[site]]\ncode = "A"\nname = "x"\nkind = "centre\n', 5, "not valid TOML"),
+    ('format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\nkind = "castle"\n', 6, "kind must be one of"),
+    (
+        'format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\n\n[[site.agency]]\ncode = "TP"\nname = "x"\n\n'
+        '[[site.sequence]]\ncode = "TP"\n\n[[site.service]]\ncode = "S1"\nagency = "TP"\nsequence = "TP"\n'
+        'name = "ok"\n\n[[site.service]]\ncode = "S2"\nagency = "XX"\nsequence = "TP"\nname = "bad"\n',
+        22,
+        "unknown agency 'XX'",
+    ),
+    (
+        'format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\n\n[[site.counter]]\nnumber = 1\nservices = ["NOPE"]\n',
+        9,
+        "unknown service 'NOPE'",
+    ),
+    (
+        'format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\n\n[[site.sequence]]\ncode = "Q"\nfirst = 50\nlast = 10\n',
+        10,
+        "number range 50–10 is empty",
+    ),
+    ('format = 1\n\n[[user]]\nusername = "u"\nrole = "king"\n', 5, "role must be one of"),
+    ('format = 1\n\n[[user]]\nusername = "u"\nrole = "clerk"\nsite = "ZZ"\n', 6, "unknown site 'ZZ'"),
+    ('format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\ncolour = "blue"\n', 6, "unknown key 'colour'"),
+    ('format = 1\n\n[[site]]\ncode = "A"\nname = 7\n', 5, "name: expected str, got int"),
     ("format = 2\n", 1, "format 2 is not supported"),
 ]
 

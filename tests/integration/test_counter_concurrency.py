@@ -30,8 +30,9 @@ class Console:
     def __init__(self, url: str, username: str) -> None:
         self.url = url
         self.http = requests.Session()
-        response = self.http.post(f"{url}/api/v1/auth/login", json={"username": username, "password": PASSWORD},
-                                  timeout=TIMEOUT)
+        response = self.http.post(
+            f"{url}/api/v1/auth/login", json={"username": username, "password": PASSWORD}, timeout=TIMEOUT
+        )
         assert response.status_code == 200, response.text
         self.http.headers["X-CSRFToken"] = response.json()["csrf_token"]
 
@@ -43,8 +44,12 @@ class Console:
 
 
 def issue(url: str, world: World, service: str = "TP-A") -> int:
-    response = requests.post(f"{url}/api/v1/tickets", json={"service": service},
-                             headers={"Authorization": f"Bearer {world.kiosk_token}"}, timeout=TIMEOUT)
+    response = requests.post(
+        f"{url}/api/v1/tickets",
+        json={"service": service},
+        headers={"Authorization": f"Bearer {world.kiosk_token}"},
+        timeout=TIMEOUT,
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -95,8 +100,11 @@ def called_events_per_ticket(server: LiveServer) -> Tally:
     db = Database(server.settings())
     try:
         with db.read() as session:
-            rows = session.exec(select(TicketEvent.ticket_id, func.count()).where(TicketEvent.kind == "called")
-                                .group_by(col(TicketEvent.ticket_id))).all()
+            rows = session.exec(
+                select(TicketEvent.ticket_id, func.count())
+                .where(TicketEvent.kind == "called")
+                .group_by(col(TicketEvent.ticket_id))
+            ).all()
     finally:
         db.dispose()
     return Tally(dict(rows))
@@ -114,8 +122,9 @@ def test_two_counters_calling_at_once_never_get_the_same_ticket(every_mode):
         for round_number in range(ROUNDS):
             waiting = 1 + round_number % 2  # alternately one citizen for two clerks, and two
             issued += [issue(server.url, world) for _ in range(waiting)]
-            answers = at_once(lambda: first.post(f"/api/v1/counters/{c1}/next"),
-                              lambda: second.post(f"/api/v1/counters/{c2}/next"))
+            answers = at_once(
+                lambda: first.post(f"/api/v1/counters/{c1}/next"), lambda: second.post(f"/api/v1/counters/{c2}/next")
+            )
             winners = [a for a in answers if a.status_code == 200]
             losers = [a for a in answers if a.status_code != 200]
             assert len(winners) == waiting, [a.text for a in answers]

@@ -125,8 +125,13 @@ def test_the_console_state_has_the_lines_the_current_timing_and_the_clerks_figur
     assert state["timing"]["started_at"] < state["now"] and state["timing"]["called_at"] < state["timing"]["started_at"]
     assert [t["id"] for t in state["counter"]["held"]] == [first["id"]]
     assert state["counter"]["held"][0]["note"] == "Đi lấy giấy tờ"
-    assert state["figures"] == {"called": 3, "served": 1, "no_show": 0, "transferred": 0,
-                                "average_service_seconds": 240}
+    assert state["figures"] == {
+        "called": 3,
+        "served": 1,
+        "no_show": 0,
+        "transferred": 0,
+        "average_service_seconds": 240,
+    }
     assert second["priority"] == "elderly"
 
     other = client.get(f"/counter/{counter}/state", headers=bearer(staff_token(client, "clerk2"))).get_json()
@@ -178,13 +183,27 @@ def test_every_clerk_action_is_a_ticket_event_with_the_clerk_and_the_counter(cli
     act(client, clerk, counter, "close")
 
     with luot.db.read() as session:
-        events = session.exec(select(TicketEvent).where(TicketEvent.kind != "issued")
-                              .order_by(col(TicketEvent.id))).all()
+        events = session.exec(
+            select(TicketEvent).where(TicketEvent.kind != "issued").order_by(col(TicketEvent.id))
+        ).all()
         counter_events = session.exec(select(CounterEvent).order_by(col(CounterEvent.id))).all()
     by_clerk = [e for e in events if e.kind != "rated"]
     assert [e.kind for e in by_clerk] == [
-        "called", "recalled", "started", "finished", "called", "no_show", "called", "transferred", "called",
-        "held", "returned", "called", "started", "finished"]
+        "called",
+        "recalled",
+        "started",
+        "finished",
+        "called",
+        "no_show",
+        "called",
+        "transferred",
+        "called",
+        "held",
+        "returned",
+        "called",
+        "started",
+        "finished",
+    ]
     assert all(e.user_id == clerk_id and e.counter_id == counter for e in by_clerk)
     assert [e.kind for e in counter_events] == ["opened", "paused", "resumed", "closed"]
     assert all(e.user_id == clerk_id and e.counter_id == counter for e in counter_events)
@@ -227,8 +246,9 @@ def test_a_tablet_is_offered_a_ticket_finished_at_its_counter_moments_ago_and_no
     clock.advance(minutes=3)
     assert pending() is None  # too long ago: another citizen may stand there now
     clock.advance(minutes=-3)
-    rated = client.post(f"/api/v1/tickets/{ticket['id']}/rating", json={"score": "satisfied"},
-                        headers=bearer(world.rating_token))
+    rated = client.post(
+        f"/api/v1/tickets/{ticket['id']}/rating", json={"score": "satisfied"}, headers=bearer(world.rating_token)
+    )
     assert rated.status_code == 201
     assert pending() is None
     assert client.get("/counter/rating/pending", headers=bearer(world.kiosk_token)).status_code == 403

@@ -35,8 +35,9 @@ class Issuer(threading.Thread):
         while not self.stop.is_set() and time.monotonic() < deadline and self.sent < 900:
             self.sent += 1
             try:
-                response = self.api.post("/tickets", {"service": "TP-A"},
-                                         headers={"Idempotency-Key": uuid.uuid4().hex}, timeout=5)
+                response = self.api.post(
+                    "/tickets", {"service": "TP-A"}, headers={"Idempotency-Key": uuid.uuid4().hex}, timeout=5
+                )
             except requests.RequestException:
                 return  # the server is gone
             if response.status_code == 201:

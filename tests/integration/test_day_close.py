@@ -31,7 +31,8 @@ def status_of(luot: Luot, ticket_id: int) -> str:
 
 
 def test_past_waiting_and_held_tickets_are_cancelled_once_and_counted_on_their_day(
-        luot: Luot, world: World, clock: ManualClock):
+    luot: Luot, world: World, clock: ManualClock
+):
     run, c1, c3 = luot.run, world.counters["c1"], world.counters["c3"]
     clerk1, clerk3 = world.users["clerk1"], world.users["clerk3"]
 
@@ -64,8 +65,9 @@ def test_past_waiting_and_held_tickets_are_cancelled_once_and_counted_on_their_d
     assert all(e.at < local_midnight(local(19, 0, 0).date()) for e in events)  # dated on Wednesday
     assert all(e.data["reason"] == "day_closed" for e in events)
     with luot.db.read() as session:
-        wednesday = tally_sites(session, [world.site_id], local_midnight(local(18, 0, 0).date()),
-                                local_midnight(local(19, 0, 0).date()))
+        wednesday = tally_sites(
+            session, [world.site_id], local_midnight(local(18, 0, 0).date()), local_midnight(local(19, 0, 0).date())
+        )
     assert sum(row[INDEX["cancelled"]] for row in wednesday.rows.values()) == 2
 
     assert close_past_days_now(luot).total == 0  # nothing twice

@@ -78,8 +78,17 @@ def test_a_filtered_board_only_carries_its_agencies(client, luot, world):
 
 
 def test_board_layout_and_language_come_from_the_device_settings(client, luot, world):
-    add_device(luot, world, "board", "board-portrait", orientation="portrait", rows=40, language="en",
-               notice="Tầng 2: Sở Xây dựng", agency_ids=["x", 3])
+    add_device(
+        luot,
+        world,
+        "board",
+        "board-portrait",
+        orientation="portrait",
+        rows=40,
+        language="en",
+        notice="Tầng 2: Sở Xây dựng",
+        agency_ids=["x", 3],
+    )
     response = client.get("/display/?token=board-portrait")
     html = response.get_data(as_text=True)
     config = page_config(html)
@@ -90,8 +99,7 @@ def test_board_layout_and_language_come_from_the_device_settings(client, luot, w
     assert config["language"] == "en" and '<html lang="en">' in html
     assert config["strings"]["call_line"] == "Citizen number {number}, please come to counter {counter}"
     # ?lang= wins over the device's language
-    assert page_config(client.get("/display/?token=board-portrait&lang=vi").get_data(as_text=True))[
-        "language"] == "vi"
+    assert page_config(client.get("/display/?token=board-portrait&lang=vi").get_data(as_text=True))["language"] == "vi"
 
 
 @pytest.mark.parametrize("query", ["", "?token=", "?token=no-such-token"])
@@ -193,8 +201,9 @@ def test_a_call_event_carries_the_spoken_sentence_and_the_counter_name(app, clie
 
 
 def test_a_call_follows_the_site_wording(app, client, socketio, luot):
-    world = build_world(luot.db, digit_by_digit=True, number_region="south",
-                        announcement_template="Xin mời số {so} tới quầy {quay}")
+    world = build_world(
+        luot.db, digit_by_digit=True, number_region="south", announcement_template="Xin mời số {so} tới quầy {quay}"
+    )
     board = socketio.test_client(app, flask_test_client=client, auth={"token": world.board_token})
     issue(client, world.kiosk_token, "TP-A")
     call_next(client, world, "c2", "clerk2")
@@ -256,7 +265,8 @@ def test_the_call_audio_is_a_valid_wav_of_plausible_length(app, client, socketio
 
 
 def test_a_call_is_rendered_in_the_background_so_the_board_gets_the_cached_file(
-        app, client, socketio, world, monkeypatch):
+    app, client, socketio, world, monkeypatch
+):
     require_tool("espeak-ng")
     announcer = app.extensions["luot.display"]
     monkeypatch.setattr(announcer, "spawn", lambda task, *args: task(*args))  # run the background task inline
@@ -298,8 +308,14 @@ def test_an_event_that_is_not_a_call_has_no_audio(client, luot, world):
 
 @pytest.fixture
 def silent_app(tmp_path: Path, caplog: pytest.LogCaptureFixture):
-    settings = load_settings(environ={}, instance_dir=str(tmp_path / "silent"), async_mode="threading",
-                             log_level="WARNING", espeak_path=MISSING_ESPEAK, voice_pack_dir="")
+    settings = load_settings(
+        environ={},
+        instance_dir=str(tmp_path / "silent"),
+        async_mode="threading",
+        log_level="WARNING",
+        espeak_path=MISSING_ESPEAK,
+        voice_pack_dir="",
+    )
     from server.commands import initialise
 
     initialise(settings)
@@ -311,16 +327,14 @@ def silent_app(tmp_path: Path, caplog: pytest.LogCaptureFixture):
 
 
 def test_without_espeak_or_voice_pack_calls_still_reach_the_board_and_the_server_warns(silent_app, caplog):
-    warnings = [r for r in caplog.get_records("setup")
-                if r.name == "display.routes" and r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.get_records("setup") if r.name == "display.routes" and r.levelno == logging.WARNING]
     assert len(warnings) == 1
     message = warnings[0].getMessage()
     assert "Announcement audio is off" in message and MISSING_ESPEAK in message and "espeak-ng" in message
 
     client = silent_app.test_client()
     world = build_world(silent_app.extensions["luot"].db)
-    board = socketio_of(silent_app).test_client(silent_app, flask_test_client=client,
-                                                auth={"token": world.board_token})
+    board = socketio_of(silent_app).test_client(silent_app, flask_test_client=client, auth={"token": world.board_token})
     assert client.get(f"/display/?token={world.board_token}").status_code == 200
     issue(client, world.kiosk_token, "TP-A")
     call_next(client, world)

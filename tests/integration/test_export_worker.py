@@ -105,8 +105,7 @@ def test_a_failing_child_gives_a_clean_json_error(client, luot, played, monkeypa
     missing = luot.settings.instance_path / "missing" / "luot.sqlite3"
     monkeypatch.setattr(luot, "settings", dataclasses.replace(luot.settings, database_url=f"sqlite:///{missing}"))
     with caplog.at_level(logging.ERROR, logger="server.dashboard.routes"):
-        response = client.get(f"/dashboard/export.pdf?{QUERY}",
-                              headers=bearer(staff_token(client, "manager")))
+        response = client.get(f"/dashboard/export.pdf?{QUERY}", headers=bearer(staff_token(client, "manager")))
     assert response.status_code == 500
     error = response.get_json()["error"]
     assert error["code"] == "export_failed"
@@ -134,8 +133,9 @@ def test_a_real_server_waits_for_the_child_cooperatively(tmp_path: Path, mode: s
     api = Api(server.url)
     try:
         manager = api.login("manager")
-        response = requests.get(f"{server.url}/dashboard/export.csv?{QUERY}&lang=en", headers=bearer(manager),
-                                timeout=60)
+        response = requests.get(
+            f"{server.url}/dashboard/export.csv?{QUERY}&lang=en", headers=bearer(manager), timeout=60
+        )
         assert response.status_code == 200, response.text[:500]
         rows = csv_rows(response.content)
         assert rows[0][:3] == ["Agency", "Arrivals", "Served"]

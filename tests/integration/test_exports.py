@@ -107,8 +107,11 @@ def test_exports_follow_the_filters(client, played):
     manager = staff_token(client, "manager")
     rows = list(csv.reader(io.StringIO(download(client, manager, "csv", "&by=clerk").decode("utf-8-sig"))))
     assert [r[0] for r in rows[1:]] == ["clerk1", "clerk3", "—", "Tổng cộng"]  # "—": arrivals belong to no clerk
-    rows = list(csv.reader(io.StringIO(download(client, manager, "csv", f"&counter={played.counters['c3']}")
-                                       .decode("utf-8-sig"))))
+    rows = list(
+        csv.reader(
+            io.StringIO(download(client, manager, "csv", f"&counter={played.counters['c3']}").decode("utf-8-sig"))
+        )
+    )
     assert rows[-1][:4] == ["Tổng cộng", "0", "1", "20.0"]  # arrivals have no counter
 
 

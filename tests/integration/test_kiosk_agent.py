@@ -58,14 +58,16 @@ class Heard:
             with self._changed:
                 self.events.append((name, payload))
                 self._changed.notify_all()
+
         return keep
 
     def heard(self, name: str) -> list[dict[str, Any]]:
         with self._changed:
             return [payload for event, payload in self.events if event == name]
 
-    def wait_for(self, name: str, test: Callable[[dict[str, Any]], bool] = lambda payload: True,
-                 timeout: float = WAIT) -> dict[str, Any] | None:
+    def wait_for(
+        self, name: str, test: Callable[[dict[str, Any]], bool] = lambda payload: True, timeout: float = WAIT
+    ) -> dict[str, Any] | None:
         def match() -> dict[str, Any] | None:
             return next((p for event, p in self.events if event == name and test(p)), None)
 
@@ -95,8 +97,9 @@ def server(tmp_path: Path) -> Iterator[tuple[Server, World]]:
 @pytest.fixture
 def manager(server) -> Iterator[Heard]:
     live, _world = server
-    response = requests.post(f"{live.url}/api/v1/auth/token", json={"username": "manager", "password": PASSWORD},
-                             timeout=10)
+    response = requests.post(
+        f"{live.url}/api/v1/auth/token", json={"username": "manager", "password": PASSWORD}, timeout=10
+    )
     heard = Heard(live.url, response.json()["token"])
     yield heard
     heard.close()
@@ -118,8 +121,9 @@ class RunningAgent:
 
 
 def issue(url: str, service: str = "TP-A") -> dict[str, Any]:
-    response = requests.post(f"{url}/api/v1/tickets", json={"service": service}, timeout=10,
-                             headers={"Authorization": f"Bearer {KIOSK}"})
+    response = requests.post(
+        f"{url}/api/v1/tickets", json={"service": service}, timeout=10, headers={"Authorization": f"Bearer {KIOSK}"}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -156,8 +160,7 @@ def test_a_printer_that_is_down_is_retried_reported_and_reported_back(server, ma
     port = closed_port()
     kiosk_page = Heard(live.url, KIOSK)
     try:
-        with RunningAgent(live.url, f"network:127.0.0.1:{port}", retry_delays=(0.05, 0.05),
-                          probe_every=0.05) as agent:
+        with RunningAgent(live.url, f"network:127.0.0.1:{port}", retry_delays=(0.05, 0.05), probe_every=0.05) as agent:
             ticket = issue(live.url)
             result = manager.wait_for("print.result", result_for(ticket))
             assert result is not None and (result["status"], result["attempts"]) == ("failed", 3)
@@ -192,9 +195,23 @@ def test_the_kiosk_agent_command_prints_to_a_file(server, manager, tmp_path: Pat
     live, _world = server
     target = tmp_path / "lp0"
     with (tmp_path / "agent.log").open("wb") as log:
-        agent = subprocess.Popen([sys.executable, "-m", "server.cli", "kiosk-agent", "--server", live.url,
-                                  "--token", KIOSK, "--printer", f"file:{target}"],
-                                 stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        agent = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "kiosk-agent",
+                "--server",
+                live.url,
+                "--token",
+                KIOSK,
+                "--printer",
+                f"file:{target}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
     try:
         ticket = issue(live.url)  # printed when the agent connects, whichever comes first
         result = manager.wait_for("print.result", result_for(ticket), timeout=30)
@@ -207,7 +224,8 @@ def test_the_kiosk_agent_command_prints_to_a_file(server, manager, tmp_path: Pat
 
 
 def test_the_kiosk_agent_command_refuses_a_malformed_printer():
-    result = CliRunner().invoke(cli, ["kiosk-agent", "--server", "http://127.0.0.1:9", "--token", "t",
-                                      "--printer", "lpt:1"])
+    result = CliRunner().invoke(
+        cli, ["kiosk-agent", "--server", "http://127.0.0.1:9", "--token", "t", "--printer", "lpt:1"]
+    )
     assert result.exit_code == 1
     assert "printer setting is not valid" in result.output

@@ -98,8 +98,10 @@ def test_two_counters_in_separate_processes_never_get_the_same_ticket(tmp_path: 
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(len(clerks))
     results = context.Queue()
-    workers = [context.Process(target=_process_worker, args=(settings, barrier, counter_id, user_id, results))
-               for counter_id, user_id in clerks]
+    workers = [
+        context.Process(target=_process_worker, args=(settings, barrier, counter_id, user_id, results))
+        for counter_id, user_id in clerks
+    ]
     for worker in workers:
         worker.start()
     try:

@@ -75,8 +75,9 @@ class PrinterListener:
         self._server = Server(("127.0.0.1", port), Handler)
         self.port: int = self._server.server_address[1]
         self.spec = f"network:127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="printer-listener",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="printer-listener", daemon=True
+        )
 
     def __enter__(self) -> PrinterListener:
         self._thread.start()
@@ -161,10 +162,16 @@ def test_a_kiosk_ticket_reaches_the_network_printer_as_the_rendered_image(client
     with luot.db.read() as session:
         row = session.get(Ticket, ticket["id"])
     expected = TicketPrint(
-        centre_name="Trung tâm Phục vụ hành chính công thử nghiệm", agency="Sở Tư pháp",
-        service="Cấp phiếu lý lịch tư pháp", display_number="1001", waiting_ahead=0, estimated_wait_minutes=None,
-        issued_at=row.issued_at, counters=("Quầy 1", "Quầy 2"),
-        tracking_url=f"{luot.settings.base_url}/t/{row.tracking_token}")
+        centre_name="Trung tâm Phục vụ hành chính công thử nghiệm",
+        agency="Sở Tư pháp",
+        service="Cấp phiếu lý lịch tư pháp",
+        display_number="1001",
+        waiting_ahead=0,
+        estimated_wait_minutes=None,
+        issued_at=row.issued_at,
+        counters=("Quầy 1", "Quầy 2"),
+        tracking_url=f"{luot.settings.base_url}/t/{row.tracking_token}",
+    )
     assert same_image(decoded.images[0], render_ticket_image(expected, load_builtin_layout("ticket_80mm")))
     job = printing.job(ticket["print"]["job_id"])
     assert job is not None and job.settled.wait(WAIT)
@@ -202,7 +209,8 @@ def test_the_kiosk_hears_how_its_print_ended(client, world, luot, socketio, app,
 
 
 def test_paper_out_is_retried_then_reported_to_the_kiosk_and_the_managers(
-        client, world, luot, socketio, app, printing, printer):
+    client, world, luot, socketio, app, printing, printer
+):
     device_id = configure_kiosk(luot.db, printer=printer.spec)
     printer.paper = PAPER_OUT
     kiosk = socketio.test_client(app, auth={"token": world.kiosk_token})
@@ -225,8 +233,7 @@ def test_paper_out_is_retried_then_reported_to_the_kiosk_and_the_managers(
     kiosk.disconnect(), manager.disconnect()
 
 
-def test_an_unreachable_printer_is_reported_offline_and_the_ticket_still_issued(
-        client, world, luot, printing):
+def test_an_unreachable_printer_is_reported_offline_and_the_ticket_still_issued(client, world, luot, printing):
     device_id = configure_kiosk(luot.db, printer=f"network:127.0.0.1:{closed_port()}")
     ticket = issue(client, world.kiosk_token, "TP-A", key="offline")
     assert ticket["display_number"] == "1001"
@@ -250,7 +257,8 @@ def test_a_ticket_too_old_to_matter_is_not_printed(client, world, luot, printing
 
 
 def test_a_status_request_answers_the_kiosk_with_its_printer_and_a_manager_with_all(
-        client, world, luot, socketio, app, printing):
+    client, world, luot, socketio, app, printing
+):
     device_id = configure_kiosk(luot.db, printer="dummy")
     kiosk = socketio.test_client(app, auth={"token": world.kiosk_token})
     manager = socketio.test_client(app, auth={"token": staff_token(client, "manager")})
@@ -293,16 +301,18 @@ def test_each_async_mode_prints_off_the_hub(tmp_path: Path, printer: PrinterList
     server.prepare(populate)
     server.start()
     try:
-        response = requests.post(f"{server.url}/api/v1/tickets", json={"service": "TP-A"}, timeout=10,
-                                 headers=bearer("kiosk-token-1"))
+        response = requests.post(
+            f"{server.url}/api/v1/tickets", json={"service": "TP-A"}, timeout=10, headers=bearer("kiosk-token-1")
+        )
         assert response.status_code == 201, response.text
         (job_bytes,) = printer.wait_for_tickets(1)
     finally:
         server.stop()
     decoded = decode_escpos(job_bytes)
     assert decoded.has_cut
-    assert same_image(decoded.images[0], render_ticket_image(ticket_print(response.json()),
-                                                             load_builtin_layout("ticket_80mm")))
+    assert same_image(
+        decoded.images[0], render_ticket_image(ticket_print(response.json()), load_builtin_layout("ticket_80mm"))
+    )
 
 
 # ------------------------------------------------------------------ the printed ticket
@@ -329,8 +339,7 @@ def test_nobody_ahead_leaves_the_wait_line_out(client, world):
 # ------------------------------------------------------------------ printers on the kiosk PC (agent)
 
 
-def test_agent_jobs_are_sent_again_until_received_then_settled_by_the_ack(
-        client, world, luot, socketio, app, printing):
+def test_agent_jobs_are_sent_again_until_received_then_settled_by_the_ack(client, world, luot, socketio, app, printing):
     device_id = configure_kiosk(luot.db, printer="agent")
     agent = socketio.test_client(app, auth={"token": world.kiosk_token})
     manager = socketio.test_client(app, auth={"token": staff_token(client, "manager")})
@@ -347,8 +356,9 @@ def test_agent_jobs_are_sent_again_until_received_then_settled_by_the_ack(
 
     assert agent.emit("print.ack", {"job_id": job.id, "state": "received"}, callback=True) == {"ok": True}
     assert job.status == "received"
-    reply = agent.emit("print.ack", {"job_id": job.id, "state": "printed", "attempts": 2, "status": "online"},
-                       callback=True)
+    reply = agent.emit(
+        "print.ack", {"job_id": job.id, "state": "printed", "attempts": 2, "status": "online"}, callback=True
+    )
     assert reply == {"ok": True}
     assert job.settled.is_set() and (job.status, job.attempts) == ("printed", 2)
     heard = received(manager)
@@ -369,14 +379,16 @@ def test_an_agent_that_never_answers_is_reported_offline(client, world, luot, so
 
 
 def test_an_agent_reconnecting_gets_its_pending_jobs_and_reports_its_printer(
-        client, world, luot, socketio, app, printing):
+    client, world, luot, socketio, app, printing
+):
     printing.policy = replace(FAST, ack_timeout=30.0)  # only the hello sends the job again here
     device_id = configure_kiosk(luot.db, printer="agent")
     ticket = issue(client, world.kiosk_token, "TP-A", key="agent-late")
     agent = socketio.test_client(app, auth={"token": world.kiosk_token})
     agent.get_received()
-    reply = agent.emit("print.hello", {"printer": "usb:04b8:0e15", "status": "paper_out", "code": "paper_out"},
-                       callback=True)
+    reply = agent.emit(
+        "print.hello", {"printer": "usb:04b8:0e15", "status": "paper_out", "code": "paper_out"}, callback=True
+    )
     assert reply == {"ok": True, "device_id": device_id, "pending": 1}
     assert [j["ticket_id"] for j in received(agent)["print.job"]] == [ticket["id"]]
     assert printing.state(device_id).status == "paper_out"

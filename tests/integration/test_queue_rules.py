@@ -234,8 +234,9 @@ def test_a_rating_is_stored_once_and_only_after_finish(run, open_all):
 def test_an_appointment_is_checked_in_once_and_called_in_its_slot(run, open_all, luot, clock):
     world = open_all
     with luot.db.write() as s:
-        s.add(Appointment(site_id=world.site_id, service_id=1, code="HEN-42",
-                          slot_at=clock.now() + timedelta(minutes=5)))
+        s.add(
+            Appointment(site_id=world.site_id, service_id=1, code="HEN-42", slot_at=clock.now() + timedelta(minutes=5))
+        )
     issue(run, world, "TP-A", priority="elderly")
     booked = run(issue_ticket, site_id=world.site_id, appointment_code="HEN-42").ticket
     with pytest.raises(errors.AppointmentUsed):

@@ -69,8 +69,12 @@ class QueueMachine(RuleBasedStateMachine):
                 assert event.ticket.id not in self.finished, "a ticket was finished twice"
                 self.finished.add(event.ticket.id)
 
-    @rule(index=st.integers(0, 2), action=st.sampled_from(
-        [queueing.recall, queueing.start, queueing.no_show, queueing.pause_counter, queueing.resume_counter]))
+    @rule(
+        index=st.integers(0, 2),
+        action=st.sampled_from(
+            [queueing.recall, queueing.start, queueing.no_show, queueing.pause_counter, queueing.resume_counter]
+        ),
+    )
     def act(self, index: int, action) -> None:
         self._try(action, *self._counter(index))
 
@@ -125,5 +129,9 @@ class QueueMachine(RuleBasedStateMachine):
 def test_random_sessions_never_lose_a_ticket_serve_one_twice_or_break_numbering(migrated_instance, tmp_path):
     QueueMachine.template = migrated_instance
     QueueMachine.root = tmp_path
-    run_state_machine_as_test(QueueMachine, settings=settings(
-        max_examples=25, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]))
+    run_state_machine_as_test(
+        QueueMachine,
+        settings=settings(
+            max_examples=25, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+        ),
+    )

@@ -58,8 +58,9 @@ cli.main(args=["serve"], prog_name="luot")
 class CrowdedServer(Server):
     def start(self, timeout: float = 30.0) -> None:
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-c", CROWDED_SERVE], env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, cwd=ROOT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", CROWDED_SERVE], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+            )
         self.wait_healthy(timeout)
 
 
@@ -93,10 +94,14 @@ class RawBoard:
         self.sock.settimeout(10)
         self.sock.connect((host, int(port)))
         key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                           "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                           f"Sec-WebSocket-Key: {key}\r\n"
-                           "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n").encode())
+        self.sock.sendall(
+            (
+                f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                f"Sec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+            ).encode()
+        )
         self.buffer = b""
         self.head = self._until(b"\r\n\r\n").decode("latin-1")
         assert self.packet().startswith(b"0")  # Engine.IO open

@@ -138,14 +138,27 @@ def day(luot: Luot, world: World, clock: ManualClock) -> dict[str, int]:
 
 def wednesday(luot: Luot, world: World, **filters: object) -> dict:
     with luot.db.read() as session:
-        result = history(session, Filters(WEDNESDAY, WEDNESDAY, (world.site_id,), **filters),
-                         luot.clock.now())
+        result = history(session, Filters(WEDNESDAY, WEDNESDAY, (world.site_id,), **filters), luot.clock.now())
     return {"total": figures(result.totals), "history": result}
 
 
 def test_the_wait_buckets_have_the_documented_bounds():
-    assert [wait_bucket(s * MIN) for s in (0, 1.99, 2, 5, 9.99, 10, 15, 20, 30, 45, 60, 89, 90, 400)] == \
-        [0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 8, 9, 9]
+    assert [wait_bucket(s * MIN) for s in (0, 1.99, 2, 5, 9.99, 10, 15, 20, 30, 45, 60, 89, 90, 400)] == [
+        0,
+        0,
+        1,
+        2,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+        8,
+        9,
+        9,
+    ]
 
 
 def test_a_hand_computed_day(luot, world, day, clock):
@@ -193,6 +206,7 @@ def test_a_hand_computed_day_by_hour_agency_service_clerk_priority(luot, world, 
         from sqlmodel import select
 
         from server.models import Agency, Service
+
         agencies = {a.code: a.id for a in session.exec(select(Agency))}
         services = {s.code: s.id for s in session.exec(select(Service))}
     tp = figures(result.breakdown[agencies["TP"]])
@@ -238,9 +252,11 @@ def test_rolling_a_day_up_twice_gives_the_same_rows(luot, world, day, clock):
 
     def snapshot() -> tuple:
         with luot.db.read() as session:
-            return (sorted(tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail))),
-                    sorted(tuple(r.model_dump().items()) for r in session.exec(select(StatsHourly))),
-                    len(session.exec(select(StatsRolledDay)).all()))
+            return (
+                sorted(tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail))),
+                sorted(tuple(r.model_dump().items()) for r in session.exec(select(StatsHourly))),
+                len(session.exec(select(StatsRolledDay)).all()),
+            )
 
     with luot.db.write() as session:
         rollup_day(session, WEDNESDAY, world.site_id, clock.now())
@@ -273,15 +289,15 @@ def test_the_generator_makes_101_sites_whose_rollups_match_the_log(settings):
     db = Database(settings)
     monday, wednesday = date(2026, 11, 16), date(2026, 11, 18)
     with Session(db.engine) as session:
-        totals = generate(session, monday, wednesday, sites=101, volume=0.05, seed=7,
-                          now=local(18, 0, 18))
+        totals = generate(session, monday, wednesday, sites=101, volume=0.05, seed=7, now=local(18, 0, 18))
     with db.read() as session:
         assert session.exec(select(func.count()).select_from(Site)).one() == 101
         kinds = dict(session.exec(select(Site.kind, func.count()).group_by(Site.kind)).all())
         assert kinds == {"centre": 1, "branch": 9, "point": 91}
         assert session.exec(select(func.count()).select_from(Ticket)).one() == totals["tickets"] > 100
-        generated = sorted(tuple(r.model_dump().items()) for r in session.exec(
-            select(StatsDetail).where(StatsDetail.day == monday)))
+        generated = sorted(
+            tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail).where(StatsDetail.day == monday))
+        )
         rolled = session.exec(select(func.count()).select_from(StatsRolledDay)).one()
         assert rolled == 2 * 101  # Monday and Tuesday; Wednesday is "today"
         result = history(session, Filters(monday, monday, tuple(range(1, 102)), by="site"), local(18, 0, 18))
@@ -292,7 +308,8 @@ def test_the_generator_makes_101_sites_whose_rollups_match_the_log(settings):
         for site_id in range(1, 102):
             rollup_day(session, monday, site_id, local(18, 0, 18))
     with db.read() as session:
-        again = sorted(tuple(r.model_dump().items()) for r in session.exec(
-            select(StatsDetail).where(StatsDetail.day == monday)))
+        again = sorted(
+            tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail).where(StatsDetail.day == monday))
+        )
     db.dispose()
     assert again == generated

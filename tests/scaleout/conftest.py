@@ -119,9 +119,13 @@ def _reset(database_url: str, redis_number: int) -> None:
 
     db = Database(load_settings(environ={}, database_url=database_url))
     with db.write() as session:
-        tables = session.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-        )).scalars().all()
+        tables = (
+            session.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            )
+            .scalars()
+            .all()
+        )
         quoted = ", ".join(f'"{table}"' for table in tables)
         session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
     db.dispose()
@@ -158,8 +162,11 @@ def start_server(shared_instance: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
     def start(database_url: str, message_queue: str, mode: str = "eventlet", **env: str) -> Server:
-        server = Server(shared_instance, async_mode=mode,
-                        env={"LUOT_DATABASE_URL": database_url, "LUOT_MESSAGE_QUEUE": message_queue, **env})
+        server = Server(
+            shared_instance,
+            async_mode=mode,
+            env={"LUOT_DATABASE_URL": database_url, "LUOT_MESSAGE_QUEUE": message_queue, **env},
+        )
         started.append(server)
         server.start()
         return server

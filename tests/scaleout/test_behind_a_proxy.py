@@ -25,8 +25,11 @@ def make_app(settings, clock):
 
         @app.get("/test/caller")  # test-only: what the app believes about the caller
         def caller() -> dict[str, str]:
-            return {"address": request.remote_addr or "", "rate_key": rate_key(),
-                    "url": url_for("caller", _external=True)}
+            return {
+                "address": request.remote_addr or "",
+                "rate_key": rate_key(),
+                "url": url_for("caller", _external=True),
+            }
 
         apps.append(app)
         return app

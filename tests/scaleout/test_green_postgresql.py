@@ -57,8 +57,13 @@ print(json.dumps({"query": end - start, "longest_gap": max(b - a for a, b in zip
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])
 def test_a_slow_query_leaves_other_green_threads_running(mode, pg_database):
-    probe = subprocess.run([sys.executable, "-c", PROBE, mode, pg_url(*pg_database), str(QUERY_SECONDS),
-                            str(TICK_SECONDS)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    probe = subprocess.run(
+        [sys.executable, "-c", PROBE, mode, pg_url(*pg_database), str(QUERY_SECONDS), str(TICK_SECONDS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert probe.returncode == 0, probe.stderr
     result = json.loads(probe.stdout.strip().splitlines()[-1])
     assert result["query"] >= QUERY_SECONDS

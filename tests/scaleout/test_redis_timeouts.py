@@ -66,8 +66,11 @@ def test_a_ticket_request_gets_a_503_within_the_timeout(settings, clock, hung_re
     app = create_app(_hung_settings(settings, hung_redis), clock=clock)
     world = build_world(app.extensions["luot"].db)
     client = app.test_client()
-    seconds, response = _timed(lambda: client.post("/api/v1/tickets", json={"service": "TP-A"},
-                                                   headers={"Authorization": f"Bearer {world.kiosk_token}"}))
+    seconds, response = _timed(
+        lambda: client.post(
+            "/api/v1/tickets", json={"service": "TP-A"}, headers={"Authorization": f"Bearer {world.kiosk_token}"}
+        )
+    )
     assert response.status_code == 503 and response.json["error"]["code"] == "storage_unavailable"
     assert seconds < BOUND
     app.extensions["luot"].db.dispose()

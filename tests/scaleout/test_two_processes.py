@@ -17,8 +17,7 @@ from tests.scaleout.conftest import redis_url
 pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
 
 
-def test_a_ticket_issued_on_one_process_and_called_on_the_other_reaches_board_and_phone(scale_world,
-                                                                                         start_server):
+def test_a_ticket_issued_on_one_process_and_called_on_the_other_reaches_board_and_phone(scale_world, start_server):
     world = scale_world.world
     queue = redis_url(scale_world.redis_number)
     a = start_server(scale_world.database_url, queue)
@@ -53,8 +52,9 @@ def test_a_ticket_issued_on_one_process_and_called_on_the_other_reaches_board_an
         clerk_b.close()
 
 
-def test_eight_clerks_across_two_processes_never_get_the_same_ticket_and_numbers_have_no_gaps(scale_world,
-                                                                                              start_server):
+def test_eight_clerks_across_two_processes_never_get_the_same_ticket_and_numbers_have_no_gaps(
+    scale_world, start_server
+):
     world = scale_world.world
     queue = redis_url(scale_world.redis_number)
     servers = [start_server(scale_world.database_url, queue), start_server(scale_world.database_url, queue)]

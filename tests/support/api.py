@@ -29,8 +29,9 @@ def issue(client: FlaskClient, token: str, service: str, **body: Any) -> dict[st
     return response.get_json()
 
 
-def act(client: FlaskClient, token: str, counter_id: int, action: str, expect: int = 200, **body: Any
-        ) -> dict[str, Any]:
+def act(
+    client: FlaskClient, token: str, counter_id: int, action: str, expect: int = 200, **body: Any
+) -> dict[str, Any]:
     response = client.post(f"/api/v1/counters/{counter_id}/{action}", json=body, headers=bearer(token))
     assert response.status_code == expect, response.get_json()
     return response.get_json()

@@ -27,8 +27,13 @@ def free_port() -> int:
 class LiveServer:
     """Start, SIGKILL and restart a server process; `url` stays the same across restarts."""
 
-    def __init__(self, instance_dir: Path, async_mode: str = "eventlet", port: int | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        instance_dir: Path,
+        async_mode: str = "eventlet",
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.instance_dir = instance_dir
         self.async_mode = async_mode
         self.port = port or free_port()
@@ -40,9 +45,15 @@ class LiveServer:
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LUOT_") or k == "LUOT_REQUIRE_ALL"}
-        env.update(LUOT_INSTANCE_DIR=str(self.instance_dir), LUOT_ASYNC_MODE=self.async_mode,
-                   LUOT_PORT=str(self.port), LUOT_HOST="127.0.0.1", LUOT_LOG_LEVEL="WARNING",
-                   LUOT_TICKET_RATE_LIMIT="10000/minute", **self.extra_env)
+        env.update(
+            LUOT_INSTANCE_DIR=str(self.instance_dir),
+            LUOT_ASYNC_MODE=self.async_mode,
+            LUOT_PORT=str(self.port),
+            LUOT_HOST="127.0.0.1",
+            LUOT_LOG_LEVEL="WARNING",
+            LUOT_TICKET_RATE_LIMIT="10000/minute",
+            **self.extra_env,
+        )
         return env
 
     def settings(self):
@@ -61,8 +72,13 @@ class LiveServer:
 
     def start(self, timeout: float = 30.0) -> None:
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the handle
-            self.process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], env=self.env,
-                                            stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2])
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "serve"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=Path(__file__).parents[2],
+            )
         self.wait_healthy(timeout)
 
     def wait_healthy(self, timeout: float) -> None:

@@ -51,9 +51,16 @@ def build_world(db: Database, **site_settings: object) -> World:
         tp_a = create_service(s, tp, "TP-A", "Cấp phiếu lý lịch tư pháp", sequence=tp_seq)
         tp_b = create_service(s, tp, "TP-B", "Chứng thực", sequence=tp_seq)
         ca_x = create_service(s, ca, "CA-X", "Xuất nhập cảnh", prefix="A", first=1, last=999)
-        ca_y = create_service(s, ca, "CA-Y", "Căn cước", first=1, last=999, daily_cap=2,
-                              opening_hours={"days": [0, 1, 2, 3, 4], "periods": [["07:30", "11:30"],
-                                                                                 ["13:30", "17:00"]]})
+        ca_y = create_service(
+            s,
+            ca,
+            "CA-Y",
+            "Căn cước",
+            first=1,
+            last=999,
+            daily_cap=2,
+            opening_hours={"days": [0, 1, 2, 3, 4], "periods": [["07:30", "11:30"], ["13:30", "17:00"]]},
+        )
         other_agency = create_agency(s, other, "UB", "Ủy ban")
         other_service = create_service(s, other_agency, "UB-1", "Tiếp nhận")
         c1 = create_counter(s, site, 1, [tp_a, tp_b])
@@ -61,9 +68,14 @@ def build_world(db: Database, **site_settings: object) -> World:
         c3 = create_counter(s, site, 3, [ca_x, ca_y])
         create_counter(s, other, 1, [other_service])
         users = {}
-        for name, role, where in (("clerk1", "clerk", site), ("clerk2", "clerk", site), ("clerk3", "clerk", site),
-                                  ("manager", "manager", site), ("admin", "admin", None),
-                                  ("otherclerk", "clerk", other)):
+        for name, role, where in (
+            ("clerk1", "clerk", site),
+            ("clerk2", "clerk", site),
+            ("clerk3", "clerk", site),
+            ("manager", "manager", site),
+            ("admin", "admin", None),
+            ("otherclerk", "clerk", other),
+        ):
             users[name] = create_user(s, name, PASSWORD, role, where, password_hash=password_hash()).id
         create_device(s, site, "kiosk", "Kiosk 1", "kiosk-token-1")
         create_device(s, site, "board", "Board 1", "board-token-1")

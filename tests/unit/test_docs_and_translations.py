@@ -52,4 +52,5 @@ def test_no_two_catalogues_translate_the_same_message_differently():
                     continue
                 earlier = seen.setdefault(message.id, (path.name, message.string))
                 assert earlier[1] == message.string, (
-                    f"{message.id!r}: {earlier[0]} says {earlier[1]!r}, {path.name} says {message.string!r}")
+                    f"{message.id!r}: {earlier[0]} says {earlier[1]!r}, {path.name} says {message.string!r}"
+                )

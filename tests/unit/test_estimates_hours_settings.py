@@ -26,11 +26,18 @@ def test_typical_service_time_is_the_median_and_ignores_forgotten_finishes():
     assert typical_service_minutes([4, 5], default_minutes=8) == 8
 
 
-@pytest.mark.parametrize(("local", "expected"), [
-    ((2026, 11, 18, 7, 29), False), ((2026, 11, 18, 7, 30), True), ((2026, 11, 18, 11, 30), False),
-    ((2026, 11, 18, 12, 0), False), ((2026, 11, 18, 13, 30), True), ((2026, 11, 18, 16, 59), True),
-    ((2026, 11, 21, 9, 0), False),  # Saturday
-])
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [
+        ((2026, 11, 18, 7, 29), False),
+        ((2026, 11, 18, 7, 30), True),
+        ((2026, 11, 18, 11, 30), False),
+        ((2026, 11, 18, 12, 0), False),
+        ((2026, 11, 18, 13, 30), True),
+        ((2026, 11, 18, 16, 59), True),
+        ((2026, 11, 21, 9, 0), False),  # Saturday
+    ],
+)
 def test_opening_hours_are_read_in_local_time(local, expected):
     assert is_open(HOURS, datetime(*local, tzinfo=LOCAL_TZ)) is expected
 
@@ -70,8 +77,10 @@ def test_the_message_queue_url_carries_the_redis_timeouts_unless_it_sets_its_own
         return load_settings(environ={"LUOT_MESSAGE_QUEUE": queue, **env}).message_queue_url
 
     assert url("redis://h:6379/1") == "redis://h:6379/1?socket_connect_timeout=2.0&socket_timeout=2.0"
-    assert url("rediss://:pw@h/2?socket_timeout=9", LUOT_REDIS_TIMEOUT="0.5") == \
-        "rediss://:pw@h/2?socket_timeout=9&socket_connect_timeout=0.5"
+    assert (
+        url("rediss://:pw@h/2?socket_timeout=9", LUOT_REDIS_TIMEOUT="0.5")
+        == "rediss://:pw@h/2?socket_timeout=9&socket_connect_timeout=0.5"
+    )
     assert url("") == ""
     assert url("amqp://h//") == "amqp://h//"
 

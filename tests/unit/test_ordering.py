@@ -11,8 +11,7 @@ NOW = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 RULES = SiteRules(priority_streak_limit=3, ordinary_aging_minutes=30)
 
 
-def ticket(id: int, minutes_ago: float, priority: str = "", weight: int = 1, slot_in: float | None = None
-           ) -> Candidate:
+def ticket(id: int, minutes_ago: float, priority: str = "", weight: int = 1, slot_in: float | None = None) -> Candidate:
     slot = NOW + timedelta(minutes=slot_in) if slot_in is not None else None
     return Candidate(id, priority, NOW - timedelta(minutes=minutes_ago), slot, weight)
 
