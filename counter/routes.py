@@ -18,12 +18,13 @@ from flask import Blueprint, make_response, redirect, render_template, request, 
 from flask.typing import ResponseReturnValue
 from sqlmodel import Session, col, select
 
-from server.api.counters import STAFF, counter_state
+from server.api.counters import counter_state
 from server.api.support import require
 from server.auth import Forbidden, Principal, principal_for_token, principal_for_user_id
 from server.clock import local_date, local_midnight
 from server.context import luot
 from server.domain.errors import UnknownCounter
+from server.domain.vocabulary import PRIORITY_CLASSES, SCORE_LABELS, STAFF_ROLES, DeviceKind, EventKind, TicketStatus
 from server.i18n import pick_language, translate
 from server.models import Agency, Counter, CounterService, Rating, Service, Site, Ticket, TicketEvent, User
 
@@ -36,19 +37,8 @@ BUILD = Path(__file__).parent / "static" / "build"
 RATING_WINDOW = timedelta(minutes=2)
 
 # Strings the browser modules need, by key: English msgids, translated in server/translations/vi-counter.po.
-PRIORITY_STRINGS = {
-    "priority_elderly": "Elderly",
-    "priority_disabled": "Disabled",
-    "priority_pregnant": "Pregnant",
-    "priority_child": "With a small child",
-    "priority_merit": "Person with merit",
-}
-SCORE_STRINGS = {
-    "very_satisfied": "Very satisfied",
-    "satisfied": "Satisfied",
-    "neutral": "Neutral",
-    "unsatisfied": "Unsatisfied",
-}
+PRIORITY_STRINGS = {f"priority_{p.code}": p.label.en for p in PRIORITY_CLASSES}
+SCORE_STRINGS = {str(score): label.en for score, label in SCORE_LABELS.items()}
 CONSOLE_STRINGS = {
     **PRIORITY_STRINGS,
     "online": "Connected",
@@ -129,7 +119,7 @@ def _signed_in_staff() -> Principal | None:
         return None
     with luot().db.read() as db_session:
         principal = principal_for_user_id(db_session, int(user_id))
-    return principal if principal is not None and principal.is_staff and principal.role in STAFF else None
+    return principal if principal is not None and principal.is_staff and principal.role in STAFF_ROLES else None
 
 
 def _no_store(response: Any) -> Any:
@@ -245,7 +235,7 @@ def console(counter_id: int) -> ResponseReturnValue:
 @counter.get("/<int:counter_id>/state")
 def console_state(counter_id: int) -> ResponseReturnValue:
     """What the console draws after (re)connecting: the counter, its lines, timing and today's figures."""
-    principal = require(staff_roles=STAFF)
+    principal = require(staff_roles=STAFF_ROLES)
     ctx = luot()
     now = ctx.clock.now()
     with ctx.db.read() as db_session:
@@ -279,16 +269,18 @@ def clerk_figures(db_session: Session, user_id: int, now: datetime) -> dict[str,
         .where(
             TicketEvent.user_id == user_id,
             TicketEvent.at >= since,
-            col(TicketEvent.kind).in_(["called", "finished", "no_show", "transferred"]),
+            col(TicketEvent.kind).in_([EventKind.CALLED, EventKind.FINISHED, EventKind.NO_SHOW, EventKind.TRANSFERRED]),
         )
         .order_by(col(TicketEvent.id))
     ).all()
-    finished = [e for e in entries if e.kind == "finished"]
+    finished = [e for e in entries if e.kind == EventKind.FINISHED]
     starts: dict[int, list[datetime]] = {}
     if finished:
         for ticket_id, at in db_session.exec(
             select(TicketEvent.ticket_id, TicketEvent.at)
-            .where(col(TicketEvent.ticket_id).in_([e.ticket_id for e in finished]), TicketEvent.kind == "started")
+            .where(
+                col(TicketEvent.ticket_id).in_([e.ticket_id for e in finished]), TicketEvent.kind == EventKind.STARTED
+            )
             .order_by(col(TicketEvent.id))
         ).all():
             starts.setdefault(ticket_id, []).append(at)
@@ -298,10 +290,10 @@ def clerk_figures(db_session: Session, user_id: int, now: datetime) -> dict[str,
         if before:
             durations.append((entry.at - before[-1]).total_seconds())
     return {
-        "called": sum(1 for e in entries if e.kind == "called"),
+        "called": sum(1 for e in entries if e.kind == EventKind.CALLED),
         "served": len(finished),
-        "no_show": sum(1 for e in entries if e.kind == "no_show"),
-        "transferred": sum(1 for e in entries if e.kind == "transferred"),
+        "no_show": sum(1 for e in entries if e.kind == EventKind.NO_SHOW),
+        "transferred": sum(1 for e in entries if e.kind == EventKind.TRANSFERRED),
         "average_service_seconds": round(mean(durations)) if durations else None,
     }
 
@@ -315,7 +307,7 @@ def _rating_device(token: str) -> Principal | None:
     ctx = luot()
     with ctx.db.read() as db_session:
         principal = principal_for_token(db_session, ctx.clock.now(), token)
-    if principal is None or principal.kind != "device" or principal.device_kind != "rating":
+    if principal is None or principal.kind != "device" or principal.device_kind != DeviceKind.RATING:
         return None
     return principal
 
@@ -352,7 +344,7 @@ def rating_page() -> ResponseReturnValue:
 @counter.get("/rating/pending")
 def rating_pending() -> ResponseReturnValue:
     """The ticket finished at the tablet's counter in the last moments and not rated yet, if any."""
-    device = require(devices=("rating",))
+    device = require(devices=(DeviceKind.RATING,))
     ctx = luot()
     now = ctx.clock.now()
     counter_id = device.settings.get("counter_id")
@@ -361,7 +353,7 @@ def rating_pending() -> ResponseReturnValue:
             select(Ticket)
             .where(
                 Ticket.counter_id == counter_id,
-                Ticket.status == "done",
+                Ticket.status == TicketStatus.DONE,
                 Ticket.site_id == device.site_id,
                 col(Ticket.finished_at) >= now - RATING_WINDOW,
             )

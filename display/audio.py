@@ -24,12 +24,12 @@ from server.domain import events as ev
 from server.domain.errors import N_, DomainError
 from server.domain.queries import site_rules
 from server.domain.rules import SiteRules
+from server.domain.vocabulary import CALL_KINDS
 from server.models import Counter, Ticket, TicketEvent
 from server.voice import AnnouncementAudio, VoiceSettings, announcement_text
 
 log = logging.getLogger(__name__)
 
-CALL_KINDS = ("called", "recalled")
 _CALL_ID = re.compile(r"c([0-9]{1,18})")
 
 

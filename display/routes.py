@@ -20,6 +20,7 @@ from display.audio import Announcer, AudioUnavailable, UnknownCall
 from server.auth import Principal, principal_for_token
 from server.context import luot
 from server.domain.queries import site_rules
+from server.domain.vocabulary import SCORE_LABELS, DeviceKind
 from server.errors_http import error_response
 from server.i18n import LANGUAGES, translate
 from server.models import Agency, Counter, Service, Site, Ticket
@@ -71,10 +72,7 @@ TRACK_STRINGS = {
     "rate_prompt": "How satisfied are you with the service?",
     "rate_thanks": "Thank you for your rating.",
     "rate_failed": "Your rating could not be sent; please try again.",
-    "very_satisfied": "Very satisfied",
-    "satisfied": "Satisfied",
-    "neutral": "Neutral",
-    "unsatisfied": "Unsatisfied",
+    **{str(score): label.en for score, label in SCORE_LABELS.items()},
     "offline": "Connection lost",
     "alerts_on": "Alerts are on",
 }
@@ -164,7 +162,7 @@ def board_layout(settings: dict[str, Any]) -> dict[str, Any]:
 
 @display.get("/display/")
 def board() -> ResponseReturnValue:
-    principal, token, error = _device("board", "This address is for hall boards; this device is not one.")
+    principal, token, error = _device(DeviceKind.BOARD, "This address is for hall boards; this device is not one.")
     if error is not None:
         return error
     assert principal is not None and principal.site_id is not None
@@ -198,7 +196,7 @@ def board() -> ResponseReturnValue:
 @display.get("/display/counter")
 def counter_display() -> ResponseReturnValue:
     principal, token, error = _device(
-        "counter_display", "This address is for counter displays; this device is not one."
+        DeviceKind.COUNTER_DISPLAY, "This address is for counter displays; this device is not one."
     )
     if error is not None:
         return error

@@ -30,6 +30,7 @@ from sqlmodel import select
 
 from server.auth import Principal, device_principal, token_hash
 from server.context import luot
+from server.domain.vocabulary import PRIORITY_CLASSES, DeviceKind
 from server.i18n import LANGUAGES, pick_language, translate
 from server.models import Device, Site
 from server.print_jobs import PrintService
@@ -37,13 +38,6 @@ from server.print_jobs import PrintService
 kiosk = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static")
 
 TRACKING_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
-PRIORITIES = (
-    ("elderly", "Elderly"),
-    ("disabled", "Person with a disability"),
-    ("pregnant", "Pregnant woman"),
-    ("child", "With a small child"),
-    ("merit", "Person with merit to the revolution"),
-)
 DEFAULT_RETURN_SECONDS = 15
 
 #: Every English msgid the page shows (template and kiosk.js); translated in translations/vi-kiosk.po.
@@ -54,7 +48,7 @@ KIOSK_MESSAGES: tuple[str, ...] = (
     "Back",
     "I have an appointment",
     "Priority (if any)",
-    *(label for _code, label in PRIORITIES),
+    *(p.label.en for p in PRIORITY_CLASSES),
     "Connecting to the server…",
     "No connection to the server. Numbers cannot be issued right now: please wait a moment or ask at the help desk.",
     "Loading services…",
@@ -109,7 +103,7 @@ def kiosk_principal(token: str) -> tuple[Principal, Site] | None:
         return None
     with luot().db.read() as db_session:
         device = db_session.exec(select(Device).where(Device.token_hash == token_hash(token))).first()
-        if device is None or device.revoked or device.kind != "kiosk":
+        if device is None or device.revoked or device.kind != DeviceKind.KIOSK:
             return None
         site = db_session.get(Site, device.site_id)
     return (device_principal(device), site) if site is not None else None
@@ -133,7 +127,7 @@ def page_config(principal: Principal, site: Site, token: str, language: str) -> 
             "tickets": url_for("api.issue"),
             "qr": url_for("kiosk.page") + "qr/",
         },
-        "priorities": [{"code": code, "label": label} for code, label in PRIORITIES],
+        "priorities": [{"code": p.code, "label": p.label.en} for p in PRIORITY_CLASSES],
         "messages": catalogue(),
     }
 

@@ -16,8 +16,6 @@ from sqlmodel import Session, select
 from server.domain.errors import N_, DomainError
 from server.models import ApiToken, Device, User
 
-ROLES = ("clerk", "manager", "admin")
-DEVICE_KINDS = ("kiosk", "board", "counter_display", "rating")
 _hasher = PasswordHasher()
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from server.domain.vocabulary import Role
 from server.settings import Settings, load_settings
 
 
@@ -116,7 +117,7 @@ def day_close() -> None:
 
 @cli.command("create-user")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["clerk", "manager", "admin"]), default="clerk")
+@click.option("--role", type=click.Choice([role.value for role in Role]), default=Role.CLERK.value)
 @click.option("--site", "site_code", default=None, help="Site code; omit for province-level staff.")
 @click.option("--full-name", default="")
 @click.password_option()

@@ -30,9 +30,9 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from server.auth import DEVICE_KINDS, ROLES
 from server.domain.hours import validate_opening_hours
 from server.domain.rules import SiteRules
+from server.domain.vocabulary import DeviceKind, Role
 from server.models import Agency, Counter, CounterService, Device, NumberSequence, Service, Site, User
 from server.stats.models import AuditEntry
 
@@ -448,8 +448,8 @@ def validate(document: dict[str, Any], lines: Lines) -> None:
             check.table(
                 device, d_path, {"name": STR, "kind": STR}, {"token_hash": STR, "revoked": BOOL, "settings": dict}
             )
-            if device["kind"] not in DEVICE_KINDS:
-                check.fail((*d_path, "kind"), f"kind must be one of {', '.join(DEVICE_KINDS)}")
+            if device["kind"] not in set(DeviceKind):
+                check.fail((*d_path, "kind"), f"kind must be one of {', '.join(DeviceKind)}")
             if "token_hash" in device and not re.fullmatch(r"[0-9a-f]{64}", device["token_hash"]):
                 check.fail((*d_path, "token_hash"), "token_hash: expected 64 hexadecimal digits")
             settings = device.get("settings", {})
@@ -473,8 +473,8 @@ def validate(document: dict[str, Any], lines: Lines) -> None:
             {"full_name": STR, "site": STR, "active": BOOL, "password_hash": STR},
         )
         check.text(user, u_path, "username", 64, True)
-        if user["role"] not in ROLES:
-            check.fail((*u_path, "role"), f"role must be one of {', '.join(ROLES)}")
+        if user["role"] not in set(Role):
+            check.fail((*u_path, "role"), f"role must be one of {', '.join(Role)}")
         if "site" in user and user["site"] not in site_codes:
             check.fail((*u_path, "site"), f"unknown site {user['site']!r}")
     check.unique(users, "username", ("user",), "user")

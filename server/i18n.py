@@ -9,6 +9,8 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 
+from server.domain.vocabulary import Label, vocabulary_labels
+
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
 CATALOGUES = Path(__file__).parent / "translations"
@@ -16,8 +18,9 @@ CATALOGUES = Path(__file__).parent / "translations"
 
 @cache
 def _catalogue(language: str) -> dict[str, str]:
-    """All catalogues of a language: translations/vi.po (core) plus translations/vi-<surface>.po."""
-    messages: dict[str, str] = {}
+    """All catalogues of a language: translations/vi.po (core) plus translations/vi-<surface>.po, and the
+    labels of the domain's vocabulary (priority classes, scores, channels), which own both languages."""
+    messages: dict[str, str] = {label.en: label.vi for label in vocabulary_labels()}
     for path in sorted(CATALOGUES.glob(f"{language}*.po")):
         with path.open("rb") as handle:
             catalog = read_po(handle, locale=language)
@@ -26,9 +29,12 @@ def _catalogue(language: str) -> dict[str, str]:
 
 
 def translate(message: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
-    """The message in `language` (falling back to the English msgid), with {params} filled in."""
+    """The message in `language` (falling back to the English msgid), with {params} filled in; a `Label`
+    parameter is filled in the same language."""
     text = _catalogue(language).get(message, message) if language != "en" else message
-    return text.format(**params) if params else text
+    if not params:
+        return text
+    return text.format(**{k: v(language) if isinstance(v, Label) else v for k, v in params.items()})
 
 
 def both(message: str, **params: Any) -> dict[str, str]:

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from server.domain.vocabulary import Channel, CounterStatus, Role, TicketStatus
+
 
 class UTCDateTime(TypeDecorator):
     """Stores aware datetimes as naive UTC; returns aware UTC."""
@@ -101,7 +103,7 @@ class Counter(SQLModel, table=True):
     number: int
     name: str = Field(default="", max_length=100)
     floor: str = Field(default="", max_length=32)
-    status: str = Field(default="closed", max_length=16)  # closed | open | paused
+    status: str = Field(default=CounterStatus.CLOSED, max_length=16)
     pause_reason: str = Field(default="", max_length=200)
     clerk_id: int | None = Field(default=None, foreign_key="user.id", unique=True)
     current_ticket_id: int | None = None  # no FK: counter and ticket point at each other
@@ -120,7 +122,7 @@ class User(SQLModel, table=True):
     username: str = Field(unique=True, max_length=64)
     full_name: str = Field(default="", max_length=200)
     password_hash: str = Field(max_length=300)
-    role: str = Field(default="clerk", max_length=16)  # clerk | manager | admin
+    role: str = Field(default=Role.CLERK, max_length=16)
     site_id: int | None = Field(default=None, foreign_key="site.id")  # None: every site
     active: bool = True
     failed_logins: int = 0
@@ -139,7 +141,7 @@ class ApiToken(SQLModel, table=True):
 class Device(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     site_id: int = Field(foreign_key="site.id", index=True)
-    kind: str = Field(max_length=16)  # kiosk | board | counter_display | rating
+    kind: str = Field(max_length=16)  # a DeviceKind
     name: str = Field(max_length=100)
     token_hash: str = Field(unique=True, max_length=64)
     settings: dict = json_column()  # agencies shown, printer, counter, layout, language…
@@ -173,9 +175,9 @@ class Ticket(SQLModel, table=True):
     number: int
     display_number: str = Field(max_length=16)
     priority: str = Field(default="", max_length=16)  # "" or a priority class
-    channel: str = Field(default="kiosk", max_length=16)  # kiosk | staff | appointment | api
+    channel: str = Field(default=Channel.KIOSK, max_length=16)
     appointment_at: datetime | None = utc_column()
-    status: str = Field(default="waiting", max_length=16)
+    status: str = Field(default=TicketStatus.WAITING, max_length=16)
     issued_at: datetime = utc_column(nullable=False)
     queue_since: datetime = utc_column(nullable=False)  # ordering time; kept across transfers
     first_called_at: datetime | None = utc_column()

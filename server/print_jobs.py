@@ -35,6 +35,7 @@ from flask_socketio import SocketIO
 
 from server.clock import Clock
 from server.db import Database
+from server.domain.vocabulary import DeviceKind, priority_label
 from server.printing.backends import PrinterBackend, PrinterError, PrinterStatus, open_printer
 from server.printing.layout import Layout, load_builtin_layout
 from server.printing.ticket_data import TicketPrint
@@ -42,13 +43,6 @@ from server.printing.ticket_data import TicketPrint
 log = logging.getLogger(__name__)
 
 DEFAULT_LAYOUT = "ticket_80mm"
-PRIORITY_LABELS = {
-    "elderly": "Người cao tuổi",
-    "disabled": "Người khuyết tật",
-    "pregnant": "Phụ nữ mang thai",
-    "child": "Người có con nhỏ",
-    "merit": "Người có công",
-}
 STATUSES = ("online", "offline", "paper_out", "unknown")
 #: Printer errors that no retry can fix.
 PERMANENT_ERRORS = frozenset({"invalid_spec", "layout_mismatch"})
@@ -93,7 +87,8 @@ def layout_named(name: str) -> Layout:
 def ticket_print(payload: dict[str, Any]) -> TicketPrint:
     """The printed ticket for an issue response (POST /api/v1/tickets)."""
     ahead = int(payload.get("waiting_ahead") or 0)
-    label = PRIORITY_LABELS.get(payload.get("priority") or "")
+    code = payload.get("priority") or ""
+    label = priority_label(code, "vi") if code else None
     return TicketPrint(
         centre_name=payload["site"]["name"],
         agency=payload["agency"]["name"],
@@ -246,7 +241,7 @@ class PrintService:
 
     def after_issue(self, principal: Any, payload: dict[str, Any]) -> dict[str, Any] | None:
         """The `after_issue` hook: queue the ticket for the kiosk's printer; say so in the response."""
-        if principal.kind != "device" or principal.device_kind != "kiosk":
+        if principal.kind != "device" or principal.device_kind != DeviceKind.KIOSK:
             return None
         spec = str(principal.settings.get("printer") or "").strip()
         if not spec:
@@ -535,7 +530,7 @@ class PrintService:
 
         with self.db.read() as db_session:
             device = db_session.get(Device, device_id)
-        if device is None or device.kind != "kiosk" or not (device.settings or {}).get("printer"):
+        if device is None or device.kind != DeviceKind.KIOSK or not (device.settings or {}).get("printer"):
             return None
         return self._known_device(device.id or 0, device.site_id, device.name, str(device.settings["printer"]))
 

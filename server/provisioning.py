@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from server.auth import DEVICE_KINDS, ROLES, hash_password, token_hash
+from server.auth import hash_password, token_hash
 from server.domain.hours import validate_opening_hours
+from server.domain.vocabulary import DeviceKind, Role
 from server.models import Agency, Counter, CounterService, Device, NumberSequence, Service, Site, User
 
 
@@ -105,14 +106,14 @@ def create_user(
     session: Session,
     username: str,
     password: str,
-    role: str = "clerk",
+    role: str = Role.CLERK,
     site: Site | None = None,
     full_name: str = "",
     password_hash: str | None = None,
 ) -> User:
     """A staff account; `password_hash` lets bulk seeding hash a shared demo password once."""
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if role not in set(Role):
+        raise ValueError(f"role must be one of {', '.join(Role)}")
     if session.exec(select(User).where(User.username == username)).first() is not None:
         raise ValueError(f"user {username!r} exists already")
     user = User(
@@ -129,8 +130,8 @@ def create_user(
 
 def create_device(session: Session, site: Site, kind: str, name: str, token: str, **settings: Any) -> Device:
     """Registers a kiosk, board, counter display or rating tablet; only the token's hash is stored."""
-    if kind not in DEVICE_KINDS:
-        raise ValueError(f"device kind must be one of {', '.join(DEVICE_KINDS)}")
+    if kind not in set(DeviceKind):
+        raise ValueError(f"device kind must be one of {', '.join(DeviceKind)}")
     device = Device(site_id=site.id or 0, kind=kind, name=name, token_hash=token_hash(token), settings=settings)
     session.add(device)
     session.flush()

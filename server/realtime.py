@@ -27,6 +27,7 @@ from server.clock import Clock
 from server.db import Database
 from server.domain import events as ev
 from server.domain.queries import ServiceQueue, service_queues, ticket_view
+from server.domain.vocabulary import MANAGER_ROLES
 from server.models import Counter, Ticket
 from server.snapshots import site_snapshot
 from server.views import counter_dict, public_ticket, queue_dict
@@ -138,7 +139,7 @@ class Hub:
             if principal.settings.get("counter_id"):
                 rooms.append(f"counter:{principal.settings['counter_id']}")
         if principal.is_staff:
-            if principal.role in ("manager", "admin"):
+            if principal.role in MANAGER_ROLES:
                 rooms.append(f"managers:{site_id}")
             with self.db.read() as db_session:
                 counter = db_session.exec(select(Counter).where(Counter.clerk_id == principal.id)).first()

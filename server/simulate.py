@@ -37,13 +37,13 @@ import requests
 
 from server.clock import LOCAL_TZ
 from server.demo_data import AGENCIES, DEMO_PASSWORDS
+from server.domain.vocabulary import PRIORITY_CODES
 
 log = logging.getLogger(__name__)
 
 # Arrivals per hour of the day (relative), inside opening hours 7:30–11:30 and 13:30–17:00.
 HOURLY_WEIGHT = {7: 0.9, 8: 1.7, 9: 1.9, 10: 1.3, 11: 0.5, 13: 0.9, 14: 1.5, 15: 1.1, 16: 0.6}
 OPEN_PERIODS = (((7, 30), (11, 30)), ((13, 30), (17, 0)))
-PRIORITIES = ("elderly", "disabled", "pregnant", "child", "merit")
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def plan_day(
         services = [code for code, _name, _minutes in AGENCIES[agency][4] if code != "SGDDT-CS"] or [
             AGENCIES[agency][4][0][0]
         ]
-        priority = rng.choice(PRIORITIES) if rng.random() < behaviour.priority_share else ""
+        priority = rng.choice(PRIORITY_CODES) if rng.random() < behaviour.priority_share else ""
         arrivals.append(Arrival(start + timedelta(seconds=rng.uniform(0, 900)), rng.choice(services), agency, priority))
     arrivals.sort(key=lambda a: a.at)
     return arrivals, true_minutes

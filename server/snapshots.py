@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from server.clock import local_date, local_midnight
 from server.domain.queries import ServiceQueue, counter_service_ids, service_queues, site_rules
+from server.domain.vocabulary import CALL_KINDS
 from server.models import Agency, Counter, Service, Site, Ticket, TicketEvent
 from server.views import agency_dict, counter_dict, public_ticket, queue_dict, service_dict, site_dict
 
@@ -20,9 +21,7 @@ def recent_calls(session: Session, site_id: int, now: datetime, limit: int = 12)
         select(TicketEvent, Ticket, Counter)
         .join(Ticket, col(Ticket.id) == TicketEvent.ticket_id)
         .join(Counter, col(Counter.id) == TicketEvent.counter_id)
-        .where(
-            TicketEvent.site_id == site_id, col(TicketEvent.kind).in_(["called", "recalled"]), TicketEvent.at >= since
-        )
+        .where(TicketEvent.site_id == site_id, col(TicketEvent.kind).in_(CALL_KINDS), TicketEvent.at >= since)
         .order_by(col(TicketEvent.id).desc())
         .limit(limit)
     ).all()

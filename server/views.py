@@ -6,9 +6,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from server.domain.events import CounterView, TicketView
 from server.domain.hours import is_open
-from server.domain.queries import ServiceQueue
+from server.domain.readmodels import CounterView, ServiceQueue, TicketView
 from server.models import Agency, Counter, Service, Site, Ticket
 
 

@@ -17,11 +17,10 @@ from server.context import luot
 from server.domain import errors, queueing
 from server.domain.events import TicketFinished
 from server.domain.queries import counter_service_ids, service_queues
+from server.domain.vocabulary import STAFF_ROLES, TicketStatus
 from server.i18n import both
 from server.models import Counter, Ticket
 from server.views import counter_dict, public_ticket
-
-STAFF = ("clerk", "manager", "admin")
 
 
 class OpenRequest(BaseModel):
@@ -47,7 +46,7 @@ def _respond(counter_id: int, outcome: queueing.Outcome, status: int = 200) -> R
 
 
 def _action(counter_id: int, use_case: Callable[..., queueing.Outcome], **kwargs: Any) -> ResponseReturnValue:
-    principal = require(staff_roles=STAFF)
+    principal = require(staff_roles=STAFF_ROLES)
     outcome = luot().run(use_case, counter_id, principal.id, **kwargs)
     return _respond(counter_id, outcome)
 
@@ -67,7 +66,9 @@ def counter_state(counter_id: int) -> dict[str, Any]:
         waiting = db_session.exec(select(Ticket).where(col(Ticket.id).in_(waiting_ids))).all() if waiting_ids else []
         held = db_session.exec(
             select(Ticket).where(
-                Ticket.site_id == counter.site_id, Ticket.status == "held", col(Ticket.service_id).in_(list(services))
+                Ticket.site_id == counter.site_id,
+                Ticket.status == TicketStatus.HELD,
+                col(Ticket.service_id).in_(list(services)),
             )
         ).all()
     waiting_sorted = sorted(waiting, key=lambda t: t.queue_since)
@@ -83,7 +84,7 @@ def counter_state(counter_id: int) -> dict[str, Any]:
 
 @api.get("/counters/<int:counter_id>")
 def show_counter(counter_id: int) -> ResponseReturnValue:
-    principal = require(staff_roles=STAFF)
+    principal = require(staff_roles=STAFF_ROLES)
     state = counter_state(counter_id)
     if not principal.may_see_site(state["site_id"]):
         raise Forbidden()
@@ -103,7 +104,7 @@ def close_counter(counter_id: int) -> ResponseReturnValue:
 
 @api.post("/counters/<int:counter_id>/next")
 def call_next(counter_id: int) -> ResponseReturnValue:
-    principal = require(staff_roles=STAFF)
+    principal = require(staff_roles=STAFF_ROLES)
     outcome = luot().run(queueing.call_next, counter_id, principal.id)
     if outcome.ticket is None:  # the served citizen is finished (that is committed), but nobody waits: say both
         finished = next(event.ticket for event in outcome.events if isinstance(event, TicketFinished))

@@ -16,13 +16,12 @@ from server.api.support import InvalidBody, parse_body, require
 from server.auth import Forbidden
 from server.context import luot
 from server.domain import errors, queueing
-from server.domain.events import TicketView
 from server.domain.queries import service_queues, site_rules
+from server.domain.readmodels import TicketView
+from server.domain.vocabulary import STAFF_ROLES, Channel, DeviceKind, EventKind, TicketStatus
 from server.extensions import limiter, ticket_rate_limit
 from server.models import Agency, Counter, CounterService, Rating, Service, Site, Ticket, TicketEvent
 from server.views import public_ticket
-
-STAFF = ("clerk", "manager", "admin")
 
 
 class IssueRequest(BaseModel):
@@ -91,7 +90,7 @@ def issue_site_id(db_session: Session, principal, body: IssueRequest) -> int:
 @api.post("/tickets")
 @limiter.limit(ticket_rate_limit, methods=["POST"])
 def issue() -> ResponseReturnValue:
-    principal = require(staff_roles=STAFF, devices=("kiosk",))
+    principal = require(staff_roles=STAFF_ROLES, devices=(DeviceKind.KIOSK,))
     body = parse_body(IssueRequest)
     key = request.headers.get("Idempotency-Key", "").strip() or None
     if key and len(key) > 128:
@@ -101,7 +100,7 @@ def issue() -> ResponseReturnValue:
     ctx = luot()
     with ctx.db.read() as db_session:
         site_id = issue_site_id(db_session, principal, body)
-    channel = "kiosk" if principal.kind == "device" else "staff"
+    channel = Channel.KIOSK if principal.kind == "device" else Channel.STAFF
     outcome = ctx.run(
         queueing.issue_ticket,
         site_id=site_id,
@@ -132,7 +131,7 @@ def now_serving(db_session: Session, ticket: Ticket) -> str | None:
         .join(TicketEvent, col(TicketEvent.ticket_id) == Ticket.id)
         .where(
             TicketEvent.service_id == ticket.service_id,
-            TicketEvent.kind == "called",
+            TicketEvent.kind == EventKind.CALLED,
             Ticket.service_date == ticket.service_date,
         )
         .order_by(col(TicketEvent.id).desc())
@@ -155,7 +154,7 @@ def track(token: str) -> ResponseReturnValue:
         rated = db_session.exec(select(Rating.id).where(Rating.ticket_id == ticket.id)).first() is not None
         serving = now_serving(db_session, ticket)
         scale = luot_rating_scale(db_session, ticket.site_id)
-    waiting = ticket.status == "waiting"
+    waiting = ticket.status == TicketStatus.WAITING
     return jsonify(
         {
             **{
@@ -178,7 +177,7 @@ def track(token: str) -> ResponseReturnValue:
             "now_serving": serving,
             "counter": {"number": counter.number, "name": counter.name} if counter and not waiting else None,
             "rated": rated,
-            "can_rate": ticket.status == "done" and not rated,
+            "can_rate": ticket.status == TicketStatus.DONE and not rated,
             "rating_scale": scale,
         }
     )
@@ -190,7 +189,7 @@ def luot_rating_scale(db_session: Session, site_id: int) -> list[str]:
 
 @api.post("/tickets/<int:ticket_id>/return")
 def return_held(ticket_id: int) -> ResponseReturnValue:
-    principal = require(staff_roles=STAFF)
+    principal = require(staff_roles=STAFF_ROLES)
     outcome = luot().run(queueing.return_ticket, ticket_id, principal.id)
     return jsonify({"ticket": _public(outcome)})
 
@@ -206,7 +205,7 @@ def rate(ref: str) -> ResponseReturnValue:
     ctx = luot()
     with ctx.db.read() as db_session:
         if ref.isdigit():
-            principal = require(staff_roles=STAFF, devices=("rating",))
+            principal = require(staff_roles=STAFF_ROLES, devices=(DeviceKind.RATING,))
             ticket = db_session.get(Ticket, int(ref))
             if ticket is None or not principal.may_see_site(ticket.site_id):
                 raise errors.UnknownTicket()

@@ -15,11 +15,12 @@ from sqlmodel import Session, select
 
 from server.api.support import current_principal
 from server.auth import AuthError, Forbidden, Principal
+from server.domain.vocabulary import MANAGER_ROLES, STAFF_ROLES, Role
 from server.models import Site
 
-LIVE_ROLES = ("clerk", "manager", "admin")
-HISTORY_ROLES = ("manager", "admin")
-ADMIN_ROLES = ("admin",)
+LIVE_ROLES = STAFF_ROLES
+HISTORY_ROLES = MANAGER_ROLES
+ADMIN_ROLES = (Role.ADMIN,)
 
 
 class PageDenied(Exception):

@@ -19,13 +19,14 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from server.auth import DEVICE_KINDS, ROLES, Principal, hash_password, token_hash
+from server.auth import Principal, hash_password, token_hash
 from server.clock import LOCAL_TZ, local_midnight
 from server.context import luot
 from server.dashboard.access import ADMIN_ROLES, PageDenied, staff
 from server.dashboard.routes import t
 from server.domain.hours import validate_opening_hours
 from server.domain.rules import SiteRules
+from server.domain.vocabulary import DeviceKind, Role
 from server.models import Agency, Counter, CounterService, Device, NumberSequence, Service, Site, User
 from server.provisioning import create_sequence
 from server.stats.models import AuditEntry
@@ -235,14 +236,14 @@ def save_counter(db_session: Session, item: Counter | None, v: dict[str, Any], p
 def save_user(db_session: Session, item: User | None, v: dict[str, Any], principal: Principal) -> User:
     if principal.site_id is not None:
         _require_site(principal, v["site_id"])
-    if v["role"] not in ROLES:
+    if v["role"] not in set(Role):
         raise Invalid("role", t("Unknown value."))
     _unique(db_session, select(User).where(User.username == v["username"]), item, "username")
     if item is None and not v["password"]:
         raise Invalid("password", t("Required."))
     if v["password"] and len(v["password"]) < 8:
         raise Invalid("password", t("At least 8 characters."))
-    if item is not None and item.id == principal.id and (v["role"] != "admin" or not v["active"]):
+    if item is not None and item.id == principal.id and (v["role"] != Role.ADMIN or not v["active"]):
         raise Invalid("role", t("You cannot remove your own administration rights."))
     item = item or User(username=v["username"], password_hash="")
     for key in ("username", "full_name", "role", "site_id", "active"):
@@ -255,7 +256,7 @@ def save_user(db_session: Session, item: User | None, v: dict[str, Any], princip
 
 def save_device(db_session: Session, item: Device | None, v: dict[str, Any], principal: Principal) -> Device:
     _require_site(principal, v["site_id"])
-    if v["kind"] not in DEVICE_KINDS:
+    if v["kind"] not in set(DeviceKind):
         raise Invalid("kind", t("Unknown value."))
     settings = dict(v["settings"])
     if v["agency_ids"]:
@@ -432,7 +433,7 @@ ENTITIES: dict[str, Entity] = {
             (
                 Field("username", "Username", required=True),
                 Field("full_name", "Full name"),
-                Field("role", "Role", "select", True, fixed(*ROLES)),
+                Field("role", "Role", "select", True, fixed(*Role)),
                 Field("site_id", "Site", "select", False, optional_site_choices),
                 Field("password", "New password", "password", help="Leave empty to keep the current password."),
                 Field("active", "Active", "bool"),
@@ -448,7 +449,7 @@ ENTITIES: dict[str, Entity] = {
             Device,
             (
                 Field("site_id", "Site", "select", True, site_choices),
-                Field("kind", "Kind", "select", True, fixed(*DEVICE_KINDS)),
+                Field("kind", "Kind", "select", True, fixed(*DeviceKind)),
                 Field("name", "Name", required=True),
                 Field("agency_ids", "Agencies shown (boards; none = all)", "multi", False, agency_choices),
                 Field("counter_id", "Counter (counter displays, rating tablets)", "select", False, counter_choices),

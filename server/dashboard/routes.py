@@ -26,7 +26,7 @@ from server.dashboard.access import (
     visible_sites,
 )
 from server.db import Database
-from server.domain.rules import PRIORITY_CLASSES
+from server.domain.vocabulary import PRIORITY_CODES
 from server.errors_http import HTTP_MESSAGES, error_response
 from server.i18n import pick_language, translate
 from server.models import Agency, Counter, Service, Site, User
@@ -224,7 +224,7 @@ def parse_filters(db_session: Session, principal, now: datetime) -> tuple[Filter
     else:
         site_ids = tuple(s.id or 0 for s in sites)
     priority = request.args.get("priority")
-    priority = "" if priority == "ordinary" else priority if priority in PRIORITY_CLASSES else None
+    priority = "" if priority == "ordinary" else priority if priority in PRIORITY_CODES else None
     channel = request.args.get("channel")
     channel = channel if channel in CHANNEL_LABELS else None
     by = request.args.get("by") or ("agency" if len(site_ids) == 1 else "site")
@@ -346,7 +346,7 @@ def filter_choices(db_session: Session, filters: Filters) -> dict[str, list[tupl
         "service": [(s.id, f"{s.code} · {s.name}") for s in services],
         "counter": [(c.id, c.name or f"#{c.number}") for c in counters],
         "clerk": [(u.id, u.full_name or u.username) for u in clerks],
-        "priority": [("ordinary", t("Ordinary")), *((p, t(PRIORITY_LABELS[p])) for p in PRIORITY_CLASSES)],
+        "priority": [("ordinary", t("Ordinary")), *((p, t(PRIORITY_LABELS[p])) for p in PRIORITY_CODES)],
         "channel": [(c, t(label)) for c, label in CHANNEL_LABELS.items()],
         "by": [(b, t(exports.BY_LABELS[b])) for b in BREAKDOWNS],
     }

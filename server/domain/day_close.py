@@ -17,14 +17,14 @@ from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from server.clock import local_date, local_midnight
+from server.domain.vocabulary import OPEN_STATUSES, EventKind, TicketStatus
 from server.models import Ticket, TicketEvent
 
-OPEN_STATUSES = ("waiting", "held")
 _LEFT_OPEN = select(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES), Ticket.service_date < bindparam("today"))
 _CANCEL = (
     update(Ticket)
     .where(col(Ticket.id) == bindparam("ticket_id"), col(Ticket.status).in_(OPEN_STATUSES))
-    .values(status="cancelled")
+    .values(status=TicketStatus.CANCELLED)
 )
 
 
@@ -50,7 +50,7 @@ def close_past_days(session: Session, now: datetime, limit: int = 5000) -> DayCl
             TicketEvent(
                 ticket_id=ticket.id or 0,
                 site_id=ticket.site_id,
-                kind="cancelled",
+                kind=EventKind.CANCELLED,
                 at=min(local_midnight(ticket.service_date + timedelta(days=1)) - timedelta(seconds=1), now),
                 service_id=ticket.service_id,
                 agency_id=ticket.agency_id,

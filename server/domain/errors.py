@@ -23,10 +23,6 @@ class DomainError(Exception):
         super().__init__(self.text.format(**params) if params else self.text)
 
 
-class NotFound(DomainError):
-    code, status, message = "not_found", 404, N_("Not found.")
-
-
 class UnknownService(DomainError):
     code, status, message = "unknown_service", 404, N_("Unknown service: {service}.")
 
@@ -113,6 +109,14 @@ class TicketStillCalled(DomainError):
 
 class InvalidTransition(DomainError):
     code, status, message = "invalid_transition", 409, N_("Ticket {number} cannot be {action} now.")
+
+
+class CitizenAtCounter(DomainError):
+    code, status, message = (
+        "citizen_at_counter",
+        409,
+        N_("Finish number {number} or mark it as not present first."),
+    )
 
 
 class InvalidTransfer(DomainError):

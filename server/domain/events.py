@@ -4,44 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-if TYPE_CHECKING:
-    from server.domain.queries import ServiceQueue
-
-
-@dataclass(frozen=True)
-class TicketView:
-    """What the outside world may know about a ticket (no personal data)."""
-
-    id: int
-    site_id: int
-    service_id: int
-    agency_id: int
-    number: int
-    display_number: str
-    status: str
-    priority: str
-    tracking_token: str
-    issued_at: datetime
-    queue_since: datetime
-    counter_id: int | None
-    counter_number: int | None
-    recall_count: int
-    service_date: str
-
-
-@dataclass(frozen=True)
-class CounterView:
-    id: int
-    site_id: int
-    number: int
-    name: str
-    status: str
-    pause_reason: str
-    clerk_id: int | None
-    current_ticket_id: int | None
-    service_ids: tuple[int, ...] = ()
+from server.domain.readmodels import CounterView, ServiceQueue, TicketView
+from server.domain.vocabulary import EventKind
 
 
 @dataclass(frozen=True)
@@ -60,61 +26,56 @@ class QueueEvent:
 
 @dataclass(frozen=True)
 class TicketIssued(QueueEvent):
-    kind: ClassVar[str] = "issued"
+    kind: ClassVar[str] = EventKind.ISSUED
 
 
 @dataclass(frozen=True)
 class TicketCalled(QueueEvent):
-    kind: ClassVar[str] = "called"
+    kind: ClassVar[str] = EventKind.CALLED
     call_id: str = ""
 
 
 @dataclass(frozen=True)
 class TicketRecalled(QueueEvent):
-    kind: ClassVar[str] = "recalled"
+    kind: ClassVar[str] = EventKind.RECALLED
     call_id: str = ""
 
 
 @dataclass(frozen=True)
 class TicketStarted(QueueEvent):
-    kind: ClassVar[str] = "started"
+    kind: ClassVar[str] = EventKind.STARTED
 
 
 @dataclass(frozen=True)
 class TicketFinished(QueueEvent):
-    kind: ClassVar[str] = "finished"
+    kind: ClassVar[str] = EventKind.FINISHED
 
 
 @dataclass(frozen=True)
 class TicketNoShow(QueueEvent):
-    kind: ClassVar[str] = "no_show"
+    kind: ClassVar[str] = EventKind.NO_SHOW
 
 
 @dataclass(frozen=True)
 class TicketTransferred(QueueEvent):
-    kind: ClassVar[str] = "transferred"
+    kind: ClassVar[str] = EventKind.TRANSFERRED
     from_service_id: int = 0
 
 
 @dataclass(frozen=True)
 class TicketHeld(QueueEvent):
-    kind: ClassVar[str] = "held"
+    kind: ClassVar[str] = EventKind.HELD
 
 
 @dataclass(frozen=True)
 class TicketReturned(QueueEvent):
-    kind: ClassVar[str] = "returned"
+    kind: ClassVar[str] = EventKind.RETURNED
 
 
 @dataclass(frozen=True)
 class TicketRated(QueueEvent):
-    kind: ClassVar[str] = "rated"
+    kind: ClassVar[str] = EventKind.RATED
     score: str = ""
-
-
-@dataclass(frozen=True)
-class TicketCancelled(QueueEvent):
-    kind: ClassVar[str] = "cancelled"
 
 
 @dataclass(frozen=True)

@@ -14,19 +14,16 @@ from sqlmodel import Session, col, select
 
 from server.clock import local_date, local_midnight
 from server.domain.estimates import (
-    estimated_wait_minutes,
     minutes_per_place,
     pool_waits,
     residual_minutes,
     typical_service_minutes,
 )
-from server.domain.events import CounterView, TicketView
 from server.domain.ordering import Candidate, call_order
+from server.domain.readmodels import CounterView, ServiceQueue, TicketView
 from server.domain.rules import SiteRules
+from server.domain.vocabulary import AT_COUNTER, CALL_KINDS, CounterStatus, TicketStatus
 from server.models import Counter, CounterService, Service, Site, Ticket, TicketEvent
-
-WAITING = "waiting"
-ACTIVE_STATUSES = ("called", "serving")
 
 # The queue figures are read on every issue and every call: their statements are built once here, with
 # bound parameters, so each read costs the query and not the building of the query (5x on this path).
@@ -105,7 +102,7 @@ def waiting_tickets(session: Session, site_id: int, service_ids: list[int], now:
     statement = select(Ticket).where(
         Ticket.site_id == site_id,
         col(Ticket.service_id).in_(service_ids),
-        Ticket.status == WAITING,
+        Ticket.status == TicketStatus.WAITING,
         Ticket.service_date == local_date(now),
     )
     return list(session.exec(statement).all())
@@ -114,7 +111,7 @@ def waiting_tickets(session: Session, site_id: int, service_ids: list[int], now:
 _WAITING_ROWS = select(Ticket.id, Ticket.service_id, Ticket.priority, Ticket.queue_since, Ticket.appointment_at).where(
     Ticket.site_id == bindparam("site_id"),
     col(Ticket.service_id).in_(_ids("service_ids")),
-    Ticket.status == WAITING,
+    Ticket.status == TicketStatus.WAITING,
     Ticket.service_date == bindparam("day"),
 )
 
@@ -127,64 +124,10 @@ def waiting_rows(session: Session, site_id: int, service_ids: list[int], now: da
     return _rows(session, _WAITING_ROWS, site_id=site_id, service_ids=list(service_ids), day=local_date(now))
 
 
-@dataclass(frozen=True)
-class ServiceQueue:
-    """The live state of one service's line."""
-
-    service_id: int
-    agency_id: int
-    waiting: int
-    order: tuple[int, ...]  # waiting ticket ids in call order
-    open_counters: int
-    service_minutes: float
-    minutes_per_place: float
-    estimated_wait_minutes: int  # for a ticket issued now
-    longest_wait_seconds: int
-    last_called: str | None = None  # display number most recently called today
-    estimates: tuple[int, ...] = ()  # minutes until each ticket of `order` is called (counters shared with
-    #                                  other services counted: see pool_estimates)
-
-    def ahead_of(self, ticket_id: int) -> int:
-        return self.order.index(ticket_id) if ticket_id in self.order else 0
-
-    def estimate_for(self, ticket_id: int) -> int:
-        if ticket_id in self.order and len(self.estimates) == len(self.order):
-            return self.estimates[self.order.index(ticket_id)]
-        return estimated_wait_minutes(self.ahead_of(ticket_id), self.service_minutes, self.open_counters)
-
-
-def open_counter_counts(session: Session, site_id: int) -> dict[int, int]:
-    """Open (not paused, not closed) counters per service."""
-    statement = (
-        select(CounterService.service_id, Counter.id)
-        .join(Counter, col(Counter.id) == CounterService.counter_id)
-        .where(Counter.site_id == site_id, Counter.status == "open")
-    )
-    counts: dict[int, int] = defaultdict(int)
-    for service_id, _counter_id in session.exec(statement).all():
-        counts[service_id] += 1
-    return counts
-
-
-def recent_service_minutes(session: Session, service_id: int, now: datetime, limit: int = 20) -> list[float]:
-    statement = (
-        select(Ticket.started_at, Ticket.finished_at)
-        .where(
-            Ticket.service_id == service_id,
-            Ticket.status == "done",
-            Ticket.service_date == local_date(now),
-            col(Ticket.started_at).is_not(None),
-        )
-        .order_by(col(Ticket.finished_at).desc())
-        .limit(limit)
-    )
-    return [(end - start).total_seconds() / 60 for start, end in session.exec(statement).all() if end]
-
-
 def _last_called_statement(by_service: bool) -> Executable:
     where = [
         TicketEvent.site_id == bindparam("site_id"),
-        col(TicketEvent.kind).in_(["called", "recalled"]),
+        col(TicketEvent.kind).in_(CALL_KINDS),
         TicketEvent.at >= bindparam("since"),
     ]
     if by_service:
@@ -226,7 +169,7 @@ _RANKED_FINISHES = (  # time a counter is taken per citizen: from the (last) cal
     )
     .where(
         col(Ticket.service_id).in_(_ids("service_ids")),
-        Ticket.status == "done",
+        Ticket.status == TicketStatus.DONE,
         Ticket.service_date == bindparam("day"),
         col(Ticket.started_at).is_not(None),
     )
@@ -285,7 +228,7 @@ def _staffing(session: Session, site_id: int) -> _Staffing:
     for counter_id, service_id, status, current in rows:
         staffing.services_of[counter_id].add(service_id)
         staffing.counters_of[service_id].add(counter_id)
-        if status == "open":
+        if status == CounterStatus.OPEN:
             staffing.open.add(counter_id)
             if current:
                 staffing.current[counter_id] = current
@@ -370,7 +313,7 @@ def service_queues(
 
 
 _BUSY_TICKETS = select(Ticket.id, Ticket.service_id, Ticket.status, Ticket.called_at, Ticket.started_at).where(
-    col(Ticket.id).in_(_ids("ticket_ids")), col(Ticket.status).in_(ACTIVE_STATUSES)
+    col(Ticket.id).in_(_ids("ticket_ids")), col(Ticket.status).in_(AT_COUNTER)
 )
 
 

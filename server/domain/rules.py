@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-PRIORITY_CLASSES: tuple[str, ...] = ("elderly", "disabled", "pregnant", "child", "merit")
-DEFAULT_RATING_SCALE: tuple[str, ...] = ("very_satisfied", "satisfied", "unsatisfied")
-ALL_RATING_SCORES: tuple[str, ...] = ("very_satisfied", "satisfied", "neutral", "unsatisfied")
+from server.domain.vocabulary import DEFAULT_RATING_SCALE
 
 
 @dataclass(frozen=True)
@@ -27,7 +25,7 @@ class SiteRules:
     appointment_late_minutes: int = 15
     recall_limit: int = 3
     no_show_after_recall_limit: bool = True
-    rating_scale: tuple[str, ...] = DEFAULT_RATING_SCALE
+    rating_scale: tuple[str, ...] = tuple(DEFAULT_RATING_SCALE)
     announcement_template: str = "Mời công dân có số thứ tự {so} đến quầy số {quay}"
     number_region: str = "north"
     digit_by_digit: bool = False
@@ -41,9 +39,3 @@ class SiteRules:
         if "rating_scale" in values:
             values["rating_scale"] = tuple(values["rating_scale"])
         return cls(**values, extra=raw)
-
-    def to_settings(self) -> dict[str, Any]:
-        data = asdict(self)
-        extra = data.pop("extra")
-        data["rating_scale"] = list(self.rating_scale)
-        return {**extra, **data}

@@ -49,11 +49,17 @@ from sqlalchemy import String, case, select, type_coerce
 from sqlmodel import Session, col
 
 from server.clock import LOCAL_TZ, local_midnight
+from server.domain.vocabulary import EventKind, RatingScore
 from server.models import Service, Ticket, TicketEvent
 from server.stats.models import MEASURES, WAIT_BUCKETS
 
 INDEX = {name: i for i, name in enumerate(MEASURES)}
-SCORE_COLUMN = {"very_satisfied": "r_very", "satisfied": "r_sat", "neutral": "r_neutral", "unsatisfied": "r_unsat"}
+SCORE_COLUMN = {
+    RatingScore.VERY_SATISFIED: "r_very",
+    RatingScore.SATISFIED: "r_sat",
+    RatingScore.NEUTRAL: "r_neutral",
+    RatingScore.UNSATISFIED: "r_unsat",
+}
 # (day, hour, site_id, agency_id, service_id, counter_id, clerk_id, priority, channel)
 Key = tuple[date, int, int, int, int, int, int, str, str]
 KEY_FIELDS = ("day", "hour", "site_id", "agency_id", "service_id", "counter_id", "clerk_id", "priority", "channel")
@@ -158,11 +164,11 @@ def tally_ticket(
     for event in events:
         inside = start <= event.at < end
         kind = event.kind
-        if kind == "issued":
+        if kind == EventKind.ISSUED:
             issued_at = event.at
             if inside:
                 tally.add(key(event, counter=0, clerk=0), issued=1)
-        elif kind == "called":
+        elif kind == EventKind.CALLED:
             last_call, last_start = event.at, None
             if not first_called:
                 first_called = True
@@ -180,13 +186,13 @@ def tally_ticket(
                     if tally.keep_waits:
                         tally.waits[event.service_id].append(wait)
                         tally.called_ids.add(ticket.id)
-        elif kind == "recalled":
+        elif kind == EventKind.RECALLED:
             last_call = event.at
             if inside:
                 tally.add(key(event), recalled=1)
-        elif kind == "started":
+        elif kind == EventKind.STARTED:
             last_start = (last_call or event.at) if event.data.get("implicit") else event.at
-        elif kind == "finished":
+        elif kind == EventKind.FINISHED:
             finishing_clerk = event.user_id or 0
             if inside:
                 began = last_start or last_call or event.at
@@ -196,21 +202,21 @@ def tally_ticket(
                 if tally.keep_waits:
                     tally.finished_ids.add(ticket.id)
             last_start = None
-        elif kind == "transferred":
+        elif kind == EventKind.TRANSFERRED:
             last_start = None
             if inside:
                 tally.add(key(event), transferred_in=1)
                 source = int(event.data.get("from_service_id") or 0)
                 source_agency = services[source].agency_id if source in services else event.agency_id
                 tally.add(key(event, service_id=source, agency_id=source_agency), transferred_out=1)
-        elif kind == "held":
+        elif kind == EventKind.HELD:
             last_start = None
             if inside:
                 tally.add(key(event), held=1)
-        elif kind in ("returned", "no_show", "cancelled"):
+        elif kind in (EventKind.RETURNED, EventKind.NO_SHOW, EventKind.CANCELLED):
             if inside:
-                tally.add(key(event), **{kind: 1})
-        elif kind == "rated" and inside:
+                tally.add(key(event), **{str(kind): 1})
+        elif kind == EventKind.RATED and inside:
             column = SCORE_COLUMN.get(str(event.data.get("score", "")))
             if column:
                 tally.add(key(event, clerk=finishing_clerk), ratings=1, **{column: 1})
@@ -239,7 +245,7 @@ def _chunks(values: list[int], size: int = 2000) -> Iterable[list[int]]:
         yield values[index : index + size]
 
 
-DATA_KINDS = ("started", "transferred", "rated")
+DATA_KINDS = (EventKind.STARTED, EventKind.TRANSFERRED, EventKind.RATED)
 
 
 def _utc(value: Any) -> datetime:

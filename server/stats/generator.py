@@ -27,6 +27,7 @@ from sqlmodel import Session
 from server.auth import hash_password
 from server.clock import LOCAL_TZ
 from server.demo_data import AGENCIES
+from server.domain.vocabulary import PRIORITY_CODES
 from server.models import (
     Agency,
     Counter,
@@ -49,7 +50,6 @@ HOUR_PROFILE = {7: 0.5, 8: 1.6, 9: 1.8, 10: 1.4, 11: 0.5, 13: 0.6, 14: 1.5, 15: 
 WEEKDAY_FACTOR = {0: 1.25, 1: 1.0, 2: 1.0, 3: 0.95, 4: 0.9}
 MONTH_FACTOR = {1: 1.3, 2: 0.7, 3: 1.05, 4: 1.0, 5: 0.95, 6: 0.9, 7: 0.85, 8: 0.9, 9: 1.0, 10: 1.05, 11: 1.05, 12: 1.2}
 HOLIDAYS = {(1, 1), (4, 30), (5, 1), (9, 2), (9, 3)}
-PRIORITIES = ("elderly", "disabled", "pregnant", "child", "merit")
 SCORES = (("very_satisfied", 0.68), ("satisfied", 0.27), ("unsatisfied", 0.05))
 
 
@@ -241,7 +241,7 @@ def simulate_site_day(
                 free_at[slot] = 13 * 60 + 30  # lunch
             call = max(minute, free_at[slot]) + rng.random() * 0.5
             ticket_id = next_id()
-            priority = rng.choice(PRIORITIES) if rng.random() < 0.08 else ""
+            priority = rng.choice(PRIORITY_CODES) if rng.random() < 0.08 else ""
             roll = rng.random()
             channel = "appointment" if roll < 0.08 else "staff" if roll < 0.12 else "kiosk"
             events = [

@@ -12,6 +12,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from server.clock import local_date, local_midnight
+from server.domain.vocabulary import CHANNEL_LABELS as VOCABULARY_CHANNELS
+from server.domain.vocabulary import ORDINARY, PRIORITY_CLASSES, TicketStatus
 from server.models import Agency, Counter, Service, Site, Ticket, User
 from server.stats.compute import INDEX, KEY_FIELDS, tally_sites
 from server.stats.models import MEASURES, WAIT_BUCKETS, StatsDetail, StatsHourly
@@ -248,15 +250,9 @@ def agency_hour_rows(session: Session, filters: Filters, now: datetime) -> tuple
     return rows, len(active_days)
 
 
-PRIORITY_LABELS = {
-    "": "Ordinary",
-    "elderly": "Elderly",
-    "disabled": "Disabled",
-    "pregnant": "Pregnant",
-    "child": "With small children",
-    "merit": "People with merit",
-}
-CHANNEL_LABELS = {"kiosk": "Kiosk", "staff": "Staff", "appointment": "Appointment", "api": "API"}
+#: English labels (msgids; the pages translate them) of the priority classes and channels, from the vocabulary.
+PRIORITY_LABELS = {"": ORDINARY.en, **{p.code: p.label.en for p in PRIORITY_CLASSES}}
+CHANNEL_LABELS = {str(channel): label.en for channel, label in VOCABULARY_CHANNELS.items()}
 
 
 def breakdown_labels(session: Session, by: str, keys: list[Any]) -> dict[Any, str]:
@@ -334,7 +330,9 @@ def province_today(session: Session, site_ids: list[int], now: datetime) -> dict
         site: (count, oldest)
         for site, count, oldest in session.exec(
             select(Ticket.site_id, func.count(), func.min(Ticket.queue_since))
-            .where(col(Ticket.site_id).in_(site_ids), Ticket.service_date == today, Ticket.status == "waiting")
+            .where(
+                col(Ticket.site_id).in_(site_ids), Ticket.service_date == today, Ticket.status == TicketStatus.WAITING
+            )
             .group_by(Ticket.site_id)
         )
     }

@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 from sqlmodel import col, select
 
 from counter import routes
-from server.domain.rules import ALL_RATING_SCORES, PRIORITY_CLASSES
+from server.domain.vocabulary import PRIORITY_CODES as PRIORITY_CLASSES
+from server.domain.vocabulary import RatingScore
 from server.i18n import translate
 from server.models import CounterEvent, TicketEvent
 from tests.support.api import act, bearer, issue, staff_token
@@ -283,4 +284,4 @@ def test_the_counter_catalogue_keeps_placeholders_and_holds_no_unused_entries():
 
 def test_every_priority_class_and_rating_score_has_a_label():
     assert {f"priority_{p}" for p in PRIORITY_CLASSES} <= set(routes.CONSOLE_STRINGS)
-    assert set(ALL_RATING_SCORES) <= set(routes.RATING_STRINGS)
+    assert set(RatingScore) <= set(routes.RATING_STRINGS)

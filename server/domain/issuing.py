@@ -1,0 +1,190 @@
+"""Issuing: a citizen takes the next number of a service, or checks in an appointment."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+from sqlalchemy import bindparam, func
+from sqlmodel import Session, select
+
+from server.clock import local_date
+from server.domain import errors
+from server.domain.events import TicketIssued
+from server.domain.hours import is_open
+from server.domain.numbering import allocate_number, display_number
+from server.domain.outcome import Outcome
+from server.domain.queries import service_queues, ticket_view
+from server.domain.ticket_log import log_event
+from server.domain.vocabulary import PRIORITY_CODES, Channel, EventKind, TicketStatus
+from server.models import Appointment, NumberSequence, Service, Ticket
+
+# Statements of the issue path, built once (building them cost more than running them).
+_SERVICE_BY_CODE = select(Service).where(Service.site_id == bindparam("site_id"), Service.code == bindparam("code"))
+_BY_IDEMPOTENCY_KEY = select(Ticket).where(
+    Ticket.issuer_key == bindparam("issuer_key"), Ticket.idempotency_key == bindparam("key")
+)
+_ISSUED_TODAY = (
+    select(func.count())
+    .select_from(Ticket)
+    .where(Ticket.origin_service_id == bindparam("service_id"), Ticket.service_date == bindparam("day"))
+)
+_APPOINTMENT_BY_CODE = select(Appointment).where(
+    Appointment.site_id == bindparam("site_id"), Appointment.code == bindparam("code")
+)
+
+
+def service_by_code(session: Session, site_id: int, code: str) -> Service:
+    """The active service `code` of a site. Raises UnknownService (404)."""
+    service = session.exec(_SERVICE_BY_CODE, params={"site_id": site_id, "code": code}).first()
+    if service is None or not service.active:
+        raise errors.UnknownService(service=code)
+    return service
+
+
+def issue_ticket(
+    session: Session,
+    now: datetime,
+    *,
+    site_id: int,
+    service_code: str | None = None,
+    priority: str = "",
+    appointment_code: str | None = None,
+    channel: str = Channel.KIOSK,
+    issuer_key: str = "",
+    idempotency_key: str | None = None,
+) -> Outcome:
+    """Give a citizen the next number of a service (or check in today's appointment `appointment_code`).
+
+    The number is the next of the service's sequence on the local service date (`numbering`). A repeated
+    `idempotency_key` of the same issuer returns the ticket issued the first time (`created` False).
+
+    Raises UnknownService (404), InvalidPriority (400), UnknownAppointment (404), AppointmentUsed (409),
+    ServiceClosed (409, outside opening hours), DailyCapReached (409), NumbersExhausted (409),
+    IdempotencyConflict (409, the key was used for another service).
+    """
+    if idempotency_key:
+        existing = session.exec(_BY_IDEMPOTENCY_KEY, params={"issuer_key": issuer_key, "key": idempotency_key}).first()
+        if existing is not None:
+            return _repeat_of(session, existing, now, service_code, appointment_code)
+    priority = _checked_priority(priority)
+    appointment = _appointment_to_check_in(session, site_id, now, appointment_code) if appointment_code else None
+    if appointment is not None:
+        service = session.get(Service, appointment.service_id)
+        assert service is not None
+        channel = Channel.APPOINTMENT
+    elif service_code:
+        service = service_by_code(session, site_id, service_code)
+    else:
+        raise errors.UnknownService(service="")
+    today = local_date(now)
+    _check_receiving(session, service, now, today)
+    ticket = _new_ticket(session, now, today, service, priority, channel, issuer_key, idempotency_key)
+    if appointment is not None:
+        ticket.appointment_at = appointment.slot_at
+        appointment.ticket_id = ticket.id
+        session.add(appointment)
+    queue = service_queues(session, site_id, now, [ticket.service_id])[ticket.service_id]
+    ahead = queue.ahead_of(ticket.id or 0)
+    ticket.estimated_wait_minutes = queue.estimate_for(ticket.id or 0)
+    session.add(ticket)
+    log_event(
+        session,
+        ticket,
+        EventKind.ISSUED,
+        now,
+        flush=False,
+        channel=ticket.channel,
+        priority=priority,
+        waiting_ahead=ahead,
+        estimated_wait_minutes=ticket.estimated_wait_minutes,
+    )
+    view = ticket_view(session, ticket)
+    event = TicketIssued(
+        site_id=site_id, at=now, ticket=view, service_ids=frozenset({ticket.service_id}), queues=(queue,)
+    )
+    return Outcome(view, [event], ahead, ticket.estimated_wait_minutes, created=True)
+
+
+def _checked_priority(priority: str | None) -> str:
+    """ "" (ordinary) or a known priority class. Raises InvalidPriority (400)."""
+    if priority and priority not in PRIORITY_CODES:
+        raise errors.InvalidPriority(priority=priority)
+    return priority or ""
+
+
+def _appointment_to_check_in(session: Session, site_id: int, now: datetime, code: str) -> Appointment:
+    """Today's unused appointment `code`. Raises UnknownAppointment (404) or AppointmentUsed (409)."""
+    appointment = session.exec(_APPOINTMENT_BY_CODE, params={"site_id": site_id, "code": code}).first()
+    if appointment is None or local_date(appointment.slot_at) != local_date(now):
+        raise errors.UnknownAppointment()
+    if appointment.ticket_id is not None:
+        raise errors.AppointmentUsed()
+    return appointment
+
+
+def _check_receiving(session: Session, service: Service, now: datetime, today: date) -> None:
+    """The service takes citizens now. Raises ServiceClosed or DailyCapReached (409)."""
+    if not is_open(service.opening_hours, now):
+        raise errors.ServiceClosed()
+    if service.daily_cap is not None:
+        issued_today = session.exec(_ISSUED_TODAY, params={"service_id": service.id, "day": today}).one()
+        if issued_today >= service.daily_cap:
+            raise errors.DailyCapReached(cap=service.daily_cap)
+
+
+def _new_ticket(
+    session: Session,
+    now: datetime,
+    today: date,
+    service: Service,
+    priority: str,
+    channel: str,
+    issuer_key: str,
+    idempotency_key: str | None,
+) -> Ticket:
+    """A waiting ticket with the next number of the service's sequence (flushed: it has its id)."""
+    sequence = session.get(NumberSequence, service.sequence_id)
+    assert sequence is not None
+    number = allocate_number(session, sequence, today)
+    ticket = Ticket(
+        site_id=service.site_id,
+        service_id=service.id or 0,
+        agency_id=service.agency_id,
+        origin_service_id=service.id or 0,
+        sequence_id=sequence.id or 0,
+        service_date=today,
+        number=number,
+        display_number=display_number(sequence, number),
+        priority=priority,
+        channel=channel,
+        status=TicketStatus.WAITING,
+        issued_at=now,
+        queue_since=now,
+        tracking_token=secrets.token_urlsafe(16),
+        issuer_key=issuer_key,
+        idempotency_key=idempotency_key or None,
+    )
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def _repeat_of(
+    session: Session, ticket: Ticket, now: datetime, service_code: str | None, appointment_code: str | None
+) -> Outcome:
+    """The first answer again for a repeated request. Raises IdempotencyConflict (409) for another service."""
+    service = session.get(Service, ticket.origin_service_id)
+    same = (appointment_code is not None and ticket.channel == Channel.APPOINTMENT) or (
+        service is not None and service.code == service_code
+    )
+    if not same:
+        raise errors.IdempotencyConflict()
+    queue = service_queues(session, ticket.site_id, now, [ticket.service_id])[ticket.service_id]
+    return Outcome(
+        ticket_view(session, ticket),
+        [],
+        queue.ahead_of(ticket.id or 0),
+        ticket.estimated_wait_minutes,
+        created=False,
+    )
