@@ -55,4 +55,4 @@ lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
 
 clean:
-	rm -rf $(VENV) node_modules */static/build server/dashboard/static/build
+	rm -rf $(VENV) node_modules */static/build

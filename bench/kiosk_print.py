@@ -10,7 +10,7 @@ Starts `luot serve` on a temporary instance (the small test world), points the k
 * /healthz while a burst of kiosks take numbers, without and with printing;
 * render time in this process: TicketPrint → 1-bit image → ESC/POS bytes, 80 mm and 58 mm;
 * how long an eventlet hub goes unanswered while tickets render, on the hub itself vs. in eventlet.tpool
-  (what server.print_jobs does), measured in a child process patched by eventlet.
+  (what server.printing.jobs does), measured in a child process patched by eventlet.
 """
 
 from __future__ import annotations

@@ -1,4 +1,2 @@
-"""Hall boards, counter displays, Vietnamese voice calls and the phone tracking page (flows 2, 3 and 6).
-
-`display.routes.register(app)` adds the blueprint and wires the hub's announcements (display.audio).
-"""
+"""Hall boards, counter displays, call audio and the phone tracking page (flows 2, 3 and 6): the blueprint's
+routes, templates and JS modules. The announcements themselves are built in `server.voice.calls`."""

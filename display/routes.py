@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template, request, send_file
+from flask import Blueprint, render_template, request, send_file
 from flask.typing import ResponseReturnValue
 from sqlmodel import select
 
-from display.audio import Announcer, AudioUnavailable, UnknownCall
 from server.auth import Principal, principal_for_token
 from server.context import luot
 from server.domain.queries import site_rules
@@ -24,7 +22,7 @@ from server.domain.vocabulary import SCORE_LABELS, DeviceKind
 from server.errors_http import error_response
 from server.i18n import LANGUAGES, translate
 from server.models import Agency, Counter, Service, Site, Ticket
-from server.voice import AnnouncementAudio
+from server.voice.calls import AudioUnavailable, UnknownCall
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +30,6 @@ display = Blueprint(
     "display", __name__, template_folder="templates", static_folder="static", static_url_path="/display/static"
 )
 
-AUDIO_CACHE = "audio-cache"
 MAX_ROWS = 12  # the snapshot carries today's 12 latest calls
 DEFAULT_ROWS = {"landscape": 6, "portrait": 10}
 NEAR_PLACES = 3  # the phone alerts when this many people (or fewer) are ahead
@@ -260,39 +257,9 @@ def track(tracking_token: str) -> ResponseReturnValue:
 
 @display.get("/display/audio/<call_id>.wav")
 def call_audio(call_id: str) -> ResponseReturnValue:
-    announcer: Announcer = current_app.extensions["luot.display"]
     try:
-        path = announcer.call_audio(call_id)
+        path = luot().announcer.call_audio(call_id)
     except (UnknownCall, AudioUnavailable) as exc:
         return error_response(exc.code, exc.text, exc.status)
     # A call's audio never changes (a recall has its own call id), so the board may keep it.
     return send_file(path, mimetype="audio/wav", max_age=3600, conditional=True)
-
-
-# ------------------------------------------------------------------ wiring
-
-
-def register(app: Flask) -> None:
-    """Registers the blueprint and makes the hub's call events carry the announcement and its audio URL."""
-    ctx = app.extensions["luot"]
-    settings = ctx.settings
-    voice = AnnouncementAudio(
-        settings.instance_path / AUDIO_CACHE,
-        voice_pack_dir=Path(settings.voice_pack_dir) if settings.voice_pack_dir else None,
-        espeak_path=settings.espeak_path or None,
-    )
-    socketio = app.extensions["luot.socketio"]
-    announcer = Announcer(ctx.db, voice, socketio.start_background_task)
-    ctx.voice = voice
-    ctx.hub.announce = announcer.announce
-    app.extensions["luot.display"] = announcer
-    if not announcer.available():
-        log.warning(
-            "Announcement audio is off: espeak-ng was not found (LUOT_ESPEAK_PATH=%r) and no usable voice "
-            "pack is set (LUOT_VOICE_PACK_DIR=%r). Boards will still show every call and fall back to the "
-            "browser's own speech, if it has a Vietnamese voice. Install espeak-ng (apt install espeak-ng) "
-            "or configure a voice pack.",
-            settings.espeak_path,
-            settings.voice_pack_dir,
-        )
-    app.register_blueprint(display)

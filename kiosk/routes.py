@@ -5,7 +5,7 @@ GET /kiosk/qr/<tracking>.svg       the QR code of a ticket's phone-tracking URL,
 
 The page talks to the public REST API (GET /api/v1/services, POST /api/v1/tickets) with the kiosk's
 device token and follows the hall over Socket.IO (web/lib/live.js). Printing happens on the server
-(server.print_jobs) after the ticket is committed.
+(server.printing.jobs) after the ticket is committed.
 
 Kiosk device settings (Device.settings):
     printer         "" (none), network:HOST[:PORT], usb:VID:PID, serial:DEVICE[:BAUD], file:PATH, pdf:DIR,
@@ -24,7 +24,7 @@ import io
 import re
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlmodel import select
 
@@ -33,7 +33,6 @@ from server.context import luot
 from server.domain.vocabulary import PRIORITY_CLASSES, DeviceKind
 from server.i18n import LANGUAGES, pick_language, translate
 from server.models import Device, Site
-from server.print_jobs import PrintService
 
 kiosk = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static")
 
@@ -169,15 +168,3 @@ def qr(tracking: str) -> ResponseReturnValue:
     response = Response(buffer.getvalue(), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
-
-
-def register(app: Flask) -> None:
-    """Mount the kiosk pages and print every ticket a kiosk issues (after the commit)."""
-    from server.app import socketio_of
-
-    app.register_blueprint(kiosk)
-    ctx = app.extensions["luot"]
-    service = PrintService(socketio_of(app), ctx.db, ctx.clock)
-    service.install()
-    app.extensions["luot.print_jobs"] = service
-    ctx.after_issue.append(service.after_issue)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from flask import Flask, request, session
 from flask_socketio import SocketIO
@@ -19,9 +18,11 @@ from server.db import Database
 from server.errors_http import install_error_handlers
 from server.extensions import limiter
 from server.i18n import pick_language, translate
+from server.printing.jobs import PrintService
 from server.realtime import Hub
 from server.runner import Runner
 from server.settings import Settings, load_settings
+from server.voice.calls import Announcer, announcement_audio
 from server.web import web
 
 log = logging.getLogger(__name__)
@@ -76,22 +77,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    clock = clock or clock_from(settings)
-    db = Database(settings)
-    queue_url = settings.message_queue_url  # with Redis timeouts: a hung Redis fails fast instead of hanging
-    socketio = SocketIO(
-        app,
-        async_mode=settings.async_mode,
-        message_queue=queue_url or None,
-        channel=settings.message_queue_channel,
-        cors_allowed_origins=[],
-        logger=False,
-        engineio_logger=False,
-    )
-    hub = Hub(socketio, db, clock, queue_url)
-    ctx = Luot(settings=settings, db=db, clock=clock, hub=hub, run=Runner(db, clock, hub.publish, hub.ready))
+    ctx = build_context(app, settings, clock or clock_from(settings))
     app.extensions["luot"] = ctx
-    app.extensions["luot.socketio"] = socketio
 
     csrf = CSRFProtect(app)
 
@@ -115,6 +102,37 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     _register_surfaces(app)
     _trust_proxies(app, settings.trusted_proxies)
     return app
+
+
+def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
+    """Every service of the app, built once and in order: database, Socket.IO, announcements, the hub,
+    printing, the use-case runner."""
+    db = Database(settings)
+    queue_url = settings.message_queue_url  # with Redis timeouts: a hung Redis fails fast instead of hanging
+    socketio = SocketIO(
+        app,
+        async_mode=settings.async_mode,
+        message_queue=queue_url or None,
+        channel=settings.message_queue_channel,
+        cors_allowed_origins=[],
+        logger=False,
+        engineio_logger=False,
+    )
+    announcer = Announcer(db, announcement_audio(settings), socketio.start_background_task)
+    hub = Hub(socketio, db, clock, queue_url, announce=announcer.announce)
+    print_jobs = PrintService(socketio, db, clock)
+    print_jobs.install()
+    return Luot(
+        settings=settings,
+        db=db,
+        clock=clock,
+        socketio=socketio,
+        hub=hub,
+        run=Runner(db, clock, hub.publish, hub.ready),
+        announcer=announcer,
+        print_jobs=print_jobs,
+        after_issue=[print_jobs.after_issue],
+    )
 
 
 def _trust_proxies(app: Flask, hops: int) -> None:
@@ -158,16 +176,18 @@ def _install_outage_handlers(app: Flask) -> None:
 
 
 def _register_surfaces(app: Flask) -> None:
-    """The kiosk, board, counter and dashboard blueprints; each registers itself and its hooks."""
+    """The blueprints of the surfaces: kiosk, boards and phone page, counter console and tablet, dashboard and
+    administration. They only route: everything they use is on the context."""
     from counter.routes import counter
-    from display.routes import register as register_display
-    from kiosk.routes import register as register_kiosk
-    from server.dashboard.routes import register as register_dashboard
+    from dashboard.access import PageDenied, denied_response
+    from dashboard.admin import admin
+    from dashboard.routes import dashboard
+    from display.routes import display
+    from kiosk.routes import kiosk
 
-    register_kiosk(app)
-    register_display(app)
-    app.register_blueprint(counter)
-    register_dashboard(app)
+    for blueprint in (kiosk, display, counter, dashboard, admin):
+        app.register_blueprint(blueprint)
+    app.register_error_handler(PageDenied, denied_response)
 
 
 def _limiter_storage(settings: Settings) -> str:
@@ -175,8 +195,4 @@ def _limiter_storage(settings: Settings) -> str:
 
 
 def socketio_of(app: Flask) -> SocketIO:
-    return app.extensions["luot.socketio"]
-
-
-def instance_file(settings: Settings, name: str) -> Path:
-    return settings.instance_path / name
+    return app.extensions["luot"].socketio

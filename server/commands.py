@@ -196,7 +196,7 @@ def kiosk_agent(
     server_url: str, token: str, printer: str, retries: int, retry_delay: float, probe_every: float
 ) -> None:
     """Print a kiosk's tickets on a printer attached to the kiosk PC (kiosk printer setting "agent")."""
-    from server.kiosk_agent import main as run_agent
+    from server.printing.agent import main as run_agent
     from server.printing.backends import PrinterError
 
     try:

@@ -15,7 +15,6 @@ import pytest
 from sqlmodel import select
 
 from display import routes as display_routes
-from display.audio import AudioUnavailable, UnknownCall
 from server.app import create_app, socketio_of
 from server.i18n import translate
 from server.models import Agency, Device, Site, TicketEvent
@@ -23,6 +22,7 @@ from server.provisioning import create_device
 from server.settings import load_settings
 from server.voice import announcement_text
 from server.voice.audio import CHIME_SECONDS
+from server.voice.calls import AudioUnavailable, UnknownCall
 from tests.support.api import act, issue, staff_token
 from tests.support.tools import require_tool
 from tests.support.world import build_world
@@ -216,7 +216,7 @@ def test_a_broken_site_template_falls_back_to_the_default_wording(app, client, s
     world = build_world(luot.db, announcement_template="Mời {ten} đến {quay}")
     board = socketio.test_client(app, flask_test_client=client, auth={"token": world.board_token})
     issue(client, world.kiosk_token, "TP-A")
-    with caplog.at_level(logging.WARNING, logger="display.audio"):
+    with caplog.at_level(logging.WARNING, logger="server.voice.calls"):
         call_next(client, world)
     (called,) = received(board, "ticket.called")
     assert called["announcement"] == announcement_text("1001", 1)
@@ -268,7 +268,7 @@ def test_a_call_is_rendered_in_the_background_so_the_board_gets_the_cached_file(
     app, client, socketio, world, monkeypatch
 ):
     require_tool("espeak-ng")
-    announcer = app.extensions["luot.display"]
+    announcer = app.extensions["luot"].announcer
     monkeypatch.setattr(announcer, "spawn", lambda task, *args: task(*args))  # run the background task inline
     board = socketio.test_client(app, flask_test_client=client, auth={"token": world.board_token})
     issue(client, world.kiosk_token, "TP-A")
@@ -319,7 +319,7 @@ def silent_app(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     from server.commands import initialise
 
     initialise(settings)
-    with caplog.at_level(logging.WARNING, logger="display.routes"):
+    with caplog.at_level(logging.WARNING, logger="server.voice.calls"):
         app = create_app(settings)
     app.config["TESTING"] = True
     yield app
@@ -327,7 +327,8 @@ def silent_app(tmp_path: Path, caplog: pytest.LogCaptureFixture):
 
 
 def test_without_espeak_or_voice_pack_calls_still_reach_the_board_and_the_server_warns(silent_app, caplog):
-    warnings = [r for r in caplog.get_records("setup") if r.name == "display.routes" and r.levelno == logging.WARNING]
+    records = caplog.get_records("setup")
+    warnings = [r for r in records if r.name == "server.voice.calls" and r.levelno == logging.WARNING]
     assert len(warnings) == 1
     message = warnings[0].getMessage()
     assert "Announcement audio is off" in message and MISSING_ESPEAK in message and "espeak-ng" in message

@@ -104,7 +104,7 @@ def test_a_failing_child_gives_a_clean_json_error(client, luot, played, monkeypa
     # the request still reads its own database; the child is sent to one that cannot be opened
     missing = luot.settings.instance_path / "missing" / "luot.sqlite3"
     monkeypatch.setattr(luot, "settings", dataclasses.replace(luot.settings, database_url=f"sqlite:///{missing}"))
-    with caplog.at_level(logging.ERROR, logger="server.dashboard.routes"):
+    with caplog.at_level(logging.ERROR, logger="dashboard.routes"):
         response = client.get(f"/dashboard/export.pdf?{QUERY}", headers=bearer(staff_token(client, "manager")))
     assert response.status_code == 500
     error = response.get_json()["error"]

@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from server.commands import cli
 from server.db import Database
-from server.kiosk_agent import KioskAgent
-from server.print_jobs import ticket_print
+from server.printing.agent import KioskAgent
 from server.printing.escpos_decode import decode_escpos
+from server.printing.jobs import ticket_print
 from server.printing.layout import load_builtin_layout
 from server.printing.render_image import render_ticket_image
 from tests.integration.test_print_jobs import (

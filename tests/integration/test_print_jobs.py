@@ -21,8 +21,8 @@ from sqlmodel import select
 from server.auth import token_hash
 from server.db import Database
 from server.models import Device, Ticket
-from server.print_jobs import PrintService, RetryPolicy, ticket_from_json, ticket_print, ticket_to_json
 from server.printing.escpos_decode import decode_escpos
+from server.printing.jobs import PrintService, RetryPolicy, ticket_from_json, ticket_print, ticket_to_json
 from server.printing.layout import load_builtin_layout
 from server.printing.render_image import render_ticket_image
 from server.printing.ticket_data import TicketPrint
@@ -136,7 +136,7 @@ def received(client) -> dict[str, list[dict[str, Any]]]:
 
 @pytest.fixture
 def printing(app) -> Iterator[PrintService]:
-    service: PrintService = app.extensions["luot.print_jobs"]
+    service: PrintService = app.extensions["luot"].print_jobs
     service.policy = FAST
     yield service
     service.close()

@@ -12,7 +12,7 @@ from server.i18n import _catalogue
 from server.settings import SETTINGS
 
 ROOT = Path(__file__).parents[2]
-SOURCE_DIRS = ["server", "kiosk", "display", "counter"]
+SOURCE_DIRS = ["server", "kiosk", "display", "counter", "dashboard"]
 
 
 def test_every_setting_is_in_the_readme_table():

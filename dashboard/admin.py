@@ -19,11 +19,11 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from dashboard.access import ADMIN_ROLES, PageDenied, staff
+from dashboard.texts import t
 from server.auth import Principal, hash_password, token_hash
 from server.clock import LOCAL_TZ, local_midnight
 from server.context import luot
-from server.dashboard.access import ADMIN_ROLES, PageDenied, staff
-from server.dashboard.routes import t
 from server.domain.hours import validate_opening_hours
 from server.domain.rules import SiteRules
 from server.domain.vocabulary import DeviceKind, Role

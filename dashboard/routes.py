@@ -1,4 +1,4 @@
-"""The manager pages: /dashboard (live, history, exports, sign-in) and /admin (see server.dashboard.admin)."""
+"""The manager pages: /dashboard (live, history, exports, sign-in) and /admin (see dashboard.admin)."""
 
 from __future__ import annotations
 
@@ -7,28 +7,27 @@ from datetime import date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from sqlmodel import Session, col, select
 from wtforms import ValidationError
 
-from server.auth import AuthError, check_login
-from server.clock import local_date, local_time_text
-from server.context import luot
-from server.dashboard.access import (
+from dashboard.access import (
     HISTORY_ROLES,
     LIVE_ROLES,
-    PageDenied,
     check_site,
-    denied_response,
     staff,
     visible_sites,
 )
+from dashboard.texts import language, t
+from server.auth import AuthError, check_login
+from server.clock import local_date, local_time_text
+from server.context import luot
 from server.db import Database
 from server.domain.vocabulary import PRIORITY_CODES
 from server.errors_http import HTTP_MESSAGES, error_response
-from server.i18n import pick_language, translate
+from server.i18n import translate
 from server.models import Agency, Counter, Service, Site, User
 from server.stats import charts, export_worker, exports
 from server.stats.erlang import staffing
@@ -58,23 +57,6 @@ dashboard = Blueprint(
 MAX_RANGE_DAYS = 400
 ROLLUP_ON_REQUEST = 500  # (site, day) pairs a history request may roll up before answering
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-def register(app: Flask) -> None:
-    """Called by the app factory: the dashboard and administration blueprints."""
-    from server.dashboard.admin import admin
-
-    app.register_blueprint(dashboard)
-    app.register_blueprint(admin)
-    app.register_error_handler(PageDenied, denied_response)
-
-
-def language() -> str:
-    return pick_language(request.args.get("lang"), None, luot().settings.default_language)
-
-
-def t(message: str, **params: Any) -> str:
-    return translate(message, language(), **params)
 
 
 # ---------------------------------------------------------------- sign-in

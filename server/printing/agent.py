@@ -26,8 +26,8 @@ from typing import Any
 
 import socketio
 
-from server.print_jobs import DEFAULT_LAYOUT, PERMANENT_ERRORS, layout_named, status_for, ticket_from_json
 from server.printing.backends import PrinterBackend, PrinterError, PrinterStatus, open_printer
+from server.printing.jobs import DEFAULT_LAYOUT, PERMANENT_ERRORS, layout_named, status_for, ticket_from_json
 
 log = logging.getLogger(__name__)
 

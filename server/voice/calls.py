@@ -26,11 +26,13 @@ from server.domain.queries import site_rules
 from server.domain.rules import SiteRules
 from server.domain.vocabulary import CALL_KINDS
 from server.models import Counter, Ticket, TicketEvent
+from server.settings import Settings
 from server.voice import AnnouncementAudio, VoiceSettings, announcement_text
 
 log = logging.getLogger(__name__)
 
 _CALL_ID = re.compile(r"c([0-9]{1,18})")
+AUDIO_CACHE = "audio-cache"  # folder of the instance where call audio is cached
 
 
 class UnknownCall(DomainError):
@@ -158,3 +160,22 @@ class Announcer:
         if path is None:  # the engine failed on this text (logged by the engine)
             raise AudioUnavailable()
         return path
+
+
+def announcement_audio(settings: Settings) -> AnnouncementAudio:
+    """Chime + speech for calls, cached in the instance folder; warns once when no engine is available."""
+    audio = AnnouncementAudio(
+        settings.instance_path / AUDIO_CACHE,
+        voice_pack_dir=Path(settings.voice_pack_dir) if settings.voice_pack_dir else None,
+        espeak_path=settings.espeak_path or None,
+    )
+    if not audio.available():
+        log.warning(
+            "Announcement audio is off: espeak-ng was not found (LUOT_ESPEAK_PATH=%r) and no usable voice "
+            "pack is set (LUOT_VOICE_PACK_DIR=%r). Boards will still show every call and fall back to the "
+            "browser's own speech, if it has a Vietnamese voice. Install espeak-ng (apt install espeak-ng) "
+            "or configure a voice pack.",
+            settings.espeak_path,
+            settings.voice_pack_dir,
+        )
+    return audio
