@@ -78,6 +78,9 @@ CONSOLE_STRINGS = {
     "return_button": "Return to the line",
     "timer_called": "Since the call",
     "timer_serving": "Service time",
+    "reason_appointment": "Appointment",
+    "reason_waited": "Waited 30+ min",
+    "reason_transfer": "Transferred",
 }
 RATING_STRINGS = {
     **SCORE_STRINGS,

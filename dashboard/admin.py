@@ -658,7 +658,6 @@ def edit(name: str, item_id: int | None = None) -> ResponseReturnValue:
                 f"{entity.name} {label}",
                 _diff(before, {**after, "password": values.get("password")}),
             )
-            site_id = entity.site_of(item)
             saved_id = item.id
     except Invalid as error:
         values = {
@@ -668,8 +667,6 @@ def edit(name: str, item_id: int | None = None) -> ResponseReturnValue:
             if k in request.form
         }
         return _form_page(entity, item_id, values, error)
-    if entity.name in ("services", "counters") and site_id:
-        ctx.hub.publish_queues(site_id)  # boards and kiosks see the change at once
     if token:
         with ctx.db.read() as db_session:
             item = db_session.get(entity.model, saved_id)

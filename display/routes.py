@@ -64,6 +64,8 @@ TRACK_STRINGS = {
     "served_at": "At counter {counter}",
     "near": "Your turn is near: please come back to the hall.",
     "ahead_none": "You are next",
+    "no_counter": "No counter is open for this service yet",
+    "no_counter_until": "No counter is open yet — expected to open at {time}",
     "minutes": "about {minutes} min",
     "no_show_hint": "Please take a new number at the kiosk.",
     "rate_prompt": "How satisfied are you with the service?",

@@ -54,6 +54,8 @@ KIOSK_MESSAGES: tuple[str, ...] = (
     "Your number",
     "People waiting ahead: {count}",
     "Estimated wait: about {minutes} min",
+    "No counter is open yet",
+    "No counter is open yet — expected to open at {time}",
     "You are next",
     "Counters: {counters}",
     "Scan to follow your turn on your phone",

@@ -18,6 +18,7 @@ from server.db import Database
 from server.errors_http import install_error_handlers
 from server.extensions import limiter
 from server.i18n import pick_language, translate
+from server.line_store import LineStore
 from server.printing.jobs import PrintService
 from server.realtime import Hub
 from server.runner import Runner
@@ -119,7 +120,9 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         engineio_logger=False,
     )
     announcer = Announcer(db, announcement_audio(settings), socketio.start_background_task)
-    hub = Hub(socketio, db, clock, queue_url, announce=announcer.announce)
+    lines = LineStore(db, clock)
+    db.catalogue_watchers.append(lines.catalogue_changed)
+    hub = Hub(socketio, db, clock, queue_url, announce=announcer.announce, lines=lines)
     print_jobs = PrintService(socketio, db, clock)
     print_jobs.install()
     return Luot(
@@ -128,7 +131,8 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         clock=clock,
         socketio=socketio,
         hub=hub,
-        run=Runner(db, clock, hub.publish, hub.ready),
+        run=Runner(db, clock, hub.publish, hub.ready, lines=lines),
+        lines=lines,
         announcer=announcer,
         print_jobs=print_jobs,
         after_issue=[print_jobs.after_issue],

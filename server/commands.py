@@ -95,7 +95,9 @@ def serve(host: str | None, port: int | None, async_mode: str | None) -> None:
         kwargs["log_output"] = False
     if settings.async_mode == "eventlet":
         kwargs["max_size"] = 10_000  # eventlet's default of 1,024 connections caps the boards and consoles
-    socketio.start_background_task(run_day_close_forever, app.extensions["luot"], socketio)
+    ctx = app.extensions["luot"]
+    socketio.start_background_task(run_day_close_forever, ctx, socketio)
+    ctx.hub.start_background()
     socketio.run(app, **kwargs)
 
 

@@ -15,6 +15,7 @@ from flask_socketio import SocketIO
 
 from server.clock import Clock
 from server.db import Database
+from server.line_store import LineStore
 from server.printing.jobs import PrintService
 from server.realtime import Hub
 from server.runner import Runner
@@ -35,6 +36,7 @@ class Luot:
     run: Runner
     announcer: Announcer
     print_jobs: PrintService
+    lines: LineStore
     after_issue: list[AfterIssue] = field(default_factory=list)
 
 

@@ -8,7 +8,7 @@ SQLite's lock inside C while holding the hub; nothing does I/O inside a transact
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,6 +28,9 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self._write_lock = threading.RLock()
         self.engine = self._create_engine(settings)
+        #: Called after a commit that saved catalogue rows (sites, agencies, services, counters, sequences) outside
+        #: the queue use cases, with the ids of the sites concerned (None: can't tell which).
+        self.catalogue_watchers: list[Callable[[set[int | None]], None]] = []
 
     def _create_engine(self, settings: Settings) -> Engine:
         if self.is_sqlite:
@@ -51,7 +54,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reading; nothing it does is committed."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.engine, expire_on_commit=False, info=self._info()) as session:
             yield session
 
     @contextmanager
@@ -60,16 +63,57 @@ class Database:
         lock = self._write_lock if self.is_sqlite else _NullLock()
         with lock, self.engine.connect() as conn:
             conn = conn.execution_options(luot_write=True)
-            with Session(bind=conn, expire_on_commit=False) as session:
+            with Session(bind=conn, expire_on_commit=False, info=self._info()) as session:
                 try:
                     yield session
-                    session.commit()
+                    if session.in_transaction():  # the caller may have committed already
+                        session.commit()
                 except BaseException:
                     session.rollback()
                     raise
 
+    def _info(self) -> dict[str, Any]:
+        return {CATALOGUE_WATCHERS: self.catalogue_watchers}
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+CATALOGUE_WATCHERS = "luot_catalogue_watchers"
+USE_CASE = "luot_use_case"  # set by the Runner: its changes reach the lines as events, not as catalogue edits
+_CATALOGUE_SITES = "luot_catalogue_sites"
+
+
+def _catalogue_site(obj: Any) -> int | bool | None:
+    """The site a saved catalogue row belongs to; None when it can't tell; False for other rows."""
+    from server.models import Agency, Counter, CounterService, NumberSequence, Service, Site
+
+    if isinstance(obj, Site):
+        return obj.id
+    if isinstance(obj, Agency | Service | Counter | NumberSequence):
+        return obj.site_id
+    if isinstance(obj, CounterService):
+        return None
+    return False
+
+
+@event.listens_for(Session, "after_flush")
+def _collect_catalogue_changes(session: Session, _context: Any) -> None:
+    if session.info.get(USE_CASE) or CATALOGUE_WATCHERS not in session.info:
+        return
+    touched = session.info.setdefault(_CATALOGUE_SITES, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        site = _catalogue_site(obj)
+        if site is not False:
+            touched.add(site)
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_catalogue_changes(session: Session) -> None:
+    touched = session.info.pop(_CATALOGUE_SITES, None)
+    if touched:
+        for watcher in session.info.get(CATALOGUE_WATCHERS, ()):
+            watcher(touched)
 
 
 class _NullLock:

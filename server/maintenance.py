@@ -1,10 +1,13 @@
-"""Housekeeping that runs inside `luot serve`: closing past service days (see server.domain.day_close)."""
+"""Housekeeping that runs inside `luot serve`: closing past service days (see server.domain.day_close) at local
+midnight and every ten minutes after, and telling every screen that the lines of the new day are empty."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
+from server.clock import local_date, local_midnight
 from server.context import Luot
 from server.domain.day_close import DayClose, close_past_days
 
@@ -13,8 +16,11 @@ DAY_CLOSE_EVERY_SECONDS = 600  # a day's leftovers are closed within ten minutes
 
 
 def close_past_days_now(ctx: Luot) -> DayClose:
+    """Cancels what past days left open, then lets every site's line start the new day (boards, kiosks and
+    phones get their figures again)."""
     with ctx.db.write() as session:
         result = close_past_days(session, ctx.clock.now())
+    ctx.lines.mark_stale(None)
     if result.total:
         log.info(
             "closed past days: %s tickets cancelled (%s)",
@@ -24,11 +30,17 @@ def close_past_days_now(ctx: Luot) -> DayClose:
     return result
 
 
+def seconds_to_midnight(now: datetime) -> float:
+    """Seconds until the next local midnight (Asia/Ho_Chi_Minh)."""
+    return (local_midnight(local_date(now) + timedelta(days=1)) - now).total_seconds()
+
+
 def run_day_close_forever(ctx: Luot, socketio: Any, every_seconds: float = DAY_CLOSE_EVERY_SECONDS) -> None:
-    """A background task: close past days now, then every `every_seconds`; an engine outage is logged, not fatal."""
+    """A background task: close past days now, at every local midnight, and every `every_seconds` in between
+    (a safety net); an engine outage is logged, not fatal."""
     while True:
         try:
             close_past_days_now(ctx)
         except Exception:  # the database may be away for a while; the next round tries again
             log.exception("closing past days failed; retrying in %s s", every_seconds)
-        socketio.sleep(every_seconds)
+        socketio.sleep(max(min(every_seconds, seconds_to_midnight(ctx.clock.now()) + 1), 1))

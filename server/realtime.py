@@ -26,11 +26,15 @@ from server.auth import Principal, principal_for_token, principal_for_user_id
 from server.clock import Clock
 from server.db import Database
 from server.domain import events as ev
-from server.domain.queries import ServiceQueue, service_queues, ticket_view
+from server.domain.outlook import ticket_outlook
+from server.domain.queries import ticket_view
 from server.domain.vocabulary import MANAGER_ROLES
+from server.line_bus import LineBus
+from server.line_publisher import LinePublisher, Listener
+from server.line_store import LineStore
 from server.models import Counter, Ticket
+from server.payloads import counter_dict, outlook_dict, public_ticket
 from server.snapshots import site_snapshot
-from server.views import counter_dict, public_ticket, queue_dict
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +84,7 @@ class Hub:
         clock: Clock,
         message_queue: str = "",
         announce: Callable[[ev.QueueEvent], dict[str, Any]] | None = None,
+        lines: LineStore | None = None,
     ) -> None:
         self.socketio = socketio
         self.db = db
@@ -87,7 +92,12 @@ class Hub:
         self.sequence = SequenceSource(message_queue)
         self.epoch = uuid.uuid4().hex[:12] if not message_queue else "shared"
         self.announce = announce or (lambda event: {})
+        self.lines = lines or LineStore(db, clock)
+        self.figures = LinePublisher(socketio, self.lines, clock, self._emit)
+        self.lines.on_change = self.figures.changed
+        self.bus = LineBus(message_queue, self._heard, socketio.sleep) if message_queue.startswith("redis") else None
         socketio.on_event("connect", self._on_connect)
+        socketio.on_event("disconnect", self._on_disconnect)
         socketio.on_event("snapshot.request", self._on_snapshot_request)
         if direct_send.install(socketio.server.eio):
             _spare_the_collector()
@@ -138,6 +148,7 @@ class Hub:
             rooms.append(f"display:{principal.id}")
             if principal.settings.get("counter_id"):
                 rooms.append(f"counter:{principal.settings['counter_id']}")
+        listener = Listener(site_id, ticket_id=principal.id) if tracking else None
         if principal.is_staff:
             if principal.role in MANAGER_ROLES:
                 rooms.append(f"managers:{site_id}")
@@ -145,10 +156,17 @@ class Hub:
                 counter = db_session.exec(select(Counter).where(Counter.clerk_id == principal.id)).first()
             if counter is not None:
                 rooms.append(f"counter:{counter.id}")
+                listener = Listener(site_id, counter_id=counter.id)
         for room in rooms:
             join_room(room)
         self._send_snapshot(site_id, tracking)
+        if listener is not None:
+            self.figures.listen(request.sid, listener)
+            self.figures.changed(site_id, set(), local=False)  # its own figures follow the snapshot
         return True
+
+    def _on_disconnect(self, *_: Any) -> None:
+        self.figures.forget(request.sid)
 
     def _site_for(self, principal: Principal, auth: dict[str, Any]) -> int | None:
         wanted = auth.get("site_id")
@@ -166,11 +184,14 @@ class Hub:
     def _send_snapshot(self, site_id: int, tracking: str | None) -> None:
         seq = self.sequence.current(site_id)
         now = self.clock.now()
-        with self.db.read() as db_session:
-            payload = site_snapshot(db_session, site_id, now)
-            if tracking:
+        line = self.lines.site(site_id, now)
+        payload = site_snapshot(line, self.lines.catalogue(site_id), now)
+        if tracking:
+            with self.db.read() as db_session:
                 ticket = db_session.exec(select(Ticket).where(Ticket.tracking_token == tracking)).first()
-                payload["ticket"] = public_ticket(ticket_view(db_session, ticket)) if ticket else None
+                view = ticket_view(db_session, ticket) if ticket else None
+            payload["ticket"] = public_ticket(view) if view else None
+            payload["progress"] = outlook_dict(ticket_outlook(line, view.id, now) if view else None)
         # Phones receive a subset of the site's events, so they cannot check the sequence for gaps.
         payload.update(seq=seq, epoch=self.epoch, sequenced=tracking is None)
         self.socketio.emit("snapshot", payload, to=request.sid)
@@ -178,45 +199,37 @@ class Hub:
     # ------------------------------------------------------------ publishing
 
     def publish(self, events: list[ev.QueueEvent]) -> None:
-        """Emit the events of one committed transaction, calls first, then the queues they changed.
+        """Emit the events of one committed transaction, calls first.
 
         A call is what the boards wait for: it leaves on its own, before the finish of the citizen served
         before (same transaction); the rest follows in one write per client (`direct_send.corked`). Sequence
-        numbers follow the emission order.
+        numbers follow the emission order. The figures of the lines they changed follow from the line store
+        (`LinePublisher`), off the request.
         """
         self._emit_events([event for event in events if isinstance(event, URGENT)])
         with direct_send.corked():
             self._emit_events([event for event in events if not isinstance(event, URGENT)])
-            self._emit_changed_queues(events)
+        changed: dict[int, set[int]] = defaultdict(set)
+        for event in events:
+            changed[event.site_id] |= event.service_ids
+        for site_id, services in changed.items():
+            self.figures.changed(site_id, services)
+        if self.bus is not None:
+            self.bus.changed(changed)
+
+    def _heard(self, site_id: int) -> None:
+        """Another process changed a site's line: build it again here."""
+        self.lines.mark_stale(site_id, local=False)
+
+    def start_background(self) -> None:
+        """`luot serve`: hear the other processes' line changes (scale-out mode)."""
+        if self.bus is not None:
+            self.socketio.start_background_task(self.bus.listen_forever)
 
     def _emit_events(self, events: list[ev.QueueEvent]) -> None:
         for event in events:
             for name, payload, rooms in self._messages(event):
                 self._emit(event.site_id, name, payload, rooms)
-
-    def _emit_changed_queues(self, events: list[ev.QueueEvent]) -> None:
-        changed: dict[int, set[int]] = defaultdict(set)
-        computed: dict[int, dict[int, ServiceQueue]] = defaultdict(dict)
-        for event in events:
-            changed[event.site_id] |= set(event.service_ids)
-            computed[event.site_id].update((queue.service_id, queue) for queue in event.queues)
-        for site_id, service_ids in changed.items():
-            if not service_ids:
-                continue
-            known = computed[site_id]
-            if len(events) == 1 and service_ids <= known.keys():  # figures the transaction left: no second read
-                self._emit_queues(site_id, [known[sid] for sid in sorted(service_ids)])
-            else:
-                self.publish_queues(site_id, sorted(service_ids))
-
-    def publish_queues(self, site_id: int, service_ids: list[int] | None = None) -> None:
-        with self.db.read() as db_session:
-            queues = service_queues(db_session, site_id, self.clock.now(), service_ids)
-        self._emit_queues(site_id, list(queues.values()))
-
-    def _emit_queues(self, site_id: int, queues: list[ServiceQueue]) -> None:
-        payload = {"site_id": site_id, "queues": [queue_dict(q) for q in queues]}
-        self._emit(site_id, "queue.changed", payload, [f"site:{site_id}", f"queues:{site_id}"])
 
     def _emit(self, site_id: int, name: str, payload: dict[str, Any], rooms: list[str]) -> None:
         payload = {**payload, "seq": self.sequence.next(site_id), "epoch": self.epoch}
@@ -226,7 +239,7 @@ class Hub:
         site_room = f"site:{event.site_id}"
         if isinstance(event, ev.CounterChanged) and event.counter is not None:
             counter = event.counter
-            payload = {"counter": counter_dict(counter, list(counter.service_ids))}
+            payload = {"counter": counter_dict(counter)}
             return [("counter.changed", payload, [site_room, f"counter:{counter.id}"])]
         ticket = event.ticket
         if ticket is None:

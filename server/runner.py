@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from server.clock import Clock
-from server.db import Database
+from server.db import USE_CASE, Database
 from server.domain.errors import N_, DomainError
 from server.domain.queueing import Outcome
 
@@ -25,22 +27,39 @@ class StorageUnavailable(DomainError):
 
 
 class Runner:
+    """Runs use cases: `ready` is asked first (it raises StorageUnavailable when the events could not be
+    published); `lines` (the in-memory lines, `server.line_store.LineStore`) is handed to use cases that take a
+    `lines` argument and receives each commit's events before the write lock is released; `publish` gets them
+    after."""
+
     def __init__(
-        self, db: Database, clock: Clock, publish: Callable[[list], None], ready: Callable[[], None] | None = None
+        self,
+        db: Database,
+        clock: Clock,
+        publish: Callable[[list], None],
+        ready: Callable[[], None] | None = None,
+        lines: Any = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.publish = publish
-        self.ready = ready  # raises StorageUnavailable when events could not be published (message queue down)
+        self.ready = ready
+        self.lines = lines
 
     def __call__(self, use_case: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Outcome:
         """Commit once, publish after; a unique-key race (another process) is retried once."""
         if self.ready is not None:
             self.ready()  # refuse before recording anything rather than record what nobody will hear of
+        if self.lines is not None and _takes_lines(use_case):
+            kwargs.setdefault("lines", self.lines)
         for attempt in (1, 2):
             try:
                 with self.db.write() as session:
+                    session.info[USE_CASE] = True
                     outcome = use_case(session, self.clock.now(), *args, **kwargs)
+                    session.commit()
+                    if self.lines is not None:
+                        self._apply(use_case, outcome)
                 break
             except IntegrityError:
                 if attempt == 2:
@@ -54,3 +73,16 @@ class Runner:
         except Exception:  # committed is committed: the caller is told so; clients resync from snapshots
             log.exception("%s was committed but its events were not published", use_case.__name__)
         return outcome
+
+    def _apply(self, use_case: Callable[..., Outcome], outcome: Outcome) -> None:
+        """The in-memory lines learn the commit while no other writer can come in between."""
+        try:
+            self.lines.apply(outcome.events)
+        except Exception:  # the commit stands; the lines are built again from the database
+            log.exception("the lines could not apply %s; rebuilding them", use_case.__name__)
+            self.lines.mark_stale(None)
+
+
+@functools.cache
+def _takes_lines(use_case: Callable[..., Outcome]) -> bool:
+    return "lines" in inspect.signature(use_case).parameters

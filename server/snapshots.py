@@ -1,73 +1,36 @@
-"""The full current state a (re)connecting client draws from: one read, no events needed."""
+"""The full current state a (re)connecting client draws from, read from the site's line in memory (no query but
+the site's catalogue, which the line store keeps)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
-
-from server.clock import local_date, local_midnight
-from server.domain.queries import ServiceQueue, counter_service_ids, service_queues, site_rules
-from server.domain.vocabulary import CALL_KINDS
-from server.models import Agency, Counter, Service, Site, Ticket, TicketEvent
-from server.views import agency_dict, counter_dict, public_ticket, queue_dict, service_dict, site_dict
+from server.domain.line import SiteLine
+from server.domain.outlook import service_figures
+from server.line_store import SiteCatalogue
+from server.payloads import call_dict, counter_dict, public_ticket, queue_dict
 
 
-def recent_calls(session: Session, site_id: int, now: datetime, limit: int = 12) -> list[dict[str, Any]]:
-    """Today's latest calls and recalls, newest first."""
-    since = local_midnight(local_date(now))
-    rows = session.exec(
-        select(TicketEvent, Ticket, Counter)
-        .join(Ticket, col(Ticket.id) == TicketEvent.ticket_id)
-        .join(Counter, col(Counter.id) == TicketEvent.counter_id)
-        .where(TicketEvent.site_id == site_id, col(TicketEvent.kind).in_(CALL_KINDS), TicketEvent.at >= since)
-        .order_by(col(TicketEvent.id).desc())
-        .limit(limit)
-    ).all()
-    return [
-        {
-            "call_id": f"c{event.id}",
-            "kind": event.kind,
-            "at": event.at.isoformat(),
-            "display_number": ticket.display_number,
-            "ticket_id": ticket.id,
-            "service_id": event.service_id,
-            "agency_id": event.agency_id,
-            "counter": {"id": counter.id, "number": counter.number, "name": counter.name},
-        }
-        for event, ticket, counter in rows
-    ]
-
-
-def site_snapshot(session: Session, site_id: int, now: datetime) -> dict[str, Any]:
-    site = session.get(Site, site_id)
-    assert site is not None
-    agencies = session.exec(select(Agency).where(Agency.site_id == site_id).order_by(Agency.sort_order)).all()
-    services = session.exec(select(Service).where(Service.site_id == site_id).order_by(Service.sort_order)).all()
-    counters = session.exec(select(Counter).where(Counter.site_id == site_id).order_by(Counter.number)).all()
-    queues: dict[int, ServiceQueue] = service_queues(session, site_id, now)
-    current = {
-        t.id: t
-        for t in session.exec(
-            select(Ticket).where(col(Ticket.id).in_([c.current_ticket_id for c in counters if c.current_ticket_id]))
-        ).all()
-    }
-    rules = site_rules(session, site_id)
+def site_snapshot(line: SiteLine, catalogue: SiteCatalogue, now: datetime) -> dict[str, Any]:
+    """{now, site, rules, agencies, services, queues, counters, recent_calls} of a site."""
+    figures = service_figures(line, now)
+    services = catalogue.services_at(now)
     return {
         "now": now.isoformat(),
-        "site": site_dict(site),
-        "rules": {"rating_scale": list(rules.rating_scale), "recall_limit": rules.recall_limit},
-        "agencies": [agency_dict(a) for a in agencies],
-        "services": [service_dict(s, now) for s in services],
-        "queues": [queue_dict(q) for q in queues.values()],
+        "site": catalogue.site,
+        "rules": {"rating_scale": list(line.rules.rating_scale), "recall_limit": line.rules.recall_limit},
+        "agencies": catalogue.agencies,
+        "services": services,
+        "queues": [queue_dict(figures[s["id"]]) for s in services if s["id"] in figures],
         "counters": [
-            counter_dict(
-                c,
-                list(counter_service_ids(session, c.id or 0)),
-                public_ticket(current[c.current_ticket_id]) if c.current_ticket_id in current else None,
-            )
-            for c in counters
+            counter_dict(counter, _current(line, counter.id))
+            for counter in sorted(line.counters.values(), key=lambda c: c.number)
         ],
-        "recent_calls": recent_calls(session, site_id, now),
+        "recent_calls": [call_dict(call, line.counters) for call in line.recent_calls],
     }
+
+
+def _current(line: SiteLine, counter_id: int) -> dict[str, Any] | None:
+    ticket = line.at_counter.get(counter_id)
+    return public_ticket(ticket) if ticket is not None else None

@@ -184,7 +184,8 @@ function consolePage() {
     current: null,
     timing: null, // {called_at, started_at} of the current ticket
     tickets: new Map(), // known tickets of this counter's services, by id
-    queues: new Map(), // service id → waiting ticket ids
+    line: [], // waiting tickets in the order Call next takes them, with why (from the server's projection)
+    lineTotal: 0,
     held: new Map(),
     figures: null,
   };
@@ -208,13 +209,14 @@ function consolePage() {
     state.counter = data;
     state.myServices = new Set(data.service_ids);
     setCurrent(data.current);
-    state.tickets = new Map(data.waiting.map((ticket) => [ticket.id, ticket]));
-    state.queues = new Map();
-    for (const ticket of data.waiting) {
-      if (!state.queues.has(ticket.service_id)) state.queues.set(ticket.service_id, []);
-      state.queues.get(ticket.service_id).push(ticket.id);
-    }
-    state.held = new Map(data.held.map((ticket) => [ticket.id, ticket]));
+    if (Array.isArray(data.waiting)) setLine(data.waiting, data.waiting.length);
+    if (Array.isArray(data.held)) state.held = new Map(data.held.map((ticket) => [ticket.id, ticket]));
+  }
+
+  function setLine(entries, total) {
+    state.line = entries;
+    state.lineTotal = total;
+    for (const ticket of entries) state.tickets.set(ticket.id, ticket);
   }
 
   // One state read at a time; anything that changes meanwhile asks for one more.
@@ -260,14 +262,10 @@ function consolePage() {
       if (state.myServices.has(ticket.service_id)) state.tickets.set(ticket.id, ticket);
       render();
     },
-    "queue.changed": ({ queues }) => {
-      let unknown = false;
-      for (const queue of queues) {
-        if (!state.myServices.has(queue.service_id)) continue;
-        state.queues.set(queue.service_id, [...queue.order]);
-        if (queue.order.some((id) => !state.tickets.has(id))) unknown = true;
-      }
-      if (unknown) refresh();
+    // The counter's order as Call next will take it, sent by the server whenever the line changes.
+    "counter.line": ({ counter_id: id, waiting, total }) => {
+      if (id !== counterId) return;
+      setLine(waiting, total);
       render();
     },
     "ticket.called": onCall,
@@ -323,14 +321,9 @@ function consolePage() {
     return hours ? `${hours}:${mm}:${ss}` : `${mm}:${ss}`;
   }
 
+  /** Waiting tickets in the order Call next will take them (the server's order, never re-sorted here). */
   function waitingTickets() {
-    const ids = new Set();
-    for (const [serviceId, order] of state.queues) {
-      if (state.myServices.has(serviceId)) for (const id of order) ids.add(id);
-    }
-    return [...ids].map((id) => state.tickets.get(id))
-      .filter((ticket) => ticket && ticket.status === "waiting")
-      .sort((a, b) => Date.parse(a.queue_since) - Date.parse(b.queue_since) || a.id - b.id);
+    return state.line.filter((ticket) => (state.tickets.get(ticket.id) || ticket).status === "waiting");
   }
 
   function enabled(action) {
@@ -364,6 +357,13 @@ function consolePage() {
       badge.textContent = t(`priority_${ticket.priority}`);
       what.append(badge);
     }
+    for (const reason of ticket.reasons || []) {
+      if (reason === "priority" || reason === "ordinary") continue;
+      const badge = document.createElement("span");
+      badge.className = `badge reason-${reason}`;
+      badge.textContent = t(`reason_${reason}`);
+      what.append(badge);
+    }
     item.append(number, what);
     extra(item, what);
     return item;
@@ -378,7 +378,7 @@ function consolePage() {
       wait.textContent = minutesText(ticket.queue_since);
       item.append(wait);
     })));
-    $("#waiting-count").textContent = String(waiting.length);
+    $("#waiting-count").textContent = String(Math.max(state.lineTotal, waiting.length));
     $("#waiting-empty").hidden = waiting.length > 0;
 
     const held = [...state.held.values()].filter((ticket) => ticket.status === "held")
@@ -488,7 +488,6 @@ function consolePage() {
     } finally {
       state.busy = false;
       render();
-      refresh();
       runQueued();
     }
   }

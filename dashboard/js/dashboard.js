@@ -2,7 +2,7 @@
 // figures from /dashboard/api/live once per snapshot; every event then updates the figures by itself
 // (waits from ticket.called, served and ratings from ticket.updated, lines from queue.changed, counters from
 // counter.changed). Ticket-id sets make replays harmless.
-import { connectLive } from "../../../web/lib/live.js";
+import { connectLive } from "../../web/lib/live.js";
 
 const root = document.getElementById("live");
 const S = JSON.parse(document.getElementById("strings").textContent);

@@ -11,7 +11,8 @@ const $ = (id) => document.getElementById(id);
 const api = `/api/v1/tickets/${encodeURIComponent(token)}`;
 
 let ticket = null; // public ticket from the snapshot and the events
-let queue = null; // my service's queue: {order, minutes_per_place, …}
+let queue = null; // my service's figures from queue.changed: {waiting, last_called, …}
+let progress = null; // my ticket's figures from the line's projection: {waiting_ahead, estimated_wait_minutes, …}
 let details = null; // GET /api/v1/tickets/<token>: now_serving, counter, can_rate, rating_scale
 let nowServing = null;
 let counterNumber = null;
@@ -76,16 +77,29 @@ $("enable-alerts").addEventListener("click", (event) => {
 
 // ------------------------------------------------------------------ drawing
 
+/** People ahead, as the server's projection of the line counts them (never counted here). */
 function aheadOfMe() {
-  if (!ticket || ticket.status !== "waiting" || !queue || !Array.isArray(queue.order)) return null;
-  const index = queue.order.indexOf(ticket.id);
-  return index < 0 ? null : index;
+  if (!ticket || ticket.status !== "waiting" || !progress) return null;
+  return typeof progress.waiting_ahead === "number" ? progress.waiting_ahead : null;
+}
+
+function waitText(ahead) {
+  if (ahead === null) return "—";
+  if (progress.no_counter_open) {
+    if (!progress.opens_at) return S.no_counter;
+    const time = new Date(progress.opens_at).toLocaleTimeString("vi-VN", {
+      hour: "2-digit", minute: "2-digit", timeZone: "Asia/Ho_Chi_Minh",
+    });
+    return format(S.no_counter_until, { time });
+  }
+  if (ahead === 0) return S.ahead_none;
+  return format(S.minutes, { minutes: progress.estimated_wait_minutes });
 }
 
 /** The number last called for my service: from the queue figures when the server sends it, else the events. */
 function servingNumber() {
   if (queue && "last_called" in queue) return queue.last_called;
-  return nowServing ?? details?.now_serving ?? null;
+  return nowServing ?? progress?.now_serving ?? details?.now_serving ?? null;
 }
 
 function draw() {
@@ -102,11 +116,10 @@ function draw() {
 
   const ahead = aheadOfMe();
   $("ahead").textContent = ahead === null ? "—" : String(ahead);
-  const minutes = ahead === null ? null : Math.ceil(ahead * (queue.minutes_per_place || 0));
-  $("wait").textContent = minutes === null ? "—" : ahead === 0 ? S.ahead_none : format(S.minutes, { minutes });
+  $("wait").textContent = waitText(ahead);
   $("progress").hidden = ticket.status !== "waiting" && ticket.status !== "called";
 
-  if (ahead !== null && ahead <= near) alertOnce("near", "near", S.near);
+  if (ahead !== null && ahead <= near && !progress.no_counter_open) alertOnce("near", "near", S.near);
   if (ticket.status !== "waiting" && ticket.status !== "called") $("alert").hidden = true;
   drawRating();
 }
@@ -155,6 +168,8 @@ async function refreshDetails() {
     const response = await fetch(api, { cache: "no-store" });
     if (!response.ok) return;
     details = await response.json();
+    if (ticket && details.status === "waiting") progress = details;
+    if (ticket && details.status !== ticket.status && details.status === "cancelled") ticket = { ...ticket, status: "cancelled" };
     rated = rated || details.rated;
     if (rated) $("rating-prompt").textContent = S.rate_thanks;
     draw();
@@ -168,6 +183,7 @@ async function refreshDetails() {
 function onSnapshot(snapshot) {
   window.__luotTrack.snapshots += 1;
   if (snapshot.ticket) ticket = snapshot.ticket;
+  if (snapshot.progress) progress = snapshot.progress;
   queue = (snapshot.queues || []).find((q) => q.service_id === ticket?.service_id) || null;
   draw();
   refreshDetails();
@@ -206,6 +222,12 @@ connectLive({
         queue = mine;
         draw();
       }
+    },
+    "ticket.progress": (payload) => {
+      if (!ticket || payload.ticket?.id !== ticket.id) return;
+      ticket = payload.ticket;
+      progress = payload;
+      draw();
     },
   },
 });

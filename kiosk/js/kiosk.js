@@ -97,9 +97,25 @@ function unavailableReason(service) {
   return "";
 }
 
+function openingText(opensAt) {
+  if (!opensAt) return t("No counter is open yet");
+  const time = new Date(opensAt).toLocaleTimeString("vi-VN", {
+    hour: "2-digit", minute: "2-digit", timeZone: "Asia/Ho_Chi_Minh",
+  });
+  return t("No counter is open yet — expected to open at {time}", { time });
+}
+
+/** The wait promised on the ticket screen: the line's projection, or no minutes at all while no counter is open. */
+function ticketWaitText(ticket) {
+  if (ticket.no_counter_open) return openingText(ticket.opens_at);
+  return t("Estimated wait: about {minutes} min", { minutes: ticket.estimated_wait_minutes });
+}
+
 function waitingText(service) {
   const parts = [t("Waiting: {count}", { count: service.waiting })];
-  if (service.waiting > 0 && service.estimated_wait_minutes > 0) {
+  if (service.estimated_wait_minutes === null && service.waiting > 0) {
+    parts.push(openingText(service.opens_at));
+  } else if (service.waiting > 0 && service.estimated_wait_minutes > 0) {
     parts.push(t("About {minutes} min wait", { minutes: service.estimated_wait_minutes }));
   }
   return parts.join(" · ");
@@ -155,6 +171,7 @@ function applyQueues(queues) {
     if (!service) continue;
     service.waiting = queue.waiting;
     service.estimated_wait_minutes = queue.estimated_wait_minutes;
+    service.opens_at = queue.opens_at;
     service.open_counters = queue.open_counters;
   }
   updateCounts();
@@ -420,8 +437,8 @@ function renderTicket() {
   byId("ticket-priority").textContent = priority ? `${t("Priority")} · ${t(priority.label)}` : "";
   byId("ticket-ahead").textContent =
     ticket.waiting_ahead > 0 ? t("People waiting ahead: {count}", { count: ticket.waiting_ahead }) : t("You are next");
-  byId("ticket-wait").hidden = !(ticket.waiting_ahead > 0);
-  byId("ticket-wait").textContent = t("Estimated wait: about {minutes} min", { minutes: ticket.estimated_wait_minutes });
+  byId("ticket-wait").hidden = !(ticket.waiting_ahead > 0 || ticket.no_counter_open);
+  byId("ticket-wait").textContent = ticketWaitText(ticket);
   byId("ticket-counters").hidden = !ticket.counters.length;
   byId("ticket-counters").textContent = t("Counters: {counters}", { counters: ticket.counters.join(", ") });
   const qr = byId("ticket-qr");

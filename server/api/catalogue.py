@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from server.api import api
 from server.api.support import current_principal
-from server.clock import local_date
 from server.context import luot
 from server.domain.errors import N_, DomainError
-from server.domain.queries import service_queues
-from server.models import Agency, Service, Site, Ticket
-from server.views import agency_dict, service_dict, site_dict
+from server.domain.outlook import service_figures
+from server.models import Agency, Service, Site
+from server.payloads import agency_dict, queue_dict, service_dict, site_dict
 
 
 class UnknownSite(DomainError):
@@ -33,15 +31,6 @@ def resolve_site(db_session: Session, code: str | None) -> Site:
     return site
 
 
-def issued_today(db_session: Session, site_id: int, now) -> dict[int, int]:
-    rows = db_session.exec(
-        select(Ticket.origin_service_id, func.count())
-        .where(Ticket.site_id == site_id, Ticket.service_date == local_date(now))
-        .group_by(Ticket.origin_service_id)
-    ).all()
-    return dict(rows)
-
-
 @api.get("/services")
 def list_services() -> ResponseReturnValue:
     ctx = luot()
@@ -54,22 +43,22 @@ def list_services() -> ResponseReturnValue:
         services = db_session.exec(
             select(Service).where(Service.site_id == site.id, Service.active).order_by(Service.sort_order)
         ).all()
-        queues = service_queues(db_session, site.id or 0, now)
-        issued = issued_today(db_session, site.id or 0, now)
+    line = ctx.lines.site(site.id or 0, now)
+    figures = service_figures(line, now)
     result = []
     for agency in agencies:
         entries = []
         for service in (s for s in services if s.agency_id == agency.id):
-            queue = queues[service.id or 0]
-            cap_left = None if service.daily_cap is None else max(service.daily_cap - issued.get(service.id, 0), 0)
+            issued = line.issued.get(service.id or 0, 0)
+            cap_left = None if service.daily_cap is None else max(service.daily_cap - issued, 0)
+            entry = service_dict(service, now)
             entries.append(
                 {
-                    **service_dict(service, now),
-                    "waiting": queue.waiting,
-                    "estimated_wait_minutes": queue.estimated_wait_minutes,
-                    "open_counters": queue.open_counters,
+                    **entry,
+                    **queue_dict(figures[service.id or 0]),
+                    "id": service.id,
                     "remaining_today": cap_left,
-                    "available": service_dict(service, now)["open_now"] and cap_left != 0,
+                    "available": entry["open_now"] and cap_left != 0,
                 }
             )
         result.append({**agency_dict(agency), "services": entries, "waiting": sum(e["waiting"] for e in entries)})

@@ -8,7 +8,6 @@ from typing import Any
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
 
 from server.api import api
 from server.api.support import parse_body, require
@@ -16,11 +15,10 @@ from server.auth import Forbidden
 from server.context import luot
 from server.domain import errors, queueing
 from server.domain.events import TicketFinished
-from server.domain.queries import counter_service_ids, service_queues
-from server.domain.vocabulary import STAFF_ROLES, TicketStatus
+from server.domain.line import SiteLine
+from server.domain.vocabulary import STAFF_ROLES
 from server.i18n import both
-from server.models import Counter, Ticket
-from server.views import counter_dict, public_ticket
+from server.payloads import counter_dict, entry_dict, public_ticket
 
 
 class OpenRequest(BaseModel):
@@ -40,9 +38,10 @@ class PauseRequest(BaseModel):
 
 
 def _respond(counter_id: int, outcome: queueing.Outcome, status: int = 200) -> ResponseReturnValue:
-    return jsonify(
-        {"ticket": public_ticket(outcome.ticket) if outcome.ticket else None, "counter": counter_state(counter_id)}
-    ), status
+    """A clerk action answers with its ticket and the counter with its current ticket — not the line (the console
+    keeps its list from the `counter.line` events)."""
+    ticket = public_ticket(outcome.ticket) if outcome.ticket else None
+    return jsonify({"ticket": ticket, "counter": counter_summary(counter_id)}), status
 
 
 def _action(counter_id: int, use_case: Callable[..., queueing.Outcome], **kwargs: Any) -> ResponseReturnValue:
@@ -51,34 +50,37 @@ def _action(counter_id: int, use_case: Callable[..., queueing.Outcome], **kwargs
     return _respond(counter_id, outcome)
 
 
-def counter_state(counter_id: int) -> dict[str, Any]:
-    """The counter with its current ticket, its waiting line and the site's held tickets."""
+def _line_of(counter_id: int) -> SiteLine:
     ctx = luot()
-    now = ctx.clock.now()
-    with ctx.db.read() as db_session:
-        counter = db_session.get(Counter, counter_id)
-        if counter is None:
-            raise errors.UnknownCounter()
-        services = counter_service_ids(db_session, counter_id)
-        current = db_session.get(Ticket, counter.current_ticket_id) if counter.current_ticket_id else None
-        queues = service_queues(db_session, counter.site_id, now, list(services))
-        waiting_ids = [tid for q in queues.values() for tid in q.order]
-        waiting = db_session.exec(select(Ticket).where(col(Ticket.id).in_(waiting_ids))).all() if waiting_ids else []
-        held = db_session.exec(
-            select(Ticket).where(
-                Ticket.site_id == counter.site_id,
-                Ticket.status == TicketStatus.HELD,
-                col(Ticket.service_id).in_(list(services)),
-            )
-        ).all()
-    waiting_sorted = sorted(waiting, key=lambda t: t.queue_since)
+    site_id = ctx.lines.site_of_counter(counter_id)
+    if site_id is None:
+        raise errors.UnknownCounter()
+    line = ctx.lines.site(site_id)
+    if counter_id not in line.counters:
+        raise errors.UnknownCounter()
+    return line
+
+
+def counter_summary(counter_id: int) -> dict[str, Any]:
+    """The counter (pause reason included: staff only) with the citizen at it, from the line in memory."""
+    line = _line_of(counter_id)
+    current = line.at_counter.get(counter_id)
     return {
-        **counter_dict(counter, list(services), public_ticket(current) if current else None),
-        "site_id": counter.site_id,
-        "waiting": [
-            {**public_ticket(t), "wait_seconds": int((now - t.queue_since).total_seconds())} for t in waiting_sorted
-        ],
-        "held": [{**public_ticket(t), "note": t.hold_note} for t in held],
+        **counter_dict(line.counters[counter_id], public_ticket(current) if current else None, staff=True),
+        "site_id": line.site_id,
+    }
+
+
+def counter_state(counter_id: int) -> dict[str, Any]:
+    """The counter with its current ticket, the tickets it may call in the order Call next would take them (with
+    why), and the held tickets of its services — all from the line in memory."""
+    now = luot().clock.now()
+    line = _line_of(counter_id)
+    services = set(line.counters[counter_id].service_ids)
+    return {
+        **counter_summary(counter_id),
+        "waiting": [entry_dict(entry, now) for entry in line.counter_order(counter_id, now)],
+        "held": [{**public_ticket(t), "note": t.hold_note} for t in line.held.values() if t.service_id in services],
     }
 
 
@@ -113,7 +115,7 @@ def call_next(counter_id: int) -> ResponseReturnValue:
             {
                 "ticket": None,
                 "finished": public_ticket(finished) if finished else None,
-                "counter": counter_state(counter_id),
+                "counter": counter_summary(counter_id),
                 "notice": {"code": nobody.code, "messages": both(nobody.text, **nobody.params)},
             }
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import jsonify, request
@@ -14,14 +15,17 @@ from server.api import api
 from server.api.catalogue import resolve_site
 from server.api.support import InvalidBody, parse_body, require
 from server.auth import Forbidden
+from server.clock import local_date
 from server.context import luot
 from server.domain import errors, queueing
-from server.domain.queries import service_queues, site_rules
+from server.domain.day_close import effective_status
+from server.domain.outlook import ticket_outlook
+from server.domain.queries import site_rules, ticket_view
 from server.domain.readmodels import TicketView
-from server.domain.vocabulary import STAFF_ROLES, Channel, DeviceKind, EventKind, TicketStatus
+from server.domain.vocabulary import AT_COUNTER, STAFF_ROLES, Channel, DeviceKind, TicketStatus
 from server.extensions import limiter, ticket_rate_limit
-from server.models import Agency, Counter, CounterService, Rating, Service, Site, Ticket, TicketEvent
-from server.views import public_ticket
+from server.models import Agency, Counter, CounterService, Rating, Service, Site, Ticket
+from server.payloads import outlook_dict, public_ticket
 
 
 class IssueRequest(BaseModel):
@@ -114,70 +118,48 @@ def issue() -> ResponseReturnValue:
     assert outcome.ticket is not None
     with ctx.db.read() as db_session:
         payload = ticket_details(db_session, outcome.ticket)
-    payload.update(
-        waiting_ahead=outcome.waiting_ahead,
-        estimated_wait_minutes=outcome.estimated_wait_minutes,
-        repeated=not outcome.created,
-    )
+    payload.update(figures(outcome.ticket), repeated=not outcome.created)
     for hook in ctx.after_issue:
         payload.update(hook(principal, payload) or {})
     return jsonify(payload), 201 if outcome.created else 200
 
 
-def now_serving(db_session: Session, ticket: Ticket) -> str | None:
-    """The number most recently called for the ticket's service today."""
-    row = db_session.exec(
-        select(Ticket.display_number)
-        .join(TicketEvent, col(TicketEvent.ticket_id) == Ticket.id)
-        .where(
-            TicketEvent.service_id == ticket.service_id,
-            TicketEvent.kind == EventKind.CALLED,
-            Ticket.service_date == ticket.service_date,
-        )
-        .order_by(col(TicketEvent.id).desc())
-        .limit(1)
-    ).first()
-    return row
+def figures(ticket: TicketView) -> dict[str, Any]:
+    """The line's figures of a ticket (`server.domain.outlook`): people ahead and wait while it waits, the number
+    its service called last, its status as every reader must say it (a past day's open ticket is cancelled)."""
+    ctx = luot()
+    now = ctx.clock.now()
+    status = effective_status(ticket.status, date.fromisoformat(ticket.service_date), local_date(now))
+    if status == TicketStatus.CANCELLED and ticket.status != TicketStatus.CANCELLED:
+        return {"status": status, "now_serving": None, **outlook_dict(None)}
+    line = ctx.lines.site(ticket.site_id, now)
+    outlook = ticket_outlook(line, ticket.id, now) if status == TicketStatus.WAITING else None
+    return {"status": status, "now_serving": line.last_called.get(ticket.service_id), **outlook_dict(outlook)}
 
 
 @api.get("/tickets/<token>")
 def track(token: str) -> ResponseReturnValue:
+    """A ticket's public status by its tracking token (the phone page)."""
     ctx = luot()
-    now = ctx.clock.now()
     with ctx.db.read() as db_session:
-        ticket = db_session.exec(select(Ticket).where(Ticket.tracking_token == token)).first()
+        ticket = db_session.exec(select(Ticket).where(Ticket.tracking_token == token[:64])).first()
         if ticket is None:
             raise errors.UnknownTicket()
-        details = ticket_details(db_session, ticket)
-        queue = service_queues(db_session, ticket.site_id, now, [ticket.service_id])[ticket.service_id]
+        view = ticket_view(db_session, ticket)
+        details = ticket_details(db_session, view)
         counter = db_session.get(Counter, ticket.counter_id) if ticket.counter_id else None
         rated = db_session.exec(select(Rating.id).where(Rating.ticket_id == ticket.id)).first() is not None
-        serving = now_serving(db_session, ticket)
         scale = luot_rating_scale(db_session, ticket.site_id)
-    waiting = ticket.status == TicketStatus.WAITING
+    keys = ("id", "display_number", "number", "priority", "issued_at", "service", "agency", "site", "counters")
+    outlook = figures(view)
+    at_counter = outlook["status"] in AT_COUNTER or outlook["status"] == TicketStatus.DONE
     return jsonify(
         {
-            **{
-                k: details[k]
-                for k in (
-                    "id",
-                    "display_number",
-                    "number",
-                    "priority",
-                    "status",
-                    "issued_at",
-                    "service",
-                    "agency",
-                    "site",
-                    "counters",
-                )
-            },
-            "waiting_ahead": queue.ahead_of(ticket.id or 0) if waiting else 0,
-            "estimated_wait_minutes": queue.estimate_for(ticket.id or 0) if waiting else 0,
-            "now_serving": serving,
-            "counter": {"number": counter.number, "name": counter.name} if counter and not waiting else None,
+            **{k: details[k] for k in keys},
+            **outlook,
+            "counter": {"number": counter.number, "name": counter.name} if counter and at_counter else None,
             "rated": rated,
-            "can_rate": ticket.status == TicketStatus.DONE and not rated,
+            "can_rate": outlook["status"] == TicketStatus.DONE and not rated,
             "rating_scale": scale,
         }
     )

@@ -11,7 +11,7 @@ Safe to run at any time, as often as wanted, from several processes at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
@@ -26,6 +26,14 @@ _CANCEL = (
     .where(col(Ticket.id) == bindparam("ticket_id"), col(Ticket.status).in_(OPEN_STATUSES))
     .values(status=TicketStatus.CANCELLED)
 )
+
+
+def effective_status(status: str, service_date: date, today: date) -> str:
+    """What every reader must say of a ticket: one still waiting or held on a past local day is cancelled from
+    00:00 local, whether or not `close_past_days` has written it yet."""
+    if status in OPEN_STATUSES and service_date < today:
+        return TicketStatus.CANCELLED
+    return status
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
-from server.domain.readmodels import CounterView, ServiceQueue, TicketView
+from server.domain.readmodels import CounterView, TicketView
 from server.domain.vocabulary import EventKind
 
 
@@ -19,9 +19,6 @@ class QueueEvent:
     counter: CounterView | None = None
     user_id: int | None = None
     service_ids: frozenset[int] = field(default_factory=frozenset)  # queues whose contents changed
-    # The figures of those queues when the use case already computed them inside its transaction (they are
-    # what the commit left), so publishing need not read them again.
-    queues: tuple[ServiceQueue, ...] = ()
 
 
 @dataclass(frozen=True)

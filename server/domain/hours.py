@@ -36,3 +36,18 @@ def is_open(hours: dict[str, Any] | None, instant: datetime) -> bool:
     periods = hours.get("periods") or [["00:00", "23:59"]]
     now = local.time()
     return any(_parse(start) <= now < _parse(end) for start, end in periods)
+
+
+def opens_later_today(hours: dict[str, Any] | None, instant: datetime) -> datetime | None:
+    """The next start of a receiving period later on the same local day, or None (closed for the day, or open
+    now, or always open)."""
+    if not hours or is_open(hours, instant):
+        return None
+    local = instant.astimezone(LOCAL_TZ)
+    if local.weekday() not in hours.get("days", list(range(7))):
+        return None
+    starts = sorted(_parse(start) for start, _end in hours.get("periods") or [])
+    for start in starts:
+        if start > local.time():
+            return datetime.combine(local.date(), start, LOCAL_TZ)
+    return None

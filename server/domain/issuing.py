@@ -14,7 +14,7 @@ from server.domain.events import TicketIssued
 from server.domain.hours import is_open
 from server.domain.numbering import allocate_number, display_number
 from server.domain.outcome import Outcome
-from server.domain.queries import service_queues, ticket_view
+from server.domain.queries import ticket_view
 from server.domain.ticket_log import log_event
 from server.domain.vocabulary import PRIORITY_CODES, Channel, EventKind, TicketStatus
 from server.models import Appointment, NumberSequence, Service, Ticket
@@ -57,7 +57,9 @@ def issue_ticket(
     """Give a citizen the next number of a service (or check in today's appointment `appointment_code`).
 
     The number is the next of the service's sequence on the local service date (`numbering`). A repeated
-    `idempotency_key` of the same issuer returns the ticket issued the first time (`created` False).
+    `idempotency_key` of the same issuer returns the ticket issued the first time (`created` False). The
+    figures promised to the citizen (people ahead, wait) come from the line's projection once committed
+    (`server.domain.outlook`).
 
     Raises UnknownService (404), InvalidPriority (400), UnknownAppointment (404), AppointmentUsed (409),
     ServiceClosed (409, outside opening hours), DailyCapReached (409), NumbersExhausted (409),
@@ -84,26 +86,10 @@ def issue_ticket(
         ticket.appointment_at = appointment.slot_at
         appointment.ticket_id = ticket.id
         session.add(appointment)
-    queue = service_queues(session, site_id, now, [ticket.service_id])[ticket.service_id]
-    ahead = queue.ahead_of(ticket.id or 0)
-    ticket.estimated_wait_minutes = queue.estimate_for(ticket.id or 0)
-    session.add(ticket)
-    log_event(
-        session,
-        ticket,
-        EventKind.ISSUED,
-        now,
-        flush=False,
-        channel=ticket.channel,
-        priority=priority,
-        waiting_ahead=ahead,
-        estimated_wait_minutes=ticket.estimated_wait_minutes,
-    )
-    view = ticket_view(session, ticket)
-    event = TicketIssued(
-        site_id=site_id, at=now, ticket=view, service_ids=frozenset({ticket.service_id}), queues=(queue,)
-    )
-    return Outcome(view, [event], ahead, ticket.estimated_wait_minutes, created=True)
+    log_event(session, ticket, EventKind.ISSUED, now, flush=False, channel=ticket.channel, priority=priority)
+    view = ticket_view(session, ticket, {})
+    event = TicketIssued(site_id=site_id, at=now, ticket=view, service_ids=frozenset({ticket.service_id}))
+    return Outcome(view, [event], created=True)
 
 
 def _checked_priority(priority: str | None) -> str:
@@ -180,11 +166,4 @@ def _repeat_of(
     )
     if not same:
         raise errors.IdempotencyConflict()
-    queue = service_queues(session, ticket.site_id, now, [ticket.service_id])[ticket.service_id]
-    return Outcome(
-        ticket_view(session, ticket),
-        [],
-        queue.ahead_of(ticket.id or 0),
-        ticket.estimated_wait_minutes,
-        created=False,
-    )
+    return Outcome(ticket_view(session, ticket), [], created=False)

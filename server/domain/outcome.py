@@ -11,12 +11,10 @@ from server.domain.readmodels import TicketView
 @dataclass
 class Outcome:
     """`ticket`: the ticket the use case concerns (None when there is none, e.g. Call next with nobody left);
-    `events`: past-tense facts, published only after the commit; `waiting_ahead` and
-    `estimated_wait_minutes`: the figures promised to a ticket just issued; `created`: False when an issue
-    was a repeat of an earlier request (same Idempotency-Key)."""
+    `events`: past-tense facts, published only after the commit; `created`: False when an issue was a repeat
+    of an earlier request (same Idempotency-Key). Figures promised to a citizen come from the line's
+    projection (`server.domain.outlook`), not from the use case."""
 
     ticket: TicketView | None = None
     events: list[QueueEvent] = field(default_factory=list)
-    waiting_ahead: int = 0
-    estimated_wait_minutes: int | None = None
     created: bool = True

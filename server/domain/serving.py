@@ -5,9 +5,10 @@ Each use case checks its step against the ticket's life (`transitions.advance`) 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from server.domain import errors
@@ -24,7 +25,8 @@ from server.domain.events import (
     TicketTransferred,
 )
 from server.domain.issuing import service_by_code
-from server.domain.ordering import call_order, counts_toward_streak
+from server.domain.line import LineSource
+from server.domain.ordering import Candidate, call_order, counts_toward_streak
 from server.domain.outcome import Outcome
 from server.domain.queries import candidate, counter_service_ids, site_rules, ticket_view, waiting_tickets
 from server.domain.ticket_log import log_event
@@ -32,20 +34,33 @@ from server.domain.transitions import Action, advance
 from server.domain.vocabulary import CounterStatus, EventKind, TicketStatus
 from server.models import Counter, Ticket
 
-
-def _claim(session: Session, ticket_id: int, values: dict[str, object]) -> bool:
-    """Moves a waiting ticket on, only if it is still waiting (row lock skipped by others on PostgreSQL)."""
-    locked = session.exec(
-        select(Ticket.id)
-        .where(Ticket.id == ticket_id, Ticket.status == TicketStatus.WAITING)
-        .with_for_update(skip_locked=True)
-    ).first()
-    if locked is None:
-        return False
-    result = session.execute(
-        update(Ticket).where(col(Ticket.id) == ticket_id, col(Ticket.status) == TicketStatus.WAITING).values(**values)
+_CLAIM = (
+    update(Ticket)
+    .where(col(Ticket.id) == bindparam("ticket_id"), col(Ticket.status) == TicketStatus.WAITING)
+    .values(
+        status=TicketStatus.CALLED,
+        counter_id=bindparam("counter_id"),
+        clerk_id=bindparam("clerk_id"),
+        called_at=bindparam("now"),
+        first_called_at=func.coalesce(Ticket.first_called_at, bindparam("now")),
     )
-    return result.rowcount == 1
+)
+_LOCK_WAITING = (
+    select(Ticket.id)
+    .where(Ticket.id == bindparam("ticket_id"), Ticket.status == TicketStatus.WAITING)
+    .with_for_update(skip_locked=True)
+)
+
+
+def _claim(session: Session, ticket_id: int, counter_id: int, clerk_id: int, now: datetime) -> bool:
+    """Calls a waiting ticket to the counter, only if it is still waiting: one conditional UPDATE (on PostgreSQL
+    after taking its row lock, skipping a row another counter is claiming)."""
+    connection = session.connection()
+    locking = connection.dialect.name == "postgresql"
+    if locking and connection.execute(_LOCK_WAITING, {"ticket_id": ticket_id}).first() is None:
+        return False
+    params = {"ticket_id": ticket_id, "counter_id": counter_id, "clerk_id": clerk_id, "now": now}
+    return connection.execute(_CLAIM, params).rowcount == 1
 
 
 def _finish(session: Session, ticket: Ticket, counter: Counter, now: datetime, user_id: int) -> TicketFinished:
@@ -61,9 +76,14 @@ def _finish(session: Session, ticket: Ticket, counter: Counter, now: datetime, u
     return TicketFinished(site_id=ticket.site_id, at=now, ticket=ticket_view(session, ticket), user_id=user_id)
 
 
-def call_next(session: Session, now: datetime, counter_id: int, user_id: int) -> Outcome:
+def call_next(
+    session: Session, now: datetime, counter_id: int, user_id: int, *, lines: LineSource | None = None
+) -> Outcome:
     """Call the next citizen to a counter, in the order of `ordering.call_order`. A citizen being served there
     is finished first (one key press); the Outcome has no ticket when that finish happened but nobody waits.
+
+    With `lines` the candidates come from the site's line in memory (O(log n) per pick); without, from the
+    database. Either way the claim is a conditional UPDATE, so two counters never get the same ticket.
 
     Raises UnknownCounter (404), WrongCounter (403), CounterPaused (409), CounterNotOpen (409),
     TicketStillCalled (409, the citizen called last has not come yet), NoTicketWaiting (409).
@@ -79,18 +99,13 @@ def call_next(session: Session, now: datetime, counter_id: int, user_id: int) ->
         if current.status == TicketStatus.CALLED:
             raise errors.TicketStillCalled(number=current.display_number)
         events.append(_finish(session, current, counter, now, user_id))
-    weights = counter_service_ids(session, counter_id)
     rules = site_rules(session, counter.site_id)
-    tickets = {t.id: t for t in waiting_tickets(session, counter.site_id, list(weights), now)}
-    order = call_order(
-        [candidate(t, weights[t.service_id]) for t in tickets.values()], now, rules, counter.priority_streak
-    )
-    values = {"status": TicketStatus.CALLED, "counter_id": counter.id, "clerk_id": user_id, "called_at": now}
-    for choice in order:
-        ticket = tickets[choice.id]
-        if not _claim(session, choice.id, {**values, "first_called_at": ticket.first_called_at or now}):
+    choices = _line_choices(lines, counter, now) if lines is not None else _database_choices(session, counter, now)
+    for choice in choices:
+        if not _claim(session, choice.id, counter.id or 0, user_id, now):
             continue
-        session.refresh(ticket)
+        ticket = session.get(Ticket, choice.id, populate_existing=True)
+        assert ticket is not None
         counter.current_ticket_id = ticket.id
         counter.priority_streak = counter.priority_streak + 1 if counts_toward_streak(choice, now, rules) else 0
         counter.last_seen_at = now
@@ -99,7 +114,7 @@ def call_next(session: Session, now: datetime, counter_id: int, user_id: int) ->
         call = TicketCalled(
             site_id=ticket.site_id,
             at=now,
-            ticket=ticket_view(session, ticket),
+            ticket=ticket_view(session, ticket, {counter.id: counter.number}),
             user_id=user_id,
             service_ids=frozenset({ticket.service_id}),
             call_id=f"c{entry.id}",
@@ -110,6 +125,35 @@ def call_next(session: Session, now: datetime, counter_id: int, user_id: int) ->
         events.append(counter_changed(session, counter, now, user_id))
         return Outcome(None, events)
     raise errors.NoTicketWaiting()
+
+
+#: Tickets of a line in memory found claimed by another process before the line is built again.
+_STALE_AFTER = 3
+
+
+def _line_choices(lines: LineSource, counter: Counter, now: datetime) -> Iterator[Candidate]:
+    """The counter's candidates from the line in memory, best first; a ticket another process claimed first is
+    skipped, and after a few of those the line is rebuilt from the database."""
+    line = lines.site(counter.site_id, now)
+    weights = dict(line.counters[counter.id or 0].weights) if (counter.id or 0) in line.counters else {}
+    taken: list[int] = []
+    while True:
+        view = line.next_for(counter.id or 0, now, counter.priority_streak, exclude=taken)
+        if view is None:
+            return
+        yield Candidate(view.id, view.priority, view.queue_since, view.appointment_at, weights.get(view.service_id, 1))
+        taken.append(view.id)
+        if len(taken) == _STALE_AFTER and hasattr(lines, "mark_stale"):
+            lines.mark_stale(counter.site_id)
+            line, taken = lines.site(counter.site_id, now), []
+
+
+def _database_choices(session: Session, counter: Counter, now: datetime) -> list[Candidate]:
+    """The counter's candidates read from the database, in call order."""
+    weights = counter_service_ids(session, counter.id or 0)
+    rules = site_rules(session, counter.site_id)
+    tickets = waiting_tickets(session, counter.site_id, list(weights), now)
+    return call_order([candidate(t, weights[t.service_id]) for t in tickets], now, rules, counter.priority_streak)
 
 
 def _at_counter(session: Session, counter_id: int, user_id: int) -> tuple[Counter, Ticket]:

@@ -33,7 +33,7 @@ from typing import Any
 from flask import request
 from flask_socketio import SocketIO
 
-from server.clock import Clock
+from server.clock import LOCAL_TZ, Clock
 from server.db import Database
 from server.domain.vocabulary import DeviceKind, priority_label
 from server.printing.backends import PrinterBackend, PrinterError, PrinterStatus, open_printer
@@ -84,6 +84,16 @@ def layout_named(name: str) -> Layout:
 # ------------------------------------------------------------------ ticket data
 
 
+def _wait_note(payload: dict[str, Any]) -> str | None:
+    """No counter open for the service: the ticket promises no minutes and says when one is expected."""
+    if not payload.get("no_counter_open"):
+        return None
+    opens_at = payload.get("opens_at")
+    if not opens_at:
+        return "Chưa có quầy mở"
+    return f"Chưa có quầy mở — dự kiến mở lúc {datetime.fromisoformat(opens_at).astimezone(LOCAL_TZ):%H:%M}"
+
+
 def ticket_print(payload: dict[str, Any]) -> TicketPrint:
     """The printed ticket for an issue response (POST /api/v1/tickets)."""
     ahead = int(payload.get("waiting_ahead") or 0)
@@ -97,6 +107,7 @@ def ticket_print(payload: dict[str, Any]) -> TicketPrint:
         waiting_ahead=ahead,
         # "about 0 minutes" says nothing: the line is left out when nobody is ahead.
         estimated_wait_minutes=payload.get("estimated_wait_minutes") if ahead else None,
+        wait_note=_wait_note(payload),
         issued_at=datetime.fromisoformat(payload["issued_at"]),
         counters=tuple(f"Quầy {number}" for number in payload.get("counters") or ()),
         tracking_url=payload.get("tracking_url") or "",

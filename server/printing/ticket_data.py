@@ -28,6 +28,7 @@ TEMPLATE_FIELDS: dict[str, str] = {
     "counters": "counters serving the ticket, joined with ', '; skipped when empty",
     "tracking_url": "the phone-tracking URL (usually shown as a QR code)",
     "priority_label": "priority label; blocks using it are skipped when the ticket is not priority",
+    "wait_note": "why no wait is promised (no counter open yet, and when one is expected); skipped otherwise",
     "notice": "footer notice",
 }
 
@@ -58,6 +59,7 @@ class TicketPrint:
     tracking_url: str = ""
     priority_label: str | None = None
     notice: str = DEFAULT_NOTICE
+    wait_note: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("centre_name", "agency", "service", "display_number", "tracking_url", "notice"):
@@ -67,8 +69,9 @@ class TicketPrint:
             object.__setattr__(self, name, clean_text(value, multiline=name == "notice"))
         if not self.display_number:
             raise ValueError("TicketPrint.display_number must not be empty")
-        if self.priority_label is not None:
-            object.__setattr__(self, "priority_label", clean_text(self.priority_label) or None)
+        for name in ("priority_label", "wait_note"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, clean_text(getattr(self, name)) or None)
         if isinstance(self.counters, str):
             raise TypeError("TicketPrint.counters must be a sequence of str, not a str")
         object.__setattr__(self, "counters", tuple(c for c in map(clean_text, self.counters) if c))
@@ -102,6 +105,7 @@ class TicketPrint:
             "counters": ", ".join(c.replace(" ", NBSP) for c in self.counters) or None,
             "tracking_url": self.tracking_url or None,
             "priority_label": self.priority_label,
+            "wait_note": self.wait_note,
             "notice": self.notice or None,
         }
 

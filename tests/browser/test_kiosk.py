@@ -142,6 +142,7 @@ def test_tapping_an_agency_and_a_service_shows_the_ticket_the_printer_prints(
         issued_at=row.issued_at,
         counters=("Quầy 1", "Quầy 2"),
         tracking_url=f"{kiosk_server.url}/t/{row.tracking_token}",
+        wait_note="Chưa có quầy mở",  # no clerk opened a counter: no minutes are promised
     )
     assert same_image(decoded.images[0], render_ticket_image(expected, load_builtin_layout("ticket_80mm")))
 

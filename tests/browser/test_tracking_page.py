@@ -54,16 +54,18 @@ def test_the_phone_page_follows_the_queue_and_shows_the_call(page: Page, live_wo
     expect(page.locator("#my-number")).to_have_text(mine["display_number"])
     expect(page.locator("#my-status")).to_have_text("Đang chờ", timeout=SHOWN)
     expect(page.locator("#ahead")).to_have_text("1")
-    expect(page.locator("#wait")).to_have_text("khoảng 6 phút")  # 1 ahead × 6 min, no counter open yet
+    # no counter is open yet: no minutes are promised, and no "your turn is near" alert
+    expect(page.locator("#wait")).to_have_text("Chưa có quầy mở cho dịch vụ này")
     expect(page.locator("#now-serving")).to_have_text("—")
-    # one person ahead is within the default 3 places: the "near" alert is up
-    expect(page.locator("#alert")).to_have_text("Sắp đến lượt quý vị: vui lòng quay lại sảnh chờ.")
+    expect(page.locator("#alert")).to_be_hidden()
 
     api.act("clerk2", world.counters["c2"], "open")
     api.act("clerk2", world.counters["c2"], "next")  # calls the first ticket
     expect(page.locator("#ahead")).to_have_text("0", timeout=SHOWN)
     expect(page.locator("#now-serving")).to_have_text(first["display_number"])
     expect(page.locator("#wait")).to_have_text("Sắp đến lượt quý vị")
+    # nobody ahead and a counter open: the "near" alert is up
+    expect(page.locator("#alert")).to_have_text("Sắp đến lượt quý vị: vui lòng quay lại sảnh chờ.")
 
     api.act("clerk1", world.counters["c1"], "open")
     api.act("clerk1", world.counters["c1"], "next")  # calls me

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from server.clock import LOCAL_TZ
 from server.domain import errors
+from server.domain.outlook import ticket_outlook
 from server.domain.queueing import (
     call_next,
     close_counter,
@@ -102,15 +103,17 @@ def test_unknown_service_and_priority_are_refused(run, world):
         run(issue_ticket, site_id=world.other_site_id, service_code="TP-A")
 
 
-def test_waiting_ahead_and_estimate_at_issue(run, open_all):
+def test_waiting_ahead_and_estimate_at_issue(run, open_all, luot):
     world = open_all
     for _ in range(4):
         issue(run, world, "TP-A")
     fifth = issue(run, world, "TP-A")
-    assert fifth.waiting_ahead == 4
-    assert fifth.estimated_wait_minutes == 12  # 4 ahead × 6 min ÷ 2 open counters
+    line = luot.lines.site(world.site_id)
+    outlook = ticket_outlook(line, fifth.ticket.id, luot.clock.now())
+    assert outlook.ahead == 4
+    assert outlook.wait_minutes == 12  # 4 ahead × 6 min ÷ 2 open counters
     priority = issue(run, world, "TP-A", priority="elderly")
-    assert priority.waiting_ahead == 0
+    assert ticket_outlook(line, priority.ticket.id, luot.clock.now()).ahead == 0
 
 
 def test_call_next_serves_priority_then_the_oldest_and_finishes_the_current_one(run, open_all, clock):

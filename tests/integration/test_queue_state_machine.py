@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlmodel import select
 
-from server.clock import ManualClock
+from server.clock import ManualClock, local_date
 from server.db import Database
 from server.domain import errors, queueing
+from server.line_store import LineStore
 from server.models import Counter, NumberSequence, Ticket, TicketEvent
 from server.runner import Runner
 from server.settings import load_settings
@@ -36,7 +37,8 @@ class QueueMachine(RuleBasedStateMachine):
         shutil.copytree(self.template, folder)
         self.db = Database(load_settings(environ={}, instance_dir=str(folder), sqlite_synchronous="OFF"))
         self.clock = ManualClock(WEDNESDAY_9AM)
-        self.run = Runner(self.db, self.clock, lambda events: None)
+        self.lines = LineStore(self.db, self.clock)
+        self.run = Runner(self.db, self.clock, lambda events: None, lines=self.lines)
         self.world = build_world(self.db)
         for counter, clerk in COUNTERS:
             self.run(queueing.open_counter, self.world.counters[counter], self.world.users[clerk])
@@ -102,6 +104,33 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(minutes=st.integers(1, 400))
     def time_passes(self, minutes: int) -> None:
         self.clock.advance(minutes=minutes)
+
+    @invariant()
+    def the_line_in_memory_is_the_line_in_the_database(self) -> None:
+        now = self.clock.now()
+        line = self.lines.site(self.world.site_id, now)
+        with self.db.read() as s:
+            today = s.exec(select(Ticket).where(Ticket.site_id == self.world.site_id)).all()
+        today = [t for t in today if t.service_date == local_date(now)]
+        assert set(line.waiting) == {t.id for t in today if t.status == "waiting"}
+        assert set(line.held) == {t.id for t in today if t.status == "held"}
+        for ticket in today:
+            if ticket.id in line.waiting:
+                view = line.waiting[ticket.id]
+                assert (view.service_id, view.queue_since, view.priority) == (
+                    ticket.service_id,
+                    ticket.queue_since,
+                    ticket.priority,
+                )
+        at_counters = {c: t.id for c, t in line.at_counter.items()}
+        with self.db.read() as s:
+            counters = {c.id: c for c in s.exec(select(Counter).where(Counter.site_id == self.world.site_id)).all()}
+        assert at_counters == {cid: c.current_ticket_id for cid, c in counters.items() if c.current_ticket_id}
+        for counter_id, counter in counters.items():
+            assert (line.counters[counter_id].status, line.counters[counter_id].priority_streak) == (
+                counter.status,
+                counter.priority_streak,
+            )
 
     @invariant()
     def nothing_is_lost_or_served_twice(self) -> None:

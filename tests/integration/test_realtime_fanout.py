@@ -17,6 +17,7 @@ import pytest
 
 from server.domain.queueing import call_next, issue_ticket, open_counter, start
 from tests.integration._live import ROOT, Api, Listener, Server
+from tests.support.sockets import named, receive_until
 from tests.support.world import build_world
 
 # `luot serve` whose direct writes meet a crowded socket: every other send takes 7 bytes, every fifth would block
@@ -72,9 +73,11 @@ def test_a_call_leaves_before_the_finish_of_the_citizen_served_before(app, socke
     waiting = luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
     luot.run(call_next, counter, clerk)
     luot.run(start, counter, clerk)
+    assert luot.hub.figures.settled()
     board.get_received()
     luot.run(call_next, counter, clerk)  # finishes `served`, calls `waiting`
-    received = [(m["name"], m["args"][0]) for m in board.get_received()]
+    # the line's figures follow off the request, once
+    received = [(m["name"], m["args"][0]) for m in receive_until(board, named("queue.changed"))]
     assert [name for name, _ in received] == ["ticket.called", "ticket.updated", "counter.changed", "queue.changed"]
     assert received[0][1]["ticket"]["id"] == waiting.id
     assert received[1][1]["ticket"]["id"] == served.id and received[1][1]["kind"] == "finished"

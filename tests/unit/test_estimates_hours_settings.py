@@ -7,18 +7,30 @@ from datetime import UTC, datetime
 import pytest
 
 from server.clock import LOCAL_TZ, local_date
-from server.domain.estimates import estimated_wait_minutes, typical_service_minutes
-from server.domain.hours import is_open, validate_opening_hours
+from server.domain.estimates import typical_service_minutes
+from server.domain.hours import is_open, opens_later_today, validate_opening_hours
+from server.domain.outlook import minutes
 from server.settings import load_settings
 
 HOURS = {"days": [0, 1, 2, 3, 4], "periods": [["07:30", "11:30"], ["13:30", "17:00"]]}
 
 
-def test_estimate_is_people_ahead_times_service_time_over_open_counters():
-    assert estimated_wait_minutes(0, 6, 2) == 0
-    assert estimated_wait_minutes(5, 6, 2) == 15
-    assert estimated_wait_minutes(1, 5, 2) == 3  # 2.5 rounds up
-    assert estimated_wait_minutes(4, 6, 0) == 24  # no counter open: as if one were
+def test_minutes_round_up_and_are_never_zero_with_people_ahead_and_absent_with_no_counter():
+    minute = 60_000_000
+    assert minutes(0, 0) == 0
+    assert minutes(15 * minute, 5) == 15
+    assert minutes(int(2.5 * minute), 1) == 3  # 2.5 rounds up
+    assert minutes(0, 1) == 1  # someone ahead is being called at the same moment on another counter
+    assert minutes(None, 4) is None  # no counter open: no minutes promised
+
+
+def test_opening_later_today_is_the_next_period_start():
+    wednesday = datetime(2026, 11, 18, tzinfo=LOCAL_TZ)
+    assert opens_later_today(HOURS, wednesday.replace(hour=6)) == wednesday.replace(hour=7, minute=30)
+    assert opens_later_today(HOURS, wednesday.replace(hour=12)) == wednesday.replace(hour=13, minute=30)
+    assert opens_later_today(HOURS, wednesday.replace(hour=9)) is None  # open now
+    assert opens_later_today(HOURS, wednesday.replace(hour=18)) is None  # closed until tomorrow
+    assert opens_later_today({}, wednesday) is None
 
 
 def test_typical_service_time_is_the_median_and_ignores_forgotten_finishes():

@@ -34,6 +34,11 @@ export function connectLive({ auth, onSnapshot, handlers, onStatus = () => {} })
   });
   // Every site event carries the sequence, whether or not this surface handles it.
   socket.onAny((name, payload) => {
+    // Figures computed for this client alone (its ticket, its counter's order) carry no sequence number.
+    if (payload && payload.direct === true && name !== "snapshot") {
+      if (handlers[name]) handlers[name](payload);
+      return;
+    }
     if (name === "snapshot" || !payload || typeof payload.seq !== "number") return;
     if (lastSeq === null) return; // the snapshot is on its way and will include this
     if (!sequenced) {
