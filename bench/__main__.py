@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from bench import ROOT, BenchServer, fanout, floors, issue_rate, machine, percentile
+from bench import ROOT, BenchServer, clerks, fanout, floors, issue_rate, machine, percentile
 
 MODES = ("eventlet", "gevent", "threading")
 TARGETS = {"issue_rate": 800.0, "issue_p99": 5.0, "fanout_p99": 150.0, "report_p99": 100.0}
@@ -212,10 +212,120 @@ def bench_report(rows: list[Row], workdir: Path, mode: str, year: Path | str) ->
         server.stop()
 
 
+FLOORS: dict[str, floors.Floor] = {}
+
+
 def bench_floors(rows: list[Row], quick: bool) -> None:
     """The stack's and the disk's own limits, so the issue figures can be read against them."""
     for floor in floors.run(quick):
+        FLOORS[floor.what] = floor
         rows.append(Row("floor", floor.what, floor.text()))
+
+
+def _ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}×" if base and base == base else "n/a"
+
+
+def bench_clerks(rows: list[Row], workdir: Path, quick: bool) -> None:
+    """Issue 13's clerk figures: one clerk, 20 at a barrier (empty day and 30,000 served), 5,000 waiting."""
+    rounds, barrier_rounds, finished = (60, 30, 5_000) if quick else (300, 100, 30_000)
+    flask = next((f for w, f in FLOORS.items() if "Flask" in w or "flask" in w), None)
+    commit = FLOORS.get("SQLite commit, WAL, synchronous=FULL")
+    one = clerks.call_next_one(workdir, "call-one", rounds, waiting=0)
+    bound = 4 * commit.p50 + flask.p50 if flask and commit else float("nan")
+    rows.append(
+        Row(
+            "eventlet",
+            "call next, 1 clerk, keep-alive",
+            one.text() + (f"; bound 4×commit+flask = {bound:.1f} ms" if bound == bound else ""),
+            "p50 ≤ 4× commit + Flask",
+            _met(one.p50 <= bound if bound == bound else None),
+        )
+    )
+    many = clerks.call_next_one(workdir, "call-5000", rounds, waiting=5_000)
+    rows.append(
+        Row(
+            "eventlet",
+            "call next, 1 clerk, 5,000 waiting",
+            many.text() + f"; {_ratio(many.p50, one.p50)} of a short line",
+            "≤ 1.5× short line",
+            _met(many.p50 <= 1.5 * one.p50),
+        )
+    )
+    at_zero = clerks.barrier_rounds(workdir, "barrier-0", 20, barrier_rounds)
+    rows.append(
+        Row(
+            "eventlet",
+            f"20 clerks at once × {barrier_rounds} rounds",
+            at_zero.timings.text() + f"; {at_zero.called} called, {at_zero.twice} twice",
+            "p99 ≤ 100 ms, none twice",
+            _met(at_zero.timings.p99 <= 100 and at_zero.twice == 0),
+        )
+    )
+    at_day = clerks.barrier_rounds(workdir, "barrier-day", 20, barrier_rounds, finished=finished)
+    rows.append(
+        Row(
+            "eventlet",
+            f"20 clerks at once, {finished:,} served today",
+            at_day.timings.text()
+            + f"; {_ratio(at_day.timings.p50, at_zero.timings.p50)} of an empty day; {at_day.twice} twice",
+            "p50 ≤ 1.2× empty day",
+            _met(at_day.timings.p50 <= 1.2 * at_zero.timings.p50 and at_day.twice == 0),
+        )
+    )
+
+
+def bench_mixed(rows: list[Row], workdir: Path, quick: bool) -> None:
+    result = clerks.mixed(workdir, 10 if quick else 60)
+    worst = max(result.issue.p99, result.call.p99)
+    rows.append(
+        Row(
+            "eventlet",
+            f"16 kiosks + 20 clerks, {10 if quick else 60} s",
+            f"issue {result.issue.text()}; call next {result.call.text()}; "
+            f"board saw {result.calls_seen} of {result.calls_made} calls",
+            "p99 ≤ 150 ms, every call",
+            _met(worst <= 150 and result.calls_seen == result.calls_made),
+        )
+    )
+
+
+def bench_growth(rows: list[Row], workdir: Path, quick: bool) -> None:
+    """Issue 12's table: how each request's cost grows with the line (0 / 200 / 1,000 / 5,000 waiting)."""
+    repeat = 30 if quick else 100
+    levels = (0, 200, 1_000) if quick else (0, 200, 1_000, 5_000)
+    for spread in (False, True):
+        base: clerks.GrowthRow | None = None
+        for waiting in levels:
+            row = clerks.growth(workdir, waiting, spread, repeat)
+            base = base or row
+            where = "20 agencies" if spread else "one service"
+            parts = []
+            for label, timings, first in (
+                ("issue", row.issue, base.issue),
+                ("call next", row.call, base.call),
+                ("status read", row.status, base.status),
+                ("dashboard", row.dashboard, base.dashboard),
+                ("board snapshot", row.snapshot, base.snapshot),
+            ):
+                errors = f" [{len(timings.errors)} errors: {timings.errors[0]}]" if timings.errors else ""
+                parts.append(f"{label} {timings.p50:.1f} ms ({_ratio(timings.p50, first.p50)}){errors}")
+            rows.append(Row("eventlet", f"p50 at {waiting:,} waiting, {where}", "; ".join(parts)))
+
+
+def bench_sizes(rows: list[Row], workdir: Path, quick: bool) -> None:
+    flask = next((f for w, f in FLOORS.items() if "Flask" in w or "flask" in w), None)
+    for size, timings in clerks.answer_sizes(workdir, 100 if quick else 500).items():
+        floor = f"; {_ratio(timings.p50, flask.p50)} of Flask 'ok'" if flask else ""
+        rows.append(
+            Row(
+                "eventlet",
+                f"answer of {size // 1024} KiB, keep-alive",
+                timings.text() + floor,
+                "no 40 ms stall",
+                _met(timings.p99 < 40),
+            )
+        )
 
 
 def print_table(rows: list[Row]) -> None:
@@ -234,7 +344,9 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: eventlet,gevent,threading")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run in about a minute")
     parser.add_argument(
-        "--only", default="floors,issue,fanout,report", help="comma-separated parts: floors,issue,fanout,report"
+        "--only",
+        default="floors,issue,clerks,mixed,growth,sizes,fanout,report",
+        help="comma-separated parts: floors,issue,clerks,mixed,growth,sizes,fanout,report",
     )
     parser.add_argument("--clients", default="", help="fan-out levels, e.g. 100,500,2000")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (server logs, databases)")
@@ -271,6 +383,22 @@ def main() -> None:
             for row in rows:
                 print(f"  {row.mode:<9} {row.what}: {row.value}", flush=True)
             print(f"  (floors: {time.monotonic() - began_part:.0f} s)", flush=True)
+        for part, run_once in (
+            ("clerks", bench_clerks),
+            ("mixed", bench_mixed),
+            ("growth", bench_growth),
+            ("sizes", bench_sizes),
+        ):
+            if part not in parts or "eventlet" not in modes:
+                continue
+            began_part, before = time.monotonic(), len(rows)
+            try:
+                run_once(rows, workdir, args.quick)
+            except Exception as exc:  # one part failing must not lose the others' figures
+                rows.append(Row("eventlet", part, f"failed: {exc.__class__.__name__}: {exc}"[:160]))
+            for row in rows[before:]:
+                print(f"  {row.mode:<9} {row.what}: {row.value}", flush=True)
+            print(f"  ({part}: {time.monotonic() - began_part:.0f} s)", flush=True)
         for mode in modes:
             for part, run_part, extra in (
                 ("issue", bench_issue, (sequential, concurrent)),

@@ -98,7 +98,12 @@ def serve(host: str | None, port: int | None, async_mode: str | None) -> None:
     ctx = app.extensions["luot"]
     socketio.start_background_task(run_day_close_forever, ctx, socketio)
     ctx.hub.start_background()
-    socketio.run(app, **kwargs)
+    if settings.async_mode == "eventlet":
+        from server.listener import serve_eventlet
+
+        serve_eventlet(app, kwargs.pop("host"), kwargs.pop("port"), **kwargs)
+    else:
+        socketio.run(app, **kwargs)
 
 
 @cli.command("day-close")
