@@ -130,8 +130,8 @@ def figures(ticket: TicketView) -> dict[str, Any]:
     ctx = luot()
     now = ctx.clock.now()
     status = effective_status(ticket.status, date.fromisoformat(ticket.service_date), local_date(now))
-    if status == TicketStatus.CANCELLED and ticket.status != TicketStatus.CANCELLED:
-        return {"status": status, "now_serving": None, **outlook_dict(None)}
+    if status == TicketStatus.CANCELLED:  # only the end of its day cancels a ticket (server.domain.day_close)
+        return {"status": status, "cancel_reason": "day_closed", "now_serving": None, **outlook_dict(None)}
     line = ctx.lines.site(ticket.site_id, now)
     outlook = ticket_outlook(line, ticket.id, now) if status == TicketStatus.WAITING else None
     return {"status": status, "now_serving": line.last_called.get(ticket.service_id), **outlook_dict(outlook)}
