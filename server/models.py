@@ -164,6 +164,8 @@ class Ticket(SQLModel, table=True):
         sa.UniqueConstraint("sequence_id", "service_date", "number", name="uq_ticket_number_per_day"),
         sa.UniqueConstraint("issuer_key", "idempotency_key", name="uq_ticket_idempotency"),
         sa.Index("ix_ticket_queue", "site_id", "service_id", "status"),
+        sa.Index("ix_ticket_day_site_status", "service_date", "site_id", "status"),  # today's line of a site
+        sa.Index("ix_ticket_origin_day", "origin_service_id", "service_date"),  # the daily cap's count
     )
     id: int | None = Field(default=None, primary_key=True)
     site_id: int = Field(foreign_key="site.id")

@@ -1,0 +1,39 @@
+"""The Alembic scripts build exactly the schema the models declare, and the hot reads use their indexes."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+import server.models  # noqa: F401  (the tables)
+import server.stats.models  # noqa: F401
+from server.db import Database
+from server.settings import load_settings
+
+
+def test_the_migrated_schema_is_the_models_schema(migrated_instance):
+    db = Database(load_settings(environ={}, instance_dir=str(migrated_instance)))
+    try:
+        with db.engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+    finally:
+        db.dispose()
+
+
+def plan(database, sql: str) -> str:
+    with sqlite3.connect(database) as connection:
+        return " ".join(row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}"))
+
+
+def test_todays_line_and_the_daily_cap_read_through_an_index(migrated_instance):
+    database = migrated_instance / "luot.sqlite3"
+    cap = plan(database, "SELECT count(*) FROM ticket WHERE origin_service_id = 1 AND service_date = '2026-11-30'")
+    assert "ix_ticket_origin_day" in cap
+    line = plan(
+        database,
+        "SELECT * FROM ticket WHERE service_date = '2026-11-30' AND site_id = 1 AND status IN ('waiting', 'held')",
+    )
+    assert "ix_ticket_day_site_status" in line
