@@ -16,7 +16,16 @@ from typing import Protocol
 from server.domain import events as ev
 from server.domain.estimates import residual_minutes, typical_service_minutes
 from server.domain.ordering import US_PER_MINUTE, Candidate, Reason, Rule, call_order, micros, reasons
-from server.domain.projection import LineCounter, LineIndex, LineTicket, Projection, next_for, project
+from server.domain.projection import (
+    LineCounter,
+    LineIndex,
+    LineTicket,
+    Projection,
+    SiteProjection,
+    next_for,
+    pools,
+    project,
+)
 from server.domain.readmodels import CounterView, TicketView
 from server.domain.rules import SiteRules
 from server.domain.vocabulary import CounterStatus
@@ -98,8 +107,11 @@ class SiteLine:
     recent_calls: deque[Call] = field(default_factory=lambda: deque(maxlen=RECENT_CALLS))
     issued: dict[int, int] = field(default_factory=dict)  # service chosen at the kiosk → tickets issued today
     version: int = 0
-    _projection: Projection | None = None
-    _projected_version: int = -1
+    _projection: SiteProjection | None = None
+    _by_service: dict[int, dict[int, LineTicket]] = field(default_factory=dict)  # waiting tickets per service
+    _stamps: dict[int, int] = field(default_factory=dict)  # service → changes that touched its pool
+    _pools: dict[int, frozenset[int]] | None = None  # service → its pool (`projection.pools`)
+    _parts: dict[frozenset[int], tuple[int, Projection]] = field(default_factory=dict)  # pool → (stamp, part)
     _orders: dict[int, tuple[int, int, list[Entry]]] = field(default_factory=dict)
     _index: LineIndex | None = None  # waiting tickets sorted for Call next, kept up to date by `apply`
     _line_tickets: dict[int, LineTicket] = field(default_factory=dict)
@@ -112,9 +124,24 @@ class SiteLine:
         for event in events:
             if event.site_id != self.site_id:
                 continue
-            changed |= self._apply(event)
+            services = self._apply(event)
+            changed |= services
+            self._touch(services | self._services_of_counter_in(event))
             self.version += 1
         return changed
+
+    def _services_of_counter_in(self, event: ev.QueueEvent) -> set[int]:
+        """The services of the counter an event concerns: its state (busy, streak, open) shapes their pool's play."""
+        if isinstance(event, ev.CounterChanged):
+            counter = event.counter
+        else:
+            ticket = event.ticket
+            counter = self.counters.get(ticket.counter_id) if ticket and ticket.counter_id is not None else None
+        return set(counter.service_ids) if counter is not None else set()
+
+    def _touch(self, services: Iterable[int]) -> None:
+        for service_id in services:
+            self._stamps[service_id] = self._stamps.get(service_id, 0) + 1
 
     def _apply(self, event: ev.QueueEvent) -> set[int]:
         if isinstance(event, ev.CounterChanged):
@@ -176,14 +203,18 @@ class SiteLine:
         self._unwait(ticket.id)
         self.waiting[ticket.id] = ticket
         entry = self._line_tickets[ticket.id] = line_ticket(ticket)
+        self._by_service.setdefault(entry.service_id, {})[entry.id] = entry
         if self._index is not None:
             self._index.add(entry)
 
     def _unwait(self, ticket_id: int) -> None:
         self.waiting.pop(ticket_id, None)
         entry = self._line_tickets.pop(ticket_id, None)
-        if entry is not None and self._index is not None:
-            self._index.remove(entry)
+        if entry is not None:
+            self._by_service.get(entry.service_id, {}).pop(ticket_id, None)
+            self._touch((entry.service_id,))
+            if self._index is not None:
+                self._index.remove(entry)
 
     def _leave_counters(self, ticket_id: int) -> None:
         for counter_id in [c for c, t in self.at_counter.items() if t.id == ticket_id]:
@@ -196,6 +227,8 @@ class SiteLine:
             self.at_counter.pop(counter.id, None)
         if before is None or before.weights != counter.weights:
             self._index = None  # rebuilt at the next call
+            self._pools = None  # and the pools with the projection
+            self._parts.clear()
         if before is not None and (before.status, before.weights) == (counter.status, counter.weights):
             return set()
         return set(counter.service_ids) | (set(before.service_ids) if before else set())
@@ -220,20 +253,48 @@ class SiteLine:
             counters.append(LineCounter(counter.id, dict(counter.weights), calling, counter.priority_streak, busy))
         return counters
 
-    def projection(self, now: datetime) -> Projection:
-        """The projection at `now`: made again after a change, when a ticket changes class, or once a minute."""
+    def projection(self, now: datetime) -> SiteProjection:
+        """The projection at `now`, pool by pool (`projection.pools`): a pool is played again after a change that
+        touched it, when one of its tickets changes class, or once a minute; the others are kept. So an issue or a
+        call costs a play of its own pool, not of the whole site."""
         now_us = micros(now)
+        if self._pools is None or any(sid not in self._pools for sid in self._by_service):
+            counters = [LineCounter(c.id, dict(c.weights), True) for c in self.counters.values()]
+            groups = pools(counters, set(self.services) | set(self._by_service))
+            self._pools = {sid: pool for pool in groups for sid in pool}
+            self._parts.clear()
         cached = self._projection
-        if (
-            cached is not None
-            and self._projected_version == self.version
-            and cached.at_us <= now_us < min(cached.valid_until_us, cached.at_us + REFRESH_US)
-        ):
+        parts: dict[int, Projection] = {}
+        fresh = cached is not None
+        counters_now: list[LineCounter] | None = None
+        for pool in set(self._pools.values()):
+            stamp = sum(self._stamps.get(sid, 0) for sid in pool)
+            kept = self._parts.get(pool)
+            if kept is not None and kept[0] == stamp:
+                part = kept[1]
+                if part.at_us <= now_us < min(part.valid_until_us, part.at_us + REFRESH_US):
+                    for sid in pool:
+                        parts[sid] = part
+                    continue
+            fresh = False
+            if counters_now is None:
+                counters_now = self.line_counters(now)
+            tickets = [t for sid in pool for t in self._by_service.get(sid, {}).values()]
+            typical = {sid: int(self.typical_minutes(sid) * US_PER_MINUTE) for sid in pool}
+            members = [c for c in counters_now if not pool.isdisjoint(c.weights)]
+            part = project(tickets, members, typical, now_us, self.rules)
+            self._parts[pool] = (stamp, part)
+            for sid in pool:
+                parts[sid] = part
+        if fresh and cached is not None:  # no pool was played again: the same projection
             return cached
-        typical = {sid: int(self.typical_minutes(sid) * US_PER_MINUTE) for sid in self.services}
-        tickets = list(self.line_tickets().values())
-        self._projection = project(tickets, self.line_counters(now), typical, now_us, self.rules)
-        self._projected_version = self.version
+        distinct = list({id(p): p for p in parts.values()}.values())
+        self._projection = SiteProjection(
+            at_us=min((p.at_us for p in distinct), default=now_us),
+            valid_until_us=min((p.valid_until_us for p in distinct), default=2**62),
+            parts=parts,
+            tickets=self._line_tickets,
+        )
         return self._projection
 
     def counter_order(self, counter_id: int, now: datetime, limit: int | None = None) -> list[Entry]:
@@ -266,6 +327,11 @@ class SiteLine:
     def line_tickets(self) -> dict[int, LineTicket]:
         if len(self._line_tickets) != len(self.waiting):
             self._line_tickets = {tid: line_ticket(view) for tid, view in self.waiting.items()}
+            self._by_service = {}
+            for entry in self._line_tickets.values():
+                self._by_service.setdefault(entry.service_id, {})[entry.id] = entry
+            self._touch(self._by_service)
+            self._projection = None
         return self._line_tickets
 
     def next_for(self, counter_id: int, now: datetime, streak: int, exclude: Iterable[int] = ()) -> TicketView | None:

@@ -93,9 +93,73 @@ class Projection:
     sequence: list[tuple[int, int, int | None]] = field(default_factory=list)
     services: dict[int, ServiceOutlook] = field(default_factory=dict)
     valid_until_us: int = 2**62
+    #: (phase, instant of the play, counter) of each `sequence` entry: the order the site's play pops them in
+    keys: list[tuple[int, int, int]] = field(default_factory=list)
 
     def forecast(self, ticket_id: int) -> Forecast | None:
         return self.forecasts.get(ticket_id)
+
+
+def pools(counters: Iterable[LineCounter], service_ids: Iterable[int]) -> list[frozenset[int]]:
+    """The site's services split into independent pools: two services are in one pool when a counter serves both
+    (directly or through other services). Counters of different pools never compete for a ticket, so each pool
+    plays out alone exactly as inside the whole site (the play pops counters by (instant, id) either way)."""
+    parent: dict[int, int] = {}
+
+    def root(service_id: int) -> int:
+        parent.setdefault(service_id, service_id)
+        while parent[service_id] != service_id:
+            parent[service_id] = parent[parent[service_id]]
+            service_id = parent[service_id]
+        return service_id
+
+    for service_id in service_ids:
+        root(service_id)
+    for counter in counters:
+        served = list(counter.weights)
+        for other in served[1:]:
+            parent[root(other)] = root(served[0])
+        if served:
+            root(served[0])
+    grouped: dict[int, set[int]] = defaultdict(set)
+    for service_id in list(parent):
+        grouped[root(service_id)].add(service_id)
+    return [frozenset(group) for group in grouped.values()]
+
+
+@dataclass
+class SiteProjection:
+    """A site's projection made of its pools' projections (`pools`), each made by `project` and kept until its
+    pool changes. Forecasts are exactly those of one `project` over the whole site, except `position`, which
+    counts within the ticket's pool. `tickets` maps the waiting tickets to their service (the line's own map)."""
+
+    at_us: int
+    valid_until_us: int
+    parts: dict[int, Projection]  # service id → the projection of its pool
+    tickets: Mapping[int, LineTicket]
+
+    def forecast(self, ticket_id: int) -> Forecast | None:
+        ticket = self.tickets.get(ticket_id)
+        part = self.parts.get(ticket.service_id) if ticket is not None else None
+        return part.forecast(ticket_id) if part is not None else None
+
+    def _distinct(self) -> list[Projection]:
+        return list({id(part): part for part in self.parts.values()}.values())
+
+    @property
+    def services(self) -> dict[int, ServiceOutlook]:
+        return {sid: part.services[sid] for sid, part in self.parts.items() if sid in part.services}
+
+    @property
+    def forecasts(self) -> dict[int, Forecast]:
+        """Every waiting ticket's forecast (O(n): for tests and exports, not for readers of one ticket)."""
+        return {tid: f for part in self._distinct() for tid, f in part.forecasts.items()}
+
+    @property
+    def sequence(self) -> list[tuple[int, int, int | None]]:
+        """The site's calls in the order one play of the whole site makes them (O(n log pools))."""
+        merged = heapq.merge(*(zip(part.keys, part.sequence, strict=True) for part in self._distinct()))
+        return [entry for _key, entry in merged]
 
 
 class LineIndex:
@@ -290,9 +354,11 @@ def project(
     for position, (ticket_id, counter_id, at) in enumerate(calls):
         projection.forecasts[ticket_id] = Forecast(position, counter_id, at, ahead[ticket_id])
         projection.sequence.append((ticket_id, counter_id, at))
-    for position, (ticket_id, counter_id, _at) in enumerate(later, start=len(calls)):
+        projection.keys.append((0, at, counter_id))
+    for position, (ticket_id, counter_id, at) in enumerate(later, start=len(calls)):
         projection.forecasts[ticket_id] = Forecast(position, counter_id, None, ahead[ticket_id])
         projection.sequence.append((ticket_id, counter_id, None))
+        projection.keys.append((1, at, counter_id))
     for position, (ticket_id, in_line) in enumerate(orphans, start=len(calls) + len(later)):
         projection.forecasts[ticket_id] = Forecast(position, None, None, in_line)
     by_service: dict[int, list[LineTicket]] = defaultdict(list)
@@ -319,6 +385,8 @@ __all__ = [
     "LineTicket",
     "Projection",
     "ServiceOutlook",
+    "SiteProjection",
     "next_for",
+    "pools",
     "project",
 ]

@@ -15,6 +15,8 @@ from sqlmodel import select
 from server.clock import ManualClock, local_date
 from server.db import Database
 from server.domain import errors, queueing
+from server.domain.ordering import US_PER_MINUTE, micros
+from server.domain.projection import project
 from server.line_store import LineStore
 from server.models import Counter, NumberSequence, Ticket, TicketEvent
 from server.runner import Runner
@@ -131,6 +133,21 @@ class QueueMachine(RuleBasedStateMachine):
                 counter.status,
                 counter.priority_streak,
             )
+
+    @invariant()
+    def the_kept_projection_is_a_fresh_projection_of_the_whole_site(self) -> None:
+        """Pools played again only when touched give what one play of the whole site gives now (but `position`,
+        which counts within a pool); calls made after are in the same order."""
+        now = self.clock.now()
+        line = self.lines.site(self.world.site_id, now)
+        kept = line.projection(now)
+        typical = {sid: int(line.typical_minutes(sid) * US_PER_MINUTE) for sid in line.services}
+        whole = project(list(line.line_tickets().values()), line.line_counters(now), typical, micros(now), line.rules)
+        if kept.at_us == micros(now):  # a pool kept from a minute ago has its own (older) instant
+            strip = lambda f: (f.counter_id, f.call_in_us, f.ahead)  # noqa: E731
+            assert {t: strip(f) for t, f in kept.forecasts.items()} == {t: strip(f) for t, f in whole.forecasts.items()}
+            assert kept.sequence == whole.sequence
+        assert set(kept.forecasts) == set(whole.forecasts)
 
     @invariant()
     def nothing_is_lost_or_served_twice(self) -> None:

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import server.models  # noqa: F401  (the tables)
+import server.models  # the tables (SQLModel.metadata)
 import server.stats.models  # noqa: F401
 from server.db import Database
 from server.settings import load_settings
