@@ -6,7 +6,7 @@ import logging
 import os
 from datetime import datetime, timedelta
 
-from flask import Flask, request, session
+from flask import Flask, Response, request, session
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -170,7 +170,7 @@ def _install_outage_handlers(app: Flask) -> None:
     from server.errors_http import error_response
     from server.runner import StorageUnavailable
 
-    def unavailable(error: Exception) -> object:
+    def unavailable(error: Exception) -> Response:
         log.error("storage unavailable on %s %s: %s", request.method, request.path, error.__class__.__name__)
         problem = StorageUnavailable()
         return error_response(problem.code, problem.text, problem.status)

@@ -6,6 +6,7 @@ import os
 import secrets
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,7 +14,7 @@ from server.domain.vocabulary import Role
 from server.settings import Settings, load_settings
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(**overrides: Any) -> Settings:
     return load_settings(**{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -71,23 +71,25 @@ def export_config(session: Session) -> str:
     document: dict[str, Any] = {"format": FORMAT, "site": []}
     for site in sites:
         agencies = session.exec(
-            select(Agency).where(Agency.site_id == site.id).order_by(Agency.sort_order, Agency.code)
+            select(Agency).where(Agency.site_id == site.id).order_by(col(Agency.sort_order), col(Agency.code))
         ).all()
         agency_codes = {a.id: a.code for a in agencies}
         sequences = session.exec(
-            select(NumberSequence).where(NumberSequence.site_id == site.id).order_by(NumberSequence.code)
+            select(NumberSequence).where(NumberSequence.site_id == site.id).order_by(col(NumberSequence.code))
         ).all()
         sequence_codes = {q.id: q.code for q in sequences}
         services = session.exec(
             select(Service)
             .where(Service.site_id == site.id)
-            .order_by(Service.agency_id, Service.sort_order, Service.code)
+            .order_by(col(Service.agency_id), col(Service.sort_order), col(Service.code))
         ).all()
         services = sorted(services, key=lambda s: (agency_codes.get(s.agency_id, ""), s.sort_order, s.code))
         service_codes = {s.id: s.code for s in services}
-        counters = session.exec(select(Counter).where(Counter.site_id == site.id).order_by(Counter.number)).all()
+        counters = session.exec(select(Counter).where(Counter.site_id == site.id).order_by(col(Counter.number))).all()
         counter_numbers = {c.id: c.number for c in counters}
-        devices = session.exec(select(Device).where(Device.site_id == site.id).order_by(Device.name, Device.id)).all()
+        devices = session.exec(
+            select(Device).where(Device.site_id == site.id).order_by(col(Device.name), col(Device.id))
+        ).all()
         entry: dict[str, Any] = {
             "code": site.code,
             "name": site.name,

@@ -24,7 +24,13 @@ def _catalogue(language: str) -> dict[str, str]:
     for path in sorted(CATALOGUES.glob(f"{language}*.po")):
         with path.open("rb") as handle:
             catalog = read_po(handle, locale=language)
-        messages.update({m.id: unicodedata.normalize("NFC", m.string) for m in catalog if m.id and m.string})
+        messages.update(
+            {
+                m.id: unicodedata.normalize("NFC", m.string)
+                for m in catalog
+                if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string
+            }
+        )
     return messages
 
 

@@ -48,7 +48,7 @@ async function api(method, url, body) {
   } catch {
     throw new ApiError("network", t("network_error"), 0);
   }
-  let data = null;
+  let data;
   try {
     data = await response.json();
   } catch {

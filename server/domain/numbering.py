@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import bindparam
+from sqlalchemy import Table, bindparam, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 from sqlmodel import Session
@@ -15,7 +15,8 @@ from server.models import DailyNumber, NumberSequence
 
 def _upsert(dialect: str) -> Executable:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = DailyNumber.__table__
+    table = inspect(DailyNumber).local_table
+    assert isinstance(table, Table)
     return (
         insert(table)
         .values(sequence_id=bindparam("sequence_id"), service_date=bindparam("service_date"), last_value=1)
