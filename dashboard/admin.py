@@ -470,40 +470,50 @@ ENTITIES: dict[str, Entity] = {
 # ---------------------------------------------------------------- form handling
 
 
+def _choice_values(f: Field, db_session: Session, principal: Principal) -> dict[str, Any]:
+    """The values a choice field allows, by their text in the form."""
+    return {str(v): v for v, _l in f.choices(db_session, principal)} if f.choices else {}
+
+
+def _parse_field(f: Field, db_session: Session, principal: Principal) -> Any:
+    if f.kind == "bool":
+        return f.name in request.form
+    if f.kind == "multi":
+        chosen = request.form.getlist(f.name)
+        if any(r not in _choice_values(f, db_session, principal) for r in chosen):
+            raise Invalid(f.name, t("Unknown value."))
+        return sorted(int(r) for r in chosen)
+    raw = request.form.get(f.name, "").strip()
+    if f.required and raw == "":
+        raise Invalid(f.name, t("Required."))
+    try:
+        return _parse_text(f, raw, db_session, principal)
+    except ValueError as exc:
+        raise Invalid(f.name, t("Not a valid value: {detail}", detail=str(exc))) from exc
+
+
+def _parse_text(f: Field, raw: str, db_session: Session, principal: Principal) -> Any:
+    """One single-valued field from its stripped text; ValueError for text that is not of the field's kind."""
+    if f.kind == "int":
+        return int(raw) if raw else None
+    if f.kind == "float":
+        return float(raw) if raw else None
+    if f.kind == "json":
+        value = json.loads(raw) if raw else {}
+        if not isinstance(value, dict):
+            raise Invalid(f.name, t("Expected a JSON object."))
+        return value
+    if f.kind == "select":
+        allowed = _choice_values(f, db_session, principal)
+        if raw not in allowed and not (raw == "" and not f.required):
+            raise Invalid(f.name, t("Unknown value."))
+        return allowed.get(raw) if raw else None
+    return raw
+
+
 def parse_form(entity: Entity, db_session: Session, principal: Principal) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for f in entity.fields:
-        raw = request.form.getlist(f.name) if f.kind == "multi" else request.form.get(f.name, "")
-        if f.kind == "bool":
-            values[f.name] = f.name in request.form
-            continue
-        if f.kind == "multi":
-            allowed = {str(v) for v, _l in f.choices(db_session, principal)} if f.choices else set()
-            if any(r not in allowed for r in raw):
-                raise Invalid(f.name, t("Unknown value."))
-            values[f.name] = sorted(int(r) for r in raw)
-            continue
-        raw = raw.strip()
-        if f.required and raw == "":
-            raise Invalid(f.name, t("Required."))
-        try:
-            if f.kind == "int":
-                values[f.name] = int(raw) if raw else None
-            elif f.kind == "float":
-                values[f.name] = float(raw) if raw else None
-            elif f.kind == "json":
-                values[f.name] = json.loads(raw) if raw else {}
-                if not isinstance(values[f.name], dict):
-                    raise Invalid(f.name, t("Expected a JSON object."))
-            elif f.kind == "select":
-                allowed = {str(v): v for v, _l in f.choices(db_session, principal)} if f.choices else {}
-                if raw not in allowed and not (raw == "" and not f.required):
-                    raise Invalid(f.name, t("Unknown value."))
-                values[f.name] = allowed.get(raw) if raw else None
-            else:
-                values[f.name] = raw
-        except ValueError as exc:
-            raise Invalid(f.name, t("Not a valid value: {detail}", detail=str(exc))) from exc
+    """The entity's fields from the posted form, typed; raises Invalid (field, message) for the first bad one."""
+    values: dict[str, Any] = {f.name: _parse_field(f, db_session, principal) for f in entity.fields}
     for name in ("sort_order",):
         if name in values and values[name] is None:
             values[name] = 0

@@ -75,7 +75,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=1_000_000,
-        JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     ctx = build_context(app, settings, clock or clock_from(settings))
