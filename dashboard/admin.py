@@ -156,6 +156,21 @@ def save_agency(db_session: Session, item: Agency | None, v: dict[str, Any], pri
     return item
 
 
+# The service's own fields, as the form edits them and the edit page shows them.
+SERVICE_FIELDS = (
+    "code",
+    "name",
+    "name_en",
+    "daily_cap",
+    "opening_hours",
+    "target_wait_minutes",
+    "target_service_minutes",
+    "default_service_minutes",
+    "sort_order",
+    "active",
+)
+
+
 def save_service(db_session: Session, item: Service | None, v: dict[str, Any], principal: Principal) -> Service:
     agency = db_session.get(Agency, v["agency_id"])
     if agency is None:
@@ -191,18 +206,7 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
         site_id=agency.site_id, agency_id=agency.id or 0, sequence_id=sequence.id or 0, code=v["code"], name=v["name"]
     )
     item.site_id, item.agency_id, item.sequence_id = agency.site_id, agency.id or 0, sequence.id or 0
-    for key in (
-        "code",
-        "name",
-        "name_en",
-        "daily_cap",
-        "opening_hours",
-        "target_wait_minutes",
-        "target_service_minutes",
-        "default_service_minutes",
-        "sort_order",
-        "active",
-    ):
+    for key in SERVICE_FIELDS:
         setattr(item, key, v[key])
     return item
 
@@ -305,22 +309,7 @@ def _counter_values(db_session: Session, c: Counter) -> dict[str, Any]:
 def _service_values(db_session: Session, s: Service) -> dict[str, Any]:
     sequence = db_session.get(NumberSequence, s.sequence_id)
     return {
-        **{
-            k: getattr(s, k)
-            for k in (
-                "agency_id",
-                "code",
-                "name",
-                "name_en",
-                "daily_cap",
-                "opening_hours",
-                "target_wait_minutes",
-                "target_service_minutes",
-                "default_service_minutes",
-                "sort_order",
-                "active",
-            )
-        },
+        **{k: getattr(s, k) for k in ("agency_id", *SERVICE_FIELDS)},
         "sequence_id": s.sequence_id,
         "prefix": sequence.prefix if sequence else "",
         "first_number": sequence.first_number if sequence else None,

@@ -66,3 +66,17 @@ def test_no_two_catalogues_translate_the_same_message_differently():
                 assert earlier[1] == message.string, (
                     f"{message.id!r}: {earlier[0]} says {earlier[1]!r}, {path.name} says {message.string!r}"
                 )
+
+
+def test_the_readme_kiosk_tap_path_names_real_files_each_once():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("**A kiosk tap to the board, file by file**", 1)[1].split("**How data flows.**", 1)[0]
+    steps = re.findall(r"^\d+\. `([^`]+)`", section, re.M)
+    assert steps[0] == "kiosk/js/kiosk.js" and steps[-1] == "display/js/board.js"
+    named = re.findall(r"`((?:server|kiosk|display|web|counter|dashboard)/[\w/]+\.(?:py|js))`", section)
+    assert len(named) == len(set(named)), "a file is visited twice"
+    for path in named:
+        assert (ROOT / path).is_file(), f"{path} does not exist"
+    architecture = readme.split("## Architecture", 1)[1].split("**A kiosk tap", 1)[0]
+    for path in steps:
+        assert Path(path).name in architecture, f"{path} is not named in the architecture tree"
