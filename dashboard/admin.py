@@ -56,7 +56,7 @@ class Field:
 class Entity:
     name: str
     title: str
-    model: type
+    model: type[Any]
     fields: tuple[Field, ...]
     columns: tuple[str, ...]
     save: Callable[[Session, Any, dict[str, Any], Principal], Any]
@@ -75,7 +75,7 @@ def site_choices(db_session: Session, principal: Principal) -> list[tuple[Any, s
     return [(s.id, f"{s.code} · {s.name}") for s in db_session.exec(statement)]
 
 
-def _scoped(statement: Any, model: type, principal: Principal) -> Any:
+def _scoped(statement: Any, model: type[Any], principal: Principal) -> Any:
     return statement if principal.site_id is None else statement.where(model.site_id == principal.site_id)
 
 
@@ -193,6 +193,7 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
         raise Invalid("sequence_id", t("The number range must belong to the same site."))
     if sequence is None:
         site = db_session.get(Site, agency.site_id)
+        assert site is not None  # an agency's site: a foreign key
         first, last = v["first_number"] or 1, v["last_number"] or 999
         if first < 0 or last < first:
             raise Invalid("last_number", t("The number range is empty."))
@@ -539,7 +540,7 @@ def audit(
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    changes = {}
+    changes: dict[str, list[Any]] = {}
     for key in sorted(set(before) | set(after)):
         if key == "password":
             if after.get(key):
@@ -584,7 +585,7 @@ def list_items(name: str) -> ResponseReturnValue:
     principal = staff(ADMIN_ROLES, page=True)
     entity = _entity(name)
     with luot().db.read() as db_session:
-        statement = select(entity.model).order_by(*entity.order)
+        statement: Any = select(entity.model).order_by(*entity.order)
         if principal.site_id is not None:
             statement = statement.where(
                 (entity.model.id if entity.model is Site else entity.model.site_id) == principal.site_id

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Table, bindparam, inspect
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 from sqlmodel import Session
 
 from server.domain.errors import NumbersExhausted
-from server.models import DailyNumber, NumberSequence
+from server.models import DailyNumber, NumberSequence, table_of
 
 
 def _upsert(dialect: str) -> Executable:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = inspect(DailyNumber).local_table
-    assert isinstance(table, Table)
+    table = table_of(DailyNumber)
     return (
         insert(table)
         .values(sequence_id=bindparam("sequence_id"), service_date=bindparam("service_date"), last_value=1)

@@ -50,11 +50,11 @@ from sqlmodel import Session, col
 
 from server.clock import LOCAL_TZ, local_midnight
 from server.domain.vocabulary import EventKind, RatingScore
-from server.models import Service, Ticket, TicketEvent
+from server.models import Service, Ticket, TicketEvent, table_of
 from server.stats.models import MEASURES, WAIT_BUCKETS
 
 INDEX = {name: i for i, name in enumerate(MEASURES)}
-SCORE_COLUMN = {
+SCORE_COLUMN: dict[str, str] = {
     RatingScore.VERY_SATISFIED: "r_very",
     RatingScore.SATISFIED: "r_sat",
     RatingScore.NEUTRAL: "r_neutral",
@@ -272,7 +272,9 @@ def day_window(day: date) -> tuple[datetime, datetime]:
 
 
 def service_infos(session: Session, site_ids: list[int] | None = None) -> dict[int, ServiceInfo]:
-    statement = select(Service.id, Service.agency_id, Service.target_wait_minutes, Service.target_service_minutes)
+    statement = select(
+        col(Service.id), col(Service.agency_id), col(Service.target_wait_minutes), col(Service.target_service_minutes)
+    )
     if site_ids is not None:
         statement = statement.where(col(Service.site_id).in_(site_ids))
     return {
@@ -307,7 +309,7 @@ def tally_window(
     Reads with Core (no ORM objects): the tickets touched in the window, then all their events up to `end`.
     """
     site_ids = [site_ids] if isinstance(site_ids, int) else list(site_ids)
-    events_table, tickets_table = TicketEvent.__table__, Ticket.__table__
+    events_table, tickets_table = table_of(TicketEvent), table_of(Ticket)
     connection = session.connection()
     ticket_ids: list[int] = []
     for sites in _chunks(site_ids, 500):
