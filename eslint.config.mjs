@@ -13,6 +13,7 @@ export default [
       eqeqeq: ["error", "smart"],
       "no-var": "error",
       "prefer-const": "error",
+      complexity: ["error", 15], // as ruff C90 for Python (issue 11)
     },
   },
   {

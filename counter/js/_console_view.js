@@ -4,6 +4,16 @@ import { $, STRINGS, t } from "./_common.js";
 
 export const ACTIVE = ["called", "serving"];
 
+// Which action the current ticket's status (null: none) and a paused counter allow.
+const whenCalled = (status) => status === "called";
+const withTicket = (status) => Boolean(status);
+const ALLOWED = {
+  next: (_status, paused) => !paused,
+  recall: whenCalled, start: whenCalled, "no-show": whenCalled,
+  finish: withTicket, transfer: withTicket, hold: withTicket,
+  pause: () => true, return: () => true,
+};
+
 /** The drawing functions over `state` (the console's state object) and its action `buttons` by name. */
 export function consoleView(state, buttons) {
   const serverNow = () => Date.now() + state.offset;
@@ -32,19 +42,11 @@ export function consoleView(state, buttons) {
     return state.line.filter((ticket) => (state.tickets.get(ticket.id) || ticket).status === "waiting");
   }
 
+  /** Whether `action` may be pressed now: online, loaded, this clerk's counter, no action on its way. */
   function enabled(action) {
     const ready = state.online === true && state.loaded && state.mine && !state.busy && state.counter;
-    if (!ready) return false;
-    const status = state.current ? state.current.status : null;
-    const paused = state.counter.status === "paused";
-    switch (action) {
-      case "next": return !paused;
-      case "recall": case "start": case "no-show": return status === "called";
-      case "finish": case "transfer": case "hold": return Boolean(status);
-      case "pause": return true;
-      case "return": return true;
-      default: return false;
-    }
+    if (!ready || !Object.hasOwn(ALLOWED, action)) return false;
+    return ALLOWED[action](state.current ? state.current.status : null, state.counter.status === "paused");
   }
 
   function ticketRow(ticket, extra) {

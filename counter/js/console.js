@@ -236,22 +236,7 @@ function consolePage() {
     // Read before the request: its live events (sent as the transaction commits) may clear it before the answer.
     const before = state.current;
     try {
-      const data = await api("POST", `/api/v1/counters/${counterId}/${action}`, body);
-      applyCounterState(data.counter);
-      if (data.ticket && ACTIVE.includes(data.ticket.status)) {
-        const now = new Date(serverNow()).toISOString();
-        const timing = action === "start" ? { ...state.timing, started_at: now }
-          : action === "next" || action === "recall" ? { called_at: now, started_at: null } : null;
-        setCurrent(data.counter.current, timing);
-      }
-      const number = (data.ticket || data.finished || before || {}).display_number || "";
-      if (action === "next" && !data.ticket) {  // the served citizen is finished; nobody was left to call
-        showMessage(message, t("finished_nobody_msg", { number }));
-      } else if (action === "transfer") {
-        showMessage(message, t("transferred_msg", { number, service: serviceName(data.ticket.service_id) }));
-      } else {
-        showMessage(message, t(SUCCESS[action], { number }));
-      }
+      answered(action, await api("POST", `/api/v1/counters/${counterId}/${action}`, body), before);
     } catch (error) {
       showMessage(message, error.message, true);
       if (error.code === "wrong_counter") state.mine = false;
@@ -259,6 +244,25 @@ function consolePage() {
       state.busy = false;
       render();
       runQueued();
+    }
+  }
+
+  /** The server's answer to `action`: the counter's state, the current ticket's timing and what to say. */
+  function answered(action, data, before) {
+    applyCounterState(data.counter);
+    if (data.ticket && ACTIVE.includes(data.ticket.status)) {
+      const now = new Date(serverNow()).toISOString();
+      const timing = action === "start" ? { ...state.timing, started_at: now }
+        : action === "next" || action === "recall" ? { called_at: now, started_at: null } : null;
+      setCurrent(data.counter.current, timing);
+    }
+    const number = (data.ticket || data.finished || before || {}).display_number || "";
+    if (action === "next" && !data.ticket) {  // the served citizen is finished; nobody was left to call
+      showMessage(message, t("finished_nobody_msg", { number }));
+    } else if (action === "transfer") {
+      showMessage(message, t("transferred_msg", { number, service: serviceName(data.ticket.service_id) }));
+    } else {
+      showMessage(message, t(SUCCESS[action], { number }));
     }
   }
 
