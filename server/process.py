@@ -64,8 +64,8 @@ class ServerProcess:
             LUOT_HOST="127.0.0.1",
             LUOT_LOG_LEVEL="WARNING",
             LUOT_TICKET_RATE_LIMIT="10000/minute",
-            **self.extra_env,
         )
+        env.update(self.extra_env)  # the caller's word wins, the rate limit included
         return env
 
     @property
