@@ -17,8 +17,15 @@ demo: setup
 
 test: setup
 	./scripts/system-deps.sh --test
-	$(BIN)/ruff check .
+	$(MAKE) lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The habits that run: Python style and format, types (mypy: [tool.mypy] files), browser JS (eslint.config.mjs).
+lint: python-deps node_modules/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	npx --no-install eslint .
 
 setup: system-deps python-deps web
 

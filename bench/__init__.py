@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import requests
+
+from server.process import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 KIOSK_TOKEN = "demo-kiosk-1"
@@ -43,12 +41,6 @@ SERVICES = (
     "BD-TKQ",
     "KBNN-TK",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -86,72 +78,15 @@ def machine() -> str:
     )
 
 
-class BenchServer:
-    """A `luot serve` process on a fresh SQLite instance with the demo province."""
+class BenchServer(ServerProcess):
+    """The shared server process on `workdir/instance`, with no practical issuing limit and the clerks the
+    benches sign in as (the demo's, unless a bench sets `clerk_name` and `clerk_password`)."""
 
     def __init__(self, workdir: Path, mode: str, **env: str) -> None:
+        super().__init__(workdir / "instance", async_mode=mode, env={"LUOT_TICKET_RATE_LIMIT": "1000000/minute", **env})
         self.workdir = workdir
         self.mode = mode
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("LUOT_")}
-        self.env.update(
-            LUOT_INSTANCE_DIR=str(workdir / "instance"),
-            LUOT_ASYNC_MODE=mode,
-            LUOT_PORT=str(self.port),
-            LUOT_HOST="127.0.0.1",
-            LUOT_LOG_LEVEL="WARNING",
-            LUOT_TICKET_RATE_LIMIT="1000000/minute",
-            **env,
-        )
-        self.process: subprocess.Popen | None = None
         self.clerk_name, self.clerk_password = "clerk{:02d}", CLERK_PASSWORD  # the demo's clerks
-
-    def prepare(self) -> None:
-        for command in (["init"], ["seed-demo"]):
-            subprocess.run(
-                [sys.executable, "-m", "server.cli", *command],
-                env=self.env,
-                cwd=ROOT,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-
-    def start(self, timeout: float = 30) -> None:
-        with (self.workdir / f"server-{self.mode}.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "serve"],
-                env=self.env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: see {self.workdir}")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)  # readiness poll
-        raise TimeoutError("server did not become healthy")
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.process = None
 
     def clerk_token(self, http: requests.Session, number: int) -> str:
         response = http.post(

@@ -44,8 +44,7 @@ def _met(ok: bool | None) -> str:
 
 def bench_issue(rows: list[Row], workdir: Path, mode: str, sequential: int, concurrent: int) -> None:
     server = BenchServer(workdir / f"issue-{mode}", mode)
-    server.workdir.mkdir(parents=True)
-    server.prepare()
+    server.seed_demo()
     server.start()
     try:
         one = issue_rate.run(server.url, 1, sequential)
@@ -74,8 +73,7 @@ def bench_issue(rows: list[Row], workdir: Path, mode: str, sequential: int, conc
 
 def bench_fanout(rows: list[Row], workdir: Path, mode: str, levels: tuple[int, ...], calls: int) -> None:
     server = BenchServer(workdir / f"fanout-{mode}", mode)
-    server.workdir.mkdir(parents=True)
-    server.prepare()
+    server.seed_demo()
     server.start()
     try:
         results = fanout.run(server, levels, calls)

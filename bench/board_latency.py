@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
 import requests  # noqa: E402
 import socketio  # noqa: E402
 
-from tests.support.live_server import LiveServer  # noqa: E402
+from server.process import ServerProcess  # noqa: E402
 from tests.support.world import PASSWORD, World, build_world  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -168,7 +168,7 @@ def run(calls: int, boards: int, interval: float, async_mode: str, espeak: str =
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="luot-bench-") as tmp:
-        server = LiveServer(Path(tmp) / "instance", async_mode=async_mode, env={"LUOT_ESPEAK_PATH": espeak})
+        server = ServerProcess(Path(tmp) / "instance", async_mode=async_mode, env={"LUOT_ESPEAK_PATH": espeak})
         world: World = server.prepare(build_world)  # type: ignore[assignment]
         server.start()
         sockets = None

@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import SERVICES, free_port, percentile
+from bench import SERVICES, percentile
+from server.process import free_port
 
 _SERVER = """
 import eventlet
@@ -118,9 +119,9 @@ def use_case_floor(folder: Path, tickets: int = 500) -> Floor:
 
     from server.app import create_app
     from server.clock import LOCAL_TZ, ManualClock
-    from server.commands import initialise
     from server.demo_data import seed_demo
     from server.domain import queueing
+    from server.instance import initialise
     from server.settings import load_settings
 
     settings = load_settings(

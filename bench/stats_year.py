@@ -52,8 +52,8 @@ def settings_for(folder: Path):
 def build(folder: Path) -> None:
     from sqlmodel import Session
 
-    from server.commands import initialise
     from server.db import Database
+    from server.instance import initialise
     from server.provisioning import create_user
     from server.stats.generator import generate
 
@@ -142,9 +142,9 @@ def hub_check(folder: Path) -> None:
 
     import requests
 
-    from tests.support.live_server import LiveServer
+    from server.process import ServerProcess
 
-    server = LiveServer(folder, env={"LUOT_SECRET_KEY": "bench-secret", "LUOT_SQLITE_SYNCHRONOUS": "NORMAL"})
+    server = ServerProcess(folder, env={"LUOT_SECRET_KEY": "bench-secret", "LUOT_SQLITE_SYNCHRONOUS": "NORMAL"})
     server.start(timeout=60)
     try:
         token = requests.post(

@@ -102,7 +102,7 @@ def _strings(messages: dict[str, str]) -> dict[str, str]:
     return {key: translate(message, language) for key, message in messages.items()}
 
 
-def _lang_arg() -> dict[str, str]:
+def _lang_arg() -> dict[str, Any]:
     """Keeps an explicit ?lang= across the surface's redirects."""
     wanted = request.args.get("lang")
     return {"lang": wanted} if wanted else {}
@@ -168,12 +168,12 @@ def home() -> ResponseReturnValue:
 
 def picker_sites(db_session: Session, principal: Principal) -> list[dict[str, Any]]:
     """The counters a staff member may take, by site, with who holds each."""
-    site_query = select(Site).order_by(Site.id)
+    site_query = select(Site).order_by(col(Site.id))
     if principal.site_id is not None:
         site_query = site_query.where(Site.id == principal.site_id)
     result = []
     for site in db_session.exec(site_query).all():
-        desks = db_session.exec(select(Counter).where(Counter.site_id == site.id).order_by(Counter.number)).all()
+        desks = db_session.exec(select(Counter).where(Counter.site_id == site.id).order_by(col(Counter.number))).all()
         services = {s.id: s for s in db_session.exec(select(Service).where(Service.site_id == site.id)).all()}
         links = (
             db_session.exec(
@@ -223,7 +223,7 @@ def console(counter_id: int) -> ResponseReturnValue:
             select(Service.name)
             .join(CounterService, col(CounterService.service_id) == Service.id)
             .where(CounterService.counter_id == counter_id)
-            .order_by(Service.sort_order, Service.id)
+            .order_by(col(Service.sort_order), col(Service.id))
         ).all()
     return _page(
         "counter_console.html",

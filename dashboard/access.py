@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from server.api.support import current_principal
 from server.auth import AuthError, Forbidden, Principal
@@ -45,7 +45,7 @@ def staff(roles: tuple[str, ...], *, page: bool) -> Principal:
 
 
 def visible_sites(session: Session, principal: Principal) -> list[Site]:
-    statement = select(Site).order_by(Site.id)
+    statement = select(Site).order_by(col(Site.id))
     if principal.site_id is not None:
         statement = statement.where(Site.id == principal.site_id)
     return list(session.exec(statement).all())

@@ -56,7 +56,7 @@ class Field:
 class Entity:
     name: str
     title: str
-    model: type
+    model: type[Any]
     fields: tuple[Field, ...]
     columns: tuple[str, ...]
     save: Callable[[Session, Any, dict[str, Any], Principal], Any]
@@ -75,7 +75,7 @@ def site_choices(db_session: Session, principal: Principal) -> list[tuple[Any, s
     return [(s.id, f"{s.code} · {s.name}") for s in db_session.exec(statement)]
 
 
-def _scoped(statement: Any, model: type, principal: Principal) -> Any:
+def _scoped(statement: Any, model: type[Any], principal: Principal) -> Any:
     return statement if principal.site_id is None else statement.where(model.site_id == principal.site_id)
 
 
@@ -156,6 +156,21 @@ def save_agency(db_session: Session, item: Agency | None, v: dict[str, Any], pri
     return item
 
 
+# The service's own fields, as the form edits them and the edit page shows them.
+SERVICE_FIELDS = (
+    "code",
+    "name",
+    "name_en",
+    "daily_cap",
+    "opening_hours",
+    "target_wait_minutes",
+    "target_service_minutes",
+    "default_service_minutes",
+    "sort_order",
+    "active",
+)
+
+
 def save_service(db_session: Session, item: Service | None, v: dict[str, Any], principal: Principal) -> Service:
     agency = db_session.get(Agency, v["agency_id"])
     if agency is None:
@@ -178,6 +193,7 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
         raise Invalid("sequence_id", t("The number range must belong to the same site."))
     if sequence is None:
         site = db_session.get(Site, agency.site_id)
+        assert site is not None  # an agency's site: a foreign key
         first, last = v["first_number"] or 1, v["last_number"] or 999
         if first < 0 or last < first:
             raise Invalid("last_number", t("The number range is empty."))
@@ -191,18 +207,7 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
         site_id=agency.site_id, agency_id=agency.id or 0, sequence_id=sequence.id or 0, code=v["code"], name=v["name"]
     )
     item.site_id, item.agency_id, item.sequence_id = agency.site_id, agency.id or 0, sequence.id or 0
-    for key in (
-        "code",
-        "name",
-        "name_en",
-        "daily_cap",
-        "opening_hours",
-        "target_wait_minutes",
-        "target_service_minutes",
-        "default_service_minutes",
-        "sort_order",
-        "active",
-    ):
+    for key in SERVICE_FIELDS:
         setattr(item, key, v[key])
     return item
 
@@ -305,22 +310,7 @@ def _counter_values(db_session: Session, c: Counter) -> dict[str, Any]:
 def _service_values(db_session: Session, s: Service) -> dict[str, Any]:
     sequence = db_session.get(NumberSequence, s.sequence_id)
     return {
-        **{
-            k: getattr(s, k)
-            for k in (
-                "agency_id",
-                "code",
-                "name",
-                "name_en",
-                "daily_cap",
-                "opening_hours",
-                "target_wait_minutes",
-                "target_service_minutes",
-                "default_service_minutes",
-                "sort_order",
-                "active",
-            )
-        },
+        **{k: getattr(s, k) for k in ("agency_id", *SERVICE_FIELDS)},
         "sequence_id": s.sequence_id,
         "prefix": sequence.prefix if sequence else "",
         "first_number": sequence.first_number if sequence else None,
@@ -470,40 +460,50 @@ ENTITIES: dict[str, Entity] = {
 # ---------------------------------------------------------------- form handling
 
 
+def _choice_values(f: Field, db_session: Session, principal: Principal) -> dict[str, Any]:
+    """The values a choice field allows, by their text in the form."""
+    return {str(v): v for v, _l in f.choices(db_session, principal)} if f.choices else {}
+
+
+def _parse_field(f: Field, db_session: Session, principal: Principal) -> Any:
+    if f.kind == "bool":
+        return f.name in request.form
+    if f.kind == "multi":
+        chosen = request.form.getlist(f.name)
+        if any(r not in _choice_values(f, db_session, principal) for r in chosen):
+            raise Invalid(f.name, t("Unknown value."))
+        return sorted(int(r) for r in chosen)
+    raw = request.form.get(f.name, "").strip()
+    if f.required and raw == "":
+        raise Invalid(f.name, t("Required."))
+    try:
+        return _parse_text(f, raw, db_session, principal)
+    except ValueError as exc:
+        raise Invalid(f.name, t("Not a valid value: {detail}", detail=str(exc))) from exc
+
+
+def _parse_text(f: Field, raw: str, db_session: Session, principal: Principal) -> Any:
+    """One single-valued field from its stripped text; ValueError for text that is not of the field's kind."""
+    if f.kind == "int":
+        return int(raw) if raw else None
+    if f.kind == "float":
+        return float(raw) if raw else None
+    if f.kind == "json":
+        value = json.loads(raw) if raw else {}
+        if not isinstance(value, dict):
+            raise Invalid(f.name, t("Expected a JSON object."))
+        return value
+    if f.kind == "select":
+        allowed = _choice_values(f, db_session, principal)
+        if raw not in allowed and not (raw == "" and not f.required):
+            raise Invalid(f.name, t("Unknown value."))
+        return allowed.get(raw) if raw else None
+    return raw
+
+
 def parse_form(entity: Entity, db_session: Session, principal: Principal) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for f in entity.fields:
-        raw = request.form.getlist(f.name) if f.kind == "multi" else request.form.get(f.name, "")
-        if f.kind == "bool":
-            values[f.name] = f.name in request.form
-            continue
-        if f.kind == "multi":
-            allowed = {str(v) for v, _l in f.choices(db_session, principal)} if f.choices else set()
-            if any(r not in allowed for r in raw):
-                raise Invalid(f.name, t("Unknown value."))
-            values[f.name] = sorted(int(r) for r in raw)
-            continue
-        raw = raw.strip()
-        if f.required and raw == "":
-            raise Invalid(f.name, t("Required."))
-        try:
-            if f.kind == "int":
-                values[f.name] = int(raw) if raw else None
-            elif f.kind == "float":
-                values[f.name] = float(raw) if raw else None
-            elif f.kind == "json":
-                values[f.name] = json.loads(raw) if raw else {}
-                if not isinstance(values[f.name], dict):
-                    raise Invalid(f.name, t("Expected a JSON object."))
-            elif f.kind == "select":
-                allowed = {str(v): v for v, _l in f.choices(db_session, principal)} if f.choices else {}
-                if raw not in allowed and not (raw == "" and not f.required):
-                    raise Invalid(f.name, t("Unknown value."))
-                values[f.name] = allowed.get(raw) if raw else None
-            else:
-                values[f.name] = raw
-        except ValueError as exc:
-            raise Invalid(f.name, t("Not a valid value: {detail}", detail=str(exc))) from exc
+    """The entity's fields from the posted form, typed; raises Invalid (field, message) for the first bad one."""
+    values: dict[str, Any] = {f.name: _parse_field(f, db_session, principal) for f in entity.fields}
     for name in ("sort_order",):
         if name in values and values[name] is None:
             values[name] = 0
@@ -540,7 +540,7 @@ def audit(
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    changes = {}
+    changes: dict[str, list[Any]] = {}
     for key in sorted(set(before) | set(after)):
         if key == "password":
             if after.get(key):
@@ -585,7 +585,7 @@ def list_items(name: str) -> ResponseReturnValue:
     principal = staff(ADMIN_ROLES, page=True)
     entity = _entity(name)
     with luot().db.read() as db_session:
-        statement = select(entity.model).order_by(*entity.order)
+        statement: Any = select(entity.model).order_by(*entity.order)
         if principal.site_id is not None:
             statement = statement.where(
                 (entity.model.id if entity.model is Site else entity.model.site_id) == principal.site_id

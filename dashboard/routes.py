@@ -314,13 +314,15 @@ def history_charts(result: History) -> dict[str, Any]:
 def filter_choices(db_session: Session, filters: Filters) -> dict[str, list[tuple[Any, str]]]:
     site_ids = list(filters.site_ids)
     agencies = db_session.exec(
-        select(Agency).where(col(Agency.site_id).in_(site_ids)).order_by(Agency.site_id, Agency.sort_order)
+        select(Agency).where(col(Agency.site_id).in_(site_ids)).order_by(col(Agency.site_id), col(Agency.sort_order))
     ).all()
     services = db_session.exec(
-        select(Service).where(col(Service.site_id).in_(site_ids)).order_by(Service.site_id, Service.sort_order)
+        select(Service)
+        .where(col(Service.site_id).in_(site_ids))
+        .order_by(col(Service.site_id), col(Service.sort_order))
     ).all()
     counters = db_session.exec(
-        select(Counter).where(col(Counter.site_id).in_(site_ids)).order_by(Counter.site_id, Counter.number)
+        select(Counter).where(col(Counter.site_id).in_(site_ids)).order_by(col(Counter.site_id), col(Counter.number))
     ).all()
     clerks = db_session.exec(select(User).where(col(User.site_id).in_(site_ids)).order_by(User.username)).all()
     return {

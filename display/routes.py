@@ -146,7 +146,7 @@ def _int_in(raw: Any, low: int, high: int, default: int) -> int:
 
 def board_layout(settings: dict[str, Any]) -> dict[str, Any]:
     """A board's options from its device settings, with safe defaults for anything missing or odd."""
-    orientation = settings.get("orientation") if settings.get("orientation") in DEFAULT_ROWS else "landscape"
+    orientation = str(settings.get("orientation")) if settings.get("orientation") in DEFAULT_ROWS else "landscape"
     return {
         "agency_ids": _int_list(settings.get("agency_ids")),
         "orientation": orientation,

@@ -6,7 +6,7 @@ import logging
 import os
 from datetime import datetime, timedelta
 
-from flask import Flask, request, session
+from flask import Flask, Response, request, session
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -75,7 +75,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=1_000_000,
-        JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     ctx = build_context(app, settings, clock or clock_from(settings))
@@ -170,7 +169,7 @@ def _install_outage_handlers(app: Flask) -> None:
     from server.errors_http import error_response
     from server.runner import StorageUnavailable
 
-    def unavailable(error: Exception) -> object:
+    def unavailable(error: Exception) -> Response:
         log.error("storage unavailable on %s %s: %s", request.method, request.path, error.__class__.__name__)
         problem = StorageUnavailable()
         return error_response(problem.code, problem.text, problem.status)

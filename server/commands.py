@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import click
 
 from server.domain.vocabulary import Role
+from server.instance import initialise
 from server.settings import Settings, load_settings
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(**overrides: Any) -> Settings:
     return load_settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
 @click.group(help="Lượt — queue management for public-administration service centres.")
 def cli() -> None:
     pass
-
-
-def initialise(settings: Settings) -> None:
-    """Creates the instance folder, the secret key (once) and the database schema (migrations)."""
-    from server.migrate import upgrade
-
-    settings.instance_path.mkdir(parents=True, exist_ok=True)
-    secret = settings.instance_path / "secret_key"
-    if not secret.exists():
-        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    upgrade(settings.resolved_database_url)
 
 
 @cli.command()

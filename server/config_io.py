@@ -71,23 +71,25 @@ def export_config(session: Session) -> str:
     document: dict[str, Any] = {"format": FORMAT, "site": []}
     for site in sites:
         agencies = session.exec(
-            select(Agency).where(Agency.site_id == site.id).order_by(Agency.sort_order, Agency.code)
+            select(Agency).where(Agency.site_id == site.id).order_by(col(Agency.sort_order), col(Agency.code))
         ).all()
         agency_codes = {a.id: a.code for a in agencies}
         sequences = session.exec(
-            select(NumberSequence).where(NumberSequence.site_id == site.id).order_by(NumberSequence.code)
+            select(NumberSequence).where(NumberSequence.site_id == site.id).order_by(col(NumberSequence.code))
         ).all()
         sequence_codes = {q.id: q.code for q in sequences}
         services = session.exec(
             select(Service)
             .where(Service.site_id == site.id)
-            .order_by(Service.agency_id, Service.sort_order, Service.code)
+            .order_by(col(Service.agency_id), col(Service.sort_order), col(Service.code))
         ).all()
         services = sorted(services, key=lambda s: (agency_codes.get(s.agency_id, ""), s.sort_order, s.code))
         service_codes = {s.id: s.code for s in services}
-        counters = session.exec(select(Counter).where(Counter.site_id == site.id).order_by(Counter.number)).all()
+        counters = session.exec(select(Counter).where(Counter.site_id == site.id).order_by(col(Counter.number))).all()
         counter_numbers = {c.id: c.number for c in counters}
-        devices = session.exec(select(Device).where(Device.site_id == site.id).order_by(Device.name, Device.id)).all()
+        devices = session.exec(
+            select(Device).where(Device.site_id == site.id).order_by(col(Device.name), col(Device.id))
+        ).all()
         entry: dict[str, Any] = {
             "code": site.code,
             "name": site.name,
@@ -332,138 +334,175 @@ class Checker:
 
 
 STR, INT, BOOL, NUM = str, int, bool, (int, float)
+KeyPath = tuple[Any, ...]  # where a value sits in the document: ("site", 0, "service", 2, "code")
 
 
 def validate(document: dict[str, Any], lines: Lines) -> None:
-    """Raises ConfigError for the first problem found (with its line)."""
+    """Raises ConfigError for the first problem found (with its line): the document, then each site in order
+    (its own fields, agencies, number ranges, services, counters, devices), then the users."""
     check = Checker(lines)
     check.table(document, (), {"format": INT}, {"site": list, "user": list})
     if document["format"] != FORMAT:
         check.fail(("format",), f"format {document['format']} is not supported (expected {FORMAT})")
     sites = document.get("site", [])
-    site_codes = set()
     for s_index, site in enumerate(sites):
-        path = ("site", s_index)
+        _validate_site(check, site, ("site", s_index))
+    check.unique(sites, "code", ("site",), "site")
+    _validate_users(check, document.get("user", []), {site["code"] for site in sites})
+
+
+def _validate_site(check: Checker, site: dict[str, Any], path: KeyPath) -> None:
+    check.table(
+        site,
+        path,
+        {"code": STR, "name": STR},
+        {
+            "kind": STR,
+            "address": STR,
+            "settings": dict,
+            "agency": list,
+            "sequence": list,
+            "service": list,
+            "counter": list,
+            "device": list,
+        },
+    )
+    check.text(site, path, "code", 32, True)
+    check.text(site, path, "name", 200, True)
+    if site.get("kind", "centre") not in SITE_KINDS:
+        check.fail((*path, "kind"), f"kind must be one of {', '.join(SITE_KINDS)}")
+    try:
+        SiteRules.from_settings(site.get("settings", {}))
+    except (TypeError, ValueError) as exc:
+        check.fail((*path, "settings"), f"settings: {exc}")
+    agency_codes = _validate_agencies(check, site.get("agency", []), path)
+    sequence_codes = _validate_sequences(check, site.get("sequence", []), path)
+    service_codes = _validate_services(check, site, path, agency_codes, sequence_codes)
+    counter_numbers = _validate_counters(check, site.get("counter", []), path, service_codes)
+    _validate_devices(check, site.get("device", []), path, agency_codes, service_codes, counter_numbers)
+
+
+def _validate_agencies(check: Checker, agencies: list[dict[str, Any]], path: KeyPath) -> set[str]:
+    """The site's agency codes, once each agency is valid."""
+    for a_index, agency in enumerate(agencies):
+        a_path = (*path, "agency", a_index)
         check.table(
-            site,
-            path,
+            agency,
+            a_path,
             {"code": STR, "name": STR},
+            {"name_en": STR, "floor": STR, "sort_order": INT, "active": BOOL},
+        )
+        check.text(agency, a_path, "code", 32, True)
+        check.text(agency, a_path, "name", 200, True)
+    check.unique(agencies, "code", (*path, "agency"), "agency")
+    return {a["code"] for a in agencies}
+
+
+def _validate_sequences(check: Checker, sequences: list[dict[str, Any]], path: KeyPath) -> set[str]:
+    """The site's number-range codes, once each range is valid and not empty."""
+    for q_index, sequence in enumerate(sequences):
+        q_path = (*path, "sequence", q_index)
+        check.table(sequence, q_path, {"code": STR}, {"prefix": STR, "first": INT, "last": INT})
+        check.text(sequence, q_path, "prefix", 8)
+        first, last = sequence.get("first", 1), sequence.get("last", 999)
+        if first < 0 or last < first:
+            check.fail((*q_path, "last"), f"number range {first}–{last} is empty")
+    check.unique(sequences, "code", (*path, "sequence"), "number range")
+    return {q["code"] for q in sequences}
+
+
+def _validate_services(
+    check: Checker, site: dict[str, Any], path: KeyPath, agency_codes: set[str], sequence_codes: set[str]
+) -> set[str]:
+    """The site's service codes, once each service is valid and names a known agency and number range."""
+    services = site.get("service", [])
+    for v_index, service in enumerate(services):
+        v_path = (*path, "service", v_index)
+        check.table(
+            service,
+            v_path,
+            {"code": STR, "agency": STR, "sequence": STR, "name": STR},
             {
-                "kind": STR,
-                "address": STR,
-                "settings": dict,
-                "agency": list,
-                "sequence": list,
-                "service": list,
-                "counter": list,
-                "device": list,
+                "name_en": STR,
+                "daily_cap": INT,
+                "opening_hours": dict,
+                "target_wait_minutes": INT,
+                "target_service_minutes": INT,
+                "default_service_minutes": NUM,
+                "sort_order": INT,
+                "active": BOOL,
             },
         )
-        check.text(site, path, "code", 32, True)
-        check.text(site, path, "name", 200, True)
-        if site.get("kind", "centre") not in SITE_KINDS:
-            check.fail((*path, "kind"), f"kind must be one of {', '.join(SITE_KINDS)}")
-        try:
-            SiteRules.from_settings(site.get("settings", {}))
-        except (TypeError, ValueError) as exc:
-            check.fail((*path, "settings"), f"settings: {exc}")
-        site_codes.add(site["code"])
-        agencies = site.get("agency", [])
-        for a_index, agency in enumerate(agencies):
-            a_path = (*path, "agency", a_index)
-            check.table(
-                agency,
-                a_path,
-                {"code": STR, "name": STR},
-                {"name_en": STR, "floor": STR, "sort_order": INT, "active": BOOL},
-            )
-            check.text(agency, a_path, "code", 32, True)
-            check.text(agency, a_path, "name", 200, True)
-        check.unique(agencies, "code", (*path, "agency"), "agency")
-        sequences = site.get("sequence", [])
-        for q_index, sequence in enumerate(sequences):
-            q_path = (*path, "sequence", q_index)
-            check.table(sequence, q_path, {"code": STR}, {"prefix": STR, "first": INT, "last": INT})
-            check.text(sequence, q_path, "prefix", 8)
-            first, last = sequence.get("first", 1), sequence.get("last", 999)
-            if first < 0 or last < first:
-                check.fail((*q_path, "last"), f"number range {first}–{last} is empty")
-        check.unique(sequences, "code", (*path, "sequence"), "number range")
-        agency_codes = {a["code"] for a in agencies}
-        sequence_codes = {q["code"] for q in sequences}
-        services = site.get("service", [])
-        for v_index, service in enumerate(services):
-            v_path = (*path, "service", v_index)
-            check.table(
-                service,
-                v_path,
-                {"code": STR, "agency": STR, "sequence": STR, "name": STR},
-                {
-                    "name_en": STR,
-                    "daily_cap": INT,
-                    "opening_hours": dict,
-                    "target_wait_minutes": INT,
-                    "target_service_minutes": INT,
-                    "default_service_minutes": NUM,
-                    "sort_order": INT,
-                    "active": BOOL,
-                },
-            )
-            check.text(service, v_path, "code", 32, True)
-            check.text(service, v_path, "name", 300, True)
-            if service["agency"] not in agency_codes:
-                check.fail((*v_path, "agency"), f"unknown agency {service['agency']!r} in site {site['code']}")
-            if service["sequence"] not in sequence_codes:
-                check.fail((*v_path, "sequence"), f"unknown number range {service['sequence']!r}")
-            try:
-                validate_opening_hours(service.get("opening_hours", {}))
-            except (ValueError, TypeError, IndexError, AttributeError) as exc:
-                check.fail((*v_path, "opening_hours"), f"opening_hours: {exc}")
-            for key in ("target_wait_minutes", "target_service_minutes", "default_service_minutes"):
-                if key in service and service[key] <= 0:
-                    check.fail((*v_path, key), f"{key}: must be more than 0")
-            if service.get("daily_cap", 0) < 0:
-                check.fail((*v_path, "daily_cap"), "daily_cap: must be 0 or more")
-        check.unique(services, "code", (*path, "service"), "service")
-        service_codes = {v["code"] for v in services}
-        counters = site.get("counter", [])
-        for c_index, counter in enumerate(counters):
-            c_path = (*path, "counter", c_index)
-            check.table(
-                counter, c_path, {"number": INT}, {"name": STR, "floor": STR, "services": list, "weights": dict}
-            )
-            for code in counter.get("services", []):
-                if code not in service_codes:
-                    check.fail((*c_path, "services"), f"counter {counter['number']}: unknown service {code!r}")
-            for code, weight in counter.get("weights", {}).items():
-                if code not in counter.get("services", []):
-                    check.fail((*c_path, "weights"), f"weights: {code!r} is not among the counter's services")
-                if not isinstance(weight, int) or isinstance(weight, bool) or weight < 1:
-                    check.fail((*c_path, "weights"), f"weights: {code} must be a whole number ≥ 1")
-        check.unique(counters, "number", (*path, "counter"), "counter")
-        counter_numbers = {c["number"] for c in counters}
-        devices = site.get("device", [])
-        for d_index, device in enumerate(devices):
-            d_path = (*path, "device", d_index)
-            check.table(
-                device, d_path, {"name": STR, "kind": STR}, {"token_hash": STR, "revoked": BOOL, "settings": dict}
-            )
-            if device["kind"] not in set(DeviceKind):
-                check.fail((*d_path, "kind"), f"kind must be one of {', '.join(DeviceKind)}")
-            if "token_hash" in device and not re.fullmatch(r"[0-9a-f]{64}", device["token_hash"]):
-                check.fail((*d_path, "token_hash"), "token_hash: expected 64 hexadecimal digits")
-            settings = device.get("settings", {})
-            for code in settings.get("agencies", []):
-                if code not in agency_codes:
-                    check.fail((*d_path, "settings"), f"device {device['name']!r}: unknown agency {code!r}")
-            for code in settings.get("services", []):
-                if code not in service_codes:
-                    check.fail((*d_path, "settings"), f"device {device['name']!r}: unknown service {code!r}")
-            if "counter" in settings and settings["counter"] not in counter_numbers:
-                check.fail((*d_path, "settings"), f"device {device['name']!r}: unknown counter {settings['counter']}")
-        check.unique(devices, "name", (*path, "device"), "device")
-    check.unique(sites, "code", ("site",), "site")
-    users = document.get("user", [])
+        check.text(service, v_path, "code", 32, True)
+        check.text(service, v_path, "name", 300, True)
+        if service["agency"] not in agency_codes:
+            check.fail((*v_path, "agency"), f"unknown agency {service['agency']!r} in site {site['code']}")
+        if service["sequence"] not in sequence_codes:
+            check.fail((*v_path, "sequence"), f"unknown number range {service['sequence']!r}")
+        _validate_service_figures(check, service, v_path)
+    check.unique(services, "code", (*path, "service"), "service")
+    return {v["code"] for v in services}
+
+
+def _validate_service_figures(check: Checker, service: dict[str, Any], v_path: KeyPath) -> None:
+    try:
+        validate_opening_hours(service.get("opening_hours", {}))
+    except (ValueError, TypeError, IndexError, AttributeError) as exc:
+        check.fail((*v_path, "opening_hours"), f"opening_hours: {exc}")
+    for key in ("target_wait_minutes", "target_service_minutes", "default_service_minutes"):
+        if key in service and service[key] <= 0:
+            check.fail((*v_path, key), f"{key}: must be more than 0")
+    if service.get("daily_cap", 0) < 0:
+        check.fail((*v_path, "daily_cap"), "daily_cap: must be 0 or more")
+
+
+def _validate_counters(
+    check: Checker, counters: list[dict[str, Any]], path: KeyPath, service_codes: set[str]
+) -> set[int]:
+    """The site's counter numbers, once each counter serves only known services with whole weights ≥ 1."""
+    for c_index, counter in enumerate(counters):
+        c_path = (*path, "counter", c_index)
+        check.table(counter, c_path, {"number": INT}, {"name": STR, "floor": STR, "services": list, "weights": dict})
+        for code in counter.get("services", []):
+            if code not in service_codes:
+                check.fail((*c_path, "services"), f"counter {counter['number']}: unknown service {code!r}")
+        for code, weight in counter.get("weights", {}).items():
+            if code not in counter.get("services", []):
+                check.fail((*c_path, "weights"), f"weights: {code!r} is not among the counter's services")
+            if not isinstance(weight, int) or isinstance(weight, bool) or weight < 1:
+                check.fail((*c_path, "weights"), f"weights: {code} must be a whole number ≥ 1")
+    check.unique(counters, "number", (*path, "counter"), "counter")
+    return {c["number"] for c in counters}
+
+
+def _validate_devices(
+    check: Checker,
+    devices: list[dict[str, Any]],
+    path: KeyPath,
+    agency_codes: set[str],
+    service_codes: set[str],
+    counter_numbers: set[int],
+) -> None:
+    for d_index, device in enumerate(devices):
+        d_path = (*path, "device", d_index)
+        check.table(device, d_path, {"name": STR, "kind": STR}, {"token_hash": STR, "revoked": BOOL, "settings": dict})
+        if device["kind"] not in set(DeviceKind):
+            check.fail((*d_path, "kind"), f"kind must be one of {', '.join(DeviceKind)}")
+        if "token_hash" in device and not re.fullmatch(r"[0-9a-f]{64}", device["token_hash"]):
+            check.fail((*d_path, "token_hash"), "token_hash: expected 64 hexadecimal digits")
+        settings = device.get("settings", {})
+        for code in settings.get("agencies", []):
+            if code not in agency_codes:
+                check.fail((*d_path, "settings"), f"device {device['name']!r}: unknown agency {code!r}")
+        for code in settings.get("services", []):
+            if code not in service_codes:
+                check.fail((*d_path, "settings"), f"device {device['name']!r}: unknown service {code!r}")
+        if "counter" in settings and settings["counter"] not in counter_numbers:
+            check.fail((*d_path, "settings"), f"device {device['name']!r}: unknown counter {settings['counter']}")
+    check.unique(devices, "name", (*path, "device"), "device")
+
+
+def _validate_users(check: Checker, users: list[dict[str, Any]], site_codes: set[str]) -> None:
     for u_index, user in enumerate(users):
         u_path = ("user", u_index)
         check.table(
@@ -514,115 +553,7 @@ def import_config(session: Session, text: str, now: datetime, username: str = ""
     counts = {"sites": 0, "agencies": 0, "services": 0, "counters": 0, "devices": 0, "users": 0}
     site_ids: dict[str, int] = {}
     for site in document.get("site", []):
-        row = _upsert(
-            session,
-            Site,
-            [Site.code == site["code"]],
-            {
-                "code": site["code"],
-                "name": site["name"],
-                "kind": site.get("kind", "centre"),
-                "address": site.get("address", ""),
-                "settings": site.get("settings", {}),
-            },
-        )
-        site_id = row.id
-        site_ids[site["code"]] = site_id
-        agencies = {}
-        for agency in site.get("agency", []):
-            agencies[agency["code"]] = _upsert(
-                session,
-                Agency,
-                [Agency.site_id == site_id, Agency.code == agency["code"]],
-                {
-                    "site_id": site_id,
-                    "code": agency["code"],
-                    "name": agency["name"],
-                    "name_en": agency.get("name_en", ""),
-                    "floor": agency.get("floor", ""),
-                    "sort_order": agency.get("sort_order", 0),
-                    "active": agency.get("active", True),
-                },
-            ).id
-        sequences = {}
-        for sequence in site.get("sequence", []):
-            sequences[sequence["code"]] = _upsert(
-                session,
-                NumberSequence,
-                [NumberSequence.site_id == site_id, NumberSequence.code == sequence["code"]],
-                {
-                    "site_id": site_id,
-                    "code": sequence["code"],
-                    "prefix": sequence.get("prefix", ""),
-                    "first_number": sequence.get("first", 1),
-                    "last_number": sequence.get("last", 999),
-                },
-            ).id
-        services = {}
-        for service in site.get("service", []):
-            services[service["code"]] = _upsert(
-                session,
-                Service,
-                [Service.site_id == site_id, Service.code == service["code"]],
-                {
-                    "site_id": site_id,
-                    "agency_id": agencies[service["agency"]],
-                    "sequence_id": sequences[service["sequence"]],
-                    "code": service["code"],
-                    "name": service["name"],
-                    "name_en": service.get("name_en", ""),
-                    "daily_cap": service.get("daily_cap"),
-                    "opening_hours": service.get("opening_hours", {}),
-                    "target_wait_minutes": service.get("target_wait_minutes", 15),
-                    "target_service_minutes": service.get("target_service_minutes", 20),
-                    "default_service_minutes": float(service.get("default_service_minutes", 6.0)),
-                    "sort_order": service.get("sort_order", 0),
-                    "active": service.get("active", True),
-                },
-            ).id
-        counters = {}
-        for counter in site.get("counter", []):
-            row = _upsert(
-                session,
-                Counter,
-                [Counter.site_id == site_id, Counter.number == counter["number"]],
-                {
-                    "site_id": site_id,
-                    "number": counter["number"],
-                    "name": counter.get("name", ""),
-                    "floor": counter.get("floor", ""),
-                },
-            )
-            counters[counter["number"]] = row.id
-            session.execute(delete(CounterService).where(col(CounterService.counter_id) == row.id))
-            weights = counter.get("weights", {})
-            for code in counter.get("services", []):
-                session.add(CounterService(counter_id=row.id, service_id=services[code], weight=weights.get(code, 1)))
-        for device in site.get("device", []):
-            settings = dict(device.get("settings", {}))
-            if "agencies" in settings:
-                settings["agency_ids"] = [agencies[c] for c in settings.pop("agencies")]
-            if "services" in settings:
-                settings["service_ids"] = [services[c] for c in settings.pop("services")]
-            if "counter" in settings:
-                settings["counter_id"] = counters[settings.pop("counter")]
-            values = {
-                "site_id": site_id,
-                "name": device["name"],
-                "kind": device["kind"],
-                "revoked": device.get("revoked", False),
-                "settings": settings,
-            }
-            if "token_hash" in device:
-                values["token_hash"] = device["token_hash"]
-            elif (
-                session.exec(select(Device).where(Device.site_id == site_id, Device.name == device["name"])).first()
-                is None
-            ):
-                import secrets
-
-                values["token_hash"] = secrets.token_hex(32)  # unusable until an admin sets a new token
-            _upsert(session, Device, [Device.site_id == site_id, Device.name == device["name"]], values)
+        site_ids[site["code"]] = _import_site(session, site)
         for key, items in (
             ("sites", [site]),
             ("agencies", site.get("agency", [])),
@@ -632,21 +563,7 @@ def import_config(session: Session, text: str, now: datetime, username: str = ""
         ):
             counts[key] += len(items)
     for user in document.get("user", []):
-        values = {
-            "username": user["username"],
-            "full_name": user.get("full_name", ""),
-            "role": user["role"],
-            "site_id": site_ids.get(user["site"]) if "site" in user else None,
-            "active": user.get("active", True),
-        }
-        if "site" in user and user["site"] not in site_ids:
-            values["site_id"] = session.exec(select(Site.id).where(Site.code == user["site"])).one()
-        existing = session.exec(select(User).where(User.username == user["username"])).first()
-        if "password_hash" in user:
-            values["password_hash"] = user["password_hash"]
-        elif existing is None:
-            values["password_hash"] = "!"  # no password: an admin sets one
-        _upsert(session, User, [User.username == user["username"]], values)
+        _import_user(session, user, site_ids)
         counts["users"] += 1
     session.add(
         AuditEntry(
@@ -659,3 +576,146 @@ def import_config(session: Session, text: str, now: datetime, username: str = ""
         )
     )
     return counts
+
+
+def _import_site(session: Session, site: dict[str, Any]) -> int:
+    """Creates or updates one site with its agencies, number ranges, services, counters and devices; its id."""
+    row = _upsert(
+        session,
+        Site,
+        [Site.code == site["code"]],
+        {
+            "code": site["code"],
+            "name": site["name"],
+            "kind": site.get("kind", "centre"),
+            "address": site.get("address", ""),
+            "settings": site.get("settings", {}),
+        },
+    )
+    site_id = row.id
+    agencies = {}
+    for agency in site.get("agency", []):
+        agencies[agency["code"]] = _upsert(
+            session,
+            Agency,
+            [Agency.site_id == site_id, Agency.code == agency["code"]],
+            {
+                "site_id": site_id,
+                "code": agency["code"],
+                "name": agency["name"],
+                "name_en": agency.get("name_en", ""),
+                "floor": agency.get("floor", ""),
+                "sort_order": agency.get("sort_order", 0),
+                "active": agency.get("active", True),
+            },
+        ).id
+    sequences = {}
+    for sequence in site.get("sequence", []):
+        sequences[sequence["code"]] = _upsert(
+            session,
+            NumberSequence,
+            [NumberSequence.site_id == site_id, NumberSequence.code == sequence["code"]],
+            {
+                "site_id": site_id,
+                "code": sequence["code"],
+                "prefix": sequence.get("prefix", ""),
+                "first_number": sequence.get("first", 1),
+                "last_number": sequence.get("last", 999),
+            },
+        ).id
+    services = {}
+    for service in site.get("service", []):
+        services[service["code"]] = _upsert(
+            session,
+            Service,
+            [Service.site_id == site_id, Service.code == service["code"]],
+            {
+                "site_id": site_id,
+                "agency_id": agencies[service["agency"]],
+                "sequence_id": sequences[service["sequence"]],
+                "code": service["code"],
+                "name": service["name"],
+                "name_en": service.get("name_en", ""),
+                "daily_cap": service.get("daily_cap"),
+                "opening_hours": service.get("opening_hours", {}),
+                "target_wait_minutes": service.get("target_wait_minutes", 15),
+                "target_service_minutes": service.get("target_service_minutes", 20),
+                "default_service_minutes": float(service.get("default_service_minutes", 6.0)),
+                "sort_order": service.get("sort_order", 0),
+                "active": service.get("active", True),
+            },
+        ).id
+    counters = {}
+    for counter in site.get("counter", []):
+        row = _upsert(
+            session,
+            Counter,
+            [Counter.site_id == site_id, Counter.number == counter["number"]],
+            {
+                "site_id": site_id,
+                "number": counter["number"],
+                "name": counter.get("name", ""),
+                "floor": counter.get("floor", ""),
+            },
+        )
+        counters[counter["number"]] = row.id
+        session.execute(delete(CounterService).where(col(CounterService.counter_id) == row.id))
+        weights = counter.get("weights", {})
+        for code in counter.get("services", []):
+            session.add(CounterService(counter_id=row.id, service_id=services[code], weight=weights.get(code, 1)))
+    _import_devices(session, site_id, site.get("device", []), agencies, services, counters)
+    return site_id
+
+
+def _import_devices(
+    session: Session,
+    site_id: int,
+    devices: list[dict[str, Any]],
+    agencies: dict[str, int],
+    services: dict[str, int],
+    counters: dict[int, int],
+) -> None:
+    """Devices by name; codes in their settings become ids; a new device without token_hash gets an unusable one."""
+    for device in devices:
+        settings = dict(device.get("settings", {}))
+        if "agencies" in settings:
+            settings["agency_ids"] = [agencies[c] for c in settings.pop("agencies")]
+        if "services" in settings:
+            settings["service_ids"] = [services[c] for c in settings.pop("services")]
+        if "counter" in settings:
+            settings["counter_id"] = counters[settings.pop("counter")]
+        values = {
+            "site_id": site_id,
+            "name": device["name"],
+            "kind": device["kind"],
+            "revoked": device.get("revoked", False),
+            "settings": settings,
+        }
+        if "token_hash" in device:
+            values["token_hash"] = device["token_hash"]
+        elif (
+            session.exec(select(Device).where(Device.site_id == site_id, Device.name == device["name"])).first() is None
+        ):
+            import secrets
+
+            values["token_hash"] = secrets.token_hex(32)  # unusable until an admin sets a new token
+        _upsert(session, Device, [Device.site_id == site_id, Device.name == device["name"]], values)
+
+
+def _import_user(session: Session, user: dict[str, Any], site_ids: dict[str, int]) -> None:
+    """Creates or updates one user; a new one without password_hash cannot sign in until an admin sets one."""
+    values = {
+        "username": user["username"],
+        "full_name": user.get("full_name", ""),
+        "role": user["role"],
+        "site_id": site_ids.get(user["site"]) if "site" in user else None,
+        "active": user.get("active", True),
+    }
+    if "site" in user and user["site"] not in site_ids:
+        values["site_id"] = session.exec(select(Site.id).where(Site.code == user["site"])).one()
+    existing = session.exec(select(User).where(User.username == user["username"])).first()
+    if "password_hash" in user:
+        values["password_hash"] = user["password_hash"]
+    elif existing is None:
+        values["password_hash"] = "!"  # no password: an admin sets one
+    _upsert(session, User, [User.username == user["username"]], values)

@@ -16,6 +16,11 @@ DEFAULT_LANGUAGE = "vi"
 CATALOGUES = Path(__file__).parent / "translations"
 
 
+def nfc(text: str) -> str:
+    """NFC-normalise ``text`` (Vietnamese diacritics as precomposed characters)."""
+    return unicodedata.normalize("NFC", text)
+
+
 @cache
 def _catalogue(language: str) -> dict[str, str]:
     """All catalogues of a language: translations/vi.po (core) plus translations/vi-<surface>.po, and the
@@ -24,7 +29,13 @@ def _catalogue(language: str) -> dict[str, str]:
     for path in sorted(CATALOGUES.glob(f"{language}*.po")):
         with path.open("rb") as handle:
             catalog = read_po(handle, locale=language)
-        messages.update({m.id: unicodedata.normalize("NFC", m.string) for m in catalog if m.id and m.string})
+        messages.update(
+            {
+                m.id: nfc(m.string)
+                for m in catalog
+                if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string
+            }
+        )
     return messages
 
 

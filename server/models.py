@@ -237,3 +237,10 @@ class Rating(SQLModel, table=True):
     comment: str = Field(default="", max_length=1000)
     source: str = Field(default="tablet", max_length=16)  # tablet | phone
     at: datetime = utc_column(nullable=False)
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The SQLAlchemy Table behind a table model, for Core inserts (SQLModel does not declare `__table__`)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, sa.Table)
+    return table

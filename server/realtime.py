@@ -35,6 +35,7 @@ from server.line_store import LineStore
 from server.models import Counter, Ticket
 from server.payloads import counter_dict, outlook_dict, public_ticket
 from server.snapshots import site_snapshot
+from server.socket_request import current_sid
 
 log = logging.getLogger(__name__)
 
@@ -161,12 +162,12 @@ class Hub:
             join_room(room)
         self._send_snapshot(site_id, tracking)
         if listener is not None:
-            self.figures.listen(request.sid, listener)
+            self.figures.listen(current_sid(), listener)
             self.figures.changed(site_id, set(), local=False)  # its own figures follow the snapshot
         return True
 
     def _on_disconnect(self, *_: Any) -> None:
-        self.figures.forget(request.sid)
+        self.figures.forget(current_sid())
 
     def _site_for(self, principal: Principal, auth: dict[str, Any]) -> int | None:
         wanted = auth.get("site_id")
@@ -175,7 +176,7 @@ class Hub:
         return int(wanted) if wanted is not None else None  # province-level staff pick a site
 
     def _on_snapshot_request(self, data: dict[str, Any] | None = None) -> None:
-        joined = self.socketio.server.rooms(request.sid, namespace="/")
+        joined = self.socketio.server.rooms(current_sid(), namespace="/")
         sites = [int(r.split(":", 1)[1]) for r in joined if r.startswith(("site:", "queues:"))]
         tracking = next((r[7:] for r in joined if r.startswith("ticket:")), None)
         if sites:
@@ -194,7 +195,7 @@ class Hub:
             payload["progress"] = outlook_dict(ticket_outlook(line, view.id, now) if view else None)
         # Phones receive a subset of the site's events, so they cannot check the sequence for gaps.
         payload.update(seq=seq, epoch=self.epoch, sequenced=tracking is None)
-        self.socketio.emit("snapshot", payload, to=request.sid)
+        self.socketio.emit("snapshot", payload, to=current_sid())
 
     # ------------------------------------------------------------ publishing
 

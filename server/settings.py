@@ -1,87 +1,63 @@
 """One typed settings object, read from LUOT_* environment variables and an optional TOML file.
 
-Every setting is declared once in SETTINGS (name, type, default, help); the README documents each
-(a test checks that). Precedence: explicit overrides > environment > TOML file (LUOT_CONFIG) > default.
+Every setting is declared once, as a field of `Settings` (type, default and help text in its metadata);
+`SETTINGS` lists them for the loader and `python -m server.settings --markdown` prints the README table
+(a test checks the README matches). Precedence: explicit overrides > environment > TOML file (LUOT_CONFIG)
+> default.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 @dataclass(frozen=True)
 class SettingSpec:
+    """One setting as the loader and the README see it: `name` (LUOT_<NAME> upper-cased), Python `type`
+    (str, int, float or bool), `default` and a one-line `help`."""
+
     name: str
     type: type
     default: Any
     help: str
 
 
-SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec("instance_dir", str, "instance", "Folder for the SQLite database, secret key, audio cache."),
-    SettingSpec("database_url", str, "", "SQLAlchemy URL; empty = SQLite file in the instance folder."),
-    SettingSpec("async_mode", str, "eventlet", "Server concurrency: eventlet, gevent or threading."),
-    SettingSpec("message_queue", str, "", "Socket.IO message queue (redis://…) for several server processes."),
-    SettingSpec("redis_timeout", float, 2.0, "Seconds Redis may take to connect or answer before a request gets 503."),
-    SettingSpec("trusted_proxies", int, 0, "Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto count."),
-    SettingSpec("host", str, "127.0.0.1", "Address `luot serve` listens on."),
-    SettingSpec("port", int, 5000, "Port `luot serve` listens on."),
-    SettingSpec("public_url", str, "", "Base URL printed in ticket QR codes; empty = http://host:port."),
-    SettingSpec("secret_key", str, "", "Session signing key; empty = the key `luot init` wrote."),
-    SettingSpec("sqlite_synchronous", str, "FULL", "SQLite synchronous pragma: FULL survives power loss."),
-    SettingSpec("ticket_rate_limit", str, "60/minute", "Ticket issuing limit per kiosk device or user."),
-    SettingSpec("login_max_failures", int, 5, "Failed logins before an account is locked for a while."),
-    SettingSpec("login_lockout_minutes", int, 15, "How long a locked account stays locked."),
-    SettingSpec("api_token_hours", int, 12, "Lifetime of a Bearer token from /api/v1/auth/token."),
-    SettingSpec("default_language", str, "vi", "Language of pages and messages when none is asked for."),
-    SettingSpec("log_level", str, "INFO", "Logging level."),
-    SettingSpec("clock_start", str, "", "ISO instant the server clock starts at (simulation); empty = now."),
-    SettingSpec("clock_speed", float, 1.0, "How many times faster than real time the clock runs."),
-    SettingSpec("voice_pack_dir", str, "", "Folder of recorded clips that replaces espeak-ng."),
-    SettingSpec("espeak_path", str, "espeak-ng", "The espeak-ng program used for announcements."),
-    SettingSpec("db_pool_size", int, 20, "Database connections kept open (never below the worker pool)."),
-)
-
-
-def _coerce(spec: SettingSpec, raw: Any) -> Any:
-    if spec.type is bool:
-        return str(raw).lower() in {"1", "true", "yes", "on"}
-    try:
-        return spec.type(raw)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"LUOT_{spec.name.upper()}: expected {spec.type.__name__}, got {raw!r}") from exc
+def setting(default: Any, help: str) -> Any:
+    """A `Settings` field with its default and its README line (kept in the field's metadata)."""
+    return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
 class Settings:
-    instance_dir: str = "instance"
-    database_url: str = ""
-    async_mode: str = "eventlet"
-    message_queue: str = ""
-    redis_timeout: float = 2.0
-    trusted_proxies: int = 0
-    host: str = "127.0.0.1"
-    port: int = 5000
-    public_url: str = ""
-    secret_key: str = ""
-    sqlite_synchronous: str = "FULL"
-    ticket_rate_limit: str = "60/minute"
-    login_max_failures: int = 5
-    login_lockout_minutes: int = 15
-    api_token_hours: int = 12
-    default_language: str = "vi"
-    log_level: str = "INFO"
-    clock_start: str = ""
-    clock_speed: float = 1.0
-    voice_pack_dir: str = ""
-    espeak_path: str = "espeak-ng"
-    db_pool_size: int = 20
-    extra: dict[str, Any] = field(default_factory=dict)
+    instance_dir: str = setting("instance", "Folder for the SQLite database, secret key, audio cache.")
+    database_url: str = setting("", "SQLAlchemy URL; empty = SQLite file in the instance folder.")
+    async_mode: str = setting("eventlet", "Server concurrency: eventlet, gevent or threading.")
+    message_queue: str = setting("", "Socket.IO message queue (redis://…) for several server processes.")
+    redis_timeout: float = setting(2.0, "Seconds Redis may take to connect or answer before a request gets 503.")
+    trusted_proxies: int = setting(0, "Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto count.")
+    host: str = setting("127.0.0.1", "Address `luot serve` listens on.")
+    port: int = setting(5000, "Port `luot serve` listens on.")
+    public_url: str = setting("", "Base URL printed in ticket QR codes; empty = http://host:port.")
+    secret_key: str = setting("", "Session signing key; empty = the key `luot init` wrote.")
+    sqlite_synchronous: str = setting("FULL", "SQLite synchronous pragma: FULL survives power loss.")
+    ticket_rate_limit: str = setting("60/minute", "Ticket issuing limit per kiosk device or user.")
+    login_max_failures: int = setting(5, "Failed logins before an account is locked for a while.")
+    login_lockout_minutes: int = setting(15, "How long a locked account stays locked.")
+    api_token_hours: int = setting(12, "Lifetime of a Bearer token from /api/v1/auth/token.")
+    default_language: str = setting("vi", "Language of pages and messages when none is asked for.")
+    log_level: str = setting("INFO", "Logging level.")
+    clock_start: str = setting("", "ISO instant the server clock starts at (simulation); empty = now.")
+    clock_speed: float = setting(1.0, "How many times faster than real time the clock runs.")
+    voice_pack_dir: str = setting("", "Folder of recorded clips that replaces espeak-ng.")
+    espeak_path: str = setting("espeak-ng", "The espeak-ng program used for announcements.")
+    db_pool_size: int = setting(20, "Database connections kept open (never below the worker pool).")
+    extra: dict[str, Any] = field(default_factory=dict)  # not a setting: no help, not read from LUOT_*
 
     @property
     def instance_path(self) -> Path:
@@ -123,6 +99,36 @@ class Settings:
             raise ValueError("LUOT_TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies in front")
 
 
+def _specs() -> tuple[SettingSpec, ...]:
+    hints = get_type_hints(Settings)
+    return tuple(
+        SettingSpec(f.name, hints[f.name], f.default, f.metadata["help"])
+        for f in fields(Settings)
+        if "help" in f.metadata
+    )
+
+
+SETTINGS: tuple[SettingSpec, ...] = _specs()
+
+
+def _coerce(spec: SettingSpec, raw: Any) -> Any:
+    if spec.type is bool:
+        return str(raw).lower() in {"1", "true", "yes", "on"}
+    try:
+        return spec.type(raw)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"LUOT_{spec.name.upper()}: expected {spec.type.__name__}, got {raw!r}") from exc
+
+
+def markdown_table() -> str:
+    """The README's settings table (GitHub Markdown, one row per setting, ending in a newline)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for spec in SETTINGS:
+        default = f"`{spec.default}`" if spec.default != "" else "*(empty)*"
+        rows.append(f"| `LUOT_{spec.name.upper()}` | {default} | {spec.help} |")
+    return "\n".join(rows) + "\n"
+
+
 def with_redis_timeouts(url: str, seconds: float) -> str:
     """Adds socket_connect_timeout and socket_timeout to a redis:// or rediss:// URL (redis-py parses both)."""
     parts = urlsplit(url)
@@ -156,3 +162,9 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
     settings = Settings(**coerced)
     settings.validate()
     return settings
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--markdown"]:
+        sys.exit("usage: python -m server.settings --markdown")
+    sys.stdout.write(markdown_table())

@@ -17,17 +17,16 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import queue
 import random
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections import Counter as Tally
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -38,6 +37,7 @@ import requests
 from server.clock import LOCAL_TZ
 from server.demo_data import AGENCIES, DEMO_PASSWORDS
 from server.domain.vocabulary import PRIORITY_CODES
+from server.process import ServerProcess
 
 log = logging.getLogger(__name__)
 
@@ -401,58 +401,27 @@ def next_weekday_morning(now: datetime) -> datetime:
     return datetime(day.year, day.month, day.day, 7, 25, tzinfo=LOCAL_TZ)
 
 
-class OwnServer:
-    """`luot init`, `luot seed-demo` and `luot serve` in a temp folder, with the clock compressed."""
-
-    def __init__(self, speed: float, async_mode: str = "eventlet") -> None:
-        import socket
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.folder = Path(tempfile.mkdtemp(prefix="luot-simulate-"))
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("LUOT_")}
-        self.env.update(
-            LUOT_INSTANCE_DIR=str(self.folder / "instance"),
-            LUOT_PORT=str(self.port),
-            LUOT_HOST="127.0.0.1",
-            LUOT_ASYNC_MODE=async_mode,
-            LUOT_LOG_LEVEL="WARNING",
-            LUOT_TICKET_RATE_LIMIT="100000/minute",
-            LUOT_CLOCK_SPEED=str(speed),
-            LUOT_CLOCK_START=next_weekday_morning(datetime.now(LOCAL_TZ)).isoformat(),
-        )
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> OwnServer:
-        for command in (["init"], ["seed-demo"]):
-            subprocess.run(
-                [sys.executable, "-m", "server.cli", *command], env=self.env, check=True, stdout=subprocess.DEVNULL
-            )
-        with (self.folder / "server.log").open("ab") as log_file:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "serve"], env=self.env, stdout=log_file, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)  # readiness poll
-        raise RuntimeError(f"the server did not start: see {self.folder / 'server.log'}")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        shutil.rmtree(self.folder, ignore_errors=True)
+@contextmanager
+def own_server(speed: float, async_mode: str = "eventlet") -> Iterator[ServerProcess]:
+    """`luot init`, `luot seed-demo` and `luot serve` in a temp folder, with the clock compressed `speed` times
+    and starting at 07:25 on the next weekday; the folder is removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="luot-simulate-"))
+    server = ServerProcess(
+        folder / "instance",
+        async_mode=async_mode,
+        env={
+            "LUOT_TICKET_RATE_LIMIT": "100000/minute",
+            "LUOT_CLOCK_SPEED": str(speed),
+            "LUOT_CLOCK_START": next_weekday_morning(datetime.now(LOCAL_TZ)).isoformat(),
+        },
+    )
+    try:
+        server.seed_demo()
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def simulate(
@@ -467,7 +436,7 @@ def simulate(
 ) -> str:
     began = time.monotonic()
     if url is None:
-        with OwnServer(speed, async_mode) as server:
+        with own_server(speed, async_mode) as server:
             day = Simulation(server.url, speed, citizens, seed, kiosk_token, clerk_password).run()
     else:
         day = Simulation(url, speed, citizens, seed, kiosk_token, clerk_password).run()

@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 
 from server.app import create_app, socketio_of
 from server.clock import LOCAL_TZ, ManualClock
-from server.commands import initialise
 from server.context import Luot
+from server.instance import initialise
 from server.settings import Settings, load_settings
 from tests.support.world import World, build_world
 

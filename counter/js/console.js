@@ -2,80 +2,10 @@
 // session cookie and the CSRF token; the live state comes over the shared Socket.IO connection
 // (web/lib/live.js: reconnection, one snapshot per connect, sequence-gap detection).
 import { connectLive } from "../../web/lib/live.js";
-
-const STRINGS = JSON.parse(document.getElementById("luot-strings").textContent);
-const LANG = document.documentElement.lang || "vi";
-const $ = (selector) => document.querySelector(selector);
-
-function fill(text, params = {}) {
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
-}
-
-function t(key, params) {
-  return fill(STRINGS[key] ?? key, params);
-}
-
-/** Keeps an explicit ?lang= when moving between the surface's pages. */
-function withLang(path) {
-  const lang = new URLSearchParams(window.location.search).get("lang");
-  return lang ? `${path}${path.includes("?") ? "&" : "?"}lang=${encodeURIComponent(lang)}` : path;
-}
-
-class ApiError extends Error {
-  constructor(code, message, status) {
-    super(message);
-    this.code = code;
-    this.status = status;
-  }
-}
-
-function csrfToken() {
-  const meta = document.querySelector('meta[name="csrf-token"]');
-  return meta ? meta.content : "";
-}
-
-/** A JSON call; a refusal becomes an ApiError carrying the server's message in the page language. */
-async function api(method, url, body) {
-  const headers = { Accept: "application/json", "X-CSRFToken": csrfToken() };
-  const init = { method, headers, credentials: "same-origin", cache: "no-store" };
-  if (body !== undefined) {
-    headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(url, init);
-  } catch {
-    throw new ApiError("network", t("network_error"), 0);
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (!response.ok) {
-    const error = data && data.error;
-    const message = error ? (error.messages && error.messages[LANG]) || error.message : t("refused");
-    throw new ApiError(error ? error.code : `http_${response.status}`, message, response.status);
-  }
-  return data;
-}
-
-function showMessage(element, text, isError = false) {
-  element.textContent = text || "";
-  element.classList.toggle("error", Boolean(isError));
-  element.hidden = !text;
-}
-
-async function signOut(message) {
-  try {
-    await api("POST", "/api/v1/auth/logout", {});
-    window.location.assign(withLang("/counter/login"));
-  } catch (error) {
-    showMessage(message, error.message, true);
-  }
-}
+import { $, api, fill, showMessage, signOut, STRINGS, t, withLang } from "./_common.js";
+import { shortcutFor } from "./_console_keys.js";
+import { openTransfer } from "./_console_transfer.js";
+import { ACTIVE, consoleView } from "./_console_view.js";
 
 // ------------------------------------------------------------------ sign-in
 
@@ -154,11 +84,6 @@ function pickerPage() {
 
 // ------------------------------------------------------------------ console
 
-const ACTIVE = ["called", "serving"];
-const SHORTCUTS = {
-  " ": "next", Enter: "next", F1: "next",
-  r: "recall", s: "start", f: "finish", n: "no-show", t: "transfer", h: "hold", p: "pause",
-};
 const SUCCESS = {
   next: "called_msg", recall: "recalled_msg", start: "started_msg", finish: "finished_msg",
   "no-show": "no_show_msg", hold: "held_msg", pause: "paused_msg", resume: "resumed_msg",
@@ -191,6 +116,7 @@ function consolePage() {
   };
 
   const serverNow = () => Date.now() + state.offset;
+  const { render, renderClock, enabled, serviceName } = consoleView(state, buttons);
 
   // ---------------------------------------------------------------- state from the server
 
@@ -301,162 +227,6 @@ function consolePage() {
     render();
   }
 
-  // ---------------------------------------------------------------- drawing
-
-  function serviceName(id) {
-    const service = state.services.get(id);
-    return service ? service.name : "";
-  }
-
-  function minutesText(since) {
-    const minutes = Math.floor((serverNow() - Date.parse(since)) / 60000);
-    return minutes < 1 ? t("under_a_minute") : t("minutes", { minutes });
-  }
-
-  function clockText(seconds) {
-    const s = Math.max(0, Math.floor(seconds));
-    const hours = Math.floor(s / 3600);
-    const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
-    const ss = String(s % 60).padStart(2, "0");
-    return hours ? `${hours}:${mm}:${ss}` : `${mm}:${ss}`;
-  }
-
-  /** Waiting tickets in the order Call next will take them (the server's order, never re-sorted here). */
-  function waitingTickets() {
-    return state.line.filter((ticket) => (state.tickets.get(ticket.id) || ticket).status === "waiting");
-  }
-
-  function enabled(action) {
-    const ready = state.online === true && state.loaded && state.mine && !state.busy && state.counter;
-    if (!ready) return false;
-    const status = state.current ? state.current.status : null;
-    const paused = state.counter.status === "paused";
-    switch (action) {
-      case "next": return !paused;
-      case "recall": case "start": case "no-show": return status === "called";
-      case "finish": case "transfer": case "hold": return Boolean(status);
-      case "pause": return true;
-      case "return": return true;
-      default: return false;
-    }
-  }
-
-  function ticketRow(ticket, extra) {
-    const item = document.createElement("li");
-    item.dataset.ticketId = ticket.id;
-    item.classList.toggle("is-priority", Boolean(ticket.priority));
-    const number = document.createElement("span");
-    number.className = "number";
-    number.textContent = ticket.display_number;
-    const what = document.createElement("span");
-    what.className = "service";
-    what.textContent = serviceName(ticket.service_id);
-    if (ticket.priority) {
-      const badge = document.createElement("span");
-      badge.className = "badge priority";
-      badge.textContent = t(`priority_${ticket.priority}`);
-      what.append(badge);
-    }
-    for (const reason of ticket.reasons || []) {
-      if (reason === "priority" || reason === "ordinary") continue;
-      const badge = document.createElement("span");
-      badge.className = `badge reason-${reason}`;
-      badge.textContent = t(`reason_${reason}`);
-      what.append(badge);
-    }
-    item.append(number, what);
-    extra(item, what);
-    return item;
-  }
-
-  function renderLists() {
-    const waiting = waitingTickets();
-    $("#waiting-list").replaceChildren(...waiting.map((ticket) => ticketRow(ticket, (item) => {
-      const wait = document.createElement("span");
-      wait.className = "wait";
-      wait.dataset.since = ticket.queue_since;
-      wait.textContent = minutesText(ticket.queue_since);
-      item.append(wait);
-    })));
-    $("#waiting-count").textContent = String(Math.max(state.lineTotal, waiting.length));
-    $("#waiting-empty").hidden = waiting.length > 0;
-
-    const held = [...state.held.values()].filter((ticket) => ticket.status === "held")
-      .sort((a, b) => Date.parse(a.queue_since) - Date.parse(b.queue_since));
-    $("#held-list").replaceChildren(...held.map((ticket) => ticketRow(ticket, (item, what) => {
-      if (ticket.note) {
-        const note = document.createElement("span");
-        note.className = "note";
-        note.textContent = ticket.note;
-        what.append(note);
-      }
-      const back = document.createElement("button");
-      back.type = "button";
-      back.className = "return";
-      back.dataset.returnId = ticket.id;
-      back.textContent = STRINGS.return_button;
-      back.disabled = !enabled("return");
-      item.append(back);
-    })));
-    $("#held-count").textContent = String(held.length);
-    $("#held-empty").hidden = held.length > 0;
-  }
-
-  function renderCurrent() {
-    const ticket = state.current;
-    const box = $("#current");
-    box.dataset.state = ticket ? ticket.status : "empty";
-    $("#current-number").textContent = ticket ? ticket.display_number : "—";
-    $("#current-status").textContent = ticket ? t(`status_${ticket.status}`) : t("no_current");
-    $("#current-service").textContent = ticket ? serviceName(ticket.service_id) : t("no_current_hint");
-    const priority = $("#current-priority");
-    priority.hidden = !(ticket && ticket.priority);
-    priority.textContent = ticket && ticket.priority ? t(`priority_${ticket.priority}`) : "";
-    const recalls = $("#current-recalls");
-    recalls.hidden = !(ticket && ticket.recall_count > 0);
-    recalls.textContent = ticket ? t("recalls", { count: ticket.recall_count }) : "";
-    $("#timer-label").textContent = ticket ? t(ticket.status === "serving" ? "timer_serving" : "timer_called") : "";
-    renderClock();
-  }
-
-  function renderClock() {
-    const ticket = state.current;
-    const timing = state.timing || {};
-    const since = ticket && (ticket.status === "serving" ? timing.started_at : timing.called_at);
-    $("#timer").textContent = since ? clockText((serverNow() - Date.parse(since)) / 1000) : "00:00";
-    for (const wait of document.querySelectorAll(".wait[data-since]")) wait.textContent = minutesText(wait.dataset.since);
-  }
-
-  function renderFigures() {
-    const figures = state.figures;
-    if (!figures) return;
-    $("#fig-served").textContent = String(figures.served);
-    $("#fig-no-show").textContent = String(figures.no_show);
-    $("#fig-transferred").textContent = String(figures.transferred);
-    const average = figures.average_service_seconds;
-    $("#fig-average").textContent = average === null ? "—" : clockText(average);
-  }
-
-  function render() {
-    const connection = $("#connection");
-    connection.textContent = state.online ? t("online") : state.online === null ? t("connecting") : t("offline_short");
-    connection.className = `pill ${state.online ? "online" : "offline"}`;
-    $("#offline-banner").hidden = state.online !== false;
-    $("#taken-banner").hidden = state.mine;
-    const paused = state.counter && state.counter.status === "paused";
-    const pausedBanner = $("#paused-banner");
-    pausedBanner.hidden = !paused;
-    if (paused) {
-      pausedBanner.textContent = state.counter.pause_reason ? t("paused", { reason: state.counter.pause_reason })
-        : t("paused_no_reason");
-    }
-    buttons.pause.querySelector(".label").textContent = paused ? t("resume") : t("pause");
-    for (const [action, button] of Object.entries(buttons)) button.disabled = !enabled(action);
-    renderCurrent();
-    renderLists();
-    renderFigures();
-  }
-
   // ---------------------------------------------------------------- actions
 
   async function act(action, body = {}) {
@@ -466,22 +236,7 @@ function consolePage() {
     // Read before the request: its live events (sent as the transaction commits) may clear it before the answer.
     const before = state.current;
     try {
-      const data = await api("POST", `/api/v1/counters/${counterId}/${action}`, body);
-      applyCounterState(data.counter);
-      if (data.ticket && ACTIVE.includes(data.ticket.status)) {
-        const now = new Date(serverNow()).toISOString();
-        const timing = action === "start" ? { ...state.timing, started_at: now }
-          : action === "next" || action === "recall" ? { called_at: now, started_at: null } : null;
-        setCurrent(data.counter.current, timing);
-      }
-      const number = (data.ticket || data.finished || before || {}).display_number || "";
-      if (action === "next" && !data.ticket) {  // the served citizen is finished; nobody was left to call
-        showMessage(message, t("finished_nobody_msg", { number }));
-      } else if (action === "transfer") {
-        showMessage(message, t("transferred_msg", { number, service: serviceName(data.ticket.service_id) }));
-      } else {
-        showMessage(message, t(SUCCESS[action], { number }));
-      }
+      answered(action, await api("POST", `/api/v1/counters/${counterId}/${action}`, body), before);
     } catch (error) {
       showMessage(message, error.message, true);
       if (error.code === "wrong_counter") state.mine = false;
@@ -489,6 +244,25 @@ function consolePage() {
       state.busy = false;
       render();
       runQueued();
+    }
+  }
+
+  /** The server's answer to `action`: the counter's state, the current ticket's timing and what to say. */
+  function answered(action, data, before) {
+    applyCounterState(data.counter);
+    if (data.ticket && ACTIVE.includes(data.ticket.status)) {
+      const now = new Date(serverNow()).toISOString();
+      const timing = action === "start" ? { ...state.timing, started_at: now }
+        : action === "next" || action === "recall" ? { called_at: now, started_at: null } : null;
+      setCurrent(data.counter.current, timing);
+    }
+    const number = (data.ticket || data.finished || before || {}).display_number || "";
+    if (action === "next" && !data.ticket) {  // the served citizen is finished; nobody was left to call
+      showMessage(message, t("finished_nobody_msg", { number }));
+    } else if (action === "transfer") {
+      showMessage(message, t("transferred_msg", { number, service: serviceName(data.ticket.service_id) }));
+    } else {
+      showMessage(message, t(SUCCESS[action], { number }));
     }
   }
 
@@ -523,7 +297,7 @@ function consolePage() {
       return;
     }
     if (!enabled(action)) return;
-    if (action === "transfer") openTransfer();
+    if (action === "transfer") openTransfer(state, (service) => act("transfer", { service }));
     else if (action === "hold") openDialog($("#hold-dialog"), $("#hold-note"));
     else if (action === "pause") {
       if (state.counter.status === "paused") act("resume");
@@ -555,54 +329,6 @@ function consolePage() {
   wireDialog($("#pause-dialog"), () => act("pause", { reason: $("#pause-reason").value.trim() }));
   wireDialog($("#transfer-dialog"), () => {});
 
-  function openTransfer() {
-    const dialog = $("#transfer-dialog");
-    const agencies = state.agencies;
-    const current = state.current;
-    let chosen = current ? current.agency_id : agencies.length ? agencies[0].id : null;
-
-    function drawServices() {
-      const list = [...state.services.values()].filter((service) => service.agency_id === chosen
-        && (!current || service.id !== current.service_id));
-      $("#transfer-services").replaceChildren(...list.map((service) => {
-        const button = document.createElement("button");
-        button.type = "button";
-        button.dataset.service = service.code;
-        button.textContent = service.name;
-        if (!service.open_now) {
-          const closed = document.createElement("span");
-          closed.className = "closed";
-          closed.textContent = t("closed_now");
-          button.append(closed);
-        }
-        button.addEventListener("click", () => {
-          dialog.close("");
-          act("transfer", { service: service.code });
-        });
-        return button;
-      }));
-    }
-
-    $("#transfer-agencies").replaceChildren(...agencies.map((agency) => {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.dataset.agencyId = agency.id;
-      button.textContent = agency.name;
-      button.setAttribute("aria-pressed", String(agency.id === chosen));
-      button.addEventListener("click", () => {
-        chosen = agency.id;
-        for (const other of $("#transfer-agencies").children) {
-          other.setAttribute("aria-pressed", String(Number(other.dataset.agencyId) === chosen));
-        }
-        drawServices();
-      });
-      return button;
-    }));
-    drawServices();
-    dialog.returnValue = "";
-    dialog.showModal();
-  }
-
   // ---------------------------------------------------------------- wiring
 
   for (const [action, button] of Object.entries(buttons)) {
@@ -615,24 +341,6 @@ function consolePage() {
     const button = event.target.closest("button[data-return-id]");
     if (button) returnHeld(Number(button.dataset.returnId));
   });
-
-  function typing(target) {
-    return target instanceof HTMLElement
-      && (["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName) || target.isContentEditable);
-  }
-
-  function shortcutFor(event) {
-    if (event.ctrlKey || event.metaKey || event.altKey || document.querySelector("dialog[open]")) return null;
-    if (typing(event.target)) return null;
-    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
-    const action = SHORTCUTS[key];
-    // Space and Enter keep their usual meaning on a focused button or link (Return, Recall, Close the counter…).
-    if ((key === " " || key === "Enter") && event.target !== document.body
-        && event.target !== document.documentElement) {
-      return null;
-    }
-    return action || null;
-  }
 
   document.addEventListener("keydown", (event) => {
     const action = shortcutFor(event);

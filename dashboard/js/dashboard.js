@@ -89,11 +89,22 @@ function setQueues(queues) {
 
 // ---------------------------------------------------------------- figures
 
-function summarise(serviceIds) {
+/** Today's waits of these services: mean, p90, share within target (null without waits), strictest target. */
+function waitFigures(serviceIds) {
   const waits = serviceIds.flatMap((id) => state.waits.get(id) || []).sort((a, b) => a - b);
   const targets = new Map(serviceIds.map((id) => [id, (state.services.get(id)?.target_wait_minutes ?? 15) * 60]));
   let within = 0;
   for (const id of serviceIds) for (const w of state.waits.get(id) || []) if (w <= targets.get(id)) within += 1;
+  return {
+    avg: waits.length ? waits.reduce((a, b) => a + b, 0) / waits.length : null,
+    p90: waits.length ? waits[Math.ceil(0.9 * waits.length) - 1] : null,
+    share: waits.length ? within / waits.length : null,
+    minTarget: Math.min(...[...targets.values()], Infinity),
+  };
+}
+
+/** The line now (waiting, longest wait aged since it was received), served today and the ratings. */
+function lineFigures(serviceIds) {
   let waiting = 0, longest = 0, total = 0, positive = 0, served = 0;
   const now = Date.now();
   for (const id of serviceIds) {
@@ -107,19 +118,25 @@ function summarise(serviceIds) {
     const r = state.ratings.get(id);
     if (r) { total += r.total; positive += r.positive; }
   }
+  return { waiting, longest, served, satisfaction: total ? positive / total : null };
+}
+
+/** Counters serving any of these services, open and paused. */
+function counterFigures(serviceIds) {
   const open = new Set(), paused = new Set();
   for (const [cid, c] of state.counters) {
     if (!c.service_ids.some((id) => serviceIds.includes(id))) continue;
     if (c.status === "open") open.add(cid);
     if (c.status === "paused") paused.add(cid);
   }
-  const avg = waits.length ? waits.reduce((a, b) => a + b, 0) / waits.length : null;
-  const p90 = waits.length ? waits[Math.ceil(0.9 * waits.length) - 1] : null;
-  const minTarget = Math.min(...[...targets.values()], Infinity);
-  const share = waits.length ? within / waits.length : null;
+  return { open: open.size, paused: paused.size };
+}
+
+function summarise(serviceIds) {
+  const { avg, p90, share, minTarget } = waitFigures(serviceIds);
+  const { waiting, longest, served, satisfaction } = lineFigures(serviceIds);
   return {
-    waiting, longest, open: open.size, paused: paused.size, served, avg, p90, share,
-    satisfaction: total ? positive / total : null,
+    waiting, longest, ...counterFigures(serviceIds), served, avg, p90, share, satisfaction,
     breach: (waiting > 0 && longest > minTarget) || (avg !== null && avg > minTarget) || (share !== null && share < 0.8),
   };
 }

@@ -102,16 +102,21 @@ function servingNumber() {
   return nowServing ?? progress?.now_serving ?? details?.now_serving ?? null;
 }
 
+/** The ticket's status in words, with the counter to go to (or being served at) when there is one. */
+function statusText() {
+  const counter = counterNumber ?? details?.counter?.number ?? ticket.counter_number;
+  const status = S[`status_${ticket.status}`] || ticket.status;
+  if (ticket.status === "called" && counter != null) return `${status} ${format(S.go_to_counter, { counter })}`;
+  if (ticket.status === "serving" && counter != null) return `${status} · ${format(S.served_at, { counter })}`;
+  if (ticket.status === "no_show") return `${status}. ${S.no_show_hint}`;
+  return status;
+}
+
 function draw() {
   if (!ticket) return;
   document.body.dataset.status = ticket.status;
   $("my-number").textContent = ticket.display_number;
-  const counter = counterNumber ?? details?.counter?.number ?? ticket.counter_number;
-  let status = S[`status_${ticket.status}`] || ticket.status;
-  if (ticket.status === "called" && counter != null) status = `${status} ${format(S.go_to_counter, { counter })}`;
-  if (ticket.status === "serving" && counter != null) status = `${status} · ${format(S.served_at, { counter })}`;
-  if (ticket.status === "no_show") status = `${status}. ${S.no_show_hint}`;
-  $("my-status").textContent = status;
+  $("my-status").textContent = statusText();
   $("now-serving").textContent = servingNumber() || "—";
 
   const ahead = aheadOfMe();

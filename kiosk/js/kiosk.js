@@ -360,10 +360,7 @@ async function issue(request, button) {
       state.pending = null;
       showTicket(data);
     } else {
-      const error = data && data.error;
-      if (response.status < 500 && response.status !== 429) state.pending = null; // refused: nothing was issued
-      showNotice(error ? (error.messages && error.messages[state.lang]) || error.message : t("The server did not answer. Please try again."));
-      if (error && ["service_closed", "daily_cap_reached", "numbers_exhausted"].includes(error.code)) loadCatalogue();
+      refused(response.status, data && data.error);
     }
   } catch (error) {
     // No answer: the ticket may or may not exist. The same tap again reuses the key, so it cannot double.
@@ -373,6 +370,13 @@ async function issue(request, button) {
     state.busy = false;
     refreshEnabled();
   }
+}
+
+/** A refusal (4xx, nothing was issued) or a failure (429, 5xx: the same tap may retry with the same key). */
+function refused(status, error) {
+  if (status < 500 && status !== 429) state.pending = null;
+  showNotice(error ? (error.messages && error.messages[state.lang]) || error.message : t("The server did not answer. Please try again."));
+  if (error && ["service_closed", "daily_cap_reached", "numbers_exhausted"].includes(error.code)) loadCatalogue();
 }
 
 function checkIn() {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from server.api import api
 from server.api.support import current_principal
@@ -38,10 +38,10 @@ def list_services() -> ResponseReturnValue:
     with ctx.db.read() as db_session:
         site = resolve_site(db_session, request.args.get("site"))
         agencies = db_session.exec(
-            select(Agency).where(Agency.site_id == site.id, Agency.active).order_by(Agency.sort_order)
+            select(Agency).where(Agency.site_id == site.id, Agency.active).order_by(col(Agency.sort_order))
         ).all()
         services = db_session.exec(
-            select(Service).where(Service.site_id == site.id, Service.active).order_by(Service.sort_order)
+            select(Service).where(Service.site_id == site.id, Service.active).order_by(col(Service.sort_order))
         ).all()
     line = ctx.lines.site(site.id or 0, now)
     figures = service_figures(line, now)

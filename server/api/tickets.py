@@ -9,6 +9,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, Field
 from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from server.api import api
@@ -44,13 +45,22 @@ _SERVING_COUNTERS = (
     select(Counter.number)
     .join(CounterService, col(CounterService.counter_id) == Counter.id)
     .where(CounterService.service_id == bindparam("service_id"))
-    .order_by(Counter.number)
+    .order_by(col(Counter.number))
 )
-_NAMES = (
-    select(Service.code, Service.name, Service.name_en, Agency.code, Agency.name, Agency.name_en, Site.code, Site.name)
+_NAMES = (  # eight columns: past sqlmodel.select's typed overloads, so SQLAlchemy's own
+    core_select(
+        col(Service.code),
+        col(Service.name),
+        col(Service.name_en),
+        col(Agency.code),
+        col(Agency.name),
+        col(Agency.name_en),
+        col(Site.code),
+        col(Site.name),
+    )
     .join(Agency, col(Agency.id) == Service.agency_id)
     .join(Site, col(Site.id) == Service.site_id)
-    .where(Service.id == bindparam("service_id"))
+    .where(col(Service.id) == bindparam("service_id"))
 )
 
 

@@ -10,12 +10,12 @@ from sqlalchemy.sql import Executable
 from sqlmodel import Session
 
 from server.domain.errors import NumbersExhausted
-from server.models import DailyNumber, NumberSequence
+from server.models import DailyNumber, NumberSequence, table_of
 
 
 def _upsert(dialect: str) -> Executable:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = DailyNumber.__table__
+    table = table_of(DailyNumber)
     return (
         insert(table)
         .values(sequence_id=bindparam("sequence_id"), service_date=bindparam("service_date"), last_value=1)

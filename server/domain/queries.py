@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ColumnElement, Executable
 from sqlmodel import Session, col, select
 
 from server.clock import local_date, local_midnight
@@ -119,17 +119,17 @@ def waiting_tickets(session: Session, site_id: int, service_ids: list[int], now:
 
 
 def _last_called_statement(by_service: bool) -> Executable:
-    where = [
-        TicketEvent.site_id == bindparam("site_id"),
+    where: list[ColumnElement[bool]] = [
+        col(TicketEvent.site_id) == bindparam("site_id"),
         col(TicketEvent.kind).in_(CALL_KINDS),
-        TicketEvent.at >= bindparam("since"),
+        col(TicketEvent.at) >= bindparam("since"),
     ]
     if by_service:
         where.append(col(TicketEvent.service_id).in_(_ids("service_ids")))
     latest = (
         select(TicketEvent.service_id, func.max(TicketEvent.id).label("event_id"))
         .where(*where)
-        .group_by(TicketEvent.service_id)
+        .group_by(col(TicketEvent.service_id))
         .subquery()
     )
     return (
@@ -159,7 +159,9 @@ _RANKED_FINISHES = (  # time a counter is taken per citizen: from the (last) cal
         Ticket.service_id,
         func.coalesce(Ticket.called_at, Ticket.started_at).label("started_at"),
         Ticket.finished_at,
-        func.row_number().over(partition_by=Ticket.service_id, order_by=col(Ticket.finished_at).desc()).label("rank"),
+        func.row_number()
+        .over(partition_by=col(Ticket.service_id), order_by=col(Ticket.finished_at).desc())
+        .label("rank"),
     )
     .where(
         col(Ticket.service_id).in_(_ids("service_ids")),

@@ -30,7 +30,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from flask import request
 from flask_socketio import SocketIO
 
 from server.clock import LOCAL_TZ, Clock
@@ -39,6 +38,7 @@ from server.domain.vocabulary import DeviceKind, priority_label
 from server.printing.backends import PrinterBackend, PrinterError, PrinterStatus, open_printer
 from server.printing.layout import Layout, load_builtin_layout
 from server.printing.ticket_data import TicketPrint
+from server.socket_request import current_sid
 
 log = logging.getLogger(__name__)
 
@@ -460,7 +460,7 @@ class PrintService:
 
     def _sender(self) -> tuple[int | None, int | None, bool]:
         """(device id, site id, is manager) of the Socket.IO client sending the current message."""
-        rooms = self.socketio.server.rooms(request.sid, namespace="/")
+        rooms = self.socketio.server.rooms(current_sid(), namespace="/")
         device = next((int(r[8:]) for r in rooms if r.startswith("display:")), None)
         site = next((int(r[5:]) for r in rooms if r.startswith("site:")), None)
         return device, site, any(r.startswith("managers:") for r in rooms)
@@ -534,7 +534,7 @@ class PrintService:
                 s for s in self._states.values() if s.device_id == device_id or (manager and s.site_id == site_id)
             ]
         for state in states:
-            self.socketio.emit("printer.status", state.view(), to=request.sid)
+            self.socketio.emit("printer.status", state.view(), to=current_sid())
 
     def _load_device(self, device_id: int) -> PrinterState | None:
         from server.models import Device

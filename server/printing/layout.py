@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from server.printing.ticket_data import TEMPLATE_FIELDS, nfc
+from server.i18n import nfc
+from server.printing.ticket_data import TEMPLATE_FIELDS
 
 Align = Literal["left", "center", "right"]
 Target = Literal["thermal", "pdf"]

@@ -150,7 +150,11 @@ def wrap_balanced(text: str, measure: Callable[[str], float], width: float) -> l
     low, high = 0.0, float(width)
     while high - low > 1:  # bisect the narrowest width that keeps the same number of lines
         mid = (low + high) / 2
-        if len(wrap_text(text, lambda s, w=mid: measure(s) <= w)) == len(lines):
+
+        def fits(line: str, limit: float = mid) -> bool:
+            return measure(line) <= limit
+
+        if len(wrap_text(text, fits)) == len(lines):
             high = mid
         else:
             low = mid
@@ -174,7 +178,7 @@ def _text(text: str, block: TextBlock, width: int) -> Image.Image:
     rise = max([ascent, *(-b[1] for b in boxes)])
     fall = max([descent, *(b[3] for b in boxes)])
     height = rise + fall + step * (len(lines) - 1) + 2 * pad
-    img = Image.new("L", (width, height), BLACK if block.inverse else WHITE)
+    img = Image.new("L", (width, int(height)), BLACK if block.inverse else WHITE)  # FreeType boxes: whole pixels
     draw = ImageDraw.Draw(img)
     for i, line in enumerate(lines):
         x = pad + _offset(block.align, inner, round(_ink_width(font, line)))
@@ -191,7 +195,7 @@ def _number(text: str, block: NumberBlock, width: int) -> Image.Image:
     left, top, right, bottom = font.getbbox(text, anchor="ls")
     pad = max(2, size // 20)
     slack = size // 8  # room for side bearings; cropped away below
-    img = Image.new("L", (right - left + 2 * slack, bottom - top + 2 * pad), WHITE)
+    img = Image.new("L", (int(right - left) + 2 * slack, int(bottom - top) + 2 * pad), WHITE)  # whole pixels
     ImageDraw.Draw(img).text((slack - left, pad - top), text, font=font, fill=BLACK, anchor="ls")
     # Crop to the ink, not the advance width, so the digits are centred optically.
     ink = ImageChops.invert(img).getbbox()

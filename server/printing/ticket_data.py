@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from server.i18n import nfc
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -31,11 +32,6 @@ TEMPLATE_FIELDS: dict[str, str] = {
     "wait_note": "why no wait is promised (no counter open yet, and when one is expected); skipped otherwise",
     "notice": "footer notice",
 }
-
-
-def nfc(text: str) -> str:
-    """NFC-normalise ``text`` (Vietnamese diacritics as precomposed characters)."""
-    return unicodedata.normalize("NFC", text)
 
 
 def clean_text(text: str, multiline: bool = False) -> str:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -50,11 +50,11 @@ from sqlmodel import Session, col
 
 from server.clock import LOCAL_TZ, local_midnight
 from server.domain.vocabulary import EventKind, RatingScore
-from server.models import Service, Ticket, TicketEvent
+from server.models import Service, Ticket, TicketEvent, table_of
 from server.stats.models import MEASURES, WAIT_BUCKETS
 
 INDEX = {name: i for i, name in enumerate(MEASURES)}
-SCORE_COLUMN = {
+SCORE_COLUMN: dict[str, str] = {
     RatingScore.VERY_SATISFIED: "r_very",
     RatingScore.SATISFIED: "r_sat",
     RatingScore.NEUTRAL: "r_neutral",
@@ -135,93 +135,133 @@ def tally_ticket(
     end: datetime,
 ) -> None:
     """Adds the figures completed inside [start, end) by one ticket's events (all of them up to `end`, in order)."""
+    walk = _TicketWalk(tally, ticket, services)
+    for event in events:
+        step = _STEPS.get(event.kind)
+        if step is not None:
+            step(walk, event, start <= event.at < end)
+
+
+@dataclass
+class _TicketWalk:
+    """What the figures need to remember between one ticket's events: when it was issued, whether it was
+    called yet, the latest call and start (service time), and the clerk who finished it (ratings)."""
+
+    tally: Tally
+    ticket: TicketInfo
+    services: dict[int, ServiceInfo]
     issued_at: datetime | None = None
-    first_called = False
+    first_called: bool = False
     last_call: datetime | None = None
     last_start: datetime | None = None
-    finishing_clerk = 0
+    finishing_clerk: int = 0
 
     def key(
+        self,
         event: Event,
         service_id: int | None = None,
         agency_id: int | None = None,
         counter: int | None = None,
         clerk: int | None = None,
     ) -> Key:
+        """The row an event counts on: its local day and hour, and the ticket's or the given dimensions."""
         local = event.at.astimezone(LOCAL_TZ)
         return (
             local.date(),
             local.hour,
-            ticket.site_id,
+            self.ticket.site_id,
             agency_id if agency_id is not None else event.agency_id,
             service_id if service_id is not None else event.service_id,
             (event.counter_id or 0) if counter is None else counter,
             (event.user_id or 0) if clerk is None else clerk,
-            ticket.priority,
-            ticket.channel,
+            self.ticket.priority,
+            self.ticket.channel,
         )
 
-    for event in events:
-        inside = start <= event.at < end
-        kind = event.kind
-        if kind == EventKind.ISSUED:
-            issued_at = event.at
-            if inside:
-                tally.add(key(event, counter=0, clerk=0), issued=1)
-        elif kind == EventKind.CALLED:
-            last_call, last_start = event.at, None
-            if not first_called:
-                first_called = True
-                if inside and issued_at is not None:
-                    wait = _seconds(event.at, issued_at)
-                    target = services[event.service_id].target_wait_seconds if event.service_id in services else 0
-                    tally.add(
-                        key(event),
-                        called=1,
-                        wait_sum=wait,
-                        wait_max=wait,
-                        within_target=int(wait <= target),
-                        **{f"w{wait_bucket(wait)}": 1},
-                    )
-                    if tally.keep_waits:
-                        tally.waits[event.service_id].append(wait)
-                        tally.called_ids.add(ticket.id)
-        elif kind == EventKind.RECALLED:
-            last_call = event.at
-            if inside:
-                tally.add(key(event), recalled=1)
-        elif kind == EventKind.STARTED:
-            last_start = (last_call or event.at) if event.data.get("implicit") else event.at
-        elif kind == EventKind.FINISHED:
-            finishing_clerk = event.user_id or 0
-            if inside:
-                began = last_start or last_call or event.at
-                seconds = _seconds(event.at, began)
-                target = services[event.service_id].target_service_seconds if event.service_id in services else 0
-                tally.add(key(event), served=1, service_sum=seconds, service_within=int(seconds <= target))
-                if tally.keep_waits:
-                    tally.finished_ids.add(ticket.id)
-            last_start = None
-        elif kind == EventKind.TRANSFERRED:
-            last_start = None
-            if inside:
-                tally.add(key(event), transferred_in=1)
-                source = int(event.data.get("from_service_id") or 0)
-                source_agency = services[source].agency_id if source in services else event.agency_id
-                tally.add(key(event, service_id=source, agency_id=source_agency), transferred_out=1)
-        elif kind == EventKind.HELD:
-            last_start = None
-            if inside:
-                tally.add(key(event), held=1)
-        elif kind in (EventKind.RETURNED, EventKind.NO_SHOW, EventKind.CANCELLED):
-            if inside:
-                tally.add(key(event), **{str(kind): 1})
-        elif kind == EventKind.RATED and inside:
-            column = SCORE_COLUMN.get(str(event.data.get("score", "")))
-            if column:
-                tally.add(key(event, clerk=finishing_clerk), ratings=1, **{column: 1})
-                if tally.keep_waits:
-                    tally.rated_ids.add(ticket.id)
+    def issued(self, event: Event, inside: bool) -> None:
+        self.issued_at = event.at
+        if inside:
+            self.tally.add(self.key(event, counter=0, clerk=0), issued=1)
+
+    def called(self, event: Event, inside: bool) -> None:
+        self.last_call, self.last_start = event.at, None
+        if self.first_called:
+            return
+        self.first_called = True
+        if inside and self.issued_at is not None:
+            wait = _seconds(event.at, self.issued_at)
+            service = self.services.get(event.service_id)
+            target = service.target_wait_seconds if service else 0
+            self.tally.add(
+                self.key(event),
+                called=1,
+                wait_sum=wait,
+                wait_max=wait,
+                within_target=int(wait <= target),
+                **{f"w{wait_bucket(wait)}": 1},
+            )
+            if self.tally.keep_waits:
+                self.tally.waits[event.service_id].append(wait)
+                self.tally.called_ids.add(self.ticket.id)
+
+    def recalled(self, event: Event, inside: bool) -> None:
+        self.last_call = event.at
+        if inside:
+            self.tally.add(self.key(event), recalled=1)
+
+    def started(self, event: Event, inside: bool) -> None:
+        self.last_start = (self.last_call or event.at) if event.data.get("implicit") else event.at
+
+    def finished(self, event: Event, inside: bool) -> None:
+        self.finishing_clerk = event.user_id or 0
+        if inside:
+            seconds = _seconds(event.at, self.last_start or self.last_call or event.at)
+            service = self.services.get(event.service_id)
+            target = service.target_service_seconds if service else 0
+            self.tally.add(self.key(event), served=1, service_sum=seconds, service_within=int(seconds <= target))
+            if self.tally.keep_waits:
+                self.tally.finished_ids.add(self.ticket.id)
+        self.last_start = None
+
+    def transferred(self, event: Event, inside: bool) -> None:
+        self.last_start = None
+        if inside:
+            self.tally.add(self.key(event), transferred_in=1)
+            source = int(event.data.get("from_service_id") or 0)
+            source_agency = self.services[source].agency_id if source in self.services else event.agency_id
+            self.tally.add(self.key(event, service_id=source, agency_id=source_agency), transferred_out=1)
+
+    def held(self, event: Event, inside: bool) -> None:
+        self.last_start = None
+        if inside:
+            self.tally.add(self.key(event), held=1)
+
+    def counted(self, event: Event, inside: bool) -> None:
+        """returned, no_show, cancelled: one each, in the column of that name."""
+        if inside:
+            self.tally.add(self.key(event), **{str(event.kind): 1})
+
+    def rated(self, event: Event, inside: bool) -> None:
+        column = SCORE_COLUMN.get(str(event.data.get("score", "")))
+        if inside and column:
+            self.tally.add(self.key(event, clerk=self.finishing_clerk), ratings=1, **{column: 1})
+            if self.tally.keep_waits:
+                self.tally.rated_ids.add(self.ticket.id)
+
+
+_STEPS: dict[str, Callable[[_TicketWalk, Event, bool], None]] = {
+    EventKind.ISSUED: _TicketWalk.issued,
+    EventKind.CALLED: _TicketWalk.called,
+    EventKind.RECALLED: _TicketWalk.recalled,
+    EventKind.STARTED: _TicketWalk.started,
+    EventKind.FINISHED: _TicketWalk.finished,
+    EventKind.TRANSFERRED: _TicketWalk.transferred,
+    EventKind.HELD: _TicketWalk.held,
+    EventKind.RETURNED: _TicketWalk.counted,
+    EventKind.NO_SHOW: _TicketWalk.counted,
+    EventKind.CANCELLED: _TicketWalk.counted,
+    EventKind.RATED: _TicketWalk.rated,
+}
 
 
 # ---------------------------------------------------------------- reading the log
@@ -232,7 +272,9 @@ def day_window(day: date) -> tuple[datetime, datetime]:
 
 
 def service_infos(session: Session, site_ids: list[int] | None = None) -> dict[int, ServiceInfo]:
-    statement = select(Service.id, Service.agency_id, Service.target_wait_minutes, Service.target_service_minutes)
+    statement = select(
+        col(Service.id), col(Service.agency_id), col(Service.target_wait_minutes), col(Service.target_service_minutes)
+    )
     if site_ids is not None:
         statement = statement.where(col(Service.site_id).in_(site_ids))
     return {
@@ -267,7 +309,7 @@ def tally_window(
     Reads with Core (no ORM objects): the tickets touched in the window, then all their events up to `end`.
     """
     site_ids = [site_ids] if isinstance(site_ids, int) else list(site_ids)
-    events_table, tickets_table = TicketEvent.__table__, Ticket.__table__
+    events_table, tickets_table = table_of(TicketEvent), table_of(Ticket)
     connection = session.connection()
     ticket_ids: list[int] = []
     for sites in _chunks(site_ids, 500):

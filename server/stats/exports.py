@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from server.i18n import translate
+from server.i18n import nfc, translate
 from server.stats.compute import INDEX
 from server.stats.queries import History, figures
 
@@ -51,10 +50,6 @@ BY_LABELS = {
     "channel": "Channel",
     "day": "Day",
 }
-
-
-def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from server.auth import hash_password
 from server.clock import LOCAL_TZ
@@ -39,6 +39,7 @@ from server.models import (
     Ticket,
     TicketEvent,
     User,
+    table_of,
 )
 from server.stats.compute import Event, ServiceInfo, Tally, TicketInfo, tally_ticket
 from server.stats.models import StatsRolledDay
@@ -244,7 +245,7 @@ def simulate_site_day(
             priority = rng.choice(PRIORITY_CODES) if rng.random() < 0.08 else ""
             roll = rng.random()
             channel = "appointment" if roll < 0.08 else "staff" if roll < 0.12 else "kiosk"
-            events = [
+            events: list[tuple[str, float, int, int | None, int | None, dict[str, Any]]] = [
                 ("issued", minute, service_id, None, None, {"channel": channel, "priority": priority}),
                 ("called", call, service_id, counter_id, clerk_id, {}),
             ]
@@ -367,7 +368,9 @@ def generate(
     rng = random.Random(seed)
     shapes = create_province(session, sites)
     ids = iter(
-        range((session.execute(select(Ticket.id).order_by(Ticket.id.desc()).limit(1)).scalar() or 0) + 1, 10**12)
+        range(
+            (session.execute(select(col(Ticket.id)).order_by(col(Ticket.id).desc()).limit(1)).scalar() or 0) + 1, 10**12
+        )
     )
     services = {
         sid: ServiceInfo(a_id, 15 * 60, 0)
@@ -391,11 +394,11 @@ def generate(
         for shape in shapes:
             simulate_site_day(rng, shape, day, volume, lambda: next(ids), out)
         if out.tickets:
-            session.connection().execute(insert(Ticket.__table__), out.tickets)
+            session.connection().execute(insert(table_of(Ticket)), out.tickets)
             for start in range(0, len(out.events), 20000):
-                session.connection().execute(insert(TicketEvent.__table__), out.events[start : start + 20_000])
+                session.connection().execute(insert(table_of(TicketEvent)), out.events[start : start + 20_000])
             session.connection().execute(
-                insert(DailyNumber.__table__),
+                insert(table_of(DailyNumber)),
                 [{"sequence_id": q, "service_date": d, "last_value": v} for (q, d), v in out.numbers.items()],
             )
         if day < rollup_until:
@@ -450,6 +453,6 @@ def _rollup_generated(
         )
     store_tally(session, tally)
     session.connection().execute(
-        insert(StatsRolledDay.__table__),
+        insert(table_of(StatsRolledDay)),
         [{"day": day, "site_id": s.id, "rolled_at": now, "events": counts[s.id]} for s in shapes],
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -147,7 +147,7 @@ class Filters:
         return query
 
 
-def _where(table: type, filters: Filters, last: date) -> list[Any]:
+def _where(table: type[Any], filters: Filters, last: date) -> list[Any]:
     clauses = [col(table.site_id).in_(filters.site_ids), col(table.day) >= filters.first, col(table.day) <= last]
     for name in ("agency_id", "service_id", "counter_id", "clerk_id", "priority", "channel"):
         value = getattr(filters, name)
@@ -201,7 +201,7 @@ def history(session: Session, filters: Filters, now: datetime) -> History:
     today = local_date(now)
     result = History(filters)
     last_past = min(filters.last, today - timedelta(days=1))
-    table = StatsDetail if filters.fine else StatsHourly
+    table: type[Any] = StatsDetail if filters.fine else StatsHourly
     if filters.first <= last_past and filters.site_ids:
         where = _where(table, filters, last_past)
         for day, hour, *row in session.exec(
@@ -231,7 +231,7 @@ def agency_hour_rows(session: Session, filters: Filters, now: datetime) -> tuple
     """Summed measures per (agency, hour of day) over the range, and the number of days that had arrivals."""
     today = local_date(now)
     last_past = min(filters.last, today - timedelta(days=1))
-    table = StatsDetail if filters.fine else StatsHourly
+    table: type[Any] = StatsDetail if filters.fine else StatsHourly
     rows: dict[tuple[int, int], list[int]] = {}
     active_days: set[date] = set()
     if filters.first <= last_past and filters.site_ids:
@@ -269,14 +269,14 @@ def breakdown_labels(session: Session, by: str, keys: list[Any]) -> dict[Any, st
     elif by == "agency":
         labels.update({a.id: a.name for a in session.exec(select(Agency).where(col(Agency.id).in_(ids)))})
     elif by == "service":
-        rows = session.exec(select(Service).where(col(Service.id).in_(ids)))
-        labels.update({s.id: f"{s.code} · {s.name}" for s in rows})
+        services = session.exec(select(Service).where(col(Service.id).in_(ids)))
+        labels.update({s.id: f"{s.code} · {s.name}" for s in services})
     elif by == "counter":
-        rows = session.exec(select(Counter).where(col(Counter.id).in_(ids)))
-        labels.update({c.id: c.name or f"Quầy {c.number}" for c in rows})
+        counters = session.exec(select(Counter).where(col(Counter.id).in_(ids)))
+        labels.update({c.id: c.name or f"Quầy {c.number}" for c in counters})
     elif by == "clerk":
-        rows = session.exec(select(User).where(col(User.id).in_(ids)))
-        labels.update({u.id: u.full_name or u.username for u in rows})
+        users = session.exec(select(User).where(col(User.id).in_(ids)))
+        labels.update({u.id: u.full_name or u.username for u in users})
     return {k: labels.get(k, f"#{k}") for k in keys}
 
 
@@ -290,8 +290,8 @@ def live_site(session: Session, site_id: int, now: datetime) -> dict[str, Any]:
     per_service: dict[int, list[int]] = {}
     for key, row in tally.rows.items():
         combine(per_service.setdefault(key[4], empty_row()), row)
-    services = session.exec(select(Service).where(Service.site_id == site_id).order_by(Service.sort_order)).all()
-    agencies = session.exec(select(Agency).where(Agency.site_id == site_id).order_by(Agency.sort_order)).all()
+    services = session.exec(select(Service).where(Service.site_id == site_id).order_by(col(Service.sort_order))).all()
+    agencies = session.exec(select(Agency).where(Agency.site_id == site_id).order_by(col(Agency.sort_order))).all()
     entries = []
     for service in services:
         row = per_service.get(service.id or 0, empty_row())
@@ -325,24 +325,24 @@ def live_site(session: Session, site_id: int, now: datetime) -> dict[str, Any]:
 def province_today(session: Session, site_ids: list[int], now: datetime) -> dict[str, Any]:
     """Per site and in total: waiting now, longest wait, counters, and today's served/wait/satisfaction."""
     today = local_date(now)
-    sites = session.exec(select(Site).where(col(Site.id).in_(site_ids)).order_by(Site.id)).all()
+    sites = session.exec(select(Site).where(col(Site.id).in_(site_ids)).order_by(col(Site.id))).all()
     waiting = {
-        site: (count, oldest)
-        for site, count, oldest in session.exec(
+        site_id: (count, oldest)
+        for site_id, count, oldest in session.exec(
             select(Ticket.site_id, func.count(), func.min(Ticket.queue_since))
             .where(
                 col(Ticket.site_id).in_(site_ids), Ticket.service_date == today, Ticket.status == TicketStatus.WAITING
             )
-            .group_by(Ticket.site_id)
+            .group_by(col(Ticket.site_id))
         )
     }
     counters: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for site, status, count in session.exec(
+    for site_id, status, count in session.exec(
         select(Counter.site_id, Counter.status, func.count())
         .where(col(Counter.site_id).in_(site_ids))
-        .group_by(Counter.site_id, Counter.status)
+        .group_by(col(Counter.site_id), col(Counter.status))
     ):
-        counters[site][status] = count
+        counters[site_id][status] = count
     tally = tally_sites(session, site_ids, *today_window(now))
     per_site: dict[int, list[int]] = {}
     for key, row in tally.rows.items():
@@ -388,7 +388,3 @@ def _aware(value: Any) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def with_sites(filters: Filters, site_ids: list[int]) -> Filters:
-    return replace(filters, site_ids=tuple(site_ids))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
-from server.models import Site
+from server.models import Site, table_of
 from server.stats.compute import INDEX, KEY_FIELDS, Key, Tally, day_window, service_infos, tally_window
 from server.stats.models import MEASURES, StatsDetail, StatsHourly, StatsRolledDay
 
@@ -48,9 +48,9 @@ def store_tally(session: Session, tally: Tally) -> None:
     detail = row_dicts(tally.rows, KEY_FIELDS)
     coarse = row_dicts(coarse_rows(tally.rows), COARSE_FIELDS)
     for chunk_start in range(0, len(detail), 5000):
-        session.connection().execute(insert(StatsDetail.__table__), detail[chunk_start : chunk_start + 5000])
+        session.connection().execute(insert(table_of(StatsDetail)), detail[chunk_start : chunk_start + 5000])
     for chunk_start in range(0, len(coarse), 5000):
-        session.connection().execute(insert(StatsHourly.__table__), coarse[chunk_start : chunk_start + 5000])
+        session.connection().execute(insert(table_of(StatsHourly)), coarse[chunk_start : chunk_start + 5000])
 
 
 def rollup_day(session: Session, day: date, site_id: int, now: datetime) -> int:
@@ -82,7 +82,7 @@ def missing_days(session: Session, site_ids: list[int], first: date, last: date)
         return []
     done = set(
         session.exec(
-            select(StatsRolledDay.day, StatsRolledDay.site_id).where(
+            select(col(StatsRolledDay.day), col(StatsRolledDay.site_id)).where(
                 StatsRolledDay.day >= first, StatsRolledDay.day <= last, col(StatsRolledDay.site_id).in_(site_ids)
             )
         ).all()
@@ -91,7 +91,7 @@ def missing_days(session: Session, site_ids: list[int], first: date, last: date)
 
 
 def all_site_ids(session: Session) -> list[int]:
-    return [site_id for site_id in session.exec(select(Site.id).order_by(Site.id)).all() if site_id is not None]
+    return [site_id for site_id in session.exec(select(Site.id).order_by(col(Site.id))).all() if site_id is not None]
 
 
 class TooManyMissingDays(Exception):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.live_server import LiveServer
+from server.process import ServerProcess
 from tests.support.tools import require_file
 from tests.support.world import World, build_world
 
@@ -44,9 +44,9 @@ def page(browser) -> Iterator[object]:
 
 
 @pytest.fixture
-def live_world(tmp_path: Path) -> Iterator[tuple[LiveServer, World]]:
+def live_world(tmp_path: Path) -> Iterator[tuple[ServerProcess, World]]:
     """A server process (eventlet) on the small test world."""
-    server = LiveServer(tmp_path / "instance")
+    server = ServerProcess(tmp_path / "instance")
     world = server.prepare(build_world)
     server.start()
     yield server, world  # type: ignore[misc]

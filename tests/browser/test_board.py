@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 
 from server.db import Database
 from server.models import Site
+from server.process import ServerProcess
 from server.provisioning import create_device
-from tests.support.live_server import LiveServer
 from tests.support.world import PASSWORD, World, build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -58,7 +58,7 @@ class LiveApi:
         return self.act(username, counter_id, "next")
 
 
-def open_board(page: Page, server: LiveServer, token: str) -> None:
+def open_board(page: Page, server: ServerProcess, token: str) -> None:
     page.goto(f"{server.url}/display/?token={token}")
     page.wait_for_function("window.__luotBoard && window.__luotBoard.snapshots > 0")
 
@@ -235,7 +235,7 @@ def test_a_counter_display_shows_the_number_called_to_its_counter(page: Page, li
 
 
 def test_without_speech_engine_the_board_still_shows_calls_and_the_server_warns(page: Page, tmp_path: Path):
-    server = LiveServer(
+    server = ServerProcess(
         tmp_path / "silent", env={"LUOT_ESPEAK_PATH": "/nonexistent/bin/espeak-ng", "LUOT_VOICE_PACK_DIR": ""}
     )
     world: World = server.prepare(build_world)  # type: ignore[assignment]

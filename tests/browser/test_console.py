@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from server.db import Database
 from server.models import Rating, Ticket
-from tests.support.live_server import LiveServer
+from server.process import ServerProcess
 from tests.support.world import PASSWORD, World
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -28,7 +28,7 @@ CONSOLE_URL = re.compile(r"/counter/\d+(\?.*)?$")
 # ------------------------------------------------------------------ helpers
 
 
-def issue(server: LiveServer, world: World, service: str) -> dict[str, Any]:
+def issue(server: ServerProcess, world: World, service: str) -> dict[str, Any]:
     response = requests.post(
         f"{server.url}/api/v1/tickets",
         json={"service": service},
@@ -39,7 +39,7 @@ def issue(server: LiveServer, world: World, service: str) -> dict[str, Any]:
     return response.json()
 
 
-def sign_in(page: Page, server: LiveServer, username: str) -> None:
+def sign_in(page: Page, server: ServerProcess, username: str) -> None:
     page.goto(f"{server.url}/counter/login")
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
@@ -68,7 +68,7 @@ def waiting_numbers(page: Page):
 
 
 @contextmanager
-def open_console(browser, server: LiveServer, username: str, number: int) -> Iterator[Page]:
+def open_console(browser, server: ServerProcess, username: str, number: int) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="vi-VN")
     try:
         page = context.new_page()
@@ -80,7 +80,7 @@ def open_console(browser, server: LiveServer, username: str, number: int) -> Ite
 
 
 @contextmanager
-def board_listening(server: LiveServer, world: World) -> Iterator[queue.Queue]:
+def board_listening(server: ServerProcess, world: World) -> Iterator[queue.Queue]:
     """A hall board (python-socketio client with the board's device token) collecting `ticket.called`."""
     board = socketio.Client(reconnection=False)
     calls: queue.Queue = queue.Queue()
@@ -96,7 +96,7 @@ def board_listening(server: LiveServer, world: World) -> Iterator[queue.Queue]:
 
 
 @contextmanager
-def database(server: LiveServer) -> Iterator[Database]:
+def database(server: ServerProcess) -> Iterator[Database]:
     db = Database(server.settings())
     try:
         yield db

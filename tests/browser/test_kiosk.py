@@ -25,7 +25,8 @@ from server.printing.escpos_decode import decode_escpos
 from server.printing.layout import load_builtin_layout
 from server.printing.render_image import render_ticket_image
 from server.printing.ticket_data import TicketPrint
-from tests.integration.test_print_jobs import PAPER_OUT, PrinterListener, Server, configure_kiosk, same_image
+from server.process import ServerProcess
+from tests.integration.test_print_jobs import PAPER_OUT, PrinterListener, configure_kiosk, same_image
 from tests.support.world import World, build_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +37,7 @@ CENTRE = "Trung tâm Phục vụ hành chính công thử nghiệm"
 PAPER_OUT_TEXT = "Máy in hết giấy — vui lòng liên hệ quầy hướng dẫn"
 
 
-class KioskServer(Server):
+class KioskServer(ServerProcess):
     """A live server (its log file closed in this process) that can count the tickets in its database."""
 
     def db(self) -> Database:

@@ -13,6 +13,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from server.db import Database
+from server.process import ServerProcess
 from server.provisioning import (
     create_agency,
     create_counter,
@@ -22,7 +23,6 @@ from server.provisioning import (
     create_site,
     create_user,
 )
-from tests.support.live_server import LiveServer
 from tests.support.world import PASSWORD, password_hash
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -52,8 +52,8 @@ def _hall(db: Database) -> dict[int, int]:
 
 
 @pytest.fixture
-def hall(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[int, int]]]:
-    server = LiveServer(tmp_path / "instance")
+def hall(tmp_path: Path) -> Iterator[tuple[ServerProcess, dict[int, int]]]:
+    server = ServerProcess(tmp_path / "instance")
     counters = server.prepare(_hall)
     server.start()
     yield server, counters  # type: ignore[misc]

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from server.db import Database
 from server.models import Rating
-from tests.support.live_server import LiveServer
+from server.process import ServerProcess
 from tests.support.world import PASSWORD, World, build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 class Hall:
     """The API calls around the tablet: a kiosk issues, clerks serve (Bearer tokens)."""
 
-    def __init__(self, server: LiveServer, world: World) -> None:
+    def __init__(self, server: ServerProcess, world: World) -> None:
         self.server = server
         self.world = world
         self.http = requests.Session()
@@ -60,13 +60,13 @@ class Hall:
         return ticket
 
 
-def tablet_page(page: Page, server: LiveServer, token: str) -> Page:
+def tablet_page(page: Page, server: ServerProcess, token: str) -> Page:
     page.goto(f"{server.url}/counter/rating?token={token}")
     expect(page.locator("#screen-idle")).to_be_visible()
     return page
 
 
-def stored_rating(server: LiveServer, ticket_id: int) -> Rating | None:
+def stored_rating(server: ServerProcess, ticket_id: int) -> Rating | None:
     db = Database(server.settings())
     try:
         with db.read() as session:
@@ -136,7 +136,7 @@ def test_a_tablet_that_connects_just_after_the_finish_still_offers_the_rating(pa
 
 
 def test_a_site_that_adds_neutral_to_its_scale_shows_four_choices(browser, tmp_path: Path):
-    server = LiveServer(tmp_path / "instance")
+    server = ServerProcess(tmp_path / "instance")
     world = server.prepare(
         lambda db: build_world(db, rating_scale=["very_satisfied", "satisfied", "neutral", "unsatisfied"])
     )

@@ -1,5 +1,5 @@
-"""Helpers for tests that drive real server processes: a LiveServer that closes its log handle, a REST
-caller over one keep-alive session, and a Socket.IO listener that queues what it hears."""
+"""Helpers for tests that drive real server processes (server.process.ServerProcess): a REST caller over one
+keep-alive session, and a Socket.IO listener that queues what it hears."""
 
 from __future__ import annotations
 
@@ -10,13 +10,9 @@ from typing import Any
 import requests
 import socketio
 
-from tests.support.live_server import LiveServer
 from tests.support.world import PASSWORD
 
 ROOT = Path(__file__).parents[2]
-
-
-Server = LiveServer  # kept as a name the tests import; LiveServer closes its log handle itself
 
 
 class Api:

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from server.app import create_app
 from server.clock import ManualClock
-from server.commands import initialise
+from server.instance import initialise
 from server.provisioning import create_user
 from server.settings import load_settings
 from tests.conftest import WEDNESDAY_9AM

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration._live import Api, Listener, Server
+from server.process import ServerProcess
+from tests.integration._live import Api, Listener
 from tests.support.world import build_world
 
 pytestmark = pytest.mark.slow
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent", "threading"])
 def test_each_async_mode_delivers_a_call_to_a_board(tmp_path: Path, mode: str) -> None:
-    server = Server(tmp_path / "instance", async_mode=mode)
+    server = ServerProcess(tmp_path / "instance", async_mode=mode)
     world = server.prepare(build_world)
     server.start()
     api = Api(server.url)

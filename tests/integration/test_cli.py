@@ -13,9 +13,9 @@ from sqlmodel import func, select
 from server.commands import cli
 from server.db import Database
 from server.models import Agency, Counter, Service, Ticket, User
+from server.process import ServerProcess
 from server.settings import load_settings
 from tests.support.api import bearer
-from tests.support.live_server import LiveServer
 from tests.support.world import build_world
 
 
@@ -63,7 +63,7 @@ def test_create_user_refuses_a_duplicate(tmp_path, monkeypatch, migrated_instanc
 
 
 def test_backup_copies_the_database_while_the_server_runs(tmp_path):
-    server = LiveServer(tmp_path / "instance")
+    server = ServerProcess(tmp_path / "instance")
     world = server.prepare(build_world)
     server.start()
     try:

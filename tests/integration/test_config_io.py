@@ -8,9 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from server.clock import ManualClock
-from server.commands import cli, initialise
+from server.commands import cli
 from server.config_io import ConfigError, export_config, import_config
 from server.db import Database
+from server.instance import initialise
 from server.settings import load_settings
 from tests.conftest import WEDNESDAY_9AM
 

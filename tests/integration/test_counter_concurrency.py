@@ -15,7 +15,7 @@ from sqlmodel import col, func, select
 
 from server.db import Database
 from server.models import TicketEvent
-from tests.support.live_server import LiveServer
+from server.process import ServerProcess
 from tests.support.world import PASSWORD, World, build_world
 
 pytestmark = pytest.mark.slow
@@ -78,8 +78,8 @@ def at_once(*actions: Callable[[], requests.Response]) -> list[requests.Response
     return results  # type: ignore[return-value]
 
 
-def _serve(tmp_path: Path, mode: str) -> Iterator[tuple[LiveServer, World]]:
-    server = LiveServer(tmp_path / "instance", async_mode=mode)
+def _serve(tmp_path: Path, mode: str) -> Iterator[tuple[ServerProcess, World]]:
+    server = ServerProcess(tmp_path / "instance", async_mode=mode)
     world = server.prepare(build_world)
     server.start()
     yield server, world  # type: ignore[misc]
@@ -87,16 +87,16 @@ def _serve(tmp_path: Path, mode: str) -> Iterator[tuple[LiveServer, World]]:
 
 
 @pytest.fixture(params=["eventlet", "gevent", "threading"])
-def every_mode(request, tmp_path: Path) -> Iterator[tuple[LiveServer, World]]:
+def every_mode(request, tmp_path: Path) -> Iterator[tuple[ServerProcess, World]]:
     yield from _serve(tmp_path, request.param)
 
 
 @pytest.fixture
-def served_world(tmp_path: Path) -> Iterator[tuple[LiveServer, World]]:
+def served_world(tmp_path: Path) -> Iterator[tuple[ServerProcess, World]]:
     yield from _serve(tmp_path, "eventlet")
 
 
-def called_events_per_ticket(server: LiveServer) -> Tally:
+def called_events_per_ticket(server: ServerProcess) -> Tally:
     db = Database(server.settings())
     try:
         with db.read() as session:

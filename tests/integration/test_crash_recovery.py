@@ -14,7 +14,8 @@ from sqlmodel import select
 
 from server.db import Database
 from server.models import Ticket
-from tests.integration._live import Api, Server
+from server.process import ServerProcess
+from tests.integration._live import Api
 from tests.support.world import build_world
 
 pytestmark = pytest.mark.slow
@@ -46,7 +47,7 @@ class Issuer(threading.Thread):
 
 
 def test_a_killed_server_keeps_every_acknowledged_ticket_and_numbers_on(tmp_path: Path) -> None:
-    server = Server(tmp_path / "instance", async_mode="eventlet")
+    server = ServerProcess(tmp_path / "instance", async_mode="eventlet")
     world = server.prepare(build_world)
     server.start()
     issuer = Issuer(server.url, world.kiosk_token)

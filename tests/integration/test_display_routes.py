@@ -316,7 +316,7 @@ def silent_app(tmp_path: Path, caplog: pytest.LogCaptureFixture):
         espeak_path=MISSING_ESPEAK,
         voice_pack_dir="",
     )
-    from server.commands import initialise
+    from server.instance import initialise
 
     initialise(settings)
     with caplog.at_level(logging.WARNING, logger="server.voice.calls"):

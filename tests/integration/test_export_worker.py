@@ -20,8 +20,9 @@ import requests
 from server.domain import queueing
 from server.errors_http import HTTP_MESSAGES
 from server.i18n import translate
+from server.process import ServerProcess
 from server.stats import export_worker, exports, queries
-from tests.integration._live import Api, Server
+from tests.integration._live import Api
 from tests.integration.test_exports import CA, QUERY, TOTAL, TP, local
 from tests.support.api import bearer, staff_token
 from tests.support.world import build_world
@@ -127,7 +128,7 @@ def test_a_child_that_runs_out_of_time_is_killed_and_answers_504(client, played,
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])
 def test_a_real_server_waits_for_the_child_cooperatively(tmp_path: Path, mode: str) -> None:
     """Under monkey-patching the wait goes through the green subprocess module; the file still arrives."""
-    server = Server(tmp_path / "instance", async_mode=mode)
+    server = ServerProcess(tmp_path / "instance", async_mode=mode)
     server.prepare(build_world)
     server.start()
     api = Api(server.url)

@@ -23,12 +23,12 @@ from server.printing.escpos_decode import decode_escpos
 from server.printing.jobs import ticket_print
 from server.printing.layout import load_builtin_layout
 from server.printing.render_image import render_ticket_image
+from server.process import ServerProcess
 from tests.integration.test_print_jobs import (
     PAPER_OUT,
     STATUS_OK,
     WAIT,
     PrinterListener,
-    Server,
     closed_port,
     configure_kiosk,
     same_image,
@@ -80,8 +80,8 @@ class Heard:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[Server, World]]:
-    live = Server(tmp_path / "instance")
+def server(tmp_path: Path) -> Iterator[tuple[ServerProcess, World]]:
+    live = ServerProcess(tmp_path / "instance")
 
     def populate(db: Database) -> World:
         world = build_world(db)

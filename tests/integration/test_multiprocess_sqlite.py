@@ -14,9 +14,9 @@ import pytest
 from sqlmodel import select
 
 from server.clock import LOCAL_TZ, ManualClock
-from server.commands import initialise
 from server.db import Database
 from server.domain import errors, queueing
+from server.instance import initialise
 from server.models import Ticket, TicketEvent
 from server.settings import Settings, load_settings
 from tests.support.world import World, build_world

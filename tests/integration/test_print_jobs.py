@@ -26,8 +26,8 @@ from server.printing.jobs import PrintService, RetryPolicy, ticket_from_json, ti
 from server.printing.layout import load_builtin_layout
 from server.printing.render_image import render_ticket_image
 from server.printing.ticket_data import TicketPrint
+from server.process import ServerProcess
 from tests.support.api import bearer, issue, staff_token
-from tests.support.live_server import LiveServer
 from tests.support.world import World, build_world
 
 DLE_EOT_PRINTER, DLE_EOT_PAPER = b"\x10\x04\x01", b"\x10\x04\x04"
@@ -101,9 +101,6 @@ class PrinterListener:
     def wait_for_connections(self, count: int, timeout: float = WAIT) -> bool:
         with self._changed:
             return self._changed.wait_for(lambda: len(self.jobs) >= count, timeout)
-
-
-Server = LiveServer  # kept as a name other tests import; LiveServer closes its log handle itself
 
 
 def closed_port() -> int:
@@ -292,7 +289,7 @@ def test_tickets_issued_by_staff_or_by_a_kiosk_without_printer_print_nothing(cli
 @pytest.mark.slow
 @pytest.mark.parametrize("async_mode", ["eventlet", "gevent", "threading"])
 def test_each_async_mode_prints_off_the_hub(tmp_path: Path, printer: PrinterListener, async_mode: str):
-    server = Server(tmp_path / "instance", async_mode=async_mode)
+    server = ServerProcess(tmp_path / "instance", async_mode=async_mode)
 
     def populate(db: Database) -> World:
         world = build_world(db)

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from server.domain.queueing import call_next, issue_ticket, open_counter, start
-from tests.integration._live import ROOT, Api, Listener, Server
+from server.process import ServerProcess
+from tests.integration._live import ROOT, Api, Listener
 from tests.support.sockets import named, receive_until
 from tests.support.world import build_world
 
@@ -56,7 +57,7 @@ cli.main(args=["serve"], prog_name="luot")
 """
 
 
-class CrowdedServer(Server):
+class CrowdedServer(ServerProcess):
     def start(self, timeout: float = 30.0) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -166,7 +167,7 @@ class RawBoard:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("server_class", [Server, CrowdedServer], ids=["sockets-with-room", "crowded-sockets"])
+@pytest.mark.parametrize("server_class", [ServerProcess, CrowdedServer], ids=["sockets-with-room", "crowded-sockets"])
 def test_eventlet_boards_get_every_event_in_order_however_they_read(tmp_path: Path, server_class: type) -> None:
     server = server_class(tmp_path / "instance", async_mode="eventlet")
     world = server.prepare(build_world)

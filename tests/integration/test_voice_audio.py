@@ -20,11 +20,7 @@ from server.voice.audio import (
     chime_frames,
     wav_duration_seconds,
 )
-
-try:  # tests/integration may or may not be a package
-    from ._voice_tools import require_tool
-except ImportError:
-    from _voice_tools import require_tool
+from tests.support.tools import require_tool
 
 AUDIO_LOGGER = "server.voice.audio"
 MISSING_ESPEAK = "/nonexistent/bin/espeak-ng"

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from server.commands import initialise
 from server.db import Database
+from server.instance import initialise
 from server.models import Service, Site
+from server.process import ServerProcess
 from server.provisioning import create_counter, create_user
 from server.settings import load_settings
-from tests.integration._live import Server
 from tests.support.tools import missing
 from tests.support.world import PASSWORD, World, build_world
 
@@ -157,12 +157,12 @@ def scale_world(shared_instance: Path, pg_database: tuple[str, int], redis_db: i
 
 
 @pytest.fixture
-def start_server(shared_instance: Path) -> Iterator[Callable[..., Server]]:
+def start_server(shared_instance: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Starts `luot serve` processes on the shared instance with the given database and message queue."""
-    started: list[Server] = []
+    started: list[ServerProcess] = []
 
-    def start(database_url: str, message_queue: str, mode: str = "eventlet", **env: str) -> Server:
-        server = Server(
+    def start(database_url: str, message_queue: str, mode: str = "eventlet", **env: str) -> ServerProcess:
+        server = ServerProcess(
             shared_instance,
             async_mode=mode,
             env={"LUOT_DATABASE_URL": database_url, "LUOT_MESSAGE_QUEUE": message_queue, **env},

@@ -19,9 +19,10 @@ def missing(reason: str) -> None:
 
 
 def require_tool(name: str) -> str:
+    """Path of executable `name`; skips the test if missing, fails instead when LUOT_REQUIRE_ALL=1."""
     path = shutil.which(name)
     if path is None:
-        missing(f"{name} is not installed")
+        missing(f"{name} is not installed (apt install {name})")
     return path or ""
 
 

@@ -4,21 +4,33 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from server.i18n import _catalogue
-from server.settings import SETTINGS
+from server.settings import SETTINGS, Settings, markdown_table
 
 ROOT = Path(__file__).parents[2]
 SOURCE_DIRS = ["server", "kiosk", "display", "counter", "dashboard"]
 
 
-def test_every_setting_is_in_the_readme_table():
+def test_the_readme_settings_table_is_the_generated_one():
     readme = (ROOT / "README.md").read_text()
+    table = re.search(r"<!-- settings-table:[^>]*-->\n(.*?)<!-- /settings-table -->", readme, re.S)
+    assert table, "README.md has no settings-table markers"
+    assert table[1] == markdown_table(), "README settings table is stale: python -m server.settings --markdown"
     for spec in SETTINGS:
-        assert f"`LUOT_{spec.name.upper()}`" in readme, f"LUOT_{spec.name.upper()} is not documented in README.md"
+        assert f"`LUOT_{spec.name.upper()}`" in table[1]
+
+
+def test_each_setting_has_one_default_and_a_help_line():
+    defaults = Settings()
+    assert {spec.name for spec in SETTINGS} == {f.name for f in fields(Settings)} - {"extra"}
+    for spec in SETTINGS:
+        assert getattr(defaults, spec.name) == spec.default and spec.help
+        assert isinstance(spec.default, spec.type)
 
 
 def marked_messages() -> set[str]:
@@ -54,3 +66,17 @@ def test_no_two_catalogues_translate_the_same_message_differently():
                 assert earlier[1] == message.string, (
                     f"{message.id!r}: {earlier[0]} says {earlier[1]!r}, {path.name} says {message.string!r}"
                 )
+
+
+def test_the_readme_kiosk_tap_path_names_real_files_each_once():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("**A kiosk tap to the board, file by file**", 1)[1].split("**How data flows.**", 1)[0]
+    steps = re.findall(r"^\d+\. `([^`]+)`", section, re.M)
+    assert steps[0] == "kiosk/js/kiosk.js" and steps[-1] == "display/js/board.js"
+    named = re.findall(r"`((?:server|kiosk|display|web|counter|dashboard)/[\w/]+\.(?:py|js))`", section)
+    assert len(named) == len(set(named)), "a file is visited twice"
+    for path in named:
+        assert (ROOT / path).is_file(), f"{path} does not exist"
+    architecture = readme.split("## Architecture", 1)[1].split("**A kiosk tap", 1)[0]
+    for path in steps:
+        assert Path(path).name in architecture, f"{path} is not named in the architecture tree"
