@@ -337,6 +337,26 @@ def print_table(rows: list[Row]) -> None:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
 
 
+def run_eventlet_parts(rows: list[Row], workdir: Path, parts: set[str], quick: bool) -> None:
+    """The clerk, mixed, growth and answer-size parts: one eventlet server each (the mode `luot serve` uses)."""
+    for part, run_once in (
+        ("clerks", bench_clerks),
+        ("mixed", bench_mixed),
+        ("growth", bench_growth),
+        ("sizes", bench_sizes),
+    ):
+        if part not in parts:
+            continue
+        began_part, before = time.monotonic(), len(rows)
+        try:
+            run_once(rows, workdir, quick)
+        except Exception as exc:  # one part failing must not lose the others' figures
+            rows.append(Row("eventlet", part, f"failed: {exc.__class__.__name__}: {exc}"[:160]))
+        for row in rows[before:]:
+            print(f"  {row.mode:<9} {row.what}: {row.value}", flush=True)
+        print(f"  ({part}: {time.monotonic() - began_part:.0f} s)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: eventlet,gevent,threading")
@@ -381,22 +401,8 @@ def main() -> None:
             for row in rows:
                 print(f"  {row.mode:<9} {row.what}: {row.value}", flush=True)
             print(f"  (floors: {time.monotonic() - began_part:.0f} s)", flush=True)
-        for part, run_once in (
-            ("clerks", bench_clerks),
-            ("mixed", bench_mixed),
-            ("growth", bench_growth),
-            ("sizes", bench_sizes),
-        ):
-            if part not in parts or "eventlet" not in modes:
-                continue
-            began_part, before = time.monotonic(), len(rows)
-            try:
-                run_once(rows, workdir, args.quick)
-            except Exception as exc:  # one part failing must not lose the others' figures
-                rows.append(Row("eventlet", part, f"failed: {exc.__class__.__name__}: {exc}"[:160]))
-            for row in rows[before:]:
-                print(f"  {row.mode:<9} {row.what}: {row.value}", flush=True)
-            print(f"  ({part}: {time.monotonic() - began_part:.0f} s)", flush=True)
+        if "eventlet" in modes:
+            run_eventlet_parts(rows, workdir, parts, args.quick)
         for mode in modes:
             for part, run_part, extra in (
                 ("issue", bench_issue, (sequential, concurrent)),
