@@ -99,7 +99,9 @@ def call_next(
         if current.status == TicketStatus.CALLED:
             raise errors.TicketStillCalled(number=current.display_number)
         events.append(_finish(session, current, counter, now, user_id))
-    rules = site_rules(session, counter.site_id)
+    line = lines.site(counter.site_id, now) if lines is not None else None
+    rules = line.rules if line is not None else site_rules(session, counter.site_id)  # the line keeps the site's
+    weights = dict(line.counters[counter.id].weights) if line is not None and counter.id in line.counters else None
     choices = _line_choices(lines, counter, now) if lines is not None else _database_choices(session, counter, now)
     for choice in choices:
         if not _claim(session, choice.id, counter.id or 0, user_id, now):
@@ -119,10 +121,10 @@ def call_next(
             service_ids=frozenset({ticket.service_id}),
             call_id=f"c{entry.id}",
         )
-        events += [call, counter_changed(session, counter, now, user_id)]
+        events += [call, counter_changed(session, counter, now, user_id, weights)]
         return Outcome(call.ticket, events)
     if events:  # the served ticket is finished even though nobody is left to call
-        events.append(counter_changed(session, counter, now, user_id))
+        events.append(counter_changed(session, counter, now, user_id, weights))
         return Outcome(None, events)
     raise errors.NoTicketWaiting()
 
