@@ -56,7 +56,7 @@ def bench_server(
 ) -> Iterator[tuple[BenchServer, BenchSite]]:
     server = BenchServer(workdir / name, "eventlet")
     server.workdir.mkdir(parents=True)
-    server.prepare()
+    server.seed_demo()
     site = add_bench_site(server.workdir / "instance", waiting=waiting, finished=finished, spread=spread)
     server.start()
     try:
