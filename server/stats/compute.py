@@ -102,16 +102,17 @@ def wait_bucket(seconds: int) -> int:
 
 @dataclass
 class Tally:
-    """Measure sums per key; `waits` keeps exact wait samples (seconds) per service when asked (live today)."""
+    """Measure sums per key, and the exact wait samples (seconds) counted in each key (`samples`, for the p90:
+    see server.stats.waits). `project` maps a full key to the key rows are kept under (the live figures keep
+    one row per (site, service)); identity by default."""
 
-    rows: dict[Key, list[int]] = field(default_factory=dict)
-    keep_waits: bool = False
-    waits: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
-    called_ids: set[int] = field(default_factory=set)
-    finished_ids: set[int] = field(default_factory=set)
-    rated_ids: set[int] = field(default_factory=set)
+    rows: dict[Any, list[int]] = field(default_factory=dict)
+    samples: dict[Any, list[int]] = field(default_factory=lambda: defaultdict(list))
+    project: Any = None
 
     def add(self, key: Key, **measures: int) -> None:
+        if self.project is not None:
+            key = self.project(key)
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = [0] * len(MEASURES)
@@ -121,9 +122,111 @@ class Tally:
             else:
                 row[INDEX[name]] += value
 
+    def add_wait(self, key: Key, seconds: int) -> None:
+        self.samples[self.project(key) if self.project is not None else key].append(seconds)
+
 
 def _seconds(later: datetime, earlier: datetime) -> int:
     return max(0, int((later - earlier).total_seconds()))
+
+
+@dataclass
+class TicketTally:
+    """One ticket's progress through its events, fed one event at a time in log order (the roll-ups feed a
+    whole ticket at once, the live figures each event as it commits): the same rules either way."""
+
+    ticket: TicketInfo
+    issued_at: datetime | None = None
+    first_called: bool = False
+    last_call: datetime | None = None
+    last_start: datetime | None = None
+    finishing_clerk: int = 0
+
+    def key(
+        self,
+        event: Event,
+        service_id: int | None = None,
+        agency_id: int | None = None,
+        counter: int | None = None,
+        clerk: int | None = None,
+    ) -> Key:
+        local = event.at.astimezone(LOCAL_TZ)
+        return (
+            local.date(),
+            local.hour,
+            self.ticket.site_id,
+            agency_id if agency_id is not None else event.agency_id,
+            service_id if service_id is not None else event.service_id,
+            (event.counter_id or 0) if counter is None else counter,
+            (event.user_id or 0) if clerk is None else clerk,
+            self.ticket.priority,
+            self.ticket.channel,
+        )
+
+    def feed(self, tally: Tally, event: Event, services: dict[int, ServiceInfo], inside: bool) -> None:
+        """Takes one event; adds to `tally` the figures it completes when `inside` the counted window."""
+        kind, key = event.kind, self.key
+        if kind == EventKind.ISSUED:
+            self.issued_at = event.at
+            if inside:
+                tally.add(key(event, counter=0, clerk=0), issued=1)
+        elif kind == EventKind.CALLED:
+            self.last_call, self.last_start = event.at, None
+            if not self.first_called:
+                self.first_called = True
+                if inside and self.issued_at is not None:
+                    wait = _seconds(event.at, self.issued_at)
+                    target = services[event.service_id].target_wait_seconds if event.service_id in services else 0
+                    tally.add(
+                        key(event),
+                        called=1,
+                        wait_sum=wait,
+                        wait_max=wait,
+                        within_target=int(wait <= target),
+                        **{f"w{wait_bucket(wait)}": 1},
+                    )
+                    tally.add_wait(key(event), wait)
+        elif kind == EventKind.RECALLED:
+            self.last_call = event.at
+            if inside:
+                tally.add(key(event), recalled=1)
+        elif kind == EventKind.STARTED:
+            self.last_start = (self.last_call or event.at) if event.data.get("implicit") else event.at
+        elif kind == EventKind.FINISHED:
+            self.finishing_clerk = event.user_id or 0
+            if inside:
+                began = self.last_start or self.last_call or event.at
+                seconds = _seconds(event.at, began)
+                target = services[event.service_id].target_service_seconds if event.service_id in services else 0
+                tally.add(key(event), served=1, service_sum=seconds, service_within=int(seconds <= target))
+                self._wait_to_last_call(tally, event)
+            self.last_start = None
+        elif kind == EventKind.TRANSFERRED:
+            self.last_start = None
+            if inside:
+                tally.add(key(event), transferred_in=1)
+                source = int(event.data.get("from_service_id") or 0)
+                source_agency = services[source].agency_id if source in services else event.agency_id
+                tally.add(key(event, service_id=source, agency_id=source_agency), transferred_out=1)
+        elif kind == EventKind.HELD:
+            self.last_start = None
+            if inside:
+                tally.add(key(event), held=1)
+        elif kind in (EventKind.RETURNED, EventKind.NO_SHOW, EventKind.CANCELLED):
+            if inside:
+                tally.add(key(event), **{str(kind): 1})
+                if kind == EventKind.NO_SHOW:
+                    self._wait_to_last_call(tally, event)
+        elif kind == EventKind.RATED and inside:
+            column = SCORE_COLUMN.get(str(event.data.get("score", "")))
+            if column:
+                tally.add(key(event, clerk=self.finishing_clerk), ratings=1, **{column: 1})
+
+    def _wait_to_last_call(self, tally: Tally, event: Event) -> None:
+        """Wait to the last call (what Qmatic reports): the latest call or recall − issue, once per ticket at the
+        `finished` or `no_show` that ends it, on that event's service, counter and clerk."""
+        if self.last_call is not None and self.issued_at is not None:
+            tally.add(self.key(event), wait_last_n=1, wait_last_sum=_seconds(self.last_call, self.issued_at))
 
 
 def tally_ticket(
@@ -135,93 +238,9 @@ def tally_ticket(
     end: datetime,
 ) -> None:
     """Adds the figures completed inside [start, end) by one ticket's events (all of them up to `end`, in order)."""
-    issued_at: datetime | None = None
-    first_called = False
-    last_call: datetime | None = None
-    last_start: datetime | None = None
-    finishing_clerk = 0
-
-    def key(
-        event: Event,
-        service_id: int | None = None,
-        agency_id: int | None = None,
-        counter: int | None = None,
-        clerk: int | None = None,
-    ) -> Key:
-        local = event.at.astimezone(LOCAL_TZ)
-        return (
-            local.date(),
-            local.hour,
-            ticket.site_id,
-            agency_id if agency_id is not None else event.agency_id,
-            service_id if service_id is not None else event.service_id,
-            (event.counter_id or 0) if counter is None else counter,
-            (event.user_id or 0) if clerk is None else clerk,
-            ticket.priority,
-            ticket.channel,
-        )
-
+    progress = TicketTally(ticket)
     for event in events:
-        inside = start <= event.at < end
-        kind = event.kind
-        if kind == EventKind.ISSUED:
-            issued_at = event.at
-            if inside:
-                tally.add(key(event, counter=0, clerk=0), issued=1)
-        elif kind == EventKind.CALLED:
-            last_call, last_start = event.at, None
-            if not first_called:
-                first_called = True
-                if inside and issued_at is not None:
-                    wait = _seconds(event.at, issued_at)
-                    target = services[event.service_id].target_wait_seconds if event.service_id in services else 0
-                    tally.add(
-                        key(event),
-                        called=1,
-                        wait_sum=wait,
-                        wait_max=wait,
-                        within_target=int(wait <= target),
-                        **{f"w{wait_bucket(wait)}": 1},
-                    )
-                    if tally.keep_waits:
-                        tally.waits[event.service_id].append(wait)
-                        tally.called_ids.add(ticket.id)
-        elif kind == EventKind.RECALLED:
-            last_call = event.at
-            if inside:
-                tally.add(key(event), recalled=1)
-        elif kind == EventKind.STARTED:
-            last_start = (last_call or event.at) if event.data.get("implicit") else event.at
-        elif kind == EventKind.FINISHED:
-            finishing_clerk = event.user_id or 0
-            if inside:
-                began = last_start or last_call or event.at
-                seconds = _seconds(event.at, began)
-                target = services[event.service_id].target_service_seconds if event.service_id in services else 0
-                tally.add(key(event), served=1, service_sum=seconds, service_within=int(seconds <= target))
-                if tally.keep_waits:
-                    tally.finished_ids.add(ticket.id)
-            last_start = None
-        elif kind == EventKind.TRANSFERRED:
-            last_start = None
-            if inside:
-                tally.add(key(event), transferred_in=1)
-                source = int(event.data.get("from_service_id") or 0)
-                source_agency = services[source].agency_id if source in services else event.agency_id
-                tally.add(key(event, service_id=source, agency_id=source_agency), transferred_out=1)
-        elif kind == EventKind.HELD:
-            last_start = None
-            if inside:
-                tally.add(key(event), held=1)
-        elif kind in (EventKind.RETURNED, EventKind.NO_SHOW, EventKind.CANCELLED):
-            if inside:
-                tally.add(key(event), **{str(kind): 1})
-        elif kind == EventKind.RATED and inside:
-            column = SCORE_COLUMN.get(str(event.data.get("score", "")))
-            if column:
-                tally.add(key(event, clerk=finishing_clerk), ratings=1, **{column: 1})
-                if tally.keep_waits:
-                    tally.rated_ids.add(ticket.id)
+        progress.feed(tally, event, services, start <= event.at < end)
 
 
 # ---------------------------------------------------------------- reading the log
@@ -261,10 +280,14 @@ def tally_window(
     end: datetime,
     tally: Tally,
     services: dict[int, ServiceInfo],
+    states: dict[int, TicketTally] | None = None,
+    max_event_id: int | None = None,
 ) -> int:
     """Adds the sites' figures completed in [start, end) to `tally`; returns the number of events in the window.
 
     Reads with Core (no ORM objects): the tickets touched in the window, then all their events up to `end`.
+    `states` (live figures) receives each ticket's progress, to be fed the later events; `max_event_id` ignores
+    events committed after the one the caller saw last (they are fed later).
     """
     site_ids = [site_ids] if isinstance(site_ids, int) else list(site_ids)
     events_table, tickets_table = TicketEvent.__table__, Ticket.__table__
@@ -274,7 +297,12 @@ def tally_window(
         ticket_ids += (
             connection.execute(
                 select(events_table.c.ticket_id)
-                .where(events_table.c.site_id.in_(sites), events_table.c.at >= start, events_table.c.at < end)
+                .where(
+                    events_table.c.site_id.in_(sites),
+                    events_table.c.at >= start,
+                    events_table.c.at < end,
+                    *([events_table.c.id <= max_event_id] if max_event_id is not None else []),
+                )
                 .distinct()
             )
             .scalars()
@@ -303,42 +331,61 @@ def tally_window(
                 events_table.c.user_id,
                 type_coerce(case((events_table.c.kind.in_(DATA_KINDS), events_table.c.data), else_=None), String),
             )
-            .where(events_table.c.ticket_id.in_(chunk), events_table.c.at < end)
+            .where(
+                events_table.c.ticket_id.in_(chunk),
+                events_table.c.at < end,
+                *([events_table.c.id <= max_event_id] if max_event_id is not None else []),
+            )
             .order_by(events_table.c.ticket_id, events_table.c.at, events_table.c.id)
         ).fetchall()
-        current: list[Event] = []
-        current_id = None
+        progress: TicketTally | None = None
         for row in rows:
-            data = row[7]
-            event = Event(
-                row[0],
-                row[1],
-                _utc(row[2]),
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                (json.loads(data) if isinstance(data, str) else data) if data is not None else {},
-            )
+            event = event_of(row)
             in_window += start <= event.at
-            if event.ticket_id != current_id:
-                if current:
-                    tally_ticket(tally, tickets[current_id], current, services, start, end)
-                current, current_id = [], event.ticket_id
-            current.append(event)
-        if current:
-            tally_ticket(tally, tickets[current_id], current, services, start, end)
+            if progress is None or progress.ticket.id != event.ticket_id:
+                progress = TicketTally(tickets[event.ticket_id])
+                if states is not None:
+                    states[event.ticket_id] = progress
+            progress.feed(tally, event, services, start <= event.at < end)
     return in_window
 
 
-def tally_sites(
-    session: Session, site_ids: list[int], start: datetime, end: datetime, keep_waits: bool = False
-) -> Tally:
+def event_of(row: Any) -> Event:
+    """An Event from a row of (ticket_id, kind, at as text, service_id, agency_id, counter_id, user_id, data)."""
+    data = row[7]
+    return Event(
+        row[0],
+        row[1],
+        _utc(row[2]),
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        (json.loads(data) if isinstance(data, str) else data) if data is not None else {},
+    )
+
+
+def event_columns() -> list[Any]:
+    """The columns `event_of` reads (`at` raw, `data` only for the kinds that use it)."""
+    events_table = TicketEvent.__table__
+    return [
+        events_table.c.ticket_id,
+        events_table.c.kind,
+        type_coerce(events_table.c.at, String),
+        events_table.c.service_id,
+        events_table.c.agency_id,
+        events_table.c.counter_id,
+        events_table.c.user_id,
+        type_coerce(case((events_table.c.kind.in_(DATA_KINDS), events_table.c.data), else_=None), String),
+    ]
+
+
+def tally_sites(session: Session, site_ids: list[int], start: datetime, end: datetime) -> Tally:
     """The figures of the sites completed in [start, end); memoised for the session (one request)."""
     cache = session.info.setdefault("luot.tallies", {})
-    key = (tuple(sorted(site_ids)), start, end, keep_waits)
+    key = (tuple(sorted(site_ids)), start, end)
     if key not in cache:
-        tally = Tally(keep_waits=keep_waits)
+        tally = Tally()
         tally_window(session, site_ids, start, end, tally, service_infos(session, site_ids))
         cache[key] = tally
     return cache[key]

@@ -1,0 +1,242 @@
+"""Today's figures per site, kept in memory: what `/dashboard/api/live` and the province table answer.
+
+A site's figures are built once from the event log (today's window, as history reads it: the same
+`TicketTally` rules of server.stats.compute) and then fed every event committed after the last one they saw,
+in log order: one read asks the log only for `ticketevent.id > last seen` (the primary key; no query over the
+day's tickets) and answers a constant-size table (one row per service and agency, and the site's total). The
+events of every process reach the same log, so several processes (one SQLite file, or PostgreSQL) agree
+without a message bus; on PostgreSQL, where a transaction may commit after one with a higher id, each read also
+looks back `LOOKBACK_IDS` ids and skips the events it already fed.
+
+A site is built again when its local day changes (yesterday's figures are history, read from the roll-ups),
+when its catalogue changes in this process (targets: `catalogue_changed`, hooked to
+`Database.catalogue_watchers`), when `mark_stale` is called, and as a safety net every `REBUILD_EVERY_SECONDS`.
+
+Definitions are those of server.stats.compute; the p90 is the one of server.stats.waits (nearest rank over exact
+wait seconds), so a finished day shows here the figures its roll-up shows in history.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from server.clock import Clock, local_date, local_midnight
+from server.db import Database
+from server.models import Agency, Service, Ticket, TicketEvent
+from server.stats.compute import (
+    Key,
+    ServiceInfo,
+    Tally,
+    TicketInfo,
+    TicketTally,
+    event_columns,
+    event_of,
+    service_infos,
+    tally_window,
+)
+from server.stats.waits import SortedWaits
+
+REBUILD_EVERY_SECONDS = 15 * 60
+LOOKBACK_IDS = 256  # PostgreSQL only: ids a later commit may still fill in below the highest one seen
+
+
+class LiveTally(Tally):
+    """Rows per service (key[4]); exact waits per service, agency (key[3]) and the site, kept sorted."""
+
+    def __init__(self) -> None:
+        super().__init__(project=lambda key: key[4])
+        self.service_waits: dict[int, SortedWaits] = defaultdict(SortedWaits)
+        self.agency_waits: dict[int, SortedWaits] = defaultdict(SortedWaits)
+        self.site_waits = SortedWaits()
+
+    def add_wait(self, key: Key, seconds: int) -> None:
+        self.service_waits[key[4]].add(seconds)
+        self.agency_waits[key[3]].add(seconds)
+        self.site_waits.add(seconds)
+
+
+@dataclass
+class SiteFigures:
+    """One site's figures of one local day, and what is needed to feed it the next events."""
+
+    site_id: int
+    day: date
+    start: datetime  # local midnight of `day` (UTC-aware)
+    services: dict[int, ServiceInfo]
+    catalogue: list[dict[str, Any]]  # the site's services in display order (id, code, name, agency, target)
+    agencies: list[dict[str, Any]]
+    tally: LiveTally = field(default_factory=LiveTally)
+    states: dict[int, TicketTally] = field(default_factory=dict)
+    last_id: int = 0
+    recent_ids: deque[int] = field(default_factory=lambda: deque(maxlen=4 * LOOKBACK_IDS))
+    built_at: float = field(default_factory=time.monotonic)
+    events_fed: int = 0
+
+    def row(self, service_ids: list[int]) -> list[int]:
+        """Summed measures of some services (wait_max as MAX)."""
+        from server.stats.queries import combine, empty_row
+
+        total = empty_row()
+        for service_id in service_ids:
+            row = self.tally.rows.get(service_id)
+            if row is not None:
+                combine(total, row)
+        return total
+
+
+class LiveStats:
+    """Today's figures of the sites this process was asked about. Thread- and greenlet-safe."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self._sites: dict[int, SiteFigures] = {}
+        self._stale: set[int] = set()
+        self._locks: dict[int, threading.RLock] = defaultdict(threading.RLock)
+        self.builds = 0
+        self._lookback = 0 if db.engine.dialect.name == "sqlite" else LOOKBACK_IDS
+
+    # ------------------------------------------------------------ reading
+
+    def site(self, site_id: int, now: datetime | None = None) -> SiteFigures:
+        """The site's figures for today, fed every event committed so far (call under no write lock)."""
+        now = now or self.clock.now()
+        with self._locks[site_id]:
+            figures = self._sites.get(site_id)
+            if (
+                figures is None
+                or figures.day != local_date(now)
+                or site_id in self._stale
+                or time.monotonic() - figures.built_at >= REBUILD_EVERY_SECONDS
+            ):
+                self._stale.discard(site_id)
+                figures = self._sites[site_id] = self._build(site_id, now)
+            else:
+                self._catch_up(figures)
+            return figures
+
+    def answer(self, site_id: int, now: datetime | None = None) -> dict[str, Any]:
+        """The live dashboard's table: per service and agency and for the site, today's figures (the
+        definitions of history: server.stats.queries.figures). Its size depends on the catalogue only."""
+        from server.stats.queries import figures
+
+        now = now or self.clock.now()
+        with self._locks[site_id]:
+            site = self.site(site_id, now)
+            tally = site.tally
+            services = [
+                {**entry, **figures(site.row([entry["id"]]), tally.service_waits.get(entry["id"]))}
+                for entry in site.catalogue
+            ]
+            agencies = []
+            for agency in site.agencies:
+                ids = [entry["id"] for entry in site.catalogue if entry["agency_id"] == agency["id"]]
+                agencies.append({**agency, **figures(site.row(ids), tally.agency_waits.get(agency["id"]))})
+            total = figures(site.row(list(tally.rows)), tally.site_waits)
+            return {
+                "site_id": site_id,
+                "day": site.day.isoformat(),
+                "now": now.isoformat(),
+                "agencies": agencies,
+                "services": services,
+                "total": total,
+            }
+
+    # ------------------------------------------------------------ changing
+
+    def mark_stale(self, site_id: int | None = None) -> None:
+        """Build the site (every site: None) again at its next read."""
+        self._stale.update(list(self._sites) if site_id is None else [site_id])
+
+    def catalogue_changed(self, sites: set[int | None]) -> None:
+        """A `Database.catalogue_watchers` hook: targets or services changed outside the use cases."""
+        if None in sites:
+            self.mark_stale(None)
+        for site_id in sites:
+            if site_id is not None:
+                self.mark_stale(site_id)
+
+    # ------------------------------------------------------------ building and feeding
+
+    def _build(self, site_id: int, now: datetime) -> SiteFigures:
+        """Today's figures from the log, up to the highest event id committed when the build began."""
+        self.builds += 1
+        day = local_date(now)
+        start, end = local_midnight(day), local_midnight(day + timedelta(days=1))
+        with self.db.read() as session:
+            last_id = session.execute(select(func.max(TicketEvent.id))).scalar() or 0
+            services = service_infos(session, [site_id])
+            rows = session.exec(select(Service).where(Service.site_id == site_id).order_by(col(Service.sort_order)))
+            catalogue = [
+                {
+                    "id": s.id,
+                    "code": s.code,
+                    "name": s.name,
+                    "agency_id": s.agency_id,
+                    "target_wait_minutes": s.target_wait_minutes,
+                }
+                for s in rows
+            ]
+            agencies = [
+                {"id": a.id, "code": a.code, "name": a.name}
+                for a in session.exec(select(Agency).where(Agency.site_id == site_id).order_by(col(Agency.sort_order)))
+            ]
+            figures = SiteFigures(site_id, day, start, services, catalogue, agencies, last_id=last_id)
+            tally_window(session, site_id, start, end, figures.tally, services, figures.states, last_id)
+        return figures
+
+    def _catch_up(self, figures: SiteFigures) -> None:
+        """Feeds the site's events committed since the last one it saw (one primary-key range read)."""
+        events, tickets = TicketEvent.__table__, Ticket.__table__
+        since = max(0, figures.last_id - self._lookback)
+        with self.db.read() as session:
+            rows = (
+                session.connection()
+                .execute(
+                    select(events.c.id, tickets.c.priority, tickets.c.channel, *event_columns())
+                    .join(tickets, tickets.c.id == events.c.ticket_id)
+                    .where(events.c.id > since, events.c.site_id == figures.site_id)
+                    .order_by(events.c.id)
+                )
+                .fetchall()
+            )
+            recent = set(figures.recent_ids) if self._lookback else set()
+            for row in rows:
+                event_id = row[0]
+                if event_id <= figures.last_id and (not self._lookback or event_id in recent):
+                    continue
+                event = event_of(row[3:])
+                progress = figures.states.get(event.ticket_id)
+                if progress is None:
+                    progress = self._ticket_before(session, figures, event_id, event.ticket_id, row[1], row[2])
+                progress.feed(figures.tally, event, figures.services, event.at >= figures.start)
+                figures.events_fed += 1
+                figures.recent_ids.append(event_id)
+                if self._lookback:
+                    recent.add(event_id)
+                figures.last_id = max(figures.last_id, event_id)
+
+    def _ticket_before(
+        self, session: Any, figures: SiteFigures, event_id: int, ticket_id: int, priority: Any, channel: Any
+    ) -> TicketTally:
+        """A ticket first seen now (issued today after the build, or an earlier day's ticket finishing today):
+        its progress from its events before this one (none for a ticket just issued)."""
+        progress = TicketTally(TicketInfo(ticket_id, figures.site_id, priority or "", channel or ""))
+        earlier = session.connection().execute(
+            select(*event_columns())
+            .where(TicketEvent.__table__.c.ticket_id == ticket_id, TicketEvent.__table__.c.id < event_id)
+            .order_by(TicketEvent.__table__.c.at, TicketEvent.__table__.c.id)
+        )
+        for row in earlier:
+            event = event_of(row)
+            progress.feed(figures.tally, event, figures.services, figures.start <= event.at)
+        figures.states[ticket_id] = progress
+        return progress

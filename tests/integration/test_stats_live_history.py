@@ -1,0 +1,234 @@
+"""Live and history tell the same figures for the same finished day (issue 12), and live stays cheap (issue 13).
+
+A random day is played through the real use cases (`Runner`, SQLite file, `ManualClock`) while the live figures
+(`server.stats.live.LiveStats`, fed by the committed events) are read now and then; at 23:59 the live table is
+taken; the next morning the day is rolled up and history is asked for the same day. Every figure per service,
+per agency and for the site must be equal: arrivals, first calls, served, mean and p90 wait, within target,
+no-shows, wait to the last call, service time, ratings.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from datetime import date, datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from server.app import create_app
+from server.clock import LOCAL_TZ, ManualClock
+from server.domain import queueing
+from server.domain.errors import DomainError
+from server.settings import load_settings
+from server.stats.live import LiveStats
+from server.stats.queries import Filters, history
+from server.stats.rollup import rollup_day
+from tests.support.api import bearer, staff_token
+from tests.support.world import build_world
+
+DAY = date(2026, 11, 18)  # a Wednesday
+COMPARED = (
+    "issued",
+    "called",
+    "served",
+    "avg_wait_min",
+    "p90_wait_min",
+    "max_wait_min",
+    "within_target",
+    "no_show",
+    "no_show_rate",
+    "avg_wait_last_call_min",
+    "avg_service_min",
+    "service_within_target",
+    "recalled",
+    "transferred_in",
+    "transferred_out",
+    "held",
+    "ratings",
+    "satisfaction",
+)
+SERVICES = ("TP-A", "TP-B", "CA-X", "CA-Y")
+COUNTERS = ("c1", "c2", "c3")
+CLERKS = {"c1": "clerk1", "c2": "clerk2", "c3": "clerk3"}
+
+actions = st.lists(
+    st.tuples(
+        st.sampled_from(
+            (
+                *("issue", "issue", "issue", "issue", "next", "next", "next", "recall", "start", "finish", "finish"),
+                *("no_show", "no_show", "transfer", "hold", "return", "rate", "read", "open"),
+            )
+        ),
+        st.integers(0, 3),  # service / counter / ticket index
+        st.sampled_from(("", "", "elderly")),
+        st.integers(0, 25),  # minutes before the action
+    ),
+    min_size=5,
+    max_size=45,
+)
+
+
+def at(hour: int, minute: int, day: date = DAY) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LOCAL_TZ)
+
+
+def play(app, world, clock: ManualClock, steps: list[tuple[str, int, str, int]]) -> None:
+    """Plays the steps from 07:00 (bounded: at most 45 steps of ≤ 25 min end before 23:59)."""
+    luot = app.extensions["luot"]
+    run = luot.run
+    issued: list[int] = []
+    finished: list[int] = []
+    held: list[int] = []
+    for name in COUNTERS:  # open from the start (an "open" step later is refused, or reopens after nothing)
+        run(queueing.open_counter, world.counters[name], world.users[CLERKS[name]])
+    for kind, index, priority, minutes in steps:
+        clock.advance(minutes=minutes)
+        counter_name = COUNTERS[index % 3]
+        counter, clerk = world.counters[counter_name], world.users[CLERKS[counter_name]]
+
+        def act(
+            kind: str = kind, index: int = index, priority: str = priority, counter: int = counter, clerk: int = clerk
+        ) -> None:
+            if kind == "issue":
+                for _ in range(1 + index % 3):
+                    outcome = run(
+                        queueing.issue_ticket, site_id=world.site_id, service_code=SERVICES[index], priority=priority
+                    )
+                    issued.append(outcome.ticket.id)
+            elif kind == "open":
+                run(queueing.open_counter, counter, clerk)
+            elif kind == "next":
+                run(queueing.call_next, counter, clerk)
+            elif kind == "recall":
+                run(queueing.recall, counter, clerk)
+            elif kind == "start":
+                run(queueing.start, counter, clerk)
+            elif kind == "finish":
+                finished.append(run(queueing.finish, counter, clerk).ticket.id)
+            elif kind == "no_show":
+                run(queueing.no_show, counter, clerk)
+            elif kind == "transfer":
+                run(queueing.transfer, counter, clerk, SERVICES[(index + 1) % 4])
+            elif kind == "hold":
+                held.append(run(queueing.hold, counter, clerk, "giấy tờ").ticket.id)
+            elif kind == "return" and held:
+                run(queueing.return_ticket, held.pop(0), clerk)
+            elif kind == "rate" and finished:
+                run(queueing.rate, finished[index % len(finished)], ("very_satisfied", "unsatisfied")[index % 2])
+            elif kind == "read":
+                luot.live_stats.answer(world.site_id)  # built early, then fed by the events that follow
+
+        try:
+            try:
+                act()
+            except DomainError as exc:
+                if exc.code != "no_current_ticket":
+                    raise
+                run(queueing.call_next, counter, clerk)  # a clerk action on an idle counter: call someone first
+                act()
+        except DomainError:
+            pass  # a step the state does not allow (nothing waiting, service closed…): the day goes on
+
+
+def history_of_day(app, world) -> tuple[dict, dict, dict]:
+    """(per service, per agency, total) for DAY from its roll-up, asked the next morning."""
+    luot = app.extensions["luot"]
+    now = luot.clock.now()
+    with luot.db.write() as session:
+        rollup_day(session, DAY, world.site_id, now)
+    with luot.db.read() as session:
+        by_service = history(session, Filters(DAY, DAY, (world.site_id,), by="service"), now)
+        by_agency = history(session, Filters(DAY, DAY, (world.site_id,), by="agency"), now)
+    return (
+        {k: by_service.breakdown_figures(k) for k in by_service.breakdown},
+        {k: by_agency.breakdown_figures(k) for k in by_agency.breakdown},
+        by_service.total_figures(),
+    )
+
+
+def assert_same(live: dict, past: dict | None, what: str) -> None:
+    if past is None:  # nothing happened there that day: the live row is empty
+        assert live["issued"] == live["called"] == live["served"] == 0, what
+        assert live["p90_wait_min"] is None, what
+        return
+    assert {k: live[k] for k in COMPARED} == {k: past[k] for k in COMPARED}, what
+
+
+def assert_live_equals_history(live: dict, past: tuple[dict, dict, dict]) -> None:
+    services, agencies, total = past
+    for row in live["services"]:
+        assert_same(row, services.get(row["id"]), f"service {row['code']}")
+    for row in live["agencies"]:
+        assert_same(row, agencies.get(row["id"]), f"agency {row['code']}")
+    assert_same(live["total"], total, "site")
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(steps=actions)
+def test_live_figures_of_a_random_day_equal_its_history(steps, migrated_instance, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"day-{uuid.uuid4().hex[:8]}") / "instance"
+    shutil.copytree(migrated_instance, folder)
+    clock = ManualClock(at(7, 0))
+    app = create_app(
+        load_settings(environ={}, instance_dir=str(folder), async_mode="threading", log_level="WARNING"), clock=clock
+    )
+    try:
+        luot = app.extensions["luot"]
+        world = build_world(luot.db)
+        luot.live_stats.answer(world.site_id)  # the figures exist before the first ticket
+        play(app, world, clock, steps)
+        clock.set(at(23, 59))
+        live = luot.live_stats.answer(world.site_id)
+        rebuilt = LiveStats(luot.db, clock).answer(world.site_id)  # from the log alone
+        assert {k: v for k, v in rebuilt.items() if k != "now"} == {k: v for k, v in live.items() if k != "now"}
+        clock.set(at(8, 0, DAY + timedelta(days=1)))
+        assert_live_equals_history(live, history_of_day(app, world))
+    finally:
+        app.extensions["luot"].db.dispose()
+        shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+def test_the_live_endpoint_after_a_scripted_day_equals_history(app, luot, world, clock, client):
+    """Through `/dashboard/api/live`: three services, a recall, a transfer, a hold, a no-show, two ratings."""
+    run = luot.run
+    c1, c2, c3 = (world.counters[c] for c in COUNTERS)
+    clerk1, clerk2, clerk3 = (world.users[CLERKS[c]] for c in COUNTERS)
+    clock.set(at(8, 0))
+    for counter, clerk in ((c1, clerk1), (c2, clerk2), (c3, clerk3)):
+        run(queueing.open_counter, counter, clerk)
+    manager = bearer(staff_token(client, "manager"))
+    assert client.get("/dashboard/api/live", headers=manager).status_code == 200  # built before the day's tickets
+    a = run(queueing.issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
+    run(queueing.issue_ticket, site_id=world.site_id, service_code="CA-X", priority="elderly")
+    clock.set(at(8, 4))
+    run(queueing.issue_ticket, site_id=world.site_id, service_code="TP-A")
+    clock.set(at(8, 7))
+    run(queueing.call_next, c1, clerk1)  # a: 7 min
+    run(queueing.call_next, c3, clerk3)  # CA-X elderly: 7 min
+    clock.set(at(8, 9))
+    run(queueing.recall, c1, clerk1)
+    run(queueing.start, c1, clerk1)
+    run(queueing.no_show, c3, clerk3)
+    clock.set(at(8, 12))
+    run(queueing.transfer, c1, clerk1, "TP-B")
+    run(queueing.call_next, c2, clerk2)  # the second TP-A: 8 min
+    clock.set(at(8, 15))
+    run(queueing.hold, c2, clerk2, "thiếu giấy")
+    run(queueing.call_next, c1, clerk1)  # a again (TP-B): not a first call
+    clock.set(at(8, 30))
+    run(queueing.finish, c1, clerk1)
+    run(queueing.rate, a.id, "satisfied")
+    assert client.get("/dashboard/api/live", headers=manager).status_code == 200
+    clock.set(at(23, 59))
+    manager = bearer(staff_token(client, "manager"))  # a token lives 12 hours
+    live = client.get("/dashboard/api/live", headers=manager).get_json()
+    assert live["total"]["called"] == 3 and live["total"]["p90_wait_min"] == 8.0
+    assert live["total"]["avg_wait_last_call_min"] == (15 + 7) / 2  # a: 08:00 → 08:15; the no-show: → 08:07
+    assert "waits" not in live["services"][0] and "called_ids" not in live  # a constant-size answer
+    clock.set(at(8, 0, DAY + timedelta(days=1)))
+    assert_live_equals_history(live, history_of_day(app, world))
