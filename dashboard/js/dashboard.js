@@ -1,9 +1,9 @@
-// The live manager dashboard: the hall state (waiting, longest wait, counters) comes from the shared live
-// connection (snapshot + queue.changed / counter.changed); today's figures (served, average and p90 wait, within
-// target, satisfaction) are computed by the server (/dashboard/api/live: one row per service and agency and the
-// site's total, kept in memory there and fed by the committed events — a constant-size answer) and fetched again,
-// at most once per REFRESH_MS, after an event that changes them. The page computes no statistic itself, so it
-// shows exactly what history will show for the day.
+// The live manager dashboard: the hall state (agencies and services, waiting, longest wait, counters) comes from
+// the shared live connection (snapshot + queue.changed / counter.changed); today's figures (served, average and
+// p90 wait, within target, satisfaction) are computed by the server (/dashboard/api/live: one list of values per
+// service and agency and the site's total, in the order of its `fields`; kept in memory there and fed by the
+// committed events — a constant-size answer) and fetched again, at most once per REFRESH_MS, after an event that
+// changes them. The page computes no statistic itself, so it shows exactly what history will show for the day.
 import { connectLive } from "../../web/lib/live.js";
 
 const root = document.getElementById("live");
@@ -12,6 +12,8 @@ const siteId = Number(root.dataset.site);
 const REFRESH_MS = 1000;
 
 const state = {
+  agencies: [], // from the snapshot, in display order
+  services: [], // from the snapshot: {id, code, name, agency_id, target_wait_minutes}
   stats: null, // the last /dashboard/api/live answer
   queues: new Map(), // service id → {waiting, longest_wait_seconds, open_counters, receivedAt}
   counters: new Map(), // id → {status, service_ids}
@@ -26,7 +28,14 @@ async function loadStats() {
   try {
     const response = await fetch(root.dataset.liveUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
     if (!response.ok) throw new Error(`live figures: ${response.status}`);
-    state.stats = await response.json();
+    const stats = await response.json();
+    const named = (values) => Object.fromEntries(stats.fields.map((name, i) => [name, values ? values[i] : null]));
+    state.stats = {
+      total: named(stats.total),
+      agencies: new Map(Object.entries(stats.agencies).map(([id, values]) => [Number(id), named(values)])),
+      services: new Map(Object.entries(stats.services).map(([id, values]) => [Number(id), named(values)])),
+      empty: named(null),
+    };
     render();
   } finally {
     state.fetching = false;
@@ -107,17 +116,20 @@ function render() {
   const stats = state.stats;
   if (stats === null) return;
   const body = document.createElement("tbody");
-  const all = stats.services.map((s) => s.id);
-  for (const agency of stats.agencies) {
-    const services = stats.services.filter((s) => s.agency_id === agency.id);
-    const ids = services.map((s) => s.id);
-    body.append(row("agency", agency.id, agency.name, summarise(ids, agency, services.map((s) => s.target_wait_minutes))));
-    for (const s of services) body.append(row("service", s.id, `${s.code} · ${s.name}`, summarise([s.id], s, [s.target_wait_minutes])));
+  const figuresOf = (map, id) => map.get(id) || { ...stats.empty, served: 0 };
+  for (const agency of state.agencies) {
+    const services = state.services.filter((s) => s.agency_id === agency.id);
+    const targets = services.map((s) => s.target_wait_minutes);
+    body.append(row("agency", agency.id, agency.name, summarise(services.map((s) => s.id), figuresOf(stats.agencies, agency.id), targets)));
+    for (const s of services) {
+      body.append(row("service", s.id, `${s.code} · ${s.name}`, summarise([s.id], figuresOf(stats.services, s.id), [s.target_wait_minutes])));
+    }
   }
   const table = document.getElementById("agencies");
   table.tBodies[0].replaceWith(body);
   const foot = document.createElement("tfoot");
-  foot.append(row("site", siteId, S.Total, summarise(all, stats.total, stats.services.map((s) => s.target_wait_minutes))));
+  const all = state.services.map((s) => s.id);
+  foot.append(row("site", siteId, S.Total, summarise(all, stats.total, state.services.map((s) => s.target_wait_minutes))));
   table.tFoot.replaceWith(foot);
 }
 
@@ -151,6 +163,8 @@ connectLive({
     status.textContent = online ? S.online : S.offline;
   },
   onSnapshot: (snapshot) => {
+    state.agencies = snapshot.agencies;
+    state.services = snapshot.services;
     state.counters = new Map(snapshot.counters.map((c) => [c.id, c]));
     state.queues = new Map();
     setQueues(snapshot.queues);

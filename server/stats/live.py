@@ -45,6 +45,27 @@ from server.stats.compute import (
 from server.stats.waits import SortedWaits
 
 REBUILD_EVERY_SECONDS = 15 * 60
+#: The figures the live answer carries (server.stats.queries.figures), in this order.
+LIVE_FIELDS = (
+    "issued",
+    "called",
+    "served",
+    "avg_wait_min",
+    "p90_wait_min",
+    "max_wait_min",
+    "within_target",
+    "no_show",
+    "no_show_rate",
+    "avg_wait_last_call_min",
+    "avg_service_min",
+    "service_within_target",
+    "recalled",
+    "transferred_in",
+    "transferred_out",
+    "held",
+    "ratings",
+    "satisfaction",
+)
 LOOKBACK_IDS = 256  # PostgreSQL only: ids a later commit may still fill in below the highest one seen
 
 
@@ -124,30 +145,39 @@ class LiveStats:
             return figures
 
     def answer(self, site_id: int, now: datetime | None = None) -> dict[str, Any]:
-        """The live dashboard's table: per service and agency and for the site, today's figures (the
-        definitions of history: server.stats.queries.figures). Its size depends on the catalogue only."""
+        """The live dashboard's table: per service and agency and for the site, today's figures (the definitions
+        of history: server.stats.queries.figures) as value lists in the order of `fields`. Names and targets are
+        in the site's snapshot, which the page has already: the answer stays small (a few KiB, under the 16 KiB
+        that costs a kept-alive connection a stall) and its size depends on the catalogue only.
+
+        Shape: {site_id, day, now, fields: [name…], total: [value…], agencies: {id: [value…]},
+        services: {id: [value…]}}; `expand` turns the value lists into dicts."""
         from server.stats.queries import figures
+
+        def values(row: list[int], waits: Any) -> list[Any]:
+            shown = figures(row, waits)
+            return [shown[name] for name in LIVE_FIELDS]
 
         now = now or self.clock.now()
         with self._locks[site_id]:
             site = self.site(site_id, now)
             tally = site.tally
-            services = [
-                {**entry, **figures(site.row([entry["id"]]), tally.service_waits.get(entry["id"]))}
+            services = {
+                entry["id"]: values(site.row([entry["id"]]), tally.service_waits.get(entry["id"]))
                 for entry in site.catalogue
-            ]
-            agencies = []
+            }
+            agencies = {}
             for agency in site.agencies:
                 ids = [entry["id"] for entry in site.catalogue if entry["agency_id"] == agency["id"]]
-                agencies.append({**agency, **figures(site.row(ids), tally.agency_waits.get(agency["id"]))})
-            total = figures(site.row(list(tally.rows)), tally.site_waits)
+                agencies[agency["id"]] = values(site.row(ids), tally.agency_waits.get(agency["id"]))
             return {
                 "site_id": site_id,
                 "day": site.day.isoformat(),
                 "now": now.isoformat(),
+                "fields": list(LIVE_FIELDS),
+                "total": values(site.row(list(tally.rows)), tally.site_waits),
                 "agencies": agencies,
                 "services": services,
-                "total": total,
             }
 
     # ------------------------------------------------------------ changing
@@ -240,3 +270,19 @@ class LiveStats:
             progress.feed(figures.tally, event, figures.services, figures.start <= event.at)
         figures.states[ticket_id] = progress
         return progress
+
+
+def expand(answer: dict[str, Any]) -> dict[str, Any]:
+    """The live answer (as sent, or read back from JSON) with its value lists as dicts by field name, and
+    integer ids (tests, scripts)."""
+    fields = answer["fields"]
+
+    def named(values: list[Any]) -> dict[str, Any]:
+        return dict(zip(fields, values, strict=True))
+
+    return {
+        **answer,
+        "total": named(answer["total"]),
+        "agencies": {int(k): named(v) for k, v in answer["agencies"].items()},
+        "services": {int(k): named(v) for k, v in answer["services"].items()},
+    }

@@ -31,6 +31,7 @@ from server.clock import LOCAL_TZ, ManualClock
 from server.context import Luot
 from server.domain import queueing
 from server.stats.compute import wait_bucket
+from server.stats.live import expand
 from server.stats.models import StatsDetail, StatsHourly, StatsRolledDay
 from server.stats.queries import Filters, figures, history, live_site, p90_exact
 from server.stats.rollup import missing_days, roll_missing, rollup_day
@@ -271,8 +272,14 @@ def test_rolling_a_day_up_twice_gives_the_same_rows(luot, world, day, clock):
 
 def test_the_live_day_keeps_exact_wait_samples(luot, world, day, clock):
     clock.set(local(9, 0))  # look at Wednesday while it is still today
-    live = live_site(luot.live_stats, world.site_id, clock.now())
-    services = {s["code"]: s for s in live["services"]}
+    live = expand(live_site(luot.live_stats, world.site_id, clock.now()))
+    with luot.db.read() as session:
+        from sqlmodel import select
+
+        from server.models import Service
+
+        codes = {s.id: s.code for s in session.exec(select(Service))}
+    services = {codes[service_id]: figures_ for service_id, figures_ in live["services"].items()}
     assert services["CA-X"]["p90_wait_min"] == 65.0  # waits 15, 21, 65: nearest rank ⌈0.9 × 3⌉ = 3rd
     assert services["TP-A"]["p90_wait_min"] == 12.0  # waits 7, 12
     assert p90_exact([15 * MIN, 21 * MIN, 65 * MIN]) == 65.0

@@ -21,7 +21,7 @@ from server.clock import LOCAL_TZ, ManualClock
 from server.domain import queueing
 from server.domain.errors import DomainError
 from server.settings import load_settings
-from server.stats.live import LiveStats
+from server.stats.live import LiveStats, expand
 from server.stats.queries import Filters, history
 from server.stats.rollup import rollup_day
 from tests.support.api import bearer, staff_token
@@ -157,10 +157,12 @@ def assert_same(live: dict, past: dict | None, what: str) -> None:
 
 def assert_live_equals_history(live: dict, past: tuple[dict, dict, dict]) -> None:
     services, agencies, total = past
-    for row in live["services"]:
-        assert_same(row, services.get(row["id"]), f"service {row['code']}")
-    for row in live["agencies"]:
-        assert_same(row, agencies.get(row["id"]), f"agency {row['code']}")
+    live = expand(live)
+    assert set(live["services"]) >= set(services) and set(live["agencies"]) >= set(agencies)
+    for service_id, row in live["services"].items():
+        assert_same(row, services.get(service_id), f"service {service_id}")
+    for agency_id, row in live["agencies"].items():
+        assert_same(row, agencies.get(agency_id), f"agency {agency_id}")
     assert_same(live["total"], total, "site")
 
 
@@ -227,8 +229,11 @@ def test_the_live_endpoint_after_a_scripted_day_equals_history(app, luot, world,
     clock.set(at(23, 59))
     manager = bearer(staff_token(client, "manager"))  # a token lives 12 hours
     live = client.get("/dashboard/api/live", headers=manager).get_json()
-    assert live["total"]["called"] == 3 and live["total"]["p90_wait_min"] == 8.0
-    assert live["total"]["avg_wait_last_call_min"] == (15 + 7) / 2  # a: 08:00 → 08:15; the no-show: → 08:07
-    assert "waits" not in live["services"][0] and "called_ids" not in live  # a constant-size answer
+    total = expand(live)["total"]
+    assert total["called"] == 3 and total["p90_wait_min"] == 8.0  # waits 7, 7, 8
+    assert total["avg_wait_last_call_min"] == (15 + 7) / 2  # a: 08:00 → 08:15; the no-show: → 08:07
+    # a constant-size answer: one list of figures per service and agency, no wait samples, no ticket ids
+    assert sorted(live) == ["agencies", "day", "fields", "now", "services", "site_id", "total"]
+    assert all(len(values) == len(live["fields"]) for values in live["services"].values())
     clock.set(at(8, 0, DAY + timedelta(days=1)))
     assert_live_equals_history(live, history_of_day(app, world))
