@@ -237,3 +237,26 @@ def test_the_live_endpoint_after_a_scripted_day_equals_history(app, luot, world,
     assert all(len(values) == len(live["fields"]) for values in live["services"].values())
     clock.set(at(8, 0, DAY + timedelta(days=1)))
     assert_live_equals_history(live, history_of_day(app, world))
+
+
+def test_a_ticket_of_yesterday_finished_today_counts_today_with_its_service_time(luot, world, clock):
+    """The live figures were built after midnight, before the ticket's next event: its earlier events are read then."""
+    run, counter, clerk = luot.run, world.counters["c1"], world.users["clerk1"]
+    clock.set(at(23, 50))
+    run(queueing.open_counter, counter, clerk)
+    run(queueing.issue_ticket, site_id=world.site_id, service_code="TP-A")
+    clock.set(at(23, 55))
+    run(queueing.call_next, counter, clerk)
+    clock.set(at(23, 56))
+    run(queueing.start, counter, clerk)
+    thursday = DAY + timedelta(days=1)
+    clock.set(at(0, 1, thursday))
+    assert expand(luot.live_stats.answer(world.site_id))["total"]["served"] == 0  # built: nothing yet today
+    clock.set(at(0, 4, thursday))
+    run(queueing.finish, counter, clerk)
+    live = expand(luot.live_stats.answer(world.site_id))["total"]
+    assert (live["served"], live["called"], live["avg_service_min"]) == (1, 0, 8.0)  # started 23:56, finished 00:04
+    assert live["avg_wait_last_call_min"] == 5.0  # issued 23:50, called 23:55: counted at the finish, today
+    with luot.db.read() as session:
+        today = history(session, Filters(thursday, thursday, (world.site_id,)), clock.now()).total_figures()
+    assert {k: live[k] for k in COMPARED} == {k: today[k] for k in COMPARED}
