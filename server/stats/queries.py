@@ -229,11 +229,21 @@ def history(session: Session, filters: Filters, now: datetime) -> History:
             column = getattr(table, filters.by if filters.by in ("priority", "channel") else f"{filters.by}_id")
             for value, *row in session.exec(select(column, *_sums(table)).where(*where).group_by(column)):
                 result.add_breakdown(value, row)
-        # the exact waits of every row (4 bytes per first call): the p90s of the total, days, hours and keys
-        for day, hour, value, blob in session.exec(
+        # the exact waits of every row (4 bytes per first call): the p90s of the total, days, hours and keys.
+        # Blobs are joined per group first (bytes concatenation), then counted once per group in C.
+        blobs: dict[tuple[str, Any], list[bytes]] = defaultdict(list)
+        for day, hour, value, blob in session.execute(
             select(table.day, table.hour, column, table.waits).where(*where, col(table.waits).is_not(None))
         ):
-            result.add_waits(day, hour, value, decode(blob))
+            blobs[("day", day)].append(blob)
+            blobs[("hour", hour)].append(blob)
+            blobs[("key", value)].append(blob)
+        for (kind, key), parts in blobs.items():
+            waits = decode(b"".join(parts))
+            target = {"day": result.waits_by_day, "hour": result.waits_by_hour, "key": result.waits_breakdown}[kind]
+            target[key].add(waits)
+            if kind == "day":
+                result.waits_total.add(waits)
     if filters.first <= today <= filters.last:
         tally = tally_sites(session, list(filters.site_ids), *today_window(now))
         grouped: dict[tuple[int, Any], list[int]] = {}  # (hour, breakdown key): fewer additions below
