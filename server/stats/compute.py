@@ -13,8 +13,11 @@ wait
     had already been called once); tickets that end as no-shows keep the wait of their first call.
     "within target" = wait ≤ the service's target wait (Service.target_wait_minutes, as configured when the
     figure is computed). The wait distribution uses buckets of < 2, 5, 10, 15, 20, 30, 45, 60, 90 and
-    ≥ 90 minutes; p90 over a roll-up is interpolated inside its bucket, whose upper end is capped by the
-    longest wait (exact, nearest rank, for the live "today").
+    ≥ 90 minutes (the chart); the p90 is the nearest rank over the exact waits (`Tally.samples`, kept in the
+    roll-ups as blobs and live as sorted lists: server.stats.waits), the same live and in history.
+wait to last call (what Qmatic reports)
+    the ticket's latest call or recall − issue, once per ticket at the `finished` or `no_show` event that ends
+    it (wait_last_n, wait_last_sum), on that event's service, counter and clerk.
 served and service time
     one per `finished` event, on the service, counter and clerk that finished it (after a transfer: the
     target service). Service time = finish − the latest `started` of the ticket after its latest call; when
