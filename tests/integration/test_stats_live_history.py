@@ -260,3 +260,39 @@ def test_a_ticket_of_yesterday_finished_today_counts_today_with_its_service_time
     with luot.db.read() as session:
         today = history(session, Filters(thursday, thursday, (world.site_id,)), clock.now()).total_figures()
     assert {k: live[k] for k in COMPARED} == {k: today[k] for k in COMPARED}
+
+
+def test_a_live_read_asks_the_log_only_for_the_events_it_has_not_seen(luot, world, clock):
+    """After the build, a read is one primary-key range query (none over the day's tickets); with no new event,
+    the figures are not computed again."""
+    from sqlalchemy import event
+
+    run, counter, clerk = luot.run, world.counters["c1"], world.users["clerk1"]
+    clock.set(at(8, 0))
+    run(queueing.open_counter, counter, clerk)
+    for _ in range(30):
+        run(queueing.issue_ticket, site_id=world.site_id, service_code="TP-A")
+    for _ in range(20):
+        clock.advance(minutes=1)
+        run(queueing.call_next, counter, clerk)
+        run(queueing.finish, counter, clerk)
+    luot.live_stats.answer(world.site_id)  # built
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    event.listen(luot.db.engine, "before_cursor_execute", seen)
+    try:
+        first = luot.live_stats.answer(world.site_id)
+        run(queueing.call_next, counter, clerk)
+        statements.clear()
+        second = luot.live_stats.answer(world.site_id)
+    finally:
+        event.remove(luot.db.engine, "before_cursor_execute", seen)
+    queries = [q for q in statements if not q.startswith("BEGIN")]
+    assert len(queries) == 1 and "ticketevent.id >" in queries[0], statements
+    assert "ticketevent.site_id + ?" in queries[0]  # not the (site, at) index: no scan of the day's log
+    assert expand(second)["total"]["called"] == expand(first)["total"]["called"] + 1 == 21
+    assert luot.live_stats.builds == 1
+    assert luot.live_stats.answer(world.site_id)["services"] is second["services"]  # no new event: not recomputed
