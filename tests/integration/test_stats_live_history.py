@@ -296,3 +296,25 @@ def test_a_live_read_asks_the_log_only_for_the_events_it_has_not_seen(luot, worl
     assert expand(second)["total"]["called"] == expand(first)["total"]["called"] + 1 == 21
     assert luot.live_stats.builds == 1
     assert luot.live_stats.answer(world.site_id)["services"] is second["services"]  # no new event: not recomputed
+
+
+def test_two_servers_on_one_file_show_the_same_live_figures(app, luot, world, clock, settings):
+    """A second app on the same SQLite file stands for a second `luot serve`: the events it commits reach the
+    first one's live figures at its next read (no message between them), and the other way round."""
+    other = create_app(settings, clock=clock)
+    try:
+        theirs = other.extensions["luot"]
+        clock.set(at(8, 0))
+        theirs.run(queueing.open_counter, world.counters["c1"], world.users["clerk1"])
+        before = expand(luot.live_stats.answer(world.site_id))["total"]  # built here before the other's events
+        assert expand(theirs.live_stats.answer(world.site_id))["total"] == before
+        luot.run(queueing.issue_ticket, site_id=world.site_id, service_code="CA-X")
+        for _ in range(3):
+            theirs.run(queueing.issue_ticket, site_id=world.site_id, service_code="TP-A")
+        clock.set(at(8, 6))
+        theirs.run(queueing.call_next, world.counters["c1"], world.users["clerk1"])
+        mine, seen_there = (expand(x.live_stats.answer(world.site_id))["total"] for x in (luot, theirs))
+        assert mine == seen_there
+        assert (mine["issued"], mine["called"], mine["avg_wait_min"], mine["p90_wait_min"]) == (4, 1, 6.0, 6.0)
+    finally:
+        other.extensions["luot"].db.dispose()
