@@ -205,6 +205,8 @@ class LiveStats:
         day = local_date(now)
         start, end = local_midnight(day), local_midnight(day + timedelta(days=1))
         with self.db.read() as session:
+            if self._lookback:  # PostgreSQL: every statement of the build sees one snapshot
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             last_id = session.execute(select(func.max(TicketEvent.id))).scalar() or 0
             services = service_infos(session, [site_id])
             rows = session.exec(select(Service).where(Service.site_id == site_id).order_by(col(Service.sort_order)))
@@ -224,6 +226,21 @@ class LiveStats:
             ]
             figures = SiteFigures(site_id, day, start, services, catalogue, agencies, last_id=last_id)
             tally_window(session, site_id, start, end, figures.tally, services, figures.states, last_id)
+            if self._lookback:  # what the build counted among the ids the next reads look back over
+                events = TicketEvent.__table__
+                figures.recent_ids.extend(
+                    session.connection()
+                    .execute(
+                        select(events.c.id)
+                        .where(
+                            events.c.id > last_id - self._lookback,
+                            events.c.id <= last_id,
+                            events.c.site_id == site_id,
+                        )
+                        .order_by(events.c.id)
+                    )
+                    .scalars()
+                )
         return figures
 
     def _catch_up(self, figures: SiteFigures) -> None:
