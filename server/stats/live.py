@@ -244,17 +244,20 @@ class LiveStats:
         return figures
 
     def _catch_up(self, figures: SiteFigures) -> None:
-        """Feeds the site's events committed since the last one it saw (one primary-key range read)."""
+        """Feeds the site's events committed since the last one it saw: the highest id now, then the primary-key
+        range up to it (both O(log n) plus the new events; the ids of other sites' events are passed over too,
+        so an idle site never rescans a busy one's)."""
         events, tickets = TicketEvent.__table__, Ticket.__table__
         since = max(0, figures.last_id - self._lookback)
         with self.db.read() as session:
+            top = session.execute(select(func.max(events.c.id))).scalar() or 0
             rows = (
                 session.connection()
                 .execute(
                     select(events.c.id, tickets.c.priority, tickets.c.channel, *event_columns())
                     .join(tickets, tickets.c.id == events.c.ticket_id)
                     # `+ 0`: the primary key range, not the (site, at) index that would scan the site's whole log
-                    .where(events.c.id > since, events.c.site_id + 0 == figures.site_id)
+                    .where(events.c.id > since, events.c.id <= top, events.c.site_id + 0 == figures.site_id)
                     .order_by(events.c.id)
                 )
                 .fetchall()
@@ -276,7 +279,7 @@ class LiveStats:
                 figures.recent_ids.append(event_id)
                 if self._lookback:
                     recent.add(event_id)
-                figures.last_id = max(figures.last_id, event_id)
+            figures.last_id = max(figures.last_id, top)
 
     def _ticket_before(
         self, session: Any, figures: SiteFigures, event_id: int, ticket_id: int, priority: Any, channel: Any

@@ -257,8 +257,8 @@ def test_rolling_a_day_up_twice_gives_the_same_rows(luot, world, day, clock):
     def snapshot() -> tuple:
         with luot.db.read() as session:
             return (
-                sorted(tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail))),
-                sorted(tuple(r.model_dump().items()) for r in session.exec(select(StatsHourly))),
+                sorted((tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail))), key=repr),
+                sorted((tuple(r.model_dump().items()) for r in session.exec(select(StatsHourly))), key=repr),
                 len(session.exec(select(StatsRolledDay)).all()),
             )
 
@@ -323,7 +323,8 @@ def test_the_generator_makes_101_sites_whose_rollups_match_the_log(settings):
         assert kinds == {"centre": 1, "branch": 9, "point": 91}
         assert session.exec(select(func.count()).select_from(Ticket)).one() == totals["tickets"] > 100
         generated = sorted(
-            tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail).where(StatsDetail.day == monday))
+            (tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail).where(StatsDetail.day == monday))),
+            key=repr,
         )
         rolled = session.exec(select(func.count()).select_from(StatsRolledDay)).one()
         assert rolled == 2 * 101  # Monday and Tuesday; Wednesday is "today"
@@ -336,7 +337,8 @@ def test_the_generator_makes_101_sites_whose_rollups_match_the_log(settings):
             rollup_day(session, monday, site_id, local(18, 0, 18))
     with db.read() as session:
         again = sorted(
-            tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail).where(StatsDetail.day == monday))
+            (tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail).where(StatsDetail.day == monday))),
+            key=repr,
         )
     db.dispose()
     assert again == generated
