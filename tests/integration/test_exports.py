@@ -134,6 +134,9 @@ def test_the_history_page_draws_its_charts_and_staffing_table(client, played):
         assert f'data-chart="{chart}"' in html
     assert html.count('class="bar s0"') >= 11 and 'id="staffing"' in html
     assert "Sở Tư pháp" in html and 'data-figure="avg_wait_min"><span class="label">' in html
+    # the breakdown offers both waits and says which is which
+    assert "Chờ TB đến lần gọi đầu (phút)" in html and "Chờ TB đến lần gọi cuối (phút)" in html
+    assert 'id="definitions"' in html and "chờ đến lần gọi cuối = lần gọi hoặc gọi lại cuối cùng" in html
 
 
 @pytest.mark.parametrize("who", ["clerk1", "otherclerk"])
