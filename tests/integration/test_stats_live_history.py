@@ -196,7 +196,7 @@ def test_live_figures_of_a_random_day_equal_its_history(steps, migrated_instance
 
 
 def test_the_live_endpoint_after_a_scripted_day_equals_history(app, luot, world, clock, client):
-    """Through `/dashboard/api/live`: three services, a recall, a transfer, a hold, a no-show, two ratings."""
+    """Through `/dashboard/api/live`: two services, a recall, a transfer, a hold, a no-show, a rating."""
     run = luot.run
     c1, c2, c3 = (world.counters[c] for c in COUNTERS)
     clerk1, clerk2, clerk3 = (world.users[CLERKS[c]] for c in COUNTERS)
