@@ -38,7 +38,6 @@ from server.stats.queries import (
     PRIORITY_LABELS,
     Filters,
     History,
-    figures,
     history,
     live_site,
     province_today,
@@ -164,7 +163,8 @@ def live_json() -> ResponseReturnValue:
     ctx = luot()
     with ctx.db.read() as db_session:
         _sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=False)
-        return jsonify(live_site(db_session, site.id or 0, ctx.clock.now()))
+        site_id = site.id or 0
+    return jsonify(live_site(ctx.live_stats, site_id, ctx.clock.now()))
 
 
 @dashboard.get("/api/province")
@@ -173,7 +173,7 @@ def province_json() -> ResponseReturnValue:
     ctx = luot()
     with ctx.db.read() as db_session:
         site_ids = [s.id or 0 for s in visible_sites(db_session, principal)]
-        return jsonify(province_today(db_session, site_ids, ctx.clock.now()))
+        return jsonify(province_today(db_session, ctx.live_stats, site_ids, ctx.clock.now()))
 
 
 # ---------------------------------------------------------------- history
@@ -277,10 +277,10 @@ def scope_lines(db_session: Session, filters: Filters, sites: list[Site]) -> lis
 def history_charts(result: History) -> dict[str, Any]:
     hours = sorted(set(result.by_hour) | set(range(7, 18)))
     arrivals = [result.by_hour.get(h, [0])[0] for h in hours]
-    served = [figures(result.by_hour[h])["served"] if h in result.by_hour else 0 for h in hours]
+    served = [result.hour_figures(h)["served"] if h in result.by_hour else 0 for h in hours]
     days = result.days_in_range()
-    by_day = [figures(result.by_day[d]) if d in result.by_day else None for d in days]
-    buckets = figures(result.totals)["wait_histogram"]
+    by_day = [result.day_figures(d) if d in result.by_day else None for d in days]
+    buckets = result.total_figures()["wait_histogram"]
     bucket_labels = [f"<{WAIT_BUCKETS[0]}", *(f"{a}–{b}" for a, b in pairwise(WAIT_BUCKETS)), f"≥{WAIT_BUCKETS[-1]}"]
     heat_hours = list(range(min(hours), max(hours) + 1))
     return {
@@ -365,6 +365,7 @@ def history_page() -> ResponseReturnValue:
         warning=warning,
         plan=plan,
         columns=exports.COLUMNS,
+        definitions=exports.DEFINITIONS,
         csrf=generate_csrf(),
     )
 

@@ -23,6 +23,7 @@ from server.printing.jobs import PrintService
 from server.realtime import Hub
 from server.runner import Runner
 from server.settings import Settings, load_settings
+from server.stats.live import LiveStats
 from server.voice.calls import Announcer, announcement_audio
 from server.web import web
 
@@ -121,6 +122,8 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     announcer = Announcer(db, announcement_audio(settings), socketio.start_background_task)
     lines = LineStore(db, clock)
     db.catalogue_watchers.append(lines.catalogue_changed)
+    live_stats = LiveStats(db, clock)
+    db.catalogue_watchers.append(live_stats.catalogue_changed)
     hub = Hub(socketio, db, clock, queue_url, announce=announcer.announce, lines=lines)
     print_jobs = PrintService(socketio, db, clock)
     print_jobs.install()
@@ -132,6 +135,7 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         hub=hub,
         run=Runner(db, clock, hub.publish, hub.ready, lines=lines),
         lines=lines,
+        live_stats=live_stats,
         announcer=announcer,
         print_jobs=print_jobs,
         after_issue=[print_jobs.after_issue],

@@ -20,6 +20,7 @@ from server.printing.jobs import PrintService
 from server.realtime import Hub
 from server.runner import Runner
 from server.settings import Settings
+from server.stats.live import LiveStats
 from server.voice.calls import Announcer
 
 #: After a ticket is issued through the API: (principal, answer) → more fields for the answer (printing).
@@ -37,6 +38,7 @@ class Luot:
     announcer: Announcer
     print_jobs: PrintService
     lines: LineStore
+    live_stats: LiveStats
     after_issue: list[AfterIssue] = field(default_factory=list)
 
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from server.i18n import nfc, translate
 from server.stats.compute import INDEX
-from server.stats.queries import History, figures
+from server.stats.queries import History
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/noto"))
 T = TypeVar("T")
@@ -27,8 +27,9 @@ T = TypeVar("T")
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Arrivals", "issued", "int"),
     ("Served", "served", "int"),
-    ("Average wait (min)", "avg_wait_min", "min"),
-    ("p90 wait (min)", "p90_wait_min", "min"),
+    ("Average wait to first call (min)", "avg_wait_min", "min"),
+    ("p90 wait to first call (min)", "p90_wait_min", "min"),
+    ("Average wait to last call (min)", "avg_wait_last_call_min", "min"),
     ("Within target wait", "within_target", "share"),
     ("Average service (min)", "avg_service_min", "min"),
     ("No-shows", "no_show", "int"),
@@ -37,7 +38,9 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Satisfaction", "satisfaction", "share"),
 )
 DEFINITIONS = (
-    "Definitions: wait = first call − issue; service = finish − start; "
+    "Definitions: wait = first call − issue (recalls do not extend it); wait to last call = last call or "
+    "recall − issue (what Qmatic reports), counted when the ticket is finished or marked no-show; "
+    "p90 = nearest rank over the exact waits; service = finish − start; "
     "satisfaction = (very satisfied + satisfied) ÷ ratings."
 )
 BY_LABELS = {
@@ -77,16 +80,16 @@ class Report:
                 str(labels.get(item[0], item[0])),
             ),
         )
-        return [(nfc(str(labels.get(key, key))), figures(row)) for key, row in keyed]
+        return [(nfc(str(labels.get(key, key))), self.history.breakdown_figures(key)) for key, _row in keyed]
 
     def total(self) -> dict[str, Any]:
-        return figures(self.history.totals)
+        return self.history.total_figures()
 
     def by_day(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(day.strftime("%d/%m/%Y"), figures(row)) for day, row in sorted(self.history.by_day.items())]
+        return [(day.strftime("%d/%m/%Y"), self.history.day_figures(day)) for day in sorted(self.history.by_day)]
 
     def by_hour(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(f"{hour:02d}:00", figures(row)) for hour, row in sorted(self.history.by_hour.items())]
+        return [(f"{hour:02d}:00", self.history.hour_figures(hour)) for hour in sorted(self.history.by_hour)]
 
     def headings(self) -> list[str]:
         return [self.t(BY_LABELS[self.history.filters.by]), *(self.t(msgid) for msgid, _k, _kind in COLUMNS)]
@@ -143,6 +146,8 @@ def to_xlsx(report: Report) -> bytes:
         summary.append([report.t(msgid), total[key]])
         if kind == "share" and total[key] is not None:
             summary.cell(row=summary.max_row, column=2).number_format = "0.0%"
+    summary.append([])
+    summary.append([report.t(DEFINITIONS)])
     summary.column_dimensions["A"].width = 30
     summary.column_dimensions["B"].width = 40
 
