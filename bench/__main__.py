@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from bench import ROOT, BenchServer, clerks, fanout, floors, issue_rate, machine, percentile
+from bench import ROOT, BenchServer, clerks, fanout, floors, issue_rate, live_stats, machine, percentile
 
 MODES = ("eventlet", "gevent", "threading")
 TARGETS = {"issue_rate": 800.0, "issue_p99": 5.0, "fanout_p99": 150.0, "report_p99": 100.0}
@@ -271,6 +271,23 @@ def bench_clerks(rows: list[Row], workdir: Path, quick: bool) -> None:
             _met(at_day.timings.p50 <= 1.2 * at_zero.timings.p50 and at_day.twice == 0),
         )
     )
+    rows.append(
+        Row(
+            "eventlet",
+            f"board snapshot, {finished:,} served today",
+            at_day.snapshot.text() + f"; {_ratio(at_day.snapshot.p50, at_zero.snapshot.p50)} of an empty day",
+            "≤ 1.2× empty day",
+            _met(at_day.snapshot.p50 <= 1.2 * at_zero.snapshot.p50),
+        )
+    )
+
+
+def bench_live(rows: list[Row], workdir: Path, quick: bool) -> None:
+    """The live dashboard read at 0 and at 30,000 served today (bench/live_stats.py)."""
+    for row in live_stats.run(
+        workdir, mode="eventlet", finished=5_000 if quick else 30_000, reads=100 if quick else 400
+    ):
+        rows.append(Row("eventlet", row["what"], row["value"], row.get("target", ""), row.get("met", "")))
 
 
 def bench_mixed(rows: list[Row], workdir: Path, quick: bool) -> None:
@@ -344,6 +361,7 @@ def run_eventlet_parts(rows: list[Row], workdir: Path, parts: set[str], quick: b
         ("mixed", bench_mixed),
         ("growth", bench_growth),
         ("sizes", bench_sizes),
+        ("live", bench_live),
     ):
         if part not in parts:
             continue
@@ -363,8 +381,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run in about a minute")
     parser.add_argument(
         "--only",
-        default="floors,issue,clerks,mixed,growth,sizes,fanout,report",
-        help="comma-separated parts: floors,issue,clerks,mixed,growth,sizes,fanout,report",
+        default="floors,issue,clerks,mixed,growth,sizes,live,fanout,report",
+        help="comma-separated parts: floors,issue,clerks,mixed,growth,sizes,live,fanout,report",
     )
     parser.add_argument("--clients", default="", help="fan-out levels, e.g. 100,500,2000")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (server logs, databases)")

@@ -162,7 +162,7 @@ def run(workdir: Path, mode: str = "eventlet", finished: int = 30_000, reads: in
     both alike."""
     base = BenchServer(workdir / f"live-stats-{mode}-0", mode)
     base.workdir.mkdir(parents=True)
-    base.prepare()
+    base.seed_demo()
     full = BenchServer(workdir / f"live-stats-{mode}-{finished}", mode)
     shutil.copytree(base.workdir / "instance", full.workdir / "instance")
     loaded = time.perf_counter()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask, Response, request, session
 from flask_socketio import SocketIO
@@ -105,6 +107,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     return app
 
 
+def _thread_pool(async_mode: str) -> Callable[..., Any] | None:
+    """Under eventlet, eventlet's pool of real threads (a long computation there leaves the event loop free while
+    the GIL switches); the other modes already run requests in threads or greenlets that yield by themselves."""
+    if async_mode != "eventlet":
+        return None
+    from eventlet import tpool
+
+    return tpool.execute
+
+
 def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     """Every service of the app, built once and in order: database, Socket.IO, announcements, the hub,
     printing, the use-case runner."""
@@ -120,7 +132,7 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         engineio_logger=False,
     )
     announcer = Announcer(db, announcement_audio(settings), socketio.start_background_task)
-    lines = LineStore(db, clock)
+    lines = LineStore(db, clock, offload=_thread_pool(settings.async_mode))
     db.catalogue_watchers.append(lines.catalogue_changed)
     live_stats = LiveStats(db, clock)
     db.catalogue_watchers.append(live_stats.catalogue_changed)

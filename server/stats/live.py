@@ -45,6 +45,7 @@ from server.stats.compute import (
     service_infos,
     tally_window,
 )
+from server.stats.rows import combine, empty_row, figures
 from server.stats.waits import SortedWaits
 
 #: The figures the live answer carries (server.stats.queries.figures), in this order.
@@ -106,7 +107,6 @@ class SiteFigures:
 
     def row(self, service_ids: list[int]) -> list[int]:
         """Summed measures of some services (wait_max as MAX)."""
-        from server.stats.queries import combine, empty_row
 
         total = empty_row()
         for service_id in service_ids:
@@ -151,7 +151,6 @@ class LiveStats:
 
         Shape: {site_id, day, now, fields: [name…], total: [value…], agencies: {id: [value…]},
         services: {id: [value…]}}; `expand` turns the value lists into dicts."""
-        from server.stats.queries import figures
 
         def values(row: list[int], waits: Any) -> list[Any]:
             shown = figures(row, waits)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -16,8 +16,9 @@ from server.domain.vocabulary import ORDINARY, PRIORITY_CLASSES, TicketStatus
 from server.models import Agency, Counter, Service, Site, Ticket, User
 from server.stats.compute import INDEX, KEY_FIELDS, tally_sites
 from server.stats.live import LiveStats
-from server.stats.models import MEASURES, WAIT_BUCKETS, StatsDetail, StatsHourly
-from server.stats.waits import Waits, decode, minutes, p90_of_sorted
+from server.stats.models import MEASURES, StatsDetail, StatsHourly
+from server.stats.rows import combine, empty_row, figures
+from server.stats.waits import Waits, decode
 
 BREAKDOWNS = ("site", "agency", "service", "counter", "clerk", "priority", "channel", "day")
 FINE_ONLY = ("counter", "clerk", "priority", "channel")
@@ -27,64 +28,6 @@ def today_window(now: datetime) -> tuple[datetime, datetime]:
     """Today so far: from local midnight up to and including `now` (events later than the clock are ignored)."""
     today = local_date(now)
     return local_midnight(today), min(now + timedelta(seconds=1), local_midnight(today + timedelta(days=1)))
-
-
-def empty_row() -> list[int]:
-    return [0] * len(MEASURES)
-
-
-def combine(target: list[int], row: list[int] | tuple[int, ...]) -> list[int]:
-    """Adds `row` into `target` (SUM for every measure, MAX for wait_max); NULLs from SQL count as 0."""
-    wait_max = INDEX["wait_max"]
-    longest = max(target[wait_max], row[wait_max] or 0)
-    target[:] = [a + (b or 0) for a, b in zip(target, row, strict=True)]
-    target[wait_max] = int(longest)
-    return target
-
-
-def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-def p90_exact(waits: list[int]) -> float | None:
-    """Nearest-rank 90th percentile of wait samples (seconds → minutes): server.stats.waits."""
-    return minutes(p90_of_sorted(sorted(waits)))
-
-
-class HasP90(Protocol):
-    def p90(self) -> int | None: ...
-
-
-def figures(row: list[int], waits: HasP90 | None = None) -> dict[str, Any]:
-    """Readable figures from summed measures (minutes, shares 0–1, None where nothing was measured).
-
-    `waits` holds the exact waits the row counted (server.stats.waits: `Waits` in history, `SortedWaits` live);
-    p90 is their nearest-rank 90th percentile, None without them. avg_wait_last_call_min is the wait to the last
-    call (what Qmatic reports), counted when the ticket is finished or marked no-show."""
-    m = dict(zip(MEASURES, row, strict=True))
-    called, served, ratings = m["called"], m["served"], m["ratings"]
-    return {
-        "issued": m["issued"],
-        "called": called,
-        "served": served,
-        "avg_wait_min": round(m["wait_sum"] / called / 60, 1) if called else None,
-        "p90_wait_min": minutes(waits.p90()) if waits is not None and called else None,
-        "avg_wait_last_call_min": round(m["wait_last_sum"] / m["wait_last_n"] / 60, 1) if m["wait_last_n"] else None,
-        "max_wait_min": round(m["wait_max"] / 60, 1) if called else None,
-        "within_target": _share(m["within_target"], called),
-        "avg_service_min": round(m["service_sum"] / served / 60, 1) if served else None,
-        "service_within_target": _share(m["service_within"], served),
-        "no_show": m["no_show"],
-        "no_show_rate": _share(m["no_show"], called),
-        "recalled": m["recalled"],
-        "transferred_in": m["transferred_in"],
-        "transferred_out": m["transferred_out"],
-        "held": m["held"],
-        "cancelled": m["cancelled"],
-        "ratings": ratings,
-        "satisfaction": _share(m["r_very"] + m["r_sat"], ratings),
-        "wait_histogram": [m[f"w{i}"] for i in range(len(WAIT_BUCKETS) + 1)],
-    }
 
 
 # ---------------------------------------------------------------- filters

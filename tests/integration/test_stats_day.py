@@ -33,8 +33,9 @@ from server.domain import queueing
 from server.stats.compute import wait_bucket
 from server.stats.live import expand
 from server.stats.models import StatsDetail, StatsHourly, StatsRolledDay
-from server.stats.queries import Filters, figures, history, live_site, p90_exact
+from server.stats.queries import Filters, history, live_site
 from server.stats.rollup import missing_days, roll_missing, rollup_day
+from server.stats.rows import figures, p90_exact
 from tests.support.world import World
 
 WEDNESDAY, THURSDAY = date(2026, 11, 18), date(2026, 11, 19)
