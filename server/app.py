@@ -102,6 +102,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     _install_page_translations(app, settings)
     _register_surfaces(app)
     _trust_proxies(app, settings.trusted_proxies)
+    if settings.metrics:
+        from server.ops.metrics import install_metrics
+
+        install_metrics(app, ctx)
     return app
 
 

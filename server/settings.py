@@ -45,6 +45,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("voice_pack_dir", str, "", "Folder of recorded clips that replaces espeak-ng."),
     SettingSpec("espeak_path", str, "espeak-ng", "The espeak-ng program used for announcements."),
     SettingSpec("db_pool_size", int, 20, "Database connections kept open (never below the worker pool)."),
+    SettingSpec("metrics", bool, False, "Serve Prometheus metrics at /metrics."),
+    SettingSpec("metrics_token", str, "", "Bearer token that /metrics requires; empty = none (keep it on the LAN)."),
 )
 
 
@@ -81,6 +83,8 @@ class Settings:
     voice_pack_dir: str = ""
     espeak_path: str = "espeak-ng"
     db_pool_size: int = 20
+    metrics: bool = False
+    metrics_token: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -110,7 +114,12 @@ class Settings:
 
     @property
     def base_url(self) -> str:
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        """LUOT_PUBLIC_URL, else http://host:port, with the machine's LAN address for 0.0.0.0 (phones open it)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        from server.ops.lan import reachable_host
+
+        return f"http://{reachable_host(self.host)[0]}:{self.port}"
 
     def validate(self) -> None:
         if self.async_mode not in {"eventlet", "gevent", "threading"}:
