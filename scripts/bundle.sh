@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Builds the offline bundle: one tar.gz to carry into a centre whose LAN has no internet (see README
+# "Running a centre"). Contents:
+#   wheels/                 every Python wheel of requirements-runtime.lock for the target Python, pip, and Lượt
+#                           itself (with the built browser assets inside)
+#   requirements.txt        the pins (name==version) install.sh installs, from the wheels only
+#   debian-packages.txt     the Debian packages Lượt needs; debs/ holds them with --with-debs
+#   install.sh, README.md, deploy/ (nginx example), SHA256SUMS
+# Usage: scripts/bundle.sh [--out DIR] [--python 3.11|3.12|3.13] [--with-debs]
+# Needs the registries (PyPI, and Debian with --with-debs) — it runs where the internet is, not at the centre.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=dist
+target=""
+with_debs=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out="$2"; shift 2 ;;
+    --python) target="$2"; shift 2 ;;
+    --with-debs) with_debs=1; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+python=.venv/bin/python
+[ -x "$python" ] || { echo "run make setup first (needs .venv)" >&2; exit 1; }
+here=$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+target=${target:-$here}
+arch=$(uname -m)
+version=$("$python" -c 'import tomllib; print(tomllib.load(open("pyproject.toml","rb"))["project"]["version"])')
+name="luot-$version-py$target-$arch"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+stage="$work/$name"
+mkdir -p "$stage/wheels" "$stage/deploy"
+pip=("$python" -m pip --disable-pip-version-check --quiet)
+
+# 1. Browser assets (built into */static/build, which the Lượt wheel carries).
+if [ -d node_modules ]; then npm run --silent build >/dev/null 2>&1; fi
+for f in kiosk display counter dashboard; do
+  ls "$f"/static/build/*.js >/dev/null 2>&1 || { echo "no built assets in $f/static/build: run make web" >&2; exit 1; }
+done
+
+# 2. Lượt itself as a wheel.
+"${pip[@]}" wheel --no-deps --no-build-isolation -w "$stage/wheels" . 2>&1 | grep -v "^WARNING: Location" || true
+ls "$stage"/wheels/luot-*.whl >/dev/null
+
+# 3. The pinned dependencies (hash-checked against the lock while downloading) and pip.
+pins="$stage/requirements.txt"
+sed -n 's/^\([A-Za-z0-9_.-]*==[^ ]*\)\( ;[^\\]*\)\? *\\\?$/\1\2/p' requirements-runtime.lock > "$pins"
+if [ "$target" = "$here" ]; then
+  # Same interpreter: builds the few packages published as sources only.
+  "${pip[@]}" wheel --require-hashes -r requirements-runtime.lock -w "$stage/wheels" 2>&1 | grep -v "^WARNING: Location" || true
+  "${pip[@]}" download --no-deps --only-binary=:all: -d "$stage/wheels" pip 2>&1 | grep -v "^WARNING: Location" || true
+else
+  abi="cp${target/./}"
+  "${pip[@]}" download --require-hashes -r requirements-runtime.lock --only-binary=:all: -d "$stage/wheels" \
+    --python-version "$target" --implementation cp --abi "$abi" --abi abi3 --abi none \
+    --platform "manylinux_2_28_$arch" --platform "manylinux_2_17_$arch" --platform "manylinux2014_$arch" \
+    --platform "linux_$arch" --platform any 2>&1 | grep -v "^WARNING: Location" || true
+  "${pip[@]}" download --no-deps --only-binary=:all: -d "$stage/wheels" --python-version "$target" pip 2>&1 \
+    | grep -v "^WARNING: Location" || true
+fi
+# Every pin that applies to the target must have its wheel (markers evaluated for the target Python, Linux).
+"$python" - "$pins" "$stage/wheels" "$target" <<'PY'
+import pathlib, re, sys
+from pip._vendor.packaging.markers import Marker
+from pip._vendor.packaging.utils import canonicalize_name, parse_wheel_filename
+pins, wheels, target = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
+env = {"python_version": target, "python_full_version": target + ".99", "sys_platform": "linux",
+       "platform_system": "Linux", "implementation_name": "cpython", "platform_python_implementation": "CPython",
+       "os_name": "posix"}
+have = {(canonicalize_name(n), str(v)) for n, v, *_ in map(parse_wheel_filename, (w.name for w in wheels.glob("*.whl")))}
+kept, missing = [], []
+for line in pins.read_text().splitlines():
+    pin, _, marker = line.partition(" ;")
+    if marker and not Marker(marker.strip()).evaluate(env):
+        continue
+    name, version = pin.split("==")
+    kept.append(pin)
+    if (canonicalize_name(name), version) not in have:
+        missing.append(pin)
+if missing:
+    sys.exit("missing wheels: " + ", ".join(missing))
+pins.write_text("\n".join(kept) + "\n")
+PY
+echo "$target" > "$stage/PYTHON_VERSION"
+
+# 4. Debian packages: the list always, the packages themselves on request.
+./scripts/system-deps.sh --list > "$stage/debian-packages.txt"
+if [ $with_debs -eq 1 ]; then
+  mkdir -p "$stage/debs"
+  deps=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
+         --no-enhances --no-pre-depends $(cat "$stage/debian-packages.txt") | grep '^[a-z0-9]' | sort -u)
+  (cd "$stage/debs" && apt-get download $deps >/dev/null)
+fi
+
+# 5. Installer, docs, deployment examples, checksums.
+cp deploy/bundle/install.sh "$stage/install.sh"
+chmod +x "$stage/install.sh"
+cp README.md "$stage/README.md"
+cp deploy/nginx.conf deploy/nginx-tls.conf "$stage/deploy/"
+(cd "$stage" && find . -type f ! -name SHA256SUMS -print0 | sort -z | xargs -0 sha256sum > SHA256SUMS)
+mkdir -p "$out"
+tar -C "$work" -czf "$out/$name.tar.gz" "$name"
+echo "$out/$name.tar.gz"
