@@ -116,7 +116,14 @@ def code_revisions() -> tuple[str, set[str]]:
 
 def check_revision(database_url: str) -> str:
     """The database's revision when it is the code's head; Refusal otherwise, saying what to run."""
-    current = database_revision(database_url)
+    from sqlalchemy.exc import OperationalError
+
+    if database_url.startswith("sqlite:///") and not Path(database_url.removeprefix("sqlite:///")).is_file():
+        raise Refusal(f"no database at {database_url.removeprefix('sqlite:///')}: run `luot init` first")
+    try:
+        current = database_revision(database_url)
+    except OperationalError as exc:
+        raise Refusal(f"cannot open the database: {str(exc.orig or exc).splitlines()[0]}") from exc
     head, known = code_revisions()
     if current == head:
         return current

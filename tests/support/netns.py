@@ -21,7 +21,8 @@ def _ip(*args: str) -> subprocess.CompletedProcess:
 @contextmanager
 def namespace(lan_address: str | None = None) -> Iterator[list[str]]:
     """Yields the command prefix (`ip netns exec NAME`) to run programs inside the namespace. With `lan_address`
-    ("10.200.0.1/24"), a dummy interface `lan0` holds it."""
+    ("10.200.0.1/24"), the interface `lan0` (one end of a veth pair whose other end stays in the namespace too)
+    holds it."""
     if shutil.which("ip") is None:
         missing("ip (iproute2) is not installed")
     name = f"luot-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -33,8 +34,9 @@ def namespace(lan_address: str | None = None) -> Iterator[list[str]]:
         steps = [["link", "set", "lo", "up"]]
         if lan_address:
             steps += [
-                ["link", "add", "lan0", "type", "dummy"],
+                ["link", "add", "lan0", "type", "veth", "peer", "name", "lan1"],
                 ["addr", "add", lan_address, "dev", "lan0"],
+                ["link", "set", "lan1", "up"],
                 ["link", "set", "lan0", "up"],
             ]
         for step in steps:
