@@ -44,45 +44,24 @@ done
 "${pip[@]}" wheel --no-deps --no-build-isolation -w "$stage/wheels" . 2>&1 | grep -v "^WARNING: Location" || true
 ls "$stage"/wheels/luot-*.whl >/dev/null
 
-# 3. The pinned dependencies (hash-checked against the lock while downloading) and pip.
+# 3. The pinned dependencies for the target (hash-checked against the lock while downloading) and pip.
 pins="$stage/requirements.txt"
-sed -n 's/^\([A-Za-z0-9_.-]*==[^ ]*\)\( ;[^\\]*\)\? *\\\?$/\1\2/p' requirements-runtime.lock > "$pins"
+hashed="$work/requirements-$target.lock"
+"$python" scripts/lock_for.py "$target" requirements-runtime.lock "$hashed" "$pins"
+quiet() { grep -v "^WARNING: Location" || true; }
 if [ "$target" = "$here" ]; then
   # Same interpreter: builds the few packages published as sources only.
-  "${pip[@]}" wheel --require-hashes -r requirements-runtime.lock -w "$stage/wheels" 2>&1 | grep -v "^WARNING: Location" || true
-  "${pip[@]}" download --no-deps --only-binary=:all: -d "$stage/wheels" pip 2>&1 | grep -v "^WARNING: Location" || true
+  "${pip[@]}" wheel --require-hashes -r "$hashed" -w "$stage/wheels" 2>&1 | quiet
+  "${pip[@]}" download --no-deps --only-binary=:all: -d "$stage/wheels" pip 2>&1 | quiet
 else
   abi="cp${target/./}"
-  "${pip[@]}" download --require-hashes -r requirements-runtime.lock --only-binary=:all: -d "$stage/wheels" \
-    --python-version "$target" --implementation cp --abi "$abi" --abi abi3 --abi none \
-    --platform "manylinux_2_28_$arch" --platform "manylinux_2_17_$arch" --platform "manylinux2014_$arch" \
-    --platform "linux_$arch" --platform any 2>&1 | grep -v "^WARNING: Location" || true
-  "${pip[@]}" download --no-deps --only-binary=:all: -d "$stage/wheels" --python-version "$target" pip 2>&1 \
-    | grep -v "^WARNING: Location" || true
+  target_args=(--only-binary=:all: --python-version "$target" --implementation cp --abi "$abi" --abi abi3 --abi none
+               --platform "manylinux_2_28_$arch" --platform "manylinux_2_17_$arch" --platform "manylinux2014_$arch"
+               --platform "linux_$arch" --platform any)
+  "${pip[@]}" download --no-deps --require-hashes -r "$hashed" -d "$stage/wheels" "${target_args[@]}" 2>&1 | quiet
+  "${pip[@]}" download --no-deps -d "$stage/wheels" "${target_args[@]}" pip 2>&1 | quiet
 fi
-# Every pin that applies to the target must have its wheel (markers evaluated for the target Python, Linux).
-"$python" - "$pins" "$stage/wheels" "$target" <<'PY'
-import pathlib, re, sys
-from pip._vendor.packaging.markers import Marker
-from pip._vendor.packaging.utils import canonicalize_name, parse_wheel_filename
-pins, wheels, target = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
-env = {"python_version": target, "python_full_version": target + ".99", "sys_platform": "linux",
-       "platform_system": "Linux", "implementation_name": "cpython", "platform_python_implementation": "CPython",
-       "os_name": "posix"}
-have = {(canonicalize_name(n), str(v)) for n, v, *_ in map(parse_wheel_filename, (w.name for w in wheels.glob("*.whl")))}
-kept, missing = [], []
-for line in pins.read_text().splitlines():
-    pin, _, marker = line.partition(" ;")
-    if marker and not Marker(marker.strip()).evaluate(env):
-        continue
-    name, version = pin.split("==")
-    kept.append(pin)
-    if (canonicalize_name(name), version) not in have:
-        missing.append(pin)
-if missing:
-    sys.exit("missing wheels: " + ", ".join(missing))
-pins.write_text("\n".join(kept) + "\n")
-PY
+"$python" scripts/lock_for.py "$target" requirements-runtime.lock "$hashed" "$pins" "$stage/wheels"
 echo "$target" > "$stage/PYTHON_VERSION"
 
 # 4. Debian packages: the list always, the packages themselves on request.
