@@ -4,6 +4,7 @@ and day-close runs; off unless LUOT_METRICS; behind LUOT_METRICS_TOKEN when set.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 
 import pytest
@@ -81,3 +82,14 @@ def test_metrics_are_off_by_default_and_behind_the_token_when_set(settings: Sett
     assert client.get("/metrics", headers=bearer("wrong")).status_code == 401
     assert client.get("/metrics", headers=bearer("s3cret")).status_code == 200
     guarded.extensions["luot"].db.dispose()
+
+
+def test_one_log_line_per_request_and_per_domain_event(client, world, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="luot")
+    issue(client, world.kiosk_token, "TP-A")
+    lines = [record.getMessage() for record in caplog.records if record.name.startswith("luot.")]
+    assert any(
+        re.fullmatch(r"request method=POST route=/api/v1/tickets status=201 ms=[\d.]+ client=\S+", line)
+        for line in lines
+    ), lines
+    assert f"event kind=issued site_id={world.site_id} ticket=1001" in " ".join(lines), lines
