@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -15,10 +16,14 @@ import pytest
 
 from tests.support.live_server import free_port
 from tests.support.netns import namespace
+from tests.support.tools import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = Path(__file__).with_name("netns_client.py")
 pytestmark = pytest.mark.slow
+HERE = f"{sys.version_info[0]}.{sys.version_info[1]}"
+#: Target Pythons: this one, and others named in LUOT_BUNDLE_PYTHONS ("3.12 3.13") when their pythonX.Y exists.
+TARGETS = [HERE, *(v for v in os.environ.get("LUOT_BUNDLE_PYTHONS", "").split() if v != HERE)]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -28,7 +33,13 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def test_the_offline_bundle_installs_and_serves_a_ticket_in_a_namespace_with_no_network(tmp_path: Path) -> None:
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_offline_bundle_installs_and_serves_a_ticket_in_a_namespace_with_no_network(
+    tmp_path: Path, target: str
+) -> None:
+    found = shutil.which(f"python{target}")
+    if found is None or subprocess.run([found, "-c", "pass"], capture_output=True, timeout=60).returncode != 0:
+        missing(f"python{target} is not installed (or not runnable)")
     with namespace() as netns:
         routes = subprocess.run([*netns, "ip", "-o", "route"], capture_output=True, text=True, timeout=30)
         links = subprocess.run([*netns, "ip", "-o", "link"], capture_output=True, text=True, timeout=30)
@@ -38,7 +49,7 @@ def test_the_offline_bundle_installs_and_serves_a_ticket_in_a_namespace_with_no_
 
         started = time.monotonic()
         built = subprocess.run(
-            [str(ROOT / "scripts" / "bundle.sh"), "--out", str(tmp_path / "dist")],
+            [str(ROOT / "scripts" / "bundle.sh"), "--out", str(tmp_path / "dist"), "--python", target],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -87,6 +98,7 @@ def test_the_offline_bundle_installs_and_serves_a_ticket_in_a_namespace_with_no_
             timeout=60,
         )
         assert where.stdout.startswith(str(prefix)), where.stdout + where.stderr
+        assert (prefix / "venv" / "lib" / f"python{target}").is_dir()
 
         env = clean_env(
             LUOT_INSTANCE_DIR=str(instance),
@@ -122,5 +134,5 @@ def test_the_offline_bundle_installs_and_serves_a_ticket_in_a_namespace_with_no_
         size_mb = archive.stat().st_size / 1e6
         print(
             f"\nbundle {archive.name}: {size_mb:.1f} MB, built in {build_seconds:.0f} s, "
-            f"installed offline in {install_seconds:.0f} s ({sys.version_info[0]}.{sys.version_info[1]})"
+            f"installed offline in {install_seconds:.0f} s (Python {target})"
         )
