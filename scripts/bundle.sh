@@ -70,7 +70,8 @@ if [ $with_debs -eq 1 ]; then
   mkdir -p "$stage/debs"
   deps=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
          --no-enhances --no-pre-depends $(cat "$stage/debian-packages.txt") | grep '^[a-z0-9]' | sort -u)
-  (cd "$stage/debs" && apt-get download $deps >/dev/null)
+  (cd "$stage/debs" && apt-get download $deps 2>&1 | grep -v "unsandboxed" >&2 || true)
+  ls "$stage"/debs/*.deb >/dev/null
 fi
 
 # 5. Installer, docs, deployment examples, checksums.

@@ -34,7 +34,12 @@ done < "$here/debian-packages.txt"
 if [ ${#missing[@]} -gt 0 ]; then
   if [ -d "$here/debs" ]; then
     say "installing Debian packages from the bundle: ${missing[*]}"
-    apt-get install -y --no-download -o Dir::Cache::archives="$here/debs" "$here"/debs/*.deb >/dev/null
+    debs=()  # only packages not installed yet: never replace (or downgrade) what the system has
+    for deb in "$here"/debs/*.deb; do
+      pkg=$(dpkg-deb -f "$deb" Package)
+      dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || debs+=("$deb")
+    done
+    apt-get install -y --no-download "${debs[@]}" >/dev/null
   else
     echo "WARNING: Debian packages missing (calls are not spoken / tickets not drawn without them):" \
          "${missing[*]} — install them, or build the bundle with --with-debs" >&2
