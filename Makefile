@@ -1,7 +1,7 @@
 # Lượt — the two commands: `make demo` and `make test`. Everything else is a step they run.
 SHELL := /bin/bash
-# The newest supported Python present (3.13, 3.12 or 3.11); `make PYTHON=python3.11` to choose.
-PYTHON ?= $(firstword $(foreach v,3.13 3.12 3.11,$(shell command -v python$(v) >/dev/null 2>&1 && echo python$(v))) python3.11)
+# The newest supported Python that runs here (3.13, 3.12 or 3.11); `make PYTHON=python3.11` to choose.
+PYTHON ?= $(firstword $(foreach v,3.13 3.12 3.11,$(shell python$(v) -c pass >/dev/null 2>&1 && echo python$(v))) python3.11)
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1

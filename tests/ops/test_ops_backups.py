@@ -61,6 +61,7 @@ def rows(database: Path, table: str) -> list[tuple]:
         return connection.execute(f'SELECT * FROM "{table}" ORDER BY id').fetchall()
 
 
+@pytest.mark.slow
 def test_backups_keep_the_newest_and_restore_into_a_fresh_instance(tmp_path: Path) -> None:
     server = LiveServer(tmp_path / "hall")
     server.prepare(a_day_of_tickets)
