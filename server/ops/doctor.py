@@ -136,7 +136,9 @@ def check_printers(settings: Settings, timeout: float) -> list[Check]:
     try:
         with db.read() as session:
             devices = [
-                (d.name, str(d.settings.get("printer") or "")) for d in session.exec(select(Device)) if not d.revoked
+                (d.name, str((d.settings or {}).get("printer") or ""))
+                for d in session.exec(select(Device))
+                if not d.revoked
             ]
     finally:
         db.dispose()
