@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def a_day_of_tickets(db: Database, citizens: int = 40) -> None:
 
 
 def rows(database: Path, table: str) -> list[tuple]:
-    with sqlite3.connect(database) as connection:
+    with closing(sqlite3.connect(database)) as connection:
         return connection.execute(f'SELECT * FROM "{table}" ORDER BY id').fetchall()
 
 

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,7 @@ def test_serve_refuses_a_database_behind_or_ahead_of_the_code(tmp_path: Path) ->
     assert behind.returncode == 1 and "run `luot upgrade` first" in behind.stderr, behind.stderr
 
     upgrade(settings.resolved_database_url)
-    with sqlite3.connect(settings.instance_path / "luot.sqlite3") as connection:
+    with closing(sqlite3.connect(settings.instance_path / "luot.sqlite3")) as connection, connection:
         connection.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
     ahead = serve(settings.instance_path, free_port())
     assert ahead.returncode == 1 and "newer than this version of Lượt" in ahead.stderr, ahead.stderr
