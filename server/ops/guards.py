@@ -95,8 +95,9 @@ def database_revision(database_url: str) -> str | None:
     """The Alembic revision stamped in the database (None: not initialised)."""
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
 
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()

@@ -33,7 +33,14 @@ def settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, metrics=True)
 
 
-def test_metrics_after_a_small_day(client, world, luot, clock, socketio, app: Flask) -> None:
+@pytest.fixture
+def printing(luot):
+    """The print service, closed after the test: its probe of the failed printer must not outlive the app."""
+    yield luot.print_jobs
+    luot.print_jobs.close()
+
+
+def test_metrics_after_a_small_day(client, world, luot, clock, socketio, app: Flask, printing) -> None:
     with luot.db.write() as session:  # the kiosk's printer setting is wrong: each ticket fails to print
         kiosk = session.exec(select(Device).where(Device.token_hash == token_hash(world.kiosk_token))).one()
         kiosk.settings = {**(kiosk.settings or {}), "printer": "lpt:1"}
