@@ -104,6 +104,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     _install_page_translations(app, settings)
     _register_surfaces(app)
     _trust_proxies(app, settings.trusted_proxies)
+    from server.ops.logs import install_logs
+
+    install_logs(app, ctx)
+    if settings.metrics:
+        from server.ops.metrics import install_metrics
+
+        install_metrics(app, ctx)
     return app
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +49,7 @@ def demo_info() -> None:
     from server.demo_data import DEMO_DEVICES, DEMO_PASSWORDS
 
     base = _settings().base_url
-    click.echo(f"\nLượt demo is running at {base}\n")
+    click.echo(f"\nLượt demo (once `luot serve` has started) at {base}\n")
     for device in DEMO_DEVICES:
         click.echo(f"  {device.name:<40} {base}{device.path}")
     click.echo(f"  {'Bàn làm việc cán bộ (counter console)':<40} {base}/counter/")
@@ -70,11 +69,19 @@ def serve(host: str | None, port: int | None, async_mode: str | None) -> None:
     """Run the server (kiosks, boards, consoles, API and Socket.IO)."""
     from server.app import create_app, socketio_of
     from server.maintenance import run_day_close_forever
+    from server.ops.guards import Refusal
+    from server.ops.serving import before_serve, exit_zero_on_sigterm, start_lines
 
     settings = _settings(host=host, port=port, async_mode=async_mode)
+    try:
+        lock = before_serve(settings)  # kept referenced until the server stops
+    except Refusal as exc:
+        raise click.ClickException(str(exc)) from exc
     app = create_app(settings)
     socketio = socketio_of(app)
-    click.echo(f"Lượt listening on http://{settings.host}:{settings.port} ({settings.async_mode})", err=True)
+    for line in start_lines(settings):
+        click.echo(line, err=True)
+    exit_zero_on_sigterm()
     kwargs: dict = {"host": settings.host, "port": settings.port}
     if settings.async_mode == "threading":
         kwargs["allow_unsafe_werkzeug"] = True
@@ -85,12 +92,16 @@ def serve(host: str | None, port: int | None, async_mode: str | None) -> None:
     ctx = app.extensions["luot"]
     socketio.start_background_task(run_day_close_forever, ctx, socketio)
     ctx.hub.start_background()
-    if settings.async_mode == "eventlet":
-        from server.listener import serve_eventlet
+    try:
+        if settings.async_mode == "eventlet":
+            from server.listener import serve_eventlet
 
-        serve_eventlet(app, kwargs.pop("host"), kwargs.pop("port"), **kwargs)
-    else:
-        socketio.run(app, **kwargs)
+            serve_eventlet(app, kwargs.pop("host"), kwargs.pop("port"), **kwargs)
+        else:
+            socketio.run(app, **kwargs)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 @cli.command("day-close")
@@ -133,28 +144,6 @@ def create_user(username: str, role: str, site_code: str | None, full_name: str,
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"User {username} ({role}) created.")
-
-
-@cli.command()
-@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
-def backup(destination: Path) -> None:
-    """Copy the SQLite database to DESTINATION while the server keeps running (online backup)."""
-    settings = _settings()
-    if not settings.is_sqlite:
-        raise click.ClickException("backup copies the SQLite database; use pg_dump for PostgreSQL")
-    source_path = settings.resolved_database_url.removeprefix("sqlite:///")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(source_path)
-    target = sqlite3.connect(destination)
-    try:
-        source.backup(target, pages=256)
-        ok = target.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        target.close()
-        source.close()
-    if ok != "ok":
-        raise click.ClickException(f"backup integrity check failed: {ok}")
-    click.echo(f"Backed up to {destination}")
 
 
 @cli.command("kiosk-agent")
@@ -369,3 +358,14 @@ def simulate(
     click.echo(
         run(url, speed, citizens, seed, json_path, kiosk_token, clerk_password or DEMO_PASSWORDS["clerk"], async_mode)
     )
+
+
+def _add_operations() -> None:
+    """backup, restore, upgrade, doctor, install-service: server/ops/cli.py."""
+    from server.ops import cli as ops
+
+    for command in (ops.backup, ops.restore, ops.upgrade, ops.doctor, ops.install_service):
+        cli.add_command(command)
+
+
+_add_operations()

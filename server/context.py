@@ -40,6 +40,8 @@ class Luot:
     lines: LineStore
     live_stats: LiveStats
     after_issue: list[AfterIssue] = field(default_factory=list)
+    #: Told the result (server.domain.day_close.DayClose) of every day close (metrics).
+    day_close_watchers: list[Callable[[Any], None]] = field(default_factory=list)
 
 
 def luot() -> Luot:

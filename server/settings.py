@@ -57,6 +57,8 @@ class Settings:
     voice_pack_dir: str = setting("", "Folder of recorded clips that replaces espeak-ng.")
     espeak_path: str = setting("espeak-ng", "The espeak-ng program used for announcements.")
     db_pool_size: int = setting(20, "Database connections kept open (never below the worker pool).")
+    metrics: bool = setting(False, "Serve Prometheus metrics at /metrics.")
+    metrics_token: str = setting("", "Bearer token that /metrics requires; empty = none (keep it on the LAN).")
     extra: dict[str, Any] = field(default_factory=dict)  # not a setting: no help, not read from LUOT_*
 
     @property
@@ -86,7 +88,12 @@ class Settings:
 
     @property
     def base_url(self) -> str:
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        """LUOT_PUBLIC_URL, else http://host:port, with the machine's LAN address for 0.0.0.0 (phones open it)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        from server.ops.lan import reachable_host
+
+        return f"http://{reachable_host(self.host)[0]}:{self.port}"
 
     def validate(self) -> None:
         if self.async_mode not in {"eventlet", "gevent", "threading"}:

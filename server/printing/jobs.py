@@ -216,6 +216,7 @@ class PrintService:
         self._states: dict[int, PrinterState] = {}
         self._versions = itertools.count(1)
         self._closing = threading.Event()
+        self.on_settled: list[Callable[[PrintJob], None]] = []  # told every job's end (metrics)
 
     def install(self) -> None:
         """Answer the agents' and kiosks' Socket.IO messages."""
@@ -565,6 +566,8 @@ class PrintService:
         self._publish("printer.status", state.view(), state.device_id, state.site_id)
 
     def _settle(self, job: PrintJob) -> None:
+        for watcher in self.on_settled:
+            watcher(job)
         self._publish("print.result", job.view(), job.device_id, job.site_id)
         job.settled.set()
         with self._cond:
