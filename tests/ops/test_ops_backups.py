@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.support.live_server import LiveServer
 
 from server.clock import LOCAL_TZ
 from server.commands import initialise
@@ -21,6 +20,7 @@ from server.domain import errors, queueing
 from server.migrate import upgrade
 from server.ops.backups import backup_into, count_rows
 from server.ops.guards import ServeLock, check_revision, code_revisions
+from server.process import ServerProcess
 from server.settings import Settings, load_settings
 from tests.support.world import build_world
 
@@ -64,7 +64,7 @@ def rows(database: Path, table: str) -> list[tuple]:
 
 @pytest.mark.slow
 def test_backups_keep_the_newest_and_restore_into_a_fresh_instance(tmp_path: Path) -> None:
-    server = LiveServer(tmp_path / "hall")
+    server = ServerProcess(tmp_path / "hall")
     server.prepare(a_day_of_tickets)
     server.start()  # backups are taken while the server runs
     try:

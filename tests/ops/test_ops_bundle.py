@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.support.live_server import free_port
 
+from server.process import free_port
 from tests.support.netns import namespace
 from tests.support.tools import missing
 

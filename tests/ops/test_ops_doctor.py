@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.live_server import LiveServer, free_port
 
 from server.db import Database
 from server.migrate import upgrade
 from server.models import Site
 from server.ops.doctor import FAIL, OK, Probes, exit_status, run_checks
+from server.process import ServerProcess, free_port
 from server.provisioning import create_device
 from server.settings import Settings, load_settings
 from tests.support.world import build_world
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Path]]:
     """A running server on an instance with a kiosk whose printer is a writable PDF folder."""
     folder = tmp_path_factory.mktemp("doctor")
-    server = LiveServer(folder / "instance")
+    server = ServerProcess(folder / "instance")
 
     def populate(db: Database) -> None:
         build_world(db)

@@ -14,11 +14,11 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from tests.support.live_server import LiveServer, free_port
 
 from server.commands import initialise
 from server.migrate import upgrade
 from server.ops.lan import choose_lan_address
+from server.process import ServerProcess, free_port
 from server.settings import load_settings
 from tests.support.netns import namespace
 
@@ -41,8 +41,8 @@ def serve(instance: Path, port: int, timeout: float = 60, **env: str) -> subproc
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path / "first")
+def running(tmp_path: Path) -> Iterator[ServerProcess]:
+    server = ServerProcess(tmp_path / "first")
     server.prepare()
     server.start()
     yield server
@@ -51,7 +51,7 @@ def running(tmp_path: Path) -> Iterator[LiveServer]:
 
 @pytest.mark.slow
 def test_a_second_server_refuses_the_port_and_the_sqlite_file_and_sigterm_exits_zero(
-    running: LiveServer, tmp_path: Path
+    running: ServerProcess, tmp_path: Path
 ) -> None:
     other = tmp_path / "other"
     initialise(load_settings(environ={}, instance_dir=str(other)))
@@ -71,7 +71,7 @@ def test_a_second_server_refuses_the_port_and_the_sqlite_file_and_sigterm_exits_
     assert running.process.wait(20) == 0, running.log()
     running.process = None
     # the lock went with the process: the same file serves again
-    again = LiveServer(running.instance_dir)
+    again = ServerProcess(running.instance_dir)
     again.start()
     again.stop()
 
