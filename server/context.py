@@ -43,6 +43,12 @@ class Luot:
     #: Told the result (server.domain.day_close.DayClose) of every day close (metrics).
     day_close_watchers: list[Callable[[Any], None]] = field(default_factory=list)
 
+    def close(self, timeout: float = 5.0) -> None:
+        """Lets the figures already scheduled go out (they may read the database), then closes its connections.
+        For tests and tools that build an app and drop it; `luot serve` ends with its process."""
+        self.hub.figures.settled(timeout)
+        self.db.dispose()
+
 
 def luot() -> Luot:
     """The app's context (inside a request or an app context)."""

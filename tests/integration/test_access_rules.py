@@ -114,7 +114,7 @@ def _routes() -> list[tuple[str, str, str]]:
             for method in rule.methods - {"HEAD", "OPTIONS"}
         }
     )
-    app.extensions["luot"].db.dispose()
+    app.extensions["luot"].close()
     return routes
 
 

@@ -237,7 +237,7 @@ def test_ticket_issuing_is_rate_limited_per_device(settings, clock):
         for _ in range(4)
     ]
     assert statuses == [201, 201, 201, 429]
-    app.extensions["luot"].db.dispose()
+    app.extensions["luot"].close()
 
 
 def test_unknown_api_routes_and_methods_answer_in_json(client):
