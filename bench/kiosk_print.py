@@ -35,7 +35,12 @@ from server.printing.escpos_bytes import ticket_escpos_bytes  # noqa: E402
 from server.printing.layout import load_builtin_layout  # noqa: E402
 from server.printing.render_image import render_ticket_image  # noqa: E402
 from server.printing.ticket_data import sample_ticket  # noqa: E402
-from tests.integration.test_print_jobs import PrinterListener, Server, configure_kiosk  # noqa: E402
+from tests.integration.test_print_jobs import (  # noqa: E402
+    LOOPBACK_PRINTERS,
+    PrinterListener,
+    Server,
+    configure_kiosk,
+)
 from tests.support.world import build_world  # noqa: E402
 
 KIOSK = "kiosk-token-1"
@@ -105,7 +110,7 @@ def burst(url: str, services: list[str], kiosks: int) -> list[float]:
 def run(taps: int, async_mode: str, burst_kiosks: int) -> list[str]:
     lines = []
     with tempfile.TemporaryDirectory(prefix="luot-bench-") as folder, PrinterListener() as printer:
-        server = Server(Path(folder) / "instance", async_mode=async_mode)
+        server = Server(Path(folder) / "instance", async_mode=async_mode, env=LOOPBACK_PRINTERS)
 
         def populate(db):
             build_world(db)

@@ -20,7 +20,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from dashboard.access import ADMIN_ROLES, PageDenied, staff
-from dashboard.texts import t
+from dashboard.texts import language, t
 from server.auth import Principal, hash_password, token_hash
 from server.clock import LOCAL_TZ, local_midnight
 from server.context import luot
@@ -28,6 +28,8 @@ from server.domain.hours import validate_opening_hours
 from server.domain.rules import SiteRules
 from server.domain.vocabulary import DeviceKind, Role
 from server.models import Agency, Counter, CounterService, Device, NumberSequence, Service, Site, User
+from server.printing.backends import PrinterError
+from server.printing.targets import PrinterTargets
 from server.provisioning import create_sequence
 from server.stats.models import AuditEntry
 
@@ -267,6 +269,7 @@ def save_device(db_session: Session, item: Device | None, v: dict[str, Any], pri
         settings["counter_id"] = v["counter_id"]
     else:
         settings.pop("counter_id", None)
+    _check_printer(settings.get("printer"))
     for agency_id in v["agency_ids"]:
         agency = db_session.get(Agency, agency_id)
         if agency is None or agency.site_id != v["site_id"]:
@@ -282,6 +285,18 @@ def save_device(db_session: Session, item: Device | None, v: dict[str, Any], pri
         setattr(item, key, v[key])
     item.settings = settings
     return item
+
+
+def _check_printer(spec: Any) -> None:
+    """A printer target the server's operator allows (see server.printing.targets), else Invalid."""
+    if spec is None or spec == "":
+        return
+    if not isinstance(spec, str):
+        raise Invalid("settings", t("Not a valid value: {detail}", detail="printer"))
+    try:
+        PrinterTargets.from_settings(luot().settings).check(spec)
+    except PrinterError as exc:
+        raise Invalid("settings", exc.message_vi if language() == "vi" else exc.message_en) from None
 
 
 def _device_values(_s: Session, d: Device) -> dict[str, Any]:
@@ -454,7 +469,7 @@ ENTITIES: dict[str, Entity] = {
                 Field("agency_ids", "Agencies shown (boards; none = all)", "multi", False, agency_choices),
                 Field("counter_id", "Counter (counter displays, rating tablets)", "select", False, counter_choices),
                 Field(
-                    "settings", "Other settings (JSON)", "json", help='{"printer": "tcp://10.0.0.21:9100", "rows": 6}'
+                    "settings", "Other settings (JSON)", "json", help='{"printer": "network:10.0.0.21:9100", "rows": 6}'
                 ),
                 Field("revoked", "Revoked", "bool"),
             ),

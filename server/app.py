@@ -20,6 +20,7 @@ from server.extensions import limiter
 from server.i18n import pick_language, translate
 from server.line_store import LineStore
 from server.printing.jobs import PrintService
+from server.printing.targets import PrinterTargets
 from server.realtime import Hub
 from server.runner import Runner
 from server.settings import Settings, load_settings
@@ -123,7 +124,7 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     lines = LineStore(db, clock)
     db.catalogue_watchers.append(lines.catalogue_changed)
     hub = Hub(socketio, db, clock, queue_url, announce=announcer.announce, lines=lines)
-    print_jobs = PrintService(socketio, db, clock)
+    print_jobs = PrintService(socketio, db, clock, targets=PrinterTargets.from_settings(settings))
     print_jobs.install()
     return Luot(
         settings=settings,

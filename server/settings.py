@@ -45,6 +45,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("voice_pack_dir", str, "", "Folder of recorded clips that replaces espeak-ng."),
     SettingSpec("espeak_path", str, "espeak-ng", "The espeak-ng program used for announcements."),
     SettingSpec("db_pool_size", int, 20, "Database connections kept open (never below the worker pool)."),
+    SettingSpec("printer_dir", str, "", "Folder kiosk `file:`/`pdf:` printers must be in; empty = instance/printers."),
+    SettingSpec("printer_ports", str, "9100", "TCP ports `network:` printers may use (e.g. 9100,9101-9103)."),
+    SettingSpec(
+        "printer_networks",
+        str,
+        "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
+        "Address ranges `network:` printers must be in (comma-separated CIDR).",
+    ),
 )
 
 
@@ -81,6 +89,9 @@ class Settings:
     voice_pack_dir: str = ""
     espeak_path: str = "espeak-ng"
     db_pool_size: int = 20
+    printer_dir: str = ""
+    printer_ports: str = "9100"
+    printer_networks: str = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -121,6 +132,13 @@ class Settings:
             raise ValueError("LUOT_REDIS_TIMEOUT must be a positive number of seconds")
         if self.trusted_proxies < 0:
             raise ValueError("LUOT_TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies in front")
+        from server.printing.targets import parse_networks, parse_ports
+
+        try:
+            parse_ports(self.printer_ports)
+            parse_networks(self.printer_networks)
+        except ValueError as exc:
+            raise ValueError(f"LUOT_PRINTER_PORTS / LUOT_PRINTER_NETWORKS: {exc}") from exc
 
 
 def with_redis_timeouts(url: str, seconds: float) -> str:
