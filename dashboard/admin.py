@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -21,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from dashboard.access import ADMIN_ROLES, PageDenied, staff
 from dashboard.texts import language, t
-from server.auth import Principal, hash_password, token_hash
+from server.auth import Principal, canonical_username, find_user, hash_password, token_hash, username_problem
 from server.clock import LOCAL_TZ, local_midnight
 from server.context import luot
 from server.domain.hours import validate_opening_hours
@@ -240,7 +241,13 @@ def save_user(db_session: Session, item: User | None, v: dict[str, Any], princip
         _require_site(principal, v["site_id"])
     if v["role"] not in set(Role):
         raise Invalid("role", t("Unknown value."))
-    _unique(db_session, select(User).where(User.username == v["username"]), item, "username")
+    problem = username_problem(unicodedata.normalize("NFC", v["username"]))
+    if problem:
+        raise Invalid("username", t(problem))
+    v = {**v, "username": canonical_username(v["username"])}
+    existing = find_user(db_session, v["username"])
+    if existing is not None and (item is None or existing.id != item.id):
+        raise Invalid("username", t("This username is already used."))
     if item is None and not v["password"]:
         raise Invalid("password", t("Required."))
     if v["password"] and len(v["password"]) < 8:
@@ -732,7 +739,13 @@ def audit_log() -> ResponseReturnValue:
     page = max(args.get("page", 1, type=int), 1)
     with luot().db.read() as db_session:
         entries = db_session.exec(statement.offset((page - 1) * 100).limit(101)).all()
-        users = sorted({u for u in db_session.exec(select(AuditEntry.username).distinct()) if u})
+        names = select(AuditEntry.username).distinct()
+        if principal.site_id is not None:  # a site's admin learns only its own site's users
+            names = names.where(
+                AuditEntry.site_id == principal.site_id,
+                col(AuditEntry.username).in_(select(User.username).where(User.site_id == principal.site_id)),
+            )
+        users = sorted({u for u in db_session.exec(names) if u})
     return render_template(
         "admin/audit.html",
         entries=entries[:100],

@@ -11,6 +11,7 @@ from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from server import password_work
 from server.api import api
 from server.clock import Clock, ScaledClock, SystemClock
 from server.context import Luot
@@ -24,6 +25,7 @@ from server.printing.targets import PrinterTargets
 from server.realtime import Hub
 from server.runner import Runner
 from server.settings import Settings, load_settings
+from server.signin_throttle import SignInThrottle
 from server.voice.calls import Announcer, announcement_audio
 from server.web import web
 
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     """Every service of the app, built once and in order: database, Socket.IO, announcements, the hub,
     printing, the use-case runner."""
+    password_work.configure(settings.async_mode)
     db = Database(settings)
     queue_url = settings.message_queue_url  # with Redis timeouts: a hung Redis fails fast instead of hanging
     socketio = SocketIO(
@@ -123,7 +126,16 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     announcer = Announcer(db, announcement_audio(settings), socketio.start_background_task)
     lines = LineStore(db, clock)
     db.catalogue_watchers.append(lines.catalogue_changed)
-    hub = Hub(socketio, db, clock, queue_url, announce=announcer.announce, lines=lines)
+    hub = Hub(
+        socketio,
+        db,
+        clock,
+        queue_url,
+        announce=announcer.announce,
+        lines=lines,
+        phones_per_token=settings.socket_phones_per_token,
+        phones_per_address=settings.socket_phones_per_address,
+    )
     print_jobs = PrintService(socketio, db, clock, targets=PrinterTargets.from_settings(settings))
     print_jobs.install()
     return Luot(
@@ -137,6 +149,7 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         announcer=announcer,
         print_jobs=print_jobs,
         after_issue=[print_jobs.after_issue],
+        signins=SignInThrottle(settings.login_max_failures, float(settings.login_max_delay_seconds)),
     )
 
 

@@ -20,6 +20,7 @@ from server.printing.jobs import PrintService
 from server.realtime import Hub
 from server.runner import Runner
 from server.settings import Settings
+from server.signin_throttle import SignInThrottle
 from server.voice.calls import Announcer
 
 #: After a ticket is issued through the API: (principal, answer) → more fields for the answer (printing).
@@ -38,6 +39,7 @@ class Luot:
     print_jobs: PrintService
     lines: LineStore
     after_issue: list[AfterIssue] = field(default_factory=list)
+    signins: SignInThrottle = field(default_factory=SignInThrottle)
 
 
 def luot() -> Luot:

@@ -38,7 +38,10 @@ def error_response(code: str, message: str, status: int, **params: Any) -> Respo
 def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Response:
-        return error_response(error.code, error.text, error.status, **error.params)
+        response = error_response(error.code, error.text, error.status, **error.params)
+        if error.status == 429 and "seconds" in error.params:
+            response.headers["Retry-After"] = str(error.params["seconds"])
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> Response:

@@ -35,8 +35,10 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("secret_key", str, "", "Session signing key; empty = the key `luot init` wrote."),
     SettingSpec("sqlite_synchronous", str, "FULL", "SQLite synchronous pragma: FULL survives power loss."),
     SettingSpec("ticket_rate_limit", str, "60/minute", "Ticket issuing limit per kiosk device or user."),
-    SettingSpec("login_max_failures", int, 5, "Failed logins before an account is locked for a while."),
-    SettingSpec("login_lockout_minutes", int, 15, "How long a locked account stays locked."),
+    SettingSpec(
+        "login_max_failures", int, 5, "Failed sign-ins per username (×4 per address) before tries must wait 1, 2, 4… s."
+    ),
+    SettingSpec("login_max_delay_seconds", int, 60, "Longest wait between sign-in tries after repeated failures."),
     SettingSpec("api_token_hours", int, 12, "Lifetime of a Bearer token from /api/v1/auth/token."),
     SettingSpec("default_language", str, "vi", "Language of pages and messages when none is asked for."),
     SettingSpec("log_level", str, "INFO", "Logging level."),
@@ -45,6 +47,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("voice_pack_dir", str, "", "Folder of recorded clips that replaces espeak-ng."),
     SettingSpec("espeak_path", str, "espeak-ng", "The espeak-ng program used for announcements."),
     SettingSpec("db_pool_size", int, 20, "Database connections kept open (never below the worker pool)."),
+    SettingSpec("socket_phones_per_token", int, 5, "Live connections one ticket's tracking token may hold."),
+    SettingSpec("socket_phones_per_address", int, 50, "Live phone (tracking) connections from one client address."),
     SettingSpec("printer_dir", str, "", "Folder kiosk `file:`/`pdf:` printers must be in; empty = instance/printers."),
     SettingSpec("printer_ports", str, "9100", "TCP ports `network:` printers may use (e.g. 9100,9101-9103)."),
     SettingSpec(
@@ -80,7 +84,7 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     ticket_rate_limit: str = "60/minute"
     login_max_failures: int = 5
-    login_lockout_minutes: int = 15
+    login_max_delay_seconds: int = 60
     api_token_hours: int = 12
     default_language: str = "vi"
     log_level: str = "INFO"
@@ -89,6 +93,8 @@ class Settings:
     voice_pack_dir: str = ""
     espeak_path: str = "espeak-ng"
     db_pool_size: int = 20
+    socket_phones_per_token: int = 5
+    socket_phones_per_address: int = 50
     printer_dir: str = ""
     printer_ports: str = "9100"
     printer_networks: str = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"

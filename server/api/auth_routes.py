@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from flask import jsonify, session
+from flask import jsonify, request, session
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, Field
 
 from server.api import api
 from server.api.support import current_principal, parse_body
-from server.auth import AuthError, check_login, issue_api_token
+from server.auth import AuthError, issue_api_token
 from server.context import luot
 from server.models import User
+from server.signin import sign_in
 
 
 class Credentials(BaseModel):
@@ -20,22 +21,13 @@ class Credentials(BaseModel):
 
 
 def _signed_in_user(credentials: Credentials, *, with_token: bool) -> tuple[User, str | None]:
-    """Checks the password (a failure still counts toward the lockout) and maybe issues a token."""
+    """Checks the password (throttled by address and username) and maybe issues a token."""
     ctx = luot()
-    with ctx.db.write() as db_session:
-        try:
-            user = check_login(
-                db_session,
-                ctx.clock.now(),
-                credentials.username,
-                credentials.password,
-                ctx.settings.login_max_failures,
-                ctx.settings.login_lockout_minutes,
-            )
-        except AuthError:
-            db_session.commit()  # keep the failure count
-            raise
-        token = issue_api_token(db_session, ctx.clock.now(), user, ctx.settings.api_token_hours) if with_token else None
+    user = sign_in(ctx, request.remote_addr or "", credentials.username, credentials.password)
+    token = None
+    if with_token:
+        with ctx.db.write() as db_session:
+            token = issue_api_token(db_session, ctx.clock.now(), user, ctx.settings.api_token_hours)
     return user, token
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from server.printing.backends import PrinterError
+    from server.settings import Settings
 
 DEFAULT_NETWORKS = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
 DEFAULT_PORTS = "9100"
@@ -47,7 +48,7 @@ def _refusal(vi: str, en: str) -> PrinterError:
 
 
 def parse_ports(text: str) -> frozenset[int]:
-    """"9100,9101-9103" → {9100, 9101, 9102, 9103}; raises ValueError for anything else."""
+    """ "9100,9101-9103" → {9100, 9101, 9102, 9103}; raises ValueError for anything else."""
     ports: set[int] = set()
     for part in (p.strip() for p in text.split(",")):
         if not part:
@@ -61,7 +62,7 @@ def parse_ports(text: str) -> frozenset[int]:
 
 
 def parse_networks(text: str) -> tuple[Network, ...]:
-    """"10.0.0.0/8, 192.168.1.0/24" → networks; raises ValueError for a malformed one."""
+    """ "10.0.0.0/8, 192.168.1.0/24" → networks; raises ValueError for a malformed one."""
     return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in text.split(",") if p.strip())
 
 
@@ -82,13 +83,13 @@ class PrinterTargets:
     resolve: Resolver = _resolve
 
     @classmethod
-    def from_settings(cls, settings: object) -> PrinterTargets:
+    def from_settings(cls, settings: Settings) -> PrinterTargets:
         """From Settings (printer_dir, printer_ports, printer_networks); an empty folder = <instance>/printers."""
-        folder = getattr(settings, "printer_dir", "") or str(Path(getattr(settings, "instance_dir")) / "printers")
+        folder = settings.printer_dir or str(settings.instance_path / "printers")
         return cls(
             folder=Path(folder).resolve(),
-            ports=parse_ports(getattr(settings, "printer_ports", DEFAULT_PORTS)),
-            networks=parse_networks(getattr(settings, "printer_networks", DEFAULT_NETWORKS)),
+            ports=parse_ports(settings.printer_ports),
+            networks=parse_networks(settings.printer_networks),
         )
 
     def check(self, spec: str) -> None:
@@ -96,20 +97,18 @@ class PrinterTargets:
         spec = spec.strip()
         if not spec or spec == "agent" or spec.startswith("agent:"):
             return
-        from server.printing.backends import open_printer
+        from server.printing.backends import FileBackend, NetworkBackend, PdfBackend, SerialBackend, open_printer
 
         backend = open_printer(spec)  # raises invalid_spec for a malformed one
-        kind = spec.partition(":")[0].lower()
-        if kind == "file":
-            self._check_path(str(getattr(backend, "path")), devices=True)
-        elif kind == "pdf":
-            self._check_path(str(getattr(backend, "directory")), devices=False)
-        elif kind == "serial":
-            device = str(getattr(backend, "device"))
-            if not SERIAL_DEVICES.fullmatch(device):
-                raise _refusal(f"{device} không phải cổng nối tiếp", f"{device} is not a serial port")
-        elif kind == "network":
-            self._check_host(str(getattr(backend, "host")), int(getattr(backend, "port")))
+        if isinstance(backend, FileBackend):
+            self._check_path(backend.path, devices=True)
+        elif isinstance(backend, PdfBackend):
+            self._check_path(str(backend.directory), devices=False)
+        elif isinstance(backend, SerialBackend):
+            if not SERIAL_DEVICES.fullmatch(backend.device):
+                raise _refusal(f"{backend.device} không phải cổng nối tiếp", f"{backend.device} is not a serial port")
+        elif isinstance(backend, NetworkBackend):
+            self._check_host(backend.host, backend.port)
 
     def _check_path(self, raw: str, *, devices: bool) -> None:
         if "\x00" in raw:
