@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask, request, session
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from server import password_work
 from server.api import api
+from server.api.support import bearer_token
 from server.clock import Clock, ScaledClock, SystemClock
 from server.context import Luot
 from server.db import Database
@@ -31,6 +34,14 @@ from server.web import web
 
 log = logging.getLogger(__name__)
 SECRET_FILE = "secret_key"
+
+
+class DatabaseInt(IntegerConverter):
+    """`<int:…>` in routes: only ids the database can hold (0 … 2^63 − 1)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 class NotInitialised(RuntimeError):
@@ -70,6 +81,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     escpos_cache.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(escpos_cache))
     app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.url_map.converters["int"] = DatabaseInt  # before any route: ids beyond 2^63 are a 404, not a 500
     app.config.update(
         SECRET_KEY=read_secret_key(settings),
         SESSION_COOKIE_HTTPONLY=True,
@@ -88,12 +100,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.before_request
     def _csrf_for_cookie_sessions() -> None:
-        """Cookie-authenticated state changes need the CSRF token; Bearer and public calls do not."""
-        if (
-            request.method in ("POST", "PUT", "PATCH", "DELETE")
-            and session.get("user_id")
-            and not request.headers.get("Authorization")
-        ):
+        """Cookie-authenticated state changes need the CSRF token; Bearer and public calls do not.
+
+        A request is either Bearer-authenticated (a non-empty Bearer token: the cookie is then ignored) or
+        cookie-authenticated: any other Authorization header (Basic, Negotiate, an empty Bearer) changes nothing.
+        """
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and session.get("user_id") and bearer_token() is None:
             csrf.protect()
 
     app.config["RATELIMIT_STORAGE_URI"] = _limiter_storage(settings)
