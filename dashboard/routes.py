@@ -8,7 +8,7 @@ from itertools import pairwise
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from sqlmodel import Session, col, select
@@ -30,6 +30,7 @@ from server.domain.vocabulary import PRIORITY_CODES
 from server.errors_http import HTTP_MESSAGES, error_response
 from server.i18n import translate
 from server.models import Agency, Counter, Service, Site, User
+from server.sessions import end_session, start_session
 from server.signin import sign_in
 from server.stats import charts, export_worker, exports
 from server.stats.erlang import staffing
@@ -95,9 +96,7 @@ def login() -> ResponseReturnValue:
                     request.form.get("username", ""),
                     request.form.get("password", ""),
                 )
-                session.clear()
-                session["user_id"] = user.id
-                session.permanent = True
+                start_session(luot(), user)
                 return redirect(target)
             except (AuthError, SignInThrottled) as exc:
                 error = translate(exc.text, language(), **exc.params)
@@ -109,7 +108,7 @@ def login() -> ResponseReturnValue:
 
 @dashboard.post("/logout")
 def logout() -> ResponseReturnValue:
-    session.clear()
+    end_session(luot())
     return redirect(url_for("dashboard.login"))
 
 

@@ -21,6 +21,7 @@ from server.context import Luot
 from server.db import Database
 from server.errors_http import install_error_handlers
 from server.extensions import limiter
+from server.headers import install_security_headers
 from server.i18n import pick_language, translate
 from server.line_store import LineStore
 from server.printing.jobs import PrintService
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     _install_page_translations(app, settings)
     _register_surfaces(app)
     _trust_proxies(app, settings.trusted_proxies)
+    install_security_headers(app, settings.board_frame_ancestors)
     return app
 
 
@@ -147,6 +149,7 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         lines=lines,
         phones_per_token=settings.socket_phones_per_token,
         phones_per_address=settings.socket_phones_per_address,
+        allowed_origins=tuple(settings.socket_allowed_origins.split(",")),
     )
     print_jobs = PrintService(socketio, db, clock, targets=PrinterTargets.from_settings(settings))
     print_jobs.install()

@@ -32,6 +32,10 @@ def initialise(settings: Settings) -> None:
         fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
+    if settings.is_sqlite:
+        from server.db import private_sqlite_files
+
+        private_sqlite_files(settings.resolved_database_url.removeprefix("sqlite:///"))  # before Alembic creates it
     upgrade(settings.resolved_database_url)
 
 
@@ -151,7 +155,10 @@ def backup(destination: Path) -> None:
     if not settings.is_sqlite:
         raise click.ClickException("backup copies the SQLite database; use pg_dump for PostgreSQL")
     source_path = settings.resolved_database_url.removeprefix("sqlite:///")
+    from server.db import private_sqlite_files
+
     destination.parent.mkdir(parents=True, exist_ok=True)
+    private_sqlite_files(str(destination))  # a copy of every ticket and account: 0600 like the original
     source = sqlite3.connect(source_path)
     target = sqlite3.connect(destination)
     try:
@@ -167,7 +174,17 @@ def backup(destination: Path) -> None:
 
 @cli.command("kiosk-agent")
 @click.option("--server", "server_url", required=True, help="The Lượt server, e.g. http://192.168.1.10:5000.")
-@click.option("--token", required=True, help="The kiosk's device token (as in its /kiosk/?token=… address).")
+@click.option(
+    "--token",
+    envvar="LUOT_KIOSK_TOKEN",
+    help="The kiosk's device token (as in its /kiosk/?token=… address); better: --token-file or LUOT_KIOSK_TOKEN, "
+    "which other users of the PC cannot read in the process list.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, readable=True),
+    help="A file holding the kiosk's device token (first line).",
+)
 @click.option(
     "--printer",
     required=True,
@@ -195,9 +212,20 @@ def backup(destination: Path) -> None:
     help="Seconds between checks of a printer reported down.",
 )
 def kiosk_agent(
-    server_url: str, token: str, printer: str, retries: int, retry_delay: float, probe_every: float
+    server_url: str,
+    token: str | None,
+    token_file: str | None,
+    printer: str,
+    retries: int,
+    retry_delay: float,
+    probe_every: float,
 ) -> None:
     """Print a kiosk's tickets on a printer attached to the kiosk PC (kiosk printer setting "agent")."""
+    if token_file:
+        lines = Path(token_file).read_text().strip().splitlines()
+        token = lines[0].strip() if lines else ""
+    if not token:
+        raise click.UsageError("give the kiosk's token: --token-file FILE, LUOT_KIOSK_TOKEN or --token")
     from server.printing.agent import main as run_agent
     from server.printing.backends import PrinterError
 

@@ -17,12 +17,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from flask import request, session
+from flask import current_app, request, session
 from flask_socketio import SocketIO, join_room
 from sqlmodel import select
 
 from server import direct_send
-from server.auth import Principal, principal_for_token, principal_for_user_id
+from server.auth import Principal, principal_for_token
 from server.clock import Clock
 from server.db import Database
 from server.domain import events as ev
@@ -90,6 +90,7 @@ class Hub:
         snapshot_interval: float = 1.0,
         phones_per_token: int = 5,
         phones_per_address: int = 50,
+        allowed_origins: tuple[str, ...] = (),
     ) -> None:
         self.socketio = socketio
         self.db = db
@@ -102,6 +103,7 @@ class Hub:
         self.lines.on_change = self.figures.changed
         self.snapshots = SnapshotGate(snapshot_interval, socketio.start_background_task, socketio.sleep)
         self.caps = ConnectionCaps(phones_per_token, phones_per_address)
+        self.allowed_origins = frozenset(o.strip().rstrip("/").lower() for o in allowed_origins if o.strip())
         self._site_payloads: dict[int, tuple[Any, ...]] = {}  # site → ((seq, second), line, catalogue, payload)
         self.bus = LineBus(message_queue, self._heard, socketio.sleep) if message_queue.startswith("redis") else None
         socketio.on_event("connect", self._on_connect)
@@ -140,8 +142,21 @@ class Hub:
                 return principal_for_token(db_session, now, str(token)), None
             user_id = session.get("user_id")
             if user_id:
-                return principal_for_user_id(db_session, int(user_id)), None
+                if not self._origin_allowed(request.headers.get("Origin")):
+                    log.warning("cookie socket refused from origin %r", request.headers.get("Origin"))
+                    return None, None
+                from server.sessions import session_principal
+
+                return session_principal(db_session, current_app.extensions["luot"]), None
         return None, None
+
+    def _origin_allowed(self, origin: str | None) -> bool:
+        """A cookie-signed-in socket must come from this server's pages or an allowed origin (a page elsewhere
+        would otherwise ride the staff member's cookie). No Origin at all: not a browser page."""
+        if origin is None:
+            return True
+        origin = origin.rstrip("/").lower()
+        return origin == f"{request.scheme}://{request.host}".lower() or origin in self.allowed_origins
 
     def _on_connect(self, auth: dict[str, Any] | None = None) -> bool:
         principal, tracking = self._principal(auth)

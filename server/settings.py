@@ -49,6 +49,10 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("db_pool_size", int, 20, "Database connections kept open (never below the worker pool)."),
     SettingSpec("socket_phones_per_token", int, 5, "Live connections one ticket's tracking token may hold."),
     SettingSpec("socket_phones_per_address", int, 50, "Live phone (tracking) connections from one client address."),
+    SettingSpec(
+        "board_frame_ancestors", str, "", "Pages allowed to frame hall boards (CSP frame-ancestors); empty = none."
+    ),
+    SettingSpec("socket_allowed_origins", str, "", "Other origins whose pages may open cookie-signed-in sockets."),
     SettingSpec("printer_dir", str, "", "Folder kiosk `file:`/`pdf:` printers must be in; empty = instance/printers."),
     SettingSpec("printer_ports", str, "9100", "TCP ports `network:` printers may use (e.g. 9100,9101-9103)."),
     SettingSpec(
@@ -95,6 +99,8 @@ class Settings:
     db_pool_size: int = 20
     socket_phones_per_token: int = 5
     socket_phones_per_address: int = 50
+    board_frame_ancestors: str = ""
+    socket_allowed_origins: str = ""
     printer_dir: str = ""
     printer_ports: str = "9100"
     printer_networks: str = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"

@@ -4,6 +4,11 @@
 // counter.changed). Ticket-id sets make replays harmless.
 import { connectLive } from "../../web/lib/live.js";
 
+// The site picker sends its form when changed (no inline handler: the pages' CSP allows no inline script).
+for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+  select.addEventListener("change", () => select.form.submit());
+}
+
 const root = document.getElementById("live");
 const S = JSON.parse(document.getElementById("strings").textContent);
 const siteId = Number(root.dataset.site);

@@ -68,13 +68,25 @@ def document() -> dict[str, Any]:
         "/healthz": {"get": _op("Liveness and database check", auth="public", errors=(503,))},
         "/api/v1/openapi.json": {"get": _op("This document", auth="public", errors=())},
         "/api/v1/auth/token": {
-            "post": _op("Bearer token for programs", auth="public", body=Credentials, errors=(400, 401, 423))
+            "post": _op("Bearer token for programs", auth="public", body=Credentials, errors=(400, 401, 429))
         },
         "/api/v1/auth/login": {
-            "post": _op("Session cookie for browser pages", auth="public", body=Credentials, errors=(400, 401, 423))
+            "post": _op("Session cookie for browser pages", auth="public", body=Credentials, errors=(400, 401, 429))
         },
         "/api/v1/auth/logout": {"post": _op("End the browser session", auth="public", errors=())},
         "/api/v1/auth/me": {"get": _op("Who am I (and a CSRF token)", errors=(401,))},
+        "/api/v1/auth/tokens": {
+            "get": _op(
+                "My Bearer tokens and browser sessions (admins: ?user_id=)",
+                params=[{"name": "user_id", "in": "query", "schema": {"type": "integer"}}],
+                errors=(401, 403),
+            )
+        },
+        "/api/v1/auth/tokens/{token_id}/revoke": {
+            "post": _op(
+                "Revoke a token or end a session at once", params=[_path_param("token_id")], errors=(401, 403, 404)
+            )
+        },
         "/api/v1/services": {
             "get": _op(
                 "Agencies and services with waiting count and estimated wait",

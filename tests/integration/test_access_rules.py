@@ -43,6 +43,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "api.login": EVERYONE,
     "api.logout": EVERYONE,
     "api.me": SIGNED_IN,
+    "api.tokens": STAFF,  # their own tokens and sessions (issue 14)
+    "api.revoke_token": STAFF,  # 404 for an unknown id: past the access rule
     "api.openapi_json": EVERYONE,
     "api.list_services": EVERYONE,
     "api.issue": STAFF | {"kiosk"},
@@ -168,6 +170,7 @@ def setup(tmp_path_factory):
         "call_id": "c999999",
         "tracking_token": "nothing",
         "filename": "nothing.css",
+        "token_id": 999_999,
     }
     yield {"app": app, "world": world, "clients": clients, "values": values, "board_id": board_id}
     ctx.db.dispose()
