@@ -35,7 +35,7 @@ from server.line_store import LineStore
 from server.models import Counter, Site, Ticket
 from server.payloads import counter_dict, outlook_dict, public_ticket
 from server.snapshots import site_snapshot
-from server.socket_limits import ConnectionCaps, SnapshotGate
+from server.socket_limits import ConnectionCaps, InboundLimiter, SnapshotGate
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,8 @@ class Hub:
         self.lines.on_change = self.figures.changed
         self.snapshots = SnapshotGate(snapshot_interval, socketio.start_background_task, socketio.sleep)
         self.caps = ConnectionCaps(phones_per_token, phones_per_address)
+        self.inbound = InboundLimiter()
+        self.inbound.install(socketio.server.eio, socketio.sleep)
         self.allowed_origins = frozenset(o.strip().rstrip("/").lower() for o in allowed_origins if o.strip())
         self._site_payloads: dict[int, tuple[Any, ...]] = {}  # site → ((seq, second), line, catalogue, payload)
         self.bus = LineBus(message_queue, self._heard, socketio.sleep) if message_queue.startswith("redis") else None

@@ -130,3 +130,55 @@ class ConnectionCaps:
                 self._counts[key] -= 1
                 if self._counts[key] <= 0:
                     del self._counts[key]
+
+
+class InboundLimiter:
+    """Per-socket budget of incoming Socket.IO messages: `rate` a second, bursts of `burst`.
+
+    python-engineio reads a websocket in a loop that never yields while data is waiting, and starts a green
+    thread per message: one client sending as fast as it can would hold the eventlet hub and pile up green
+    threads. `install` wraps the Engine.IO server's event dispatch: every incoming message yields to the hub
+    once, and a client over its budget has its own reader put to sleep until it is back within it (its TCP
+    window fills, the client slows down). Other clients are not affected.
+    """
+
+    def __init__(self, rate: float = 20.0, burst: float = 60.0, now: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._now = now
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}  # sid → (tokens, at)
+        self.delayed = 0  # messages that had to wait (for tests and the bench)
+
+    def take(self, sid: str) -> float:
+        """Seconds the sender of one more message must wait (0: within budget)."""
+        now = self._now()
+        with self._lock:
+            tokens, at = self._buckets.get(sid, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate) - 1.0
+            self._buckets[sid] = (tokens, now)
+        if tokens >= 0:
+            return 0.0
+        self.delayed += 1
+        return -tokens / self.rate
+
+    def forget(self, sid: str) -> None:
+        with self._lock:
+            self._buckets.pop(sid, None)
+
+    def install(self, eio_server: object, sleep: Callable[[float], object]) -> None:
+        """Wraps `eio_server._trigger_event` (python-engineio) for "message" and "disconnect"."""
+        dispatch = getattr(eio_server, "_trigger_event", None)
+        if dispatch is None or getattr(dispatch, "_luot_inbound", False):
+            return
+
+        def trigger(event: str, *args: object, **kwargs: object) -> object:
+            if event == "message" and args:
+                wait = self.take(str(args[0]))
+                sleep(wait)  # 0: just let the hub run the others
+            elif event == "disconnect" and args:
+                self.forget(str(args[0]))
+            return dispatch(event, *args, **kwargs)
+
+        trigger._luot_inbound = True  # type: ignore[attr-defined]
+        eio_server._trigger_event = trigger  # type: ignore[attr-defined]
