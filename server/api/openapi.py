@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from server.api import api
 from server.api.auth_routes import Credentials
 from server.api.counters import HoldRequest, OpenRequest, PauseRequest, TransferRequest
+from server.api.openapi_schemas import answers, components, counter_answer
 from server.api.tickets import IssueRequest, RatingRequest
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -128,6 +129,7 @@ def document() -> dict[str, Any]:
     }
     for action, (summary, body) in COUNTER_ACTIONS.items():
         paths[f"/api/v1/counters/{{counter_id}}/{action}"] = {"post": _op(summary, body=body, params=COUNTER)}
+    _describe_answers(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Lượt API", "version": "1", "description": "Queue management for service centres."},
@@ -137,26 +139,23 @@ def document() -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "session"},
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "properties": {
-                        "error": {
-                            "type": "object",
-                            "properties": {
-                                "code": {"type": "string"},
-                                "message": {"type": "string"},
-                                "messages": {
-                                    "type": "object",
-                                    "properties": {"vi": {"type": "string"}, "en": {"type": "string"}},
-                                },
-                            },
-                        }
-                    },
-                }
-            },
+            "schemas": components(),
         },
     }
+
+
+def _describe_answers(paths: dict[str, Any]) -> None:
+    """Puts the schema of each success answer into the document (issue 14: every 2xx has one)."""
+    known = answers()
+    for path, methods in paths.items():
+        for method, operation in methods.items():
+            _status, schema = known.get((path, method)) or (200, counter_answer())
+            responses = operation["responses"]
+            if path == "/api/v1/tickets":  # the same tap again (Idempotency-Key) answers 200 with the same ticket
+                responses["200"] = {"description": "OK"}
+            for code, response in responses.items():
+                if code.startswith("2"):
+                    response["content"] = {"application/json": {"schema": schema}}
 
 
 @api.get("/openapi.json")

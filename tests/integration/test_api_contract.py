@@ -10,7 +10,14 @@ from sqlmodel import select
 from server.clock import LOCAL_TZ
 from server.models import Device, Ticket
 from tests.support.api import act, bearer, issue, staff_token
+from tests.support.openapi_check import checked_client
 from tests.support.world import PASSWORD
+
+
+@pytest.fixture
+def client(app):
+    """Every answer of these tests is also checked against the OpenAPI document (issue 14, item 19)."""
+    return checked_client(app.test_client())
 
 
 def error_of(response, status: int) -> dict:
