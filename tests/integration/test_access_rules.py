@@ -243,3 +243,127 @@ def test_a_site_bound_province_summary_only_lists_the_callers_site(setup):
     assert [s["id"] for s in sites] == [setup["world"].other_site_id]
     admin = setup["clients"]["admin"][0]
     assert len(admin.get("/dashboard/api/province").get_json()["sites"]) == 2
+
+
+# ---------------------------------------------------------------- Socket.IO connection kinds (issue 14)
+
+#: Every kind of Socket.IO connection → the rooms it joins (None: refused). A new device kind without a row
+#: fails test_every_device_kind_has_a_socket_row.
+SOCKET_KINDS: dict[str, tuple[str, ...] | None] = {
+    "anonymous": None,
+    "unknown token": None,
+    "unknown tracking token": None,
+    "phone (tracking token)": ("ticket:", "queues:"),
+    "device kiosk": ("site:", "display:"),
+    "device board": ("site:", "display:"),
+    "device counter_display": ("site:", "display:", "counter:"),
+    "device rating": ("site:", "display:", "counter:"),
+    "device of another site asking for this site": None,
+    "revoked device": None,
+    "clerk (Bearer)": ("site:",),
+    "clerk (cookie)": ("site:",),
+    "manager (cookie)": ("site:", "managers:"),
+    "province admin without a site": None,
+    "province admin with a site": ("site:", "managers:"),
+    "province admin with an unknown site": None,
+    "cookie from another origin": None,
+}
+
+
+def test_every_device_kind_has_a_socket_row():
+    from server.domain.vocabulary import DeviceKind
+
+    assert {f"device {kind}" for kind in DeviceKind} <= set(SOCKET_KINDS)
+
+
+@pytest.mark.parametrize("kind", sorted(SOCKET_KINDS))
+def test_socket_connections_follow_the_table(settings_for_sockets, kind):
+    app, _world, connect = settings_for_sockets
+    client = connect(kind)
+    expected = SOCKET_KINDS[kind]
+    if expected is None:
+        assert not client.is_connected(), f"{kind} should be refused"
+        return
+    assert client.is_connected(), f"{kind} should connect"
+    server = app.extensions["luot"].socketio.server
+    rooms = server.rooms(server.manager.sid_from_eio_sid(client.eio_sid, "/"), namespace="/")
+    joined = {room.split(":", 1)[0] + ":" for room in rooms if isinstance(room, str) and ":" in room}
+    assert joined == set(expected), f"{kind} joined {sorted(rooms)}"
+    client.disconnect()
+
+
+@pytest.fixture
+def settings_for_sockets(tmp_path):
+    from sqlmodel import select
+
+    from server.models import Device, Site
+    from server.provisioning import create_device
+
+    settings = load_settings(environ={}, instance_dir=str(tmp_path / "instance"), async_mode="threading")
+    initialise(settings)
+    app = create_app(settings, clock=ManualClock(WEDNESDAY_9AM))
+    app.config["TESTING"] = True
+    ctx = app.extensions["luot"]
+    world = build_world(ctx.db)
+    with ctx.db.write() as session:
+        site = session.get(Site, world.site_id)
+        create_device(
+            session, site, "counter_display", "Counter 1 display", "display-token-1", counter_id=world.counters["c1"]
+        )
+        revoked = create_device(session, site, "board", "Old board", "revoked-token")
+        revoked.revoked = True
+        session.add(revoked)
+        board_other = session.exec(select(Device).where(Device.name == "Board other")).one()
+        assert board_other.site_id == world.other_site_id
+    from server.domain.queueing import issue_ticket
+
+    tracking = ctx.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket.tracking_token
+    socketio = ctx.socketio
+
+    def cookie(username: str):
+        http = app.test_client()
+        assert http.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD}).status_code == 200
+        return http
+
+    def bearer_of(username: str) -> str:
+        http = app.test_client()
+        return http.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD}).get_json()["token"]
+
+    def connect(kind: str):
+        auth, http, headers = None, None, None
+        if kind == "unknown token":
+            auth = {"token": "nope"}
+        elif kind == "unknown tracking token":
+            auth = {"tracking_token": "nope"}
+        elif kind == "phone (tracking token)":
+            auth = {"tracking_token": tracking}
+        elif kind.startswith("device ") and kind != "device of another site asking for this site":
+            token = {
+                "kiosk": world.kiosk_token,
+                "board": world.board_token,
+                "counter_display": "display-token-1",
+                "rating": world.rating_token,
+            }[kind.removeprefix("device ")]
+            auth = {"token": token}
+        elif kind == "device of another site asking for this site":
+            auth = {"token": world.other_board_token, "site_id": world.site_id}
+        elif kind == "revoked device":
+            auth = {"token": "revoked-token"}
+        elif kind == "clerk (Bearer)":
+            auth = {"token": bearer_of("clerk1")}
+        elif kind == "clerk (cookie)":
+            http = cookie("clerk1")
+        elif kind == "manager (cookie)":
+            http = cookie("manager")
+        elif kind == "province admin without a site":
+            http = cookie("admin")
+        elif kind == "province admin with a site":
+            http, auth = cookie("admin"), {"site_id": world.site_id}
+        elif kind == "province admin with an unknown site":
+            http, auth = cookie("admin"), {"site_id": 987654}
+        elif kind == "cookie from another origin":
+            http, headers = cookie("manager"), {"Origin": "http://evil.example"}
+        return socketio.test_client(app, auth=auth, flask_test_client=http, headers=headers)
+
+    yield app, world, connect
+    ctx.db.dispose()
