@@ -17,13 +17,16 @@ Run: .venv/bin/python -m bench.abuse [--samples 300] [--mode eventlet]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
+import multiprocessing
 import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -78,6 +81,48 @@ def probe(url: str, samples: int) -> list[float]:
     return times
 
 
+def _spray(url: str, stop: Any, answers: Any) -> None:
+    """Wrong passwords back to back, a new username each time (a password sprayer); reports the answers."""
+    http = requests.Session()
+    seen: Counter = Counter()
+    for n in itertools.count():
+        if stop.is_set():
+            break
+        try:
+            answer = http.post(
+                f"{url}/api/v1/auth/token",
+                json={"username": f"clerk{n % 500:02d}", "password": f"wrong-{n}"},
+                timeout=30,
+            )
+        except requests.RequestException:
+            seen["error"] += 1
+            continue
+        seen[answer.status_code] += 1
+    answers.put(seen)
+
+
+def _flood(url: str, tracking: str, stop: Any, counts: Any) -> None:
+    """A phone emitting `snapshot.request` as fast as it can; counts[0] requests queued, counts[1] snapshots."""
+    threading.excepthook = lambda args: None  # its writer times out once the server stops reading it
+    phone = socketio.Client(reconnection=False)
+
+    @phone.on("snapshot")
+    def _snapshot(_data: object) -> None:
+        counts[1] += 1
+
+    phone.connect(url, auth={"tracking_token": tracking}, transports=["websocket"], wait_timeout=10)
+    while not stop.is_set() and phone.connected:
+        try:
+            phone.emit("snapshot.request")
+        except Exception:
+            break
+        counts[0] += 1
+        if counts[0] % 200 == 0:
+            time.sleep(0.001)  # let the client's own writer run; still thousands a second
+    with contextlib.suppress(Exception):
+        phone.disconnect()
+
+
 def run(workdir: Path, mode: str = "eventlet", samples: int = 300, throttle: bool = True) -> AbuseResult:
     env = {} if throttle else {"LUOT_LOGIN_MAX_FAILURES": "100000000"}
     server = BenchServer(workdir / f"abuse-{mode}-{'throttled' if throttle else 'unthrottled'}", mode, **env)
@@ -96,56 +141,28 @@ def run(workdir: Path, mode: str = "eventlet", samples: int = 300, throttle: boo
         ticket.raise_for_status()
         tracking = ticket.json()["tracking_token"]
         result = AbuseResult(idle, [])
-        stop = threading.Event()
-
-        def spray() -> None:
-            http = requests.Session()
-            for n in itertools.count():
-                if stop.is_set():
-                    return
-                answer = http.post(
-                    f"{server.url}/api/v1/auth/token",
-                    json={"username": f"clerk{n % 500:02d}", "password": f"wrong-{n}"},
-                    timeout=30,
-                )
-                result.sign_ins[answer.status_code] += 1
-
-        phone = socketio.Client(reconnection=False)
-        got = threading.Event()
-
-        @phone.on("snapshot")
-        def _snapshot(_data: object) -> None:
-            result.snapshots += 1
-            got.set()
-
-        phone.connect(server.url, auth={"tracking_token": tracking}, transports=["websocket"], wait_timeout=10)
-        got.wait(10)
-
-        def flood() -> None:
-            while not stop.is_set() and phone.connected:
-                phone.emit("snapshot.request")
-                result.requests_sent += 1
-                if result.requests_sent % 200 == 0:
-                    time.sleep(0.001)  # let the client's own writer keep up; still thousands a second
-
-        quiet_hook = threading.excepthook
-
-        def hook(args: threading.ExceptHookArgs) -> None:
-            # The flooding client's own writer times out once the server stops reading it: that is the defence.
-            if "timed out" not in str(args.exc_value) and "not a connected namespace" not in str(args.exc_value):
-                quiet_hook(args)
-
-        threading.excepthook = hook
-        attackers = [threading.Thread(target=spray, daemon=True), threading.Thread(target=flood, daemon=True)]
-        for thread in attackers:
-            thread.start()
-        time.sleep(1.0)  # the attack is under way before the probe starts
+        # The attackers run in their own processes: in this one they would take the probe's GIL and the
+        # figures would measure the load generator, not the server.
+        context = multiprocessing.get_context("spawn")
+        stop, answers, counts = context.Event(), context.Queue(), context.Array("l", 2)
+        attackers = [
+            context.Process(target=_spray, args=(server.url, stop, answers), daemon=True),
+            context.Process(target=_flood, args=(server.url, tracking, stop, counts), daemon=True),
+        ]
+        for process in attackers:
+            process.start()
+        deadline = time.monotonic() + 30
+        while counts[0] < 1000 and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the flood is under way
         result.attacked_ms = probe(server.url, samples)
         stop.set()
-        for thread in attackers:
-            thread.join(30)
-        phone.disconnect()
-        threading.excepthook = quiet_hook
+        with contextlib.suppress(Exception):  # read before joining: a child with queued data would not exit
+            result.sign_ins.update(answers.get(timeout=60))
+        for process in attackers:
+            process.join(30)
+            if process.is_alive():
+                process.kill()
+        result.requests_sent, result.snapshots = counts[0], counts[1]
         return result
     finally:
         server.stop()
