@@ -36,7 +36,7 @@ from flask_socketio import SocketIO
 from server.clock import LOCAL_TZ, Clock
 from server.db import Database
 from server.domain.vocabulary import DeviceKind, priority_label
-from server.printing.backends import PrinterBackend, PrinterError, PrinterStatus, open_printer
+from server.printing.backends import NetworkBackend, PrinterBackend, PrinterError, PrinterStatus, open_printer
 from server.printing.layout import Layout, load_builtin_layout
 from server.printing.targets import PrinterTargets
 from server.printing.ticket_data import TicketPrint
@@ -376,12 +376,13 @@ class PrintService:
 
         The target is checked against the operator's allowance every time (the setting may predate the rule,
         the folder may have become a symbolic link): PrinterError("target_not_allowed") otherwise."""
-        if self.targets is not None:
-            self._offload(self.targets.check, spec)  # may resolve a host name: off the hub
+        addresses = self._offload(self.targets.check, spec) if self.targets is not None else []  # may resolve
         with self._cond:
             backend = self._backends.get(spec)
             if backend is None:
                 backend = self._backends[spec] = self.printer_factory(spec)
+            if addresses and isinstance(backend, NetworkBackend):
+                backend.host = addresses[0]  # the address just checked, not the name resolved again
             return backend
 
     def _offload(self, function: Callable[..., Any], *args: Any) -> Any:

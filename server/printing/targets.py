@@ -92,11 +92,14 @@ class PrinterTargets:
             networks=parse_networks(settings.printer_networks),
         )
 
-    def check(self, spec: str) -> None:
-        """Raises PrinterError (invalid_spec or target_not_allowed) unless the server may print to `spec`."""
+    def check(self, spec: str) -> list[str]:
+        """Raises PrinterError (invalid_spec or target_not_allowed) unless the server may print to `spec`.
+
+        Returns the addresses a network printer's host resolved to (all checked; connect to one of these, not
+        to the name again, or a changed DNS answer could lead elsewhere), else []."""
         spec = spec.strip()
         if not spec or spec == "agent" or spec.startswith("agent:"):
-            return
+            return []
         from server.printing.backends import FileBackend, NetworkBackend, PdfBackend, SerialBackend, open_printer
 
         backend = open_printer(spec)  # raises invalid_spec for a malformed one
@@ -108,7 +111,8 @@ class PrinterTargets:
             if not SERIAL_DEVICES.fullmatch(backend.device):
                 raise _refusal(f"{backend.device} không phải cổng nối tiếp", f"{backend.device} is not a serial port")
         elif isinstance(backend, NetworkBackend):
-            self._check_host(backend.host, backend.port)
+            return self._check_host(backend.host, backend.port)
+        return []
 
     def _check_path(self, raw: str, *, devices: bool) -> None:
         if "\x00" in raw:
@@ -121,7 +125,7 @@ class PrinterTargets:
             where_en = f"{self.folder}" + (" or /dev/usb/lp…" if devices else "")
             raise _refusal(f"{raw} phải nằm trong {where}", f"{raw} must be inside {where_en}")
 
-    def _check_host(self, host: str, port: int) -> None:
+    def _check_host(self, host: str, port: int) -> list[str]:
         if port not in self.ports:
             allowed = _ports_text(self.ports)
             raise _refusal(f"cổng {port} (được phép: {allowed})", f"port {port} (allowed: {allowed})")
@@ -133,6 +137,7 @@ class PrinterTargets:
             if not any(ip in network for network in self.networks if network.version == ip.version):
                 ranges = ", ".join(str(n) for n in self.networks) or "—"
                 raise _refusal(f"{host} ({ip}) ngoài dải {ranges}", f"{host} ({ip}) is outside {ranges}")
+        return addresses
 
 
 def _ports_text(ports: Iterable[int]) -> str:

@@ -140,3 +140,26 @@ def test_a_stored_target_outside_the_allowance_is_refused_before_printing(client
     assert database.stat().st_size >= size
     state = luot.print_jobs.state(device.id)
     assert state is not None and "not allowed" in state.detail_en
+
+
+def test_a_network_printer_is_reached_at_the_address_that_was_checked(tmp_path: Path, client, world, luot) -> None:
+    """The server connects to the address it checked, not to the name resolved again (a DNS answer that changes
+    in between cannot lead it elsewhere): a name only the check knows still reaches the printer."""
+    from tests.integration.test_print_jobs import FAST, PrinterListener, configure_kiosk
+
+    assert targets(tmp_path).check("pdf:{}/x".format(tmp_path / "printers")) == []
+    with PrinterListener() as printer:
+        luot.print_jobs.policy = FAST
+        luot.print_jobs.targets = targets(
+            tmp_path,
+            ports=parse_ports(str(printer.port)),
+            networks=parse_networks("127.0.0.0/8"),
+            resolve=lambda host: ["127.0.0.1"] if host == "printer.invalid" else [],
+        )
+        configure_kiosk(luot.db, printer=f"network:printer.invalid:{printer.port}")
+        ticket = issue(client, world.kiosk_token, "TP-A", key="pinned")
+        job = luot.print_jobs.job(ticket["print"]["job_id"])
+        assert job is not None and job.settled.wait(WAIT)
+        assert job.status == "printed", job.error
+        assert len(printer.tickets()) == 1
+        luot.print_jobs.close()
