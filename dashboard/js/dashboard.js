@@ -6,6 +6,11 @@
 // changes them. The page computes no statistic itself, so it shows exactly what history will show for the day.
 import { connectLive } from "../../web/lib/live.js";
 
+// The site picker sends its form when changed (no inline handler: the pages' CSP allows no inline script).
+for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+  select.addEventListener("change", () => select.form.submit());
+}
+
 const root = document.getElementById("live");
 const S = JSON.parse(document.getElementById("strings").textContent);
 const siteId = Number(root.dataset.site);
