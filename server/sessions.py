@@ -10,13 +10,16 @@ the row: a copied cookie stops working at once. The rows show up in the owner's 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from flask import session
 from sqlmodel import Session, select
 
 from server.auth import Principal, issue_api_token, principal_for_token, token_hash
-from server.context import Luot
 from server.models import ApiToken, User
+
+if TYPE_CHECKING:  # the context imports the hub, which reads sessions
+    from server.context import Luot
 
 SESSION_HOURS = 12  # the cookie's own lifetime (PERMANENT_SESSION_LIFETIME)
 
