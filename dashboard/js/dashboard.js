@@ -5,6 +5,7 @@
 // committed events — a constant-size answer) and fetched again, at most once per REFRESH_MS, after an event that
 // changes them. The page computes no statistic itself, so it shows exactly what history will show for the day.
 import { connectLive } from "../../web/lib/live.js";
+import { feedbackPanel } from "./_feedback.js";
 
 const root = document.getElementById("live");
 const S = JSON.parse(document.getElementById("strings").textContent);
@@ -167,6 +168,7 @@ async function loadProvince() {
 // ---------------------------------------------------------------- wiring
 
 const status = document.getElementById("status");
+const feedback = feedbackPanel(S);
 connectLive({
   auth: { site_id: siteId },
   onStatus: (online) => {
@@ -180,6 +182,7 @@ connectLive({
     state.queues = new Map();
     setQueues(snapshot.queues);
     loadStats().catch((error) => console.error(error));
+    if (feedback) feedback.load().catch((error) => console.error(error));
     render();
   },
   handlers: {
@@ -188,6 +191,7 @@ connectLive({
     "ticket.issued": scheduleStats,
     "ticket.called": scheduleStats,
     "ticket.updated": scheduleStats,
+    "rating.negative": (rating) => { if (feedback) feedback.arrived(rating); },
   },
 });
 setInterval(render, 15000); // the longest current wait grows while nobody is called

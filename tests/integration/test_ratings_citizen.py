@@ -1,0 +1,177 @@
+"""Who may rate (issue 15): only the citizen — the phone by tracking token until the day ends, the tablet of
+the counter that served the ticket within the site's window after Finish; one rating per ticket; statistics
+count only citizen sources."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from server.clock import local_date
+from server.domain.ticket_log import log_event
+from server.domain.vocabulary import EventKind
+from server.models import Rating, Site, Ticket
+from server.provisioning import create_device
+from server.stats.live import expand
+from server.stats.queries import Filters, history
+from server.stats.rollup import rollup_day
+from tests.support.api import act, bearer, issue, staff_token
+
+OTHER_TABLET = "rating-token-2"
+
+
+@pytest.fixture
+def served(client, world, luot):
+    """A TP-A ticket finished at counter 1 by clerk1 (09:00); a second tablet paired with counter 2."""
+    with luot.db.write() as session:
+        create_device(
+            session,
+            session.get(Site, world.site_id),
+            "rating",
+            "Rating 2",
+            OTHER_TABLET,
+            counter_id=world.counters["c2"],
+        )
+    ticket = issue(client, world.kiosk_token, "TP-A")
+    clerk = staff_token(client, "clerk1")
+    act(client, clerk, world.counters["c1"], "open")
+    act(client, clerk, world.counters["c1"], "next")
+    act(client, clerk, world.counters["c1"], "finish")
+    return {"ticket": ticket, "clerk": clerk}
+
+
+def rate_by_id(client, ticket, token, **body):
+    return client.post(
+        f"/api/v1/tickets/{ticket['id']}/rating", json={"score": "satisfied", **body}, headers=bearer(token)
+    )
+
+
+def rate_by_phone(client, ticket, **body):
+    return client.post(f"/api/v1/tickets/{ticket['tracking_token']}/rating", json={"score": "satisfied", **body})
+
+
+def refusal(response, status):
+    assert response.status_code == status, response.get_json()
+    error = response.get_json()["error"]
+    assert error["messages"]["vi"] and error["messages"]["en"] and error["messages"]["vi"] != error["messages"]["en"]
+    return error
+
+
+def test_a_staff_account_gets_403_with_a_clear_message(client, served):
+    error = refusal(rate_by_id(client, served["ticket"], served["clerk"]), 403)
+    assert error["code"] == "staff_cannot_rate"
+    assert "cán bộ" in error["messages"]["vi"] and "Staff" in error["messages"]["en"]
+    manager = staff_token(client, "manager")
+    assert refusal(rate_by_id(client, served["ticket"], manager), 403)["code"] == "staff_cannot_rate"
+
+
+def test_another_counters_tablet_gets_403(client, served):
+    error = refusal(rate_by_id(client, served["ticket"], OTHER_TABLET), 403)
+    assert error["code"] == "rating_wrong_counter"
+
+
+def test_the_counters_tablet_rates_within_the_window_and_gets_201(client, world, served, clock):
+    clock.advance(minutes=30)  # the default window: 30 minutes after Finish, inclusive
+    response = rate_by_id(client, served["ticket"], world.rating_token)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["source"] == "tablet"
+
+
+def test_the_tablet_after_the_window_gets_403(client, world, served, clock):
+    clock.advance(minutes=31)
+    assert refusal(rate_by_id(client, served["ticket"], world.rating_token), 403)["code"] == "rating_window_closed"
+
+
+def test_the_tablet_window_is_a_site_setting(client, world, served, clock, luot):
+    with luot.db.write() as session:
+        site = session.get(Site, world.site_id)
+        site.settings = {**site.settings, "rating_tablet_minutes": 5}
+        session.add(site)
+    clock.advance(minutes=6)
+    assert refusal(rate_by_id(client, served["ticket"], world.rating_token), 403)["code"] == "rating_window_closed"
+
+
+def test_the_phone_rates_until_the_end_of_the_day_and_gets_201(client, served, clock):
+    clock.advance(hours=14, minutes=59)  # 23:59 local the same day
+    response = rate_by_phone(client, served["ticket"])
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["source"] == "phone"
+
+
+def test_the_phone_after_the_day_gets_403(client, served, clock):
+    clock.advance(hours=15)  # 00:00 local the next day
+    tracked = client.get(f"/api/v1/tickets/{served['ticket']['tracking_token']}").get_json()
+    assert tracked["can_rate"] is False
+    assert refusal(rate_by_phone(client, served["ticket"]), 403)["code"] == "rating_window_closed"
+
+
+def test_a_second_rating_gets_409_whoever_sends_it(client, world, served, luot):
+    assert rate_by_phone(client, served["ticket"], score="unsatisfied").status_code == 201
+    assert refusal(rate_by_phone(client, served["ticket"]), 409)["code"] == "already_rated"
+    assert refusal(rate_by_id(client, served["ticket"], world.rating_token), 409)["code"] == "already_rated"
+    with luot.db.read() as session:
+        ratings = session.exec(select(Rating)).all()
+    assert [(r.score, r.source) for r in ratings] == [("unsatisfied", "phone")]
+
+
+def test_reasons_are_recorded_only_from_the_sites_list_after_a_negative_score(client, world, served, luot):
+    bad = rate_by_phone(client, served["ticket"], score="unsatisfied", reasons=["Không có trong danh sách"])
+    assert refusal(bad, 400)["code"] == "invalid_reason"
+    after_positive = rate_by_phone(client, served["ticket"], score="satisfied", reasons=["Chờ lâu"])
+    assert refusal(after_positive, 400)["code"] == "invalid_reason"
+    good = rate_by_id(
+        client,
+        served["ticket"],
+        world.rating_token,
+        score="unsatisfied",
+        reasons=["Chờ lâu", "Thái độ cán bộ"],
+        comment="  =cmd|' /C calc'!A0 ",
+    )
+    assert good.status_code == 201, good.get_json()
+    with luot.db.read() as session:
+        rating = session.exec(select(Rating)).one()
+    assert (rating.reasons, rating.comment, rating.source) == (
+        ["Chờ lâu", "Thái độ cán bộ"],
+        "=cmd|' /C calc'!A0",
+        "tablet",
+    )
+
+
+def test_statistics_count_only_citizen_ratings(client, world, served, luot, clock):
+    """An old `staff` rating written straight into the database (as the old API did) is not counted, live or in
+    history; the phone's rating is."""
+    other = issue(client, world.kiosk_token, "TP-A")
+    act(client, served["clerk"], world.counters["c1"], "next")
+    act(client, served["clerk"], world.counters["c1"], "finish")
+    now = clock.now()
+    with luot.db.write() as session:
+        ticket = session.get(Ticket, other["id"])
+        session.add(
+            Rating(
+                ticket_id=ticket.id,
+                site_id=ticket.site_id,
+                agency_id=ticket.agency_id,
+                service_id=ticket.service_id,
+                counter_id=ticket.counter_id,
+                clerk_id=ticket.clerk_id,
+                score="very_satisfied",
+                source="staff",
+                at=now,
+            )
+        )
+        log_event(
+            session, ticket, EventKind.RATED, now, ticket.counter_id, None, score="very_satisfied", source="staff"
+        )
+    assert rate_by_phone(client, served["ticket"], score="unsatisfied").status_code == 201
+    luot.live_stats.mark_stale(world.site_id)
+    manager = bearer(staff_token(client, "manager"))
+    live = expand(client.get(f"/dashboard/api/live?site={world.site_id}", headers=manager).get_json())
+    total = live["total"]
+    assert (total["ratings"], total["satisfaction"]) == (1, 0.0)
+    day = local_date(now)
+    clock.advance(days=1)
+    with luot.db.write() as session:
+        rollup_day(session, day, world.site_id, clock.now())
+    with luot.db.read() as session:
+        past = history(session, Filters(day, day, (world.site_id,)), clock.now()).total_figures()
+    assert (past["ratings"], past["satisfaction"]) == (1, 0.0)
