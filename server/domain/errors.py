@@ -161,3 +161,15 @@ class RatingWindowClosed(DomainError):
 
 class InvalidReason(DomainError):
     code, status, message = "invalid_reason", 400, N_("Unknown reason for this rating: {reason}.")
+
+
+class InvalidDossierCode(DomainError):
+    code, status, message = (
+        "invalid_dossier_code",
+        400,
+        N_("Not a dossier code: {value} (letters, digits and . _ / - only, at most 64)."),
+    )
+
+
+class TooManyDossierCodes(DomainError):
+    code, status, message = "too_many_dossier_codes", 400, N_("A ticket carries at most {limit} dossier codes.")

@@ -55,6 +55,17 @@ BY_LABELS = {
 }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(text: Any) -> Any:
+    """A text cell a spreadsheet will not run: names and comments starting with = + - @ tab or CR (a formula
+    to Excel or LibreOffice when the CSV is opened) get a leading apostrophe. Non-text values pass as they are."""
+    if isinstance(text, str) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
 @dataclass(frozen=True)
 class Report:
     """A history with the words around it: title, the filters in words, the language."""

@@ -50,6 +50,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "api.return_held": STAFF,
     "api.rate": STAFF,  # by ticket id: rating tablets; staff pass the access rule, then get 403 staff_cannot_rate
     "api.show_counter": STAFF_OF_SITE,
+    "api.attach_dossiers": STAFF,
+    "api.onestop": frozenset({"manager", "other_manager", "admin"}),  # each gets the sites they may see
     **{
         f"api.{action}": STAFF
         for action in (
