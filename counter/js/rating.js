@@ -1,7 +1,8 @@
 // The rating tablet facing the citizen. It joins its counter's room with its device token; when the clerk
 // finishes a ticket there (`ticket.updated`, kind "finished") it offers the site's rating scale; after a score
-// of the site's `rating_reason_scores` (Không hài lòng, Bình thường) it offers the site's reason chips and a
-// comment with one Send button (score, chip, comment, Send: four taps), then thanks the citizen and goes idle.
+// of the site's `rating_reason_scores` (Không hài lòng; Bình thường too if the site says so) it offers the
+// site's reason chips and a comment with one Send button (score, chip, comment, Send: four taps), then thanks
+// the citizen and goes idle.
 import { connectLive } from "../../web/lib/live.js";
 
 const STRINGS = JSON.parse(document.getElementById("luot-strings").textContent);
@@ -24,7 +25,7 @@ const token = document.body.dataset.token;
 
 let scale = DEFAULT_SCALE;
 let reasons = []; // the site's reason chips (texts, Vietnamese as configured)
-let reasonScores = ["unsatisfied", "neutral"];
+let reasonScores = ["unsatisfied"];
 let chosenScore = null; // a negative score waiting for its reasons and comment
 let ticket = null; // the ticket being rated now
 let sending = false;

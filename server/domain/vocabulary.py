@@ -136,7 +136,7 @@ DEFAULT_RATING_REASONS: tuple[str, ...] = (
     "Cơ sở vật chất",
 )
 #: Scores after which the reasons are offered unless the site sets its own (`rating_reason_scores`).
-DEFAULT_REASON_SCORES: tuple[str, ...] = (RatingScore.UNSATISFIED, RatingScore.NEUTRAL)
+DEFAULT_REASON_SCORES: tuple[str, ...] = (RatingScore.UNSATISFIED,)
 #: Scores the managers' live page lists as they arrive (not satisfied).
 NEGATIVE_SCORES: tuple[str, ...] = (RatingScore.UNSATISFIED, RatingScore.NEUTRAL)
 #: Scores that count as satisfied in the satisfaction figure.
