@@ -95,13 +95,17 @@ function summarise(serviceIds, f, targets) {
   const minTarget = Math.min(...targets, Infinity) * 60;
   return {
     waiting, longest, ...counterFigures(serviceIds), served: f.served, avg, p90: seconds(f.p90_wait_min), share,
-    satisfaction: f.satisfaction,
+    satisfaction: f.satisfaction, ratings: f.ratings,
     breach: (waiting > 0 && longest > minTarget) || (avg !== null && avg > minTarget) || (share !== null && share < 0.8),
   };
 }
 
 const minutes = (seconds) => (seconds === null || seconds === undefined ? "–" : (seconds / 60).toFixed(1));
 const percent = (share) => (share === null || share === undefined ? "–" : `${(share * 100).toFixed(1)} %`);
+
+// Satisfaction next to its base, ratings/served: 3 ratings of 900 served must not look like 100 %.
+const satisfactionText = (f) => (typeof f.ratings === "number" && f.ratings > 0
+  ? `${percent(f.satisfaction)} (${f.ratings}/${f.served ?? 0})` : percent(f.satisfaction));
 
 function row(kind, id, label, f) {
   const tr = document.createElement("tr");
@@ -110,7 +114,7 @@ function row(kind, id, label, f) {
   const cells = [
     ["waiting", f.waiting], ["longest", minutes(f.longest)], ["open", f.open], ["paused", f.paused],
     ["served", f.served], ["avg", minutes(f.avg)], ["p90", minutes(f.p90)], ["within", percent(f.share)],
-    ["satisfaction", percent(f.satisfaction)],
+    ["satisfaction", satisfactionText(f)],
   ];
   const th = document.createElement("th");
   th.textContent = label;

@@ -36,12 +36,14 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Transfers out", "transferred_out", "int"),
     ("Ratings", "ratings", "int"),
     ("Satisfaction", "satisfaction", "share"),
+    ("Served and rated", "rated_share", "share"),
 )
 DEFINITIONS = (
     "Definitions: wait = first call − issue (recalls do not extend it); wait to last call = last call or "
     "recall − issue (what Qmatic reports), counted when the ticket is finished or marked no-show; "
     "p90 = nearest rank over the exact waits; service = finish − start; "
-    "satisfaction = (very satisfied + satisfied) ÷ ratings."
+    "satisfaction = (very satisfied + satisfied) ÷ citizen ratings (tablet or phone; neutral is not satisfied); "
+    "served and rated = citizen ratings ÷ served."
 )
 BY_LABELS = {
     "site": "Site",

@@ -167,7 +167,7 @@ def test_statistics_count_only_citizen_ratings(client, world, served, luot, cloc
     manager = bearer(staff_token(client, "manager"))
     live = expand(client.get(f"/dashboard/api/live?site={world.site_id}", headers=manager).get_json())
     total = live["total"]
-    assert (total["ratings"], total["satisfaction"]) == (1, 0.0)
+    assert (total["ratings"], total["satisfaction"], total["served"], total["rated_share"]) == (1, 0.0, 2, 0.5)
     day = local_date(now)
     clock.advance(days=1)
     with luot.db.write() as session:
@@ -175,3 +175,30 @@ def test_statistics_count_only_citizen_ratings(client, world, served, luot, cloc
     with luot.db.read() as session:
         past = history(session, Filters(day, day, (world.site_id,)), clock.now()).total_figures()
     assert (past["ratings"], past["satisfaction"]) == (1, 0.0)
+
+
+def test_managers_list_todays_negative_citizen_ratings_with_reason_comment_counter_and_clerk(client, world, served):
+    assert (
+        rate_by_id(
+            client,
+            served["ticket"],
+            world.rating_token,
+            score="unsatisfied",
+            reasons=["Chờ lâu"],
+            comment="<script>x</script>",
+        ).status_code
+        == 201
+    )
+    url = f"/dashboard/api/negative-ratings?site={world.site_id}"
+    assert client.get(url, headers=bearer(staff_token(client, "clerk1"))).status_code == 403  # names clerks
+    listed = client.get(url, headers=bearer(staff_token(client, "manager"))).get_json()["ratings"]
+    assert len(listed) == 1
+    row = listed[0]
+    assert (row["ticket_id"], row["display_number"], row["score"], row["reasons"], row["comment"]) == (
+        served["ticket"]["id"],
+        served["ticket"]["display_number"],
+        "unsatisfied",
+        ["Chờ lâu"],
+        "<script>x</script>",
+    )
+    assert (row["counter"]["id"], row["clerk"], row["source"]) == (world.counters["c1"], "clerk1", "tablet")
