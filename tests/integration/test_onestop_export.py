@@ -172,3 +172,16 @@ def test_a_bad_dossier_code_is_refused_with_400(client, world):
     refused = act(client, token, world.counters["c1"], "dossiers", expect=400, dossiers=["=cmd|' /C calc'!A0"])
     assert refused["error"]["code"] == "invalid_dossier_code"
     assert refused["error"]["messages"]["vi"].startswith("Mã hồ sơ không hợp lệ")
+
+
+def test_the_readme_documents_every_field_of_the_export():
+    from pathlib import Path
+
+    from server.stats.onestop import FIELDS
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme.split("<!-- onestop-fields")[1].split("<!-- /onestop-fields -->")[0]
+    documented = [line.split("|")[1].strip().strip("`") for line in table.splitlines() if line.startswith("| `")]
+    assert documented == list(FIELD_NAMES)
+    for name, meaning in FIELDS:
+        assert f"| `{name}` | {meaning} |" in table
