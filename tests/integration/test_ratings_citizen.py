@@ -202,3 +202,48 @@ def test_managers_list_todays_negative_citizen_ratings_with_reason_comment_count
         "<script>x</script>",
     )
     assert (row["counter"]["id"], row["clerk"], row["source"]) == (world.counters["c1"], "clerk1", "tablet")
+
+
+def test_history_downloads_carry_reasons_and_comments_made_inert(client, world, served):
+    """CSV, Excel and PDF of history list the reason counts and the comments; a comment that a spreadsheet
+    would run as a formula is neutralised."""
+    import csv
+    import io
+    import unicodedata
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    comment = '=HYPERLINK("http://x","bấm")'
+    assert (
+        rate_by_phone(client, served["ticket"], score="unsatisfied", reasons=["Chờ lâu"], comment=comment).status_code
+        == 201
+    )
+    manager = bearer(staff_token(client, "manager"))
+    query = "from=2026-11-18&to=2026-11-18"
+
+    def download(kind: str) -> bytes:
+        response = client.get(f"/dashboard/export.{kind}?{query}", headers=manager)
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        return response.data
+
+    rows = list(csv.reader(io.StringIO(download("csv").decode("utf-8-sig"))))
+    at = rows.index(["Công dân nói gì"])
+    assert rows[at + 1 : at + 3] == [["Lý do", "Lượt đánh giá"], ["Chờ lâu", "1"]]
+    last = rows[-1]
+    assert last[1:] == [
+        served["ticket"]["display_number"],
+        "Quầy 1",
+        "clerk1",
+        "Không hài lòng",
+        "Chờ lâu",
+        "'" + comment,
+    ]
+    book = load_workbook(io.BytesIO(download("xlsx")))
+    sheet = book["Công dân nói gì"]
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[1][:2] == ["Chờ lâu", 1] and values[-1][-1] == "'" + comment
+    assert all(not str(c.value).startswith("=") for row in sheet.iter_rows() for c in row if c.value)
+    reader = PdfReader(io.BytesIO(download("pdf")))
+    text = " ".join(" ".join(unicodedata.normalize("NFC", page.extract_text()).split()) for page in reader.pages)
+    assert "Công dân nói gì" in text and "Chờ lâu: 1" in text and "HYPERLINK" in text
