@@ -247,3 +247,46 @@ def test_history_downloads_carry_reasons_and_comments_made_inert(client, world, 
     reader = PdfReader(io.BytesIO(download("pdf")))
     text = " ".join(" ".join(unicodedata.normalize("NFC", page.extract_text()).split()) for page in reader.pages)
     assert "Công dân nói gì" in text and "Chờ lâu: 1" in text and "HYPERLINK" in text
+
+
+def test_a_negative_rating_reaches_the_managers_room_only(app, socketio, client, world, served):
+    """`rating.negative` (reasons, comment, clerk) goes to the managers of the site; the hall (board), the
+    clerk's console and the citizen's phone get the plain `ticket.updated` and never the comment."""
+    from tests.support.world import PASSWORD
+
+    def session_client(username: str):
+        http = app.test_client()
+        assert http.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD}).status_code == 200
+        return socketio.test_client(app, flask_test_client=http)
+
+    manager, clerk = session_client("manager"), session_client("clerk1")
+    board = socketio.test_client(app, auth={"token": world.board_token})
+    phone = socketio.test_client(app, auth={"tracking_token": served["ticket"]["tracking_token"]})
+    listeners = (manager, clerk, board, phone)
+    try:
+        for listener in listeners:
+            assert listener.is_connected()
+            listener.get_received()
+        assert (
+            rate_by_phone(
+                client, served["ticket"], score="unsatisfied", reasons=["Chờ lâu"], comment="bí mật"
+            ).status_code
+            == 201
+        )
+        got = {id(c): c.get_received() for c in listeners}
+        feed = [m["args"][0] for m in got[id(manager)] if m["name"] == "rating.negative"]
+        assert len(feed) == 1
+        assert (feed[0]["ticket_id"], feed[0]["reasons"], feed[0]["comment"], feed[0]["clerk"]) == (
+            served["ticket"]["id"],
+            ["Chờ lâu"],
+            "bí mật",
+            "clerk1",
+        )
+        for other in (clerk, board, phone):
+            assert "rating.negative" not in [m["name"] for m in got[id(other)]]
+            assert "bí mật" not in repr(got[id(other)])
+        assert "ticket.updated" in [m["name"] for m in got[id(board)]]
+    finally:
+        for listener in listeners:
+            if listener.is_connected():
+                listener.disconnect()
