@@ -56,7 +56,8 @@ def test_migration_0005_keeps_old_ratings_and_empties_roll_ups_that_counted_staf
             "VALUES (1, 1, 1, 1, 1, 'very_satisfied', '', 'staff', '2026-11-18 02:00:00.000000')"
         )
         connection.execute(
-            "INSERT INTO stats_rolled_day (site_id, day, rolled_at, events) VALUES (1, '2026-11-18', '2026-11-19 00:00:00', 3)"
+            "INSERT INTO stats_rolled_day (site_id, day, rolled_at, events) "
+            "VALUES (1, '2026-11-18', '2026-11-19 00:00:00', 3)"
         )
     upgrade(url)
     with sqlite3.connect(database) as connection:
