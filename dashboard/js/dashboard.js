@@ -7,6 +7,11 @@
 import { connectLive } from "../../web/lib/live.js";
 import { feedbackPanel } from "./_feedback.js";
 
+// The site picker sends its form when changed (no inline handler: the pages' CSP allows no inline script).
+for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+  select.addEventListener("change", () => select.form.submit());
+}
+
 const root = document.getElementById("live");
 const S = JSON.parse(document.getElementById("strings").textContent);
 const siteId = Number(root.dataset.site);

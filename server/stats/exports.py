@@ -152,7 +152,7 @@ def to_csv(report: Report) -> bytes:
     headings = report.headings()
     writer.writerow(
         [
-            h + (" (%)" if kind == "share" else "")
+            inert(h + (" (%)" if kind == "share" else ""))
             for h, (_m, _k, kind) in zip(headings, (("", "", "label"), *COLUMNS), strict=True)
         ]
     )
@@ -229,6 +229,11 @@ def to_xlsx(report: Report) -> bytes:
         sheet(report.t("By day"), report.t("Day"), report.by_day())
     sheet(report.t("By hour"), report.t("Hour"), report.by_hour())
     _xlsx_said(book, report)
+    for worksheet in book.worksheets:  # names, comments and filter lines are text, never formulas
+        for row in worksheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.data_type == "f":
+                    cell.data_type = "s"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
