@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask, Response, request, session
 from flask_socketio import SocketIO
@@ -16,6 +17,7 @@ from server.clock import Clock, ScaledClock, SystemClock
 from server.context import Luot
 from server.db import Database
 from server.errors_http import install_error_handlers
+from server.event_order import SequencedRedisManager
 from server.extensions import limiter
 from server.i18n import pick_language, translate
 from server.line_store import LineStore
@@ -109,14 +111,18 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     printing, the use-case runner."""
     db = Database(settings)
     queue_url = settings.message_queue_url  # with Redis timeouts: a hung Redis fails fast instead of hanging
+    queue: dict[str, Any] = {}
+    if queue_url.startswith("redis"):  # numbers and publishes each site event in one atomic step
+        queue["client_manager"] = SequencedRedisManager(queue_url, channel=settings.message_queue_channel)
+    elif queue_url:
+        queue.update(message_queue=queue_url, channel=settings.message_queue_channel)
     socketio = SocketIO(
         app,
         async_mode=settings.async_mode,
-        message_queue=queue_url or None,
-        channel=settings.message_queue_channel,
         cors_allowed_origins=[],
         logger=False,
         engineio_logger=False,
+        **queue,
     )
     announcer = Announcer(db, announcement_audio(settings), socketio.start_background_task)
     lines = LineStore(db, clock)

@@ -9,10 +9,7 @@ server `epoch`; a client that sees a gap asks for a fresh snapshot (`snapshot.re
 from __future__ import annotations
 
 import gc
-import itertools
 import logging
-import threading
-import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +26,7 @@ from server.domain import events as ev
 from server.domain.outlook import ticket_outlook
 from server.domain.queries import ticket_view
 from server.domain.vocabulary import MANAGER_ROLES
+from server.event_order import LocalOrder, RedisOrder, SequencedRedisManager
 from server.line_bus import LineBus
 from server.line_publisher import LinePublisher, Listener
 from server.line_store import LineStore
@@ -40,39 +38,6 @@ from server.socket_request import current_sid
 log = logging.getLogger(__name__)
 
 URGENT = (ev.TicketCalled, ev.TicketRecalled)  # published before the other events of their transaction
-
-
-class SequenceSource:
-    """Per-site event numbers: in memory for one process, Redis INCR when processes share a queue."""
-
-    def __init__(self, redis_url: str = "") -> None:
-        self._lock = threading.Lock()
-        self._counters: dict[int, itertools.count] = defaultdict(lambda: itertools.count(1))
-        self._current: dict[int, int] = defaultdict(int)
-        self._redis = None
-        if redis_url.startswith("redis"):
-            import redis
-
-            self._redis = redis.Redis.from_url(redis_url)
-
-    def next(self, site_id: int) -> int:
-        if self._redis is not None:
-            return int(self._redis.incr(f"luot:seq:{site_id}"))
-        with self._lock:
-            value = next(self._counters[site_id])
-            self._current[site_id] = value
-            return value
-
-    def ping(self) -> None:
-        """Raises a redis error when the shared sequence (and so the message queue) is unreachable."""
-        if self._redis is not None:
-            self._redis.ping()
-
-    def current(self, site_id: int) -> int:
-        if self._redis is not None:
-            return int(self._redis.get(f"luot:seq:{site_id}") or 0)
-        with self._lock:
-            return self._current[site_id]
 
 
 class Hub:
@@ -90,8 +55,10 @@ class Hub:
         self.socketio = socketio
         self.db = db
         self.clock = clock
-        self.sequence = SequenceSource(message_queue)
-        self.epoch = uuid.uuid4().hex[:12] if not message_queue else "shared"
+        manager = socketio.server.manager
+        self.order: LocalOrder | RedisOrder = (
+            RedisOrder(manager) if isinstance(manager, SequencedRedisManager) else LocalOrder(socketio)
+        )
         self.announce = announce or (lambda event: {})
         self.lines = lines or LineStore(db, clock)
         self.figures = LinePublisher(socketio, self.lines, clock, self._emit)
@@ -110,7 +77,7 @@ class Hub:
         from server.runner import StorageUnavailable
 
         try:
-            self.sequence.ping()
+            self.order.ping()
         except RedisError as exc:
             log.error("message queue unreachable: %s", exc)
             raise StorageUnavailable() from exc
@@ -183,7 +150,7 @@ class Hub:
             self._send_snapshot(sites[0], tracking)
 
     def _send_snapshot(self, site_id: int, tracking: str | None) -> None:
-        seq = self.sequence.current(site_id)
+        seq, epoch = self.order.position(site_id)
         now = self.clock.now()
         line = self.lines.site(site_id, now)
         payload = site_snapshot(line, self.lines.catalogue(site_id), now)
@@ -194,7 +161,7 @@ class Hub:
             payload["ticket"] = public_ticket(view) if view else None
             payload["progress"] = outlook_dict(ticket_outlook(line, view.id, now) if view else None)
         # Phones receive a subset of the site's events, so they cannot check the sequence for gaps.
-        payload.update(seq=seq, epoch=self.epoch, sequenced=tracking is None)
+        payload.update(seq=seq, epoch=epoch, sequenced=tracking is None)
         self.socketio.emit("snapshot", payload, to=current_sid())
 
     # ------------------------------------------------------------ publishing
@@ -233,8 +200,8 @@ class Hub:
                 self._emit(event.site_id, name, payload, rooms)
 
     def _emit(self, site_id: int, name: str, payload: dict[str, Any], rooms: list[str]) -> None:
-        payload = {**payload, "seq": self.sequence.next(site_id), "epoch": self.epoch}
-        self.socketio.emit(name, payload, to=rooms)
+        """Numbers the event in its site and sends it, in one step (`server.event_order`)."""
+        self.order.emit(site_id, name, payload, rooms)
 
     def _messages(self, event: ev.QueueEvent) -> list[tuple[str, dict[str, Any], list[str]]]:
         site_room = f"site:{event.site_id}"

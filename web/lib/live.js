@@ -22,11 +22,32 @@ export function connectLive({ auth, onSnapshot, handlers, onStatus = () => {} })
   let lastSeq = null;
   let epoch = null;
   let sequenced = true; // false for phones: they receive only a subset of the site's events
+  let asked = 0; // when a snapshot was last asked for (Date.now()), 0 = none on its way
+  let refusals = 0;
 
-  socket.on("connect", () => onStatus(true));
+  // One request until the snapshot comes (or 5 s pass): a new epoch must not send one request per event.
+  function askSnapshot() {
+    if (asked && Date.now() - asked < 5000) return;
+    asked = Date.now();
+    socket.emit("snapshot.request");
+  }
+
+  socket.on("connect", () => {
+    refusals = 0;
+    onStatus(true);
+  });
   socket.on("disconnect", () => onStatus(false));
-  socket.on("connect_error", () => onStatus(false));
+  socket.on("connect_error", () => {
+    onStatus(false);
+    // Refused by the server (its database or queue unreachable): the client does not retry by itself.
+    if (!socket.active) {
+      refusals += 1;
+      const delay = Math.min(10000, 500 * 2 ** Math.min(refusals, 5)) * (0.7 + Math.random() * 0.6);
+      setTimeout(() => socket.connect(), delay);
+    }
+  });
   socket.on("snapshot", (snapshot) => {
+    asked = 0;
     lastSeq = snapshot.seq;
     epoch = snapshot.epoch;
     sequenced = snapshot.sequenced !== false;
@@ -46,14 +67,14 @@ export function connectLive({ auth, onSnapshot, handlers, onStatus = () => {} })
       return;
     }
     if (payload.epoch !== epoch) {
-      socket.emit("snapshot.request");
+      askSnapshot(); // the numbering started over (server restart, message queue emptied)
       return;
     }
     if (payload.seq <= lastSeq) return; // already part of the state we drew
     const gap = payload.seq > lastSeq + 1;
     lastSeq = payload.seq;
     if (gap) {
-      socket.emit("snapshot.request");
+      askSnapshot();
       return;
     }
     const handler = handlers[name];

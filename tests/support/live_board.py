@@ -1,0 +1,141 @@
+"""A hall board in Python that follows web/lib/live.js and display/js/board.js: for tests that need many boards.
+
+Rules copied from the browser code (keep them in step):
+- live.js: a snapshot sets (seq, epoch); an event of another epoch asks for a snapshot; an event whose seq is not
+  above the last is dropped; a gap takes the event's seq and asks for a snapshot instead of applying it.
+  A refused connection (CONNECT_ERROR) is retried with back-off.
+- board.js: a `ticket.called` / `ticket.recalled` applied is announced once (by call id); the snapshot's recent
+  calls not yet played, made within the last 2 minutes, are announced too, oldest first.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import socketio
+
+CALLS = ("ticket.called", "ticket.recalled")
+STALE = timedelta(minutes=2)
+
+
+@dataclass
+class Heard:
+    """What one board did: events in arrival order and the calls it announced."""
+
+    events: list[tuple[str, int, str]] = field(default_factory=list)  # (name, seq, epoch) of sequenced events
+    applied: list[tuple[str, int]] = field(default_factory=list)  # (name, seq) handed to a handler
+    announced: dict[str, float] = field(default_factory=dict)  # call id → time.monotonic() when announced
+    received_calls: set[str] = field(default_factory=set)  # every call id that arrived, applied or not
+    snapshots: int = 0
+    refusals: list[Any] = field(default_factory=list)  # connect_error payloads
+
+
+class LiveBoard:
+    """One board connected to `url` with a board device `token`; `heard` is filled from Socket.IO's thread."""
+
+    def __init__(self, url: str, token: str, connect: bool = True, snapshot_calls: bool = True) -> None:
+        self.url = url
+        self.token = token
+        self.snapshot_calls = snapshot_calls
+        self.heard = Heard()
+        self.lock = threading.Lock()
+        self.last_seq: int | None = None
+        self.epoch: str | None = None
+        self.asked = 0.0
+        self.client = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2)
+        self.client.on("snapshot", self._on_snapshot)
+        self.client.on("connect_error", self._on_refused)
+        self.client.on("*", self._on_any)
+        if connect:
+            self.connect()
+
+    def connect(self, wait_timeout: float = 10) -> None:
+        self.client.connect(self.url, auth={"token": self.token}, transports=["websocket"], wait_timeout=wait_timeout)
+
+    # ------------------------------------------------------------ live.js
+
+    def _ask(self) -> None:
+        if self.asked and time.monotonic() - self.asked < 5:
+            return
+        self.asked = time.monotonic()
+        try:
+            self.client.emit("snapshot.request")
+        except socketio.exceptions.SocketIOError:
+            pass
+
+    def _on_refused(self, data: Any = None) -> None:
+        with self.lock:
+            self.heard.refusals.append(data)
+
+    def _on_snapshot(self, snapshot: dict[str, Any]) -> None:
+        with self.lock:
+            self.asked = 0.0
+            self.last_seq, self.epoch = snapshot["seq"], snapshot["epoch"]
+            self.heard.snapshots += 1
+            if not self.snapshot_calls:
+                return
+            now = datetime.fromisoformat(snapshot["now"])
+            for call in reversed(snapshot.get("recent_calls") or []):
+                if now - datetime.fromisoformat(call["at"]) <= STALE:
+                    self._announce(call["call_id"])
+
+    def _on_any(self, name: str, payload: Any = None) -> None:
+        if not isinstance(payload, dict) or not isinstance(payload.get("seq"), int):
+            return
+        with self.lock:
+            self.heard.events.append((name, payload["seq"], str(payload.get("epoch"))))
+            if name in CALLS:
+                self.heard.received_calls.add(payload["call_id"])
+            if self.last_seq is None:
+                return
+            if payload.get("epoch") != self.epoch:
+                self._ask()
+                return
+            if payload["seq"] <= self.last_seq:
+                return
+            gap = payload["seq"] > self.last_seq + 1
+            self.last_seq = payload["seq"]
+            if gap:
+                self._ask()
+                return
+            self.heard.applied.append((name, payload["seq"]))
+            if name in CALLS:
+                self._announce(payload["call_id"])
+
+    # ------------------------------------------------------------ board.js
+
+    def _announce(self, call_id: str) -> None:
+        if call_id and call_id not in self.heard.announced:
+            self.heard.announced[call_id] = time.monotonic()
+
+    # ------------------------------------------------------------ for the tests
+
+    def announced(self) -> dict[str, float]:
+        with self.lock:
+            return dict(self.heard.announced)
+
+    def out_of_order(self) -> int:
+        """Sequenced events that arrived with a seq not one above the previous of the same epoch."""
+        with self.lock:
+            events = list(self.heard.events)
+        wrong = 0
+        for (_, before, epoch_before), (_, seq, epoch) in zip(events, events[1:], strict=False):
+            if epoch == epoch_before and seq != before + 1:
+                wrong += 1
+        return wrong
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+
+def wait_until(condition: Any, timeout: float, what: str) -> None:
+    """Polls `condition()` every 20 ms until true; AssertionError naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout}s waiting for {what}")
+        time.sleep(0.02)
