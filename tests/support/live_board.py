@@ -10,6 +10,8 @@ Rules copied from the browser code (keep them in step):
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -62,10 +64,8 @@ class LiveBoard:
         if self.asked and time.monotonic() - self.asked < 5:
             return
         self.asked = time.monotonic()
-        try:
+        with contextlib.suppress(socketio.exceptions.SocketIOError):
             self.client.emit("snapshot.request")
-        except socketio.exceptions.SocketIOError:
-            pass
 
     def _on_refused(self, data: Any = None) -> None:
         with self.lock:
@@ -123,7 +123,7 @@ class LiveBoard:
         with self.lock:
             events = list(self.heard.events)
         wrong = 0
-        for (_, before, epoch_before), (_, seq, epoch) in zip(events, events[1:], strict=False):
+        for (_, before, epoch_before), (_, seq, epoch) in itertools.pairwise(events):
             if epoch == epoch_before and seq != before + 1:
                 wrong += 1
         return wrong
