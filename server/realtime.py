@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import request, session
-from flask_socketio import SocketIO, join_room
+from flask_socketio import ConnectionRefusedError, SocketIO, join_room
 from sqlmodel import select
 
 from server import direct_send
@@ -104,6 +104,21 @@ class Hub:
         return None, None
 
     def _on_connect(self, auth: dict[str, Any] | None = None) -> bool:
+        """Accepts (True) or rejects (False) a client; refuses it with CONNECT_ERROR `storage_unavailable` when the
+        database or the message queue does not answer, so that the client tries again (live.js retries)."""
+        from redis.exceptions import RedisError
+        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+        from server.runner import StorageUnavailable
+
+        try:
+            return self._connect(auth)
+        except (DBAPIError, PoolTimeout, RedisError, StorageUnavailable, OSError) as exc:
+            log.warning("refused a connection: storage unavailable (%s)", exc.__class__.__name__)
+            raise ConnectionRefusedError("storage_unavailable") from exc
+
+    def _connect(self, auth: dict[str, Any] | None) -> bool:
         principal, tracking = self._principal(auth)
         if principal is None:
             return False
