@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.api import api
 from server.clock import Clock, ScaledClock, SystemClock
+from server.committed import committed_response, remember
 from server.context import Luot
 from server.db import Database
 from server.errors_http import install_error_handlers
@@ -136,7 +137,7 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         clock=clock,
         socketio=socketio,
         hub=hub,
-        run=Runner(db, clock, hub.publish, hub.ready, lines=lines),
+        run=Runner(db, clock, hub.publish, hub.ready, lines=lines, on_commit=remember),
         lines=lines,
         announcer=announcer,
         print_jobs=print_jobs,
@@ -176,6 +177,10 @@ def _install_outage_handlers(app: Flask) -> None:
     from server.runner import StorageUnavailable
 
     def unavailable(error: Exception) -> Response:
+        recorded = committed_response()
+        if recorded is not None:  # the failure came after the commit: the answer says it was recorded
+            log.error("storage failed after the commit on %s %s: %s", request.method, request.path, error)
+            return recorded
         log.error("storage unavailable on %s %s: %s", request.method, request.path, error.__class__.__name__)
         problem = StorageUnavailable()
         return error_response(problem.code, problem.text, problem.status)

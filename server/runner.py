@@ -39,8 +39,10 @@ class Runner:
         publish: Callable[[list], None],
         ready: Callable[[], None] | None = None,
         lines: Any = None,
+        on_commit: Callable[[Outcome], None] | None = None,
     ) -> None:
         self.db = db
+        self.on_commit = on_commit
         self.clock = clock
         self.publish = publish
         self.ready = ready
@@ -58,6 +60,8 @@ class Runner:
                     session.info[USE_CASE] = True
                     outcome = use_case(session, self.clock.now(), *args, **kwargs)
                     session.commit()
+                    if self.on_commit is not None:
+                        self.on_commit(outcome)
                     if self.lines is not None:
                         self._apply(use_case, outcome)
                 break
