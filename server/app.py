@@ -171,7 +171,8 @@ def _install_outage_handlers(app: Flask) -> None:
     """A database or message-queue outage outside the runner (auth reads, rate limits) is a 503, not a 500."""
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     from server.errors_http import error_response
     from server.runner import StorageUnavailable
@@ -185,7 +186,7 @@ def _install_outage_handlers(app: Flask) -> None:
         problem = StorageUnavailable()
         return error_response(problem.code, problem.text, problem.status)
 
-    for kind in (OperationalError, RedisConnectionError, RedisTimeoutError):
+    for kind in (OperationalError, InterfaceError, PoolTimeout, RedisConnectionError, RedisTimeoutError):
         app.register_error_handler(kind, unavailable)
 
 
