@@ -32,8 +32,12 @@ class Heard:
     applied: list[tuple[str, int]] = field(default_factory=list)  # (name, seq) handed to a handler
     announced: dict[str, float] = field(default_factory=dict)  # call id → time.monotonic() when announced
     received_calls: set[str] = field(default_factory=set)  # every call id that arrived, applied or not
+    call_times: dict[str, str] = field(default_factory=dict)  # call id → the call's "at" (ISO), from any source
+    call_tickets: dict[str, int] = field(default_factory=dict)  # call id → ticket id
     snapshots: int = 0
+    snapshot_times: list[float] = field(default_factory=list)  # time.monotonic() of each snapshot
     refusals: list[Any] = field(default_factory=list)  # connect_error payloads
+    log: list[tuple[Any, ...]] = field(default_factory=list)  # everything, in arrival order (for diagnoses)
 
 
 class LiveBoard:
@@ -52,6 +56,8 @@ class LiveBoard:
         self.client.on("snapshot", self._on_snapshot)
         self.client.on("connect_error", self._on_refused)
         self.client.on("*", self._on_any)
+        self.client.on("connect", lambda: self._note("connect"))
+        self.client.on("disconnect", lambda *_: self._note("disconnect"))
         if connect:
             self.connect()
 
@@ -67,6 +73,10 @@ class LiveBoard:
         with contextlib.suppress(socketio.exceptions.SocketIOError):
             self.client.emit("snapshot.request")
 
+    def _note(self, what: str) -> None:
+        with self.lock:
+            self.heard.log.append((what, round(time.monotonic(), 2)))
+
     def _on_refused(self, data: Any = None) -> None:
         with self.lock:
             self.heard.refusals.append(data)
@@ -76,6 +86,12 @@ class LiveBoard:
             self.asked = 0.0
             self.last_seq, self.epoch = snapshot["seq"], snapshot["epoch"]
             self.heard.snapshots += 1
+            self.heard.snapshot_times.append(time.monotonic())
+            recent = [c["call_id"][:6] for c in snapshot.get("recent_calls") or []]
+            self.heard.log.append(("snapshot", round(time.monotonic(), 2), snapshot["seq"], snapshot["epoch"], recent))
+            for call in snapshot.get("recent_calls") or []:
+                self.heard.call_times.setdefault(call["call_id"], call["at"])
+                self.heard.call_tickets.setdefault(call["call_id"], call["ticket_id"])
             if not self.snapshot_calls:
                 return
             now = datetime.fromisoformat(snapshot["now"])
@@ -88,8 +104,11 @@ class LiveBoard:
             return
         with self.lock:
             self.heard.events.append((name, payload["seq"], str(payload.get("epoch"))))
+            self.heard.log.append((name, payload["seq"], payload.get("epoch"), str(payload.get("call_id"))[:6]))
             if name in CALLS:
                 self.heard.received_calls.add(payload["call_id"])
+                self.heard.call_times.setdefault(payload["call_id"], payload["at"])
+                self.heard.call_tickets.setdefault(payload["call_id"], payload["ticket"]["id"])
             if self.last_seq is None:
                 return
             if payload.get("epoch") != self.epoch:
@@ -113,6 +132,11 @@ class LiveBoard:
             self.heard.announced[call_id] = time.monotonic()
 
     # ------------------------------------------------------------ for the tests
+
+    def announced_in_order(self) -> list[str]:
+        """Call ids in the order this board announced them."""
+        with self.lock:
+            return list(self.heard.announced)  # a dict keeps the order of insertion
 
     def announced(self) -> dict[str, float]:
         with self.lock:
