@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -166,8 +167,11 @@ class Hub:
 
     def _send_snapshot(self, site_id: int, tracking: str | None) -> None:
         seq, epoch = self.order.position(site_id)
+        # Several processes: the events numbered up to `seq` were committed before it was read; a line read from
+        # the database after this moment holds them all (this process hears of the others' changes later).
+        fresh_after = time.monotonic() if self.bus is not None else None
         now = self.clock.now()
-        line = self.lines.site(site_id, now)
+        line = self.lines.site(site_id, now, fresh_after=fresh_after)
         payload = site_snapshot(line, self.lines.catalogue(site_id), now)
         if tracking:
             with self.db.read() as db_session:
