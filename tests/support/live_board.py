@@ -1,8 +1,8 @@
 """A hall board in Python that follows web/lib/live.js and display/js/board.js: for tests that need many boards.
 
 Rules copied from the browser code (keep them in step):
-- live.js: a snapshot sets (seq, epoch); an event of another epoch asks for a snapshot; an event whose seq is not
-  above the last is dropped; a gap takes the event's seq and asks for a snapshot instead of applying it.
+- live.js: a snapshot sets (seq, epoch); the next event is applied; one not above the last is dropped; a gap or
+  another epoch asks for a snapshot and holds the events until it comes, then replays those of its epoch.
   A refused connection (CONNECT_ERROR) is retried with back-off.
 - board.js: a `ticket.called` / `ticket.recalled` applied is announced once (by call id); the snapshot's recent
   calls not yet played, made within the last 2 minutes, are announced too, oldest first.
@@ -52,12 +52,13 @@ class LiveBoard:
         self.last_seq: int | None = None
         self.epoch: str | None = None
         self.asked = 0.0
+        self.held: list[tuple[str, dict[str, Any]]] | None = []  # events held while a snapshot is on its way
         self.client = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2)
         self.client.on("snapshot", self._on_snapshot)
         self.client.on("connect_error", self._on_refused)
         self.client.on("*", self._on_any)
         self.client.on("connect", lambda: self._note("connect"))
-        self.client.on("disconnect", lambda *_: self._note("disconnect"))
+        self.client.on("disconnect", self._on_disconnect)
         if connect:
             self.connect()
 
@@ -67,11 +68,19 @@ class LiveBoard:
     # ------------------------------------------------------------ live.js
 
     def _ask(self) -> None:
+        if self.held is None:
+            self.held = []
         if self.asked and time.monotonic() - self.asked < 5:
             return
         self.asked = time.monotonic()
         with contextlib.suppress(socketio.exceptions.SocketIOError):
             self.client.emit("snapshot.request")
+
+    def _on_disconnect(self, *_: Any) -> None:
+        with self.lock:
+            if self.held is None:
+                self.held = []  # the next connection brings a snapshot (which may come before "connect")
+        self._note("disconnect")
 
     def _note(self, what: str) -> None:
         with self.lock:
@@ -92,12 +101,15 @@ class LiveBoard:
             for call in snapshot.get("recent_calls") or []:
                 self.heard.call_times.setdefault(call["call_id"], call["at"])
                 self.heard.call_tickets.setdefault(call["call_id"], call["ticket_id"])
-            if not self.snapshot_calls:
-                return
-            now = datetime.fromisoformat(snapshot["now"])
-            for call in reversed(snapshot.get("recent_calls") or []):
-                if now - datetime.fromisoformat(call["at"]) <= STALE:
-                    self._announce(call["call_id"])
+            if self.snapshot_calls:
+                now = datetime.fromisoformat(snapshot["now"])
+                for call in reversed(snapshot.get("recent_calls") or []):
+                    if now - datetime.fromisoformat(call["at"]) <= STALE:
+                        self._announce(call["call_id"])
+            replay, self.held = self.held or [], None
+            for name, payload in replay:
+                if payload.get("epoch") == self.epoch:
+                    self._receive(name, payload)
 
     def _on_any(self, name: str, payload: Any = None) -> None:
         if not isinstance(payload, dict) or not isinstance(payload.get("seq"), int):
@@ -109,21 +121,26 @@ class LiveBoard:
                 self.heard.received_calls.add(payload["call_id"])
                 self.heard.call_times.setdefault(payload["call_id"], payload["at"])
                 self.heard.call_tickets.setdefault(payload["call_id"], payload["ticket"]["id"])
-            if self.last_seq is None:
-                return
-            if payload.get("epoch") != self.epoch:
-                self._ask()
-                return
-            if payload["seq"] <= self.last_seq:
-                return
-            gap = payload["seq"] > self.last_seq + 1
-            self.last_seq = payload["seq"]
-            if gap:
-                self._ask()
-                return
-            self.heard.applied.append((name, payload["seq"]))
-            if name in CALLS:
-                self._announce(payload["call_id"])
+            self._receive(name, payload)
+
+    def _receive(self, name: str, payload: dict[str, Any]) -> None:
+        """live.js `receive`: the next event is applied; a gap or a new epoch holds events until a snapshot."""
+        if self.held is not None:
+            if len(self.held) < 1000:
+                self.held.append((name, payload))
+            self._ask()
+            return
+        assert self.last_seq is not None
+        if payload.get("epoch") != self.epoch or payload["seq"] > self.last_seq + 1:
+            self.held = [(name, payload)]
+            self._ask()
+            return
+        if payload["seq"] <= self.last_seq:
+            return
+        self.last_seq = payload["seq"]
+        self.heard.applied.append((name, payload["seq"]))
+        if name in CALLS:
+            self._announce(payload["call_id"])
 
     # ------------------------------------------------------------ board.js
 
