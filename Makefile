@@ -1,13 +1,14 @@
 # Lượt — the two commands: `make demo` and `make test`. Everything else is a step they run.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# The newest supported Python that runs here (3.13, 3.12 or 3.11); `make PYTHON=python3.11` to choose.
+PYTHON ?= $(firstword $(foreach v,3.13 3.12 3.11,$(shell python$(v) -c pass >/dev/null 2>&1 && echo python$(v))) python3.11)
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export LUOT_INSTANCE_DIR ?= $(CURDIR)/instance
 
-.PHONY: demo test setup system-deps python-deps web lint bench demo-scale lock clean
+.PHONY: demo test setup system-deps python-deps web lint bench demo-scale lock bundle clean
 
 demo: setup
 	$(BIN)/luot init
@@ -33,7 +34,7 @@ system-deps:
 	./scripts/system-deps.sh
 
 $(BIN)/python:
-	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11, 3.12 or 3.13 is needed ($(PYTHON) not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
 # Installs exactly what requirements.lock pins (hashes checked), then Lượt itself.
@@ -57,9 +58,17 @@ bench: setup
 demo-scale: setup
 	./scripts/demo-scale.sh
 
-# Regenerates the lockfile from pyproject.toml (needs uv: pip install uv).
+# Regenerates the lockfiles from pyproject.toml (needs uv: pip install uv): one for every Python 3.11-3.13
+# (--universal: markers where versions differ), with the test tools, and one with the server's packages only
+# (the offline bundle's).
 lock:
-	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --universal --generate-hashes --python-version 3.11 -o requirements.lock
+	uv pip compile pyproject.toml --universal --generate-hashes --python-version 3.11 -o requirements-runtime.lock
+
+# The offline bundle for a centre with no internet: dist/luot-VERSION-pyX.Y-ARCH.tar.gz (README "Running a centre").
+# BUNDLE_ARGS: --python 3.12 (another target Python), --with-debs (the Debian packages too).
+bundle: setup
+	./scripts/bundle.sh $(BUNDLE_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules */static/build
+	rm -rf $(VENV) node_modules */static/build dist

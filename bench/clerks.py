@@ -56,7 +56,7 @@ def bench_server(
 ) -> Iterator[tuple[BenchServer, BenchSite]]:
     server = BenchServer(workdir / name, "eventlet")
     server.workdir.mkdir(parents=True)
-    server.prepare()
+    server.seed_demo()
     site = add_bench_site(server.workdir / "instance", waiting=waiting, finished=finished, spread=spread)
     server.start()
     try:
@@ -143,6 +143,7 @@ class BarrierResult:
     timings: Timings
     called: int
     twice: int
+    snapshot: Timings  # a board's snapshot.request → snapshot, after the rounds
 
 
 def barrier_rounds(workdir: Path, name: str, clerks: int, rounds: int, finished: int = 0) -> BarrierResult:
@@ -173,7 +174,14 @@ def barrier_rounds(workdir: Path, name: str, clerks: int, rounds: int, finished:
         for thread in threads:
             thread.join(600)
         called, twice = double_calls(server)
-    return BarrierResult(timings, called, twice)
+        snapshot = Timings()
+        board = CountingBoard(server.url)
+        for index in range(22):
+            value = board.snapshot_ms()
+            if index >= 2:
+                snapshot.values.append(value)
+        board.close()
+    return BarrierResult(timings, called, twice, snapshot)
 
 
 class CountingBoard:

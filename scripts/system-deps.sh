@@ -6,6 +6,10 @@ packages=(fonts-dejavu-core fonts-noto-core espeak-ng sox)
 if [ "${1:-}" = "--test" ]; then
   packages+=(chromium poppler-utils)
 fi
+if [ "${1:-}" = "--list" ]; then  # what a server needs (the offline bundle's debian-packages.txt)
+  printf '%s\n' "${packages[@]}" python3 python3-venv
+  exit 0
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

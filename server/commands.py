@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +49,7 @@ def demo_info() -> None:
     from server.demo_data import DEMO_DEVICES, DEMO_PASSWORDS
 
     base = _settings().base_url
-    click.echo(f"\nLượt demo is running at {base}\n")
+    click.echo(f"\nLượt demo (once `luot serve` has started) at {base}\n")
     for device in DEMO_DEVICES:
         click.echo(f"  {device.name:<40} {base}{device.path}")
     click.echo(f"  {'Bàn làm việc cán bộ (counter console)':<40} {base}/counter/")
@@ -70,11 +69,19 @@ def serve(host: str | None, port: int | None, async_mode: str | None) -> None:
     """Run the server (kiosks, boards, consoles, API and Socket.IO)."""
     from server.app import create_app, socketio_of
     from server.maintenance import run_day_close_forever
+    from server.ops.guards import Refusal
+    from server.ops.serving import before_serve, exit_zero_on_sigterm, start_lines
 
     settings = _settings(host=host, port=port, async_mode=async_mode)
+    try:
+        lock = before_serve(settings)  # kept referenced until the server stops
+    except Refusal as exc:
+        raise click.ClickException(str(exc)) from exc
     app = create_app(settings)
     socketio = socketio_of(app)
-    click.echo(f"Lượt listening on http://{settings.host}:{settings.port} ({settings.async_mode})", err=True)
+    for line in start_lines(settings):
+        click.echo(line, err=True)
+    exit_zero_on_sigterm()
     kwargs: dict = {"host": settings.host, "port": settings.port}
     if settings.async_mode == "threading":
         kwargs["allow_unsafe_werkzeug"] = True
@@ -85,12 +92,16 @@ def serve(host: str | None, port: int | None, async_mode: str | None) -> None:
     ctx = app.extensions["luot"]
     socketio.start_background_task(run_day_close_forever, ctx, socketio)
     ctx.hub.start_background()
-    if settings.async_mode == "eventlet":
-        from server.listener import serve_eventlet
+    try:
+        if settings.async_mode == "eventlet":
+            from server.listener import serve_eventlet
 
-        serve_eventlet(app, kwargs.pop("host"), kwargs.pop("port"), **kwargs)
-    else:
-        socketio.run(app, **kwargs)
+            serve_eventlet(app, kwargs.pop("host"), kwargs.pop("port"), **kwargs)
+        else:
+            socketio.run(app, **kwargs)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 @cli.command("day-close")
@@ -135,31 +146,19 @@ def create_user(username: str, role: str, site_code: str | None, full_name: str,
     click.echo(f"User {username} ({role}) created.")
 
 
-@cli.command()
-@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
-def backup(destination: Path) -> None:
-    """Copy the SQLite database to DESTINATION while the server keeps running (online backup)."""
-    settings = _settings()
-    if not settings.is_sqlite:
-        raise click.ClickException("backup copies the SQLite database; use pg_dump for PostgreSQL")
-    source_path = settings.resolved_database_url.removeprefix("sqlite:///")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(source_path)
-    target = sqlite3.connect(destination)
-    try:
-        source.backup(target, pages=256)
-        ok = target.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        target.close()
-        source.close()
-    if ok != "ok":
-        raise click.ClickException(f"backup integrity check failed: {ok}")
-    click.echo(f"Backed up to {destination}")
-
-
 @cli.command("kiosk-agent")
 @click.option("--server", "server_url", required=True, help="The Lượt server, e.g. http://192.168.1.10:5000.")
-@click.option("--token", required=True, help="The kiosk's device token (as in its /kiosk/?token=… address).")
+@click.option(
+    "--token",
+    envvar="LUOT_KIOSK_TOKEN",
+    help="The kiosk's device token (as in its /kiosk/?token=… address); better: --token-file or LUOT_KIOSK_TOKEN, "
+    "which other users of the PC cannot read in the process list.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, readable=True),
+    help="A file holding the kiosk's device token (first line).",
+)
 @click.option(
     "--printer",
     required=True,
@@ -187,9 +186,20 @@ def backup(destination: Path) -> None:
     help="Seconds between checks of a printer reported down.",
 )
 def kiosk_agent(
-    server_url: str, token: str, printer: str, retries: int, retry_delay: float, probe_every: float
+    server_url: str,
+    token: str | None,
+    token_file: str | None,
+    printer: str,
+    retries: int,
+    retry_delay: float,
+    probe_every: float,
 ) -> None:
     """Print a kiosk's tickets on a printer attached to the kiosk PC (kiosk printer setting "agent")."""
+    if token_file:
+        lines = Path(token_file).read_text().strip().splitlines()
+        token = lines[0].strip() if lines else ""
+    if not token:
+        raise click.UsageError("give the kiosk's token: --token-file FILE, LUOT_KIOSK_TOKEN or --token")
     from server.printing.agent import main as run_agent
     from server.printing.backends import PrinterError
 
@@ -369,3 +379,58 @@ def simulate(
     click.echo(
         run(url, speed, citizens, seed, json_path, kiosk_token, clerk_password or DEMO_PASSWORDS["clerk"], async_mode)
     )
+
+
+def _add_operations() -> None:
+    """backup, restore, upgrade, doctor, install-service: server/ops/cli.py."""
+    from server.ops import cli as ops
+
+    for command in (ops.backup, ops.restore, ops.upgrade, ops.doctor, ops.install_service):
+        cli.add_command(command)
+
+
+_add_operations()
+
+
+@cli.group("export")
+def export_group() -> None:
+    """Exports for other systems."""
+
+
+@export_group.command("onestop")
+@click.option("--from", "first", required=True, help="First local day (YYYY-MM-DD).")
+@click.option("--to", "last", required=True, help="Last local day (YYYY-MM-DD).")
+@click.option("--site", "site_code", default=None, help="One site code; default: every site.")
+@click.option("--format", "kind", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File; default: stdout.")
+def export_onestop(first: str, last: str, site_code: str | None, kind: str, output: Path | None) -> None:
+    """Per ticket: site, agency, service, counter, clerk, dossier codes, times, waits, rating (README: One-stop
+    export)."""
+    from datetime import date
+
+    from sqlmodel import select
+
+    from server.db import Database
+    from server.models import Site
+    from server.stats.onestop import onestop_rows, to_csv, to_json
+
+    try:
+        first_day, last_day = date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError as exc:
+        raise click.ClickException(f"--from and --to take YYYY-MM-DD: {exc}") from exc
+    db = Database(_settings())
+    try:
+        with db.read() as session:
+            query = select(Site).where(Site.code == site_code) if site_code else select(Site)
+            site_ids = [s.id or 0 for s in session.exec(query).all()]
+            if site_code and not site_ids:
+                raise click.ClickException(f"unknown site {site_code}")
+            rows = onestop_rows(session, first_day, last_day, site_ids)
+    finally:
+        db.dispose()
+    body = to_csv(rows) if kind == "csv" else to_json(rows, first_day, last_day)
+    if output is None:
+        click.echo(body.decode("utf-8-sig" if kind == "csv" else "utf-8"), nl=False)
+    else:
+        output.write_bytes(body)
+        click.echo(f"{len(rows)} tickets written to {output}", err=True)

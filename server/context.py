@@ -20,6 +20,8 @@ from server.printing.jobs import PrintService
 from server.realtime import Hub
 from server.runner import Runner
 from server.settings import Settings
+from server.signin_throttle import SignInThrottle
+from server.stats.live import LiveStats
 from server.voice.calls import Announcer
 
 #: After a ticket is issued through the API: (principal, answer) → more fields for the answer (printing).
@@ -37,7 +39,17 @@ class Luot:
     announcer: Announcer
     print_jobs: PrintService
     lines: LineStore
+    live_stats: LiveStats
     after_issue: list[AfterIssue] = field(default_factory=list)
+    #: Told the result (server.domain.day_close.DayClose) of every day close (metrics).
+    day_close_watchers: list[Callable[[Any], None]] = field(default_factory=list)
+    signins: SignInThrottle = field(default_factory=SignInThrottle)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Lets the figures already scheduled go out (they may read the database), then closes its connections.
+        For tests and tools that build an app and drop it; `luot serve` ends with its process."""
+        self.hub.figures.settled(timeout)
+        self.db.dispose()
 
 
 def luot() -> Luot:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 
 #: Entries of a counter's order sent to its console.
 CONSOLE_ENTRIES = 50
+#: A site's figures go out at most this often (seconds): a clerk calling every few milliseconds, or a burst of
+#: kiosk taps, costs one projection of the line per interval, not one per change (the calls themselves reach
+#: the boards at once; only the figures — people ahead, waits, counts — wait up to this long).
+MIN_INTERVAL = 0.2
 
 Emit = Callable[[int, str, dict[str, Any], list[str]], None]
 
@@ -57,6 +62,7 @@ class LinePublisher:
         self._listeners: dict[str, Listener] = {}
         self._sent: dict[str, Any] = {}
         self._sent_figures: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+        self._last_refresh: dict[int, float] = {}  # site → time.monotonic() of its last refresh
 
     # ------------------------------------------------------------ who listens here
 
@@ -83,7 +89,11 @@ class LinePublisher:
 
     def _refresh(self, site_id: int) -> None:
         self.socketio.sleep(0)  # the request that made the change answers first
+        since = time.monotonic() - self._last_refresh.get(site_id, -MIN_INTERVAL)
+        if since < MIN_INTERVAL:
+            self.socketio.sleep(MIN_INTERVAL - since)  # changes meanwhile join this refresh
         with self._lock:
+            self._last_refresh[site_id] = time.monotonic()
             services = self._pending.pop(site_id, set())
             hall = self._hall.pop(site_id, False)
             listeners = [(sid, lst) for sid, lst in self._listeners.items() if lst.site_id == site_id]

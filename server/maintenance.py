@@ -21,6 +21,8 @@ def close_past_days_now(ctx: Luot) -> DayClose:
     with ctx.db.write() as session:
         result = close_past_days(session, ctx.clock.now())
     ctx.lines.mark_stale(None)
+    for watcher in ctx.day_close_watchers:
+        watcher(result)
     if result.total:
         log.info(
             "closed past days: %s tickets cancelled (%s)",

@@ -1,85 +1,60 @@
-// The live manager dashboard: the hall state comes from the shared live connection (snapshot + events), today's
-// figures from /dashboard/api/live once per snapshot; every event then updates the figures by itself
-// (waits from ticket.called, served and ratings from ticket.updated, lines from queue.changed, counters from
-// counter.changed). Ticket-id sets make replays harmless.
+// The live manager dashboard: the hall state (agencies and services, waiting, longest wait, counters) comes from
+// the shared live connection (snapshot + queue.changed / counter.changed); today's figures (served, average and
+// p90 wait, within target, satisfaction) are computed by the server (/dashboard/api/live: one list of values per
+// service and agency and the site's total, in the order of its `fields`; kept in memory there and fed by the
+// committed events — a constant-size answer) and fetched again, at most once per REFRESH_MS, after an event that
+// changes them. The page computes no statistic itself, so it shows exactly what history will show for the day.
 import { connectLive } from "../../web/lib/live.js";
+import { feedbackPanel } from "./_feedback.js";
+
+// The site picker sends its form when changed (no inline handler: the pages' CSP allows no inline script).
+for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+  select.addEventListener("change", () => select.form.submit());
+}
 
 const root = document.getElementById("live");
 const S = JSON.parse(document.getElementById("strings").textContent);
 const siteId = Number(root.dataset.site);
+const REFRESH_MS = 1000;
 
 const state = {
-  agencies: [],
-  services: new Map(), // id → {id, name, code, agency_id, target_wait_minutes}
+  agencies: [], // from the snapshot, in display order
+  services: [], // from the snapshot: {id, code, name, agency_id, target_wait_minutes}
+  stats: null, // the last /dashboard/api/live answer
   queues: new Map(), // service id → {waiting, longest_wait_seconds, open_counters, receivedAt}
   counters: new Map(), // id → {status, service_ids}
-  issued: new Map(),
-  served: new Map(),
-  waits: new Map(), // service id → [seconds]
-  ratings: new Map(), // service id → {total, positive}
-  seen: { called: new Set(), finished: new Set(), rated: new Set() },
-  statsAt: null,
-  loading: null,
-  pending: [],
+  fetching: false,
+  again: false,
+  timer: null,
 };
 
-const POSITIVE = new Set(["very_satisfied", "satisfied"]);
-const bump = (map, key, by = 1) => map.set(key, (map.get(key) || 0) + by);
-
-function applyStats(stats) {
-  state.agencies = stats.agencies;
-  state.services = new Map(stats.services.map((s) => [s.id, s]));
-  state.issued = new Map(stats.services.map((s) => [s.id, s.issued]));
-  state.served = new Map(stats.services.map((s) => [s.id, s.served]));
-  state.waits = new Map(stats.services.map((s) => [s.id, [...s.waits]]));
-  state.ratings = new Map(stats.services.map((s) => [s.id, { total: s.ratings, positive: s.positive }]));
-  state.seen = { called: new Set(stats.called_ids), finished: new Set(stats.finished_ids), rated: new Set(stats.rated_ids) };
-  state.statsAt = Date.parse(stats.now);
-}
-
 async function loadStats() {
-  const response = await fetch(root.dataset.liveUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  if (!response.ok) throw new Error(`live figures: ${response.status}`);
-  applyStats(await response.json());
-  const pending = state.pending;
-  state.pending = [];
-  for (const [name, payload] of pending) apply(name, payload);
-  render();
-}
-
-function apply(name, payload) {
-  const ticket = payload.ticket;
-  if (name === "ticket.issued") {
-    if (Date.parse(payload.at) > state.statsAt) bump(state.issued, ticket.service_id);
-  } else if (name === "ticket.called") {
-    if (!state.seen.called.has(ticket.id)) {
-      state.seen.called.add(ticket.id);
-      const seconds = Math.max(0, (Date.parse(payload.at) - Date.parse(ticket.issued_at)) / 1000);
-      if (!state.waits.has(ticket.service_id)) state.waits.set(ticket.service_id, []);
-      state.waits.get(ticket.service_id).push(seconds);
-    }
-  } else if (name === "ticket.updated" && payload.kind === "finished") {
-    if (!state.seen.finished.has(ticket.id)) {
-      state.seen.finished.add(ticket.id);
-      bump(state.served, ticket.service_id);
-    }
-  } else if (name === "ticket.updated" && payload.kind === "rated") {
-    if (!state.seen.rated.has(ticket.id)) {
-      state.seen.rated.add(ticket.id);
-      const r = state.ratings.get(ticket.service_id) || { total: 0, positive: 0 };
-      r.total += 1;
-      if (POSITIVE.has(payload.score)) r.positive += 1;
-      state.ratings.set(ticket.service_id, r);
-    }
+  if (state.fetching) { state.again = true; return; }
+  state.fetching = true;
+  try {
+    const response = await fetch(root.dataset.liveUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error(`live figures: ${response.status}`);
+    const stats = await response.json();
+    const named = (values) => Object.fromEntries(stats.fields.map((name, i) => [name, values ? values[i] : null]));
+    state.stats = {
+      total: named(stats.total),
+      agencies: new Map(Object.entries(stats.agencies).map(([id, values]) => [Number(id), named(values)])),
+      services: new Map(Object.entries(stats.services).map(([id, values]) => [Number(id), named(values)])),
+      empty: named(null),
+    };
+    render();
+  } finally {
+    state.fetching = false;
+    if (state.again) { state.again = false; scheduleStats(); }
   }
 }
 
-function onTicketEvent(name) {
-  return (payload) => {
-    if (state.statsAt === null || state.loading) state.pending.push([name, payload]);
-    else apply(name, payload);
-    render();
-  };
+function scheduleStats() {
+  if (state.timer !== null) return;
+  state.timer = setTimeout(() => {
+    state.timer = null;
+    loadStats().catch((error) => console.error(error));
+  }, REFRESH_MS);
 }
 
 function setQueues(queues) {
@@ -89,36 +64,18 @@ function setQueues(queues) {
 
 // ---------------------------------------------------------------- figures
 
-/** Today's waits of these services: mean, p90, share within target (null without waits), strictest target. */
-function waitFigures(serviceIds) {
-  const waits = serviceIds.flatMap((id) => state.waits.get(id) || []).sort((a, b) => a - b);
-  const targets = new Map(serviceIds.map((id) => [id, (state.services.get(id)?.target_wait_minutes ?? 15) * 60]));
-  let within = 0;
-  for (const id of serviceIds) for (const w of state.waits.get(id) || []) if (w <= targets.get(id)) within += 1;
-  return {
-    avg: waits.length ? waits.reduce((a, b) => a + b, 0) / waits.length : null,
-    p90: waits.length ? waits[Math.ceil(0.9 * waits.length) - 1] : null,
-    share: waits.length ? within / waits.length : null,
-    minTarget: Math.min(...[...targets.values()], Infinity),
-  };
-}
-
-/** The line now (waiting, longest wait aged since it was received), served today and the ratings. */
+/** The line now: people waiting and the longest wait (aged since the figures were received). */
 function lineFigures(serviceIds) {
-  let waiting = 0, longest = 0, total = 0, positive = 0, served = 0;
+  let waiting = 0, longest = 0;
   const now = Date.now();
   for (const id of serviceIds) {
     const q = state.queues.get(id);
-    if (q) {
-      waiting += q.waiting;
-      const age = q.waiting ? (now - q.receivedAt) / 1000 : 0;
-      longest = Math.max(longest, q.waiting ? q.longest_wait_seconds + age : 0);
-    }
-    served += state.served.get(id) || 0;
-    const r = state.ratings.get(id);
-    if (r) { total += r.total; positive += r.positive; }
+    if (!q) continue;
+    waiting += q.waiting;
+    const age = q.waiting ? (now - q.receivedAt) / 1000 : 0;
+    longest = Math.max(longest, q.waiting ? q.longest_wait_seconds + age : 0);
   }
-  return { waiting, longest, served, satisfaction: total ? positive / total : null };
+  return { waiting, longest };
 }
 
 /** Counters serving any of these services, open and paused. */
@@ -132,17 +89,28 @@ function counterFigures(serviceIds) {
   return { open: open.size, paused: paused.size };
 }
 
-function summarise(serviceIds) {
-  const { avg, p90, share, minTarget } = waitFigures(serviceIds);
-  const { waiting, longest, served, satisfaction } = lineFigures(serviceIds);
+const seconds = (min) => (min === null ? null : min * 60);
+
+// f: the server's figures of the row (served, avg_wait_min, p90_wait_min, within_target, satisfaction);
+// targets: the target waits (minutes) of its services. Waiting, longest and counters come from the hall state.
+function summarise(serviceIds, f, targets) {
+  const { waiting, longest } = lineFigures(serviceIds);
+  const avg = seconds(f.avg_wait_min);
+  const share = f.within_target;
+  const minTarget = Math.min(...targets, Infinity) * 60;
   return {
-    waiting, longest, ...counterFigures(serviceIds), served, avg, p90, share, satisfaction,
+    waiting, longest, ...counterFigures(serviceIds), served: f.served, avg, p90: seconds(f.p90_wait_min), share,
+    satisfaction: f.satisfaction, ratings: f.ratings,
     breach: (waiting > 0 && longest > minTarget) || (avg !== null && avg > minTarget) || (share !== null && share < 0.8),
   };
 }
 
 const minutes = (seconds) => (seconds === null || seconds === undefined ? "–" : (seconds / 60).toFixed(1));
 const percent = (share) => (share === null || share === undefined ? "–" : `${(share * 100).toFixed(1)} %`);
+
+// Satisfaction next to its base, ratings/served: 3 ratings of 900 served must not look like 100 %.
+const satisfactionText = (f) => (typeof f.ratings === "number" && f.ratings > 0
+  ? `${percent(f.satisfaction)} (${f.ratings}/${f.served ?? 0})` : percent(f.satisfaction));
 
 function row(kind, id, label, f) {
   const tr = document.createElement("tr");
@@ -151,7 +119,7 @@ function row(kind, id, label, f) {
   const cells = [
     ["waiting", f.waiting], ["longest", minutes(f.longest)], ["open", f.open], ["paused", f.paused],
     ["served", f.served], ["avg", minutes(f.avg)], ["p90", minutes(f.p90)], ["within", percent(f.share)],
-    ["satisfaction", percent(f.satisfaction)],
+    ["satisfaction", satisfactionText(f)],
   ];
   const th = document.createElement("th");
   th.textContent = label;
@@ -166,19 +134,23 @@ function row(kind, id, label, f) {
 }
 
 function render() {
-  if (state.statsAt === null) return;
+  const stats = state.stats;
+  if (stats === null) return;
   const body = document.createElement("tbody");
-  const all = [];
+  const figuresOf = (map, id) => map.get(id) || { ...stats.empty, served: 0 };
   for (const agency of state.agencies) {
-    const ids = [...state.services.values()].filter((s) => s.agency_id === agency.id).map((s) => s.id);
-    all.push(...ids);
-    body.append(row("agency", agency.id, agency.name, summarise(ids)));
-    for (const id of ids) body.append(row("service", id, `${state.services.get(id).code} · ${state.services.get(id).name}`, summarise([id])));
+    const services = state.services.filter((s) => s.agency_id === agency.id);
+    const targets = services.map((s) => s.target_wait_minutes);
+    body.append(row("agency", agency.id, agency.name, summarise(services.map((s) => s.id), figuresOf(stats.agencies, agency.id), targets)));
+    for (const s of services) {
+      body.append(row("service", s.id, `${s.code} · ${s.name}`, summarise([s.id], figuresOf(stats.services, s.id), [s.target_wait_minutes])));
+    }
   }
   const table = document.getElementById("agencies");
   table.tBodies[0].replaceWith(body);
   const foot = document.createElement("tfoot");
-  foot.append(row("site", siteId, S.Total, summarise(all)));
+  const all = state.services.map((s) => s.id);
+  foot.append(row("site", siteId, S.Total, summarise(all, stats.total, state.services.map((s) => s.target_wait_minutes))));
   table.tFoot.replaceWith(foot);
 }
 
@@ -205,6 +177,7 @@ async function loadProvince() {
 // ---------------------------------------------------------------- wiring
 
 const status = document.getElementById("status");
+const feedback = feedbackPanel(S);
 connectLive({
   auth: { site_id: siteId },
   onStatus: (online) => {
@@ -212,18 +185,22 @@ connectLive({
     status.textContent = online ? S.online : S.offline;
   },
   onSnapshot: (snapshot) => {
+    state.agencies = snapshot.agencies;
+    state.services = snapshot.services;
     state.counters = new Map(snapshot.counters.map((c) => [c.id, c]));
     state.queues = new Map();
     setQueues(snapshot.queues);
-    state.loading = loadStats().catch((error) => console.error(error)).finally(() => { state.loading = null; });
+    loadStats().catch((error) => console.error(error));
+    if (feedback) feedback.load().catch((error) => console.error(error));
     render();
   },
   handlers: {
     "queue.changed": (payload) => { setQueues(payload.queues); render(); },
     "counter.changed": (payload) => { state.counters.set(payload.counter.id, payload.counter); render(); },
-    "ticket.issued": onTicketEvent("ticket.issued"),
-    "ticket.called": onTicketEvent("ticket.called"),
-    "ticket.updated": onTicketEvent("ticket.updated"),
+    "ticket.issued": scheduleStats,
+    "ticket.called": scheduleStats,
+    "ticket.updated": scheduleStats,
+    "rating.negative": (rating) => { if (feedback) feedback.arrived(rating); },
   },
 });
 setInterval(render, 15000); // the longest current wait grows while nobody is called

@@ -44,11 +44,14 @@ def log_counter(
     )
 
 
-def counter_changed(session: Session, counter: Counter, now: datetime, user_id: int | None) -> CounterChanged:
-    """Saves the counter and says so (the event carries the counter as it now is)."""
+def counter_changed(
+    session: Session, counter: Counter, now: datetime, user_id: int | None, weights: dict[int, int] | None = None
+) -> CounterChanged:
+    """Saves the counter and says so (the event carries the counter as it now is); `weights` (service → weight,
+    as the line in memory knows them) saves reading them again."""
     session.add(counter)
     session.flush()
-    view = counter_view(session, counter)
+    view = counter_view(session, counter, weights)
     return CounterChanged(
         site_id=counter.site_id, at=now, counter=view, user_id=user_id, service_ids=frozenset(view.service_ids)
     )

@@ -8,7 +8,7 @@ committed event, and serves every reader from it — so reading the line costs n
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
@@ -37,6 +37,9 @@ REFRESH_US = 60 * 1_000_000
 RECENT_CALLS = 12
 #: Finished services kept per service for the typical service time.
 RECENT_SERVICES = 20
+#: A pool with at least this many waiting tickets is played through `SiteLine.offload` (a real thread under
+#: eventlet), so a long play does not hold the requests of the hall behind it.
+OFFLOAD_AT = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,8 @@ class SiteLine:
     _stamps: dict[int, int] = field(default_factory=dict)  # service → changes that touched its pool
     _pools: dict[int, frozenset[int]] | None = None  # service → its pool (`projection.pools`)
     _parts: dict[frozenset[int], tuple[int, Projection]] = field(default_factory=dict)  # pool → (stamp, part)
+    #: Runs `project(*args)` for a long pool, e.g. `eventlet.tpool.execute`; None runs it here.
+    offload: Callable[..., Projection] | None = None
     _orders: dict[int, tuple[int, int, list[Entry]]] = field(default_factory=dict)
     _index: LineIndex | None = None  # waiting tickets sorted for Call next, kept up to date by `apply`
     _line_tickets: dict[int, LineTicket] = field(default_factory=dict)
@@ -282,8 +287,11 @@ class SiteLine:
             tickets = [t for sid in pool for t in self._by_service.get(sid, {}).values()]
             typical = {sid: int(self.typical_minutes(sid) * US_PER_MINUTE) for sid in pool}
             members = [c for c in counters_now if not pool.isdisjoint(c.weights)]
-            part = project(tickets, members, typical, now_us, self.rules)
-            self._parts[pool] = (stamp, part)
+            if self.offload is not None and len(tickets) >= OFFLOAD_AT:
+                part = self.offload(project, tickets, members, typical, now_us, self.rules)
+            else:
+                part = project(tickets, members, typical, now_us, self.rules)
+            self._parts[pool] = (stamp, part)  # the stamp of before the play: a change meanwhile plays it again
             for sid in pool:
                 parts[sid] = part
         if fresh and cached is not None:  # no pool was played again: the same projection

@@ -5,7 +5,7 @@ Each use case checks its step against the ticket's life (`transitions.advance`) 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, update
@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from server.domain import errors
 from server.domain.counters import counter_changed, counter_of_clerk, current_ticket
+from server.domain.dossiers import add_codes
 from server.domain.events import (
     QueueEvent,
     TicketCalled,
@@ -99,7 +100,9 @@ def call_next(
         if current.status == TicketStatus.CALLED:
             raise errors.TicketStillCalled(number=current.display_number)
         events.append(_finish(session, current, counter, now, user_id))
-    rules = site_rules(session, counter.site_id)
+    line = lines.site(counter.site_id, now) if lines is not None else None
+    rules = line.rules if line is not None else site_rules(session, counter.site_id)  # the line keeps the site's
+    weights = dict(line.counters[counter.id].weights) if line is not None and counter.id in line.counters else None
     choices = _line_choices(lines, counter, now) if lines is not None else _database_choices(session, counter, now)
     for choice in choices:
         if not _claim(session, choice.id, counter.id or 0, user_id, now):
@@ -119,10 +122,10 @@ def call_next(
             service_ids=frozenset({ticket.service_id}),
             call_id=f"c{entry.id}",
         )
-        events += [call, counter_changed(session, counter, now, user_id)]
+        events += [call, counter_changed(session, counter, now, user_id, weights)]
         return Outcome(call.ticket, events)
     if events:  # the served ticket is finished even though nobody is left to call
-        events.append(counter_changed(session, counter, now, user_id))
+        events.append(counter_changed(session, counter, now, user_id, weights))
         return Outcome(None, events)
     raise errors.NoTicketWaiting()
 
@@ -196,9 +199,12 @@ def start(session: Session, now: datetime, counter_id: int, user_id: int) -> Out
     return Outcome(view, [TicketStarted(site_id=ticket.site_id, at=now, ticket=view, user_id=user_id)])
 
 
-def finish(session: Session, now: datetime, counter_id: int, user_id: int) -> Outcome:
-    """The service is done. Raises UnknownCounter, WrongCounter, NoCurrentTicket."""
+def finish(session: Session, now: datetime, counter_id: int, user_id: int, dossiers: Sequence[str] = ()) -> Outcome:
+    """The service is done, with the dossier codes (mã hồ sơ) the clerk typed or scanned, if any. Raises
+    UnknownCounter, WrongCounter, NoCurrentTicket, InvalidDossierCode / TooManyDossierCodes (400)."""
     counter, ticket = _at_counter(session, counter_id, user_id)
+    if dossiers:
+        add_codes(session, ticket, dossiers, now, user_id)
     event = _finish(session, ticket, counter, now, user_id)
     return Outcome(event.ticket, [event, counter_changed(session, counter, now, user_id)])
 

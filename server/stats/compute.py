@@ -13,8 +13,11 @@ wait
     had already been called once); tickets that end as no-shows keep the wait of their first call.
     "within target" = wait ≤ the service's target wait (Service.target_wait_minutes, as configured when the
     figure is computed). The wait distribution uses buckets of < 2, 5, 10, 15, 20, 30, 45, 60, 90 and
-    ≥ 90 minutes; p90 over a roll-up is interpolated inside its bucket, whose upper end is capped by the
-    longest wait (exact, nearest rank, for the live "today").
+    ≥ 90 minutes (the chart); the p90 is the nearest rank over the exact waits (`Tally.samples`, kept in the
+    roll-ups as blobs and live as sorted lists: server.stats.waits), the same live and in history.
+wait to last call (what Qmatic reports)
+    the ticket's latest call or recall − issue, once per ticket at the `finished` or `no_show` event that ends
+    it (wait_last_n, wait_last_sum), on that event's service, counter and clerk.
 served and service time
     one per `finished` event, on the service, counter and clerk that finished it (after a transfer: the
     target service). Service time = finish − the latest `started` of the ticket after its latest call; when
@@ -31,9 +34,9 @@ holds
 no-shows, recalls, cancellations
     one per `no_show`, `recalled`, `cancelled` event. No-show rate = no-shows ÷ first calls.
 satisfaction
-    one rating per `rated` event, on the counter of the ticket and the clerk who finished it, on the day
-    the citizen rated. Satisfaction = (very satisfied + satisfied) ÷ all ratings (neutral counts as not
-    satisfied).
+    one rating per `rated` event from a citizen source (`tablet`, `phone`; an old `staff` rating is never
+    counted), on the counter of the ticket and the clerk who finished it, on the day the citizen rated.
+    Satisfaction = (very satisfied + satisfied) ÷ citizen ratings (neutral counts as not satisfied).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from sqlalchemy import String, case, select, type_coerce
 from sqlmodel import Session, col
 
 from server.clock import LOCAL_TZ, local_midnight
-from server.domain.vocabulary import EventKind, RatingScore
+from server.domain.vocabulary import CITIZEN_SOURCES, EventKind, RatingScore
 from server.models import Service, Ticket, TicketEvent, table_of
 from server.stats.models import MEASURES, WAIT_BUCKETS
 
@@ -102,16 +105,17 @@ def wait_bucket(seconds: int) -> int:
 
 @dataclass
 class Tally:
-    """Measure sums per key; `waits` keeps exact wait samples (seconds) per service when asked (live today)."""
+    """Measure sums per key, and the exact wait samples (seconds) counted in each key (`samples`, for the p90:
+    see server.stats.waits). `project` maps a full key to the key rows are kept under (the live figures keep
+    one row per (site, service)); identity by default."""
 
-    rows: dict[Key, list[int]] = field(default_factory=dict)
-    keep_waits: bool = False
-    waits: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
-    called_ids: set[int] = field(default_factory=set)
-    finished_ids: set[int] = field(default_factory=set)
-    rated_ids: set[int] = field(default_factory=set)
+    rows: dict[Any, list[int]] = field(default_factory=dict)
+    samples: dict[Any, list[int]] = field(default_factory=lambda: defaultdict(list))
+    project: Any = None
 
     def add(self, key: Key, **measures: int) -> None:
+        if self.project is not None:
+            key = self.project(key)
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = [0] * len(MEASURES)
@@ -121,35 +125,20 @@ class Tally:
             else:
                 row[INDEX[name]] += value
 
+    def add_wait(self, key: Key, seconds: int) -> None:
+        self.samples[self.project(key) if self.project is not None else key].append(seconds)
+
 
 def _seconds(later: datetime, earlier: datetime) -> int:
     return max(0, int((later - earlier).total_seconds()))
 
 
-def tally_ticket(
-    tally: Tally,
-    ticket: TicketInfo,
-    events: Iterable[Event],
-    services: dict[int, ServiceInfo],
-    start: datetime,
-    end: datetime,
-) -> None:
-    """Adds the figures completed inside [start, end) by one ticket's events (all of them up to `end`, in order)."""
-    walk = _TicketWalk(tally, ticket, services)
-    for event in events:
-        step = _STEPS.get(event.kind)
-        if step is not None:
-            step(walk, event, start <= event.at < end)
-
-
 @dataclass
-class _TicketWalk:
-    """What the figures need to remember between one ticket's events: when it was issued, whether it was
-    called yet, the latest call and start (service time), and the clerk who finished it (ratings)."""
+class TicketTally:
+    """One ticket's progress through its events, fed one event at a time in log order (the roll-ups feed a
+    whole ticket at once, the live figures each event as it commits): the same rules either way."""
 
-    tally: Tally
     ticket: TicketInfo
-    services: dict[int, ServiceInfo]
     issued_at: datetime | None = None
     first_called: bool = False
     last_call: datetime | None = None
@@ -164,7 +153,6 @@ class _TicketWalk:
         counter: int | None = None,
         clerk: int | None = None,
     ) -> Key:
-        """The row an event counts on: its local day and hour, and the ticket's or the given dimensions."""
         local = event.at.astimezone(LOCAL_TZ)
         return (
             local.date(),
@@ -178,21 +166,26 @@ class _TicketWalk:
             self.ticket.channel,
         )
 
-    def issued(self, event: Event, inside: bool) -> None:
+    def feed(self, tally: Tally, event: Event, services: dict[int, ServiceInfo], inside: bool) -> None:
+        """Takes one event; adds to `tally` the figures it completes when `inside` the counted window."""
+        step = _STEPS.get(str(event.kind))
+        if step is not None:
+            step(self, tally, event, services, inside)
+
+    def _issued(self, tally: Tally, event: Event, services: dict[int, ServiceInfo], inside: bool) -> None:
         self.issued_at = event.at
         if inside:
-            self.tally.add(self.key(event, counter=0, clerk=0), issued=1)
+            tally.add(self.key(event, counter=0, clerk=0), issued=1)
 
-    def called(self, event: Event, inside: bool) -> None:
+    def _called(self, tally: Tally, event: Event, services: dict[int, ServiceInfo], inside: bool) -> None:
         self.last_call, self.last_start = event.at, None
         if self.first_called:
             return
         self.first_called = True
         if inside and self.issued_at is not None:
             wait = _seconds(event.at, self.issued_at)
-            service = self.services.get(event.service_id)
-            target = service.target_wait_seconds if service else 0
-            self.tally.add(
+            target = services[event.service_id].target_wait_seconds if event.service_id in services else 0
+            tally.add(
                 self.key(event),
                 called=1,
                 wait_sum=wait,
@@ -200,68 +193,85 @@ class _TicketWalk:
                 within_target=int(wait <= target),
                 **{f"w{wait_bucket(wait)}": 1},
             )
-            if self.tally.keep_waits:
-                self.tally.waits[event.service_id].append(wait)
-                self.tally.called_ids.add(self.ticket.id)
+            tally.add_wait(self.key(event), wait)
 
-    def recalled(self, event: Event, inside: bool) -> None:
+    def _recalled(self, tally: Tally, event: Event, services: dict[int, ServiceInfo], inside: bool) -> None:
         self.last_call = event.at
         if inside:
-            self.tally.add(self.key(event), recalled=1)
+            tally.add(self.key(event), recalled=1)
 
-    def started(self, event: Event, inside: bool) -> None:
+    def _started(self, tally: Tally, event: Event, services: dict[int, ServiceInfo], inside: bool) -> None:
         self.last_start = (self.last_call or event.at) if event.data.get("implicit") else event.at
 
-    def finished(self, event: Event, inside: bool) -> None:
+    def _finished(self, tally: Tally, event: Event, services: dict[int, ServiceInfo], inside: bool) -> None:
         self.finishing_clerk = event.user_id or 0
         if inside:
-            seconds = _seconds(event.at, self.last_start or self.last_call or event.at)
-            service = self.services.get(event.service_id)
-            target = service.target_service_seconds if service else 0
-            self.tally.add(self.key(event), served=1, service_sum=seconds, service_within=int(seconds <= target))
-            if self.tally.keep_waits:
-                self.tally.finished_ids.add(self.ticket.id)
+            began = self.last_start or self.last_call or event.at
+            seconds = _seconds(event.at, began)
+            target = services[event.service_id].target_service_seconds if event.service_id in services else 0
+            tally.add(self.key(event), served=1, service_sum=seconds, service_within=int(seconds <= target))
+            self._wait_to_last_call(tally, event)
         self.last_start = None
 
-    def transferred(self, event: Event, inside: bool) -> None:
+    def _transferred(self, tally: Tally, event: Event, services: dict[int, ServiceInfo], inside: bool) -> None:
         self.last_start = None
         if inside:
-            self.tally.add(self.key(event), transferred_in=1)
+            tally.add(self.key(event), transferred_in=1)
             source = int(event.data.get("from_service_id") or 0)
-            source_agency = self.services[source].agency_id if source in self.services else event.agency_id
-            self.tally.add(self.key(event, service_id=source, agency_id=source_agency), transferred_out=1)
+            source_agency = services[source].agency_id if source in services else event.agency_id
+            tally.add(self.key(event, service_id=source, agency_id=source_agency), transferred_out=1)
 
-    def held(self, event: Event, inside: bool) -> None:
+    def _held(self, tally: Tally, event: Event, services: dict[int, ServiceInfo], inside: bool) -> None:
         self.last_start = None
         if inside:
-            self.tally.add(self.key(event), held=1)
+            tally.add(self.key(event), held=1)
 
-    def counted(self, event: Event, inside: bool) -> None:
-        """returned, no_show, cancelled: one each, in the column of that name."""
+    def _counted(self, tally: Tally, event: Event, services: dict[int, ServiceInfo], inside: bool) -> None:
+        """returned, no_show, cancelled: one each, in the column of that name (a no-show ends the wait)."""
         if inside:
-            self.tally.add(self.key(event), **{str(event.kind): 1})
+            tally.add(self.key(event), **{str(event.kind): 1})
+            if event.kind == EventKind.NO_SHOW:
+                self._wait_to_last_call(tally, event)
 
-    def rated(self, event: Event, inside: bool) -> None:
+    def _rated(self, tally: Tally, event: Event, services: dict[int, ServiceInfo], inside: bool) -> None:
         column = SCORE_COLUMN.get(str(event.data.get("score", "")))
-        if inside and column:
-            self.tally.add(self.key(event, clerk=self.finishing_clerk), ratings=1, **{column: 1})
-            if self.tally.keep_waits:
-                self.tally.rated_ids.add(self.ticket.id)
+        if inside and column and event.data.get("source") in CITIZEN_SOURCES:
+            tally.add(self.key(event, clerk=self.finishing_clerk), ratings=1, **{column: 1})
+
+    def _wait_to_last_call(self, tally: Tally, event: Event) -> None:
+        """Wait to the last call (what Qmatic reports): the latest call or recall − issue, once per ticket at the
+        `finished` or `no_show` that ends it, on that event's service, counter and clerk."""
+        if self.last_call is not None and self.issued_at is not None:
+            tally.add(self.key(event), wait_last_n=1, wait_last_sum=_seconds(self.last_call, self.issued_at))
 
 
-_STEPS: dict[str, Callable[[_TicketWalk, Event, bool], None]] = {
-    EventKind.ISSUED: _TicketWalk.issued,
-    EventKind.CALLED: _TicketWalk.called,
-    EventKind.RECALLED: _TicketWalk.recalled,
-    EventKind.STARTED: _TicketWalk.started,
-    EventKind.FINISHED: _TicketWalk.finished,
-    EventKind.TRANSFERRED: _TicketWalk.transferred,
-    EventKind.HELD: _TicketWalk.held,
-    EventKind.RETURNED: _TicketWalk.counted,
-    EventKind.NO_SHOW: _TicketWalk.counted,
-    EventKind.CANCELLED: _TicketWalk.counted,
-    EventKind.RATED: _TicketWalk.rated,
+_STEPS: dict[str, Callable[[TicketTally, Tally, Event, dict[int, ServiceInfo], bool], None]] = {
+    EventKind.ISSUED: TicketTally._issued,
+    EventKind.CALLED: TicketTally._called,
+    EventKind.RECALLED: TicketTally._recalled,
+    EventKind.STARTED: TicketTally._started,
+    EventKind.FINISHED: TicketTally._finished,
+    EventKind.TRANSFERRED: TicketTally._transferred,
+    EventKind.HELD: TicketTally._held,
+    EventKind.RETURNED: TicketTally._counted,
+    EventKind.NO_SHOW: TicketTally._counted,
+    EventKind.CANCELLED: TicketTally._counted,
+    EventKind.RATED: TicketTally._rated,
 }
+
+
+def tally_ticket(
+    tally: Tally,
+    ticket: TicketInfo,
+    events: Iterable[Event],
+    services: dict[int, ServiceInfo],
+    start: datetime,
+    end: datetime,
+) -> None:
+    """Adds the figures completed inside [start, end) by one ticket's events (all of them up to `end`, in order)."""
+    progress = TicketTally(ticket)
+    for event in events:
+        progress.feed(tally, event, services, start <= event.at < end)
 
 
 # ---------------------------------------------------------------- reading the log
@@ -303,10 +313,14 @@ def tally_window(
     end: datetime,
     tally: Tally,
     services: dict[int, ServiceInfo],
+    states: dict[int, TicketTally] | None = None,
+    max_event_id: int | None = None,
 ) -> int:
     """Adds the sites' figures completed in [start, end) to `tally`; returns the number of events in the window.
 
     Reads with Core (no ORM objects): the tickets touched in the window, then all their events up to `end`.
+    `states` (live figures) receives each ticket's progress, to be fed the later events; `max_event_id` ignores
+    events committed after the one the caller saw last (they are fed later).
     """
     site_ids = [site_ids] if isinstance(site_ids, int) else list(site_ids)
     events_table, tickets_table = table_of(TicketEvent), table_of(Ticket)
@@ -316,7 +330,12 @@ def tally_window(
         ticket_ids += (
             connection.execute(
                 select(events_table.c.ticket_id)
-                .where(events_table.c.site_id.in_(sites), events_table.c.at >= start, events_table.c.at < end)
+                .where(
+                    events_table.c.site_id.in_(sites),
+                    events_table.c.at >= start,
+                    events_table.c.at < end,
+                    *([events_table.c.id <= max_event_id] if max_event_id is not None else []),
+                )
                 .distinct()
             )
             .scalars()
@@ -345,42 +364,61 @@ def tally_window(
                 events_table.c.user_id,
                 type_coerce(case((events_table.c.kind.in_(DATA_KINDS), events_table.c.data), else_=None), String),
             )
-            .where(events_table.c.ticket_id.in_(chunk), events_table.c.at < end)
+            .where(
+                events_table.c.ticket_id.in_(chunk),
+                events_table.c.at < end,
+                *([events_table.c.id <= max_event_id] if max_event_id is not None else []),
+            )
             .order_by(events_table.c.ticket_id, events_table.c.at, events_table.c.id)
         ).fetchall()
-        current: list[Event] = []
-        current_id = None
+        progress: TicketTally | None = None
         for row in rows:
-            data = row[7]
-            event = Event(
-                row[0],
-                row[1],
-                _utc(row[2]),
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                (json.loads(data) if isinstance(data, str) else data) if data is not None else {},
-            )
+            event = event_of(row)
             in_window += start <= event.at
-            if event.ticket_id != current_id:
-                if current:
-                    tally_ticket(tally, tickets[current_id], current, services, start, end)
-                current, current_id = [], event.ticket_id
-            current.append(event)
-        if current:
-            tally_ticket(tally, tickets[current_id], current, services, start, end)
+            if progress is None or progress.ticket.id != event.ticket_id:
+                progress = TicketTally(tickets[event.ticket_id])
+                if states is not None:
+                    states[event.ticket_id] = progress
+            progress.feed(tally, event, services, start <= event.at < end)
     return in_window
 
 
-def tally_sites(
-    session: Session, site_ids: list[int], start: datetime, end: datetime, keep_waits: bool = False
-) -> Tally:
+def event_of(row: Any) -> Event:
+    """An Event from a row of (ticket_id, kind, at as text, service_id, agency_id, counter_id, user_id, data)."""
+    data = row[7]
+    return Event(
+        row[0],
+        row[1],
+        _utc(row[2]),
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        (json.loads(data) if isinstance(data, str) else data) if data is not None else {},
+    )
+
+
+def event_columns() -> list[Any]:
+    """The columns `event_of` reads (`at` raw, `data` only for the kinds that use it)."""
+    events_table = table_of(TicketEvent)
+    return [
+        events_table.c.ticket_id,
+        events_table.c.kind,
+        type_coerce(events_table.c.at, String),
+        events_table.c.service_id,
+        events_table.c.agency_id,
+        events_table.c.counter_id,
+        events_table.c.user_id,
+        type_coerce(case((events_table.c.kind.in_(DATA_KINDS), events_table.c.data), else_=None), String),
+    ]
+
+
+def tally_sites(session: Session, site_ids: list[int], start: datetime, end: datetime) -> Tally:
     """The figures of the sites completed in [start, end); memoised for the session (one request)."""
     cache = session.info.setdefault("luot.tallies", {})
-    key = (tuple(sorted(site_ids)), start, end, keep_waits)
+    key = (tuple(sorted(site_ids)), start, end)
     if key not in cache:
-        tally = Tally(keep_waits=keep_waits)
+        tally = Tally()
         tally_window(session, site_ids, start, end, tally, service_infos(session, site_ids))
         cache[key] = tally
     return cache[key]

@@ -40,6 +40,8 @@ MEASURES: tuple[str, ...] = (
     "r_sat",
     "r_neutral",
     "r_unsat",
+    "wait_last_n",
+    "wait_last_sum",
 )
 
 
@@ -74,6 +76,10 @@ class _Measures(SQLModel):
     r_sat: int = 0
     r_neutral: int = 0
     r_unsat: int = 0
+    wait_last_n: int = 0  # tickets whose calling ended (finished / no-show) here: waits to their LAST call
+    wait_last_sum: int = 0  # seconds, issue → last call or recall (what Qmatic reports as wait)
+    # the exact waits (to the first call) counted in this row: sorted uint32 seconds, server.stats.waits.encode
+    waits: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
 
 
 class StatsDetail(_Measures, table=True):

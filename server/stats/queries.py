@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -16,7 +15,10 @@ from server.domain.vocabulary import CHANNEL_LABELS as VOCABULARY_CHANNELS
 from server.domain.vocabulary import ORDINARY, PRIORITY_CLASSES, TicketStatus
 from server.models import Agency, Counter, Service, Site, Ticket, User
 from server.stats.compute import INDEX, KEY_FIELDS, tally_sites
-from server.stats.models import MEASURES, WAIT_BUCKETS, StatsDetail, StatsHourly
+from server.stats.live import LiveStats
+from server.stats.models import MEASURES, StatsDetail, StatsHourly
+from server.stats.rows import combine, empty_row, figures
+from server.stats.waits import Waits, decode
 
 BREAKDOWNS = ("site", "agency", "service", "counter", "clerk", "priority", "channel", "day")
 FINE_ONLY = ("counter", "clerk", "priority", "channel")
@@ -26,76 +28,6 @@ def today_window(now: datetime) -> tuple[datetime, datetime]:
     """Today so far: from local midnight up to and including `now` (events later than the clock are ignored)."""
     today = local_date(now)
     return local_midnight(today), min(now + timedelta(seconds=1), local_midnight(today + timedelta(days=1)))
-
-
-def empty_row() -> list[int]:
-    return [0] * len(MEASURES)
-
-
-def combine(target: list[int], row: list[int] | tuple[int, ...]) -> list[int]:
-    """Adds `row` into `target` (SUM for every measure, MAX for wait_max); NULLs from SQL count as 0."""
-    wait_max = INDEX["wait_max"]
-    longest = max(target[wait_max], row[wait_max] or 0)
-    target[:] = [a + (b or 0) for a, b in zip(target, row, strict=True)]
-    target[wait_max] = int(longest)
-    return target
-
-
-def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-def p90_from_histogram(row: list[int]) -> float | None:
-    """90th percentile wait (minutes), linear inside the histogram bucket that holds it (capped by the longest)."""
-    buckets = [row[INDEX[f"w{i}"]] for i in range(len(WAIT_BUCKETS) + 1)]
-    total = sum(buckets)
-    if not total:
-        return None
-    rank = 0.9 * total
-    longest = row[INDEX["wait_max"]] / 60
-    bounds = [0, *WAIT_BUCKETS, max(WAIT_BUCKETS[-1], longest)]
-    seen = 0
-    for index, count in enumerate(buckets):
-        if count and seen + count >= rank:
-            low, high = bounds[index], min(bounds[index + 1], max(longest, bounds[index]))
-            return round(low + (high - low) * (rank - seen) / count, 1)
-        seen += count
-    return round(bounds[-1], 1)
-
-
-def p90_exact(waits: list[int]) -> float | None:
-    """Nearest-rank 90th percentile of wait samples (seconds → minutes)."""
-    if not waits:
-        return None
-    ordered = sorted(waits)
-    return round(ordered[math.ceil(0.9 * len(ordered)) - 1] / 60, 1)
-
-
-def figures(row: list[int]) -> dict[str, Any]:
-    """Readable figures from summed measures (minutes, shares 0–1, None where nothing was measured)."""
-    m = dict(zip(MEASURES, row, strict=True))
-    called, served, ratings = m["called"], m["served"], m["ratings"]
-    return {
-        "issued": m["issued"],
-        "called": called,
-        "served": served,
-        "avg_wait_min": round(m["wait_sum"] / called / 60, 1) if called else None,
-        "p90_wait_min": p90_from_histogram(row),
-        "max_wait_min": round(m["wait_max"] / 60, 1) if called else None,
-        "within_target": _share(m["within_target"], called),
-        "avg_service_min": round(m["service_sum"] / served / 60, 1) if served else None,
-        "service_within_target": _share(m["service_within"], served),
-        "no_show": m["no_show"],
-        "no_show_rate": _share(m["no_show"], called),
-        "recalled": m["recalled"],
-        "transferred_in": m["transferred_in"],
-        "transferred_out": m["transferred_out"],
-        "held": m["held"],
-        "cancelled": m["cancelled"],
-        "ratings": ratings,
-        "satisfaction": _share(m["r_very"] + m["r_sat"], ratings),
-        "wait_histogram": [m[f"w{i}"] for i in range(len(WAIT_BUCKETS) + 1)],
-    }
 
 
 # ---------------------------------------------------------------- filters
@@ -172,6 +104,11 @@ class History:
     heat: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))  # (weekday, hour) → issued
     breakdown: dict[Any, list[int]] = field(default_factory=dict)
     labels: dict[Any, str] = field(default_factory=dict)
+    # the exact waits behind each p90 (server.stats.waits): of the total, per day, per hour, per breakdown key
+    waits_total: Waits = field(default_factory=Waits)
+    waits_by_day: dict[date, Waits] = field(default_factory=lambda: defaultdict(Waits))
+    waits_by_hour: dict[int, Waits] = field(default_factory=lambda: defaultdict(Waits))
+    waits_breakdown: dict[Any, Waits] = field(default_factory=lambda: defaultdict(Waits))
 
     def add(self, day: date, hour: int, row: list[int] | tuple[int, ...]) -> None:
         combine(self.totals, row)
@@ -181,6 +118,25 @@ class History:
 
     def add_breakdown(self, key: Any, row: list[int] | tuple[int, ...]) -> None:
         combine(self.breakdown.setdefault(key, empty_row()), row)
+
+    def add_waits(self, day: date, hour: int, key: Any, waits: Any) -> None:
+        """Exact wait seconds (a list or a decoded roll-up blob) counted on that day, hour and breakdown key."""
+        self.waits_total.add(waits)
+        self.waits_by_day[day].add(waits)
+        self.waits_by_hour[hour].add(waits)
+        self.waits_breakdown[key].add(waits)
+
+    def total_figures(self) -> dict[str, Any]:
+        return figures(self.totals, self.waits_total)
+
+    def day_figures(self, day: date) -> dict[str, Any]:
+        return figures(self.by_day[day], self.waits_by_day.get(day))
+
+    def hour_figures(self, hour: int) -> dict[str, Any]:
+        return figures(self.by_hour[hour], self.waits_by_hour.get(hour))
+
+    def breakdown_figures(self, key: Any) -> dict[str, Any]:
+        return figures(self.breakdown[key], self.waits_breakdown.get(key))
 
     def days_in_range(self) -> list[date]:
         count = (self.filters.last - self.filters.first).days + 1
@@ -211,18 +167,43 @@ def history(session: Session, filters: Filters, now: datetime) -> History:
         if filters.by == "day":
             for day, row in result.by_day.items():
                 result.add_breakdown(day, row)
+            column = table.day
         else:
             column = getattr(table, filters.by if filters.by in ("priority", "channel") else f"{filters.by}_id")
             for value, *row in session.exec(select(column, *_sums(table)).where(*where).group_by(column)):
                 result.add_breakdown(value, row)
+        # the exact waits of every row (4 bytes per first call): the p90s of the total, days, hours and keys.
+        # Blobs are joined per group first (bytes concatenation), then counted once per group in C.
+        blobs: dict[tuple[str, Any], list[bytes]] = defaultdict(list)
+        for day, hour, value, blob in session.execute(
+            select(table.day, table.hour, column, table.waits).where(*where, col(table.waits).is_not(None))
+        ):
+            blobs[("day", day)].append(blob)
+            blobs[("hour", hour)].append(blob)
+            blobs[("key", value)].append(blob)
+        for (kind, key), parts in blobs.items():
+            waits = decode(b"".join(parts))
+            targets: dict[str, Any] = {
+                "day": result.waits_by_day,
+                "hour": result.waits_by_hour,
+                "key": result.waits_breakdown,
+            }
+            target = targets[kind]
+            target[key].add(waits)
+            if kind == "day":
+                result.waits_total.add(waits)
     if filters.first <= today <= filters.last:
+        tally = tally_sites(session, list(filters.site_ids), *today_window(now))
         grouped: dict[tuple[int, Any], list[int]] = {}  # (hour, breakdown key): fewer additions below
-        for key, row in tally_sites(session, list(filters.site_ids), *today_window(now)).rows.items():
+        for key, row in tally.rows.items():
             if filters.matches(key):
                 combine(grouped.setdefault((key[1], breakdown_key(filters, key)), empty_row()), row)
         for (hour, key), row in grouped.items():
             result.add(today, hour, row)
             result.add_breakdown(key, row)
+        for key, samples in tally.samples.items():
+            if filters.matches(key):
+                result.add_waits(today, key[1], breakdown_key(filters, key), samples)
     result.labels = breakdown_labels(session, filters.by, list(result.breakdown))
     return result
 
@@ -283,47 +264,15 @@ def breakdown_labels(session: Session, by: str, keys: list[Any]) -> dict[Any, st
 # ---------------------------------------------------------------- today, live
 
 
-def live_site(session: Session, site_id: int, now: datetime) -> dict[str, Any]:
-    """Today's figures of one site per service, with the wait samples and ticket ids the page keeps updating."""
-    today = local_date(now)
-    tally = tally_sites(session, [site_id], *today_window(now), keep_waits=True)
-    per_service: dict[int, list[int]] = {}
-    for key, row in tally.rows.items():
-        combine(per_service.setdefault(key[4], empty_row()), row)
-    services = session.exec(select(Service).where(Service.site_id == site_id).order_by(col(Service.sort_order))).all()
-    agencies = session.exec(select(Agency).where(Agency.site_id == site_id).order_by(col(Agency.sort_order))).all()
-    entries = []
-    for service in services:
-        row = per_service.get(service.id or 0, empty_row())
-        m = dict(zip(MEASURES, row, strict=True))
-        entries.append(
-            {
-                "id": service.id,
-                "code": service.code,
-                "name": service.name,
-                "agency_id": service.agency_id,
-                "target_wait_minutes": service.target_wait_minutes,
-                "issued": m["issued"],
-                "served": m["served"],
-                "waits": sorted(tally.waits.get(service.id or 0, [])),
-                "ratings": m["ratings"],
-                "positive": m["r_very"] + m["r_sat"],
-            }
-        )
-    return {
-        "site_id": site_id,
-        "day": today.isoformat(),
-        "now": now.isoformat(),
-        "agencies": [{"id": a.id, "code": a.code, "name": a.name} for a in agencies],
-        "services": entries,
-        "called_ids": sorted(tally.called_ids),
-        "finished_ids": sorted(tally.finished_ids),
-        "rated_ids": sorted(tally.rated_ids),
-    }
+def live_site(live: LiveStats, site_id: int, now: datetime) -> dict[str, Any]:
+    """Today's figures of one site per service and agency, and its total (server.stats.live: kept in memory,
+    fed by the committed events; a constant-size answer)."""
+    return live.answer(site_id, now)
 
 
-def province_today(session: Session, site_ids: list[int], now: datetime) -> dict[str, Any]:
-    """Per site and in total: waiting now, longest wait, counters, and today's served/wait/satisfaction."""
+def province_today(session: Session, live: LiveStats, site_ids: list[int], now: datetime) -> dict[str, Any]:
+    """Per site and in total: waiting now, longest wait, counters, and today's served/wait/satisfaction (from
+    the live figures kept per site; the province's p90 merges the sites' exact waits)."""
     today = local_date(now)
     sites = session.exec(select(Site).where(col(Site.id).in_(site_ids)).order_by(col(Site.id))).all()
     waiting = {
@@ -343,10 +292,14 @@ def province_today(session: Session, site_ids: list[int], now: datetime) -> dict
         .group_by(col(Counter.site_id), col(Counter.status))
     ):
         counters[site_id][status] = count
-    tally = tally_sites(session, site_ids, *today_window(now))
     per_site: dict[int, list[int]] = {}
-    for key, row in tally.rows.items():
-        combine(per_site.setdefault(key[2], empty_row()), row)
+    site_waits: dict[int, Any] = {}
+    all_waits = Waits()
+    for site_id in site_ids:
+        figures_today = live.site(site_id, now)
+        per_site[site_id] = figures_today.row(list(figures_today.tally.rows))
+        site_waits[site_id] = figures_today.tally.site_waits
+        all_waits.add(figures_today.tally.site_waits.values)
     rows, total = [], empty_row()
     total_waiting, total_longest = 0, 0
     for site in sites:
@@ -366,7 +319,7 @@ def province_today(session: Session, site_ids: list[int], now: datetime) -> dict
                 "longest_wait_seconds": longest,
                 "open": counters[site.id or 0]["open"],
                 "paused": counters[site.id or 0]["paused"],
-                **figures(row),
+                **figures(row, site_waits.get(site.id or 0)),
             }
         )
     return {
@@ -378,7 +331,7 @@ def province_today(session: Session, site_ids: list[int], now: datetime) -> dict
             "longest_wait_seconds": total_longest,
             "open": sum(r["open"] for r in rows),
             "paused": sum(r["paused"] for r in rows),
-            **figures(total),
+            **figures(total, all_waits),
         },
     }
 

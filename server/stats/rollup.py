@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from server.models import Site, table_of
 from server.stats.compute import INDEX, KEY_FIELDS, Key, Tally, day_window, service_infos, tally_window
 from server.stats.models import MEASURES, StatsDetail, StatsHourly, StatsRolledDay
+from server.stats.waits import encode
 
 COARSE_FIELDS = KEY_FIELDS[:5]
 
@@ -37,16 +38,33 @@ def coarse_rows(rows: dict[Key, list[int]]) -> dict[tuple, list[int]]:
     return coarse
 
 
-def row_dicts(rows: dict[Any, list[int]], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+def coarse_samples(samples: dict[Key, list[int]]) -> dict[tuple, list[int]]:
+    coarse: dict[tuple, list[int]] = {}
+    for key, waits in samples.items():
+        coarse.setdefault(key[:5], []).extend(waits)
+    return coarse
+
+
+def row_dicts(
+    rows: dict[Any, list[int]], fields: tuple[str, ...], samples: dict[Any, list[int]] | None = None
+) -> list[dict[str, Any]]:
+    """Insertable rows: the key fields, the measures and the exact waits of the row (None without waits)."""
+    samples = samples or {}
     return [
-        {**dict(zip(fields, key, strict=True)), **dict(zip(MEASURES, row, strict=True))} for key, row in rows.items()
+        {
+            **dict(zip(fields, key, strict=True)),
+            **dict(zip(MEASURES, row, strict=True)),
+            "waits": encode(samples[key]) if samples.get(key) else None,
+        }
+        for key, row in rows.items()
     ]
 
 
 def store_tally(session: Session, tally: Tally) -> None:
-    """Inserts a tally's rows into both roll-up tables (the caller removed what they replace)."""
-    detail = row_dicts(tally.rows, KEY_FIELDS)
-    coarse = row_dicts(coarse_rows(tally.rows), COARSE_FIELDS)
+    """Inserts a tally's rows, with their exact waits, into both roll-up tables (the caller removed what they
+    replace)."""
+    detail = row_dicts(tally.rows, KEY_FIELDS, tally.samples)
+    coarse = row_dicts(coarse_rows(tally.rows), COARSE_FIELDS, coarse_samples(tally.samples))
     for chunk_start in range(0, len(detail), 5000):
         session.connection().execute(insert(table_of(StatsDetail)), detail[chunk_start : chunk_start + 5000])
     for chunk_start in range(0, len(coarse), 5000):

@@ -62,9 +62,11 @@ def test_the_live_dashboard_updates_when_a_ticket_is_issued_called_and_served(pa
     expect(row.locator('[data-k="waiting"]')).to_have_text("0")
     expect(row.locator('[data-k="avg"]')).to_have_text("0.0")  # called within the minute it was issued
     expect(row.locator('[data-k="within"]')).to_have_text("100.0 %")
+    expect(row.locator('[data-k="p90"]')).to_have_text("0.0")  # the server's figure: one wait, p90 = mean
     expect(row.locator('[data-k="open"]')).to_have_text("1")
     requests.post(f"{server.url}/api/v1/counters/{counter}/finish", json={}, headers=clerk, timeout=10)
     expect(row.locator('[data-k="served"]')).to_have_text("1")
+    expect(page.locator('#agencies tfoot [data-k="served"]')).to_have_text("1")
     rated = requests.post(
         f"{server.url}/api/v1/tickets/{issued.json()['id']}/rating",
         json={"score": "very_satisfied"},
@@ -72,7 +74,7 @@ def test_the_live_dashboard_updates_when_a_ticket_is_issued_called_and_served(pa
         timeout=10,
     )
     assert rated.status_code == 201
-    expect(row.locator('[data-k="satisfaction"]')).to_have_text("100.0 %")
+    expect(row.locator('[data-k="satisfaction"]')).to_have_text("100.0 % (1/1)")  # with its base: ratings/served
 
 
 def serve_one(server, world) -> None:

@@ -40,7 +40,7 @@ def played(luot, world, clock):
     run(queueing.start, c1, clerk1)
     clock.set(local(9, 16))
     run(queueing.finish, c1, clerk1)
-    run(queueing.rate, t1.id, "very_satisfied")
+    run(queueing.rate, t1.id, "very_satisfied", source="phone")
     clock.set(local(9, 20))
     run(queueing.issue_ticket, site_id=world.site_id, service_code="TP-A")
     clock.set(local(9, 25))
@@ -59,10 +59,12 @@ def download(client, token: str, kind: str, extra: str = "") -> bytes:
     return response.data
 
 
-# (label, arrivals, served, avg wait, p90 wait, within target %, avg service, no-shows, transfers, ratings, sat. %)
-TP = ["Sở Tư pháp", "2", "1", "10.0", "10.0", "100.0", "6.0", "0", "0", "1", "100.0"]
-CA = ["Công an tỉnh", "1", "1", "20.0", "20.0", "0.0", "8.0", "0", "0", "0", ""]
-TOTAL = ["Tổng cộng", "3", "2", "15.0", "20.0", "50.0", "7.0", "0", "0", "1", "100.0"]
+# (label, arrivals, served, avg wait to first call, p90 wait to first call, avg wait to last call, within target %,
+#  avg service, no-shows, transfers, ratings, sat. %)
+# … ratings, satisfaction, served and rated (ratings ÷ served)
+TP = ["Sở Tư pháp", "2", "1", "10.0", "10.0", "10.0", "100.0", "6.0", "0", "0", "1", "100.0", "100.0"]
+CA = ["Công an tỉnh", "1", "1", "20.0", "20.0", "20.0", "0.0", "8.0", "0", "0", "0", "", "0.0"]
+TOTAL = ["Tổng cộng", "3", "2", "15.0", "20.0", "15.0", "50.0", "7.0", "0", "0", "1", "100.0", "50.0"]
 
 
 def test_the_csv_download_has_the_hand_computed_figures(client, played):
@@ -71,7 +73,13 @@ def test_the_csv_download_has_the_hand_computed_figures(client, played):
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0][:3] == ["Cơ quan", "Lượt đến", "Đã phục vụ"]
-    # p90 is interpolated in its histogram bucket, capped by the longest wait: one wait of 10 → 10, of 20 → 20
+    # the header says which wait: to the first call (ours) and to the last call (what Qmatic reports)
+    assert rows[0][3:6] == [
+        "Chờ TB đến lần gọi đầu (phút)",
+        "Chờ p90 đến lần gọi đầu (phút)",
+        "Chờ TB đến lần gọi cuối (phút)",
+    ]
+    # p90: nearest rank over the exact waits: TP one wait of 10 → 10, CA 20 → 20, both (10, 20) → the 2nd, 20
     assert rows[1:] == [TP, CA, TOTAL]
 
 
@@ -82,10 +90,13 @@ def test_the_excel_download_reads_back_with_openpyxl(client, played):
     assert book.sheetnames[0] == "Tổng hợp"
     sheet = book[book.sheetnames[1]]
     values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert values[1][:7] == ["Sở Tư pháp", 2, 1, 10.0, 10.0, 1.0, 6.0]
-    assert values[2][:7] == ["Công an tỉnh", 1, 1, 20.0, 20.0, 0.0, 8.0]
-    assert values[3][:7] == ["Tổng cộng", 3, 2, 15.0, 20.0, 0.5, 7.0]
-    assert sheet.cell(row=4, column=6).number_format == "0.0%"
+    assert values[0][3] == "Chờ TB đến lần gọi đầu (phút)" and values[0][5] == "Chờ TB đến lần gọi cuối (phút)"
+    assert values[1][:8] == ["Sở Tư pháp", 2, 1, 10.0, 10.0, 10.0, 1.0, 6.0]
+    assert values[2][:8] == ["Công an tỉnh", 1, 1, 20.0, 20.0, 20.0, 0.0, 8.0]
+    assert values[3][:8] == ["Tổng cộng", 3, 2, 15.0, 20.0, 15.0, 0.5, 7.0]
+    assert sheet.cell(row=4, column=7).number_format == "0.0%"
+    summary = [c.value for row in book[book.sheetnames[0]].iter_rows() for c in row if c.value]
+    assert any(str(v).startswith("Cách tính: thời gian chờ = lần gọi đầu") for v in summary)
     by_hour = book[book.sheetnames[-1]]
     assert [[c.value for c in row][:3] for row in by_hour.iter_rows(min_row=2)] == [["09:00", 3, 2]]
 
@@ -98,7 +109,8 @@ def test_the_pdf_report_is_vietnamese_and_has_the_figures(client, played):
     text = " ".join(text.split())  # table cells come out one per line
     assert "Thống kê hàng đợi" in text and "Trung tâm Phục vụ hành chính công thử nghiệm" in text
     assert "Kỳ báo cáo: 18/11/2026 – 18/11/2026" in text
-    assert "Mức độ hài lòng (%)" in text and "Chờ trung bình (phút)" in text
+    assert "Mức độ hài lòng (%)" in text and "Chờ TB đến lần gọi đầu (phút)" in text
+    assert "Chờ TB đến lần gọi cuối (phút)" in text and "chờ đến lần gọi cuối = lần gọi hoặc gọi lại cuối cùng" in text
     for row in (TP, CA, TOTAL):  # label, then the figures in column order
         assert " ".join(v for v in row if v) in text, row
 
@@ -123,6 +135,9 @@ def test_the_history_page_draws_its_charts_and_staffing_table(client, played):
         assert f'data-chart="{chart}"' in html
     assert html.count('class="bar s0"') >= 11 and 'id="staffing"' in html
     assert "Sở Tư pháp" in html and 'data-figure="avg_wait_min"><span class="label">' in html
+    # the breakdown offers both waits and says which is which
+    assert "Chờ TB đến lần gọi đầu (phút)" in html and "Chờ TB đến lần gọi cuối (phút)" in html
+    assert 'id="definitions"' in html and "chờ đến lần gọi cuối = lần gọi hoặc gọi lại cuối cùng" in html
 
 
 @pytest.mark.parametrize("who", ["clerk1", "otherclerk"])

@@ -31,9 +31,11 @@ from server.clock import LOCAL_TZ, ManualClock
 from server.context import Luot
 from server.domain import queueing
 from server.stats.compute import wait_bucket
+from server.stats.live import expand
 from server.stats.models import StatsDetail, StatsHourly, StatsRolledDay
-from server.stats.queries import Filters, figures, history, live_site, p90_exact
+from server.stats.queries import Filters, history, live_site
 from server.stats.rollup import missing_days, roll_missing, rollup_day
+from server.stats.rows import figures, p90_exact
 from tests.support.world import World
 
 WEDNESDAY, THURSDAY = date(2026, 11, 18), date(2026, 11, 19)
@@ -93,7 +95,7 @@ def day(luot: Luot, world: World, clock: ManualClock) -> dict[str, int]:
     at(8, 21)
     called(run(queueing.call_next, c1, clerk1), "T1")
     at(8, 22)
-    run(queueing.rate, tickets["T2"], "very_satisfied")
+    run(queueing.rate, tickets["T2"], "very_satisfied", source="phone")
     at(8, 25)
     called(run(queueing.call_next, c3, clerk3), "T3")
     at(8, 26)
@@ -104,7 +106,7 @@ def day(luot: Luot, world: World, clock: ManualClock) -> dict[str, int]:
     issue("T4", "CA-X")
     run(queueing.finish, c1, clerk1)
     at(8, 31)
-    run(queueing.rate, tickets["T1"], "unsatisfied")
+    run(queueing.rate, tickets["T1"], "unsatisfied", source="phone")
     at(8, 35)
     run(queueing.return_ticket, tickets["T3"], clerk3)
     at(8, 40)
@@ -116,7 +118,7 @@ def day(luot: Luot, world: World, clock: ManualClock) -> dict[str, int]:
     at(8, 51)
     called(run(queueing.call_next, c3, clerk3), "T4")
     at(8, 52)
-    run(queueing.rate, tickets["T3"], "satisfied")
+    run(queueing.rate, tickets["T3"], "satisfied", source="phone")
     at(8, 53)
     run(queueing.recall, c3, clerk3)
     at(8, 55)
@@ -132,14 +134,14 @@ def day(luot: Luot, world: World, clock: ManualClock) -> dict[str, int]:
     at(0, 4, 19)
     run(queueing.finish, c1, clerk1)
     at(0, 6, 19)
-    run(queueing.rate, tickets["T5"], "satisfied")
+    run(queueing.rate, tickets["T5"], "satisfied", source="phone")
     return tickets
 
 
 def wednesday(luot: Luot, world: World, **filters: object) -> dict:
     with luot.db.read() as session:
         result = history(session, Filters(WEDNESDAY, WEDNESDAY, (world.site_id,), **filters), luot.clock.now())
-    return {"total": figures(result.totals), "history": result}
+    return {"total": result.total_figures(), "history": result}
 
 
 def test_the_wait_buckets_have_the_documented_bounds():
@@ -179,8 +181,11 @@ def test_a_hand_computed_day(luot, world, day, clock):
     assert total["within_target"] == round(4 / 6, 4)  # 7, 12, 15, 5 ≤ 15; 65 and 21 are not
     # histogram: 5 and 7 → [5,10); 12 → [10,15); 15 → [15,20); 21 → [20,30); 65 → [60,90)
     assert total["wait_histogram"] == [0, 0, 2, 1, 1, 1, 0, 0, 1, 0]
-    # rank 0.9 × 6 = 5.4 falls in [60, 90), capped by the longest wait (65): 60 + (65 − 60) × 0.4
-    assert total["p90_wait_min"] == 62.0
+    # nearest rank over the exact waits 5, 7, 12, 15, 21, 65: the ⌈0.9 × 6⌉ = 6th
+    assert total["p90_wait_min"] == 65.0
+    # to the LAST call, counted at finish / no-show: T0 65, T2 7, T1 21 (08:00 → 08:21), T3 30 (08:10 → 08:40),
+    # T4 23 (08:30 → recall 08:53, no-show); T5 is finished on Thursday
+    assert total["avg_wait_last_call_min"] == round((65 + 7 + 21 + 30 + 23) / 5, 1) == 29.2
     assert total["served"] == 4  # T0, T2, T1, T3 (T5 finished on Thursday)
     assert total["avg_service_min"] == (5 + 7 + 9 + 9) / 4 == 7.5  # T1: no Start after its call: the call at 08:21
     assert total["service_within_target"] == 1.0
@@ -253,8 +258,8 @@ def test_rolling_a_day_up_twice_gives_the_same_rows(luot, world, day, clock):
     def snapshot() -> tuple:
         with luot.db.read() as session:
             return (
-                sorted(tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail))),
-                sorted(tuple(r.model_dump().items()) for r in session.exec(select(StatsHourly))),
+                sorted((tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail))), key=repr),
+                sorted((tuple(r.model_dump().items()) for r in session.exec(select(StatsHourly))), key=repr),
                 len(session.exec(select(StatsRolledDay)).all()),
             )
 
@@ -268,14 +273,37 @@ def test_rolling_a_day_up_twice_gives_the_same_rows(luot, world, day, clock):
 
 def test_the_live_day_keeps_exact_wait_samples(luot, world, day, clock):
     clock.set(local(9, 0))  # look at Wednesday while it is still today
+    live = expand(live_site(luot.live_stats, world.site_id, clock.now()))
     with luot.db.read() as session:
-        live = live_site(session, world.site_id, clock.now())
-    waits = {s["code"]: s["waits"] for s in live["services"]}
-    assert waits["TP-A"] == [7 * MIN, 12 * MIN] and waits["CA-X"] == [15 * MIN, 21 * MIN, 65 * MIN]
-    assert p90_exact(waits["CA-X"]) == 65.0  # nearest rank: ⌈0.9 × 3⌉ = 3rd
-    served = {s["code"]: s["served"] for s in live["services"]}
+        from sqlmodel import select
+
+        from server.models import Service
+
+        codes = {s.id: s.code for s in session.exec(select(Service))}
+    services = {codes[service_id]: figures_ for service_id, figures_ in live["services"].items()}
+    assert services["CA-X"]["p90_wait_min"] == 65.0  # waits 15, 21, 65: nearest rank ⌈0.9 × 3⌉ = 3rd
+    assert services["TP-A"]["p90_wait_min"] == 12.0  # waits 7, 12
+    assert p90_exact([15 * MIN, 21 * MIN, 65 * MIN]) == 65.0
+    served = {code: s["served"] for code, s in services.items()}
     assert served == {"TP-A": 1, "TP-B": 1, "CA-X": 2, "CA-Y": 0}
-    assert sorted(live["rated_ids"]) == sorted([day["T1"], day["T2"], day["T3"]])
+    assert live["total"]["ratings"] == 3 and live["total"]["called"] == 6
+
+
+def test_a_one_value_group_has_its_p90_equal_to_its_mean(luot, world, day, clock):
+    """The history page once showed a counter's p90 of 4.2 min under a mean of 4.5: never with exact waits."""
+    with luot.db.write() as session:
+        rollup_day(session, WEDNESDAY, world.site_id, clock.now())
+    result = wednesday(luot, world, by="counter")["history"]
+    for key in result.breakdown:
+        figures_ = result.breakdown_figures(key)
+        if figures_["called"] == 1:
+            assert figures_["p90_wait_min"] == figures_["avg_wait_min"]
+    one = wednesday(luot, world, priority="elderly")["total"]  # T2 alone: wait 7
+    assert one["called"] == 1 and one["p90_wait_min"] == one["avg_wait_min"] == 7.0
+    for hour in result.by_hour:
+        hourly = result.hour_figures(hour)
+        if hourly["called"] == 1:
+            assert hourly["p90_wait_min"] == hourly["avg_wait_min"]
 
 
 def test_the_generator_makes_101_sites_whose_rollups_match_the_log(settings):
@@ -296,7 +324,8 @@ def test_the_generator_makes_101_sites_whose_rollups_match_the_log(settings):
         assert kinds == {"centre": 1, "branch": 9, "point": 91}
         assert session.exec(select(func.count()).select_from(Ticket)).one() == totals["tickets"] > 100
         generated = sorted(
-            tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail).where(StatsDetail.day == monday))
+            (tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail).where(StatsDetail.day == monday))),
+            key=repr,
         )
         rolled = session.exec(select(func.count()).select_from(StatsRolledDay)).one()
         assert rolled == 2 * 101  # Monday and Tuesday; Wednesday is "today"
@@ -309,7 +338,8 @@ def test_the_generator_makes_101_sites_whose_rollups_match_the_log(settings):
             rollup_day(session, monday, site_id, local(18, 0, 18))
     with db.read() as session:
         again = sorted(
-            tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail).where(StatsDetail.day == monday))
+            (tuple(r.model_dump().items()) for r in session.exec(select(StatsDetail).where(StatsDetail.day == monday))),
+            key=repr,
         )
     db.dispose()
     assert again == generated
