@@ -18,9 +18,11 @@ from server import password_work
 from server.api import api
 from server.api.support import bearer_token
 from server.clock import Clock, ScaledClock, SystemClock
+from server.committed import committed_response, remember
 from server.context import Luot
 from server.db import Database
 from server.errors_http import install_error_handlers
+from server.event_order import SequencedRedisManager
 from server.extensions import limiter
 from server.headers import install_security_headers
 from server.i18n import pick_language, translate
@@ -146,14 +148,18 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     password_work.configure(settings.async_mode)
     db = Database(settings)
     queue_url = settings.message_queue_url  # with Redis timeouts: a hung Redis fails fast instead of hanging
+    queue: dict[str, Any] = {}
+    if queue_url.startswith("redis"):  # numbers and publishes each site event in one atomic step
+        queue["client_manager"] = SequencedRedisManager(queue_url, channel=settings.message_queue_channel)
+    elif queue_url:
+        queue.update(message_queue=queue_url, channel=settings.message_queue_channel)
     socketio = SocketIO(
         app,
         async_mode=settings.async_mode,
-        message_queue=queue_url or None,
-        channel=settings.message_queue_channel,
         cors_allowed_origins=[],
         logger=False,
         engineio_logger=False,
+        **queue,
     )
     announcer = Announcer(db, announcement_audio(settings), socketio.start_background_task)
     lines = LineStore(db, clock, offload=_thread_pool(settings.async_mode))
@@ -179,7 +185,7 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         clock=clock,
         socketio=socketio,
         hub=hub,
-        run=Runner(db, clock, hub.publish, hub.ready, lines=lines),
+        run=Runner(db, clock, hub.publish, hub.ready, lines=lines, on_commit=remember),
         lines=lines,
         live_stats=live_stats,
         announcer=announcer,
@@ -215,17 +221,22 @@ def _install_outage_handlers(app: Flask) -> None:
     """A database or message-queue outage outside the runner (auth reads, rate limits) is a 503, not a 500."""
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     from server.errors_http import error_response
     from server.runner import StorageUnavailable
 
     def unavailable(error: Exception) -> Response:
+        recorded = committed_response()
+        if recorded is not None:  # the failure came after the commit: the answer says it was recorded
+            log.error("storage failed after the commit on %s %s: %s", request.method, request.path, error)
+            return recorded
         log.error("storage unavailable on %s %s: %s", request.method, request.path, error.__class__.__name__)
         problem = StorageUnavailable()
         return error_response(problem.code, problem.text, problem.status)
 
-    for kind in (OperationalError, RedisConnectionError, RedisTimeoutError):
+    for kind in (OperationalError, InterfaceError, PoolTimeout, RedisConnectionError, RedisTimeoutError):
         app.register_error_handler(kind, unavailable)
 
 

@@ -7,6 +7,7 @@ SQLite's lock inside C while holding the hub; nothing does I/O inside a transact
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -46,6 +47,7 @@ class Database:
         self.url = settings.resolved_database_url
         self.is_sqlite = self.url.startswith("sqlite")
         self._write_lock = threading.RLock()
+        self._connect_args = {} if self.is_sqlite else postgresql_timeouts(settings.db_timeout)
         self.engine = self._create_engine(settings)
         #: Called after a commit that saved catalogue rows (sites, agencies, services, counters, sequences) outside
         #: the queue use cases, with the ids of the sites concerned (None: can't tell which).
@@ -65,11 +67,27 @@ class Database:
             return engine
         return sa.create_engine(
             self.url,
+            connect_args=postgresql_timeouts(settings.db_timeout),
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_pool_size,
-            pool_timeout=10,
+            pool_timeout=settings.db_timeout,
             pool_pre_ping=True,
         )
+
+    @contextmanager
+    def probe(self) -> Iterator[Any]:
+        """A connection for a health check: PostgreSQL's is new (not pooled), so a hung server fails it within
+        the connect timeout instead of holding a pooled connection; SQLite's is a pooled one."""
+        if self.is_sqlite:
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool, connect_args=self._connect_args)
+        try:
+            with engine.connect() as conn:
+                yield conn
+        finally:
+            engine.dispose()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -97,6 +115,25 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def postgresql_timeouts(seconds: float) -> dict[str, Any]:
+    """libpq options bounding what a dead or hung PostgreSQL can cost a request (issue 19, item 6).
+
+    connect_timeout: the whole connection start-up (whole seconds, at least 2); keepalives and tcp_user_timeout:
+    a host that vanished (unacknowledged data) breaks the connection after ~`seconds`; statement_timeout (server
+    side): no statement runs longer than 6 × `seconds` (30 s by default), so a lock queue cannot hold requests.
+    """
+    whole = max(2, math.ceil(seconds))
+    return {
+        "connect_timeout": whole,
+        "keepalives": 1,
+        "keepalives_idle": whole,
+        "keepalives_interval": 1,
+        "keepalives_count": 3,
+        "tcp_user_timeout": int(seconds * 1000),
+        "options": f"-c statement_timeout={int(seconds * 6000)}",
+    }
 
 
 CATALOGUE_WATCHERS = "luot_catalogue_watchers"

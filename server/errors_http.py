@@ -36,8 +36,12 @@ def error_response(code: str, message: str, status: int, **params: Any) -> Respo
 
 
 def install_error_handlers(app: Flask) -> None:
+    from server.committed import committed_response
+
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Response:
+        if error.status >= 500 and (recorded := committed_response()) is not None:
+            return recorded  # e.g. a read after the commit met a database outage
         response = error_response(error.code, error.text, error.status, **error.params)
         if error.status == 429 and "seconds" in error.params:
             response.headers["Retry-After"] = str(error.params["seconds"])
@@ -76,5 +80,7 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
+        if (recorded := committed_response()) is not None:
+            return recorded
         code, message = HTTP_MESSAGES[500]
         return error_response(code, message, 500)

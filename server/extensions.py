@@ -18,4 +18,6 @@ def ticket_rate_limit() -> str:
     return current_app.extensions["luot"].settings.ticket_rate_limit
 
 
-limiter = Limiter(key_func=rate_key, default_limits=[], headers_enabled=True)
+# swallow_errors: a Redis failure while writing the headers *after* a commit must not turn a recorded ticket into
+# a 500 (issue 19, item 5); during an outage the write itself is refused by the runner's readiness check (503).
+limiter = Limiter(key_func=rate_key, default_limits=[], headers_enabled=True, swallow_errors=True)

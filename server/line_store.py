@@ -88,30 +88,34 @@ class LineStore:
 
     # ------------------------------------------------------------ reading
 
-    def site(self, site_id: int, now: datetime | None = None) -> SiteLine:
-        """The site's line for today (built from the database when missing, stale or of another day)."""
+    def site(self, site_id: int, now: datetime | None = None, fresh_after: float | None = None) -> SiteLine:
+        """The site's line for today (built from the database when missing, stale or of another day).
+
+        `fresh_after` (a time.monotonic()): the line must have been read from the database after that moment — a
+        snapshot in scale-out mode, so that it holds every other process's commit numbered before it (their lines
+        reach this process only through Redis, later). Concurrent callers share one rebuild."""
         now = now or self.clock.now()
+        if self._usable(site_id, now, fresh_after):
+            return self._lines[site_id]
+        with self._locks[site_id]:
+            if not self._usable(site_id, now, fresh_after):
+                self._stale.discard(site_id)
+                started = time.monotonic()
+                line = self._build(site_id, now)
+                self._lines[site_id] = line
+                self._built_at[site_id] = started
+            return self._lines[site_id]
+
+    def _usable(self, site_id: int, now: datetime, fresh_after: float | None) -> bool:
         line = self._lines.get(site_id)
-        if (
+        built = self._built_at.get(site_id, 0)
+        return (
             line is not None
             and line.day == local_date(now)
             and site_id not in self._stale
-            and (time.monotonic() - self._built_at.get(site_id, 0) < REBUILD_EVERY_SECONDS)
-        ):
-            return line
-        with self._locks[site_id]:
-            line = self._lines.get(site_id)
-            if (
-                line is None
-                or line.day != local_date(now)
-                or site_id in self._stale
-                or (time.monotonic() - self._built_at.get(site_id, 0) >= REBUILD_EVERY_SECONDS)
-            ):
-                self._stale.discard(site_id)
-                line = self._build(site_id, now)
-                self._lines[site_id] = line
-                self._built_at[site_id] = time.monotonic()
-            return line
+            and time.monotonic() - built < REBUILD_EVERY_SECONDS
+            and (fresh_after is None or built >= fresh_after)
+        )
 
     def catalogue(self, site_id: int) -> SiteCatalogue:
         """The site's agencies and services (read with the line)."""

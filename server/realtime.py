@@ -9,16 +9,14 @@ server `epoch`; a client that sees a gap asks for a fresh snapshot (`snapshot.re
 from __future__ import annotations
 
 import gc
-import itertools
 import logging
-import threading
-import uuid
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, request, session
-from flask_socketio import SocketIO, join_room
+from flask_socketio import ConnectionRefusedError, SocketIO, join_room
 from sqlmodel import select
 
 from server import direct_send
@@ -29,6 +27,7 @@ from server.domain import events as ev
 from server.domain.outlook import ticket_outlook
 from server.domain.queries import ticket_view
 from server.domain.vocabulary import MANAGER_ROLES
+from server.event_order import LocalOrder, RedisOrder, SequencedRedisManager
 from server.line_bus import LineBus
 from server.line_publisher import LinePublisher, Listener
 from server.line_store import LineStore
@@ -41,39 +40,6 @@ from server.socket_request import current_sid
 log = logging.getLogger(__name__)
 
 URGENT = (ev.TicketCalled, ev.TicketRecalled)  # published before the other events of their transaction
-
-
-class SequenceSource:
-    """Per-site event numbers: in memory for one process, Redis INCR when processes share a queue."""
-
-    def __init__(self, redis_url: str = "") -> None:
-        self._lock = threading.Lock()
-        self._counters: dict[int, itertools.count] = defaultdict(lambda: itertools.count(1))
-        self._current: dict[int, int] = defaultdict(int)
-        self._redis = None
-        if redis_url.startswith("redis"):
-            import redis
-
-            self._redis = redis.Redis.from_url(redis_url)
-
-    def next(self, site_id: int) -> int:
-        if self._redis is not None:
-            return int(self._redis.incr(f"luot:seq:{site_id}"))
-        with self._lock:
-            value = next(self._counters[site_id])
-            self._current[site_id] = value
-            return value
-
-    def ping(self) -> None:
-        """Raises a redis error when the shared sequence (and so the message queue) is unreachable."""
-        if self._redis is not None:
-            self._redis.ping()
-
-    def current(self, site_id: int) -> int:
-        if self._redis is not None:
-            return int(self._redis.get(f"luot:seq:{site_id}") or 0)
-        with self._lock:
-            return self._current[site_id]
 
 
 class Hub:
@@ -96,8 +62,10 @@ class Hub:
         self.socketio = socketio
         self.db = db
         self.clock = clock
-        self.sequence = SequenceSource(message_queue)
-        self.epoch = uuid.uuid4().hex[:12] if not message_queue else "shared"
+        manager = socketio.server.manager
+        self.order: LocalOrder | RedisOrder = (
+            RedisOrder(manager) if isinstance(manager, SequencedRedisManager) else LocalOrder(socketio)
+        )
         self.announce = announce or (lambda event: {})
         self.lines = lines or LineStore(db, clock)
         self.figures = LinePublisher(socketio, self.lines, clock, self._emit)
@@ -122,7 +90,7 @@ class Hub:
         from server.runner import StorageUnavailable
 
         try:
-            self.sequence.ping()
+            self.order.ping()
         except RedisError as exc:
             log.error("message queue unreachable: %s", exc)
             raise StorageUnavailable() from exc
@@ -162,6 +130,21 @@ class Hub:
         return origin == f"{request.scheme}://{request.host}".lower() or origin in self.allowed_origins
 
     def _on_connect(self, auth: dict[str, Any] | None = None) -> bool:
+        """Accepts (True) or rejects (False) a client; refuses it with CONNECT_ERROR `storage_unavailable` when the
+        database or the message queue does not answer, so that the client tries again (live.js retries)."""
+        from redis.exceptions import RedisError
+        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+        from server.runner import StorageUnavailable
+
+        try:
+            return self._connect(auth)
+        except (DBAPIError, PoolTimeout, RedisError, StorageUnavailable, OSError) as exc:
+            log.warning("refused a connection: storage unavailable (%s)", exc.__class__.__name__)
+            raise ConnectionRefusedError("storage_unavailable") from exc
+
+    def _connect(self, auth: dict[str, Any] | None) -> bool:
         principal, tracking = self._principal(auth)
         if principal is None:
             return False
@@ -226,12 +209,13 @@ class Hub:
             site_id = sites[0]
             self.snapshots.request(sid, lambda to: self._send_snapshot(site_id, tracking, to))
 
-    def _site_payload(self, site_id: int, seq: int) -> dict[str, Any]:
+    def _site_payload(self, site_id: int, seq: int, epoch: str, fresh_after: float | None) -> dict[str, Any]:
         """The site part of a snapshot, built once per site, event number, line, catalogue and clock second:
-        a flood of (re)connecting clients shares one build."""
+        a flood of (re)connecting clients shares one build. `fresh_after`: see `_send_snapshot`."""
         now = self.clock.now()
-        line, catalogue = self.lines.site(site_id, now), self.lines.catalogue(site_id)
-        key = (seq, now.replace(microsecond=0))
+        line = self.lines.site(site_id, now, fresh_after=fresh_after)
+        catalogue = self.lines.catalogue(site_id)
+        key = (epoch, seq, now.replace(microsecond=0))
         cached = self._site_payloads.get(site_id)
         if cached is not None and cached[0] == key and cached[1] is line and cached[2] is catalogue:
             return dict(cached[3])
@@ -240,8 +224,11 @@ class Hub:
         return dict(payload)
 
     def _send_snapshot(self, site_id: int, tracking: str | None, sid: str) -> None:
-        seq = self.sequence.current(site_id)
-        payload = self._site_payload(site_id, seq)
+        seq, epoch = self.order.position(site_id)
+        # Several processes: the events numbered up to `seq` were committed before it was read; a line read from
+        # the database after this moment holds them all (this process hears of the others' changes later).
+        fresh_after = time.monotonic() if self.bus is not None else None
+        payload = self._site_payload(site_id, seq, epoch, fresh_after)
         if tracking:
             now = self.clock.now()
             line = self.lines.site(site_id, now)
@@ -251,7 +238,7 @@ class Hub:
             payload["ticket"] = public_ticket(view) if view else None
             payload["progress"] = outlook_dict(ticket_outlook(line, view.id, now) if view else None)
         # Phones receive a subset of the site's events, so they cannot check the sequence for gaps.
-        payload.update(seq=seq, epoch=self.epoch, sequenced=tracking is None)
+        payload.update(seq=seq, epoch=epoch, sequenced=tracking is None)
         self.socketio.emit("snapshot", payload, to=sid)
 
     # ------------------------------------------------------------ publishing
@@ -290,9 +277,12 @@ class Hub:
                 self._emit(event.site_id, name, payload, rooms)
 
     def _emit(self, site_id: int, name: str, payload: dict[str, Any], rooms: list[str]) -> None:
-        if not payload.get("direct"):  # direct: for one audience only, outside the site's sequence
-            payload = {**payload, "seq": self.sequence.next(site_id), "epoch": self.epoch}
-        self.socketio.emit(name, payload, to=rooms)
+        """Numbers the event in its site and sends it, in one step (`server.event_order`); a `direct` payload is for
+        one audience only (managers), outside the site's sequence."""
+        if payload.get("direct"):
+            self.socketio.emit(name, payload, to=rooms)
+        else:
+            self.order.emit(site_id, name, payload, rooms)
 
     def _messages(self, event: ev.QueueEvent) -> list[tuple[str, dict[str, Any], list[str]]]:
         site_room = f"site:{event.site_id}"

@@ -8,12 +8,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from server.clock import Clock
 from server.db import USE_CASE, Database
 from server.domain.errors import N_, DomainError
 from server.domain.queueing import Outcome
+from server.write_health import WriteHealth
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,11 @@ class Runner:
         publish: Callable[[list], None],
         ready: Callable[[], None] | None = None,
         lines: Any = None,
+        on_commit: Callable[[Outcome], None] | None = None,
     ) -> None:
         self.db = db
+        self.on_commit = on_commit
+        self.health = WriteHealth()  # /healthz reports it
         self.clock = clock
         self.publish = publish
         self.ready = ready
@@ -58,6 +63,9 @@ class Runner:
                     session.info[USE_CASE] = True
                     outcome = use_case(session, self.clock.now(), *args, **kwargs)
                     session.commit()
+                    self.health.ok()
+                    if self.on_commit is not None:
+                        self.on_commit(outcome)
                     if self.lines is not None:
                         self._apply(use_case, outcome)
                 break
@@ -65,8 +73,9 @@ class Runner:
                 if attempt == 2:
                     raise
                 log.info("retrying %s after a concurrent write", use_case.__name__)
-            except OperationalError as exc:
+            except (OperationalError, InterfaceError, PoolTimeout) as exc:  # PoolTimeout: every connection busy
                 log.error("database error in %s: %s", use_case.__name__, exc)
+                self.health.failed(exc)
                 raise StorageUnavailable() from exc
         try:
             self.publish(outcome.events)

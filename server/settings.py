@@ -59,6 +59,11 @@ class Settings:
     voice_pack_dir: str = setting("", "Folder of recorded clips that replaces espeak-ng.")
     espeak_path: str = setting("espeak-ng", "The espeak-ng program used for announcements.")
     db_pool_size: int = setting(20, "Database connections kept open (never below the worker pool).")
+    db_timeout: float = setting(
+        5.0, "Seconds PostgreSQL may take to connect or to free a pooled connection before a request gets 503."
+    )
+    audio_cache_mib: int = setting(200, "Largest size of the announcement audio cache (MiB); oldest used go first.")
+    audio_cache_days: int = setting(7, "Announcement audio not played for this many days is deleted.")
     metrics: bool = setting(False, "Serve Prometheus metrics at /metrics.")
     metrics_token: str = setting("", "Bearer token that /metrics requires; empty = none (keep it on the LAN).")
     socket_phones_per_token: int = setting(5, "Live connections one ticket's tracking token may hold.")

@@ -320,7 +320,7 @@ function onSnapshot(snapshot) {
   state.queues = new Map((snapshot.queues || []).map((q) => [q.service_id, q]));
   const seen = new Set();
   state.calls = [];
-  for (const raw of snapshot.recent_calls || []) { // drawn, never announced
+  for (const raw of snapshot.recent_calls || []) { // drawn; the missed ones are announced below
     if (!shows(raw.agency_id) || seen.has(raw.ticket_id)) continue;
     seen.add(raw.ticket_id);
     state.calls.push(callFrom(raw));
@@ -328,6 +328,19 @@ function onSnapshot(snapshot) {
   state.calls = state.calls.slice(0, rows + 1);
   drawCalls(false);
   drawWaiting();
+  announceMissed(snapshot);
+}
+
+/** Calls made while this board was away (reconnecting, resyncing) are announced: the snapshot's recent calls
+ * not played yet and at most STALE_MS old, oldest first. Those already played (this day's ids) are not. */
+function announceMissed(snapshot) {
+  const now = Date.parse(snapshot.now);
+  const missed = (snapshot.recent_calls || []).filter(
+    (raw) => shows(raw.agency_id) && raw.call_id && !played.has(raw.call_id) && now - Date.parse(raw.at) <= STALE_MS,
+  );
+  for (const raw of missed.reverse()) {
+    enqueue(callFrom(raw), { ...raw, audio_url: raw.audio_url || `/display/audio/${raw.call_id}.wav` });
+  }
 }
 
 function onCall(raw) {

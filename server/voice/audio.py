@@ -57,6 +57,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from server.voice.cache import AudioCache
+
 __all__ = [
     "AUDIO_VERSION",
     "CHIME_SECONDS",
@@ -164,8 +166,12 @@ class AnnouncementAudio:
         cache_dir: Path,
         voice_pack_dir: Path | None = None,
         espeak_path: str | None = None,
+        max_bytes: int | None = None,
+        max_age: float | None = None,
     ) -> None:
+        """`max_bytes` and `max_age` (seconds unused) bound the cache (`server.voice.cache`); None: unbounded."""
         self.cache_dir = Path(cache_dir)
+        self.cache = AudioCache(self.cache_dir, max_bytes, max_age)
         self.voice_pack_dir = Path(voice_pack_dir) if voice_pack_dir is not None else None
         # shutil.which accepts a bare name or a full path; None when missing or not executable.
         self._espeak_wanted = os.fspath(espeak_path) if espeak_path else "espeak-ng"
@@ -223,9 +229,11 @@ class AnnouncementAudio:
         payload = json.dumps([text, engine, AUDIO_VERSION], ensure_ascii=False).encode()
         path = self.cache_dir / f"{hashlib.sha256(payload).hexdigest()}.wav"
         if path.is_file():
+            self.cache.touch(path)
             return path
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         write(path)
+        self.cache.prune()
         return path
 
     # voice pack

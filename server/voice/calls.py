@@ -168,6 +168,8 @@ def announcement_audio(settings: Settings) -> AnnouncementAudio:
         settings.instance_path / AUDIO_CACHE,
         voice_pack_dir=Path(settings.voice_pack_dir) if settings.voice_pack_dir else None,
         espeak_path=settings.espeak_path or None,
+        max_bytes=settings.audio_cache_mib * 2**20,
+        max_age=settings.audio_cache_days * 86400.0,
     )
     if not audio.available():
         log.warning(

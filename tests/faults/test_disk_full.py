@@ -1,0 +1,76 @@
+"""A full disk under one SQLite process (issue 19, item 7): issuing answers 503, and /healthz says so — the last
+write failure, the free space — instead of 200 "database: ok"; once space is freed, its write probe clears the
+failure without waiting for a citizen's ticket.
+
+The instance folder is a small tmpfs (needs root to mount; skipped otherwise, failed under LUOT_REQUIRE_ALL=1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from server.process import ServerProcess
+from tests.integration._live import Api
+from tests.support.tools import missing
+from tests.support.world import build_world
+
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        missing(f"cannot mount a tmpfs ({done.stderr.decode().strip()})")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    """Writes a file until the file system has no byte left."""
+    filler = folder / "filler"
+    chunk = b"\0" * (1 << 16)
+    with filler.open("wb") as handle, contextlib.suppress(OSError):
+        while True:
+            handle.write(chunk)
+            handle.flush()
+    return filler
+
+
+def test_a_full_disk_shows_in_healthz_and_clears_after_space_is_freed(small_disk: Path):
+    server = ServerProcess(small_disk / "instance", env={"LUOT_SQLITE_SYNCHRONOUS": "FULL"})
+    world = server.prepare(build_world)
+    server.start()
+    try:
+        kiosk = Api(server.url, world.kiosk_token)  # type: ignore[attr-defined]
+        kiosk.ok("/tickets", {"service": "TP-A"})
+        healthy = requests.get(f"{server.url}/healthz", timeout=10)
+        assert healthy.status_code == 200 and healthy.json()["writes"]["last_ok"]
+
+        filler = _fill(small_disk)
+        statuses = [kiosk.post("/tickets", {"service": "TP-A"}).status_code for _ in range(40)]
+        assert 503 in statuses and 500 not in statuses, statuses
+        full = requests.get(f"{server.url}/healthz", timeout=10)
+        report = full.json()
+        assert full.status_code == 503, report
+        assert report["writes"]["failing"] and "full" in report["writes"]["failure"].lower(), report
+        assert report["disk_free_bytes"] is not None and report["disk_free_bytes"] < 1 << 20
+
+        filler.unlink()
+        freed = requests.get(f"{server.url}/healthz", timeout=10)  # no ticket issued in between: the probe
+        assert freed.status_code == 200, freed.json()
+        assert freed.json()["write_probe"] == "ok" and not freed.json()["writes"]["failing"]
+        assert kiosk.post("/tickets", {"service": "TP-A"}).status_code == 201
+        kiosk.close()
+    finally:
+        server.stop()

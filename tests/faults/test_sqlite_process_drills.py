@@ -1,0 +1,45 @@
+"""Fault drills for one SQLite process (issue 19): the server SIGKILLed under a steady load of a kiosk, two clerks
+and 24 boards that behave like live.js + board.js (tests.support.live_board); checks in `tests.faults.drill`.
+The figures are printed (pytest -s)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from server.process import ServerProcess
+from tests.faults.drill import Load, check
+from tests.support.live_board import LiveBoard, wait_until
+from tests.support.world import build_world
+
+pytestmark = [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(180)]
+
+BOARDS = 24
+
+
+def test_sigkill_under_load_every_call_after_recovery_reaches_every_board_in_order(tmp_path: Path):
+    server = ServerProcess(tmp_path / "instance", async_mode="eventlet")
+    world = server.prepare(build_world)
+    server.start()
+    boards = [LiveBoard(server.url, world.board_token) for _ in range(BOARDS)]  # type: ignore[attr-defined]
+    clerks = [(server.url, "clerk1", world.counters["c1"]), (server.url, "clerk2", world.counters["c2"])]  # type: ignore[attr-defined]
+    load = Load([server.url], world.kiosk_token, clerks)  # type: ignore[attr-defined]
+    try:
+        wait_until(lambda: all(b.heard.snapshots for b in boards), 20, "every board's first snapshot")
+        load.start()
+        wait_until(lambda: len(load.calls) >= 5, 20, "calls before the kill")
+
+        server.kill()
+        killed, killed_at = time.monotonic(), datetime.now(UTC)
+        server.start()
+        wait_until(lambda: len(load.calls_since(killed)) >= 15, 60, "calls after recovery")
+        load.finish()
+        print("drill sqlite sigkill:", check(boards, load, killed, killed_at, server.url))
+    finally:
+        load.finish()
+        for board in boards:
+            board.close()
+        server.stop()

@@ -1,0 +1,126 @@
+"""Boards hear every event of their site in order, whatever Redis and the processes do (issue 19, items 1 and 2).
+
+- A Redis emptied under a running server (restart without persistence, FLUSHDB) restarts the numbering: the
+  epoch changes with it, so boards resync from a snapshot instead of dropping every later event as stale.
+- Two processes number and publish in one atomic step: each board receives a site's events in seq order, with
+  no gap, and announces every call.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import redis
+
+from tests.integration._live import Api
+from tests.scaleout.conftest import CLAIM_KEY, REDIS_PORT, redis_url
+from tests.support.live_board import LiveBoard, wait_until
+
+pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
+
+
+def _flush(number: int) -> None:
+    """FLUSHDB, as a Redis restarted without persistence would be; the test's claim on the number is kept."""
+    client = redis.Redis(host="127.0.0.1", port=REDIS_PORT, db=number)
+    claim = client.get(CLAIM_KEY)
+    client.flushdb()
+    if claim:
+        client.set(CLAIM_KEY, claim, ex=3600)
+    client.close()
+
+
+def test_an_emptied_redis_starts_a_new_epoch_and_boards_announce_the_calls_after_it(scale_world, start_server):
+    world = scale_world.world
+    server = start_server(scale_world.database_url, redis_url(scale_world.redis_number))
+    kiosk, clerk = Api(server.url, world.kiosk_token), Api(server.url)
+    clerk.token = clerk.login("clerk1")
+    counter = world.counters["c1"]
+    board = LiveBoard(server.url, world.board_token)
+    try:
+        wait_until(lambda: board.heard.snapshots == 1, 10, "the first snapshot")
+        first_epoch = board.epoch
+        clerk.ok(f"/counters/{counter}/open")
+        for _ in range(8):
+            kiosk.ok("/tickets", {"service": "TP-A"})
+        for _ in range(3):
+            clerk.ok(f"/counters/{counter}/next")
+            clerk.ok(f"/counters/{counter}/start")  # the next "next" finishes it
+        wait_until(lambda: len(board.announced()) == 3, 10, "the three calls before the flush")
+        seq_before = board.last_seq or 0
+
+        _flush(scale_world.redis_number)
+        for _ in range(2):
+            clerk.ok(f"/counters/{counter}/next")
+            clerk.ok(f"/counters/{counter}/start")
+        wait_until(lambda: len(board.announced()) == 5, 10, "the two calls after the flush, announced")
+
+        epochs = {epoch for _, _, epoch in board.heard.events}
+        assert len(epochs) == 2 and first_epoch in epochs, epochs
+        renumbered = [seq for _, seq, epoch in board.heard.events if epoch != first_epoch]
+        assert renumbered and min(renumbered) == 1 and max(renumbered) < seq_before  # the counter did restart
+        assert board.epoch != first_epoch and board.heard.snapshots >= 2
+    finally:
+        board.close()
+        kiosk.close()
+        clerk.close()
+
+
+def test_two_processes_deliver_a_sites_events_to_every_board_in_order(scale_world, start_server):
+    world = scale_world.world
+    queue = redis_url(scale_world.redis_number)
+    servers = [start_server(scale_world.database_url, queue), start_server(scale_world.database_url, queue)]
+    boards = [LiveBoard(servers[i % 2].url, world.board_token) for i in range(6)]
+    clerks = list(scale_world.clerks.items())[:4]
+    calls: list[int] = []
+    failures: list[str] = []
+    stop = threading.Event()
+    try:
+        wait_until(lambda: all(b.heard.snapshots for b in boards), 10, "every board's snapshot")
+
+        def kiosk(index: int) -> None:
+            api = Api(servers[index % 2].url, world.kiosk_token)
+            while not stop.is_set():
+                response = api.post("/tickets", {"service": "TP-A"})
+                if response.status_code != 201:
+                    failures.append(response.text)
+            api.close()
+
+        def clerk(index: int, counter_name: str, username: str) -> None:
+            api = Api(servers[index % 2].url)
+            api.token = api.login(username)
+            counter = world.counters[counter_name]
+            api.ok(f"/counters/{counter}/open")
+            while not stop.is_set():
+                response = api.post(f"/counters/{counter}/next")
+                if response.status_code == 200 and response.json().get("ticket"):
+                    calls.append(response.json()["ticket"]["id"])
+                    api.ok(f"/counters/{counter}/start")
+                elif response.status_code >= 500:
+                    failures.append(response.text)
+            api.close()
+
+        workers = [threading.Thread(target=kiosk, args=(i,)) for i in range(2)]
+        workers += [threading.Thread(target=clerk, args=(i, *c)) for i, c in enumerate(clerks)]
+        for worker in workers:
+            worker.start()
+        time.sleep(6)  # the length of the load, not a synchronisation
+        stop.set()
+        for worker in workers:
+            worker.join(30)
+        assert not failures, failures[:3]
+        assert len(calls) >= 20, len(calls)
+
+        def all_announced() -> bool:
+            heard = set().union(*(b.heard.received_calls for b in boards))
+            return len(heard) == len(calls) and all(set(b.announced()) >= heard for b in boards)
+
+        wait_until(all_announced, 10, "every call announced on every board")
+        for board in boards:
+            assert board.out_of_order() == 0
+            assert board.heard.snapshots == 1  # never had to resync
+    finally:
+        stop.set()
+        for board in boards:
+            board.close()
