@@ -36,6 +36,7 @@ from server.domain.queries import (
     site_rules,
     ticket_view,
 )
+from server.domain.rules import SiteRules
 from server.domain.vocabulary import AT_COUNTER, CALL_KINDS, OPEN_STATUSES, TicketStatus
 from server.models import Agency, Counter, CounterService, Service, Site, Ticket, TicketEvent
 from server.payloads import agency_dict, service_dict, site_dict
@@ -52,9 +53,10 @@ class SiteCatalogue:
     site: dict[str, Any]
     agencies: list[dict[str, Any]]
     services: list[Service]
+    rules: SiteRules | None = None
 
     def services_at(self, now: datetime) -> list[dict[str, Any]]:
-        return [service_dict(service, now) for service in self.services]
+        return [service_dict(service, now, self.rules) for service in self.services]
 
 
 class UnknownSite(LookupError):
@@ -174,10 +176,10 @@ class LineStore:
             agencies = session.exec(select(Agency).where(Agency.site_id == site_id).order_by(col(Agency.sort_order)))
             ordered = session.exec(select(Service).where(Service.site_id == site_id).order_by(col(Service.sort_order)))
             rows = list(ordered)
-            self._catalogues[site_id] = SiteCatalogue(site_dict(site), [agency_dict(a) for a in agencies], rows)
+            self._catalogues[site_id] = SiteCatalogue(site_dict(site), [agency_dict(a) for a in agencies], rows, rules)
             services = {
                 s.id or 0: ServiceInfo(
-                    s.id or 0, s.agency_id, s.default_service_minutes, dict(s.opening_hours or {}), s.active
+                    s.id or 0, s.agency_id, s.default_service_minutes, rules.hours_of(s.opening_hours), s.active
                 )
                 for s in rows
             }
