@@ -79,6 +79,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "admin.list_items": ADMINS,
     "admin.edit": ADMINS,
     "admin.new_device_token": ADMINS,
+    "admin.unlock_user": ADMINS,
     "admin.audit_log": ADMINS,
     # other surfaces
     "kiosk.page": NOBODY,

@@ -22,6 +22,7 @@ from server.models import Agency, Service, Site, Ticket
 from server.settings import load_settings
 from server.stats.models import StatsRolledDay
 from tests.support.api import bearer
+from tests.support.forms import form_of, post
 
 ROOT = Path(__file__).parents[2]
 
@@ -95,10 +96,21 @@ def test_the_demo_takes_tickets_at_midnight_until_its_rule_is_turned_off(luot, c
     assert taken.status_code == 201, taken.get_json()
     offered = client.get("/api/v1/services", headers=kiosk).get_json()
     assert all(s["open_now"] for a in offered["agencies"] for s in a["services"])
-    with luot.db.write() as session:
-        site = session.exec(select(Site).where(col(Site.code) == "TTHCC")).one()
-        site.settings = {**site.settings, "issue_outside_hours": False}
-        session.add(site)
+    with luot.db.read() as session:
+        site_id = session.exec(select(Site.id).where(col(Site.code) == "TTHCC")).one()
+    admin = demo_token(client, "admin")
+    form = client.get(f"/admin/sites/{site_id}", headers=admin).get_data(as_text=True)
+    assert re.search(r'name="rule-issue_outside_hours" checked', form)
+    turned_off = post(
+        client,
+        admin,
+        f"/admin/sites/{site_id}",
+        form_of(client, admin, f"/admin/sites/{site_id}"),
+        **{"rule-issue_outside_hours": []},
+    )
+    assert turned_off.status_code == 302, turned_off.get_data(as_text=True)[:3000]
+    with luot.db.read() as session:
+        assert "issue_outside_hours" not in session.get(Site, site_id).settings
     refused = client.post("/api/v1/tickets", json={"service": "STP-LLTP"}, headers=kiosk)
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "service_closed"
     offered = client.get("/api/v1/services", headers=kiosk).get_json()
