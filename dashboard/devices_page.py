@@ -12,7 +12,7 @@ from markupsafe import Markup
 from server.context import luot
 from server.domain.vocabulary import DeviceKind
 
-PATHS = {
+PATHS: dict[str, str] = {
     DeviceKind.KIOSK: "/kiosk/",
     DeviceKind.BOARD: "/display/",
     DeviceKind.COUNTER_DISPLAY: "/display/counter",
