@@ -27,6 +27,7 @@ from server.clock import LOCAL_TZ, local_midnight
 from server.configuration.device_settings import NEEDS_COUNTER
 from server.configuration.device_settings import SETTINGS as DEVICE_SETTINGS
 from server.configuration.fields import SettingProblem
+from server.configuration.number_ranges import range_clash
 from server.configuration.printer import syntax_check
 from server.configuration.site_settings import REPORT, rule_settings
 from server.context import luot
@@ -234,6 +235,7 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
         first, last = v["first_number"] or 1, v["last_number"] or 999
         if first < 0 or last < first:
             raise Invalid("last_number", t("The number range is empty."))
+        _check_range(db_session, agency.site_id, v["prefix"] or "", first, last)
         code = v["code"]
         while db_session.exec(
             select(NumberSequence).where(NumberSequence.site_id == agency.site_id, NumberSequence.code == code)
@@ -247,6 +249,23 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
     for key in SERVICE_FIELDS:
         setattr(item, key, v[key])
     return item
+
+
+def _check_range(db_session: Session, site_id: int, prefix: str, first: int, last: int) -> None:
+    """A new range must not print numbers another range of the site prints: suggest a prefix or a free block."""
+    clash = range_clash(db_session, site_id, prefix, first, last)
+    if clash is not None:
+        raise Invalid(
+            "prefix",
+            t(
+                "Numbers {range} are already given by {services}: two citizens would hold the same number. "
+                "Use a prefix (e.g. {prefix}) or the free range {free}.",
+                range=f"{prefix}{first}–{prefix}{last}",
+                services=", ".join(clash.services),
+                prefix=clash.free_prefix or "—",
+                free=f"{prefix}{clash.free_first}–{prefix}{clash.free_last}",
+            ),
+        )
 
 
 def save_counter(db_session: Session, item: Counter | None, v: dict[str, Any], principal: Principal) -> Counter:

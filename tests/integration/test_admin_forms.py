@@ -224,3 +224,17 @@ def test_a_locked_account_shows_as_locked_and_an_admin_unlocks_it(client, admin,
         assert user.locked_until is None and user.failed_logins == 0
         entry = s.exec(select(AuditEntry).where(AuditEntry.action == "unlock")).one()
         assert entry.summary == "users clerk2" and entry.username == "admin"
+
+
+def test_a_new_range_that_would_print_another_services_numbers_is_refused_with_a_way_out(client, admin, luot, world):
+    data = form_of(client, admin, "/admin/services/new")
+    tp_agency = service_of(luot, "TP-A").agency_id
+    new = {"agency_id": str(tp_agency), "code": "TP-Z", "name": "Dịch vụ mới", "sequence_id": "", "prefix": ""}
+    refused = post(client, admin, "/admin/services/new", data, **new)  # 1–999 by default: CA-Y's numbers
+    assert refused.status_code == 400
+    message = text_of(refused)
+    assert "Các số 1–999 đã được cấp cho CA-Y" in message and "ví dụ B" in message and "2001–2999" in message
+    with luot.db.read() as s:
+        assert s.exec(select(Service).where(Service.code == "TP-Z")).first() is None
+    accepted = post(client, admin, "/admin/services/new", data, **{**new, "prefix": "B"})
+    assert accepted.status_code == 302
