@@ -20,12 +20,13 @@ from dashboard.access import (
     staff,
     visible_sites,
 )
+from dashboard.health import device_health
 from dashboard.texts import language, t
 from server.auth import AuthError, check_login
 from server.clock import local_date, local_time_text
 from server.context import luot
 from server.db import Database
-from server.domain.vocabulary import PRIORITY_CODES
+from server.domain.vocabulary import PRIORITY_CODES, DeviceKind
 from server.errors_http import HTTP_MESSAGES, error_response
 from server.i18n import translate
 from server.models import Agency, Counter, Service, Site, User
@@ -154,6 +155,15 @@ JS_STRINGS = (
     "min",
     "Province total",
     "Site",
+    "Connected",
+    "Connection lost, reconnecting…",
+    "Connection lost",
+    "Not connected",
+    "Printer ready",
+    "Printer offline",
+    "Printer out of paper",
+    "Printer status unknown",
+    *DeviceKind,
 )
 
 
@@ -165,6 +175,16 @@ def live_json() -> ResponseReturnValue:
         _sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=False)
         site_id = site.id or 0
     return jsonify(live_site(ctx.live_stats, site_id, ctx.clock.now()))
+
+
+@dashboard.get("/api/devices")
+def devices_json() -> ResponseReturnValue:
+    """The site's devices and printers, with alerts (dashboard.health)."""
+    principal = staff(LIVE_ROLES, page=False)
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        _sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=False)
+    return jsonify(device_health(site.id or 0))
 
 
 @dashboard.get("/api/province")

@@ -34,6 +34,7 @@ from server.line_publisher import LinePublisher, Listener
 from server.line_store import LineStore
 from server.models import Counter, Ticket
 from server.payloads import counter_dict, outlook_dict, public_ticket
+from server.presence import DevicePresence
 from server.snapshots import site_snapshot
 from server.socket_request import current_sid
 
@@ -97,6 +98,10 @@ class Hub:
         self.figures = LinePublisher(socketio, self.lines, clock, self._emit)
         self.lines.on_change = self.figures.changed
         self.bus = LineBus(message_queue, self._heard, socketio.sleep) if message_queue.startswith("redis") else None
+        #: Devices connected to this process (the live dashboard's device health).
+        self.presence = DevicePresence(
+            clock, lambda site_id, payload: socketio.emit("device.status", payload, to=f"managers:{site_id}")
+        )
         socketio.on_event("connect", self._on_connect)
         socketio.on_event("disconnect", self._on_disconnect)
         socketio.on_event("snapshot.request", self._on_snapshot_request)
@@ -161,6 +166,8 @@ class Hub:
         for room in rooms:
             join_room(room)
         self._send_snapshot(site_id, tracking)
+        if principal.kind == "device":
+            self.presence.connected(current_sid(), principal.id, site_id)
         if listener is not None:
             self.figures.listen(current_sid(), listener)
             self.figures.changed(site_id, set(), local=False)  # its own figures follow the snapshot
@@ -168,6 +175,7 @@ class Hub:
 
     def _on_disconnect(self, *_: Any) -> None:
         self.figures.forget(current_sid())
+        self.presence.disconnected(current_sid())
 
     def _site_for(self, principal: Principal, auth: dict[str, Any]) -> int | None:
         wanted = auth.get("site_id")

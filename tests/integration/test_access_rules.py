@@ -72,6 +72,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "dashboard.static": EVERYONE,
     "dashboard.live": STAFF_OF_SITE,
     "dashboard.live_json": STAFF_OF_SITE,
+    "dashboard.devices_json": STAFF_OF_SITE,
     "dashboard.province_json": STAFF,  # each sees the sites they may see
     "dashboard.history_page": MANAGERS_OF_SITE,
     "dashboard.export": MANAGERS_OF_SITE,
