@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
-from itertools import pairwise
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session, url_for
@@ -30,9 +29,9 @@ from server.domain.vocabulary import PRIORITY_CODES, DeviceKind
 from server.errors_http import HTTP_MESSAGES, error_response
 from server.i18n import translate
 from server.models import Agency, Counter, Service, Site, User
-from server.stats import charts, export_worker, exports
+from server.stats import export_worker, exports, numbers
 from server.stats.erlang import staffing
-from server.stats.models import WAIT_BUCKETS
+from server.stats.history_charts import history_charts
 from server.stats.queries import (
     BREAKDOWNS,
     CHANNEL_LABELS,
@@ -56,7 +55,6 @@ dashboard = Blueprint(
 )
 MAX_RANGE_DAYS = 400
 ROLLUP_ON_REQUEST = 500  # (site, day) pairs a history request may roll up before answering
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 # ---------------------------------------------------------------- sign-in
@@ -294,43 +292,6 @@ def scope_lines(db_session: Session, filters: Filters, sites: list[Site]) -> lis
     return lines
 
 
-def history_charts(result: History) -> dict[str, Any]:
-    hours = sorted(set(result.by_hour) | set(range(7, 18)))
-    arrivals = [result.by_hour.get(h, [0])[0] for h in hours]
-    served = [result.hour_figures(h)["served"] if h in result.by_hour else 0 for h in hours]
-    days = result.days_in_range()
-    by_day = [result.day_figures(d) if d in result.by_day else None for d in days]
-    buckets = result.total_figures()["wait_histogram"]
-    bucket_labels = [f"<{WAIT_BUCKETS[0]}", *(f"{a}–{b}" for a, b in pairwise(WAIT_BUCKETS)), f"≥{WAIT_BUCKETS[-1]}"]
-    heat_hours = list(range(min(hours), max(hours) + 1))
-    return {
-        "hourly": charts.bar_chart(
-            "hourly",
-            t("Arrivals and served by hour"),
-            [f"{h:02d}" for h in hours],
-            [(t("Arrivals"), arrivals), (t("Served"), served)],
-        ),
-        "waits": charts.bar_chart("waits", t("Wait distribution (minutes)"), bucket_labels, [(t("Citizens"), buckets)]),
-        "trend": charts.line_chart(
-            "trend",
-            t("Daily trend"),
-            [d.strftime("%d/%m") for d in days],
-            [
-                (t("Arrivals"), [f["issued"] if f else 0 for f in by_day]),
-                (t("Served"), [f["served"] if f else 0 for f in by_day]),
-                (t("Average wait (min)"), [f["avg_wait_min"] if f else None for f in by_day]),
-            ],
-        ),
-        "heatmap": charts.heatmap(
-            "heatmap",
-            t("Arrivals by weekday and hour"),
-            [t(d) for d in WEEKDAYS],
-            [f"{h:02d}" for h in heat_hours],
-            [[result.heat.get((w, h), 0) for h in heat_hours] for w in range(7)],
-        ),
-    }
-
-
 def filter_choices(db_session: Session, filters: Filters) -> dict[str, list[tuple[Any, str]]]:
     site_ids = list(filters.site_ids)
     agencies = db_session.exec(
@@ -376,7 +337,7 @@ def history_page() -> ResponseReturnValue:
         report=report,
         total=report.total(),
         rows=report.rows(),
-        charts=history_charts(result),
+        charts=history_charts(result, language()),
         scope=scope,
         sites=sites,
         choices=choices,
@@ -387,6 +348,7 @@ def history_page() -> ResponseReturnValue:
         columns=exports.COLUMNS,
         definitions=exports.DEFINITIONS,
         csrf=generate_csrf(),
+        figure=lambda value, kind: numbers.figure(value, kind, language()),
     )
 
 
