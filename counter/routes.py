@@ -20,13 +20,14 @@ from sqlmodel import Session, col, select
 
 from server.api.counters import counter_state
 from server.api.support import require
-from server.auth import Forbidden, Principal, principal_for_token, principal_for_user_id
+from server.auth import Forbidden, Principal, principal_for_token
 from server.clock import local_date, local_midnight
 from server.context import luot
 from server.domain.errors import UnknownCounter
 from server.domain.vocabulary import PRIORITY_CLASSES, SCORE_LABELS, STAFF_ROLES, DeviceKind, EventKind, TicketStatus
 from server.i18n import pick_language, translate
 from server.models import Agency, Counter, CounterService, Rating, Service, Site, Ticket, TicketEvent, User
+from server.sessions import session_principal
 
 log = logging.getLogger(__name__)
 
@@ -117,11 +118,10 @@ def _bundle(name: str) -> str:
 
 def _signed_in_staff() -> Principal | None:
     """The staff member of the session cookie (pages never take Bearer tokens)."""
-    user_id = session.get("user_id")
-    if not user_id:
+    if not session.get("user_id"):
         return None
     with luot().db.read() as db_session:
-        principal = principal_for_user_id(db_session, int(user_id))
+        principal = session_principal(db_session, luot())
     return principal if principal is not None and principal.is_staff and principal.role in STAFF_ROLES else None
 
 

@@ -8,6 +8,7 @@ writes in one transaction, with an audit entry. Admins bound to a site see and c
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -22,19 +23,19 @@ from dashboard import admin_fields as af
 from dashboard.access import ADMIN_ROLES, PageDenied, staff
 from dashboard.devices_page import device_address, qr_svg
 from dashboard.texts import language, t
-from server.auth import Principal, hash_password, token_hash
+from server.auth import Principal, canonical_username, find_user, hash_password, token_hash, username_problem
 from server.clock import LOCAL_TZ, local_midnight
 from server.configuration.device_settings import NEEDS_COUNTER
 from server.configuration.device_settings import SETTINGS as DEVICE_SETTINGS
 from server.configuration.fields import SettingProblem
 from server.configuration.number_ranges import range_clash
-from server.configuration.printer import syntax_check
 from server.configuration.site_settings import REPORT, rule_settings
 from server.context import luot
 from server.domain.hours import HoursError
 from server.domain.vocabulary import DeviceKind, Role
 from server.i18n import translate
 from server.models import Agency, Counter, CounterService, Device, NumberSequence, Service, Site, User
+from server.printing.targets import PrinterTargets
 from server.provisioning import create_sequence
 from server.stats.models import AuditEntry
 
@@ -299,7 +300,13 @@ def save_user(db_session: Session, item: User | None, v: dict[str, Any], princip
         _require_site(principal, v["site_id"])
     if v["role"] not in set(Role):
         raise Invalid("role", t("Unknown value."))
-    _unique(db_session, select(User).where(User.username == v["username"]), item, "username")
+    problem = username_problem(unicodedata.normalize("NFC", v["username"]))
+    if problem:
+        raise Invalid("username", t(problem))
+    v = {**v, "username": canonical_username(v["username"])}
+    existing = find_user(db_session, v["username"])
+    if existing is not None and (item is None or existing.id != item.id):
+        raise Invalid("username", t("This username is already used."))
     if item is None and not v["password"]:
         raise Invalid("password", t("Required."))
     if v["password"] and len(v["password"]) < 8:
@@ -547,8 +554,9 @@ def _parse_field(f: Field, db_session: Session, principal: Principal) -> Any:
 
 
 def printer_check() -> Callable[[str], Any]:
-    """What a kiosk's printer setting must pass on save (server.configuration.printer)."""
-    return syntax_check
+    """What a kiosk's printer setting must pass on save: a target the server's operator allows
+    (server.printing.targets; it reads the spec first and says why it cannot)."""
+    return PrinterTargets.from_settings(luot().settings).check
 
 
 def _parse_structured(f: Field) -> Any:
@@ -684,8 +692,16 @@ def list_items(name: str) -> ResponseReturnValue:
             )
         items = db_session.exec(statement).all()
         labels = _labels(db_session)
+    signins = luot().signins
+    locks = {u.id: signins.user_state(u.username) for u in items} if entity.model is User else {}
     return render_template(
-        "admin/list.html", entity=entity, items=items, labels=labels, now=luot().clock.now(), local_tz=LOCAL_TZ
+        "admin/list.html",
+        entity=entity,
+        items=items,
+        labels=labels,
+        locks=locks,
+        now=luot().clock.now(),
+        local_tz=LOCAL_TZ,
     )
 
 
@@ -828,11 +844,13 @@ def new_device_token(item_id: int) -> ResponseReturnValue:
 
 @admin.post("/users/<int:item_id>/unlock")
 def unlock_user(item_id: int) -> ResponseReturnValue:
-    """Ends a lock after too many failed sign-ins (and forgets the failures), with an audit entry."""
+    """Ends the slow-down after repeated failed sign-ins (server.signin_throttle: this process forgets the
+    username's failures) and any lock stored on the account, with an audit entry."""
     principal = staff(ADMIN_ROLES, page=True)
-    with luot().db.write() as db_session:
+    ctx = luot()
+    with ctx.db.write() as db_session:
         user = _load(db_session, ENTITIES["users"], item_id, principal)
-        before = {"locked_until": user.locked_until.isoformat() if user.locked_until else None}
+        failures, _slowed = ctx.signins.user_state(user.username)
         user.locked_until, user.failed_logins = None, 0
         db_session.add(user)
         audit(
@@ -843,9 +861,10 @@ def unlock_user(item_id: int) -> ResponseReturnValue:
             user.id,
             user.site_id,
             f"users {user.username}",
-            {"locked_until": [before["locked_until"], None]},
+            {"failed_sign_ins": [failures, 0]},
         )
         name = user.username
+    ctx.signins.clear_user(name)
     flash(t("Unlocked: {what}", what=name), "saved")
     return redirect(url_for("admin.list_items", name="users"))
 
@@ -877,7 +896,13 @@ def audit_log() -> ResponseReturnValue:
     page = max(args.get("page", 1, type=int), 1)
     with luot().db.read() as db_session:
         entries = db_session.exec(statement.offset((page - 1) * 100).limit(101)).all()
-        users = sorted({u for u in db_session.exec(select(AuditEntry.username).distinct()) if u})
+        names = select(AuditEntry.username).distinct()
+        if principal.site_id is not None:  # a site's admin learns only its own site's users
+            names = names.where(
+                AuditEntry.site_id == principal.site_id,
+                col(AuditEntry.username).in_(select(User.username).where(User.site_id == principal.site_id)),
+            )
+        users = sorted({u for u in db_session.exec(names) if u})
     return render_template(
         "admin/audit.html",
         entries=entries[:100],

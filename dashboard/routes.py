@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from sqlmodel import Session, col, select
@@ -21,7 +22,7 @@ from dashboard.access import (
 )
 from dashboard.health import device_health
 from dashboard.texts import language, t
-from server.auth import AuthError, check_login
+from server.auth import AuthError, SignInThrottled
 from server.clock import local_date, local_time_text
 from server.context import luot
 from server.db import Database
@@ -29,6 +30,8 @@ from server.domain.vocabulary import PRIORITY_CODES, DeviceKind
 from server.errors_http import HTTP_MESSAGES, error_response
 from server.i18n import translate
 from server.models import Agency, Counter, Service, Site, User
+from server.sessions import end_session, start_session
+from server.signin import sign_in
 from server.stats import export_worker, exports, numbers
 from server.stats.erlang import staffing
 from server.stats.history_charts import history_charts
@@ -60,46 +63,50 @@ ROLLUP_ON_REQUEST = 500  # (site, day) pairs a history request may roll up befor
 # ---------------------------------------------------------------- sign-in
 
 
+def same_origin_path(raw: str) -> str | None:
+    """`raw` if it is a path on this server, else None.
+
+    Browsers drop tabs and line breaks from addresses and read a backslash as a slash, so "/\t/evil.example"
+    would lead off-site: any control character, space or backslash refuses the target, and what remains must
+    be an absolute path with no scheme and no host."""
+    if not raw or any(ord(c) < 0x21 or c in "\\\x7f" for c in raw):
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc or not raw.startswith("/") or raw.startswith("//"):
+        return None
+    return raw
+
+
 @dashboard.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    target = request.args.get("next") or url_for("dashboard.live")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("dashboard.live")
-    error = ""
+    target = same_origin_path(request.args.get("next", "")) or url_for("dashboard.live")
+    error, status = "", 200
     if request.method == "POST":
         try:
             validate_csrf(request.form.get("csrf_token", ""))
         except ValidationError:
             error = t("The page has expired: reload it and try again.")
         else:
-            ctx = luot()
             try:
-                with ctx.db.write() as db_session:
-                    try:
-                        user = check_login(
-                            db_session,
-                            ctx.clock.now(),
-                            request.form.get("username", ""),
-                            request.form.get("password", ""),
-                            ctx.settings.login_max_failures,
-                            ctx.settings.login_lockout_minutes,
-                        )
-                    except AuthError:
-                        db_session.commit()
-                        raise
-                session.clear()
-                session["user_id"] = user.id
-                session.permanent = True
+                user = sign_in(
+                    luot(),
+                    request.remote_addr or "",
+                    request.form.get("username", ""),
+                    request.form.get("password", ""),
+                )
+                start_session(luot(), user)
                 return redirect(target)
-            except AuthError as exc:
+            except (AuthError, SignInThrottled) as exc:
                 error = translate(exc.text, language(), **exc.params)
-    status = 400 if error else 200
+                status = 429 if isinstance(exc, SignInThrottled) else 400
+    if error and status == 200:
+        status = 400
     return render_template("dashboard/login.html", error=error, target=target), status
 
 
 @dashboard.post("/logout")
 def logout() -> ResponseReturnValue:
-    session.clear()
+    end_session(luot())
     return redirect(url_for("dashboard.login"))
 
 

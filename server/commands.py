@@ -164,7 +164,17 @@ def create_user(username: str, role: str, site_code: str | None, full_name: str,
 
 @cli.command("kiosk-agent")
 @click.option("--server", "server_url", required=True, help="The Lượt server, e.g. http://192.168.1.10:5000.")
-@click.option("--token", required=True, help="The kiosk's device token (as in its /kiosk/?token=… address).")
+@click.option(
+    "--token",
+    envvar="LUOT_KIOSK_TOKEN",
+    help="The kiosk's device token (as in its /kiosk/?token=… address); better: --token-file or LUOT_KIOSK_TOKEN, "
+    "which other users of the PC cannot read in the process list.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, readable=True),
+    help="A file holding the kiosk's device token (first line).",
+)
 @click.option(
     "--printer",
     required=True,
@@ -192,9 +202,20 @@ def create_user(username: str, role: str, site_code: str | None, full_name: str,
     help="Seconds between checks of a printer reported down.",
 )
 def kiosk_agent(
-    server_url: str, token: str, printer: str, retries: int, retry_delay: float, probe_every: float
+    server_url: str,
+    token: str | None,
+    token_file: str | None,
+    printer: str,
+    retries: int,
+    retry_delay: float,
+    probe_every: float,
 ) -> None:
     """Print a kiosk's tickets on a printer attached to the kiosk PC (kiosk printer setting "agent")."""
+    if token_file:
+        lines = Path(token_file).read_text().strip().splitlines()
+        token = lines[0].strip() if lines else ""
+    if not token:
+        raise click.UsageError("give the kiosk's token: --token-file FILE, LUOT_KIOSK_TOKEN or --token")
     from server.printing.agent import main as run_agent
     from server.printing.backends import PrinterError
 

@@ -8,6 +8,11 @@ import { connectLive } from "../../web/lib/live.js";
 import { count, minutes, percent } from "./_format.js";
 import { healthPanel } from "./_health.js";
 
+// The site picker sends its form when changed (no inline handler: the pages' CSP allows no inline script).
+for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+  select.addEventListener("change", () => select.form.submit());
+}
+
 const root = document.getElementById("live");
 const S = JSON.parse(document.getElementById("strings").textContent);
 const siteId = Number(root.dataset.site);
@@ -251,7 +256,4 @@ if (showServices) {
   };
   apply();
   showServices.addEventListener("change", apply);
-}
-for (const select of document.querySelectorAll("select[data-autosubmit]")) {
-  select.addEventListener("change", () => select.form.submit());
 }

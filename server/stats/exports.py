@@ -55,6 +55,17 @@ BY_LABELS = {
 }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(text: Any) -> Any:
+    """A text cell a spreadsheet will not run: names and comments starting with = + - @ tab or CR (a formula
+    to Excel or LibreOffice when the CSV is opened) get a leading apostrophe. Non-text values pass as they are."""
+    if isinstance(text, str) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
 @dataclass(frozen=True)
 class Report:
     """A history with the words around it: title, the filters in words, the language."""
@@ -116,12 +127,12 @@ def to_csv(report: Report) -> bytes:
     headings = report.headings()
     writer.writerow(
         [
-            h + (" (%)" if kind == "share" else "")
+            inert(h + (" (%)" if kind == "share" else ""))
             for h, (_m, _k, kind) in zip(headings, (("", "", "label"), *COLUMNS), strict=True)
         ]
     )
     for label, fig in [*report.rows(), (report.t("Total"), report.total())]:
-        writer.writerow([label, *(text_value(fig[key], kind) for _m, key, kind in COLUMNS)])
+        writer.writerow([inert(label), *(text_value(fig[key], kind) for _m, key, kind in COLUMNS)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -175,6 +186,11 @@ def to_xlsx(report: Report) -> bytes:
     if by != "day":
         sheet(report.t("By day"), report.t("Day"), report.by_day())
     sheet(report.t("By hour"), report.t("Hour"), report.by_hour())
+    for worksheet in book.worksheets:  # names, comments and filter lines are text, never formulas
+        for row in worksheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.data_type == "f":
+                    cell.data_type = "s"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

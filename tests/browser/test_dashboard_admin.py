@@ -48,7 +48,8 @@ def demo(tmp_path_factory, printer) -> Iterator[ServerProcess]:
             session.commit()
             fill_history(session, SystemClock().now(), 30)
 
-    server = ServerProcess(tmp_path_factory.mktemp("demo") / "instance")
+    allowance = {"LUOT_PRINTER_PORTS": f"9100,{printer.port}", "LUOT_PRINTER_NETWORKS": "127.0.0.0/8,10.0.0.0/8"}
+    server = ServerProcess(tmp_path_factory.mktemp("demo") / "instance", env=allowance)
     server.prepare(populate)
     server.start()
     busy_line(server)
@@ -201,7 +202,7 @@ def test_a_locked_account_is_unlocked_from_the_user_list(page, demo):
         requests.post(f"{demo.url}/api/v1/auth/token", json={"username": "clerk20", "password": "wrong-pass"})
     sign_in(page, demo, "admin", "/admin/users/")
     row = page.locator("#items tr", has_text="clerk20")
-    expect(row.locator(".locked")).to_contain_text("Bị khóa đến")
+    expect(row.locator(".locked")).to_contain_text("Bị khóa sau 5 lần đăng nhập sai")
     row.locator("button.unlock").click()
     expect(page.locator("#saved")).to_contain_text("Đã mở khóa: clerk20")
     expect(page.locator("#items tr", has_text="clerk20").locator(".locked")).to_have_count(0)

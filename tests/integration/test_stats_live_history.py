@@ -191,7 +191,7 @@ def test_live_figures_of_a_random_day_equal_its_history(steps, migrated_instance
         clock.set(at(8, 0, DAY + timedelta(days=1)))
         assert_live_equals_history(live, history_of_day(app, world))
     finally:
-        app.extensions["luot"].db.dispose()
+        app.extensions["luot"].close()
         shutil.rmtree(folder.parent, ignore_errors=True)
 
 
@@ -318,4 +318,4 @@ def test_two_servers_on_one_file_show_the_same_live_figures(app, luot, world, cl
         assert mine == seen_there
         assert (mine["issued"], mine["called"], mine["avg_wait_min"], mine["p90_wait_min"]) == (4, 1, 6.0, 6.0)
     finally:
-        other.extensions["luot"].db.dispose()
+        other.extensions["luot"].close()
