@@ -45,6 +45,7 @@ from server.stats.queries import (
     live_site,
     province_today,
 )
+from server.stats.report_header import header_for
 from server.stats.rollup import TooManyMissingDays, roll_missing
 
 log = logging.getLogger(__name__)
@@ -360,7 +361,7 @@ def history_page() -> ResponseReturnValue:
 
 
 EXPORT_TYPES = {  # kind → mimetype; built by exports.BUILDERS[kind] in server.stats.export_worker
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Flask adds "; charset=utf-8" (once) to text types
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
@@ -381,8 +382,10 @@ def export(kind: str) -> ResponseReturnValue:
     now = ctx.clock.now()
     with ctx.db.read() as db_session:
         scope = scope_lines(db_session, filters, sites)
+        header = header_for(db_session, filters.site_ids)
     scope.append((t("Printed"), local_time_text(now)))
-    job = export_worker.Job(kind, filters, now, t("Queue statistics"), scope, language())
+    options = {"header": header.to_json(), "separator": ";" if request.args.get("sep") == "semicolon" else ","}
+    job = export_worker.Job(kind, filters, now, t("Queue statistics"), scope, language(), options)
     try:
         body = export_worker.run(ctx.settings, job)
     except export_worker.ExportFailed as exc:
