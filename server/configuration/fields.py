@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.domain.errors import N_
+from server.domain.vocabulary import Label
 
 
 class SettingProblem(ValueError):
@@ -16,7 +17,8 @@ class SettingProblem(ValueError):
         self.field = field
         self.text = text
         self.params = params
-        super().__init__(f"{field}: {text.format(**params) if params else text}")
+        english = {k: (v.en if isinstance(v, Label) else v) for k, v in params.items()}
+        super().__init__(f"{field}: {text.format(**english) if params else text}")
 
 
 @dataclass(frozen=True)
