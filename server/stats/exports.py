@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from server.i18n import nfc, translate
+from server.stats import pdf_report
 from server.stats.compute import INDEX
 from server.stats.queries import History
 from server.stats.report_header import ReportHeader
@@ -229,9 +230,7 @@ def pdf_fonts() -> tuple[str, str]:
 
 def to_pdf(report: Report) -> bytes:
     """The administrative report (server.stats.pdf_report)."""
-    from server.stats.pdf_report import to_pdf as build
-
-    return build(report)
+    return pdf_report.to_pdf(report, pdf_report.ReportWords(COLUMNS, BY_LABELS, DEFINITIONS, pdf_fonts()))
 
 
 def escape_xml(text: str) -> str:

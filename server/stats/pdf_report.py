@@ -11,6 +11,7 @@ Figures are written the reader's way (server.stats.numbers).
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,17 @@ if TYPE_CHECKING:
 
     from server.stats.exports import Report
 
+
+@dataclass(frozen=True)
+class ReportWords:
+    """What the PDF shares with the other downloads (server.stats.exports), handed over to avoid an import cycle."""
+
+    columns: tuple[tuple[str, str, str], ...]
+    by_labels: dict[str, str]
+    definitions: str
+    fonts: tuple[str, str]
+
+
 MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
              "November", "December")  # fmt: skip
 
@@ -31,11 +43,14 @@ def escape_xml(text: str) -> str:
 
 
 class _Styles:
-    def __init__(self, regular: str, bold: str) -> None:
+    """The report's fonts and paragraph styles, and the table's columns ((msgid, key, kind) of each figure)."""
+
+    def __init__(self, regular: str, bold: str, columns: tuple[tuple[str, str, str], ...]) -> None:
         from reportlab.lib.enums import TA_CENTER, TA_RIGHT
         from reportlab.lib.styles import ParagraphStyle
 
         self.regular, self.bold = regular, bold
+        self.columns = columns
         self.body = ParagraphStyle("body", fontName=regular, fontSize=8.5, leading=10.5)
         self.small = ParagraphStyle("small", parent=self.body, fontSize=7.5, leading=9)
         self.unit = ParagraphStyle("unit", fontName=regular, fontSize=10, leading=12.5, alignment=TA_CENTER)
@@ -127,21 +142,20 @@ def _table(report: Report, st: _Styles, first: str, rows: list[tuple[str, dict[s
     from reportlab.lib import colors
     from reportlab.platypus import Table, TableStyle
 
-    from server.stats.exports import COLUMNS
-
+    columns = st.columns
     first_width = usable * 0.26
-    other = (usable - first_width) / len(COLUMNS)
-    data = [[_p(first, st.head_cell), *(_p(report.t(m), st.head_cell) for m, _k, _kind in COLUMNS)]]
+    other = (usable - first_width) / len(columns)
+    data = [[_p(first, st.head_cell), *(_p(report.t(m), st.head_cell) for m, _k, _kind in columns)]]
     for label, fig in rows:
-        data.append([_p(label, st.body), *(figure(fig[key], kind, report.language) for _m, key, kind in COLUMNS)])
+        data.append([_p(label, st.body), *(figure(fig[key], kind, report.language) for _m, key, kind in columns)])
     if total is not None:
         data.append(
             [
                 _p(report.t("Total"), st.head_cell),
-                *(figure(total[key], kind, report.language) for _m, key, kind in COLUMNS),
+                *(figure(total[key], kind, report.language) for _m, key, kind in columns),
             ]
         )
-    table = Table(data, colWidths=[first_width] + [other] * len(COLUMNS), repeatRows=1)
+    table = Table(data, colWidths=[first_width] + [other] * len(columns), repeatRows=1)
     style: list[tuple[Any, ...]] = [
         ("FONTNAME", (0, 0), (-1, -1), st.regular),
         ("FONTSIZE", (0, 0), (-1, -1), 8.5),
@@ -224,14 +238,13 @@ def _numbered_canvas(font: str, page_word: str, footer: str) -> type:
     return NumberedCanvas
 
 
-def to_pdf(report: Report) -> bytes:
+def to_pdf(report: Report, words: ReportWords) -> bytes:
+    """The report's PDF; `words` are server.stats.exports' columns, breakdown labels, definitions and fonts."""
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
 
-    from server.stats.exports import BY_LABELS, DEFINITIONS, pdf_fonts
-
-    st = _Styles(*pdf_fonts())
+    st = _Styles(*words.fonts, words.columns)
     page = landscape(A4)
     usable = page[0] - 30 * mm
     by = report.history.filters.by
@@ -239,15 +252,15 @@ def to_pdf(report: Report) -> bytes:
     story += [_p(report.t("Totals"), st.section), _table(report, st, report.t("Total"), [], report.total(), usable)]
     story += _charts(report, st, usable)
     story += [
-        _p(report.t(BY_LABELS[by]), st.section),
-        _table(report, st, report.t(BY_LABELS[by]), report.rows(), report.total(), usable),
+        _p(report.t(words.by_labels[by]), st.section),
+        _table(report, st, report.t(words.by_labels[by]), report.rows(), report.total(), usable),
     ]
     if by != "day" and len(report.by_day()) > 1:
         story += [
             _p(report.t("By day"), st.section),
             _table(report, st, report.t("Day"), report.by_day(), None, usable),
         ]
-    story += [_p(report.t(DEFINITIONS), st.small), *_signature(report, st, usable)]
+    story += [_p(report.t(words.definitions), st.small), *_signature(report, st, usable)]
     out = io.BytesIO()
     document = SimpleDocTemplate(
         out,

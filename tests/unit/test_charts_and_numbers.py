@@ -57,8 +57,14 @@ def test_the_daily_trend_draws_the_wait_on_its_own_axis():
 
 def test_the_heatmap_has_its_scale():
     svg = str(
-        charts.heatmap("heatmap", "Lượt đến theo thứ và giờ", ["T2", "T3"], ["08", "09"], [[0, 40], [10, 910]],
-                       scale_title="Lượt đến")  # fmt: skip
+        charts.heatmap(
+            "heatmap",
+            "Lượt đến theo thứ và giờ",
+            ["T2", "T3"],
+            ["08", "09"],
+            [[0, 40], [10, 910]],
+            scale_title="Lượt đến",
+        )
     )
     assert svg.count('class="cell scale"') == 5
     assert "Lượt đến" in texts(svg, "axis-title")
