@@ -91,6 +91,7 @@ RATING_STRINGS = {
     "offline": "Connection lost",
     "number": "Number {number}",
     "counter": "Counter {number}",
+    "send": "Send",
 }
 
 

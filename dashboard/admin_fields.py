@@ -77,6 +77,8 @@ def _read_setting(form: MultiDict, key: str, setting: Setting) -> Any:
         return form.getlist(key)
     if setting.kind == "dates":
         return [line.strip() for line in re.split(r"[\n,;]+", form.get(key, "")) if line.strip()]
+    if setting.kind == "lines":
+        return [line.strip() for line in form.get(key, "").splitlines() if line.strip()]
     return form.get(key, "").strip()
 
 

@@ -26,7 +26,8 @@ from server.auth import AuthError, SignInThrottled
 from server.clock import local_date, local_time_text
 from server.context import luot
 from server.db import Database
-from server.domain.vocabulary import PRIORITY_CODES, DeviceKind
+from server.domain.rules import SiteRules
+from server.domain.vocabulary import PRIORITY_CODES, SCORE_LABELS, DeviceKind
 from server.errors_http import HTTP_MESSAGES, error_response
 from server.i18n import translate
 from server.models import Agency, Counter, Service, Site, User
@@ -34,6 +35,7 @@ from server.sessions import end_session, start_session
 from server.signin import sign_in
 from server.stats import export_worker, exports, numbers
 from server.stats.erlang import staffing
+from server.stats.feedback import FeedbackFilters, feedback, negative_today
 from server.stats.history_charts import history_charts
 from server.stats.queries import (
     BREAKDOWNS,
@@ -161,6 +163,7 @@ JS_STRINGS = (
     "min",
     "Province total",
     "Site",
+    *(label.en for label in SCORE_LABELS.values()),  # today's negative ratings (dashboard/js/_feedback.js)
     "Connected",
     "Connection lost, reconnecting…",
     "Connection lost",
@@ -191,6 +194,16 @@ def devices_json() -> ResponseReturnValue:
     with ctx.db.read() as db_session:
         _sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=False)
     return jsonify(device_health(site.id or 0))
+
+
+@dashboard.get("/api/negative-ratings")
+def negative_ratings_json() -> ResponseReturnValue:
+    """Today's citizen ratings that were not satisfied at the site, newest first (managers: they name clerks)."""
+    principal = staff(HISTORY_ROLES, page=False)
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        _sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=False)
+        return jsonify({"ratings": negative_today(db_session, site.id or 0, ctx.clock.now())})
 
 
 @dashboard.get("/api/province")
@@ -322,7 +335,19 @@ def filter_choices(db_session: Session, filters: Filters) -> dict[str, list[tupl
         "priority": [("ordinary", t("Ordinary")), *((p, t(PRIORITY_LABELS[p])) for p in PRIORITY_CODES)],
         "channel": [(c, t(label)) for c, label in CHANNEL_LABELS.items()],
         "by": [(b, t(exports.BY_LABELS[b])) for b in BREAKDOWNS],
+        "score": [(str(score), t(label.en)) for score, label in SCORE_LABELS.items()],
+        "reason": [(r, r) for r in rating_reasons(db_session, site_ids)],
     }
+
+
+def rating_reasons(db_session: Session, site_ids: list[int]) -> list[str]:
+    """The reason chips of the sites, each once, in the order the first site lists them."""
+    found: list[str] = []
+    for site in db_session.exec(select(Site).where(col(Site.id).in_(site_ids)).order_by(col(Site.id))).all():
+        for reason in site_rules_of(site).rating_reasons:
+            if reason not in found:
+                found.append(reason)
+    return found
 
 
 @dashboard.get("/history")
@@ -337,6 +362,7 @@ def history_page() -> ResponseReturnValue:
     with ctx.db.read() as db_session:
         scope = scope_lines(db_session, result.filters, sites)
         choices = filter_choices(db_session, result.filters)
+        said = feedback(db_session, feedback_filters(result.filters))
     report = exports.Report(result, t("Queue statistics"), scope, language())
     query = result.filters.as_query()
     return render_template(
@@ -357,6 +383,25 @@ def history_page() -> ResponseReturnValue:
         definitions=exports.DEFINITIONS,
         csrf=generate_csrf(),
         figure=lambda value, kind: numbers.figure(value, kind, language()),
+        feedback=said,
+        score=request.args.get("score") or "",
+        reason=request.args.get("reason") or "",
+    )
+
+
+def feedback_filters(filters: Filters) -> FeedbackFilters:
+    """The history's filters plus `score` and `reason` (query string), for the ratings' reasons and comments."""
+    score = request.args.get("score") or None
+    return FeedbackFilters(
+        filters.first,
+        filters.last,
+        filters.site_ids,
+        agency_id=filters.agency_id,
+        service_id=filters.service_id,
+        counter_id=filters.counter_id,
+        clerk_id=filters.clerk_id,
+        score=score if score in SCORE_LABELS else None,
+        reason=(request.args.get("reason") or "")[:120] or None,
     )
 
 
@@ -398,3 +443,7 @@ def export(kind: str) -> ResponseReturnValue:
     return Response(
         body, mimetype=EXPORT_TYPES[kind], headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
+
+
+def site_rules_of(site: Site) -> SiteRules:
+    return SiteRules.from_settings(site.settings)

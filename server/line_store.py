@@ -83,6 +83,8 @@ class LineStore:
         self._lines: dict[int, SiteLine] = {}
         self._built_at: dict[int, float] = {}
         self._stale: set[int] = set()
+        #: Sites whose line is being built again: readers wait for it rather than take the line it replaces.
+        self._building: set[int] = set()
         self._locks: dict[int, threading.RLock] = defaultdict(threading.RLock)
         self._counter_sites: dict[int, int] = {}
         self._catalogues: dict[int, SiteCatalogue] = {}
@@ -98,6 +100,7 @@ class LineStore:
             line is not None
             and line.day == local_date(now)
             and site_id not in self._stale
+            and site_id not in self._building
             and (time.monotonic() - self._built_at.get(site_id, 0) < REBUILD_EVERY_SECONDS)
         ):
             return line
@@ -109,10 +112,14 @@ class LineStore:
                 or site_id in self._stale
                 or (time.monotonic() - self._built_at.get(site_id, 0) >= REBUILD_EVERY_SECONDS)
             ):
-                self._stale.discard(site_id)
-                line = self._build(site_id, now)
-                self._lines[site_id] = line
-                self._built_at[site_id] = time.monotonic()
+                self._stale.discard(site_id)  # before: a change during the build marks it again
+                self._building.add(site_id)
+                try:
+                    line = self._build(site_id, now)
+                    self._lines[site_id] = line
+                    self._built_at[site_id] = time.monotonic()
+                finally:
+                    self._building.discard(site_id)
             return line
 
     def catalogue(self, site_id: int) -> SiteCatalogue:

@@ -298,7 +298,8 @@ class Hub:
                 self._emit(event.site_id, name, payload, rooms)
 
     def _emit(self, site_id: int, name: str, payload: dict[str, Any], rooms: list[str]) -> None:
-        payload = {**payload, "seq": self.sequence.next(site_id), "epoch": self.epoch}
+        if not payload.get("direct"):  # direct: for one audience only, outside the site's sequence
+            payload = {**payload, "seq": self.sequence.next(site_id), "epoch": self.epoch}
         self.socketio.emit(name, payload, to=rooms)
 
     def _messages(self, event: ev.QueueEvent) -> list[tuple[str, dict[str, Any], list[str]]]:
@@ -331,6 +332,9 @@ class Hub:
         if isinstance(event, ev.TicketRated):
             base["score"] = event.score
             rooms.append(f"managers:{event.site_id}")
+            if event.feedback is not None:  # reasons and comment: managers only, never the hall or phones
+                feedback = {**event.feedback, "direct": True}
+                return [("ticket.updated", base, rooms), ("rating.negative", feedback, [f"managers:{event.site_id}"])]
         return [("ticket.updated", base, rooms)]
 
 

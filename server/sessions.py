@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from server.auth import Principal, issue_api_token, principal_for_token, token_hash
 from server.models import ApiToken, User
 
-if TYPE_CHECKING:  # the context builds the hub, which reads sessions: a type only, not an import cycle
+if TYPE_CHECKING:  # the context imports the hub, which reads sessions
     from server.context import Luot
 
 SESSION_HOURS = 12  # the cookie's own lifetime (PERMANENT_SESSION_LIFETIME)

@@ -19,7 +19,12 @@ def site_snapshot(line: SiteLine, catalogue: SiteCatalogue, now: datetime) -> di
     return {
         "now": now.isoformat(),
         "site": catalogue.site,
-        "rules": {"rating_scale": list(line.rules.rating_scale), "recall_limit": line.rules.recall_limit},
+        "rules": {
+            "rating_scale": list(line.rules.rating_scale),
+            "rating_reasons": list(line.rules.rating_reasons),
+            "rating_reason_scores": list(line.rules.rating_reason_scores),
+            "recall_limit": line.rules.recall_limit,
+        },
         "agencies": catalogue.agencies,
         "services": services,
         "queues": [queue_dict(figures[s["id"]]) for s in services if s["id"] in figures],

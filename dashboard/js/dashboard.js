@@ -5,6 +5,7 @@
 // committed events — a constant-size answer) and fetched again, at most once per REFRESH_MS, after an event that
 // changes them. The page computes no statistic itself, so it shows exactly what history will show for the day.
 import { connectLive } from "../../web/lib/live.js";
+import { feedbackPanel } from "./_feedback.js";
 import { count, minutes, percent } from "./_format.js";
 import { healthPanel } from "./_health.js";
 
@@ -101,11 +102,15 @@ function summarise(serviceIds, f, targets) {
   const minTarget = Math.min(...targets, Infinity) * 60;
   return {
     waiting, longest, ...counterFigures(serviceIds), served: f.served, avg, p90: seconds(f.p90_wait_min), share,
-    satisfaction: f.satisfaction,
+    satisfaction: f.satisfaction, ratings: f.ratings,
     breach: (waiting > 0 && longest > minTarget) || (avg !== null && avg > minTarget) || (share !== null && share < 0.8),
   };
 }
 
+
+// Satisfaction next to its base, ratings/served: 3 ratings of 900 served must not look like 100 %.
+const satisfactionText = (f) => (typeof f.ratings === "number" && f.ratings > 0
+  ? `${percent(f.satisfaction)} (${count(f.ratings)}/${count(f.served ?? 0)})` : percent(f.satisfaction));
 
 function row(kind, id, label, f) {
   const tr = document.createElement("tr");
@@ -114,7 +119,7 @@ function row(kind, id, label, f) {
   const cells = [
     ["waiting", count(f.waiting)], ["longest", minutes(f.longest)], ["open", count(f.open)], ["paused", count(f.paused)],
     ["served", count(f.served)], ["avg", minutes(f.avg)], ["p90", minutes(f.p90)], ["within", percent(f.share)],
-    ["satisfaction", percent(f.satisfaction)],
+    ["satisfaction", satisfactionText(f)],
   ];
   const th = document.createElement("th");
   th.textContent = label;
@@ -211,6 +216,7 @@ async function loadProvince() {
 const status = document.getElementById("status");
 const language = document.documentElement.lang === "en" ? "en" : "vi";
 const health = healthPanel(S, language, renderDevices);
+const feedback = feedbackPanel(S);
 const socket = connectLive({
   auth: { site_id: siteId },
   onStatus: (online) => {
@@ -225,6 +231,7 @@ const socket = connectLive({
     setQueues(snapshot.queues);
     loadStats().catch((error) => console.error(error));
     if (health) health.load().catch((error) => console.error(error));
+    if (feedback) feedback.load().catch((error) => console.error(error));
     render();
   },
   handlers: {
@@ -233,6 +240,7 @@ const socket = connectLive({
     "ticket.issued": scheduleStats,
     "ticket.called": scheduleStats,
     "ticket.updated": scheduleStats,
+    "rating.negative": (rating) => { if (feedback) feedback.arrived(rating); },
   },
 });
 // Device and printer status carry no sequence number: not part of the queue's event stream.

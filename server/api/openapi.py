@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from server.api import api
 from server.api.auth_routes import Credentials
-from server.api.counters import HoldRequest, OpenRequest, PauseRequest, TransferRequest
+from server.api.counters import DossiersRequest, HoldRequest, OpenRequest, PauseRequest, TransferRequest
 from server.api.openapi_schemas import answers, components, counter_answer
 from server.api.tickets import IssueRequest, RatingRequest
 
@@ -55,7 +55,8 @@ COUNTER_ACTIONS = {
     ),
     "recall": ("Call the current ticket again", None),
     "start": ("Start serving the called citizen", None),
-    "finish": ("Finish the current service", None),
+    "finish": ("Finish the current service, attaching the dossier codes given", DossiersRequest),
+    "dossiers": ("Attach dossier codes (mã hồ sơ) to the citizen at the counter", DossiersRequest),
     "no-show": ("The called citizen did not come", None),
     "transfer": ("Send the citizen to another service or agency, keeping their original time", TransferRequest),
     "hold": ("Put the citizen aside (fetching a document)", HoldRequest),
@@ -118,7 +119,8 @@ def document() -> dict[str, Any]:
         },
         "/api/v1/tickets/{ref}/rating": {
             "post": _op(
-                "Rate a finished service: by id (rating tablet, staff) or by tracking token (phone, public)",
+                "Rate a finished service: by id (the serving counter's rating tablet, within the site's window) or by "
+                "tracking token (the citizen's phone, until the day ends); staff get 403",
                 auth="public",
                 body=RatingRequest,
                 ok=201,
@@ -126,6 +128,18 @@ def document() -> dict[str, Any]:
             )
         },
         "/api/v1/counters/{counter_id}": {"get": _op("Counter state, waiting line and held tickets", params=COUNTER)},
+        "/api/v1/exports/onestop": {
+            "get": _op(
+                "Per ticket: site, agency, service, counter, clerk, dossier codes, times, waits, rating (managers)",
+                params=[
+                    {"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}},
+                    {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}},
+                    {"name": "site", "in": "query", "schema": {"type": "string"}},
+                    {"name": "format", "in": "query", "schema": {"enum": ["csv", "json"]}},
+                ],
+                errors=(400, 401, 403),
+            )
+        },
     }
     for action, (summary, body) in COUNTER_ACTIONS.items():
         paths[f"/api/v1/counters/{{counter_id}}/{action}"] = {"post": _op(summary, body=body, params=COUNTER)}

@@ -308,7 +308,22 @@ def answers() -> dict[tuple[str, str], tuple[int, Schema]]:
                 {
                     "ticket": ref("PublicTicket"),
                     "score": ref("RatingScore"),
-                    "source": {"type": "string", "enum": ["tablet", "staff", "phone"]},
+                    "source": {"type": "string", "enum": ["tablet", "phone"]},
+                }
+            ),
+        ),
+        ("/api/v1/counters/{counter_id}/dossiers", "post"): (
+            200,
+            obj({"ticket": ref("PublicTicket"), "dossiers": {"type": "array", "items": STR}}),
+        ),
+        ("/api/v1/exports/onestop", "get"): (  # format=json; format=csv (the default) answers text/csv
+            200,
+            obj(
+                {
+                    "from": STR,
+                    "to": STR,
+                    "fields": {"type": "array", "items": STR},
+                    "tickets": {"type": "array", "items": {"type": "object"}},
                 }
             ),
         ),

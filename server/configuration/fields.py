@@ -25,7 +25,8 @@ class SettingProblem(ValueError):
 class Setting:
     """One setting as a form shows it.
 
-    kind: int | bool | text | choice | scores (a subset of `choices`) | dates (ISO dates) | printer | agencies
+    kind: int | bool | text | choice | scores (a subset of `choices`) | dates (ISO dates) | lines (texts, one a
+    line in the form) | printer | agencies
     (agency ids of the site) | counter (a counter id of the site). `choices`: (value, label msgid) pairs.
     """
 
@@ -115,6 +116,16 @@ def _check_dates(setting: Setting, value: Any) -> list[str]:
     return sorted(days)
 
 
+def _check_lines(setting: Setting, value: Any) -> list[str]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise SettingProblem(setting.name, N_("Must be a list of texts."))
+    texts = [v.strip() for v in value if v.strip()]
+    for text in texts:
+        if len(text) > setting.max_length:
+            raise SettingProblem(setting.name, N_("At most {count} characters."), count=setting.max_length)
+    return list(dict.fromkeys(texts))
+
+
 def _check_ids(setting: Setting, value: Any) -> list[int]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise SettingProblem(setting.name, N_("Must be a list of ids."))
@@ -144,6 +155,7 @@ _CHECKS = {
     "choice": _check_choice,
     "scores": _check_scores,
     "dates": _check_dates,
+    "lines": _check_lines,
     "agencies": _check_ids,
     "counter": _check_id,
 }

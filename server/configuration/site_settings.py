@@ -80,6 +80,28 @@ RULES: dict[str, Setting] = {
             tuple((str(score), label) for score, label in SCORE_LABELS.items()),
         ),
         Setting(
+            "rating_tablet_minutes",
+            N_("Tablet rating within (min)"),
+            N_("How long after Finish the counter's tablet may still rate; the phone until the day ends."),
+            "int",
+            minimum=1,
+            maximum=1440,
+        ),
+        Setting(
+            "rating_reasons",
+            N_("Reasons offered"),
+            N_("The reasons a citizen may tick after a low score (one a line)."),
+            "lines",
+            max_length=120,
+        ),
+        Setting(
+            "rating_reason_scores",
+            N_("Reasons after the scores"),
+            N_("After which scores the reasons are offered."),
+            "scores",
+            tuple((str(score), label) for score, label in SCORE_LABELS.items()),
+        ),
+        Setting(
             "announcement_template",
             N_("Announcement"),
             N_("What the boards say: {so} is the number, {quay} the counter."),
@@ -143,6 +165,8 @@ def _generic(name: str, default: Any) -> Setting:
         return Setting(name, name, kind="bool")
     if isinstance(default, int):
         return Setting(name, name, kind="int")
+    if isinstance(default, list):
+        return Setting(name, name, kind="lines")
     return Setting(name, name)
 
 

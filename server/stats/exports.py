@@ -39,13 +39,17 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Transfers out", "transferred_out", "int"),
     ("Ratings", "ratings", "int"),
     ("Satisfaction", "satisfaction", "share"),
+    ("Served and rated", "rated_share", "share"),
 )
 DEFINITIONS = (
     "Definitions: wait = first call − issue (recalls do not extend it); wait to last call = last call or "
     "recall − issue (what Qmatic reports), counted when the ticket is finished or marked no-show; "
     "p90 = nearest rank over the exact waits; service = finish − start; "
-    "satisfaction = (very satisfied + satisfied) ÷ ratings."
+    "satisfaction = (very satisfied + satisfied) ÷ citizen ratings (tablet or phone; neutral is not satisfied); "
+    "served and rated = citizen ratings ÷ served."
 )
+SCORE_WORDS = {"very_satisfied": "Very satisfied", "satisfied": "Satisfied", "neutral": "Neutral"}
+SCORE_WORDS["unsatisfied"] = "Unsatisfied"
 BY_LABELS = {
     "site": "Site",
     "agency": "Agency",
@@ -79,9 +83,30 @@ class Report:
     title: str
     scope: list[tuple[str, str]]  # (label, value) lines describing the filters
     language: str = "vi"
+    #: what citizens said in the range (server.stats.feedback.feedback): reason counts and comments
+    feedback: dict[str, Any] | None = None
     header: ReportHeader = field(default_factory=ReportHeader)
     printed_on: date | None = None
     separator: str = ","
+
+    def said(self) -> tuple[list[str], list[tuple[str, int]], list[list[str]]]:
+        """(headings, reason counts, comment rows as text cells) of `feedback`; empty without it."""
+        if not self.feedback or not (self.feedback["comments"] or self.feedback["reasons"]):
+            return [], [], []  # nothing said: the files keep the figures only
+        headings = [self.t(m) for m in ("Time", "Number", "Counter", "Clerk", "Rating", "Reason", "Comment")]
+        rows = [
+            [
+                row["time"],
+                row["display_number"],
+                (row["counter"] or {}).get("name") or str((row["counter"] or {}).get("number", "")),
+                row["clerk"],
+                self.t(SCORE_WORDS.get(row["score"], row["score"])),
+                "; ".join(row["reasons"]),
+                row["comment"],
+            ]
+            for row in self.feedback["comments"]
+        ]
+        return headings, list(self.feedback["reasons"]), rows
 
     def t(self, message: str, **params: Any) -> str:
         return nfc(translate(message, self.language, **params))
@@ -146,7 +171,24 @@ def to_csv(report: Report) -> bytes:
     )
     for label, fig in [*report.rows(), (report.t("Total"), report.total())]:
         writer.writerow([inert(label), *(text_value(fig[key], kind, comma) for _m, key, kind in COLUMNS)])
+    _csv_said(writer, report)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _csv_said(writer: Any, report: Report) -> None:
+    """After the figures: an empty row, the reason counts, then the comments (every text cell inert)."""
+    headings, reasons, rows = report.said()
+    if not headings:
+        return
+    writer.writerow([])
+    writer.writerow([report.t("What citizens said")])
+    writer.writerow([report.t("Reason"), report.t("Ratings")])
+    for reason, count in reasons:
+        writer.writerow([inert(reason), count])
+    writer.writerow([])
+    writer.writerow(headings)
+    for row in rows:
+        writer.writerow([inert(cell) for cell in row])
 
 
 # ---------------------------------------------------------------- Excel
@@ -199,6 +241,7 @@ def to_xlsx(report: Report) -> bytes:
     if by != "day":
         sheet(report.t("By day"), report.t("Day"), report.by_day())
     sheet(report.t("By hour"), report.t("Hour"), report.by_hour())
+    _xlsx_said(book, report)
     for worksheet in book.worksheets:  # names, comments and filter lines are text, never formulas
         for row in worksheet.iter_rows():
             for cell in row:
@@ -207,6 +250,24 @@ def to_xlsx(report: Report) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _xlsx_said(book: Any, report: Report) -> None:
+    """A sheet "What citizens said": reason counts, then the comments (text cells made inert: openpyxl
+    would write a string starting with = as a formula)."""
+    headings, reasons, rows = report.said()
+    if not headings:
+        return
+    ws = book.create_sheet(report.t("What citizens said")[:31])
+    ws.append([report.t("Reason"), report.t("Ratings")])
+    for reason, count in reasons:
+        ws.append([inert(reason), count])
+    ws.append([])
+    ws.append(headings)
+    for row in rows:
+        ws.append([inert(cell) for cell in row])
+    for column, width in zip("ABCDEFG", (18, 10, 14, 20, 16, 30, 60), strict=True):
+        ws.column_dimensions[column].width = width
 
 
 # ---------------------------------------------------------------- PDF

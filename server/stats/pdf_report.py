@@ -195,6 +195,38 @@ def _charts(report: Report, st: _Styles, usable: float) -> list[Any]:
     return rows
 
 
+def _said(report: Report, st: _Styles, usable: float) -> list[Any]:
+    """What citizens said in the range: the reasons counted, then the comments (none: nothing)."""
+    from reportlab.lib import colors
+    from reportlab.platypus import Table, TableStyle
+
+    headings, reasons, said = report.said()
+    if not headings:
+        return []
+    story: list[Any] = [_p(report.t("What citizens said"), st.section)]
+    if reasons:
+        story.append(_p("; ".join(f"{reason}: {count}" for reason, count in reasons), st.body))
+    if said:
+        widths = [usable * w for w in (0.1, 0.06, 0.08, 0.12, 0.1, 0.2, 0.34)]
+        comments = Table(
+            [[_p(h, st.head_cell) for h in headings], *([_p(c, st.body) for c in row] for row in said)],
+            colWidths=widths,
+            repeatRows=1,
+        )
+        comments.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c0c8d0")),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef6")),
+                    ("NOSPLIT", (0, 0), (-1, min(2, len(said)))),
+                ]
+            )
+        )
+        story.append(comments)
+    return story
+
+
 def _signature(report: Report, st: _Styles, usable: float) -> list[Any]:
     from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
@@ -260,7 +292,7 @@ def to_pdf(report: Report, words: ReportWords) -> bytes:
             _p(report.t("By day"), st.section),
             _table(report, st, report.t("Day"), report.by_day(), None, usable),
         ]
-    story += [_p(report.t(words.definitions), st.small), *_signature(report, st, usable)]
+    story += [*_said(report, st, usable), _p(report.t(words.definitions), st.small), *_signature(report, st, usable)]
     out = io.BytesIO()
     document = SimpleDocTemplate(
         out,

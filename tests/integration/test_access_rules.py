@@ -50,8 +50,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     "api.issue": STAFF | {"kiosk"},
     "api.track": EVERYONE,
     "api.return_held": STAFF,
-    "api.rate": STAFF,  # by ticket id: staff and rating tablets (by tracking token: anyone)
+    "api.rate": STAFF,  # by ticket id: rating tablets; staff pass the access rule, then get 403 staff_cannot_rate
     "api.show_counter": STAFF_OF_SITE,
+    "api.attach_dossiers": STAFF,
+    "api.onestop": frozenset({"manager", "other_manager", "admin"}),  # each gets the sites they may see
     **{
         f"api.{action}": STAFF
         for action in (
@@ -75,6 +77,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "dashboard.live": STAFF_OF_SITE,
     "dashboard.live_json": STAFF_OF_SITE,
     "dashboard.devices_json": STAFF_OF_SITE,
+    "dashboard.negative_ratings_json": MANAGERS_OF_SITE,  # comments name clerks: managers only
     "dashboard.province_json": STAFF,  # each sees the sites they may see
     "dashboard.history_page": MANAGERS_OF_SITE,
     "dashboard.export": MANAGERS_OF_SITE,

@@ -100,7 +100,12 @@ def play(app, world, clock: ManualClock, steps: list[tuple[str, int, str, int]])
 
         def rate(index: int = index) -> None:
             if finished:
-                run(queueing.rate, finished[index % len(finished)], ("very_satisfied", "unsatisfied")[index % 2])
+                run(
+                    queueing.rate,
+                    finished[index % len(finished)],
+                    ("very_satisfied", "unsatisfied")[index % 2],
+                    source="phone",
+                )
 
         c, k, i = counter, clerk, index
         actions = {
@@ -224,7 +229,7 @@ def test_the_live_endpoint_after_a_scripted_day_equals_history(app, luot, world,
     run(queueing.call_next, c1, clerk1)  # a again (TP-B): not a first call
     clock.set(at(8, 30))
     run(queueing.finish, c1, clerk1)
-    run(queueing.rate, a.id, "satisfied")
+    run(queueing.rate, a.id, "satisfied", source="phone")
     assert client.get("/dashboard/api/live", headers=manager).status_code == 200
     clock.set(at(23, 59))
     manager = bearer(staff_token(client, "manager"))  # a token lives 12 hours
