@@ -12,7 +12,7 @@ export LUOT_INSTANCE_DIR ?= $(CURDIR)/instance
 
 demo: setup
 	$(BIN)/luot init
-	$(BIN)/luot seed-demo
+	$(BIN)/luot seed-demo --history-days 30
 	LUOT_HOST=$(HOST) LUOT_PORT=$(PORT) $(BIN)/luot demo-info
 	LUOT_HOST=$(HOST) LUOT_PORT=$(PORT) $(BIN)/luot serve
 

@@ -7,7 +7,6 @@ writes in one transaction, with an audit entry. Admins bound to a site see and c
 
 from __future__ import annotations
 
-import json
 import secrets
 import unicodedata
 from collections.abc import Callable
@@ -15,44 +14,64 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from dashboard import admin_fields as af
 from dashboard.access import ADMIN_ROLES, PageDenied, staff
+from dashboard.devices_page import device_address, qr_svg
 from dashboard.texts import language, t
 from server.auth import Principal, canonical_username, find_user, hash_password, token_hash, username_problem
 from server.clock import LOCAL_TZ, local_midnight
+from server.configuration.device_settings import NEEDS_COUNTER
+from server.configuration.device_settings import SETTINGS as DEVICE_SETTINGS
+from server.configuration.fields import SettingProblem
+from server.configuration.number_ranges import range_clash
+from server.configuration.site_settings import REPORT, rule_settings
 from server.context import luot
-from server.domain.hours import validate_opening_hours
-from server.domain.rules import SiteRules
+from server.domain.hours import HoursError
 from server.domain.vocabulary import DeviceKind, Role
+from server.i18n import translate
 from server.models import Agency, Counter, CounterService, Device, NumberSequence, Service, Site, User
-from server.printing.backends import PrinterError
 from server.printing.targets import PrinterTargets
 from server.provisioning import create_sequence
 from server.stats.models import AuditEntry
 
 admin = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 SITE_KINDS = ("centre", "branch", "point")
+AGENCY_KINDS = (DeviceKind.KIOSK, DeviceKind.BOARD)
 
 
 class Invalid(Exception):
+    """A refused form: the field (or setting) named and the reason, in the page's language."""
+
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(message)
         self.field = field_name
         self.message = message
+
+    @classmethod
+    def of(cls, problem: SettingProblem | HoursError, field_name: str = "") -> Invalid:
+        """A configuration module's refusal (English msgid + params) in the page's language."""
+        name = getattr(problem, "field", "") or field_name
+        return cls(name, translate(problem.text, language(), **problem.params))
 
 
 @dataclass(frozen=True)
 class Field:
     name: str
     label: str
-    kind: str = "text"  # text | int | float | bool | select | multi | json | password
+    # text | int | float | bool | select | checkgroup | password | hours | site_settings | device_settings
+    kind: str = "text"
     required: bool = False
     choices: Callable[[Session, Principal], list[tuple[Any, str]]] | None = None
     help: str = ""
+    #: checkgroup: the choices in groups (heading, [(value, label)]), e.g. services by agency.
+    groups: Callable[[Session, Principal], list[tuple[str, list[tuple[Any, str]]]]] | None = None
+    #: Device kinds this field applies to (empty: every kind).
+    kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,7 +98,9 @@ def site_choices(db_session: Session, principal: Principal) -> list[tuple[Any, s
 
 
 def _scoped(statement: Any, model: type[Any], principal: Principal) -> Any:
-    return statement if principal.site_id is None else statement.where(model.site_id == principal.site_id)
+    if principal.site_id is None:
+        return statement
+    return statement.where((model.id if model is Site else model.site_id) == principal.site_id)
 
 
 def agency_choices(db_session: Session, principal: Principal) -> list[tuple[Any, str]]:
@@ -111,6 +132,29 @@ def counter_choices(db_session: Session, principal: Principal) -> list[tuple[Any
     return [("", "—")] + [(c.id, f"{sites.get(c.site_id, '?')} · {c.number} · {c.name}") for c in rows]
 
 
+def service_groups(db_session: Session, principal: Principal) -> list[tuple[str, list[tuple[Any, str]]]]:
+    """Services by agency (site · agency), in the kiosk's order: the counter form's ticks."""
+    sites = {s.id: s.code for s in db_session.exec(select(Site))}
+    agencies = db_session.exec(_scoped(select(Agency), Agency, principal).order_by(Agency.site_id, Agency.sort_order))
+    services = db_session.exec(_scoped(select(Service), Service, principal).order_by(Service.sort_order)).all()
+    groups = []
+    for agency in agencies:
+        own = [(s.id, f"{s.code} · {s.name}") for s in services if s.agency_id == agency.id]
+        if own:
+            groups.append((f"{sites.get(agency.site_id, '?')} · {agency.name}", own))
+    return groups
+
+
+def agency_groups(db_session: Session, principal: Principal) -> list[tuple[str, list[tuple[Any, str]]]]:
+    """Agencies by site: a kiosk's or board's ticks."""
+    agencies = db_session.exec(_scoped(select(Agency), Agency, principal).order_by(Agency.sort_order)).all()
+    return [
+        (f"{site.code} · {site.name}", [(a.id, f"{a.code} · {a.name}") for a in agencies if a.site_id == site.id])
+        for site in db_session.exec(_scoped(select(Site), Site, principal).order_by(Site.code))
+        if any(a.site_id == site.id for a in agencies)
+    ]
+
+
 def optional_site_choices(db_session: Session, principal: Principal) -> list[tuple[Any, str]]:
     choices = site_choices(db_session, principal)
     return choices if principal.site_id is not None else [("", t("Every site (province level)")), *choices]
@@ -140,10 +184,6 @@ def save_site(db_session: Session, item: Site | None, v: dict[str, Any], princip
     _unique(db_session, select(Site).where(Site.code == v["code"]), item, "code")
     if v["kind"] not in SITE_KINDS:
         raise Invalid("kind", t("Unknown value."))
-    try:
-        SiteRules.from_settings(v["settings"])
-    except (TypeError, ValueError) as exc:
-        raise Invalid("settings", str(exc)) from exc
     item = item or Site(code=v["code"], name=v["name"])
     for key in ("code", "name", "kind", "address", "settings"):
         setattr(item, key, v[key])
@@ -182,10 +222,6 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
     _unique(
         db_session, select(Service).where(Service.site_id == agency.site_id, Service.code == v["code"]), item, "code"
     )
-    try:
-        validate_opening_hours(v["opening_hours"])
-    except (ValueError, TypeError, IndexError, AttributeError) as exc:
-        raise Invalid("opening_hours", str(exc)) from exc
     for name in ("target_wait_minutes", "target_service_minutes", "default_service_minutes"):
         if v[name] is None or v[name] <= 0:
             raise Invalid(name, t("Must be more than 0."))
@@ -200,6 +236,7 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
         first, last = v["first_number"] or 1, v["last_number"] or 999
         if first < 0 or last < first:
             raise Invalid("last_number", t("The number range is empty."))
+        _check_range(db_session, agency.site_id, v["prefix"] or "", first, last)
         code = v["code"]
         while db_session.exec(
             select(NumberSequence).where(NumberSequence.site_id == agency.site_id, NumberSequence.code == code)
@@ -213,6 +250,23 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
     for key in SERVICE_FIELDS:
         setattr(item, key, v[key])
     return item
+
+
+def _check_range(db_session: Session, site_id: int, prefix: str, first: int, last: int) -> None:
+    """A new range must not print numbers another range of the site prints: suggest a prefix or a free block."""
+    clash = range_clash(db_session, site_id, prefix, first, last)
+    if clash is not None:
+        raise Invalid(
+            "prefix",
+            t(
+                "Numbers {range} are already given by {services}: two citizens would hold the same number. "
+                "Use a prefix (e.g. {prefix}) or the free range {free}.",
+                range=f"{prefix}{first}–{prefix}{last}",
+                services=", ".join(clash.services),
+                prefix=clash.free_prefix or "—",
+                free=f"{prefix}{clash.free_first}–{prefix}{clash.free_last}",
+            ),
+        )
 
 
 def save_counter(db_session: Session, item: Counter | None, v: dict[str, Any], principal: Principal) -> Counter:
@@ -273,19 +327,20 @@ def save_device(db_session: Session, item: Device | None, v: dict[str, Any], pri
     if v["kind"] not in set(DeviceKind):
         raise Invalid("kind", t("Unknown value."))
     settings = dict(v["settings"])
-    if v["agency_ids"]:
+    if v["agency_ids"] and v["kind"] in AGENCY_KINDS:
         settings["agency_ids"] = v["agency_ids"]
     else:
         settings.pop("agency_ids", None)
-    if v["counter_id"]:
+    if v["counter_id"] and v["kind"] in NEEDS_COUNTER:
         settings["counter_id"] = v["counter_id"]
     else:
         settings.pop("counter_id", None)
-    _check_printer(settings.get("printer"))
-    for agency_id in v["agency_ids"]:
+    for agency_id in settings.get("agency_ids", []):
         agency = db_session.get(Agency, agency_id)
         if agency is None or agency.site_id != v["site_id"]:
             raise Invalid("agency_ids", t("A device can only show agencies of its own site."))
+    if v["kind"] in NEEDS_COUNTER and not v["counter_id"]:
+        raise Invalid("counter_id", t("Choose the counter this screen belongs to."))
     if v["counter_id"]:
         counter = db_session.get(Counter, v["counter_id"])
         if counter is None or counter.site_id != v["site_id"]:
@@ -297,18 +352,6 @@ def save_device(db_session: Session, item: Device | None, v: dict[str, Any], pri
         setattr(item, key, v[key])
     item.settings = settings
     return item
-
-
-def _check_printer(spec: Any) -> None:
-    """A printer target the server's operator allows (see server.printing.targets), else Invalid."""
-    if spec is None or spec == "":
-        return
-    if not isinstance(spec, str):
-        raise Invalid("settings", t("Not a valid value: {detail}", detail="printer"))
-    try:
-        PrinterTargets.from_settings(luot().settings).check(spec)
-    except PrinterError as exc:
-        raise Invalid("settings", exc.message_vi if language() == "vi" else exc.message_en) from None
 
 
 def _device_values(_s: Session, d: Device) -> dict[str, Any]:
@@ -356,9 +399,7 @@ ENTITIES: dict[str, Entity] = {
                 Field("name", "Name", required=True),
                 Field("kind", "Kind", "select", True, fixed(*SITE_KINDS)),
                 Field("address", "Address"),
-                Field(
-                    "settings", "Queue rules (JSON)", "json", help="priority_streak_limit, recall_limit, rating_scale …"
-                ),
+                Field("settings", "Queue rules, calendar and reports", "site_settings"),
             ),
             ("code", "name", "kind"),
             save_site,
@@ -407,9 +448,9 @@ ENTITIES: dict[str, Entity] = {
                 Field("daily_cap", "Daily cap", "int"),
                 Field(
                     "opening_hours",
-                    "Opening hours (JSON)",
-                    "json",
-                    help='{"days": [0, 1, 2, 3, 4], "periods": [["07:30", "11:30"], ["13:30", "17:00"]]}',
+                    "Opening hours",
+                    "hours",
+                    help="Up to three receiving periods a day; leave a day empty to close it.",
                 ),
                 Field("target_wait_minutes", "Target wait (min)", "int", True),
                 Field("target_service_minutes", "Target service (min)", "int", True),
@@ -431,7 +472,7 @@ ENTITIES: dict[str, Entity] = {
                 Field("number", "Counter number", "int", True),
                 Field("name", "Name"),
                 Field("floor", "Floor"),
-                Field("service_ids", "Services served", "multi", False, service_choices),
+                Field("service_ids", "Services served", "checkgroup", False, service_choices, groups=service_groups),
             ),
             ("site_id", "number", "name", "status"),
             save_counter,
@@ -450,7 +491,7 @@ ENTITIES: dict[str, Entity] = {
                 Field("password", "New password", "password", help="Leave empty to keep the current password."),
                 Field("active", "Active", "bool"),
             ),
-            ("username", "full_name", "role", "site_id", "active"),
+            ("username", "full_name", "role", "site_id", "active", "locked_until"),
             save_user,
             _attrs("username", "full_name", "role", "site_id", "active"),
             order=(User.username,),
@@ -463,11 +504,17 @@ ENTITIES: dict[str, Entity] = {
                 Field("site_id", "Site", "select", True, site_choices),
                 Field("kind", "Kind", "select", True, fixed(*DeviceKind)),
                 Field("name", "Name", required=True),
-                Field("agency_ids", "Agencies shown (boards; none = all)", "multi", False, agency_choices),
-                Field("counter_id", "Counter (counter displays, rating tablets)", "select", False, counter_choices),
                 Field(
-                    "settings", "Other settings (JSON)", "json", help='{"printer": "network:10.0.0.21:9100", "rows": 6}'
+                    "agency_ids",
+                    "Agencies shown (none ticked = every agency)",
+                    "checkgroup",
+                    False,
+                    agency_choices,
+                    groups=agency_groups,
+                    kinds=AGENCY_KINDS,
                 ),
+                Field("counter_id", "Counter", "select", False, counter_choices, kinds=NEEDS_COUNTER),
+                Field("settings", "Settings", "device_settings"),
                 Field("revoked", "Revoked", "bool"),
             ),
             ("site_id", "kind", "name", "revoked"),
@@ -490,11 +537,13 @@ def _choice_values(f: Field, db_session: Session, principal: Principal) -> dict[
 def _parse_field(f: Field, db_session: Session, principal: Principal) -> Any:
     if f.kind == "bool":
         return f.name in request.form
-    if f.kind == "multi":
+    if f.kind == "checkgroup":
         chosen = request.form.getlist(f.name)
         if any(r not in _choice_values(f, db_session, principal) for r in chosen):
             raise Invalid(f.name, t("Unknown value."))
         return sorted(int(r) for r in chosen)
+    if f.kind in STRUCTURED:
+        return _parse_structured(f)
     raw = request.form.get(f.name, "").strip()
     if f.required and raw == "":
         raise Invalid(f.name, t("Required."))
@@ -504,17 +553,46 @@ def _parse_field(f: Field, db_session: Session, principal: Principal) -> Any:
         raise Invalid(f.name, t("Not a valid value: {detail}", detail=str(exc))) from exc
 
 
+def printer_check() -> Callable[[str], Any]:
+    """What a kiosk's printer setting must pass on save: a target the server's operator allows
+    (server.printing.targets; it reads the spec first and says why it cannot)."""
+    return PrinterTargets.from_settings(luot().settings).check
+
+
+def _parse_structured(f: Field) -> Any:
+    """Opening hours, site settings or device settings from their inputs, checked; Invalid with the reason."""
+    try:
+        if f.kind == "hours":
+            return af.check_hours(af.read_hours(request.form, f.name))
+        if f.kind == "site_settings":
+            return af.check_site_form(af.read_site_settings(request.form, f.name))
+        kind = request.form.get("kind", "")
+        return af.check_device_form(kind, af.read_device_settings(request.form, f.name, kind), printer_check())
+    except (SettingProblem, HoursError) as problem:
+        raise Invalid.of(problem, f.name) from problem
+
+
+def _structured_value(f: Field, value: Any, *, posted: bool) -> Any:
+    """What a structured field's inputs show: the stored value, or (`posted`) the refused form as typed."""
+    if f.kind == "hours":
+        return af.read_hours(request.form, f.name) if posted else af.hours_form_value(value)
+    if f.kind == "site_settings":
+        return af.read_site_settings(request.form, f.name) if posted else af.site_form_value(value)
+    if posted:
+        kind = request.form.get("kind", "")
+        return {**af.read_device_settings(request.form, f.name, kind), "kind": kind}
+    return af.device_form_value(value)
+
+
+STRUCTURED = ("hours", "site_settings", "device_settings")
+
+
 def _parse_text(f: Field, raw: str, db_session: Session, principal: Principal) -> Any:
     """One single-valued field from its stripped text; ValueError for text that is not of the field's kind."""
     if f.kind == "int":
         return int(raw) if raw else None
     if f.kind == "float":
         return float(raw) if raw else None
-    if f.kind == "json":
-        value = json.loads(raw) if raw else {}
-        if not isinstance(value, dict):
-            raise Invalid(f.name, t("Expected a JSON object."))
-        return value
     if f.kind == "select":
         allowed = _choice_values(f, db_session, principal)
         if raw not in allowed and not (raw == "" and not f.required):
@@ -614,25 +692,86 @@ def list_items(name: str) -> ResponseReturnValue:
             )
         items = db_session.exec(statement).all()
         labels = _labels(db_session)
-    return render_template("admin/list.html", entity=entity, items=items, labels=labels)
+    signins = luot().signins
+    locks = {u.id: signins.user_state(u.username) for u in items} if entity.model is User else {}
+    return render_template(
+        "admin/list.html",
+        entity=entity,
+        items=items,
+        labels=labels,
+        locks=locks,
+        now=luot().clock.now(),
+        local_tz=LOCAL_TZ,
+    )
+
+
+NEW_TOKEN = "admin_new_device_token"  # session key: a device's new token, shown once on its page
 
 
 def _form_page(
-    entity: Entity, item_id: int | None, values: dict[str, Any], error: Invalid | None = None, new_token: str = ""
+    entity: Entity, item_id: int | None, values: dict[str, Any], error: Invalid | None = None
 ) -> ResponseReturnValue:
+    """The edit page. After a refused save (`error`) the inputs show what was typed."""
     principal = staff(ADMIN_ROLES, page=True)
+    posted = error is not None
     with luot().db.read() as db_session:
         choices = {f.name: f.choices(db_session, principal) for f in entity.fields if f.choices}
-    shown = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in values.items()}
+        groups = {f.name: f.groups(db_session, principal) for f in entity.fields if f.groups}
+        device = _new_device(db_session, entity, item_id)
+    shown = dict(values)
+    for f in entity.fields:
+        if f.kind in STRUCTURED:
+            shown[f.name] = _structured_value(f, values.get(f.name), posted=posted)
     return render_template(
         "admin/form.html",
         entity=entity,
         item_id=item_id,
         values=shown,
         choices=choices,
+        groups=groups,
         error=error,
-        new_token=new_token,
+        device=device,
+        device_kinds=DEVICE_SETTINGS,
+        rule_settings=rule_settings(),
+        report_settings=REPORT.values(),
+        weekdays=WEEKDAY_NAMES,
+        periods=range(af.PERIODS_PER_DAY),
     ), 400 if error else 200
+
+
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _new_device(db_session: Session, entity: Entity, item_id: int | None) -> dict[str, Any] | None:
+    """A device's token given on the last request (shown once): its full address and a QR code of it."""
+    if entity.name != "devices" or item_id is None:
+        return None
+    given = session.get(NEW_TOKEN)
+    if not given or given.get("id") != item_id:
+        return None
+    session.pop(NEW_TOKEN)
+    device = db_session.get(Device, item_id)
+    if device is None:
+        return None
+    address = device_address(device.kind, given["token"])
+    return {"token": given["token"], "url": address, "qr": qr_svg(address)}
+
+
+def _form_values(request_form: Any, entity: Entity) -> dict[str, Any]:
+    """The simple fields of a refused form, as typed."""
+    return {
+        f.name: (request_form.getlist(f.name) if f.kind == "checkgroup" else request_form.get(f.name))
+        for f in entity.fields
+        if f.kind not in STRUCTURED and (f.name in request_form or f.kind == "checkgroup")
+    }
+
+
+NEW_ITEM_DEFAULTS = {
+    "active": True,
+    "target_wait_minutes": 15,
+    "target_service_minutes": 20,
+    "default_service_minutes": 6.0,
+}
 
 
 @admin.route("/<name>/new", methods=["GET", "POST"])
@@ -647,53 +786,46 @@ def edit(name: str, item_id: int | None = None) -> ResponseReturnValue:
             values = (
                 entity.values(db_session, item)
                 if item is not None
-                else {
-                    "active": True,
-                    "target_wait_minutes": 15,
-                    "target_service_minutes": 20,
-                    "default_service_minutes": 6.0,
-                    "site_id": principal.site_id,
-                }
+                else {**NEW_ITEM_DEFAULTS, "site_id": principal.site_id}
             )
         return _form_page(entity, item_id, values)
-    token = ""
     try:
-        with ctx.db.write() as db_session:
-            item = _load(db_session, entity, item_id, principal) if item_id is not None else None
-            values = parse_form(entity, db_session, principal)
-            before = entity.values(db_session, item) if item is not None else {}
-            item = entity.save(db_session, item, values, principal)
-            db_session.add(item)
-            db_session.flush()
-            if entity.name == "devices" and item_id is None:
-                token = secrets.token_urlsafe(24)
-                item.token_hash = token_hash(token)
-            after = entity.values(db_session, item)
-            label = getattr(item, "code", None) or getattr(item, "username", None) or getattr(item, "name", "")
-            audit(
-                db_session,
-                principal,
-                "update" if item_id else "create",
-                entity.name,
-                item.id,
-                entity.site_of(item),
-                f"{entity.name} {label}",
-                _diff(before, {**after, "password": values.get("password")}),
-            )
-            saved_id = item.id
+        saved_id, label = _save(entity, item_id, principal)
     except Invalid as error:
-        values = {
-            k: (request.form.getlist(k) if f.kind == "multi" else request.form.get(k))
-            for f in entity.fields
-            for k in [f.name]
-            if k in request.form
-        }
-        return _form_page(entity, item_id, values, error)
-    if token:
-        with ctx.db.read() as db_session:
-            item = db_session.get(entity.model, saved_id)
-            return _form_page(entity, saved_id, entity.values(db_session, item), new_token=token)
+        return _form_page(entity, item_id, _form_values(request.form, entity), error)
+    flash(t("Saved: {what}", what=label), "saved")
+    if entity.name == "devices" and item_id is None:
+        return redirect(url_for("admin.edit", name=entity.name, item_id=saved_id))
     return redirect(url_for("admin.list_items", name=entity.name))
+
+
+def _save(entity: Entity, item_id: int | None, principal: Principal) -> tuple[int, str]:
+    """Checks and saves the posted form in one transaction with its audit entry; (id, label). A new device gets
+    its token (kept in the session for its page). Raises Invalid."""
+    with luot().db.write() as db_session:
+        item = _load(db_session, entity, item_id, principal) if item_id is not None else None
+        values = parse_form(entity, db_session, principal)
+        before = entity.values(db_session, item) if item is not None else {}
+        item = entity.save(db_session, item, values, principal)
+        db_session.add(item)
+        db_session.flush()
+        if entity.name == "devices" and item_id is None:
+            token = secrets.token_urlsafe(24)
+            item.token_hash = token_hash(token)
+            session[NEW_TOKEN] = {"id": item.id, "token": token}
+        after = entity.values(db_session, item)
+        label = getattr(item, "code", None) or getattr(item, "username", None) or getattr(item, "name", "")
+        audit(
+            db_session,
+            principal,
+            "update" if item_id else "create",
+            entity.name,
+            item.id,
+            entity.site_of(item),
+            f"{entity.name} {label}",
+            _diff(before, {**after, "password": values.get("password")}),
+        )
+        return item.id, str(label)
 
 
 @admin.post("/devices/<int:item_id>/token")
@@ -701,15 +833,40 @@ def new_device_token(item_id: int) -> ResponseReturnValue:
     principal = staff(ADMIN_ROLES, page=True)
     entity = ENTITIES["devices"]
     token = secrets.token_urlsafe(24)
-    ctx = luot()
-    with ctx.db.write() as db_session:
+    with luot().db.write() as db_session:
         device = _load(db_session, entity, item_id, principal)
         device.token_hash = token_hash(token)
         db_session.add(device)
         audit(db_session, principal, "token", "devices", device.id, device.site_id, f"devices {device.name}", {})
-    with ctx.db.read() as db_session:
-        device = db_session.get(Device, item_id)
-        return _form_page(entity, item_id, entity.values(db_session, device), new_token=token)
+    session[NEW_TOKEN] = {"id": item_id, "token": token}
+    return redirect(url_for("admin.edit", name="devices", item_id=item_id))
+
+
+@admin.post("/users/<int:item_id>/unlock")
+def unlock_user(item_id: int) -> ResponseReturnValue:
+    """Ends the slow-down after repeated failed sign-ins (server.signin_throttle: this process forgets the
+    username's failures) and any lock stored on the account, with an audit entry."""
+    principal = staff(ADMIN_ROLES, page=True)
+    ctx = luot()
+    with ctx.db.write() as db_session:
+        user = _load(db_session, ENTITIES["users"], item_id, principal)
+        failures, _slowed = ctx.signins.user_state(user.username)
+        user.locked_until, user.failed_logins = None, 0
+        db_session.add(user)
+        audit(
+            db_session,
+            principal,
+            "unlock",
+            "users",
+            user.id,
+            user.site_id,
+            f"users {user.username}",
+            {"failed_sign_ins": [failures, 0]},
+        )
+        name = user.username
+    ctx.signins.clear_user(name)
+    flash(t("Unlocked: {what}", what=name), "saved")
+    return redirect(url_for("admin.list_items", name="users"))
 
 
 @admin.get("/audit")

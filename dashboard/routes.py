@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
-from itertools import pairwise
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,22 +20,23 @@ from dashboard.access import (
     staff,
     visible_sites,
 )
+from dashboard.health import device_health
 from dashboard.texts import language, t
 from server.auth import AuthError, SignInThrottled
 from server.clock import local_date, local_time_text
 from server.context import luot
 from server.db import Database
 from server.domain.rules import SiteRules
-from server.domain.vocabulary import PRIORITY_CODES, SCORE_LABELS
+from server.domain.vocabulary import PRIORITY_CODES, SCORE_LABELS, DeviceKind
 from server.errors_http import HTTP_MESSAGES, error_response
 from server.i18n import translate
 from server.models import Agency, Counter, Service, Site, User
 from server.sessions import end_session, start_session
 from server.signin import sign_in
-from server.stats import charts, export_worker, exports
+from server.stats import export_worker, exports, numbers
 from server.stats.erlang import staffing
 from server.stats.feedback import FeedbackFilters, feedback, negative_today
-from server.stats.models import WAIT_BUCKETS
+from server.stats.history_charts import history_charts
 from server.stats.queries import (
     BREAKDOWNS,
     CHANNEL_LABELS,
@@ -47,6 +47,7 @@ from server.stats.queries import (
     live_site,
     province_today,
 )
+from server.stats.report_header import header_for
 from server.stats.rollup import TooManyMissingDays, roll_missing
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,6 @@ dashboard = Blueprint(
 )
 MAX_RANGE_DAYS = 400
 ROLLUP_ON_REQUEST = 500  # (site, day) pairs a history request may roll up before answering
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 # ---------------------------------------------------------------- sign-in
@@ -164,6 +164,15 @@ JS_STRINGS = (
     "Province total",
     "Site",
     *(label.en for label in SCORE_LABELS.values()),  # today's negative ratings (dashboard/js/_feedback.js)
+    "Connected",
+    "Connection lost, reconnecting…",
+    "Connection lost",
+    "Not connected",
+    "Printer ready",
+    "Printer offline",
+    "Printer out of paper",
+    "Printer status unknown",
+    *DeviceKind,
 )
 
 
@@ -175,6 +184,16 @@ def live_json() -> ResponseReturnValue:
         _sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=False)
         site_id = site.id or 0
     return jsonify(live_site(ctx.live_stats, site_id, ctx.clock.now()))
+
+
+@dashboard.get("/api/devices")
+def devices_json() -> ResponseReturnValue:
+    """The site's devices and printers, with alerts (dashboard.health)."""
+    principal = staff(LIVE_ROLES, page=False)
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        _sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=False)
+    return jsonify(device_health(site.id or 0))
 
 
 @dashboard.get("/api/negative-ratings")
@@ -294,43 +313,6 @@ def scope_lines(db_session: Session, filters: Filters, sites: list[Site]) -> lis
     return lines
 
 
-def history_charts(result: History) -> dict[str, Any]:
-    hours = sorted(set(result.by_hour) | set(range(7, 18)))
-    arrivals = [result.by_hour.get(h, [0])[0] for h in hours]
-    served = [result.hour_figures(h)["served"] if h in result.by_hour else 0 for h in hours]
-    days = result.days_in_range()
-    by_day = [result.day_figures(d) if d in result.by_day else None for d in days]
-    buckets = result.total_figures()["wait_histogram"]
-    bucket_labels = [f"<{WAIT_BUCKETS[0]}", *(f"{a}–{b}" for a, b in pairwise(WAIT_BUCKETS)), f"≥{WAIT_BUCKETS[-1]}"]
-    heat_hours = list(range(min(hours), max(hours) + 1))
-    return {
-        "hourly": charts.bar_chart(
-            "hourly",
-            t("Arrivals and served by hour"),
-            [f"{h:02d}" for h in hours],
-            [(t("Arrivals"), arrivals), (t("Served"), served)],
-        ),
-        "waits": charts.bar_chart("waits", t("Wait distribution (minutes)"), bucket_labels, [(t("Citizens"), buckets)]),
-        "trend": charts.line_chart(
-            "trend",
-            t("Daily trend"),
-            [d.strftime("%d/%m") for d in days],
-            [
-                (t("Arrivals"), [f["issued"] if f else 0 for f in by_day]),
-                (t("Served"), [f["served"] if f else 0 for f in by_day]),
-                (t("Average wait (min)"), [f["avg_wait_min"] if f else None for f in by_day]),
-            ],
-        ),
-        "heatmap": charts.heatmap(
-            "heatmap",
-            t("Arrivals by weekday and hour"),
-            [t(d) for d in WEEKDAYS],
-            [f"{h:02d}" for h in heat_hours],
-            [[result.heat.get((w, h), 0) for h in heat_hours] for w in range(7)],
-        ),
-    }
-
-
 def filter_choices(db_session: Session, filters: Filters) -> dict[str, list[tuple[Any, str]]]:
     site_ids = list(filters.site_ids)
     agencies = db_session.exec(
@@ -389,7 +371,7 @@ def history_page() -> ResponseReturnValue:
         report=report,
         total=report.total(),
         rows=report.rows(),
-        charts=history_charts(result),
+        charts=history_charts(result, language()),
         scope=scope,
         sites=sites,
         choices=choices,
@@ -400,6 +382,7 @@ def history_page() -> ResponseReturnValue:
         columns=exports.COLUMNS,
         definitions=exports.DEFINITIONS,
         csrf=generate_csrf(),
+        figure=lambda value, kind: numbers.figure(value, kind, language()),
         feedback=said,
         score=request.args.get("score") or "",
         reason=request.args.get("reason") or "",
@@ -423,7 +406,7 @@ def feedback_filters(filters: Filters) -> FeedbackFilters:
 
 
 EXPORT_TYPES = {  # kind → mimetype; built by exports.BUILDERS[kind] in server.stats.export_worker
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Flask adds "; charset=utf-8" (once) to text types
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
@@ -444,8 +427,10 @@ def export(kind: str) -> ResponseReturnValue:
     now = ctx.clock.now()
     with ctx.db.read() as db_session:
         scope = scope_lines(db_session, filters, sites)
+        header = header_for(db_session, filters.site_ids)
     scope.append((t("Printed"), local_time_text(now)))
-    job = export_worker.Job(kind, filters, now, t("Queue statistics"), scope, language())
+    options = {"header": header.to_json(), "separator": ";" if request.args.get("sep") == "semicolon" else ","}
+    job = export_worker.Job(kind, filters, now, t("Queue statistics"), scope, language(), options)
     try:
         body = export_worker.run(ctx.settings, job)
     except export_worker.ExportFailed as exc:

@@ -30,17 +30,33 @@ def init() -> None:
 
 
 @cli.command("seed-demo")
-def seed_demo() -> None:
+@click.option(
+    "--history-days",
+    type=click.IntRange(0, 366),
+    default=0,
+    show_default=True,
+    help="Also play this many finished days before today (History and charts; `make demo` asks for 30). "
+    "Days that already have tickets or a roll-up are left as they are.",
+)
+def seed_demo(history_days: int) -> None:
     """Create the demo province (20 agencies, 43 counters, demo users and devices)."""
+    from sqlmodel import Session
+
+    from server.clock import SystemClock
     from server.db import Database
     from server.demo_data import seed_demo as seed
+    from server.demo_history import fill_history
 
     settings = _settings()
     db = Database(settings)
     with db.write() as session:
         created = seed(session)
-    db.dispose()
     click.echo("Demo data created." if created else "Demo data already present.")
+    if history_days:
+        with Session(db.engine) as session:
+            totals = fill_history(session, SystemClock().now(), history_days)
+        click.echo(f"History: {totals['tickets']} tickets played over the last {history_days} days (rolled up).")
+    db.dispose()
 
 
 @cli.command("demo-info")

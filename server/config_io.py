@@ -30,6 +30,9 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from server.configuration.device_settings import check_device_settings
+from server.configuration.fields import SettingProblem
+from server.configuration.site_settings import check_site_settings
 from server.domain.hours import validate_opening_hours
 from server.domain.rules import SiteRules
 from server.domain.vocabulary import DeviceKind, Role
@@ -373,6 +376,9 @@ def _validate_site(check: Checker, site: dict[str, Any], path: KeyPath) -> None:
         check.fail((*path, "kind"), f"kind must be one of {', '.join(SITE_KINDS)}")
     try:
         SiteRules.from_settings(site.get("settings", {}))
+        check_site_settings(site.get("settings", {}))
+    except SettingProblem as problem:
+        check.fail((*path, "settings"), f"settings: {problem}")
     except (TypeError, ValueError) as exc:
         check.fail((*path, "settings"), f"settings: {exc}")
     agency_codes = _validate_agencies(check, site.get("agency", []), path)
@@ -499,6 +505,10 @@ def _validate_devices(
                 check.fail((*d_path, "settings"), f"device {device['name']!r}: unknown service {code!r}")
         if "counter" in settings and settings["counter"] not in counter_numbers:
             check.fail((*d_path, "settings"), f"device {device['name']!r}: unknown counter {settings['counter']}")
+        try:  # the same checks as the administration's form; the printer by its syntax (the allowance at use)
+            check_device_settings(device["kind"], settings, require_counter=False)
+        except SettingProblem as problem:
+            check.fail((*d_path, "settings"), f"device {device['name']!r}: {problem}")
     check.unique(devices, "name", (*path, "device"), "device")
 
 

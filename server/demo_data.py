@@ -19,7 +19,14 @@ from server.provisioning import (
 )
 
 CENTRE_CODE = "TTHCC"
-OFFICE_HOURS = {"days": [0, 1, 2, 3, 4], "periods": [["07:30", "11:30"], ["13:30", "17:00"]]}
+#: Monday to Friday, 07:30–11:30 and 13:00–17:00 (the lunch break closes receiving).
+OFFICE_HOURS = {"days": [0, 1, 2, 3, 4], "periods": [["07:30", "11:30"], ["13:00", "17:00"]]}
+#: The same, plus Saturday morning: the agencies citizens most often visit before a working week.
+SATURDAY_HOURS = {**OFFICE_HOURS, "by_day": {"5": [["07:30", "11:30"]]}}
+SATURDAY_AGENCIES = ("STP", "CA", "BHXH", "BD")
+#: The demo takes tickets at any hour (site rule `issue_outside_hours`) so it can be tried in the evening;
+#: Administration → Sites → the site's queue rules turns it off (README "Trying the demo").
+DEMO_RULES = {"issue_outside_hours": True}
 
 # (code, name, English name, counters, [(service code, name, minutes per citizen), …])
 AGENCIES: list[tuple[str, str, str, int, list[tuple[str, str, float]]]] = [
@@ -209,7 +216,7 @@ def seed_demo(session: Session) -> bool:
     """Creates the demo province once; returns False if it is there already."""
     if session.exec(select(Site).where(Site.code == CENTRE_CODE)).first() is not None:
         return False
-    centre = create_site(session, CENTRE_CODE, "Trung tâm Phục vụ hành chính công tỉnh", "centre")
+    centre = create_site(session, CENTRE_CODE, "Trung tâm Phục vụ hành chính công tỉnh", "centre", **DEMO_RULES)
     counter_number = 1
     clerk_hash = hash_password(DEMO_PASSWORDS["clerk"])
     east = []
@@ -219,8 +226,8 @@ def seed_demo(session: Session) -> bool:
             east.append(agency.id)
         sequence = create_sequence(session, centre, code, "", index * 1000 + 1, index * 1000 + 999)
         created = []
+        hours = SATURDAY_HOURS if code in SATURDAY_AGENCIES else OFFICE_HOURS
         for order, (service_code, service_name, minutes) in enumerate(services):
-            hours = OFFICE_HOURS if service_code == "SGDDT-CS" else None
             cap = 50 if service_code == "STP-QT" else None
             created.append(
                 create_service(
@@ -265,16 +272,34 @@ def seed_demo(session: Session) -> bool:
 
 
 def _seed_branches(session: Session) -> None:
-    branch = create_site(session, "CN-DONGSON", "Chi nhánh Trung tâm Phục vụ hành chính công huyện Đông Sơn", "branch")
+    branch = create_site(
+        session, "CN-DONGSON", "Chi nhánh Trung tâm Phục vụ hành chính công huyện Đông Sơn", "branch", **DEMO_RULES
+    )
     agency = create_agency(session, branch, "UBND", "Ủy ban nhân dân huyện", "District People's Committee")
-    land = create_service(session, agency, "CN-DD", "Đất đai", first=1, last=999, default_service_minutes=10)
+    land = create_service(
+        session, agency, "CN-DD", "Đất đai", first=1, last=999, default_service_minutes=10, opening_hours=SATURDAY_HOURS
+    )
     civil = create_service(
-        session, agency, "CN-HT", "Hộ tịch, chứng thực", first=2001, last=2999, default_service_minutes=5
+        session,
+        agency,
+        "CN-HT",
+        "Hộ tịch, chứng thực",
+        first=2001,
+        last=2999,
+        default_service_minutes=5,
+        opening_hours=SATURDAY_HOURS,
     )
     create_counter(session, branch, 1, [land, civil])
     create_counter(session, branch, 2, [civil])
     create_device(session, branch, "kiosk", "Kiosk chi nhánh", "demo-kiosk-dongson")
-    point = create_site(session, "XA-DONGTHINH", "Điểm tiếp nhận xã Đông Thịnh", "point")
+    point = create_site(session, "XA-DONGTHINH", "Điểm tiếp nhận xã Đông Thịnh", "point", **DEMO_RULES)
     commune = create_agency(session, point, "UBNDX", "Ủy ban nhân dân xã", "Commune People's Committee")
-    general = create_service(session, commune, "XA-TN", "Tiếp nhận và trả kết quả", first=1, last=500)
+    general = create_service(
+        session, commune, "XA-TN", "Tiếp nhận và trả kết quả", first=1, last=500, opening_hours=OFFICE_HOURS
+    )
     create_counter(session, point, 1, [general])
+    hashed = hash_password(DEMO_PASSWORDS["clerk"])
+    for site, username, number in ((branch, "dongson01", 1), (branch, "dongson02", 2), (point, "dongthinh01", 1)):
+        create_user(
+            session, username, "", "clerk", site, full_name=f"Cán bộ {site.code} quầy {number}", password_hash=hashed
+        )

@@ -36,6 +36,7 @@ from server.domain.queries import (
     site_rules,
     ticket_view,
 )
+from server.domain.rules import SiteRules
 from server.domain.vocabulary import AT_COUNTER, CALL_KINDS, OPEN_STATUSES, TicketStatus
 from server.models import Agency, Counter, CounterService, Service, Site, Ticket, TicketEvent
 from server.payloads import agency_dict, service_dict, site_dict
@@ -52,9 +53,10 @@ class SiteCatalogue:
     site: dict[str, Any]
     agencies: list[dict[str, Any]]
     services: list[Service]
+    rules: SiteRules | None = None
 
     def services_at(self, now: datetime) -> list[dict[str, Any]]:
-        return [service_dict(service, now) for service in self.services]
+        return [service_dict(service, now, self.rules) for service in self.services]
 
 
 class UnknownSite(LookupError):
@@ -81,6 +83,8 @@ class LineStore:
         self._lines: dict[int, SiteLine] = {}
         self._built_at: dict[int, float] = {}
         self._stale: set[int] = set()
+        #: Sites whose line is being built again: readers wait for it rather than take the line it replaces.
+        self._building: set[int] = set()
         self._locks: dict[int, threading.RLock] = defaultdict(threading.RLock)
         self._counter_sites: dict[int, int] = {}
         self._catalogues: dict[int, SiteCatalogue] = {}
@@ -99,11 +103,15 @@ class LineStore:
             return self._lines[site_id]
         with self._locks[site_id]:
             if not self._usable(site_id, now, fresh_after):
-                self._stale.discard(site_id)
-                started = time.monotonic()
-                line = self._build(site_id, now)
-                self._lines[site_id] = line
-                self._built_at[site_id] = started
+                self._stale.discard(site_id)  # before: a change during the build marks it again
+                self._building.add(site_id)  # readers wait for the new line, not read the old one meanwhile
+                try:
+                    started = time.monotonic()
+                    line = self._build(site_id, now)
+                    self._lines[site_id] = line
+                    self._built_at[site_id] = started
+                finally:
+                    self._building.discard(site_id)
             return self._lines[site_id]
 
     def _usable(self, site_id: int, now: datetime, fresh_after: float | None) -> bool:
@@ -113,6 +121,7 @@ class LineStore:
             line is not None
             and line.day == local_date(now)
             and site_id not in self._stale
+            and site_id not in self._building
             and time.monotonic() - built < REBUILD_EVERY_SECONDS
             and (fresh_after is None or built >= fresh_after)
         )
@@ -178,10 +187,10 @@ class LineStore:
             agencies = session.exec(select(Agency).where(Agency.site_id == site_id).order_by(col(Agency.sort_order)))
             ordered = session.exec(select(Service).where(Service.site_id == site_id).order_by(col(Service.sort_order)))
             rows = list(ordered)
-            self._catalogues[site_id] = SiteCatalogue(site_dict(site), [agency_dict(a) for a in agencies], rows)
+            self._catalogues[site_id] = SiteCatalogue(site_dict(site), [agency_dict(a) for a in agencies], rows, rules)
             services = {
                 s.id or 0: ServiceInfo(
-                    s.id or 0, s.agency_id, s.default_service_minutes, dict(s.opening_hours or {}), s.active
+                    s.id or 0, s.agency_id, s.default_service_minutes, rules.hours_of(s.opening_hours), s.active
                 )
                 for s in rows
             }

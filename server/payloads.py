@@ -13,6 +13,7 @@ from server.domain.hours import is_open
 from server.domain.line import Call, Entry
 from server.domain.outlook import ServiceFigures, TicketOutlook
 from server.domain.readmodels import CounterView, TicketView
+from server.domain.rules import SiteRules
 from server.models import Agency, Service, Site
 
 
@@ -31,7 +32,9 @@ def agency_dict(agency: Agency) -> dict[str, Any]:
     }
 
 
-def service_dict(service: Service, now: datetime) -> dict[str, Any]:
+def service_dict(service: Service, now: datetime, rules: SiteRules | None = None) -> dict[str, Any]:
+    """A service as kiosks and boards see it; `open_now` follows the site's calendar when `rules` are given."""
+    hours = rules.hours_of(service.opening_hours) if rules is not None else service.opening_hours
     return {
         "id": service.id,
         "code": service.code,
@@ -40,7 +43,7 @@ def service_dict(service: Service, now: datetime) -> dict[str, Any]:
         "agency_id": service.agency_id,
         "daily_cap": service.daily_cap,
         "opening_hours": service.opening_hours,
-        "open_now": is_open(service.opening_hours, now) and service.active,
+        "open_now": is_open(hours, now) and service.active,
         "target_wait_minutes": service.target_wait_minutes,
     }
 

@@ -33,6 +33,7 @@ from server.line_publisher import LinePublisher, Listener
 from server.line_store import LineStore
 from server.models import Counter, Site, Ticket
 from server.payloads import counter_dict, outlook_dict, public_ticket
+from server.presence import DevicePresence
 from server.snapshots import site_snapshot
 from server.socket_limits import ConnectionCaps, InboundLimiter, SnapshotGate
 from server.socket_request import current_sid
@@ -77,6 +78,10 @@ class Hub:
         self.allowed_origins = frozenset(o.strip().rstrip("/").lower() for o in allowed_origins if o.strip())
         self._site_payloads: dict[int, tuple[Any, ...]] = {}  # site → ((seq, second), line, catalogue, payload)
         self.bus = LineBus(message_queue, self._heard, socketio.sleep) if message_queue.startswith("redis") else None
+        #: Devices connected to this process (the live dashboard's device health).
+        self.presence = DevicePresence(
+            clock, lambda site_id, payload: socketio.emit("device.status", payload, to=f"managers:{site_id}")
+        )
         socketio.on_event("connect", self._on_connect)
         socketio.on_event("disconnect", self._on_disconnect)
         socketio.on_event("snapshot.request", self._on_snapshot_request)
@@ -173,6 +178,8 @@ class Hub:
             join_room(room)
         self.snapshots.started(current_sid())
         self._send_snapshot(site_id, tracking, current_sid())
+        if principal.kind == "device":
+            self.presence.connected(current_sid(), principal.id, site_id)
         if listener is not None:
             self.figures.listen(current_sid(), listener)
             self.figures.changed(site_id, set(), local=False)  # its own figures follow the snapshot
@@ -182,6 +189,7 @@ class Hub:
         self.figures.forget(current_sid())
         self.snapshots.forget(current_sid())
         self.caps.release(current_sid())
+        self.presence.disconnected(current_sid())
 
     def _site_for(self, principal: Principal, auth: dict[str, Any]) -> int | None:
         """The site the socket follows; None (refused) for another site, a malformed or an unknown one."""

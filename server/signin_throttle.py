@@ -76,3 +76,16 @@ class SignInThrottle:
     def succeeded(self, address: str, username: str) -> None:
         with self._lock:
             self._failures.pop(f"user:{username}", None)
+
+    def user_state(self, username: str) -> tuple[int, bool]:
+        """(recent failures of this username, whether its sign-ins are slowed down now: `free` or more)."""
+        with self._lock:
+            entry = self._failures.get(f"user:{username}")
+        if entry is None or self._now() - entry[1] > self.forget_after:
+            return 0, False
+        return entry[0], entry[0] >= self.free
+
+    def clear_user(self, username: str) -> None:
+        """Forgets the username's failures (an administrator unlocks the account); its address's stay."""
+        with self._lock:
+            self._failures.pop(f"user:{username}", None)

@@ -6,6 +6,8 @@
 // changes them. The page computes no statistic itself, so it shows exactly what history will show for the day.
 import { connectLive } from "../../web/lib/live.js";
 import { feedbackPanel } from "./_feedback.js";
+import { count, minutes, percent } from "./_format.js";
+import { healthPanel } from "./_health.js";
 
 // The site picker sends its form when changed (no inline handler: the pages' CSP allows no inline script).
 for (const select of document.querySelectorAll("select[data-autosubmit]")) {
@@ -105,20 +107,18 @@ function summarise(serviceIds, f, targets) {
   };
 }
 
-const minutes = (seconds) => (seconds === null || seconds === undefined ? "–" : (seconds / 60).toFixed(1));
-const percent = (share) => (share === null || share === undefined ? "–" : `${(share * 100).toFixed(1)} %`);
 
 // Satisfaction next to its base, ratings/served: 3 ratings of 900 served must not look like 100 %.
 const satisfactionText = (f) => (typeof f.ratings === "number" && f.ratings > 0
-  ? `${percent(f.satisfaction)} (${f.ratings}/${f.served ?? 0})` : percent(f.satisfaction));
+  ? `${percent(f.satisfaction)} (${count(f.ratings)}/${count(f.served ?? 0)})` : percent(f.satisfaction));
 
 function row(kind, id, label, f) {
   const tr = document.createElement("tr");
   tr.className = `${kind}${f.breach ? " breach" : ""}`;
   tr.dataset[kind] = id;
   const cells = [
-    ["waiting", f.waiting], ["longest", minutes(f.longest)], ["open", f.open], ["paused", f.paused],
-    ["served", f.served], ["avg", minutes(f.avg)], ["p90", minutes(f.p90)], ["within", percent(f.share)],
+    ["waiting", count(f.waiting)], ["longest", minutes(f.longest)], ["open", count(f.open)], ["paused", count(f.paused)],
+    ["served", count(f.served)], ["avg", minutes(f.avg)], ["p90", minutes(f.p90)], ["within", percent(f.share)],
     ["satisfaction", satisfactionText(f)],
   ];
   const th = document.createElement("th");
@@ -150,8 +150,45 @@ function render() {
   table.tBodies[0].replaceWith(body);
   const foot = document.createElement("tfoot");
   const all = state.services.map((s) => s.id);
-  foot.append(row("site", siteId, S.Total, summarise(all, stats.total, state.services.map((s) => s.target_wait_minutes))));
+  const total = summarise(all, stats.total, state.services.map((s) => s.target_wait_minutes));
+  foot.append(row("site", siteId, S.Total, total));
   table.tFoot.replaceWith(foot);
+  renderLeader(total);
+}
+
+// ---------------------------------------------------------------- the leader's totals
+
+/** Closed counters that serve a service somebody is waiting for. */
+function unattended() {
+  let closed = 0;
+  for (const c of state.counters.values()) {
+    if (c.status !== "closed") continue;
+    if (c.service_ids.some((id) => (state.queues.get(id) || { waiting: 0 }).waiting > 0)) closed += 1;
+  }
+  return closed;
+}
+
+function setCard(key, text, bad) {
+  const card = document.querySelector(`#leader [data-k="${key}"]`);
+  if (!card) return;
+  card.querySelector(".value").textContent = text;
+  card.classList.toggle("breach", Boolean(bad));
+}
+
+function renderLeader(total) {
+  const closed = unattended();
+  setCard("waiting", count(total.waiting), total.waiting > 0 && total.open === 0);
+  setCard("served", count(total.served), false);
+  setCard("avg", minutes(total.avg), total.breach && total.avg !== null);
+  setCard("within", percent(total.share), total.share !== null && total.share < 0.8);
+  setCard("satisfaction", percent(total.satisfaction), total.satisfaction !== null && total.satisfaction < 0.8);
+  setCard("open", count(total.open), false);
+  setCard("paused", count(total.paused), false);
+  setCard("unattended", count(closed), closed > 0);
+}
+
+function renderDevices(alerts, connected, all) {
+  setCard("devices", `${count(connected)}/${count(all)}`, alerts > 0);
 }
 
 // ---------------------------------------------------------------- province
@@ -177,12 +214,14 @@ async function loadProvince() {
 // ---------------------------------------------------------------- wiring
 
 const status = document.getElementById("status");
+const language = document.documentElement.lang === "en" ? "en" : "vi";
+const health = healthPanel(S, language, renderDevices);
 const feedback = feedbackPanel(S);
-connectLive({
+const socket = connectLive({
   auth: { site_id: siteId },
   onStatus: (online) => {
     status.dataset.online = String(online);
-    status.textContent = online ? S.online : S.offline;
+    status.textContent = online ? S.Connected : S["Connection lost, reconnecting…"];
   },
   onSnapshot: (snapshot) => {
     state.agencies = snapshot.agencies;
@@ -191,6 +230,7 @@ connectLive({
     state.queues = new Map();
     setQueues(snapshot.queues);
     loadStats().catch((error) => console.error(error));
+    if (health) health.load().catch((error) => console.error(error));
     if (feedback) feedback.load().catch((error) => console.error(error));
     render();
   },
@@ -203,8 +243,25 @@ connectLive({
     "rating.negative": (rating) => { if (feedback) feedback.arrived(rating); },
   },
 });
+// Device and printer status carry no sequence number: not part of the queue's event stream.
+if (health) {
+  socket.on("device.status", (payload) => health.presence(payload));
+  socket.on("printer.status", (payload) => health.printer(payload));
+}
 setInterval(render, 15000); // the longest current wait grows while nobody is called
 if (root.dataset.province === "true") {
   loadProvince();
   setInterval(loadProvince, 60000);
+}
+
+const showServices = document.getElementById("show-services");
+if (showServices) {
+  const table = document.getElementById("agencies");
+  showServices.checked = localStorage.getItem("luot.dashboard.services") === "shown";
+  const apply = () => {
+    table.dataset.services = showServices.checked ? "shown" : "hidden";
+    localStorage.setItem("luot.dashboard.services", table.dataset.services);
+  };
+  apply();
+  showServices.addEventListener("change", apply);
 }

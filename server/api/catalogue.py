@@ -51,7 +51,7 @@ def list_services() -> ResponseReturnValue:
         for service in (s for s in services if s.agency_id == agency.id):
             issued = line.issued.get(service.id or 0, 0)
             cap_left = None if service.daily_cap is None else max(service.daily_cap - issued, 0)
-            entry = service_dict(service, now)
+            entry = service_dict(service, now, line.rules)
             entries.append(
                 {
                     **entry,

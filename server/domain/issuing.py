@@ -14,7 +14,7 @@ from server.domain.events import TicketIssued
 from server.domain.hours import is_open
 from server.domain.numbering import allocate_number, display_number
 from server.domain.outcome import Outcome
-from server.domain.queries import ticket_view
+from server.domain.queries import site_rules, ticket_view
 from server.domain.ticket_log import log_event
 from server.domain.vocabulary import PRIORITY_CODES, Channel, EventKind, TicketStatus
 from server.models import Appointment, NumberSequence, Service, Ticket
@@ -110,8 +110,9 @@ def _appointment_to_check_in(session: Session, site_id: int, now: datetime, code
 
 
 def _check_receiving(session: Session, service: Service, now: datetime, today: date) -> None:
-    """The service takes citizens now. Raises ServiceClosed or DailyCapReached (409)."""
-    if not is_open(service.opening_hours, now):
+    """The service takes citizens now (its hours, the site's holidays and demo rule). Raises ServiceClosed or
+    DailyCapReached (409)."""
+    if not is_open(site_rules(session, service.site_id).hours_of(service.opening_hours), now):
         raise errors.ServiceClosed()
     if service.daily_cap is not None:
         issued_today = session.exec(_ISSUED_TODAY, params={"service_id": service.id, "day": today}).one()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from server.domain.hours import effective_hours
 from server.domain.vocabulary import DEFAULT_RATING_REASONS, DEFAULT_RATING_SCALE, DEFAULT_REASON_SCORES
 
 
@@ -17,6 +18,8 @@ class SiteRules:
     After `priority_streak_limit` priority calls in a row at a counter, the longest-waiting ordinary
     ticket goes next, so priority never starves ordinary citizens. Within a class: longest weighted
     wait first (wait × the counter's weight for the service); a transferred ticket keeps its time.
+    Services take citizens within their opening hours, never on the site's `holidays`, unless the site sets
+    `issue_outside_hours` (demonstrations).
     """
 
     priority_streak_limit: int = 3
@@ -34,6 +37,8 @@ class SiteRules:
     announcement_template: str = "Mời công dân có số thứ tự {so} đến quầy số {quay}"
     number_region: str = "north"
     digit_by_digit: bool = False
+    holidays: tuple[str, ...] = ()  # ISO dates the site is closed all day (public holidays)
+    issue_outside_hours: bool = False  # demo: tickets at any hour, whatever the services' opening hours say
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -41,7 +46,11 @@ class SiteRules:
         raw = dict(raw or {})
         known = {f.name for f in fields(cls)} - {"extra"}
         values = {k: raw.pop(k) for k in list(raw) if k in known}
-        for name in ("rating_scale", "rating_reasons", "rating_reason_scores"):
+        for name in ("rating_scale", "rating_reasons", "rating_reason_scores", "holidays"):
             if name in values:
                 values[name] = tuple(values[name])
         return cls(**values, extra=raw)
+
+    def hours_of(self, hours: dict[str, Any] | None) -> dict[str, Any]:
+        """A service's opening hours with this site's calendar folded in (server.domain.hours)."""
+        return effective_hours(hours, self.holidays, self.issue_outside_hours)

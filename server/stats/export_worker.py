@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +50,8 @@ class Job:
     title: str
     scope: list[tuple[str, str]]
     language: str
+    #: "header": the site's report words (ReportHeader.to_json); "separator": "," or ";" (CSV)
+    options: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         filters = {
@@ -63,6 +65,7 @@ class Job:
             "title": self.title,
             "scope": [list(line) for line in self.scope],
             "language": self.language,
+            "options": self.options,
         }
 
     @classmethod
@@ -85,6 +88,7 @@ class Job:
             data["title"],
             [(label, value) for label, value in data["scope"]],
             data["language"],
+            dict(data.get("options") or {}),
         )
 
 
@@ -161,7 +165,20 @@ def build(job: Job, settings: Settings) -> bytes:
             said = feedback(session, feedback_filters(job.filters))
     finally:
         db.dispose()
-    return exports.BUILDERS[job.kind](exports.Report(result, job.title, job.scope, job.language, said))
+    from server.clock import local_date
+    from server.stats.report_header import ReportHeader
+
+    report = exports.Report(
+        result,
+        job.title,
+        job.scope,
+        job.language,
+        said,
+        header=ReportHeader.from_json(job.options.get("header")),
+        printed_on=local_date(job.now),
+        separator=";" if job.options.get("separator") == ";" else ",",
+    )
+    return exports.BUILDERS[job.kind](report)
 
 
 def feedback_filters(filters: Filters) -> FeedbackFilters:

@@ -11,14 +11,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 from server.i18n import nfc, translate
+from server.stats import pdf_report
 from server.stats.compute import INDEX
 from server.stats.queries import History
+from server.stats.report_header import ReportHeader
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/noto"))
 T = TypeVar("T")
@@ -72,7 +75,9 @@ def inert(text: Any) -> Any:
 
 @dataclass(frozen=True)
 class Report:
-    """A history with the words around it: title, the filters in words, the language."""
+    """A history with the words around it: title, the filters in words, the language; for the PDF the site's
+    report words (`header`) and the day it is printed; for the CSV the separator ("," or ";": Excel with
+    Vietnamese regional settings, which also reads decimal commas)."""
 
     history: History
     title: str
@@ -80,6 +85,9 @@ class Report:
     language: str = "vi"
     #: what citizens said in the range (server.stats.feedback.feedback): reason counts and comments
     feedback: dict[str, Any] | None = None
+    header: ReportHeader = field(default_factory=ReportHeader)
+    printed_on: date | None = None
+    separator: str = ","
 
     def said(self) -> tuple[list[str], list[tuple[str, int]], list[list[str]]]:
         """(headings, reason counts, comment rows as text cells) of `feedback`; empty without it."""
@@ -131,24 +139,29 @@ class Report:
         return [self.t(BY_LABELS[self.history.filters.by]), *(self.t(msgid) for msgid, _k, _kind in COLUMNS)]
 
 
-def text_value(value: Any, kind: str) -> str:
-    """How a figure is written in CSV and PDF: shares as percentages with one decimal."""
+def text_value(value: Any, kind: str, decimal_comma: bool = False) -> str:
+    """How a figure is written in the CSV: shares as percentages with one decimal, no thousands separator; a
+    decimal comma for the `;`-separated file."""
     if value is None:
         return ""
     if kind == "share":
-        return f"{value * 100:.1f}"
-    if kind == "min":
-        return f"{value:.1f}"
-    return str(value)
+        text = f"{value * 100:.1f}"
+    elif kind == "min":
+        text = f"{value:.1f}"
+    else:
+        return str(value)
+    return text.replace(".", ",") if decimal_comma else text
 
 
 # ---------------------------------------------------------------- CSV
 
 
 def to_csv(report: Report) -> bytes:
-    """UTF-8 with a byte-order mark (Excel opens it as UTF-8); shares in percent."""
+    """UTF-8 with a byte-order mark (Excel opens it as UTF-8); shares in percent. With `report.separator` ";"
+    the decimals take a comma: what Excel expects under Vietnamese regional settings."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, delimiter=report.separator, lineterminator="\r\n")
+    comma = report.separator == ";"
     headings = report.headings()
     writer.writerow(
         [
@@ -157,7 +170,7 @@ def to_csv(report: Report) -> bytes:
         ]
     )
     for label, fig in [*report.rows(), (report.t("Total"), report.total())]:
-        writer.writerow([inert(label), *(text_value(fig[key], kind) for _m, key, kind in COLUMNS)])
+        writer.writerow([inert(label), *(text_value(fig[key], kind, comma) for _m, key, kind in COLUMNS)])
     _csv_said(writer, report)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -277,97 +290,8 @@ def pdf_fonts() -> tuple[str, str]:
 
 
 def to_pdf(report: Report) -> bytes:
-    """An A4 landscape report: title, scope, totals, the breakdown and the days."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
-    regular, bold = pdf_fonts()
-    body = ParagraphStyle("body", fontName=regular, fontSize=8.5, leading=10.5)
-    heading = ParagraphStyle("heading", fontName=bold, fontSize=16, leading=20, spaceAfter=4)
-    section = ParagraphStyle("section", fontName=bold, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
-    head_cell = ParagraphStyle("head", fontName=bold, fontSize=8, leading=9.5)
-
-    def p(text: str, style: ParagraphStyle = body) -> Paragraph:
-        return Paragraph(escape_xml(nfc(text)), style)
-
-    page = landscape(A4)
-    usable = page[0] - 30 * mm
-    first_width = usable * 0.28
-    other = (usable - first_width) / len(COLUMNS)
-
-    def table(first: str, rows: list[tuple[str, dict[str, Any]]], total: dict[str, Any] | None) -> Table:
-        data = [
-            [
-                p(first, head_cell),
-                *(p(report.t(m) + (" (%)" if kind == "share" else ""), head_cell) for m, _k, kind in COLUMNS),
-            ]
-        ]
-        for label, fig in rows:
-            data.append([p(label), *(text_value(fig[key], kind) for _m, key, kind in COLUMNS)])
-        if total is not None:
-            data.append([p(report.t("Total"), head_cell), *(text_value(total[key], kind) for _m, key, kind in COLUMNS)])
-        result = Table(data, colWidths=[first_width] + [other] * len(COLUMNS), repeatRows=1)
-        style = [
-            ("FONTNAME", (0, 0), (-1, -1), regular),
-            ("FONTSIZE", (0, 0), (-1, -1), 8.5),
-            ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
-            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef6")),
-            ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.HexColor("#204a87")),
-            ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c0c8d0")),
-        ]
-        if total is not None:
-            style += [
-                ("FONTNAME", (1, -1), (-1, -1), bold),
-                ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f3f3f3")),
-            ]
-        result.setStyle(TableStyle(style))
-        return result
-
-    story: list[Any] = [p(report.title, heading)]
-    for label, value in report.scope:
-        story.append(p(f"{label}: {value}"))
-    story += [p(report.t("Totals"), section), table(report.t("Total"), [], report.total())]
-    by = report.history.filters.by
-    story += [p(report.t(BY_LABELS[by]), section), table(report.t(BY_LABELS[by]), report.rows(), report.total())]
-    if by != "day" and len(report.by_day()) > 1:
-        story += [p(report.t("By day"), section), table(report.t("Day"), report.by_day(), None)]
-    headings, reasons, said = report.said()
-    if headings:
-        story += [p(report.t("What citizens said"), section)]
-        if reasons:
-            story.append(p("; ".join(f"{reason}: {count}" for reason, count in reasons)))
-        if said:
-            widths = [usable * w for w in (0.1, 0.06, 0.08, 0.12, 0.1, 0.2, 0.34)]
-            comments = Table(
-                [[p(h, head_cell) for h in headings], *([p(c) for c in row] for row in said)],
-                colWidths=widths,
-                repeatRows=1,
-            )
-            comments.setStyle(
-                TableStyle(
-                    [("VALIGN", (0, 0), (-1, -1), "TOP"), ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c0c8d0"))]
-                )
-            )
-            story.append(comments)
-    story += [Spacer(1, 6 * mm), p(report.t(DEFINITIONS))]
-    out = io.BytesIO()
-    document = SimpleDocTemplate(
-        out,
-        pagesize=page,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=12 * mm,
-        bottomMargin=12 * mm,
-        title=nfc(report.title),
-        author="Lượt",
-        invariant=1,
-    )
-    document.build(story)
-    return out.getvalue()
+    """The administrative report (server.stats.pdf_report)."""
+    return pdf_report.to_pdf(report, pdf_report.ReportWords(COLUMNS, BY_LABELS, DEFINITIONS, pdf_fonts()))
 
 
 def escape_xml(text: str) -> str:

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 HOUR_PROFILE = {7: 0.5, 8: 1.6, 9: 1.8, 10: 1.4, 11: 0.5, 13: 0.6, 14: 1.5, 15: 1.1, 16: 0.6}
 WEEKDAY_FACTOR = {0: 1.25, 1: 1.0, 2: 1.0, 3: 0.95, 4: 0.9}
 MONTH_FACTOR = {1: 1.3, 2: 0.7, 3: 1.05, 4: 1.0, 5: 0.95, 6: 0.9, 7: 0.85, 8: 0.9, 9: 1.0, 10: 1.05, 11: 1.05, 12: 1.2}
+PROFILE_WEIGHT = sum(HOUR_PROFILE.values())
 HOLIDAYS = {(1, 1), (4, 30), (5, 1), (9, 2), (9, 3)}
 SCORES = (("very_satisfied", 0.68), ("satisfied", 0.27), ("unsatisfied", 0.05))
 
@@ -62,9 +63,9 @@ class SiteShape:
     kind: str
     daily: float  # mean arrivals per ordinary day
     first_numbers: dict[int, int] = field(default_factory=dict)  # sequence id → first number
-    agencies: list[tuple[int, float, list[tuple[int, int, float]], list[tuple[int, int]]]] = field(
+    agencies: list[tuple[int, float, list[tuple[int, int, float]], list[tuple[int, int | None]]]] = field(
         default_factory=list
-    )  # (agency id, share, [(service id, sequence id, minutes)], [(counter id, clerk id)])
+    )  # (agency id, share, [(service id, sequence id, minutes)], [(counter id, clerk id or None)])
 
 
 def _lunar_new_year(year: int) -> date:
@@ -89,6 +90,19 @@ def day_factor(day: date) -> float:
     if tet - timedelta(days=20) <= day < tet - timedelta(days=2):
         factor *= 1.35  # the rush before Tết
     return factor
+
+
+#: (agency id, day) → the hours of HOUR_PROFILE at which the agency receives that day (None: all of them).
+OpenHours = Callable[[int, date], dict[int, float] | None]
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """Which days and hours are played: `factor_of(day)` scales a day's arrivals (0 = closed), `profile_of`
+    (agency, day) gives the hours the agency receives (default: all of HOUR_PROFILE on open days)."""
+
+    factor_of: Callable[[date], float] = day_factor
+    profile_of: OpenHours | None = None
 
 
 # ---------------------------------------------------------------- the province
@@ -151,7 +165,7 @@ def create_province(session: Session, sites: int = 101, password: str = "synthet
                 session.add(service)
                 session.flush()
                 created.append((service.id or 0, sequence.id or 0, float(minutes)))
-            staff = []
+            staff: list[tuple[int, int | None]] = []
             for _ in range(counters):
                 clerk = User(
                     username=f"{code.lower()}-clerk{counter_number:02d}",
@@ -196,11 +210,14 @@ def _at(day: date, minutes: float) -> datetime:
     return local.astimezone(UTC)
 
 
-def _arrival_minutes(rng: random.Random, day: date, mean: float) -> list[float]:
-    """Arrival times (local minutes) for a day with `mean` expected arrivals, following HOUR_PROFILE."""
-    total_weight = sum(HOUR_PROFILE.values())
+def _arrival_minutes(
+    rng: random.Random, day: date, mean: float, profile: dict[int, float] = HOUR_PROFILE
+) -> list[float]:
+    """Arrival times (local minutes) for a day with `mean` expected arrivals, following `profile` (hour →
+    weight, a part of HOUR_PROFILE)."""
+    total_weight = sum(profile.values())
     times = []
-    for hour, weight in HOUR_PROFILE.items():
+    for hour, weight in profile.items():
         expected = mean * weight / total_weight
         count = _poisson(rng, expected)
         start = hour * 60 + (30 if hour == 7 else 0)
@@ -222,13 +239,24 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 
 def simulate_site_day(
-    rng: random.Random, shape: SiteShape, day: date, volume: float, next_id: Callable[[], int], out: DayOutput
+    rng: random.Random,
+    shape: SiteShape,
+    day: date,
+    volume: float,
+    next_id: Callable[[], int],
+    out: DayOutput,
+    plan: DayPlan | None = None,
 ) -> None:
-    factor = day_factor(day) * volume
+    plan = plan or DayPlan()
+    factor = plan.factor_of(day) * volume
     if factor == 0:
         return
     for agency_id, share, services, staff in shape.agencies:
-        arrivals = _arrival_minutes(rng, day, shape.daily * share * factor * rng.uniform(0.85, 1.15))
+        profile = plan.profile_of(agency_id, day) if plan.profile_of else HOUR_PROFILE
+        if not profile:
+            continue
+        mean = shape.daily * share * factor * rng.uniform(0.85, 1.15) * sum(profile.values()) / PROFILE_WEIGHT
+        arrivals = _arrival_minutes(rng, day, mean, profile)
         free_at = [8 * 60 - 30.0 + rng.random() * 10 for _ in staff]  # counters open around 7:30
         weights = [1.0 / (i + 1) for i in range(len(services))]
         for minute in arrivals:
@@ -365,34 +393,56 @@ def generate(
     """Creates the province and plays every day of [first, last]; rolls up days before `rollup_until`
     (default: `last`, i.e. the last day stays live like "today"). Commit is the caller's (or per day batch
     when `session` is bound to a connection that commits)."""
-    rng = random.Random(seed)
     shapes = create_province(session, sites)
+    return play_days(
+        session,
+        shapes,
+        first,
+        last,
+        random.Random(seed),
+        volume=volume,
+        rollup_until=rollup_until or last,
+        now=now or datetime.now(UTC),
+        progress=progress,
+    )
+
+
+def play_days(
+    session: Session,
+    shapes: list[SiteShape],
+    first: date,
+    last: date,
+    rng: random.Random,
+    *,
+    volume: float,
+    rollup_until: date,
+    now: datetime,
+    plan: DayPlan | None = None,
+    wanted: Callable[[SiteShape, date], bool] | None = None,
+    progress: Callable[[date, int], None] | None = None,
+) -> dict[str, int]:
+    """Plays the sites' days of [first, last] into the log (those `wanted` says, default all), rolls up the
+    days before `rollup_until` and commits after each day."""
     ids = iter(
         range(
             (session.execute(select(col(Ticket.id)).order_by(col(Ticket.id).desc()).limit(1)).scalar() or 0) + 1, 10**12
         )
     )
-    services = {
-        sid: ServiceInfo(a_id, 15 * 60, 0)
-        for shape in shapes
-        for a_id, _s, svc, _st in shape.agencies
-        for sid, _q, _m in svc
-    }
+    played = {sid for shape in shapes for _a, _s, svc, _st in shape.agencies for sid, _q, _m in svc}
     targets = {row.id: row for row in session.execute(select(Service)).scalars()}
     services = {
         sid: ServiceInfo(
             targets[sid].agency_id, targets[sid].target_wait_minutes * 60, targets[sid].target_service_minutes * 60
         )
-        for sid in services
+        for sid in played
     }
-    rollup_until = rollup_until or last
-    now = now or datetime.now(UTC)
     totals = {"tickets": 0, "events": 0, "days": 0}
     day = first
     while day <= last:
         out = DayOutput()
-        for shape in shapes:
-            simulate_site_day(rng, shape, day, volume, lambda: next(ids), out)
+        todays = [shape for shape in shapes if wanted is None or wanted(shape, day)]
+        for shape in todays:
+            simulate_site_day(rng, shape, day, volume, lambda: next(ids), out, plan)
         if out.tickets:
             session.connection().execute(insert(table_of(Ticket)), out.tickets)
             for start in range(0, len(out.events), 20000):
@@ -401,8 +451,8 @@ def generate(
                 insert(table_of(DailyNumber)),
                 [{"sequence_id": q, "service_date": d, "last_value": v} for (q, d), v in out.numbers.items()],
             )
-        if day < rollup_until:
-            _rollup_generated(session, shapes, out, services, day, now)
+        if day < rollup_until and todays:
+            _rollup_generated(session, todays, out, services, day, now)
         totals["tickets"] += len(out.tickets)
         totals["events"] += len(out.events)
         totals["days"] += 1

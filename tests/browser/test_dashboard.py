@@ -60,9 +60,9 @@ def test_the_live_dashboard_updates_when_a_ticket_is_issued_called_and_served(pa
         reply = requests.post(f"{server.url}/api/v1/counters/{counter}/{action}", json={}, headers=clerk, timeout=10)
         assert reply.status_code == 200, reply.text
     expect(row.locator('[data-k="waiting"]')).to_have_text("0")
-    expect(row.locator('[data-k="avg"]')).to_have_text("0.0")  # called within the minute it was issued
-    expect(row.locator('[data-k="within"]')).to_have_text("100.0 %")
-    expect(row.locator('[data-k="p90"]')).to_have_text("0.0")  # the server's figure: one wait, p90 = mean
+    expect(row.locator('[data-k="avg"]')).to_have_text("0,0")  # called within the minute it was issued
+    expect(row.locator('[data-k="within"]')).to_have_text("100,0%")
+    expect(row.locator('[data-k="p90"]')).to_have_text("0,0")  # the server's figure: one wait, p90 = mean
     expect(row.locator('[data-k="open"]')).to_have_text("1")
     requests.post(f"{server.url}/api/v1/counters/{counter}/finish", json={}, headers=clerk, timeout=10)
     expect(row.locator('[data-k="served"]')).to_have_text("1")
@@ -74,7 +74,7 @@ def test_the_live_dashboard_updates_when_a_ticket_is_issued_called_and_served(pa
         timeout=10,
     )
     assert rated.status_code == 201
-    expect(row.locator('[data-k="satisfaction"]')).to_have_text("100.0 % (1/1)")  # with its base: ratings/served
+    expect(row.locator('[data-k="satisfaction"]')).to_have_text("100,0% (1/1)")  # with its base: ratings/served
 
 
 def serve_one(server, world) -> None:

@@ -76,6 +76,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "dashboard.static": EVERYONE,
     "dashboard.live": STAFF_OF_SITE,
     "dashboard.live_json": STAFF_OF_SITE,
+    "dashboard.devices_json": STAFF_OF_SITE,
     "dashboard.negative_ratings_json": MANAGERS_OF_SITE,  # comments name clerks: managers only
     "dashboard.province_json": STAFF,  # each sees the sites they may see
     "dashboard.history_page": MANAGERS_OF_SITE,
@@ -84,6 +85,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "admin.list_items": ADMINS,
     "admin.edit": ADMINS,
     "admin.new_device_token": ADMINS,
+    "admin.unlock_user": ADMINS,
     "admin.audit_log": ADMINS,
     # other surfaces
     "kiosk.page": NOBODY,

@@ -86,6 +86,17 @@ MALFORMED = [
     ('format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\ncolour = "blue"\n', 6, "unknown key 'colour'"),
     ('format = 1\n\n[[site]]\ncode = "A"\nname = 7\n', 5, "name: expected str, got int"),
     ("format = 2\n", 1, "format 2 is not supported"),
+    (
+        'format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\n\n[[site.device]]\nname = "K"\nkind = "kiosk"\n\n'
+        '[site.device.settings]\nprinter = "tcp://10.0.0.21:9100"\n',
+        11,
+        "a network printer is written network:HOST[:PORT], e.g. network:10.0.0.21:9100",
+    ),
+    (
+        'format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\n\n[site.settings]\nrecall_limit = 99\n',
+        7,
+        "recall_limit: Must be at most 10.",
+    ),
 ]
 
 

@@ -108,11 +108,17 @@ def test_the_pdf_report_is_vietnamese_and_has_the_figures(client, played):
     text = " ".join(unicodedata.normalize("NFC", page.extract_text()) for page in reader.pages)
     text = " ".join(text.split())  # table cells come out one per line
     assert "Thống kê hàng đợi" in text and "Trung tâm Phục vụ hành chính công thử nghiệm" in text
-    assert "Kỳ báo cáo: 18/11/2026 – 18/11/2026" in text
-    assert "Mức độ hài lòng (%)" in text and "Chờ TB đến lần gọi đầu (phút)" in text
+    assert "Từ ngày 18/11/2026 đến ngày 18/11/2026" in text
+    assert "Mức độ hài lòng" in text and "Chờ TB đến lần gọi đầu (phút)" in text
     assert "Chờ TB đến lần gọi cuối (phút)" in text and "chờ đến lần gọi cuối = lần gọi hoặc gọi lại cuối cùng" in text
-    for row in (TP, CA, TOTAL):  # label, then the figures in column order
-        assert " ".join(v for v in row if v) in text, row
+    for row in (TP, CA, TOTAL):  # label, then the figures in column order, written the Vietnamese way
+        assert " ".join(vietnamese(row)) in text, row
+
+
+def vietnamese(row: list[str]) -> list[str]:
+    """A CSV row as the PDF writes it: decimal commas, shares with %, a dash for no figure."""
+    shares = (6, 11)
+    return ["–" if not v else v.replace(".", ",") + ("%" if i in shares else "") if i else v for i, v in enumerate(row)]
 
 
 def test_exports_follow_the_filters(client, played):
@@ -144,3 +150,42 @@ def test_the_history_page_draws_its_charts_and_staffing_table(client, played):
 def test_clerks_cannot_download_statistics(client, played, who):
     response = client.get(f"/dashboard/export.csv?{QUERY}", headers=bearer(staff_token(client, who)))
     assert response.status_code == 403
+
+
+def test_the_semicolon_csv_opens_in_vietnamese_excel_and_every_csv_says_its_charset_once(client, played):
+    manager = staff_token(client, "manager")
+    response = client.get(f"/dashboard/export.csv?{QUERY}&sep=semicolon", headers=bearer(manager))
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[1:] == [[v.replace(".", ",") for v in row] for row in (TP, CA, TOTAL)]
+    plain = client.get(f"/dashboard/export.csv?{QUERY}", headers=bearer(manager))
+    assert plain.headers["Content-Type"] == "text/csv; charset=utf-8" and b";" not in plain.data.split(b"\r\n")[1]
+
+
+def test_the_pdf_is_an_administrative_report_with_charts_page_numbers_and_a_signature(client, played, luot):
+    from pypdf import PdfReader
+
+    from server.models import Site
+
+    with luot.db.write() as session:
+        site = session.get(Site, played.site_id)
+        site.settings = {
+            **site.settings,
+            "report_parent_unit": "Ủy ban nhân dân tỉnh Thanh Hóa",
+            "report_place": "Thanh Hóa",
+            "report_signer_title": "Giám đốc",
+            "report_signer_name": "Nguyễn Văn An",
+        }
+        session.add(site)
+    reader = PdfReader(io.BytesIO(download(client, staff_token(client, "manager"), "pdf")))
+    pages = [" ".join(unicodedata.normalize("NFC", page.extract_text()).split()) for page in reader.pages]
+    text = " ".join(pages)
+    assert "ỦY BAN NHÂN DÂN TỈNH THANH HÓA" in text and "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG THỬ NGHIỆM" in text
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text
+    assert "Thanh Hóa, ngày 19 tháng 11 năm 2026" in text
+    assert "BÁO CÁO THỐNG KÊ HÀNG ĐỢI" in text
+    for title in ("Lượt đến và đã phục vụ theo giờ", "Diễn biến theo ngày", "Lượt đến theo thứ và giờ"):
+        assert title in text, title  # the page's charts, drawn in the PDF
+    assert "GIÁM ĐỐC" in text and "(Ký, ghi rõ họ tên)" in text and "Nguyễn Văn An" in text
+    for number, page in enumerate(pages, start=1):
+        assert f"Trang {number}/{len(pages)}" in page

@@ -7,7 +7,6 @@ form is saved, and again before a ticket is printed (a setting written before th
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -99,7 +98,7 @@ def _save_kiosk(client, csrf: str, site_id: int, printer: str):
             "site_id": str(site_id),
             "kind": "kiosk",
             "name": "Kiosk X",
-            "settings": json.dumps({"printer": printer}),
+            "dev-kiosk-printer": printer,
         },
     )
 
@@ -119,7 +118,7 @@ def test_the_admin_form_accepts_a_target_in_the_printer_folder(client, world, lu
     csrf = _admin_session(client)
     spec = f"pdf:{luot.settings.instance_path / 'printers' / 'hall'}"
     response = _save_kiosk(client, csrf, world.site_id, spec)
-    assert response.status_code == 200, re.sub(r"\s+", " ", response.get_data(as_text=True))[:2000]
+    assert response.status_code == 302, re.sub(r"\s+", " ", response.get_data(as_text=True))[:2000]
     with luot.db.read() as session:
         device = session.exec(select(Device).where(Device.name == "Kiosk X")).one()
     assert device.settings["printer"] == spec

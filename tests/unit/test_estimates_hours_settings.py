@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -103,3 +104,64 @@ def test_redis_timeout_and_trusted_proxies_are_checked():
     with pytest.raises(ValueError, match="LUOT_TRUSTED_PROXIES"):
         load_settings(environ={"LUOT_TRUSTED_PROXIES": "-1"})
     assert load_settings(environ={"LUOT_TRUSTED_PROXIES": "1"}).trusted_proxies == 1
+
+
+DEMO_WEEK = {
+    "days": [0, 1, 2, 3, 4],
+    "periods": [["07:30", "11:30"], ["13:00", "17:00"]],
+    "by_day": {"5": [["07:30", "11:30"]]},
+}
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [
+        ((2026, 11, 20, 12, 59), False),  # Friday, the break
+        ((2026, 11, 20, 13, 0), True),
+        ((2026, 11, 21, 9, 0), True),  # Saturday morning
+        ((2026, 11, 21, 14, 0), False),  # Saturday afternoon
+        ((2026, 11, 22, 9, 0), False),  # Sunday
+    ],
+)
+def test_a_weekday_can_have_its_own_periods(local, expected):
+    assert is_open(DEMO_WEEK, datetime(*local, tzinfo=LOCAL_TZ)) is expected
+
+
+def test_the_site_calendar_closes_holidays_and_the_demo_rule_opens_every_hour():
+    from server.domain.rules import SiteRules
+
+    holiday = SiteRules(holidays=("2026-11-20",))
+    friday = datetime(2026, 11, 20, 9, 0, tzinfo=LOCAL_TZ)
+    assert is_open(DEMO_WEEK, friday)
+    assert not is_open(holiday.hours_of(DEMO_WEEK), friday)
+    assert not is_open(holiday.hours_of({}), friday)  # always-open services close on holidays too
+    assert opens_later_today(holiday.hours_of(DEMO_WEEK), friday.replace(hour=6)) is None
+    midnight = datetime(2026, 11, 22, 0, 30, tzinfo=LOCAL_TZ)
+    assert is_open(SiteRules(issue_outside_hours=True).hours_of(DEMO_WEEK), midnight)
+
+
+def test_the_weekly_table_round_trips_and_keeps_the_common_periods_readable():
+    from server.domain.hours import from_weekly_table, weekly_table
+
+    table = weekly_table(DEMO_WEEK)
+    assert table[0] == [("07:30", "11:30"), ("13:00", "17:00")] and table[5] == [("07:30", "11:30")]
+    assert table[6] == []
+    assert from_weekly_table(table) == DEMO_WEEK
+    assert from_weekly_table(weekly_table({})) == {}  # always open stays always open
+    assert from_weekly_table([[] for _ in range(7)]) == {"days": [], "periods": []}
+
+
+@pytest.mark.parametrize(
+    ("hours", "reason"),
+    [
+        ({"periods": [["07:30", "11:30"], ["11:00", "12:00"]]}, "overlap"),
+        ({"periods": [["7h30", "11:30"]]}, "not a time of day"),
+        ({"by_day": {"8": []}}, "0 (Monday) to 6"),
+        ({"closed_dates": ["30/04/2026"]}, "not a date"),
+    ],
+)
+def test_bad_hours_say_why(hours, reason):
+    from server.domain.hours import HoursError
+
+    with pytest.raises(HoursError, match=re.escape(reason)):
+        validate_opening_hours(hours)
