@@ -91,6 +91,10 @@ KIOSK_MESSAGES: tuple[str, ...] = (
     "Sun",
     "This kiosk is not registered",
     "Open the kiosk with its device token: /kiosk/?token=…",
+    "Pages",
+    "Previous page",
+    "Next page",
+    "This screen stays until you touch Done.",
 )
 
 

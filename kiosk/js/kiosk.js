@@ -4,6 +4,7 @@
 // one Idempotency-Key per tap-sequence and the button disabled while the request runs (no double tickets);
 // closed or capped services are shown as such before anyone taps them.
 import { connectLive } from "../../web/lib/live.js";
+import { fitTiles, pagesOf, turnPage } from "./_tiles.js";
 
 const config = JSON.parse(document.getElementById("kiosk-config").textContent);
 const byId = (id) => document.getElementById(id);
@@ -27,7 +28,11 @@ const state = {
   clockOffset: 0,
   timer: null,
   countdown: 0,
+  holding: false, // the print failed: the ticket stays on screen until someone touches Done
 };
+
+// Test instrumentation: the pages of each tile grid, as [first, end) index pairs.
+window.__luotKiosk = { pages: pagesOf };
 
 // ------------------------------------------------------------------ text
 
@@ -195,6 +200,7 @@ function show(screen) {
   state.screen = screen;
   for (const section of document.querySelectorAll(".screen")) section.hidden = section.id !== `screen-${screen}`;
   document.body.dataset.screen = screen;
+  fitTiles(screen);
   renderPrinterBanner();
   restartIdleTimer();
 }
@@ -224,13 +230,13 @@ function renderAgencies() {
       );
     }),
   );
+  fitTiles("agencies");
 }
 
 function renderServices() {
   const agency = currentAgency();
   byId("agency-title").textContent = agency ? named(agency) : "";
   byId("services-back").hidden = Boolean(singleAgency());
-  byId("services-appointment").hidden = !(singleAgency() && config.appointments);
   renderPriorities();
   byId("services").replaceChildren(
     ...(agency ? agency.services : []).map((service) => {
@@ -252,6 +258,7 @@ function renderServices() {
       );
     }),
   );
+  fitTiles("services");
 }
 
 function updateCounts() {
@@ -303,6 +310,7 @@ function backToStart() {
   state.priority = "";
   state.ticket = null;
   state.printJob = null;
+  state.holding = false;
   byId("appointment-code").value = "";
   hideNotice();
   const single = singleAgency();
@@ -407,6 +415,7 @@ function showTicket(ticket) {
   show("ticket");
   fitNumber();
   state.countdown = config.return_seconds;
+  state.holding = false;
   renderCountdown();
   clearInterval(state.timer);
   state.timer = setInterval(() => {
@@ -414,6 +423,16 @@ function showTicket(ticket) {
     if (state.countdown <= 0) backToStart();
     else renderCountdown();
   }, 1000);
+  holdIfNotPrinted();
+}
+
+/** A ticket that could not be printed stays on screen (the citizen must note the number) until Done is touched. */
+function holdIfNotPrinted() {
+  if (state.screen !== "ticket" || state.holding || !byId("ticket-print").classList.contains("warn")) return;
+  state.holding = true;
+  clearInterval(state.timer);
+  state.timer = null;
+  renderCountdown();
 }
 
 /** Shrink a long number (e.g. LT-10234) until it fits its box on one line. */
@@ -427,7 +446,9 @@ function fitNumber() {
 }
 
 function renderCountdown() {
-  byId("ticket-countdown").textContent = t("Back to the start in {seconds} s", { seconds: state.countdown });
+  byId("ticket-countdown").textContent = state.holding
+    ? t("This screen stays until you touch Done.")
+    : t("Back to the start in {seconds} s", { seconds: state.countdown });
 }
 
 function renderTicket() {
@@ -475,6 +496,7 @@ function renderPrintState() {
   el.hidden = !text;
   el.classList.toggle("warn", warn);
   renderPrinterBanner();
+  holdIfNotPrinted();
 }
 
 function renderPrinterBanner() {
@@ -562,6 +584,14 @@ function start() {
   byId("services-back").addEventListener("click", backToStart);
   byId("ticket-done").addEventListener("click", backToStart);
   byId("notice-close").addEventListener("click", hideNotice);
+  for (const button of document.querySelectorAll(".page-turn")) {
+    button.addEventListener("click", () => turnPage(button.dataset.grid, Number(button.dataset.step)));
+  }
+  let resizeTimer = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => fitTiles(state.screen), 150);
+  });
   for (const button of document.querySelectorAll(".open-appointment")) {
     button.addEventListener("click", () => {
       if (!state.online || state.busy) return;

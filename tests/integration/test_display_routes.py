@@ -63,7 +63,8 @@ def test_a_registered_board_gets_its_page_with_its_settings(client, world):
     config = page_config(html)
     assert config["token"] == world.board_token
     assert config["site_id"] == world.site_id
-    assert config["agency_ids"] is None and config["orientation"] == "landscape"
+    assert config["agency_ids"] is None and config["orientation"] == "auto"  # from the screen's aspect
+    assert config["layout"] == "calls" and config["rows"] == display_routes.MAX_ROWS
     assert config["strings"]["call_line"] == "MỜI CÔNG DÂN CÓ SỐ {number} ĐẾN QUẦY {counter}"
     assert '<html lang="vi">' in html
     assert "/display/static/build/board.js" in html
@@ -92,7 +93,7 @@ def test_board_layout_and_language_come_from_the_device_settings(client, luot, w
     response = client.get("/display/?token=board-portrait")
     html = response.get_data(as_text=True)
     config = page_config(html)
-    assert config["orientation"] == "portrait" and 'class="board portrait"' in html
+    assert config["orientation"] == "portrait" and 'class="board portrait layout-calls"' in html
     assert config["rows"] == display_routes.MAX_ROWS
     assert config["agency_ids"] == [3]
     assert config["notice"] == "Tầng 2: Sở Xây dựng"

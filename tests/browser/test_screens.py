@@ -1,0 +1,240 @@
+"""Every screen of the hall at the sizes it is used at, on the demo centre (20 agencies, 43 counters) with a busy
+line, in real Chromium: the tiles and lines all on screen (or on pages that together show them all), no text
+overflowing its box (measured element by element, tests/support/screens.py), the called number's digits at least
+10 % of a board's height. Each screen is saved as a PNG under test-artifacts/screens/ (ignored by git) to look at.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import Page, expect
+
+from server.demo_data import AGENCIES, DEMO_PASSWORDS
+from tests.support.busy_hall import (
+    BOARD_TOKEN,
+    COUNTER_DISPLAY_TOKEN,
+    GRID_BOARD_TOKEN,
+    KIOSK_TOKEN,
+    PAUSED_COUNTER,
+    PAUSED_DISPLAY_TOKEN,
+    WAITING,
+    BusyHall,
+    start_busy_hall,
+)
+from tests.support.screens import glyph_height, layout_report, screenshot, within
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SHOWN = 20_000  # ms: an upper bound for a loaded machine; expect() returns as soon as the page matches
+LINE_MIN_VMIN = 5  # the boards' smallest type, in % of the screen's shorter side (README: Hall boards)
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BusyHall]:
+    hall = start_busy_hall(tmp_path_factory.mktemp("busy-hall") / "instance")
+    try:
+        yield hall
+    finally:
+        hall.server.stop()
+
+
+@pytest.fixture
+def screen(browser, request: pytest.FixtureRequest):
+    """A fresh browser context at a given size: screen(width, height, lang="vi") → Page."""
+    contexts = []
+
+    def open_screen(width: int, height: int) -> Page:
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_screen
+    for context in contexts:
+        context.close()
+
+
+def no_layout_problems(page: Page, page_scrolls: bool = False) -> dict[str, Any]:
+    report = layout_report(page, page_scrolls)
+    assert report["problems"] == [], "\n".join(report["problems"])
+    return report
+
+
+# ------------------------------------------------------------------ kiosk
+
+
+def open_kiosk(page: Page, hall: BusyHall, lang: str) -> None:
+    page.goto(f"{hall.url}/kiosk/?token={KIOSK_TOKEN}&lang={lang}")
+    expect(page.locator("body")).not_to_have_class(re.compile(r"\b(connecting|offline|loading)\b"), timeout=SHOWN)
+    expect(page.locator("[data-agency]")).to_have_count(len(AGENCIES))
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize(("width", "height"), [(1080, 1920), (1920, 1080)], ids=["portrait", "landscape"])
+def test_the_kiosk_shows_all_twenty_agencies_on_one_screen_with_the_check_in_button(
+    screen, hall: BusyHall, width: int, height: int, lang: str
+):
+    page = screen(width, height)
+    open_kiosk(page, hall, lang)
+    screenshot(page, f"kiosk-{width}x{height}-{lang}")
+    assert page.evaluate("window.__luotKiosk.pages('agencies')") == [[0, len(AGENCIES)]]  # one page, no pager
+    expect(page.locator("#agencies-pager")).to_be_hidden()
+    tiles = page.locator("[data-agency]")
+    for index in range(len(AGENCIES)):
+        assert within(tiles.nth(index).bounding_box(), width, height), f"agency tile {index} is off screen"
+        assert tiles.nth(index).bounding_box()["height"] >= 100  # still a large target
+    check_in = page.locator(".open-appointment")
+    expect(check_in).to_be_visible()
+    assert within(check_in.bounding_box(), width, height)
+    report = no_layout_problems(page)
+    assert report["minFont"] >= 20
+
+    tiles.nth(0).click()  # the services of an agency, the check-in button still there
+    expect(page.locator("#screen-services")).to_be_visible()
+    assert within(page.locator(".open-appointment").bounding_box(), width, height)
+    for index in range(page.locator("[data-service]").count()):
+        assert within(page.locator("[data-service]").nth(index).bounding_box(), width, height)
+    no_layout_problems(page)
+    screenshot(page, f"kiosk-{width}x{height}-{lang}-services")
+
+
+def test_a_kiosk_that_cannot_fit_its_tiles_turns_pages_with_large_buttons(screen, hall: BusyHall):
+    page = screen(800, 600)  # a small kiosk screen: 20 agencies do not fit at a size an elderly citizen can read
+    open_kiosk(page, hall, "vi")
+    pages = page.evaluate("window.__luotKiosk.pages('agencies')")
+    assert len(pages) > 1 and pages[0][0] == 0 and pages[-1][1] == len(AGENCIES)
+    assert all(a[1] == b[0] for a, b in pairwise(pages))  # every tile on exactly one page
+    turn = page.locator("#agencies-pager .page-turn[data-step='1']")
+    expect(turn).to_be_visible()
+    assert turn.bounding_box()["height"] >= 60
+    for number, (first, end) in enumerate(pages, start=1):
+        expect(page.locator("#agencies-page-of")).to_have_text(f"{number} / {len(pages)}")
+        visible = page.locator("[data-agency]:visible")
+        expect(visible).to_have_count(end - first)
+        for index in range(end - first):
+            assert within(visible.nth(index).bounding_box(), 800, 600)
+        no_layout_problems(page)
+        screenshot(page, f"kiosk-800x600-page-{number}")
+        if number < len(pages):
+            turn.click()
+    expect(turn).to_be_disabled()
+
+
+# ------------------------------------------------------------------ hall boards
+
+
+def open_board(page: Page, hall: BusyHall, token: str, lang: str = "vi") -> None:
+    page.goto(f"{hall.url}/display/?token={token}&lang={lang}")
+    page.wait_for_function("window.__luotBoard && window.__luotBoard.snapshots > 0")
+    page.evaluate("document.fonts.ready")
+    expect(page.locator("#latest .fill-number")).to_be_visible()
+
+
+def check_board(page: Page, name: str, width: int, height: int) -> None:
+    """The called number's digits ≥ 10 % of the height, every line ≥ 5vmin and inside its box, and every agency
+    with people waiting shown on one of the waiting panel's pages."""
+    assert glyph_height(page, "#latest .fill-number") >= 0.10 * height
+    pages = page.evaluate("window.__luotBoard.pages().waiting")
+    shown = [key for keys in pages for key in keys]
+    assert len(shown) == len(set(shown)) == len(AGENCIES) and all(WAITING)  # all 20 have people waiting
+    for number in range(len(pages)):
+        page.evaluate(f"window.__luotBoard.showPage('waiting', {number})")
+        lines = page.locator("#waiting li:visible")
+        expect(lines).to_have_count(len(pages[number]))
+        for index in range(len(pages[number])):
+            assert within(lines.nth(index).bounding_box(), width, height)
+        report = no_layout_problems(page)
+        assert report["minFont"] >= LINE_MIN_VMIN / 100 * min(width, height) - 0.5
+        screenshot(page, f"{name}-waiting-{number + 1}")
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1080, 1920)], ids=["landscape", "portrait"])
+def test_the_hall_board_fits_its_screen_without_any_orientation_setting(screen, hall: BusyHall, width, height):
+    page = screen(width, height)
+    open_board(page, hall, BOARD_TOKEN)
+    expected = "portrait" if height > width else "landscape"
+    expect(page.locator("body")).to_have_class(re.compile(rf"\b{expected}\b"))
+    screenshot(page, f"board-{width}x{height}")
+    expect(page.locator("#calls tr").first).to_be_visible()
+    check_board(page, f"board-{width}x{height}", width, height)
+
+
+def test_the_english_board_uses_english_names_and_never_starts_a_line_with_a_comma(screen, hall: BusyHall):
+    page = screen(1080, 1920)
+    open_board(page, hall, BOARD_TOKEN, "en")
+    screenshot(page, "board-1080x1920-en")
+    expect(page.locator("#waiting")).to_contain_text("Department of Justice")
+    expect(page.locator("#waiting")).not_to_contain_text("Sở Tư pháp")
+    # Each piece of the call line starts on the line where the piece before it ends, unless it is a word.
+    starts = page.locator("#latest .latest-line").evaluate(
+        """line => [...line.querySelectorAll('.fill-text')].filter(t => /^[,.;:!?]/.test(t.textContent))
+             .map(t => t.getBoundingClientRect().top - t.parentElement.firstElementChild.getBoundingClientRect().top)"""
+    )
+    assert starts and all(abs(offset) < 200 for offset in starts)
+    commas = page.locator("#latest .glue")
+    expect(commas).to_have_count(1)
+    assert commas.evaluate("g => g.getClientRects().length") == 1  # the number and its comma on one line
+    check_board(page, "board-1080x1920-en", 1080, 1920)
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1080, 1920)], ids=["landscape", "portrait"])
+def test_the_counter_grid_board_shows_every_open_counter_with_its_number(screen, hall: BusyHall, width, height):
+    page = screen(width, height)
+    open_board(page, hall, GRID_BOARD_TOKEN)
+    screenshot(page, f"board-grid-{width}x{height}")
+    open_counters = {str(hall.counter_ids[number]) for number in hall.open_counters}
+    pages = page.evaluate("window.__luotBoard.pages().counters")
+    assert {key for keys in pages for key in keys} == open_counters
+    newest = hall.calls[-1]["counter"]
+    for number in range(len(pages)):
+        page.evaluate(f"window.__luotBoard.showPage('counters', {number})")
+        cells = page.locator("#counter-grid li:visible")
+        expect(cells).to_have_count(len(pages[number]))
+        for index in range(len(pages[number])):
+            assert within(cells.nth(index).bounding_box(), width, height)
+        no_layout_problems(page)
+        screenshot(page, f"board-grid-{width}x{height}-counters-{number + 1}")
+    newest_cell = page.locator("#counter-grid li.newest")
+    expect(newest_cell).to_have_count(1)
+    assert newest_cell.get_attribute("data-key") == str(newest["id"])
+    paused = page.locator(f"#counter-grid li[data-key='{hall.counter_ids[PAUSED_COUNTER]}']")
+    expect(paused).to_have_class(re.compile(r"\bpaused\b"))
+    assert glyph_height(page, "#latest .fill-number") >= 0.10 * height
+
+
+# ------------------------------------------------------------------ counter display
+
+
+def test_the_counter_display_shows_the_number_and_a_paused_counter_shows_only_that(screen, hall: BusyHall):
+    page = screen(800, 480)
+    page.goto(f"{hall.url}/display/counter?token={COUNTER_DISPLAY_TOKEN}")
+    expect(page.locator("#counter-number")).to_have_text(hall.calls[0]["ticket"]["display_number"], timeout=SHOWN)
+    expect(page.locator("#counter-agency")).to_have_text("Sở Tư pháp")
+    no_layout_problems(page)
+    screenshot(page, "counter-display-800x480")
+
+    paused = screen(800, 480)
+    paused.goto(f"{hall.url}/display/counter?token={PAUSED_DISPLAY_TOKEN}")
+    expect(paused.locator("#counter-state")).to_have_text("Quầy tạm dừng phục vụ", timeout=SHOWN)
+    expect(paused.locator("#counter-name")).to_have_text(f"Quầy {PAUSED_COUNTER}")
+    expect(paused.locator("#counter-agency")).to_have_text("Sở Tài chính")
+    expect(paused.locator("#counter-serving")).to_be_hidden()  # no "ĐANG PHỤC VỤ" above the paused state
+    expect(paused.locator("body")).not_to_contain_text("ĐANG PHỤC VỤ")
+    no_layout_problems(paused)
+    screenshot(paused, "counter-display-800x480-paused")
+
+    hall.act(PAUSED_COUNTER, "resume")  # back to the idle state, with its words and no number
+    expect(paused.locator("#counter-serving")).to_be_visible(timeout=SHOWN)
+    expect(paused.locator("#counter-state")).to_have_text("Vui lòng chờ số tiếp theo")
+    hall.act(PAUSED_COUNTER, "pause", {"reason": "Họp giao ban"})
+    expect(paused.locator("#counter-serving")).to_be_hidden(timeout=SHOWN)
+
+
+def unused(*_: Any) -> None:  # keeps imports used while the remaining screens are added below
+    _ = (requests, DEMO_PASSWORDS, Path)
