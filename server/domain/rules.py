@@ -27,6 +27,8 @@ class SiteRules:
     no_show_after_recall_limit: bool = True
     rating_scale: tuple[str, ...] = tuple(DEFAULT_RATING_SCALE)
     announcement_template: str = "Mời công dân có số thứ tự {so} đến quầy số {quay}"
+    # A recall ({lan}: "hai" for the second call, "ba", "tư"…), worded so the hall hears it is not a new call.
+    recall_template: str = "Mời lần thứ {lan} công dân có số thứ tự {so} đến quầy số {quay}"
     number_region: str = "north"
     digit_by_digit: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
