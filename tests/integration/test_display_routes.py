@@ -238,7 +238,9 @@ def test_a_recall_is_a_new_call_with_its_own_audio_and_its_own_words(app, client
     assert first["call_id"] != called["call_id"]
     assert first["audio_url"] == f"/display/audio/{first['call_id']}.wav"
     assert called["announcement"] == "Mời công dân có số thứ tự một nghìn không trăm linh một đến quầy số một"
-    assert first["announcement"] == "Mời lần thứ hai công dân có số thứ tự một nghìn không trăm linh một đến quầy số một"
+    assert first["announcement"] == (
+        "Mời lần thứ hai công dân có số thứ tự một nghìn không trăm linh một đến quầy số một"
+    )
     assert second["announcement"].startswith("Mời lần thứ ba công dân có số thứ tự một nghìn")
     response = client.get(first["audio_url"])
     assert response.status_code == 200 and response.mimetype == "audio/wav"
