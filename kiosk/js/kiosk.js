@@ -414,6 +414,11 @@ function showTicket(ticket) {
   renderTicket();
   show("ticket");
   fitNumber();
+  startCountdown();
+  holdIfNotPrinted();
+}
+
+function startCountdown() {
   state.countdown = config.return_seconds;
   state.holding = false;
   renderCountdown();
@@ -423,16 +428,23 @@ function showTicket(ticket) {
     if (state.countdown <= 0) backToStart();
     else renderCountdown();
   }, 1000);
-  holdIfNotPrinted();
 }
 
-/** A ticket that could not be printed stays on screen (the citizen must note the number) until Done is touched. */
+/**
+ * A ticket that could not be printed stays on screen (the citizen must note the number) until Done is touched;
+ * if it prints after all (the paper was changed), the countdown starts again.
+ */
 function holdIfNotPrinted() {
-  if (state.screen !== "ticket" || state.holding || !byId("ticket-print").classList.contains("warn")) return;
-  state.holding = true;
-  clearInterval(state.timer);
-  state.timer = null;
-  renderCountdown();
+  if (state.screen !== "ticket") return;
+  const warn = byId("ticket-print").classList.contains("warn");
+  if (warn && !state.holding) {
+    state.holding = true;
+    clearInterval(state.timer);
+    state.timer = null;
+    renderCountdown();
+  } else if (!warn && state.holding) {
+    startCountdown();
+  }
 }
 
 /** Shrink a long number (e.g. LT-10234) until it fits its box on one line. */

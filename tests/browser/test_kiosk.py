@@ -26,7 +26,7 @@ from server.printing.layout import load_builtin_layout
 from server.printing.render_image import render_ticket_image
 from server.printing.ticket_data import TicketPrint
 from server.process import ServerProcess
-from tests.integration.test_print_jobs import PAPER_OUT, PrinterListener, configure_kiosk, same_image
+from tests.integration.test_print_jobs import PAPER_OUT, STATUS_OK, PrinterListener, configure_kiosk, same_image
 from tests.support.world import World, build_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -261,6 +261,40 @@ def test_paper_out_still_shows_the_number_and_says_where_to_go(
     page.locator("#ticket-done").click()
     expect(page.locator("#printer-banner")).to_have_text(PAPER_OUT_TEXT)  # the next citizen is warned too
     assert [t.priority for t in kiosk_server.tickets()] == ["elderly"]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_ticket_that_could_not_be_printed_stays_on_screen_until_done_is_touched(
+    page: Page, kiosk_server: KioskServer, printer: PrinterListener
+):
+    db = kiosk_server.db()
+    try:
+        configure_kiosk(db, printer=printer.spec, return_seconds=3)
+    finally:
+        db.dispose()
+    printer.paper = PAPER_OUT
+    page.clock.install()  # the page's timers run when the test says so
+    open_kiosk(page, kiosk_server)
+    agency(page, "Sở Tư pháp").click()
+    service(page, "TP-A").click()
+    expect(page.locator("#ticket-number")).to_have_text("1001")
+    expect(page.locator("#ticket-print")).to_contain_text(PAPER_OUT_TEXT, timeout=SHOWN)
+    expect(page.locator("#ticket-countdown")).to_have_text("Màn hình này giữ nguyên cho đến khi quý vị chạm nút Xong.")
+    page.clock.run_for(60_000)  # far past return_seconds (3 s) and the idle time
+    expect(page.locator("#screen-ticket")).to_be_visible()
+    expect(page.locator("#ticket-number")).to_have_text("1001")
+    page.locator("#ticket-done").click()
+    expect(page.locator("#screen-agencies")).to_be_visible()
+
+    printer.paper = STATUS_OK  # a new roll: the next ticket prints, and goes back by itself as before
+    agency(page, "Sở Tư pháp").click()
+    service(page, "TP-A").click()
+    expect(page.locator("#ticket-number")).to_have_text("1002")
+    expect(page.locator("#ticket-print")).to_have_text("Mời quý vị nhận phiếu in.", timeout=SHOWN)
+    expect(page.locator("#ticket-countdown")).to_contain_text("Tự động quay lại")
+    page.clock.run_for(4_000)
+    expect(page.locator("#screen-agencies")).to_be_visible()
 
 
 @pytest.mark.browser
