@@ -19,7 +19,11 @@ def site_snapshot(line: SiteLine, catalogue: SiteCatalogue, now: datetime) -> di
     return {
         "now": now.isoformat(),
         "site": catalogue.site,
-        "rules": {"rating_scale": list(line.rules.rating_scale), "recall_limit": line.rules.recall_limit},
+        "rules": {
+            "rating_scale": list(line.rules.rating_scale),
+            "recall_limit": line.rules.recall_limit,
+            "no_show_after_recall_limit": line.rules.no_show_after_recall_limit,
+        },
         "agencies": catalogue.agencies,
         "services": services,
         "queues": [queue_dict(figures[s["id"]]) for s in services if s["id"] in figures],

@@ -113,10 +113,11 @@ function consolePage() {
     lineTotal: 0,
     held: new Map(),
     figures: null,
+    rules: {}, // the site's rules from the snapshot: recall_limit, no_show_after_recall_limit
   };
 
   const serverNow = () => Date.now() + state.offset;
-  const { render, renderClock, enabled, serviceName } = consoleView(state, buttons);
+  const { render, renderClock, enabled, serviceName, lastRecallNext } = consoleView(state, buttons);
 
   // ---------------------------------------------------------------- state from the server
 
@@ -261,9 +262,19 @@ function consolePage() {
       showMessage(message, t("finished_nobody_msg", { number }));
     } else if (action === "transfer") {
       showMessage(message, t("transferred_msg", { number, service: serviceName(data.ticket.service_id) }));
+    } else if (action === "recall") {
+      showMessage(message, recallMessage(data.ticket, before, number));
     } else {
       showMessage(message, t(SUCCESS[action], { number }));
     }
+  }
+
+  /** A recall past the site's limit marks the citizen absent: say that, and warn one recall before it. */
+  function recallMessage(ticket, before, number) {
+    if (ticket && ticket.status === "no_show") {
+      return t("absent_msg", { number, count: ((before && before.recall_count) || 0) + 1 });
+    }
+    return t(lastRecallNext(ticket) ? "recalled_last_msg" : "recalled_msg", { number });
   }
 
   function runQueued() {
@@ -382,6 +393,7 @@ function consolePage() {
       state.offset = Date.parse(snapshot.now) - Date.now();
       state.services = new Map(snapshot.services.map((service) => [service.id, service]));
       state.agencies = snapshot.agencies.filter((agency) => agency.active !== false);
+      state.rules = snapshot.rules || {};
       refresh();
     },
     handlers: Object.fromEntries(Object.entries(handlers).map(([name, handler]) => [name, live(handler)])),
