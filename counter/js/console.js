@@ -46,7 +46,7 @@ function pickerPage() {
 
   async function take(button, takeover) {
     const id = button.dataset.counterId;
-    for (const other of document.querySelectorAll(".counter-choice")) other.disabled = true;
+    for (const other of document.querySelectorAll(".counter-choice, .counter-shortcut")) other.disabled = true;
     showMessage(message, "");
     try {
       await api("POST", `/api/v1/counters/${id}/open`, { takeover });
@@ -59,7 +59,7 @@ function pickerPage() {
         showMessage(message, error.message, true);
       }
     }
-    for (const other of document.querySelectorAll(".counter-choice")) other.disabled = false;
+    for (const other of document.querySelectorAll(".counter-choice, .counter-shortcut")) other.disabled = false;
   }
 
   function askTakeover(button, serverMessage = "") {
@@ -76,7 +76,7 @@ function pickerPage() {
     asked = null;
     if (dialog.returnValue === "confirm" && button) take(button, true);
   });
-  for (const button of document.querySelectorAll(".counter-choice")) {
+  for (const button of document.querySelectorAll(".counter-choice, .counter-shortcut")) {
     button.addEventListener("click", () => (button.dataset.holder ? askTakeover(button) : take(button, false)));
   }
   $("#logout").addEventListener("click", () => signOut(message));

@@ -448,3 +448,30 @@ def test_the_average_service_time_is_written_in_minutes_and_seconds(page: Page, 
     page.reload()
     console_ready(page)
     expect(page.locator("#fig-average")).to_have_text("1 phút 5 giây")
+
+
+def test_the_counter_picker_groups_counters_by_agency_and_offers_the_clerks_usual_counter_first(
+    page: Page, live_world
+):
+    server, _world = live_world
+    sign_in(page, server, "clerk1")
+    groups = page.locator(".agency-group")
+    expect(groups).to_have_count(2)
+    expect(groups.nth(0).locator("h3")).to_have_text("Sở Tư pháp")
+    expect(groups.nth(0).locator(".counter-choice")).to_have_count(2)  # counters 1 and 2
+    expect(groups.nth(1).locator("h3")).to_have_text("Công an tỉnh")
+    expect(groups.nth(1).locator(".counter-choice[data-number='3']")).to_have_count(1)
+    expect(page.locator(".usual-counter")).to_have_count(0)  # never opened a counter yet
+
+    take_counter(page, 2)
+    page.get_by_role("button", name="Đóng quầy").click()
+    page.wait_for_url(re.compile(r"/counter/$"))
+    shortcut = page.locator(".usual-counter .counter-shortcut")
+    expect(shortcut).to_have_attribute("data-number", "2")
+    expect(shortcut).to_contain_text("Sở Tư pháp")
+    expect(page.locator(".counter-choice.usual")).to_have_attribute("data-number", "2")
+    expect(page.locator(".counter-choice.usual .usual-mark")).to_have_text("Quầy thường dùng của bạn")
+    shortcut.click()  # one tap back to the usual desk
+    page.wait_for_url(re.compile(r"/counter/\d+(\?.*)?$"))
+    console_ready(page)
+    expect(page.locator(".topbar .desk")).to_contain_text("Quầy 2")

@@ -9,11 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from playwright.sync_api import Page, expect
 
 from server.demo_data import AGENCIES, DEMO_PASSWORDS
@@ -24,8 +22,11 @@ from tests.support.busy_hall import (
     KIOSK_TOKEN,
     PAUSED_COUNTER,
     PAUSED_DISPLAY_TOKEN,
+    RATING_TOKEN,
+    TABLET_COUNTER,
     WAITING,
     BusyHall,
+    first_counters,
     start_busy_hall,
 )
 from tests.support.screens import glyph_height, layout_report, screenshot, within
@@ -236,5 +237,70 @@ def test_the_counter_display_shows_the_number_and_a_paused_counter_shows_only_th
     expect(paused.locator("#counter-serving")).to_be_hidden(timeout=SHOWN)
 
 
-def unused(*_: Any) -> None:  # keeps imports used while the remaining screens are added below
-    _ = (requests, DEMO_PASSWORDS, Path)
+# ------------------------------------------------------------------ clerks: picker and console
+
+
+def sign_in(page: Page, hall: BusyHall, number: int) -> None:
+    page.goto(f"{hall.url}/counter/login")
+    page.fill("#username", f"clerk{number:02d}")
+    page.fill("#password", DEMO_PASSWORDS["clerk"])
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/counter/(\d+)?(\?.*)?$"))
+
+
+def test_the_counter_picker_of_the_demo_centre_is_grouped_by_agency(screen, hall: BusyHall):
+    page = screen(1366, 768)
+    sign_in(page, hall, 3)  # a clerk holding no counter (Sở Tư pháp's third): the picker
+    groups = page.locator(".agency-group")
+    expect(groups).to_have_count(len(AGENCIES))
+    expect(groups.nth(0).locator("h3")).to_have_text(AGENCIES[0][1])
+    expect(groups.nth(0).locator(".counter-choice")).to_have_count(AGENCIES[0][3])
+    expect(page.locator(".counter-choice")).to_have_count(sum(agency[3] for agency in AGENCIES))
+    screenshot(page, "picker-1366x768")
+    screenshot(page, "picker-1366x768-full", full_page=True)
+    no_layout_problems(page, page_scrolls=True)
+
+
+def test_the_console_fits_1366_by_768_with_a_citizen_called_and_a_long_line(screen, hall: BusyHall):
+    tax = [agency[0] for agency in AGENCIES].index("THUE")
+    number = first_counters()[tax]  # Thuế tỉnh's first counter: a citizen called, 14 waiting
+    page = screen(1366, 768)
+    sign_in(page, hall, number)
+    expect(page.locator("#connection")).to_have_text("Đã kết nối", timeout=SHOWN)
+    expect(page.locator("#current-number")).not_to_have_text("—")
+    expect(page.locator("#waiting-list li")).to_have_count(WAITING[tax])
+    screenshot(page, "console-1366x768")
+    no_layout_problems(page)
+    for selector in ("#current-number", "[data-action='next']", "[data-action='recall']", "#fig-average", "#logout"):
+        assert within(page.locator(selector).bounding_box(), 1366, 768), selector
+
+
+# ------------------------------------------------------------------ the citizen's screens
+
+
+def test_the_rating_tablet_fits_1280_by_800_idle_and_with_the_choices(screen, hall: BusyHall):
+    page = screen(1280, 800)
+    page.goto(f"{hall.url}/counter/rating?token={RATING_TOKEN}")
+    page.wait_for_load_state("networkidle")
+    screenshot(page, "tablet-1280x800-idle")
+    no_layout_problems(page)
+    hall.act(TABLET_COUNTER, "start")
+    hall.act(TABLET_COUNTER, "finish")
+    expect(page.locator("[data-score]").first).to_be_visible(timeout=SHOWN)
+    screenshot(page, "tablet-1280x800-choices")
+    no_layout_problems(page)
+    for index in range(page.locator("[data-score]").count()):
+        assert within(page.locator("[data-score]").nth(index).bounding_box(), 1280, 800)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_phone_page_fits_390_by_844_and_names_the_service_in_its_language(screen, hall: BusyHall, lang: str):
+    waiting = hall.issue("CA-XNC")  # Công an tỉnh, behind 2 others
+    page = screen(390, 844)
+    page.goto(f"{hall.url}/t/{hall.tracking_token(waiting['display_number'])}?lang={lang}")
+    expect(page.locator("#ahead")).not_to_have_text("—", timeout=SHOWN)
+    agency = "Provincial Police" if lang == "en" else "Công an tỉnh"  # the demo's services have no English names
+    expected = f"Xuất nhập cảnh, hộ chiếu · {agency}"
+    expect(page.locator("#my-service")).to_have_text(expected)
+    screenshot(page, f"phone-390x844-{lang}")
+    no_layout_problems(page)

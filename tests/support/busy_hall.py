@@ -85,7 +85,7 @@ class BusyHall:
             db.dispose()
 
 
-def _first_counters() -> list[int]:
+def first_counters() -> list[int]:
     """The number of each agency's first counter, in AGENCIES order (the demo numbers counters agency by agency)."""
     numbers, next_number = [], 1
     for _code, _name, _en, counters, _services in AGENCIES:
@@ -121,7 +121,7 @@ def start_busy_hall(instance_dir: Path) -> BusyHall:
     server.start()
     hall = BusyHall(server, ids)
     try:
-        firsts = _first_counters()
+        firsts = first_counters()
         for (_code, _name, _en, _counters, services), waiting, first in zip(AGENCIES, WAITING, firsts, strict=True):
             extra = 2 if first in (1,) else 1  # counter 2 (same agency as 1) calls one more
             for index in range(waiting + extra):
