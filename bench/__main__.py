@@ -3,7 +3,8 @@
 First, once, the floors under those figures (bench/floors.py: eventlet's WSGI server, Flask, an SQLite
 commit, the issue use case without HTTP). Then for each async mode: ticket issue rate and latency (1 and
 16 keep-alive clients), call → last board latency with 100 / 500 / 2,000 connected Socket.IO clients,
-memory per client, and board latency while a year-long PDF report is built. Everything runs on 127.0.0.1,
+memory per client, board latency while a year-long PDF report is built, and /healthz while one client sprays
+wrong passwords and a phone floods snapshot requests (bench/abuse.py). Everything runs on 127.0.0.1,
 on SQLite in a temp folder, bounded in count and time. `--quick` runs a small version in about a minute;
 `--modes eventlet` picks modes.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import requests
 
-from bench import ROOT, BenchServer, clerks, fanout, floors, issue_rate, live_stats, machine, percentile
+from bench import ROOT, BenchServer, abuse, clerks, fanout, floors, issue_rate, live_stats, machine, percentile
 
 MODES = ("eventlet", "gevent", "threading")
 TARGETS = {"issue_rate": 800.0, "issue_p99": 5.0, "fanout_p99": 150.0, "report_p99": 100.0}
@@ -213,6 +214,21 @@ def bench_report(rows: list[Row], workdir: Path, mode: str, year: Path | str) ->
 FLOORS: dict[str, floors.Floor] = {}
 
 
+def bench_abuse(rows: list[Row], workdir: Path, mode: str, samples: int) -> None:
+    """/healthz p99 while one client sprays wrong passwords and a phone floods snapshot requests (issue 14)."""
+    for throttle in (True, False):
+        result = abuse.run(workdir, mode, samples, throttle)
+        rows.append(
+            Row(
+                mode,
+                "/healthz under wrong passwords + snapshot flood" + ("" if throttle else " (every password hashed)"),
+                result.text(),
+                f"p99 ≤ idle + {abuse.TARGET_MS:.0f} ms",
+                _met(result.met),
+            )
+        )
+
+
 def bench_floors(rows: list[Row], quick: bool) -> None:
     """The stack's and the disk's own limits, so the issue figures can be read against them."""
     for floor in floors.run(quick):
@@ -381,8 +397,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run in about a minute")
     parser.add_argument(
         "--only",
-        default="floors,issue,clerks,mixed,growth,sizes,live,fanout,report",
-        help="comma-separated parts: floors,issue,clerks,mixed,growth,sizes,live,fanout,report",
+        default="floors,issue,clerks,mixed,growth,sizes,live,fanout,report,abuse",
+        help="comma-separated parts: floors,issue,clerks,mixed,growth,sizes,live,fanout,report,abuse",
     )
     parser.add_argument("--clients", default="", help="fan-out levels, e.g. 100,500,2000")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (server logs, databases)")
@@ -426,6 +442,7 @@ def main() -> None:
                 ("issue", bench_issue, (sequential, concurrent)),
                 ("fanout", bench_fanout, (levels, calls)),
                 ("report", bench_report, (year,)),
+                ("abuse", bench_abuse, (100 if args.quick else 300,)),
             ):
                 if part not in parts:
                     continue

@@ -36,7 +36,7 @@ from server.printing.layout import load_builtin_layout  # noqa: E402
 from server.printing.render_image import render_ticket_image  # noqa: E402
 from server.printing.ticket_data import sample_ticket  # noqa: E402
 from server.process import ServerProcess  # noqa: E402
-from tests.integration.test_print_jobs import PrinterListener, configure_kiosk  # noqa: E402
+from tests.integration.test_print_jobs import LOOPBACK_PRINTERS, PrinterListener, configure_kiosk  # noqa: E402
 from tests.support.world import build_world  # noqa: E402
 
 KIOSK = "kiosk-token-1"
@@ -106,7 +106,7 @@ def burst(url: str, services: list[str], kiosks: int) -> list[float]:
 def run(taps: int, async_mode: str, burst_kiosks: int) -> list[str]:
     lines = []
     with tempfile.TemporaryDirectory(prefix="luot-bench-") as folder, PrinterListener() as printer:
-        server = ServerProcess(Path(folder) / "instance", async_mode=async_mode)
+        server = ServerProcess(Path(folder) / "instance", async_mode=async_mode, env=LOOPBACK_PRINTERS)
 
         def populate(db):
             build_world(db)

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from server.api.counters import counter_state
 from server.api.support import require
-from server.auth import Forbidden, Principal, principal_for_token, principal_for_user_id
+from server.auth import Forbidden, Principal, principal_for_token
 from server.clock import local_date, local_midnight
 from server.context import luot
 from server.domain.errors import UnknownCounter
@@ -46,6 +46,7 @@ from server.models import (
     TicketEvent,
     User,
 )
+from server.sessions import session_principal
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ RATING_STRINGS = {
     "offline": "Connection lost",
     "number": "Number {number}",
     "counter": "Counter {number}",
+    "send": "Send",
 }
 
 
@@ -142,11 +144,10 @@ def _bundle(name: str) -> str:
 
 def _signed_in_staff() -> Principal | None:
     """The staff member of the session cookie (pages never take Bearer tokens)."""
-    user_id = session.get("user_id")
-    if not user_id:
+    if not session.get("user_id"):
         return None
     with luot().db.read() as db_session:
-        principal = principal_for_user_id(db_session, int(user_id))
+        principal = session_principal(db_session, luot())
     return principal if principal is not None and principal.is_staff and principal.role in STAFF_ROLES else None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -20,14 +21,16 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from dashboard.access import ADMIN_ROLES, PageDenied, staff
-from dashboard.texts import t
-from server.auth import Principal, hash_password, token_hash
+from dashboard.texts import language, t
+from server.auth import Principal, canonical_username, find_user, hash_password, token_hash, username_problem
 from server.clock import LOCAL_TZ, local_midnight
 from server.context import luot
 from server.domain.hours import validate_opening_hours
 from server.domain.rules import SiteRules
 from server.domain.vocabulary import DeviceKind, Role
 from server.models import Agency, Counter, CounterService, Device, NumberSequence, Service, Site, User
+from server.printing.backends import PrinterError
+from server.printing.targets import PrinterTargets
 from server.provisioning import create_sequence
 from server.stats.models import AuditEntry
 
@@ -243,7 +246,13 @@ def save_user(db_session: Session, item: User | None, v: dict[str, Any], princip
         _require_site(principal, v["site_id"])
     if v["role"] not in set(Role):
         raise Invalid("role", t("Unknown value."))
-    _unique(db_session, select(User).where(User.username == v["username"]), item, "username")
+    problem = username_problem(unicodedata.normalize("NFC", v["username"]))
+    if problem:
+        raise Invalid("username", t(problem))
+    v = {**v, "username": canonical_username(v["username"])}
+    existing = find_user(db_session, v["username"])
+    if existing is not None and (item is None or existing.id != item.id):
+        raise Invalid("username", t("This username is already used."))
     if item is None and not v["password"]:
         raise Invalid("password", t("Required."))
     if v["password"] and len(v["password"]) < 8:
@@ -272,6 +281,7 @@ def save_device(db_session: Session, item: Device | None, v: dict[str, Any], pri
         settings["counter_id"] = v["counter_id"]
     else:
         settings.pop("counter_id", None)
+    _check_printer(settings.get("printer"))
     for agency_id in v["agency_ids"]:
         agency = db_session.get(Agency, agency_id)
         if agency is None or agency.site_id != v["site_id"]:
@@ -287,6 +297,18 @@ def save_device(db_session: Session, item: Device | None, v: dict[str, Any], pri
         setattr(item, key, v[key])
     item.settings = settings
     return item
+
+
+def _check_printer(spec: Any) -> None:
+    """A printer target the server's operator allows (see server.printing.targets), else Invalid."""
+    if spec is None or spec == "":
+        return
+    if not isinstance(spec, str):
+        raise Invalid("settings", t("Not a valid value: {detail}", detail="printer"))
+    try:
+        PrinterTargets.from_settings(luot().settings).check(spec)
+    except PrinterError as exc:
+        raise Invalid("settings", exc.message_vi if language() == "vi" else exc.message_en) from None
 
 
 def _device_values(_s: Session, d: Device) -> dict[str, Any]:
@@ -444,7 +466,7 @@ ENTITIES: dict[str, Entity] = {
                 Field("agency_ids", "Agencies shown (boards; none = all)", "multi", False, agency_choices),
                 Field("counter_id", "Counter (counter displays, rating tablets)", "select", False, counter_choices),
                 Field(
-                    "settings", "Other settings (JSON)", "json", help='{"printer": "tcp://10.0.0.21:9100", "rows": 6}'
+                    "settings", "Other settings (JSON)", "json", help='{"printer": "network:10.0.0.21:9100", "rows": 6}'
                 ),
                 Field("revoked", "Revoked", "bool"),
             ),
@@ -717,7 +739,13 @@ def audit_log() -> ResponseReturnValue:
     page = max(args.get("page", 1, type=int), 1)
     with luot().db.read() as db_session:
         entries = db_session.exec(statement.offset((page - 1) * 100).limit(101)).all()
-        users = sorted({u for u in db_session.exec(select(AuditEntry.username).distinct()) if u})
+        names = select(AuditEntry.username).distinct()
+        if principal.site_id is not None:  # a site's admin learns only its own site's users
+            names = names.where(
+                AuditEntry.site_id == principal.site_id,
+                col(AuditEntry.username).in_(select(User.username).where(User.site_id == principal.site_id)),
+            )
+        users = sorted({u for u in db_session.exec(names) if u})
     return render_template(
         "admin/audit.html",
         entries=entries[:100],

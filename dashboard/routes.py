@@ -6,8 +6,9 @@ import logging
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from sqlmodel import Session, col, select
@@ -21,16 +22,20 @@ from dashboard.access import (
     visible_sites,
 )
 from dashboard.texts import language, t
-from server.auth import AuthError, check_login
+from server.auth import AuthError, SignInThrottled
 from server.clock import local_date, local_time_text
 from server.context import luot
 from server.db import Database
-from server.domain.vocabulary import PRIORITY_CODES
+from server.domain.rules import SiteRules
+from server.domain.vocabulary import PRIORITY_CODES, SCORE_LABELS
 from server.errors_http import HTTP_MESSAGES, error_response
 from server.i18n import translate
 from server.models import Agency, Counter, Service, Site, User
+from server.sessions import end_session, start_session
+from server.signin import sign_in
 from server.stats import charts, export_worker, exports
 from server.stats.erlang import staffing
+from server.stats.feedback import FeedbackFilters, feedback, negative_today
 from server.stats.models import WAIT_BUCKETS
 from server.stats.queries import (
     BREAKDOWNS,
@@ -61,46 +66,50 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # ---------------------------------------------------------------- sign-in
 
 
+def same_origin_path(raw: str) -> str | None:
+    """`raw` if it is a path on this server, else None.
+
+    Browsers drop tabs and line breaks from addresses and read a backslash as a slash, so "/\t/evil.example"
+    would lead off-site: any control character, space or backslash refuses the target, and what remains must
+    be an absolute path with no scheme and no host."""
+    if not raw or any(ord(c) < 0x21 or c in "\\\x7f" for c in raw):
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc or not raw.startswith("/") or raw.startswith("//"):
+        return None
+    return raw
+
+
 @dashboard.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    target = request.args.get("next") or url_for("dashboard.live")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("dashboard.live")
-    error = ""
+    target = same_origin_path(request.args.get("next", "")) or url_for("dashboard.live")
+    error, status = "", 200
     if request.method == "POST":
         try:
             validate_csrf(request.form.get("csrf_token", ""))
         except ValidationError:
             error = t("The page has expired: reload it and try again.")
         else:
-            ctx = luot()
             try:
-                with ctx.db.write() as db_session:
-                    try:
-                        user = check_login(
-                            db_session,
-                            ctx.clock.now(),
-                            request.form.get("username", ""),
-                            request.form.get("password", ""),
-                            ctx.settings.login_max_failures,
-                            ctx.settings.login_lockout_minutes,
-                        )
-                    except AuthError:
-                        db_session.commit()
-                        raise
-                session.clear()
-                session["user_id"] = user.id
-                session.permanent = True
+                user = sign_in(
+                    luot(),
+                    request.remote_addr or "",
+                    request.form.get("username", ""),
+                    request.form.get("password", ""),
+                )
+                start_session(luot(), user)
                 return redirect(target)
-            except AuthError as exc:
+            except (AuthError, SignInThrottled) as exc:
                 error = translate(exc.text, language(), **exc.params)
-    status = 400 if error else 200
+                status = 429 if isinstance(exc, SignInThrottled) else 400
+    if error and status == 200:
+        status = 400
     return render_template("dashboard/login.html", error=error, target=target), status
 
 
 @dashboard.post("/logout")
 def logout() -> ResponseReturnValue:
-    session.clear()
+    end_session(luot())
     return redirect(url_for("dashboard.login"))
 
 
@@ -154,6 +163,7 @@ JS_STRINGS = (
     "min",
     "Province total",
     "Site",
+    *(label.en for label in SCORE_LABELS.values()),  # today's negative ratings (dashboard/js/_feedback.js)
 )
 
 
@@ -165,6 +175,16 @@ def live_json() -> ResponseReturnValue:
         _sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=False)
         site_id = site.id or 0
     return jsonify(live_site(ctx.live_stats, site_id, ctx.clock.now()))
+
+
+@dashboard.get("/api/negative-ratings")
+def negative_ratings_json() -> ResponseReturnValue:
+    """Today's citizen ratings that were not satisfied at the site, newest first (managers: they name clerks)."""
+    principal = staff(HISTORY_ROLES, page=False)
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        _sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=False)
+        return jsonify({"ratings": negative_today(db_session, site.id or 0, ctx.clock.now())})
 
 
 @dashboard.get("/api/province")
@@ -333,7 +353,19 @@ def filter_choices(db_session: Session, filters: Filters) -> dict[str, list[tupl
         "priority": [("ordinary", t("Ordinary")), *((p, t(PRIORITY_LABELS[p])) for p in PRIORITY_CODES)],
         "channel": [(c, t(label)) for c, label in CHANNEL_LABELS.items()],
         "by": [(b, t(exports.BY_LABELS[b])) for b in BREAKDOWNS],
+        "score": [(str(score), t(label.en)) for score, label in SCORE_LABELS.items()],
+        "reason": [(r, r) for r in rating_reasons(db_session, site_ids)],
     }
+
+
+def rating_reasons(db_session: Session, site_ids: list[int]) -> list[str]:
+    """The reason chips of the sites, each once, in the order the first site lists them."""
+    found: list[str] = []
+    for site in db_session.exec(select(Site).where(col(Site.id).in_(site_ids)).order_by(col(Site.id))).all():
+        for reason in site_rules_of(site).rating_reasons:
+            if reason not in found:
+                found.append(reason)
+    return found
 
 
 @dashboard.get("/history")
@@ -348,6 +380,7 @@ def history_page() -> ResponseReturnValue:
     with ctx.db.read() as db_session:
         scope = scope_lines(db_session, result.filters, sites)
         choices = filter_choices(db_session, result.filters)
+        said = feedback(db_session, feedback_filters(result.filters))
     report = exports.Report(result, t("Queue statistics"), scope, language())
     query = result.filters.as_query()
     return render_template(
@@ -367,6 +400,25 @@ def history_page() -> ResponseReturnValue:
         columns=exports.COLUMNS,
         definitions=exports.DEFINITIONS,
         csrf=generate_csrf(),
+        feedback=said,
+        score=request.args.get("score") or "",
+        reason=request.args.get("reason") or "",
+    )
+
+
+def feedback_filters(filters: Filters) -> FeedbackFilters:
+    """The history's filters plus `score` and `reason` (query string), for the ratings' reasons and comments."""
+    score = request.args.get("score") or None
+    return FeedbackFilters(
+        filters.first,
+        filters.last,
+        filters.site_ids,
+        agency_id=filters.agency_id,
+        service_id=filters.service_id,
+        counter_id=filters.counter_id,
+        clerk_id=filters.clerk_id,
+        score=score if score in SCORE_LABELS else None,
+        reason=(request.args.get("reason") or "")[:120] or None,
     )
 
 
@@ -406,3 +458,7 @@ def export(kind: str) -> ResponseReturnValue:
     return Response(
         body, mimetype=EXPORT_TYPES[kind], headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
+
+
+def site_rules_of(site: Site) -> SiteRules:
+    return SiteRules.from_settings(site.settings)

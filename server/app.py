@@ -12,25 +12,39 @@ from flask import Flask, Response, request, session
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
+from server import password_work
 from server.api import api
+from server.api.support import bearer_token
 from server.clock import Clock, ScaledClock, SystemClock
 from server.context import Luot
 from server.db import Database
 from server.errors_http import install_error_handlers
 from server.extensions import limiter
+from server.headers import install_security_headers
 from server.i18n import pick_language, translate
 from server.line_store import LineStore
 from server.printing.jobs import PrintService
+from server.printing.targets import PrinterTargets
 from server.realtime import Hub
 from server.runner import Runner
 from server.settings import Settings, load_settings
+from server.signin_throttle import SignInThrottle
 from server.stats.live import LiveStats
 from server.voice.calls import Announcer, announcement_audio
 from server.web import web
 
 log = logging.getLogger(__name__)
 SECRET_FILE = "secret_key"
+
+
+class DatabaseInt(IntegerConverter):
+    """`<int:…>` in routes: only ids the database can hold (0 … 2^63 − 1)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 class NotInitialised(RuntimeError):
@@ -70,6 +84,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     escpos_cache.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(escpos_cache))
     app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.url_map.converters["int"] = DatabaseInt  # before any route: ids beyond 2^63 are a 404, not a 500
     app.config.update(
         SECRET_KEY=read_secret_key(settings),
         SESSION_COOKIE_HTTPONLY=True,
@@ -87,12 +102,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.before_request
     def _csrf_for_cookie_sessions() -> None:
-        """Cookie-authenticated state changes need the CSRF token; Bearer and public calls do not."""
-        if (
-            request.method in ("POST", "PUT", "PATCH", "DELETE")
-            and session.get("user_id")
-            and not request.headers.get("Authorization")
-        ):
+        """Cookie-authenticated state changes need the CSRF token; Bearer and public calls do not.
+
+        A request is either Bearer-authenticated (a non-empty Bearer token: the cookie is then ignored) or
+        cookie-authenticated: any other Authorization header (Basic, Negotiate, an empty Bearer) changes nothing.
+        """
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and session.get("user_id") and bearer_token() is None:
             csrf.protect()
 
     app.config["RATELIMIT_STORAGE_URI"] = _limiter_storage(settings)
@@ -111,6 +126,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         from server.ops.metrics import install_metrics
 
         install_metrics(app, ctx)
+    install_security_headers(app, settings.board_frame_ancestors)
     return app
 
 
@@ -127,6 +143,7 @@ def _thread_pool(async_mode: str) -> Callable[..., Any] | None:
 def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     """Every service of the app, built once and in order: database, Socket.IO, announcements, the hub,
     printing, the use-case runner."""
+    password_work.configure(settings.async_mode)
     db = Database(settings)
     queue_url = settings.message_queue_url  # with Redis timeouts: a hung Redis fails fast instead of hanging
     socketio = SocketIO(
@@ -143,8 +160,18 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     db.catalogue_watchers.append(lines.catalogue_changed)
     live_stats = LiveStats(db, clock)
     db.catalogue_watchers.append(live_stats.catalogue_changed)
-    hub = Hub(socketio, db, clock, queue_url, announce=announcer.announce, lines=lines)
-    print_jobs = PrintService(socketio, db, clock)
+    hub = Hub(
+        socketio,
+        db,
+        clock,
+        queue_url,
+        announce=announcer.announce,
+        lines=lines,
+        phones_per_token=settings.socket_phones_per_token,
+        phones_per_address=settings.socket_phones_per_address,
+        allowed_origins=tuple(settings.socket_allowed_origins.split(",")),
+    )
+    print_jobs = PrintService(socketio, db, clock, targets=PrinterTargets.from_settings(settings))
     print_jobs.install()
     return Luot(
         settings=settings,
@@ -158,6 +185,7 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         announcer=announcer,
         print_jobs=print_jobs,
         after_issue=[print_jobs.after_issue],
+        signins=SignInThrottle(settings.login_max_failures, float(settings.login_max_delay_seconds)),
     )
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
+from server import password_work
 from server.domain.errors import N_, DomainError
 from server.models import ApiToken, Device, User
 
@@ -31,8 +33,10 @@ class BadCredentials(AuthError):
     code, status, message = "bad_credentials", 401, N_("Wrong username or password.")
 
 
-class AccountLocked(AuthError):
-    code, status, message = "account_locked", 423, N_("Too many failed sign-ins: try again in {minutes} minutes.")
+class SignInThrottled(DomainError):
+    """Too many recent failures for this username or address: answered before any password is checked."""
+
+    code, status, message = "sign_in_throttled", 429, N_("Too many failed sign-ins: try again in {seconds} seconds.")
 
 
 @dataclass(frozen=True)
@@ -60,14 +64,51 @@ class Principal:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    """An argon2 hash, computed off the eventlet hub (server.password_work)."""
+    return password_work.run(_hasher.hash, password)
 
 
-def verify_password(stored_hash: str, password: str) -> bool:
+def _verify(stored_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    """True if `password` matches; checked off the eventlet hub, a bounded number at once."""
+    return password_work.run(_verify, stored_hash, password)
+
+
+def canonical_username(name: str) -> str:
+    """How usernames are stored and compared: NFC, surrounding spaces dropped, case folded."""
+    return unicodedata.normalize("NFC", name).strip().casefold()
+
+
+def username_problem(name: str) -> str | None:
+    """Why `name` cannot be a username (an English msgid), or None: no control, zero-width or bidirectional
+    formatting characters, no spaces, one script only (Latin with Vietnamese letters, or another, not mixed)."""
+    if not name:
+        return N_("Required.")
+    scripts: set[str] = set()
+    for char in name:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"):
+            return N_("A username cannot contain spaces or invisible characters.")
+        if category.startswith("L"):
+            scripts.add(unicodedata.name(char, "UNKNOWN").split(" ")[0])
+    if len(scripts) > 1:
+        return N_("A username cannot mix letters of different scripts.")
+    return None
+
+
+def find_user(session: Session, username: str) -> User | None:
+    """The account named `username`, compared after NFC normalisation and case folding."""
+    name = canonical_username(username)
+    user = session.exec(select(User).where(func.lower(User.username) == name)).first()
+    if user is None and not name.isascii():  # accounts stored before names were folded, with non-ASCII capitals
+        user = next((u for u in session.exec(select(User)) if canonical_username(u.username) == name), None)
+    return user
 
 
 def new_token() -> str:
@@ -93,27 +134,15 @@ def device_principal(device: Device) -> Principal:
     )
 
 
-def check_login(
-    session: Session, now: datetime, username: str, password: str, max_failures: int, lockout_minutes: int
-) -> User:
-    """Verifies a password; locks the account for a while after `max_failures` wrong ones."""
-    user = session.exec(select(User).where(User.username == username)).first()
+def check_login(session: Session, username: str, password: str) -> User:
+    """The active account if the password is right; BadCredentials otherwise, after the same work whether or
+    not the username exists. Throttling is the caller's (server.signin)."""
+    user = find_user(session, username)
     if user is None or not user.active:
         verify_password(_DUMMY_HASH, password)  # same work whether or not the user exists
         raise BadCredentials()
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise AccountLocked(minutes=minutes)
     if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(minutes=lockout_minutes)
-            user.failed_logins = 0
-        session.add(user)
         raise BadCredentials()
-    user.failed_logins = 0
-    user.locked_until = None
-    session.add(user)
     return user
 
 

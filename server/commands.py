@@ -148,7 +148,17 @@ def create_user(username: str, role: str, site_code: str | None, full_name: str,
 
 @cli.command("kiosk-agent")
 @click.option("--server", "server_url", required=True, help="The Lượt server, e.g. http://192.168.1.10:5000.")
-@click.option("--token", required=True, help="The kiosk's device token (as in its /kiosk/?token=… address).")
+@click.option(
+    "--token",
+    envvar="LUOT_KIOSK_TOKEN",
+    help="The kiosk's device token (as in its /kiosk/?token=… address); better: --token-file or LUOT_KIOSK_TOKEN, "
+    "which other users of the PC cannot read in the process list.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, readable=True),
+    help="A file holding the kiosk's device token (first line).",
+)
 @click.option(
     "--printer",
     required=True,
@@ -176,9 +186,20 @@ def create_user(username: str, role: str, site_code: str | None, full_name: str,
     help="Seconds between checks of a printer reported down.",
 )
 def kiosk_agent(
-    server_url: str, token: str, printer: str, retries: int, retry_delay: float, probe_every: float
+    server_url: str,
+    token: str | None,
+    token_file: str | None,
+    printer: str,
+    retries: int,
+    retry_delay: float,
+    probe_every: float,
 ) -> None:
     """Print a kiosk's tickets on a printer attached to the kiosk PC (kiosk printer setting "agent")."""
+    if token_file:
+        lines = Path(token_file).read_text().strip().splitlines()
+        token = lines[0].strip() if lines else ""
+    if not token:
+        raise click.UsageError("give the kiosk's token: --token-file FILE, LUOT_KIOSK_TOKEN or --token")
     from server.printing.agent import main as run_agent
     from server.printing.backends import PrinterError
 
@@ -369,3 +390,47 @@ def _add_operations() -> None:
 
 
 _add_operations()
+
+
+@cli.group("export")
+def export_group() -> None:
+    """Exports for other systems."""
+
+
+@export_group.command("onestop")
+@click.option("--from", "first", required=True, help="First local day (YYYY-MM-DD).")
+@click.option("--to", "last", required=True, help="Last local day (YYYY-MM-DD).")
+@click.option("--site", "site_code", default=None, help="One site code; default: every site.")
+@click.option("--format", "kind", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File; default: stdout.")
+def export_onestop(first: str, last: str, site_code: str | None, kind: str, output: Path | None) -> None:
+    """Per ticket: site, agency, service, counter, clerk, dossier codes, times, waits, rating (README: One-stop
+    export)."""
+    from datetime import date
+
+    from sqlmodel import select
+
+    from server.db import Database
+    from server.models import Site
+    from server.stats.onestop import onestop_rows, to_csv, to_json
+
+    try:
+        first_day, last_day = date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError as exc:
+        raise click.ClickException(f"--from and --to take YYYY-MM-DD: {exc}") from exc
+    db = Database(_settings())
+    try:
+        with db.read() as session:
+            query = select(Site).where(Site.code == site_code) if site_code else select(Site)
+            site_ids = [s.id or 0 for s in session.exec(query).all()]
+            if site_code and not site_ids:
+                raise click.ClickException(f"unknown site {site_code}")
+            rows = onestop_rows(session, first_day, last_day, site_ids)
+    finally:
+        db.dispose()
+    body = to_csv(rows) if kind == "csv" else to_json(rows, first_day, last_day)
+    if output is None:
+        click.echo(body.decode("utf-8-sig" if kind == "csv" else "utf-8"), nl=False)
+    else:
+        output.write_bytes(body)
+        click.echo(f"{len(rows)} tickets written to {output}", err=True)

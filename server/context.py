@@ -20,6 +20,7 @@ from server.printing.jobs import PrintService
 from server.realtime import Hub
 from server.runner import Runner
 from server.settings import Settings
+from server.signin_throttle import SignInThrottle
 from server.stats.live import LiveStats
 from server.voice.calls import Announcer
 
@@ -42,6 +43,13 @@ class Luot:
     after_issue: list[AfterIssue] = field(default_factory=list)
     #: Told the result (server.domain.day_close.DayClose) of every day close (metrics).
     day_close_watchers: list[Callable[[Any], None]] = field(default_factory=list)
+    signins: SignInThrottle = field(default_factory=SignInThrottle)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Lets the figures already scheduled go out (they may read the database), then closes its connections.
+        For tests and tools that build an app and drop it; `luot serve` ends with its process."""
+        self.hub.figures.settled(timeout)
+        self.db.dispose()
 
 
 def luot() -> Luot:

@@ -7,9 +7,11 @@ SQLite's lock inside C while holding the hub; nothing does I/O inside a transact
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +20,23 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from server.settings import Settings
+
+
+def private_sqlite_files(path: str) -> None:
+    """The database file, its WAL and shared-memory files readable by the server's user only (0600), like the
+    secret key: created so before SQLite opens it (SQLite gives -wal and -shm the database file's mode), and
+    tightened if an existing one is wider."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    database = Path(path)
+    if database.parent.is_dir() and not database.exists():
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for candidate in (database, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            if candidate.stat().st_mode & 0o077:
+                candidate.chmod(0o600)
+        except FileNotFoundError:
+            continue
 
 
 class Database:
@@ -34,6 +53,7 @@ class Database:
 
     def _create_engine(self, settings: Settings) -> Engine:
         if self.is_sqlite:
+            private_sqlite_files(self.url.removeprefix("sqlite:///"))
             engine = sa.create_engine(
                 self.url,
                 connect_args={"check_same_thread": False, "timeout": 30},

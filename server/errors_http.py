@@ -38,7 +38,10 @@ def error_response(code: str, message: str, status: int, **params: Any) -> Respo
 def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Response:
-        return error_response(error.code, error.text, error.status, **error.params)
+        response = error_response(error.code, error.text, error.status, **error.params)
+        if error.status == 429 and "seconds" in error.params:
+            response.headers["Retry-After"] = str(error.params["seconds"])
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> Response:
@@ -51,6 +54,24 @@ def install_error_handlers(app: Flask) -> None:
             return error
         code, message = HTTP_MESSAGES.get(status, ("http_error", error.name))
         return error_response(code, message, status)
+
+    @app.errorhandler(OverflowError)
+    def _too_large_number(error: OverflowError) -> Response:
+        """An id or number beyond what the database stores (≥ 2^63), in a path, a query or a body."""
+        return error_response("bad_request", N_("A number in the request is out of range."), 400)
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(error: RecursionError) -> Response:
+        """JSON nested deeper than the parser (or the validation) goes."""
+        return error_response("invalid_body", N_("The request body is nested too deeply."), 400)
+
+    from sqlalchemy.exc import DataError, StatementError
+
+    @app.errorhandler(StatementError)
+    def _statement(error: StatementError) -> Response:
+        if isinstance(error, DataError) or isinstance(getattr(error, "orig", None), OverflowError):
+            return error_response("bad_request", N_("A number in the request is out of range."), 400)
+        return _unexpected(error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

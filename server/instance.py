@@ -19,4 +19,8 @@ def initialise(settings: Settings) -> None:
         fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
+    if settings.is_sqlite:
+        from server.db import private_sqlite_files
+
+        private_sqlite_files(settings.resolved_database_url.removeprefix("sqlite:///"))  # before Alembic creates it
     upgrade(settings.resolved_database_url)

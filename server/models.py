@@ -226,6 +226,11 @@ class CounterEvent(SQLModel, table=True):
 
 
 class Rating(SQLModel, table=True):
+    """A citizen's rating: score, the reasons chosen after a negative score, a free comment, and its source
+    (`tablet` the counter's rating tablet, `phone` the tracking page; `staff` only in old databases, never
+    counted)."""
+
+    __table_args__ = (sa.Index("ix_rating_site_at", "site_id", "at"),)
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", unique=True)
     site_id: int = Field(foreign_key="site.id")
@@ -235,8 +240,20 @@ class Rating(SQLModel, table=True):
     clerk_id: int | None = Field(default=None, foreign_key="user.id")
     score: str = Field(max_length=32)
     comment: str = Field(default="", max_length=1000)
-    source: str = Field(default="tablet", max_length=16)  # tablet | phone
+    source: str = Field(default="tablet", max_length=16)  # tablet | phone (staff: old rows, not counted)
     at: datetime = utc_column(nullable=False)
+    reasons: list = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False, server_default="[]"))
+
+
+class TicketDossier(SQLModel, table=True):
+    """A dossier code (mã hồ sơ) of the one-stop software attached to a ticket by the clerk; several per ticket."""
+
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "code", name="uq_ticketdossier_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    code: str = Field(max_length=64, index=True)
+    added_at: datetime = utc_column(nullable=False)
+    user_id: int | None = Field(default=None, foreign_key="user.id")
 
 
 def table_of(model: type[SQLModel]) -> sa.Table:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from server.auth import hash_password, token_hash
+from server.auth import canonical_username, find_user, hash_password, token_hash, username_problem
 from server.domain.hours import validate_opening_hours
 from server.domain.vocabulary import DeviceKind, Role
 from server.models import Agency, Counter, CounterService, Device, NumberSequence, Service, Site, User
@@ -114,7 +115,11 @@ def create_user(
     """A staff account; `password_hash` lets bulk seeding hash a shared demo password once."""
     if role not in set(Role):
         raise ValueError(f"role must be one of {', '.join(Role)}")
-    if session.exec(select(User).where(User.username == username)).first() is not None:
+    problem = username_problem(unicodedata.normalize("NFC", username))
+    if problem:
+        raise ValueError(f"username {username!r}: {problem}")
+    username = canonical_username(username)
+    if find_user(session, username) is not None:
         raise ValueError(f"user {username!r} exists already")
     user = User(
         username=username,

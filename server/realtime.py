@@ -17,12 +17,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from flask import request, session
+from flask import current_app, request, session
 from flask_socketio import SocketIO, join_room
 from sqlmodel import select
 
 from server import direct_send
-from server.auth import Principal, principal_for_token, principal_for_user_id
+from server.auth import Principal, principal_for_token
 from server.clock import Clock
 from server.db import Database
 from server.domain import events as ev
@@ -32,9 +32,10 @@ from server.domain.vocabulary import MANAGER_ROLES
 from server.line_bus import LineBus
 from server.line_publisher import LinePublisher, Listener
 from server.line_store import LineStore
-from server.models import Counter, Ticket
+from server.models import Counter, Site, Ticket
 from server.payloads import counter_dict, outlook_dict, public_ticket
 from server.snapshots import site_snapshot
+from server.socket_limits import ConnectionCaps, InboundLimiter, SnapshotGate
 from server.socket_request import current_sid
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,11 @@ class Hub:
         message_queue: str = "",
         announce: Callable[[ev.QueueEvent], dict[str, Any]] | None = None,
         lines: LineStore | None = None,
+        *,
+        snapshot_interval: float = 1.0,
+        phones_per_token: int = 5,
+        phones_per_address: int = 50,
+        allowed_origins: tuple[str, ...] = (),
     ) -> None:
         self.socketio = socketio
         self.db = db
@@ -96,6 +102,12 @@ class Hub:
         self.lines = lines or LineStore(db, clock)
         self.figures = LinePublisher(socketio, self.lines, clock, self._emit)
         self.lines.on_change = self.figures.changed
+        self.snapshots = SnapshotGate(snapshot_interval, socketio.start_background_task, socketio.sleep)
+        self.caps = ConnectionCaps(phones_per_token, phones_per_address)
+        self.inbound = InboundLimiter()
+        self.inbound.install(socketio.server.eio, socketio.sleep)
+        self.allowed_origins = frozenset(o.strip().rstrip("/").lower() for o in allowed_origins if o.strip())
+        self._site_payloads: dict[int, tuple[Any, ...]] = {}  # site → ((seq, second), line, catalogue, payload)
         self.bus = LineBus(message_queue, self._heard, socketio.sleep) if message_queue.startswith("redis") else None
         socketio.on_event("connect", self._on_connect)
         socketio.on_event("disconnect", self._on_disconnect)
@@ -133,8 +145,21 @@ class Hub:
                 return principal_for_token(db_session, now, str(token)), None
             user_id = session.get("user_id")
             if user_id:
-                return principal_for_user_id(db_session, int(user_id)), None
+                if not self._origin_allowed(request.headers.get("Origin")):
+                    log.warning("cookie socket refused from origin %r", request.headers.get("Origin"))
+                    return None, None
+                from server.sessions import session_principal
+
+                return session_principal(db_session, current_app.extensions["luot"]), None
         return None, None
+
+    def _origin_allowed(self, origin: str | None) -> bool:
+        """A cookie-signed-in socket must come from this server's pages or an allowed origin (a page elsewhere
+        would otherwise ride the staff member's cookie). No Origin at all: not a browser page."""
+        if origin is None:
+            return True
+        origin = origin.rstrip("/").lower()
+        return origin == f"{request.scheme}://{request.host}".lower() or origin in self.allowed_origins
 
     def _on_connect(self, auth: dict[str, Any] | None = None) -> bool:
         principal, tracking = self._principal(auth)
@@ -142,6 +167,9 @@ class Hub:
             return False
         site_id = self._site_for(principal, auth or {})
         if site_id is None:
+            return False
+        if not self.caps.admit(current_sid(), address=request.remote_addr or "", tracking=tracking):
+            log.warning("socket refused: too many phone connections (%s)", request.remote_addr)
             return False
         # A phone sees only its own ticket and the queue figures, never the rest of the hall's events.
         rooms = [f"ticket:{tracking}", f"queues:{site_id}"] if tracking else [f"site:{site_id}"]
@@ -160,7 +188,8 @@ class Hub:
                 listener = Listener(site_id, counter_id=counter.id)
         for room in rooms:
             join_room(room)
-        self._send_snapshot(site_id, tracking)
+        self.snapshots.started(current_sid())
+        self._send_snapshot(site_id, tracking, current_sid())
         if listener is not None:
             self.figures.listen(current_sid(), listener)
             self.figures.changed(site_id, set(), local=False)  # its own figures follow the snapshot
@@ -168,26 +197,54 @@ class Hub:
 
     def _on_disconnect(self, *_: Any) -> None:
         self.figures.forget(current_sid())
+        self.snapshots.forget(current_sid())
+        self.caps.release(current_sid())
 
     def _site_for(self, principal: Principal, auth: dict[str, Any]) -> int | None:
+        """The site the socket follows; None (refused) for another site, a malformed or an unknown one."""
         wanted = auth.get("site_id")
         if principal.site_id is not None:
             return principal.site_id if wanted in (None, principal.site_id) else None
-        return int(wanted) if wanted is not None else None  # province-level staff pick a site
+        if wanted is None or isinstance(wanted, bool):
+            return None
+        try:
+            site_id = int(wanted)  # province-level staff pick a site
+        except (TypeError, ValueError):
+            return None
+        if not 0 < site_id < 2**63:
+            return None
+        with self.db.read() as db_session:
+            return site_id if db_session.get(Site, site_id) is not None else None
 
     def _on_snapshot_request(self, data: dict[str, Any] | None = None) -> None:
-        joined = self.socketio.server.rooms(current_sid(), namespace="/")
+        """At most one snapshot in flight and one a second per socket; requests in between are folded."""
+        sid = current_sid()
+        joined = self.socketio.server.rooms(sid, namespace="/")
         sites = [int(r.split(":", 1)[1]) for r in joined if r.startswith(("site:", "queues:"))]
         tracking = next((r[7:] for r in joined if r.startswith("ticket:")), None)
         if sites:
-            self._send_snapshot(sites[0], tracking)
+            site_id = sites[0]
+            self.snapshots.request(sid, lambda to: self._send_snapshot(site_id, tracking, to))
 
-    def _send_snapshot(self, site_id: int, tracking: str | None) -> None:
-        seq = self.sequence.current(site_id)
+    def _site_payload(self, site_id: int, seq: int) -> dict[str, Any]:
+        """The site part of a snapshot, built once per site, event number, line, catalogue and clock second:
+        a flood of (re)connecting clients shares one build."""
         now = self.clock.now()
-        line = self.lines.site(site_id, now)
-        payload = site_snapshot(line, self.lines.catalogue(site_id), now)
+        line, catalogue = self.lines.site(site_id, now), self.lines.catalogue(site_id)
+        key = (seq, now.replace(microsecond=0))
+        cached = self._site_payloads.get(site_id)
+        if cached is not None and cached[0] == key and cached[1] is line and cached[2] is catalogue:
+            return dict(cached[3])
+        payload = site_snapshot(line, catalogue, now)
+        self._site_payloads[site_id] = (key, line, catalogue, payload)
+        return dict(payload)
+
+    def _send_snapshot(self, site_id: int, tracking: str | None, sid: str) -> None:
+        seq = self.sequence.current(site_id)
+        payload = self._site_payload(site_id, seq)
         if tracking:
+            now = self.clock.now()
+            line = self.lines.site(site_id, now)
             with self.db.read() as db_session:
                 ticket = db_session.exec(select(Ticket).where(Ticket.tracking_token == tracking)).first()
                 view = ticket_view(db_session, ticket) if ticket else None
@@ -195,7 +252,7 @@ class Hub:
             payload["progress"] = outlook_dict(ticket_outlook(line, view.id, now) if view else None)
         # Phones receive a subset of the site's events, so they cannot check the sequence for gaps.
         payload.update(seq=seq, epoch=self.epoch, sequenced=tracking is None)
-        self.socketio.emit("snapshot", payload, to=current_sid())
+        self.socketio.emit("snapshot", payload, to=sid)
 
     # ------------------------------------------------------------ publishing
 
@@ -233,7 +290,8 @@ class Hub:
                 self._emit(event.site_id, name, payload, rooms)
 
     def _emit(self, site_id: int, name: str, payload: dict[str, Any], rooms: list[str]) -> None:
-        payload = {**payload, "seq": self.sequence.next(site_id), "epoch": self.epoch}
+        if not payload.get("direct"):  # direct: for one audience only, outside the site's sequence
+            payload = {**payload, "seq": self.sequence.next(site_id), "epoch": self.epoch}
         self.socketio.emit(name, payload, to=rooms)
 
     def _messages(self, event: ev.QueueEvent) -> list[tuple[str, dict[str, Any], list[str]]]:
@@ -266,6 +324,9 @@ class Hub:
         if isinstance(event, ev.TicketRated):
             base["score"] = event.score
             rooms.append(f"managers:{event.site_id}")
+            if event.feedback is not None:  # reasons and comment: managers only, never the hall or phones
+                feedback = {**event.feedback, "direct": True}
+                return [("ticket.updated", base, rooms), ("rating.negative", feedback, [f"managers:{event.site_id}"])]
         return [("ticket.updated", base, rooms)]
 
 

@@ -47,8 +47,10 @@ class Settings:
     secret_key: str = setting("", "Session signing key; empty = the key `luot init` wrote.")
     sqlite_synchronous: str = setting("FULL", "SQLite synchronous pragma: FULL survives power loss.")
     ticket_rate_limit: str = setting("60/minute", "Ticket issuing limit per kiosk device or user.")
-    login_max_failures: int = setting(5, "Failed logins before an account is locked for a while.")
-    login_lockout_minutes: int = setting(15, "How long a locked account stays locked.")
+    login_max_failures: int = setting(
+        5, "Failed sign-ins per username (×4 per address) before tries must wait 1, 2, 4… s."
+    )
+    login_max_delay_seconds: int = setting(60, "Longest wait between sign-in tries after repeated failures.")
     api_token_hours: int = setting(12, "Lifetime of a Bearer token from /api/v1/auth/token.")
     default_language: str = setting("vi", "Language of pages and messages when none is asked for.")
     log_level: str = setting("INFO", "Logging level.")
@@ -59,6 +61,16 @@ class Settings:
     db_pool_size: int = setting(20, "Database connections kept open (never below the worker pool).")
     metrics: bool = setting(False, "Serve Prometheus metrics at /metrics.")
     metrics_token: str = setting("", "Bearer token that /metrics requires; empty = none (keep it on the LAN).")
+    socket_phones_per_token: int = setting(5, "Live connections one ticket's tracking token may hold.")
+    socket_phones_per_address: int = setting(50, "Live phone (tracking) connections from one client address.")
+    board_frame_ancestors: str = setting("", "Pages allowed to frame hall boards (CSP frame-ancestors); empty = none.")
+    socket_allowed_origins: str = setting("", "Other origins whose pages may open cookie-signed-in sockets.")
+    printer_dir: str = setting("", "Folder kiosk `file:`/`pdf:` printers must be in; empty = instance/printers.")
+    printer_ports: str = setting("9100", "TCP ports `network:` printers may use (e.g. 9100,9101-9103).")
+    printer_networks: str = setting(
+        "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
+        "Address ranges `network:` printers must be in (comma-separated CIDR).",
+    )
     extra: dict[str, Any] = field(default_factory=dict)  # not a setting: no help, not read from LUOT_*
 
     @property
@@ -104,6 +116,13 @@ class Settings:
             raise ValueError("LUOT_REDIS_TIMEOUT must be a positive number of seconds")
         if self.trusted_proxies < 0:
             raise ValueError("LUOT_TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies in front")
+        from server.printing.targets import parse_networks, parse_ports
+
+        try:
+            parse_ports(self.printer_ports)
+            parse_networks(self.printer_networks)
+        except ValueError as exc:
+            raise ValueError(f"LUOT_PRINTER_PORTS / LUOT_PRINTER_NETWORKS: {exc}") from exc
 
 
 def _specs() -> tuple[SettingSpec, ...]:

@@ -21,6 +21,8 @@ def site_snapshot(line: SiteLine, catalogue: SiteCatalogue, now: datetime) -> di
         "site": catalogue.site,
         "rules": {
             "rating_scale": list(line.rules.rating_scale),
+            "rating_reasons": list(line.rules.rating_reasons),
+            "rating_reason_scores": list(line.rules.rating_reason_scores),
             "recall_limit": line.rules.recall_limit,
             "no_show_after_recall_limit": line.rules.no_show_after_recall_limit,
         },

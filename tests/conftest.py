@@ -47,7 +47,7 @@ def app(settings: Settings, clock: ManualClock) -> Iterator[Flask]:
     app = create_app(settings, clock=clock)
     app.config["TESTING"] = True
     yield app
-    app.extensions["luot"].db.dispose()
+    app.extensions["luot"].close()
 
 
 @pytest.fixture

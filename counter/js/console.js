@@ -5,6 +5,7 @@ import { connectLive } from "../../web/lib/live.js";
 import { $, api, fill, showMessage, signOut, STRINGS, t, withLang } from "./_common.js";
 import { shortcutFor } from "./_console_keys.js";
 import { openTransfer } from "./_console_transfer.js";
+import { dossierField } from "./_console_dossiers.js";
 import { ACTIVE, consoleView } from "./_console_view.js";
 
 // ------------------------------------------------------------------ sign-in
@@ -118,6 +119,7 @@ function consolePage() {
 
   const serverNow = () => Date.now() + state.offset;
   const { render, renderClock, enabled, serviceName, lastRecallNext } = consoleView(state, buttons);
+  const dossiers = dossierField(counterId);
 
   // ---------------------------------------------------------------- state from the server
 
@@ -125,11 +127,13 @@ function consolePage() {
     if (!ticket || !ACTIVE.includes(ticket.status)) {
       state.current = null;
       state.timing = null;
+      dossiers.sync(null);
       return;
     }
     if (!state.current || state.current.id !== ticket.id) state.timing = { called_at: null, started_at: null };
     state.current = ticket;
     if (timing) state.timing = { ...timing };
+    dossiers.sync(ticket);
   }
 
   function applyCounterState(data) {

@@ -1,6 +1,8 @@
 // The rating tablet facing the citizen. It joins its counter's room with its device token; when the clerk
-// finishes a ticket there (`ticket.updated`, kind "finished") it offers the site's rating scale and an
-// optional comment, thanks the citizen and goes back to the idle screen.
+// finishes a ticket there (`ticket.updated`, kind "finished") it offers the site's rating scale; after a score
+// of the site's `rating_reason_scores` (Không hài lòng; Bình thường too if the site says so) it offers the
+// site's reason chips and a comment with one Send button (score, chip, comment, Send: four taps), then thanks
+// the citizen and goes idle.
 import { connectLive } from "../../web/lib/live.js";
 
 const STRINGS = JSON.parse(document.getElementById("luot-strings").textContent);
@@ -22,6 +24,9 @@ const counterId = Number(document.body.dataset.counterId);
 const token = document.body.dataset.token;
 
 let scale = DEFAULT_SCALE;
+let reasons = []; // the site's reason chips (texts, Vietnamese as configured)
+let reasonScores = ["unsatisfied"];
+let chosenScore = null; // a negative score waiting for its reasons and comment
 let ticket = null; // the ticket being rated now
 let sending = false;
 let idleTimer = null;
@@ -32,7 +37,7 @@ function t(key, params = {}) {
 }
 
 function show(name) {
-  for (const screen of ["idle", "choices", "thanks"]) $(`#screen-${screen}`).hidden = screen !== name;
+  for (const screen of ["idle", "choices", "reasons", "thanks"]) $(`#screen-${screen}`).hidden = screen !== name;
 }
 
 function goIdleAfter(ms) {
@@ -64,7 +69,7 @@ function drawChoices() {
     const label = document.createElement("span");
     label.textContent = t(score);
     button.append(face(score), label);
-    button.addEventListener("click", () => send(score));
+    button.addEventListener("click", () => choose(score));
     return button;
   }));
 }
@@ -72,6 +77,7 @@ function drawChoices() {
 function offer(finished) {
   if (done.has(finished.id) || (ticket && ticket.id === finished.id)) return;
   ticket = finished;
+  chosenScore = null;
   $("#ticket-number").textContent = t("number", { number: finished.display_number });
   $("#comment").value = "";
   $("#rating-error").hidden = true;
@@ -80,29 +86,63 @@ function offer(finished) {
   goIdleAfter(CHOICES_TIMEOUT_MS);
 }
 
+/** A score: sent at once, or (after a negative one, when the site lists reasons) the reasons screen first. */
+function choose(score) {
+  if (!ticket || sending) return;
+  if (!reasonScores.includes(score) || !reasons.length) {
+    send(score, [], $("#comment").value.trim());
+    return;
+  }
+  chosenScore = score;
+  $("#reason-comment").value = $("#comment").value;
+  $("#reasons-error").hidden = true;
+  $("#reasons").replaceChildren(...reasons.map((text) => {
+    const chip = document.createElement("button");
+    chip.type = "button";
+    chip.className = "reason";
+    chip.textContent = text;
+    chip.setAttribute("aria-pressed", "false");
+    chip.addEventListener("click", () => {
+      chip.setAttribute("aria-pressed", chip.getAttribute("aria-pressed") === "true" ? "false" : "true");
+      goIdleAfter(CHOICES_TIMEOUT_MS);
+    });
+    return chip;
+  }));
+  show("reasons");
+  goIdleAfter(CHOICES_TIMEOUT_MS);
+}
+
+function sendReasons() {
+  const picked = [...document.querySelectorAll("#reasons .reason[aria-pressed='true']")].map((c) => c.textContent);
+  send(chosenScore, picked, $("#reason-comment").value.trim());
+}
+
 function thank(text) {
   ticket = null;
+  chosenScore = null;
   $("#thanks-text").textContent = text;
   show("thanks");
   goIdleAfter(THANKS_MS);
 }
 
 function setButtons(disabled) {
-  for (const button of document.querySelectorAll("#choices button")) button.disabled = disabled;
+  for (const button of document.querySelectorAll("#choices button, #reasons button, #send-reasons")) {
+    button.disabled = disabled;
+  }
 }
 
-async function send(score) {
-  if (!ticket || sending) return;
+async function send(score, picked, comment) {
+  if (!ticket || sending || !score) return;
   const rated = ticket;
   sending = true;
   setButtons(true);
-  const error = $("#rating-error");
+  const error = chosenScore ? $("#reasons-error") : $("#rating-error");
   error.hidden = true;
   try {
     const response = await fetch(`/api/v1/tickets/${rated.id}/rating`, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json", Authorization: `Bearer ${token}` },
-      body: JSON.stringify({ score, comment: $("#comment").value.trim() }),
+      body: JSON.stringify({ score, reasons: picked, comment }),
       cache: "no-store",
     });
     if (response.ok) {
@@ -143,12 +183,16 @@ async function offerPending() {
 }
 
 $("#comment").addEventListener("input", () => goIdleAfter(CHOICES_TIMEOUT_MS));
+$("#reason-comment").addEventListener("input", () => goIdleAfter(CHOICES_TIMEOUT_MS));
+$("#send-reasons").addEventListener("click", sendReasons);
 
 connectLive({
   auth: { token },
   onSnapshot: (snapshot) => {
     const wanted = (snapshot.rules && snapshot.rules.rating_scale) || DEFAULT_SCALE;
     scale = ORDER.filter((score) => wanted.includes(score));
+    reasons = (snapshot.rules && snapshot.rules.rating_reasons) || [];
+    reasonScores = (snapshot.rules && snapshot.rules.rating_reason_scores) || reasonScores;
     const desk = (snapshot.counters || []).find((counter) => counter.id === counterId);
     if (desk) $("#counter-name").textContent = desk.name || t("counter", { number: desk.number });
     if (ticket) drawChoices();

@@ -5,6 +5,12 @@
 // committed events — a constant-size answer) and fetched again, at most once per REFRESH_MS, after an event that
 // changes them. The page computes no statistic itself, so it shows exactly what history will show for the day.
 import { connectLive } from "../../web/lib/live.js";
+import { feedbackPanel } from "./_feedback.js";
+
+// The site picker sends its form when changed (no inline handler: the pages' CSP allows no inline script).
+for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+  select.addEventListener("change", () => select.form.submit());
+}
 
 const root = document.getElementById("live");
 const S = JSON.parse(document.getElementById("strings").textContent);
@@ -94,13 +100,17 @@ function summarise(serviceIds, f, targets) {
   const minTarget = Math.min(...targets, Infinity) * 60;
   return {
     waiting, longest, ...counterFigures(serviceIds), served: f.served, avg, p90: seconds(f.p90_wait_min), share,
-    satisfaction: f.satisfaction,
+    satisfaction: f.satisfaction, ratings: f.ratings,
     breach: (waiting > 0 && longest > minTarget) || (avg !== null && avg > minTarget) || (share !== null && share < 0.8),
   };
 }
 
 const minutes = (seconds) => (seconds === null || seconds === undefined ? "–" : (seconds / 60).toFixed(1));
 const percent = (share) => (share === null || share === undefined ? "–" : `${(share * 100).toFixed(1)} %`);
+
+// Satisfaction next to its base, ratings/served: 3 ratings of 900 served must not look like 100 %.
+const satisfactionText = (f) => (typeof f.ratings === "number" && f.ratings > 0
+  ? `${percent(f.satisfaction)} (${f.ratings}/${f.served ?? 0})` : percent(f.satisfaction));
 
 function row(kind, id, label, f) {
   const tr = document.createElement("tr");
@@ -109,7 +119,7 @@ function row(kind, id, label, f) {
   const cells = [
     ["waiting", f.waiting], ["longest", minutes(f.longest)], ["open", f.open], ["paused", f.paused],
     ["served", f.served], ["avg", minutes(f.avg)], ["p90", minutes(f.p90)], ["within", percent(f.share)],
-    ["satisfaction", percent(f.satisfaction)],
+    ["satisfaction", satisfactionText(f)],
   ];
   const th = document.createElement("th");
   th.textContent = label;
@@ -167,6 +177,7 @@ async function loadProvince() {
 // ---------------------------------------------------------------- wiring
 
 const status = document.getElementById("status");
+const feedback = feedbackPanel(S);
 connectLive({
   auth: { site_id: siteId },
   onStatus: (online) => {
@@ -180,6 +191,7 @@ connectLive({
     state.queues = new Map();
     setQueues(snapshot.queues);
     loadStats().catch((error) => console.error(error));
+    if (feedback) feedback.load().catch((error) => console.error(error));
     render();
   },
   handlers: {
@@ -188,6 +200,7 @@ connectLive({
     "ticket.issued": scheduleStats,
     "ticket.called": scheduleStats,
     "ticket.updated": scheduleStats,
+    "rating.negative": (rating) => { if (feedback) feedback.arrived(rating); },
   },
 });
 setInterval(render, 15000); // the longest current wait grows while nobody is called

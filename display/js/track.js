@@ -134,7 +134,7 @@ function drawRating() {
   const canRate = !rated && ticket?.status === "done" && details?.can_rate;
   box.hidden = !canRate && !rated;
   if (rated) return;
-  if (!canRate) return;
+  if (!canRate || !$("rating-reasons").hidden) return;
   $("rating-prompt").textContent = S.rate_prompt;
   const buttons = $("rating-buttons");
   if (buttons.childElementCount) return;
@@ -144,27 +144,54 @@ function drawRating() {
     button.className = `rate rate-${score}`;
     button.dataset.score = score;
     button.textContent = S[score] || score;
-    button.addEventListener("click", () => sendRating(score));
+    button.addEventListener("click", () => chooseScore(score));
     buttons.append(button);
   }
 }
 
-async function sendRating(score) {
+/** A score: sent at once, or (after a negative one, when the site lists reasons) the reason chips first. */
+function chooseScore(score) {
+  const reasons = details?.rating_reasons || [];
+  if (!(details?.rating_reason_scores || []).includes(score) || !reasons.length) {
+    sendRating(score, [], "");
+    return;
+  }
+  $("rating-buttons").replaceChildren();
+  $("rating-prompt").textContent = S[score] || score;
+  $("reason-chips").replaceChildren(...reasons.map((text) => {
+    const chip = document.createElement("button");
+    chip.type = "button";
+    chip.textContent = text;
+    chip.setAttribute("aria-pressed", "false");
+    chip.addEventListener("click", () =>
+      chip.setAttribute("aria-pressed", chip.getAttribute("aria-pressed") === "true" ? "false" : "true"));
+    return chip;
+  }));
+  $("rating-reasons").hidden = false;
+  $("rating-send").onclick = () => {
+    const picked = [...document.querySelectorAll("#reason-chips [aria-pressed='true']")].map((c) => c.textContent);
+    sendRating(score, picked, $("rating-comment").value.trim());
+  };
+}
+
+async function sendRating(score, reasons, comment) {
   const buttons = $("rating-buttons");
-  buttons.querySelectorAll("button").forEach((b) => (b.disabled = true));
+  const controls = document.querySelectorAll("#rating button");
+  controls.forEach((b) => (b.disabled = true));
   try {
     const response = await fetch(`${api}/rating`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ score }),
+      body: JSON.stringify({ score, reasons, comment }),
     });
     if (!response.ok && response.status !== 409) throw new Error(String(response.status));
     rated = true;
     buttons.replaceChildren();
+    $("rating-reasons").hidden = true;
     $("rating-prompt").textContent = S.rate_thanks;
   } catch {
     $("rating-prompt").textContent = S.rate_failed;
-    buttons.querySelectorAll("button").forEach((b) => (b.disabled = false));
+    controls.forEach((b) => (b.disabled = false));
   }
 }
 

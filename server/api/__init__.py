@@ -4,4 +4,4 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from server.api import auth_routes, catalogue, counters, openapi, tickets  # noqa: E402,F401
+from server.api import auth_routes, catalogue, counters, exports, openapi, tickets  # noqa: E402,F401

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from flask import jsonify, session
+from flask import jsonify, request, session
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, Field
+from sqlmodel import col, select
+from werkzeug.exceptions import NotFound
 
 from server.api import api
-from server.api.support import current_principal, parse_body
-from server.auth import AuthError, check_login, issue_api_token
+from server.api.support import bearer_token, current_principal, parse_body, require
+from server.auth import AuthError, Forbidden, Principal, issue_api_token, token_hash
 from server.context import luot
-from server.models import User
+from server.domain.vocabulary import STAFF_ROLES, Role
+from server.models import ApiToken, User
+from server.sessions import end_session, start_session
+from server.signin import sign_in
 
 
 class Credentials(BaseModel):
@@ -20,22 +25,13 @@ class Credentials(BaseModel):
 
 
 def _signed_in_user(credentials: Credentials, *, with_token: bool) -> tuple[User, str | None]:
-    """Checks the password (a failure still counts toward the lockout) and maybe issues a token."""
+    """Checks the password (throttled by address and username) and maybe issues a token."""
     ctx = luot()
-    with ctx.db.write() as db_session:
-        try:
-            user = check_login(
-                db_session,
-                ctx.clock.now(),
-                credentials.username,
-                credentials.password,
-                ctx.settings.login_max_failures,
-                ctx.settings.login_lockout_minutes,
-            )
-        except AuthError:
-            db_session.commit()  # keep the failure count
-            raise
-        token = issue_api_token(db_session, ctx.clock.now(), user, ctx.settings.api_token_hours) if with_token else None
+    user = sign_in(ctx, request.remote_addr or "", credentials.username, credentials.password)
+    token = None
+    if with_token:
+        with ctx.db.write() as db_session:
+            token = issue_api_token(db_session, ctx.clock.now(), user, ctx.settings.api_token_hours)
     return user, token
 
 
@@ -59,15 +55,13 @@ def token() -> ResponseReturnValue:
 @api.post("/auth/login")
 def login() -> ResponseReturnValue:
     user, _ = _signed_in_user(parse_body(Credentials), with_token=False)
-    session.clear()
-    session["user_id"] = user.id
-    session.permanent = True
+    start_session(luot(), user)
     return jsonify({"user": _user_dict(user), "csrf_token": generate_csrf()})
 
 
 @api.post("/auth/logout")
 def logout() -> ResponseReturnValue:
-    session.clear()
+    end_session(luot())
     return jsonify({"ok": True})
 
 
@@ -87,3 +81,61 @@ def me() -> ResponseReturnValue:
             "csrf_token": generate_csrf(),
         }
     )
+
+
+def _token_owner(principal: Principal, user_id: int | None) -> int:
+    """Whose tokens the caller may see: their own; an admin anyone's (a site's admin: its own site's staff)."""
+    if user_id is None or user_id == principal.id:
+        return principal.id
+    if principal.role != Role.ADMIN:
+        raise Forbidden()
+    with luot().db.read() as db_session:
+        owner = db_session.get(User, user_id)
+    if principal.site_id is not None and (owner is None or owner.site_id != principal.site_id):
+        raise Forbidden()
+    return user_id
+
+
+def _token_dict(row: ApiToken, current: str | None) -> dict:
+    return {
+        "id": row.id,
+        "user_id": row.user_id,
+        "created_at": row.created_at.isoformat(),
+        "expires_at": row.expires_at.isoformat(),
+        "revoked": row.revoked,
+        "current": current is not None and row.token_hash == current,
+    }
+
+
+def _current_hash() -> str | None:
+    token = bearer_token() or session.get("sid")
+    return token_hash(token) if isinstance(token, str) and token else None
+
+
+@api.get("/auth/tokens")
+def tokens() -> ResponseReturnValue:
+    """The caller's Bearer tokens and browser sessions (admins: ?user_id= for another staff member)."""
+    principal = require(staff_roles=tuple(STAFF_ROLES))
+    owner = _token_owner(principal, request.args.get("user_id", type=int))
+    with luot().db.read() as db_session:
+        rows = db_session.exec(
+            select(ApiToken).where(ApiToken.user_id == owner).order_by(col(ApiToken.id).desc()).limit(200)
+        ).all()
+    current = _current_hash()
+    return jsonify({"tokens": [_token_dict(row, current) for row in rows]})
+
+
+@api.post("/auth/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    """Revokes one of the caller's tokens (admins: anyone's in their reach); it stops working at once."""
+    principal = require(staff_roles=tuple(STAFF_ROLES))
+    ctx = luot()
+    with ctx.db.write() as db_session:
+        row = db_session.get(ApiToken, token_id)
+        if row is None:
+            raise NotFound()
+        _token_owner(principal, row.user_id)
+        row.revoked = True
+        db_session.add(row)
+        answer = _token_dict(row, _current_hash())
+    return jsonify({"token": answer})

@@ -14,6 +14,7 @@ from server.api.support import parse_body, require
 from server.auth import Forbidden
 from server.context import luot
 from server.domain import errors, queueing
+from server.domain.dossiers import dossier_codes
 from server.domain.events import TicketFinished
 from server.domain.line import SiteLine
 from server.domain.vocabulary import STAFF_ROLES
@@ -23,6 +24,10 @@ from server.payloads import counter_dict, entry_dict, public_ticket
 
 class OpenRequest(BaseModel):
     takeover: bool = False
+
+
+class DossiersRequest(BaseModel):
+    dossiers: list[str] = Field(default_factory=list, max_length=20)
 
 
 class TransferRequest(BaseModel):
@@ -134,7 +139,22 @@ def start(counter_id: int) -> ResponseReturnValue:
 
 @api.post("/counters/<int:counter_id>/finish")
 def finish(counter_id: int) -> ResponseReturnValue:
-    return _action(counter_id, queueing.finish)
+    """Finish the citizen at the counter, attaching the dossier codes given (`{dossiers?: [code, …]}`)."""
+    body = parse_body(DossiersRequest)
+    return _action(counter_id, queueing.finish, dossiers=body.dossiers)
+
+
+@api.post("/counters/<int:counter_id>/dossiers")
+def attach_dossiers(counter_id: int) -> ResponseReturnValue:
+    """Attach dossier codes (mã hồ sơ) to the citizen at the counter; answers with all of the ticket's codes."""
+    body = parse_body(DossiersRequest)
+    principal = require(staff_roles=STAFF_ROLES)
+    ctx = luot()
+    outcome = ctx.run(queueing.attach_dossiers, counter_id, principal.id, body.dossiers)
+    assert outcome.ticket is not None
+    with ctx.db.read() as db_session:
+        codes = dossier_codes(db_session, outcome.ticket.id)
+    return jsonify({"ticket": public_ticket(outcome.ticket), "dossiers": codes})
 
 
 @api.post("/counters/<int:counter_id>/no-show")

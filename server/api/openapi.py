@@ -9,7 +9,8 @@ from flask.typing import ResponseReturnValue
 
 from server.api import api
 from server.api.auth_routes import Credentials
-from server.api.counters import HoldRequest, OpenRequest, PauseRequest, TransferRequest
+from server.api.counters import DossiersRequest, HoldRequest, OpenRequest, PauseRequest, TransferRequest
+from server.api.openapi_schemas import answers, components, counter_answer
 from server.api.tickets import IssueRequest, RatingRequest
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -54,7 +55,8 @@ COUNTER_ACTIONS = {
     ),
     "recall": ("Call the current ticket again", None),
     "start": ("Start serving the called citizen", None),
-    "finish": ("Finish the current service", None),
+    "finish": ("Finish the current service, attaching the dossier codes given", DossiersRequest),
+    "dossiers": ("Attach dossier codes (mã hồ sơ) to the citizen at the counter", DossiersRequest),
     "no-show": ("The called citizen did not come", None),
     "transfer": ("Send the citizen to another service or agency, keeping their original time", TransferRequest),
     "hold": ("Put the citizen aside (fetching a document)", HoldRequest),
@@ -68,13 +70,25 @@ def document() -> dict[str, Any]:
         "/healthz": {"get": _op("Liveness and database check", auth="public", errors=(503,))},
         "/api/v1/openapi.json": {"get": _op("This document", auth="public", errors=())},
         "/api/v1/auth/token": {
-            "post": _op("Bearer token for programs", auth="public", body=Credentials, errors=(400, 401, 423))
+            "post": _op("Bearer token for programs", auth="public", body=Credentials, errors=(400, 401, 429))
         },
         "/api/v1/auth/login": {
-            "post": _op("Session cookie for browser pages", auth="public", body=Credentials, errors=(400, 401, 423))
+            "post": _op("Session cookie for browser pages", auth="public", body=Credentials, errors=(400, 401, 429))
         },
         "/api/v1/auth/logout": {"post": _op("End the browser session", auth="public", errors=())},
         "/api/v1/auth/me": {"get": _op("Who am I (and a CSRF token)", errors=(401,))},
+        "/api/v1/auth/tokens": {
+            "get": _op(
+                "My Bearer tokens and browser sessions (admins: ?user_id=)",
+                params=[{"name": "user_id", "in": "query", "schema": {"type": "integer"}}],
+                errors=(401, 403),
+            )
+        },
+        "/api/v1/auth/tokens/{token_id}/revoke": {
+            "post": _op(
+                "Revoke a token or end a session at once", params=[_path_param("token_id")], errors=(401, 403, 404)
+            )
+        },
         "/api/v1/services": {
             "get": _op(
                 "Agencies and services with waiting count and estimated wait",
@@ -105,7 +119,8 @@ def document() -> dict[str, Any]:
         },
         "/api/v1/tickets/{ref}/rating": {
             "post": _op(
-                "Rate a finished service: by id (rating tablet, staff) or by tracking token (phone, public)",
+                "Rate a finished service: by id (the serving counter's rating tablet, within the site's window) or by "
+                "tracking token (the citizen's phone, until the day ends); staff get 403",
                 auth="public",
                 body=RatingRequest,
                 ok=201,
@@ -113,9 +128,22 @@ def document() -> dict[str, Any]:
             )
         },
         "/api/v1/counters/{counter_id}": {"get": _op("Counter state, waiting line and held tickets", params=COUNTER)},
+        "/api/v1/exports/onestop": {
+            "get": _op(
+                "Per ticket: site, agency, service, counter, clerk, dossier codes, times, waits, rating (managers)",
+                params=[
+                    {"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}},
+                    {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}},
+                    {"name": "site", "in": "query", "schema": {"type": "string"}},
+                    {"name": "format", "in": "query", "schema": {"enum": ["csv", "json"]}},
+                ],
+                errors=(400, 401, 403),
+            )
+        },
     }
     for action, (summary, body) in COUNTER_ACTIONS.items():
         paths[f"/api/v1/counters/{{counter_id}}/{action}"] = {"post": _op(summary, body=body, params=COUNTER)}
+    _describe_answers(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Lượt API", "version": "1", "description": "Queue management for service centres."},
@@ -125,26 +153,23 @@ def document() -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "session"},
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "properties": {
-                        "error": {
-                            "type": "object",
-                            "properties": {
-                                "code": {"type": "string"},
-                                "message": {"type": "string"},
-                                "messages": {
-                                    "type": "object",
-                                    "properties": {"vi": {"type": "string"}, "en": {"type": "string"}},
-                                },
-                            },
-                        }
-                    },
-                }
-            },
+            "schemas": components(),
         },
     }
+
+
+def _describe_answers(paths: dict[str, Any]) -> None:
+    """Puts the schema of each success answer into the document (issue 14: every 2xx has one)."""
+    known = answers()
+    for path, methods in paths.items():
+        for method, operation in methods.items():
+            _status, schema = known.get((path, method)) or (200, counter_answer())
+            responses = operation["responses"]
+            if path == "/api/v1/tickets":  # the same tap again (Idempotency-Key) answers 200 with the same ticket
+                responses["200"] = {"description": "OK"}
+            for code, response in responses.items():
+                if code.startswith("2"):
+                    response["content"] = {"application/json": {"schema": schema}}
 
 
 @api.get("/openapi.json")

@@ -7,9 +7,10 @@ from typing import Any, TypeVar
 from flask import g, request, session
 from pydantic import BaseModel, ValidationError
 
-from server.auth import AuthError, Forbidden, Principal, principal_for_token, principal_for_user_id
+from server.auth import AuthError, Forbidden, Principal, principal_for_token
 from server.context import luot
 from server.domain.errors import N_, DomainError
+from server.sessions import session_principal
 
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -35,7 +36,7 @@ def current_principal() -> Principal | None:
                 if principal is None:
                     raise AuthError()
             elif session.get("user_id"):
-                principal = principal_for_user_id(db_session, int(session["user_id"]))
+                principal = session_principal(db_session, ctx)
         g.principal = principal
     return g.principal
 

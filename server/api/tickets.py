@@ -22,8 +22,9 @@ from server.domain import errors, queueing
 from server.domain.day_close import effective_status
 from server.domain.outlook import ticket_outlook
 from server.domain.queries import site_rules, ticket_view
+from server.domain.rating import within_window
 from server.domain.readmodels import TicketView
-from server.domain.vocabulary import AT_COUNTER, STAFF_ROLES, Channel, DeviceKind, TicketStatus
+from server.domain.vocabulary import AT_COUNTER, STAFF_ROLES, Channel, DeviceKind, RatingSource, TicketStatus
 from server.extensions import limiter, ticket_rate_limit
 from server.models import Agency, Counter, CounterService, Rating, Service, Site, Ticket
 from server.payloads import outlook_dict, public_ticket
@@ -39,6 +40,7 @@ class IssueRequest(BaseModel):
 class RatingRequest(BaseModel):
     score: str = Field(min_length=1, max_length=32)
     comment: str = Field(default="", max_length=1000)
+    reasons: list[str] = Field(default_factory=list, max_length=8)
 
 
 _SERVING_COUNTERS = (
@@ -159,7 +161,8 @@ def track(token: str) -> ResponseReturnValue:
         details = ticket_details(db_session, view)
         counter = db_session.get(Counter, ticket.counter_id) if ticket.counter_id else None
         rated = db_session.exec(select(Rating.id).where(Rating.ticket_id == ticket.id)).first() is not None
-        scale = luot_rating_scale(db_session, ticket.site_id)
+        rules = site_rules(db_session, ticket.site_id)
+        in_time = within_window(rules, ticket, RatingSource.PHONE, ctx.clock.now())
     keys = ("id", "display_number", "number", "priority", "issued_at", "service", "agency", "site", "counters")
     outlook = figures(view)
     at_counter = outlook["status"] in AT_COUNTER or outlook["status"] == TicketStatus.DONE
@@ -169,8 +172,10 @@ def track(token: str) -> ResponseReturnValue:
             **outlook,
             "counter": {"number": counter.number, "name": counter.name} if counter and at_counter else None,
             "rated": rated,
-            "can_rate": outlook["status"] == TicketStatus.DONE and not rated,
-            "rating_scale": scale,
+            "can_rate": outlook["status"] == TicketStatus.DONE and not rated and in_time,
+            "rating_scale": list(rules.rating_scale),
+            "rating_reasons": list(rules.rating_reasons),
+            "rating_reason_scores": list(rules.rating_reason_scores),
         }
     )
 
@@ -192,20 +197,25 @@ def _public(outcome: queueing.Outcome) -> dict[str, Any] | None:
 
 @api.post("/tickets/<ref>/rating")
 def rate(ref: str) -> ResponseReturnValue:
-    """Rate by ticket id (the counter's rating tablet or staff) or by tracking token (the citizen's phone)."""
+    """Rate by ticket id (the rating tablet of the counter that served it) or by tracking token (the citizen's
+    phone). Staff accounts are refused with 403 (`staff_cannot_rate`): only the citizen rates."""
     body = parse_body(RatingRequest)
     ctx = luot()
+    tablet_counter: int | None = None
     with ctx.db.read() as db_session:
         if ref.isdigit():
             principal = require(staff_roles=STAFF_ROLES, devices=(DeviceKind.RATING,))
+            if principal.is_staff:
+                raise errors.StaffCannotRate()
             ticket = db_session.get(Ticket, int(ref))
             if ticket is None or not principal.may_see_site(ticket.site_id):
                 raise errors.UnknownTicket()
-            source = "tablet" if principal.kind == "device" else "staff"
+            source = RatingSource.TABLET
+            tablet_counter = int(principal.settings.get("counter_id") or 0) or None
         else:
-            ticket = db_session.exec(select(Ticket).where(Ticket.tracking_token == ref)).first()
+            ticket = db_session.exec(select(Ticket).where(Ticket.tracking_token == ref[:64])).first()
             if ticket is None:
                 raise errors.UnknownTicket()
-            source = "phone"
-    outcome = ctx.run(queueing.rate, ticket.id, body.score, body.comment, source)
-    return jsonify({"ticket": _public(outcome), "score": body.score, "source": source}), 201
+            source = RatingSource.PHONE
+    outcome = ctx.run(queueing.rate, ticket.id, body.score, body.comment, source, body.reasons, tablet_counter)
+    return jsonify({"ticket": _public(outcome), "score": body.score, "source": str(source)}), 201

@@ -133,3 +133,43 @@ class AlreadyRated(DomainError):
 
 class InvalidScore(DomainError):
     code, status, message = "invalid_score", 400, N_("Unknown rating: {score}.")
+
+
+class StaffCannotRate(DomainError):
+    code, status, message = (
+        "staff_cannot_rate",
+        403,
+        N_("Staff accounts cannot rate: only the citizen rates, on the counter's tablet or their phone."),
+    )
+
+
+class RatingWrongCounter(DomainError):
+    code, status, message = (
+        "rating_wrong_counter",
+        403,
+        N_("This tablet may only rate tickets served at its own counter."),
+    )
+
+
+class RatingWindowClosed(DomainError):
+    code, status, message = (
+        "rating_window_closed",
+        403,
+        N_("The time to rate this ticket has passed."),
+    )
+
+
+class InvalidReason(DomainError):
+    code, status, message = "invalid_reason", 400, N_("Unknown reason for this rating: {reason}.")
+
+
+class InvalidDossierCode(DomainError):
+    code, status, message = (
+        "invalid_dossier_code",
+        400,
+        N_("Not a dossier code: {value} (letters, digits and . _ / - only, at most 64)."),
+    )
+
+
+class TooManyDossierCodes(DomainError):
+    code, status, message = "too_many_dossier_codes", 400, N_("A ticket carries at most {limit} dossier codes.")

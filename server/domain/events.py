@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from server.domain.readmodels import CounterView, TicketView
 from server.domain.vocabulary import EventKind
@@ -73,6 +73,8 @@ class TicketReturned(QueueEvent):
 class TicketRated(QueueEvent):
     kind: ClassVar[str] = EventKind.RATED
     score: str = ""
+    #: for managers only (room managers:<site>): score, reasons, comment, source, counter, clerk, ticket
+    feedback: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

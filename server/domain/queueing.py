@@ -6,9 +6,11 @@ to publish after the commit); refusals are named `server.domain.errors`, listed 
     counters  open_counter, close_counter, pause_counter, resume_counter
     serving   call_next, recall, start, finish, no_show, transfer, hold, return_ticket
     rating    rate
+    dossiers  attach_dossiers (finish takes them too)
 """
 
 from server.domain.counters import close_counter, open_counter, pause_counter, resume_counter
+from server.domain.dossiers import attach_dossiers
 from server.domain.issuing import issue_ticket
 from server.domain.outcome import Outcome
 from server.domain.rating import rate
@@ -16,6 +18,7 @@ from server.domain.serving import call_next, finish, hold, no_show, recall, retu
 
 __all__ = [
     "Outcome",
+    "attach_dossiers",
     "call_next",
     "close_counter",
     "finish",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from server.domain.vocabulary import DEFAULT_RATING_SCALE
+from server.domain.vocabulary import DEFAULT_RATING_REASONS, DEFAULT_RATING_SCALE, DEFAULT_REASON_SCORES
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,11 @@ class SiteRules:
     recall_limit: int = 3
     no_show_after_recall_limit: bool = True
     rating_scale: tuple[str, ...] = tuple(DEFAULT_RATING_SCALE)
+    #: the counter's tablet may rate a ticket this many minutes after Finish; the phone until the local day ends
+    rating_tablet_minutes: int = 30
+    #: reason chips offered after one of `rating_reason_scores` (texts shown as they are, Vietnamese first)
+    rating_reasons: tuple[str, ...] = DEFAULT_RATING_REASONS
+    rating_reason_scores: tuple[str, ...] = DEFAULT_REASON_SCORES
     announcement_template: str = "Mời công dân có số thứ tự {so} đến quầy số {quay}"
     # A recall ({lan}: "hai" for the second call, "ba", "tư"…), worded so the hall hears it is not a new call.
     recall_template: str = "Mời lần thứ {lan} công dân có số thứ tự {so} đến quầy số {quay}"
@@ -38,6 +43,7 @@ class SiteRules:
         raw = dict(raw or {})
         known = {f.name for f in fields(cls)} - {"extra"}
         values = {k: raw.pop(k) for k in list(raw) if k in known}
-        if "rating_scale" in values:
-            values["rating_scale"] = tuple(values["rating_scale"])
+        for name in ("rating_scale", "rating_reasons", "rating_reason_scores"):
+            if name in values:
+                values[name] = tuple(values[name])
         return cls(**values, extra=raw)

@@ -5,7 +5,7 @@ Each use case checks its step against the ticket's life (`transitions.advance`) 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, update
@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from server.domain import errors
 from server.domain.counters import counter_changed, counter_of_clerk, current_ticket
+from server.domain.dossiers import add_codes
 from server.domain.events import (
     QueueEvent,
     TicketCalled,
@@ -198,9 +199,12 @@ def start(session: Session, now: datetime, counter_id: int, user_id: int) -> Out
     return Outcome(view, [TicketStarted(site_id=ticket.site_id, at=now, ticket=view, user_id=user_id)])
 
 
-def finish(session: Session, now: datetime, counter_id: int, user_id: int) -> Outcome:
-    """The service is done. Raises UnknownCounter, WrongCounter, NoCurrentTicket."""
+def finish(session: Session, now: datetime, counter_id: int, user_id: int, dossiers: Sequence[str] = ()) -> Outcome:
+    """The service is done, with the dossier codes (mã hồ sơ) the clerk typed or scanned, if any. Raises
+    UnknownCounter, WrongCounter, NoCurrentTicket, InvalidDossierCode / TooManyDossierCodes (400)."""
     counter, ticket = _at_counter(session, counter_id, user_id)
+    if dossiers:
+        add_codes(session, ticket, dossiers, now, user_id)
     event = _finish(session, ticket, counter, now, user_id)
     return Outcome(event.ticket, [event, counter_changed(session, counter, now, user_id)])
 

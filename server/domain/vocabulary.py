@@ -117,6 +117,28 @@ DEFAULT_RATING_SCALE: tuple[RatingScore, ...] = (
     RatingScore.SATISFIED,
     RatingScore.UNSATISFIED,
 )
+
+
+#: Where a rating came from. Only the citizen's own sources count in any statistic.
+class RatingSource(StrEnum):
+    TABLET = "tablet"  # the rating tablet of the counter that served the ticket
+    PHONE = "phone"  # the tracking page opened from the ticket's QR code
+    STAFF = "staff"  # old databases only: staff may no longer rate
+
+
+CITIZEN_SOURCES: tuple[str, ...] = (RatingSource.TABLET, RatingSource.PHONE)
+#: Reasons offered after a negative score unless the site sets its own (`rating_reasons`).
+DEFAULT_RATING_REASONS: tuple[str, ...] = (
+    "Chờ lâu",
+    "Thái độ cán bộ",
+    "Hướng dẫn chưa rõ",
+    "Hồ sơ phải bổ sung nhiều lần",
+    "Cơ sở vật chất",
+)
+#: Scores after which the reasons are offered unless the site sets its own (`rating_reason_scores`).
+DEFAULT_REASON_SCORES: tuple[str, ...] = (RatingScore.UNSATISFIED,)
+#: Scores the managers' live page lists as they arrive (not satisfied).
+NEGATIVE_SCORES: tuple[str, ...] = (RatingScore.UNSATISFIED, RatingScore.NEUTRAL)
 #: Scores that count as satisfied in the satisfaction figure.
 SATISFIED_SCORES: tuple[RatingScore, ...] = (RatingScore.VERY_SATISFIED, RatingScore.SATISFIED)
 

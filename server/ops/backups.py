@@ -24,14 +24,18 @@ BACKUP_PATTERN = "luot-*.sqlite3"
 
 
 def backup_to(source: Path, destination: Path) -> Path:
-    """Copies the live SQLite file `source` to `destination` (pages of 256 at a time, writers keep going).
-    Raises Refusal when the copy fails its integrity check."""
+    """Copies the live SQLite file `source` to `destination` in one step inside one read snapshot (WAL: writers
+    keep going; a copy in small steps starts again whenever another connection writes, and never ends on a busy
+    server). The copy is mode 0600 like the database. Raises Refusal when it fails its integrity check."""
+    from server.db import private_sqlite_files
+
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".partial")
+    private_sqlite_files(str(partial))  # every ticket and account: readable by the server's user only
     reader = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     writer = sqlite3.connect(partial)
     try:
-        reader.backup(writer, pages=256)
+        reader.backup(writer, pages=-1)
         ok = writer.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         writer.close()

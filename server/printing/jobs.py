@@ -35,8 +35,9 @@ from flask_socketio import SocketIO
 from server.clock import LOCAL_TZ, Clock
 from server.db import Database
 from server.domain.vocabulary import DeviceKind, priority_label
-from server.printing.backends import PrinterBackend, PrinterError, PrinterStatus, open_printer
+from server.printing.backends import NetworkBackend, PrinterBackend, PrinterError, PrinterStatus, open_printer
 from server.printing.layout import Layout, load_builtin_layout
+from server.printing.targets import PrinterTargets
 from server.printing.ticket_data import TicketPrint
 from server.socket_request import current_sid
 
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 DEFAULT_LAYOUT = "ticket_80mm"
 STATUSES = ("online", "offline", "paper_out", "unknown")
 #: Printer errors that no retry can fix.
-PERMANENT_ERRORS = frozenset({"invalid_spec", "layout_mismatch"})
+PERMANENT_ERRORS = frozenset({"invalid_spec", "layout_mismatch", "target_not_allowed"})
 AGENT_UNREACHABLE = (
     "Máy in của kiosk không phản hồi (chương trình in trên máy kiosk không chạy?).",
     "The kiosk's printer does not answer (is the print agent on the kiosk PC running?).",
@@ -200,12 +201,14 @@ class PrintService:
         clock: Clock,
         policy: RetryPolicy | None = None,
         printer_factory: Callable[[str], PrinterBackend] = open_printer,
+        targets: PrinterTargets | None = None,
     ) -> None:
         self.socketio = socketio
         self.db = db
         self.clock = clock
         self.policy = policy or RetryPolicy()
         self.printer_factory = printer_factory
+        self.targets = targets  # None: any target (tests, the kiosk agent); the server passes the operator's
         self._cond = threading.Condition(threading.RLock())
         self._jobs: OrderedDict[str, PrintJob] = OrderedDict()
         self._job_of_ticket: dict[int, str] = {}
@@ -370,11 +373,17 @@ class PrintService:
             self._start_probe(job.printer)
 
     def _backend(self, spec: str) -> PrinterBackend:
-        """One backend per printer, kept: it learns whether the printer answers status queries."""
+        """One backend per printer, kept: it learns whether the printer answers status queries.
+
+        The target is checked against the operator's allowance every time (the setting may predate the rule,
+        the folder may have become a symbolic link): PrinterError("target_not_allowed") otherwise."""
+        addresses = self._offload(self.targets.check, spec) if self.targets is not None else []  # may resolve
         with self._cond:
             backend = self._backends.get(spec)
             if backend is None:
                 backend = self._backends[spec] = self.printer_factory(spec)
+            if addresses and isinstance(backend, NetworkBackend):
+                backend.host = addresses[0]  # the address just checked, not the name resolved again
             return backend
 
     def _offload(self, function: Callable[..., Any], *args: Any) -> Any:

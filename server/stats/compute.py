@@ -34,9 +34,9 @@ holds
 no-shows, recalls, cancellations
     one per `no_show`, `recalled`, `cancelled` event. No-show rate = no-shows ÷ first calls.
 satisfaction
-    one rating per `rated` event, on the counter of the ticket and the clerk who finished it, on the day
-    the citizen rated. Satisfaction = (very satisfied + satisfied) ÷ all ratings (neutral counts as not
-    satisfied).
+    one rating per `rated` event from a citizen source (`tablet`, `phone`; an old `staff` rating is never
+    counted), on the counter of the ticket and the clerk who finished it, on the day the citizen rated.
+    Satisfaction = (very satisfied + satisfied) ÷ citizen ratings (neutral counts as not satisfied).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from sqlalchemy import String, case, select, type_coerce
 from sqlmodel import Session, col
 
 from server.clock import LOCAL_TZ, local_midnight
-from server.domain.vocabulary import EventKind, RatingScore
+from server.domain.vocabulary import CITIZEN_SOURCES, EventKind, RatingScore
 from server.models import Service, Ticket, TicketEvent, table_of
 from server.stats.models import MEASURES, WAIT_BUCKETS
 
@@ -235,7 +235,7 @@ class TicketTally:
 
     def _rated(self, tally: Tally, event: Event, services: dict[int, ServiceInfo], inside: bool) -> None:
         column = SCORE_COLUMN.get(str(event.data.get("score", "")))
-        if inside and column:
+        if inside and column and event.data.get("source") in CITIZEN_SOURCES:
             tally.add(self.key(event, clerk=self.finishing_clerk), ratings=1, **{column: 1})
 
     def _wait_to_last_call(self, tally: Tally, event: Event) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from server.db import Database
     from server.settings import Settings
+    from server.stats.feedback import FeedbackFilters
     from server.stats.queries import Filters
 
 TIMEOUT = 300.0  # seconds a child may take before it is killed
@@ -149,6 +150,7 @@ def build(job: Job, settings: Settings) -> bytes:
     """The figures and the file: what the child does (callable in-process too, e.g. to compare outputs)."""
     from server.db import Database
     from server.stats import exports
+    from server.stats.feedback import feedback
     from server.stats.queries import history
 
     db = Database(settings)
@@ -156,9 +158,25 @@ def build(job: Job, settings: Settings) -> bytes:
     try:
         with db.read() as session:
             result = history(session, job.filters, job.now)
+            said = feedback(session, feedback_filters(job.filters))
     finally:
         db.dispose()
-    return exports.BUILDERS[job.kind](exports.Report(result, job.title, job.scope, job.language))
+    return exports.BUILDERS[job.kind](exports.Report(result, job.title, job.scope, job.language, said))
+
+
+def feedback_filters(filters: Filters) -> FeedbackFilters:
+    """The history's filters, for the ratings' reasons and comments in the downloads."""
+    from server.stats.feedback import FeedbackFilters
+
+    return FeedbackFilters(
+        filters.first,
+        filters.last,
+        filters.site_ids,
+        agency_id=filters.agency_id,
+        service_id=filters.service_id,
+        counter_id=filters.counter_id,
+        clerk_id=filters.clerk_id,
+    )
 
 
 def main() -> int:

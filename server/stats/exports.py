@@ -36,13 +36,17 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Transfers out", "transferred_out", "int"),
     ("Ratings", "ratings", "int"),
     ("Satisfaction", "satisfaction", "share"),
+    ("Served and rated", "rated_share", "share"),
 )
 DEFINITIONS = (
     "Definitions: wait = first call − issue (recalls do not extend it); wait to last call = last call or "
     "recall − issue (what Qmatic reports), counted when the ticket is finished or marked no-show; "
     "p90 = nearest rank over the exact waits; service = finish − start; "
-    "satisfaction = (very satisfied + satisfied) ÷ ratings."
+    "satisfaction = (very satisfied + satisfied) ÷ citizen ratings (tablet or phone; neutral is not satisfied); "
+    "served and rated = citizen ratings ÷ served."
 )
+SCORE_WORDS = {"very_satisfied": "Very satisfied", "satisfied": "Satisfied", "neutral": "Neutral"}
+SCORE_WORDS["unsatisfied"] = "Unsatisfied"
 BY_LABELS = {
     "site": "Site",
     "agency": "Agency",
@@ -55,6 +59,17 @@ BY_LABELS = {
 }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(text: Any) -> Any:
+    """A text cell a spreadsheet will not run: names and comments starting with = + - @ tab or CR (a formula
+    to Excel or LibreOffice when the CSV is opened) get a leading apostrophe. Non-text values pass as they are."""
+    if isinstance(text, str) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
 @dataclass(frozen=True)
 class Report:
     """A history with the words around it: title, the filters in words, the language."""
@@ -63,6 +78,27 @@ class Report:
     title: str
     scope: list[tuple[str, str]]  # (label, value) lines describing the filters
     language: str = "vi"
+    #: what citizens said in the range (server.stats.feedback.feedback): reason counts and comments
+    feedback: dict[str, Any] | None = None
+
+    def said(self) -> tuple[list[str], list[tuple[str, int]], list[list[str]]]:
+        """(headings, reason counts, comment rows as text cells) of `feedback`; empty without it."""
+        if not self.feedback or not (self.feedback["comments"] or self.feedback["reasons"]):
+            return [], [], []  # nothing said: the files keep the figures only
+        headings = [self.t(m) for m in ("Time", "Number", "Counter", "Clerk", "Rating", "Reason", "Comment")]
+        rows = [
+            [
+                row["time"],
+                row["display_number"],
+                (row["counter"] or {}).get("name") or str((row["counter"] or {}).get("number", "")),
+                row["clerk"],
+                self.t(SCORE_WORDS.get(row["score"], row["score"])),
+                "; ".join(row["reasons"]),
+                row["comment"],
+            ]
+            for row in self.feedback["comments"]
+        ]
+        return headings, list(self.feedback["reasons"]), rows
 
     def t(self, message: str, **params: Any) -> str:
         return nfc(translate(message, self.language, **params))
@@ -116,13 +152,30 @@ def to_csv(report: Report) -> bytes:
     headings = report.headings()
     writer.writerow(
         [
-            h + (" (%)" if kind == "share" else "")
+            inert(h + (" (%)" if kind == "share" else ""))
             for h, (_m, _k, kind) in zip(headings, (("", "", "label"), *COLUMNS), strict=True)
         ]
     )
     for label, fig in [*report.rows(), (report.t("Total"), report.total())]:
-        writer.writerow([label, *(text_value(fig[key], kind) for _m, key, kind in COLUMNS)])
+        writer.writerow([inert(label), *(text_value(fig[key], kind) for _m, key, kind in COLUMNS)])
+    _csv_said(writer, report)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _csv_said(writer: Any, report: Report) -> None:
+    """After the figures: an empty row, the reason counts, then the comments (every text cell inert)."""
+    headings, reasons, rows = report.said()
+    if not headings:
+        return
+    writer.writerow([])
+    writer.writerow([report.t("What citizens said")])
+    writer.writerow([report.t("Reason"), report.t("Ratings")])
+    for reason, count in reasons:
+        writer.writerow([inert(reason), count])
+    writer.writerow([])
+    writer.writerow(headings)
+    for row in rows:
+        writer.writerow([inert(cell) for cell in row])
 
 
 # ---------------------------------------------------------------- Excel
@@ -175,9 +228,33 @@ def to_xlsx(report: Report) -> bytes:
     if by != "day":
         sheet(report.t("By day"), report.t("Day"), report.by_day())
     sheet(report.t("By hour"), report.t("Hour"), report.by_hour())
+    _xlsx_said(book, report)
+    for worksheet in book.worksheets:  # names, comments and filter lines are text, never formulas
+        for row in worksheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.data_type == "f":
+                    cell.data_type = "s"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _xlsx_said(book: Any, report: Report) -> None:
+    """A sheet "What citizens said": reason counts, then the comments (text cells made inert: openpyxl
+    would write a string starting with = as a formula)."""
+    headings, reasons, rows = report.said()
+    if not headings:
+        return
+    ws = book.create_sheet(report.t("What citizens said")[:31])
+    ws.append([report.t("Reason"), report.t("Ratings")])
+    for reason, count in reasons:
+        ws.append([inert(reason), count])
+    ws.append([])
+    ws.append(headings)
+    for row in rows:
+        ws.append([inert(cell) for cell in row])
+    for column, width in zip("ABCDEFG", (18, 10, 14, 20, 16, 30, 60), strict=True):
+        ws.column_dimensions[column].width = width
 
 
 # ---------------------------------------------------------------- PDF
@@ -258,6 +335,24 @@ def to_pdf(report: Report) -> bytes:
     story += [p(report.t(BY_LABELS[by]), section), table(report.t(BY_LABELS[by]), report.rows(), report.total())]
     if by != "day" and len(report.by_day()) > 1:
         story += [p(report.t("By day"), section), table(report.t("Day"), report.by_day(), None)]
+    headings, reasons, said = report.said()
+    if headings:
+        story += [p(report.t("What citizens said"), section)]
+        if reasons:
+            story.append(p("; ".join(f"{reason}: {count}" for reason, count in reasons)))
+        if said:
+            widths = [usable * w for w in (0.1, 0.06, 0.08, 0.12, 0.1, 0.2, 0.34)]
+            comments = Table(
+                [[p(h, head_cell) for h in headings], *([p(c) for c in row] for row in said)],
+                colWidths=widths,
+                repeatRows=1,
+            )
+            comments.setStyle(
+                TableStyle(
+                    [("VALIGN", (0, 0), (-1, -1), "TOP"), ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c0c8d0"))]
+                )
+            )
+            story.append(comments)
     story += [Spacer(1, 6 * mm), p(report.t(DEFINITIONS))]
     out = io.BytesIO()
     document = SimpleDocTemplate(

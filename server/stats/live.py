@@ -68,6 +68,7 @@ LIVE_FIELDS = (
     "held",
     "ratings",
     "satisfaction",
+    "rated_share",
 )
 LOOKBACK_IDS = 256  # PostgreSQL only: ids a later commit may still fill in below the highest one seen
 

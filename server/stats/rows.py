@@ -64,6 +64,7 @@ def figures(row: list[int], waits: HasP90 | None = None) -> dict[str, Any]:
         "cancelled": m["cancelled"],
         "ratings": ratings,
         "satisfaction": _share(m["r_very"] + m["r_sat"], ratings),
+        "rated_share": _share(ratings, served),  # citizen ratings ÷ served: how far to trust `satisfaction`
         "wait_histogram": [m[f"w{i}"] for i in range(len(WAIT_BUCKETS) + 1)],
     }
 

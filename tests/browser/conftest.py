@@ -24,6 +24,22 @@ CHROMIUM_ARGS = [
 ]
 
 
+class HarnessBrowser:
+    """The Chromium browser, whose contexts let Playwright's own helpers (wait_for_function with a string
+    predicate evaluates it) run under the pages' Content-Security-Policy, which forbids eval. The pages' own
+    scripts are held to the policy in test_content_security_policy.py (bypass_csp=False)."""
+
+    def __init__(self, browser: object) -> None:
+        self._browser = browser
+
+    def new_context(self, **options: object) -> object:
+        options.setdefault("bypass_csp", True)
+        return self._browser.new_context(**options)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     require_file(CHROMIUM, "Chromium")
@@ -31,7 +47,7 @@ def browser() -> Iterator[object]:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
+        yield HarnessBrowser(browser)
         browser.close()
 
 

@@ -74,7 +74,7 @@ def test_the_live_dashboard_updates_when_a_ticket_is_issued_called_and_served(pa
         timeout=10,
     )
     assert rated.status_code == 201
-    expect(row.locator('[data-k="satisfaction"]')).to_have_text("100.0 %")
+    expect(row.locator('[data-k="satisfaction"]')).to_have_text("100.0 % (1/1)")  # with its base: ratings/served
 
 
 def serve_one(server, world) -> None:

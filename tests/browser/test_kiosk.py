@@ -26,7 +26,14 @@ from server.printing.layout import load_builtin_layout
 from server.printing.render_image import render_ticket_image
 from server.printing.ticket_data import TicketPrint
 from server.process import ServerProcess
-from tests.integration.test_print_jobs import PAPER_OUT, STATUS_OK, PrinterListener, configure_kiosk, same_image
+from tests.integration.test_print_jobs import (
+    LOOPBACK_PRINTERS,
+    PAPER_OUT,
+    STATUS_OK,
+    PrinterListener,
+    configure_kiosk,
+    same_image,
+)
 from tests.support.world import World, build_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +89,7 @@ def printer() -> Iterator[PrinterListener]:
 
 @pytest.fixture
 def kiosk_server(tmp_path: Path, printer: PrinterListener) -> Iterator[KioskServer]:
-    server = KioskServer(tmp_path / "instance", env={"LUOT_CLOCK_START": WEDNESDAY_9AM})
+    server = KioskServer(tmp_path / "instance", env={"LUOT_CLOCK_START": WEDNESDAY_9AM, **LOOPBACK_PRINTERS})
     server.prepare(populate(printer.spec))
     server.start()
     yield server

@@ -101,6 +101,8 @@ def test_the_tablet_waits_with_its_counters_name_and_offers_the_rating_after_a_f
 
     tablet.fill("#comment", "Chờ hơi lâu")
     choices.filter(has_text="Không hài lòng").click()
+    expect(tablet.locator("#reason-comment")).to_have_value("Chờ hơi lâu")  # the reasons screen keeps it
+    tablet.locator("#send-reasons").click()
     expect(tablet.locator("#screen-thanks")).to_be_visible()
     expect(tablet.locator("#screen-idle")).to_be_visible(timeout=15_000)
     rating = stored_rating(hall.server, ours["id"])

@@ -82,16 +82,18 @@ def test_the_phone_page_follows_the_queue_and_shows_the_call(page: Page, live_wo
     expect(page.locator("#my-status")).to_have_text("Đã hoàn thành", timeout=SHOWN)
     rating = page.locator("#rating")
     expect(rating).to_be_visible(timeout=SHOWN)
-    expect(rating.locator("button")).to_have_text(["Rất hài lòng", "Hài lòng", "Không hài lòng"])
+    expect(rating.locator("#rating-buttons button")).to_have_text(["Rất hài lòng", "Hài lòng", "Không hài lòng"])
     rating.get_by_role("button", name="Rất hài lòng").click()
     expect(page.locator("#rating-prompt")).to_have_text("Cảm ơn quý vị đã đánh giá.")
-    expect(rating.locator("button")).to_have_count(0)
+    expect(rating.locator("#rating-buttons button")).to_have_count(0)
+    expect(rating.locator("#rating-reasons")).to_be_hidden()
     tracked = requests.get(f"{server.url}/api/v1/tickets/{mine['tracking_token']}", timeout=10).json()
     assert tracked["rated"] is True
 
     page.reload()  # after a reload: no second rating, no repeated alerts
     expect(page.locator("#rating-prompt")).to_have_text("Cảm ơn quý vị đã đánh giá.", timeout=SHOWN)
-    expect(page.locator("#rating button")).to_have_count(0)
+    expect(page.locator("#rating-buttons button")).to_have_count(0)
+    expect(page.locator("#rating-reasons")).to_be_hidden()
     assert page.evaluate("window.__luotTrack.alerts.length") == 0
 
 

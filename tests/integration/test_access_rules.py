@@ -43,13 +43,17 @@ EXPECTED: dict[str, frozenset[str]] = {
     "api.login": EVERYONE,
     "api.logout": EVERYONE,
     "api.me": SIGNED_IN,
+    "api.tokens": STAFF,  # their own tokens and sessions (issue 14)
+    "api.revoke_token": STAFF,  # 404 for an unknown id: past the access rule
     "api.openapi_json": EVERYONE,
     "api.list_services": EVERYONE,
     "api.issue": STAFF | {"kiosk"},
     "api.track": EVERYONE,
     "api.return_held": STAFF,
-    "api.rate": STAFF,  # by ticket id: staff and rating tablets (by tracking token: anyone)
+    "api.rate": STAFF,  # by ticket id: rating tablets; staff pass the access rule, then get 403 staff_cannot_rate
     "api.show_counter": STAFF_OF_SITE,
+    "api.attach_dossiers": STAFF,
+    "api.onestop": frozenset({"manager", "other_manager", "admin"}),  # each gets the sites they may see
     **{
         f"api.{action}": STAFF
         for action in (
@@ -72,6 +76,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "dashboard.static": EVERYONE,
     "dashboard.live": STAFF_OF_SITE,
     "dashboard.live_json": STAFF_OF_SITE,
+    "dashboard.negative_ratings_json": MANAGERS_OF_SITE,  # comments name clerks: managers only
     "dashboard.province_json": STAFF,  # each sees the sites they may see
     "dashboard.history_page": MANAGERS_OF_SITE,
     "dashboard.export": MANAGERS_OF_SITE,
@@ -114,7 +119,7 @@ def _routes() -> list[tuple[str, str, str]]:
             for method in rule.methods - {"HEAD", "OPTIONS"}
         }
     )
-    app.extensions["luot"].db.dispose()
+    app.extensions["luot"].close()
     return routes
 
 
@@ -168,6 +173,7 @@ def setup(tmp_path_factory):
         "call_id": "c999999",
         "tracking_token": "nothing",
         "filename": "nothing.css",
+        "token_id": 999_999,
     }
     yield {"app": app, "world": world, "clients": clients, "values": values, "board_id": board_id}
     ctx.db.dispose()
@@ -240,3 +246,121 @@ def test_a_site_bound_province_summary_only_lists_the_callers_site(setup):
     assert [s["id"] for s in sites] == [setup["world"].other_site_id]
     admin = setup["clients"]["admin"][0]
     assert len(admin.get("/dashboard/api/province").get_json()["sites"]) == 2
+
+
+# ---------------------------------------------------------------- Socket.IO connection kinds (issue 14)
+
+#: Every kind of Socket.IO connection → the rooms it joins (None: refused). A new device kind without a row
+#: fails test_every_device_kind_has_a_socket_row.
+SOCKET_KINDS: dict[str, tuple[str, ...] | None] = {
+    "anonymous": None,
+    "unknown token": None,
+    "unknown tracking token": None,
+    "phone (tracking token)": ("ticket:", "queues:"),
+    "device kiosk": ("site:", "display:"),
+    "device board": ("site:", "display:"),
+    "device counter_display": ("site:", "display:", "counter:"),
+    "device rating": ("site:", "display:", "counter:"),
+    "device of another site asking for this site": None,
+    "revoked device": None,
+    "clerk (Bearer)": ("site:",),
+    "clerk (cookie)": ("site:",),
+    "manager (cookie)": ("site:", "managers:"),
+    "province admin without a site": None,
+    "province admin with a site": ("site:", "managers:"),
+    "province admin with an unknown site": None,
+    "cookie from another origin": None,
+}
+
+
+def test_every_device_kind_has_a_socket_row():
+    from server.domain.vocabulary import DeviceKind
+
+    assert {f"device {kind}" for kind in DeviceKind} <= set(SOCKET_KINDS)
+
+
+@pytest.mark.parametrize("kind", sorted(SOCKET_KINDS))
+def test_socket_connections_follow_the_table(settings_for_sockets, kind):
+    app, _world, connect = settings_for_sockets
+    client = connect(kind)
+    expected = SOCKET_KINDS[kind]
+    if expected is None:
+        assert not client.is_connected(), f"{kind} should be refused"
+        return
+    assert client.is_connected(), f"{kind} should connect"
+    server = app.extensions["luot"].socketio.server
+    rooms = server.rooms(server.manager.sid_from_eio_sid(client.eio_sid, "/"), namespace="/")
+    joined = {room.split(":", 1)[0] + ":" for room in rooms if isinstance(room, str) and ":" in room}
+    assert joined == set(expected), f"{kind} joined {sorted(rooms)}"
+    client.disconnect()
+
+
+@pytest.fixture
+def settings_for_sockets(tmp_path):
+    from sqlmodel import select
+
+    from server.models import Device, Site
+    from server.provisioning import create_device
+
+    settings = load_settings(environ={}, instance_dir=str(tmp_path / "instance"), async_mode="threading")
+    initialise(settings)
+    app = create_app(settings, clock=ManualClock(WEDNESDAY_9AM))
+    app.config["TESTING"] = True
+    ctx = app.extensions["luot"]
+    world = build_world(ctx.db)
+    with ctx.db.write() as session:
+        site = session.get(Site, world.site_id)
+        create_device(
+            session, site, "counter_display", "Counter 1 display", "display-token-1", counter_id=world.counters["c1"]
+        )
+        revoked = create_device(session, site, "board", "Old board", "revoked-token")
+        revoked.revoked = True
+        session.add(revoked)
+        board_other = session.exec(select(Device).where(Device.name == "Board other")).one()
+        assert board_other.site_id == world.other_site_id
+    from server.domain.queueing import issue_ticket
+
+    tracking = ctx.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket.tracking_token
+    socketio = ctx.socketio
+
+    def cookie(username: str):
+        http = app.test_client()
+        assert http.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD}).status_code == 200
+        return http
+
+    def bearer_of(username: str) -> str:
+        http = app.test_client()
+        return http.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD}).get_json()["token"]
+
+    devices = {
+        "kiosk": world.kiosk_token,
+        "board": world.board_token,
+        "counter_display": "display-token-1",
+        "rating": world.rating_token,
+    }
+    kinds = {  # kind → (auth, the signed-in browser, headers)
+        "unknown token": lambda: ({"token": "nope"}, None, None),
+        "unknown tracking token": lambda: ({"tracking_token": "nope"}, None, None),
+        "phone (tracking token)": lambda: ({"tracking_token": tracking}, None, None),
+        "device of another site asking for this site": lambda: (
+            {"token": world.other_board_token, "site_id": world.site_id},
+            None,
+            None,
+        ),
+        "revoked device": lambda: ({"token": "revoked-token"}, None, None),
+        "clerk (Bearer)": lambda: ({"token": bearer_of("clerk1")}, None, None),
+        "clerk (cookie)": lambda: (None, cookie("clerk1"), None),
+        "manager (cookie)": lambda: (None, cookie("manager"), None),
+        "province admin without a site": lambda: (None, cookie("admin"), None),
+        "province admin with a site": lambda: ({"site_id": world.site_id}, cookie("admin"), None),
+        "province admin with an unknown site": lambda: ({"site_id": 987654}, cookie("admin"), None),
+        "cookie from another origin": lambda: (None, cookie("manager"), {"Origin": "http://evil.example"}),
+        **{f"device {name}": (lambda token=token: ({"token": token}, None, None)) for name, token in devices.items()},
+    }
+
+    def connect(kind: str):
+        auth, http, headers = kinds[kind]() if kind in kinds else (None, None, None)
+        return socketio.test_client(app, auth=auth, flask_test_client=http, headers=headers)
+
+    yield app, world, connect
+    ctx.close()

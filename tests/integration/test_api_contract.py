@@ -10,7 +10,14 @@ from sqlmodel import select
 from server.clock import LOCAL_TZ
 from server.models import Device, Ticket
 from tests.support.api import act, bearer, issue, staff_token
+from tests.support.openapi_check import checked_client
 from tests.support.world import PASSWORD
+
+
+@pytest.fixture
+def client(app):
+    """Every answer of these tests is also checked against the OpenAPI document (issue 14, item 19)."""
+    return checked_client(app.test_client())
 
 
 def error_of(response, status: int) -> dict:
@@ -207,12 +214,14 @@ def test_a_phone_rates_once_by_tracking_token(client, world):
     assert error_of(client.post(f"/api/v1/tickets/{ticket['id']}/rating", json={"score": "satisfied"}), 401)
 
 
-def test_login_locks_after_repeated_failures(client, world):
+def test_repeated_failed_sign_ins_are_slowed_down_not_locked(client, world):
+    """Issue 14: growing delays instead of a lockout anyone could trigger (see test_security_signin)."""
     for _ in range(5):
         bad = client.post("/api/v1/auth/token", json={"username": "clerk1", "password": "wrong"})
         assert error_of(bad, 401)["code"] == "bad_credentials"
-    locked = client.post("/api/v1/auth/token", json={"username": "clerk1", "password": PASSWORD})
-    assert error_of(locked, 423)["code"] == "account_locked"
+    slowed = client.post("/api/v1/auth/token", json={"username": "clerk1", "password": PASSWORD})
+    assert error_of(slowed, 429)["code"] == "sign_in_throttled"
+    assert int(slowed.headers["Retry-After"]) >= 1
 
 
 def test_cookie_sessions_need_the_csrf_token_for_changes(client, world):
@@ -237,7 +246,7 @@ def test_ticket_issuing_is_rate_limited_per_device(settings, clock):
         for _ in range(4)
     ]
     assert statuses == [201, 201, 201, 429]
-    app.extensions["luot"].db.dispose()
+    app.extensions["luot"].close()
 
 
 def test_unknown_api_routes_and_methods_answer_in_json(client):

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.api import act, bearer, issue, staff_token
+from tests.support.openapi_check import checked_client
+
+
+@pytest.fixture
+def client(app):
+    """Every answer of these tests is also checked against the OpenAPI document (issue 14, item 19)."""
+    return checked_client(app.test_client())
 
 
 def test_a_ticket_goes_from_kiosk_to_counter_to_rating(client, world):

@@ -58,7 +58,7 @@ def test_an_imported_setup_works_logins_and_device_tokens_included(luot, world, 
     assert issued.status_code == 201 and issued.get_json()["display_number"] == "1001"
     token = client.post("/api/v1/auth/token", json={"username": "clerk1", "password": "secret-pass"})
     assert token.status_code == 200
-    app.extensions["luot"].db.dispose()
+    app.extensions["luot"].close()
 
 
 MALFORMED = [

@@ -343,7 +343,7 @@ def silent_app(tmp_path: Path, caplog: pytest.LogCaptureFixture):
         app = create_app(settings)
     app.config["TESTING"] = True
     yield app
-    app.extensions["luot"].db.dispose()
+    app.extensions["luot"].close()
 
 
 def test_without_espeak_or_voice_pack_calls_still_reach_the_board_and_the_server_warns(silent_app, caplog):

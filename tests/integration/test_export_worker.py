@@ -44,7 +44,7 @@ def played(luot, world, clock):
     run(queueing.start, c1, clerk1)
     clock.set(local(9, 16))
     run(queueing.finish, c1, clerk1)
-    run(queueing.rate, t1.id, "very_satisfied")
+    run(queueing.rate, t1.id, "very_satisfied", source="phone")
     clock.set(local(9, 20))
     run(queueing.issue_ticket, site_id=world.site_id, service_code="TP-A")
     clock.set(local(9, 25))

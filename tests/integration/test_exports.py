@@ -40,7 +40,7 @@ def played(luot, world, clock):
     run(queueing.start, c1, clerk1)
     clock.set(local(9, 16))
     run(queueing.finish, c1, clerk1)
-    run(queueing.rate, t1.id, "very_satisfied")
+    run(queueing.rate, t1.id, "very_satisfied", source="phone")
     clock.set(local(9, 20))
     run(queueing.issue_ticket, site_id=world.site_id, service_code="TP-A")
     clock.set(local(9, 25))
@@ -61,9 +61,10 @@ def download(client, token: str, kind: str, extra: str = "") -> bytes:
 
 # (label, arrivals, served, avg wait to first call, p90 wait to first call, avg wait to last call, within target %,
 #  avg service, no-shows, transfers, ratings, sat. %)
-TP = ["Sở Tư pháp", "2", "1", "10.0", "10.0", "10.0", "100.0", "6.0", "0", "0", "1", "100.0"]
-CA = ["Công an tỉnh", "1", "1", "20.0", "20.0", "20.0", "0.0", "8.0", "0", "0", "0", ""]
-TOTAL = ["Tổng cộng", "3", "2", "15.0", "20.0", "15.0", "50.0", "7.0", "0", "0", "1", "100.0"]
+# … ratings, satisfaction, served and rated (ratings ÷ served)
+TP = ["Sở Tư pháp", "2", "1", "10.0", "10.0", "10.0", "100.0", "6.0", "0", "0", "1", "100.0", "100.0"]
+CA = ["Công an tỉnh", "1", "1", "20.0", "20.0", "20.0", "0.0", "8.0", "0", "0", "0", "", "0.0"]
+TOTAL = ["Tổng cộng", "3", "2", "15.0", "20.0", "15.0", "50.0", "7.0", "0", "0", "1", "100.0", "50.0"]
 
 
 def test_the_csv_download_has_the_hand_computed_figures(client, played):

@@ -35,6 +35,8 @@ STATUS_OK, PAPER_OUT = b"\x12", b"\x72"  # fixed bits 1 and 4; paper end adds bi
 RASTER = b"\x1dv0"
 FAST = RetryPolicy(retry_delays=(0.05, 0.05), max_age=30.0, ack_timeout=0.2, agent_resends=3, probe_every=0.05)
 WAIT = 10.0  # generous upper bound for anything to arrive; tests never sleep for it
+#: The stand-in printers listen on 127.0.0.1 at a random port: the operator allows that here (issue 14).
+LOOPBACK_PRINTERS = {"LUOT_PRINTER_PORTS": "1-65535", "LUOT_PRINTER_NETWORKS": "127.0.0.0/8"}
 
 
 class PrinterListener:
@@ -129,6 +131,11 @@ def received(client) -> dict[str, list[dict[str, Any]]]:
     for message in client.get_received():
         by_name.setdefault(message["name"], []).append(message["args"][0])
     return by_name
+
+
+@pytest.fixture
+def settings(settings):
+    return replace(settings, printer_ports=LOOPBACK_PRINTERS["LUOT_PRINTER_PORTS"], printer_networks="127.0.0.0/8")
 
 
 @pytest.fixture
@@ -289,7 +296,7 @@ def test_tickets_issued_by_staff_or_by_a_kiosk_without_printer_print_nothing(cli
 @pytest.mark.slow
 @pytest.mark.parametrize("async_mode", ["eventlet", "gevent", "threading"])
 def test_each_async_mode_prints_off_the_hub(tmp_path: Path, printer: PrinterListener, async_mode: str):
-    server = ServerProcess(tmp_path / "instance", async_mode=async_mode)
+    server = ServerProcess(tmp_path / "instance", async_mode=async_mode, env=LOOPBACK_PRINTERS)
 
     def populate(db: Database) -> World:
         world = build_world(db)

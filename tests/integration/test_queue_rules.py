@@ -223,13 +223,13 @@ def test_a_rating_is_stored_once_and_only_after_finish(run, open_all):
     world = open_all
     ticket = issue(run, world, "TP-A").ticket
     with pytest.raises(errors.RatingNotAllowed):
-        run(rate, ticket.id, "satisfied")
+        run(rate, ticket.id, "satisfied", source="phone")
     c1, clerk = world.counters["c1"], world.users["clerk1"]
     run(call_next, c1, clerk)
     run(finish, c1, clerk)
     with pytest.raises(errors.InvalidScore):
-        run(rate, ticket.id, "neutral")  # not on this site's default scale
-    run(rate, ticket.id, "satisfied", "Nhanh, chu đáo")
+        run(rate, ticket.id, "neutral", source="phone")  # not on this site's default scale
+    run(rate, ticket.id, "satisfied", "Nhanh, chu đáo", source="tablet", tablet_counter_id=c1)
     with pytest.raises(errors.AlreadyRated):
         run(rate, ticket.id, "very_satisfied", source="phone")
 

@@ -37,3 +37,30 @@ def test_todays_line_and_the_daily_cap_read_through_an_index(migrated_instance):
         "SELECT * FROM ticket WHERE service_date = '2026-11-30' AND site_id = 1 AND status IN ('waiting', 'held')",
     )
     assert "ix_ticket_day_site_status" in line
+
+
+def test_migration_0005_keeps_old_ratings_and_empties_roll_ups_that_counted_staff_ratings(tmp_path):
+    """A database at 0004 with a `staff` rating and a roll-up: after 0005 the rating is kept (with no reasons,
+    still never counted) and the roll-ups are gone, to be rebuilt from the citizen ratings only."""
+    from server.migrate import upgrade
+
+    database = tmp_path / "old.sqlite3"
+    url = f"sqlite:///{database}"
+    upgrade(url, "0004")
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "INSERT INTO site (id, code, name, kind, address, settings) VALUES (1, 'S', 'S', 'centre', '', '{}')"
+        )
+        connection.execute(
+            "INSERT INTO rating (id, ticket_id, site_id, agency_id, service_id, score, comment, source, at) "
+            "VALUES (1, 1, 1, 1, 1, 'very_satisfied', '', 'staff', '2026-11-18 02:00:00.000000')"
+        )
+        connection.execute(
+            "INSERT INTO stats_rolled_day (site_id, day, rolled_at, events) "
+            "VALUES (1, '2026-11-18', '2026-11-19 00:00:00', 3)"
+        )
+    upgrade(url)
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT source, reasons FROM rating").fetchall() == [("staff", "[]")]
+        assert connection.execute("SELECT count(*) FROM stats_rolled_day").fetchone() == (0,)
+        assert connection.execute("SELECT count(*) FROM ticketdossier").fetchone() == (0,)

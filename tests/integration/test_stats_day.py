@@ -95,7 +95,7 @@ def day(luot: Luot, world: World, clock: ManualClock) -> dict[str, int]:
     at(8, 21)
     called(run(queueing.call_next, c1, clerk1), "T1")
     at(8, 22)
-    run(queueing.rate, tickets["T2"], "very_satisfied")
+    run(queueing.rate, tickets["T2"], "very_satisfied", source="phone")
     at(8, 25)
     called(run(queueing.call_next, c3, clerk3), "T3")
     at(8, 26)
@@ -106,7 +106,7 @@ def day(luot: Luot, world: World, clock: ManualClock) -> dict[str, int]:
     issue("T4", "CA-X")
     run(queueing.finish, c1, clerk1)
     at(8, 31)
-    run(queueing.rate, tickets["T1"], "unsatisfied")
+    run(queueing.rate, tickets["T1"], "unsatisfied", source="phone")
     at(8, 35)
     run(queueing.return_ticket, tickets["T3"], clerk3)
     at(8, 40)
@@ -118,7 +118,7 @@ def day(luot: Luot, world: World, clock: ManualClock) -> dict[str, int]:
     at(8, 51)
     called(run(queueing.call_next, c3, clerk3), "T4")
     at(8, 52)
-    run(queueing.rate, tickets["T3"], "satisfied")
+    run(queueing.rate, tickets["T3"], "satisfied", source="phone")
     at(8, 53)
     run(queueing.recall, c3, clerk3)
     at(8, 55)
@@ -134,7 +134,7 @@ def day(luot: Luot, world: World, clock: ManualClock) -> dict[str, int]:
     at(0, 4, 19)
     run(queueing.finish, c1, clerk1)
     at(0, 6, 19)
-    run(queueing.rate, tickets["T5"], "satisfied")
+    run(queueing.rate, tickets["T5"], "satisfied", source="phone")
     return tickets
 
 

@@ -100,7 +100,12 @@ def play(app, world, clock: ManualClock, steps: list[tuple[str, int, str, int]])
 
         def rate(index: int = index) -> None:
             if finished:
-                run(queueing.rate, finished[index % len(finished)], ("very_satisfied", "unsatisfied")[index % 2])
+                run(
+                    queueing.rate,
+                    finished[index % len(finished)],
+                    ("very_satisfied", "unsatisfied")[index % 2],
+                    source="phone",
+                )
 
         c, k, i = counter, clerk, index
         actions = {
@@ -191,7 +196,7 @@ def test_live_figures_of_a_random_day_equal_its_history(steps, migrated_instance
         clock.set(at(8, 0, DAY + timedelta(days=1)))
         assert_live_equals_history(live, history_of_day(app, world))
     finally:
-        app.extensions["luot"].db.dispose()
+        app.extensions["luot"].close()
         shutil.rmtree(folder.parent, ignore_errors=True)
 
 
@@ -224,7 +229,7 @@ def test_the_live_endpoint_after_a_scripted_day_equals_history(app, luot, world,
     run(queueing.call_next, c1, clerk1)  # a again (TP-B): not a first call
     clock.set(at(8, 30))
     run(queueing.finish, c1, clerk1)
-    run(queueing.rate, a.id, "satisfied")
+    run(queueing.rate, a.id, "satisfied", source="phone")
     assert client.get("/dashboard/api/live", headers=manager).status_code == 200
     clock.set(at(23, 59))
     manager = bearer(staff_token(client, "manager"))  # a token lives 12 hours
@@ -318,4 +323,4 @@ def test_two_servers_on_one_file_show_the_same_live_figures(app, luot, world, cl
         assert mine == seen_there
         assert (mine["issued"], mine["called"], mine["avg_wait_min"], mine["p90_wait_min"]) == (4, 1, 6.0, 6.0)
     finally:
-        other.extensions["luot"].db.dispose()
+        other.extensions["luot"].close()

@@ -82,13 +82,13 @@ def test_metrics_after_a_small_day(client, world, luot, clock, socketio, app: Fl
 def test_metrics_are_off_by_default_and_behind_the_token_when_set(settings: Settings, clock) -> None:
     off = create_app(dataclasses.replace(settings, metrics=False), clock=clock)
     assert off.test_client().get("/metrics").status_code == 404
-    off.extensions["luot"].db.dispose()
+    off.extensions["luot"].close()
     guarded = create_app(dataclasses.replace(settings, metrics_token="s3cret"), clock=clock)
     client = guarded.test_client()
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers=bearer("wrong")).status_code == 401
     assert client.get("/metrics", headers=bearer("s3cret")).status_code == 200
-    guarded.extensions["luot"].db.dispose()
+    guarded.extensions["luot"].close()
 
 
 def test_one_log_line_per_request_and_per_domain_event(client, world, caplog) -> None:

@@ -36,7 +36,7 @@ def make_app(settings, clock):
 
     yield make
     for app in apps:
-        app.extensions["luot"].db.dispose()
+        app.extensions["luot"].close()
 
 
 def test_forwarded_headers_are_ignored_when_not_behind_a_proxy(make_app):

@@ -42,4 +42,4 @@ def test_events_are_published_on_the_deployments_own_channel(settings, clock, re
     finally:
         pubsub.close()
         listener.close()
-        app.extensions["luot"].db.dispose()
+        app.extensions["luot"].close()

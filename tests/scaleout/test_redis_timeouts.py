@@ -73,7 +73,7 @@ def test_a_ticket_request_gets_a_503_within_the_timeout(settings, clock, hung_re
     )
     assert response.status_code == 503 and response.json["error"]["code"] == "storage_unavailable"
     assert seconds < BOUND
-    app.extensions["luot"].db.dispose()
+    app.extensions["luot"].close()
 
 
 def test_the_shared_sequence_refuses_a_write_within_the_timeout(settings, clock, hung_redis):
@@ -81,7 +81,7 @@ def test_the_shared_sequence_refuses_a_write_within_the_timeout(settings, clock,
     seconds, outcome = _timed(app.extensions["luot"].hub.ready)
     assert isinstance(outcome, StorageUnavailable)
     assert seconds < BOUND
-    app.extensions["luot"].db.dispose()
+    app.extensions["luot"].close()
 
 
 def test_a_socketio_emit_gives_up_within_the_timeout(settings, clock, hung_redis):
@@ -94,7 +94,7 @@ def test_a_socketio_emit_gives_up_within_the_timeout(settings, clock, hung_redis
     seconds, outcome = _timed(lambda: emitter.emit("ticket.called", {"seq": 1}, to="site:1"))
     assert not isinstance(outcome, Exception)  # python-socketio logs and gives up after two attempts
     assert seconds < BOUND
-    app.extensions["luot"].db.dispose()
+    app.extensions["luot"].close()
 
 
 def test_an_idle_subscription_outlives_the_socket_timeout(redis_db):

@@ -53,4 +53,4 @@ def test_live_equals_history_on_postgresql_with_two_apps(scale_world, shared_ins
         assert_live_equals_history(live, history_of_day(apps[0], world))
     finally:
         for app in apps:
-            app.extensions["luot"].db.dispose()
+            app.extensions["luot"].close()

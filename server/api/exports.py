@@ -1,0 +1,54 @@
+"""The one-stop export for a province's integrator: `GET /api/v1/exports/onestop` (managers and admins)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Response, request
+from flask.typing import ResponseReturnValue
+from sqlmodel import select
+
+from server.api import api
+from server.api.support import InvalidBody, require
+from server.auth import Forbidden
+from server.context import luot
+from server.domain.vocabulary import MANAGER_ROLES
+from server.models import Site
+from server.stats.onestop import onestop_rows, to_csv, to_json
+
+MAX_DAYS = 92
+
+
+def _day(name: str) -> date:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        raise InvalidBody(detail=f"{name}=YYYY-MM-DD is required") from None
+
+
+@api.get("/exports/onestop")
+def onestop() -> ResponseReturnValue:
+    """?from=YYYY-MM-DD&to=YYYY-MM-DD[&site=CODE][&format=csv|json]: per ticket of those local days, the fields
+    of server.stats.onestop.FIELDS. A manager bound to a site gets that site only (another site: 403)."""
+    principal = require(staff_roles=MANAGER_ROLES)
+    first, last = _day("from"), _day("to")
+    kind = request.args.get("format", "csv")
+    if kind not in ("csv", "json"):
+        raise InvalidBody(detail="format=csv or format=json")
+    if last < first or last - first > timedelta(days=MAX_DAYS - 1):
+        raise InvalidBody(detail=f"from ≤ to, at most {MAX_DAYS} days")
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        query = select(Site)
+        code = request.args.get("site")
+        if code:
+            query = query.where(Site.code == code[:32])
+        sites = [s for s in db_session.exec(query).all() if principal.may_see_site(s.id or 0)]
+        if code and not sites:
+            raise Forbidden()
+        rows = onestop_rows(db_session, first, last, [s.id or 0 for s in sites])
+    name = f"luot-onestop-{first.isoformat()}-{last.isoformat()}.{kind}"
+    body, mimetype = (
+        (to_csv(rows), "text/csv; charset=utf-8") if kind == "csv" else (to_json(rows, first, last), "application/json")
+    )
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

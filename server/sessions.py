@@ -1,0 +1,61 @@
+"""Browser sign-in sessions that the server can end (issue 14, item 9).
+
+The session cookie is signed, not stored: clearing it in the browser leaves a copied cookie valid until it
+expires. So each sign-in also creates an `ApiToken` row (hashed like a Bearer token); the cookie carries its
+secret as `sid`, and a cookie counts only while that row is neither revoked nor expired. Signing out revokes
+the row: a copied cookie stops working at once. The rows show up in the owner's token list
+(/api/v1/auth/tokens), where the owner or an admin can revoke them like Bearer tokens.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from flask import session
+from sqlmodel import Session, select
+
+from server.auth import Principal, issue_api_token, principal_for_token, token_hash
+from server.models import ApiToken, User
+
+if TYPE_CHECKING:  # the context imports the hub, which reads sessions
+    from server.context import Luot
+
+SESSION_HOURS = 12  # the cookie's own lifetime (PERMANENT_SESSION_LIFETIME)
+
+
+def start_session(ctx: Luot, user: User) -> None:
+    """A fresh cookie session for `user`, backed by a new token row."""
+    with ctx.db.write() as db_session:
+        secret = issue_api_token(db_session, ctx.clock.now(), user, SESSION_HOURS)
+    session.clear()
+    session["user_id"] = user.id
+    session["sid"] = secret
+    session.permanent = True
+
+
+def session_principal(db_session: Session, ctx: Luot) -> Principal | None:
+    """The staff member of the cookie session, if its token row is still valid (not signed out, not expired)."""
+    user_id, secret = session.get("user_id"), session.get("sid")
+    if not user_id or not isinstance(secret, str):
+        return None
+    principal = principal_for_token(db_session, ctx.clock.now(), secret)
+    if principal is None or not principal.is_staff or principal.id != int(user_id):
+        return None
+    return principal
+
+
+def end_session(ctx: Luot) -> None:
+    """Revokes the cookie session's token row and clears the cookie."""
+    secret = session.get("sid")
+    if isinstance(secret, str):
+        with ctx.db.write() as db_session:
+            row = db_session.exec(select(ApiToken).where(ApiToken.token_hash == token_hash(secret))).first()
+            if row is not None:
+                row.revoked = True
+                db_session.add(row)
+    session.clear()
+
+
+def cookie_lifetime() -> timedelta:
+    return timedelta(hours=SESSION_HOURS)
