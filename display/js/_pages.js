@@ -30,6 +30,7 @@ export class PagedList {
     this.pages = [[0, 0]];
     this.page = 0;
     this.keys = [];
+    this.drawn = "";
     if (!list) return;
     this.held = false; // a page chosen by hand (tests, operations) stays until the next hand
     setInterval(() => this.held || this.show(this.page + 1), seconds * 1000);
@@ -50,6 +51,9 @@ export class PagedList {
   /** Replaces the lines (`items`: elements with a data-key); the page shown stays where it can. */
   fill(items) {
     if (!this.list) return;
+    const drawn = items.map((item) => `${item.dataset.key}:${item.className}:${item.textContent}`).join("|");
+    if (drawn === this.drawn) return; // nothing to show differently: the pages stay as they are
+    this.drawn = drawn;
     this.list.replaceChildren(...items);
     this.keys = items.map((item) => item.dataset.key);
     this.measure();

@@ -137,6 +137,21 @@ def open_board(page: Page, hall: BusyHall, token: str, lang: str = "vi") -> None
     expect(page.locator("#latest .fill-number")).to_be_visible()
 
 
+def show_page(page: Page, panel: str, number: int) -> list[dict[str, Any]]:
+    """Holds page `number` of a board panel and returns its shown lines' keys and boxes, read in the same instant."""
+    return page.evaluate(
+        """([panel, number]) => {
+            window.__luotBoard.showPage(panel, number);
+            const list = document.getElementById(panel === "waiting" ? "waiting" : "counter-grid");
+            return [...list.children].filter((item) => !item.hidden).map((item) => {
+                const r = item.getBoundingClientRect();
+                return { key: item.dataset.key, x: r.x, y: r.y, width: r.width, height: r.height };
+            });
+        }""",
+        [panel, number],
+    )
+
+
 def check_board(page: Page, name: str, width: int, height: int) -> None:
     """The called number's digits ≥ 10 % of the height, every line ≥ 5vmin and inside its box, and every agency
     with people waiting shown on one of the waiting panel's pages."""
@@ -145,11 +160,9 @@ def check_board(page: Page, name: str, width: int, height: int) -> None:
     shown = [key for keys in pages for key in keys]
     assert len(shown) == len(set(shown)) == len(AGENCIES) and all(WAITING)  # all 20 have people waiting
     for number in range(len(pages)):
-        page.evaluate(f"window.__luotBoard.showPage('waiting', {number})")
-        lines = page.locator("#waiting li:visible")
-        expect(lines).to_have_count(len(pages[number]))
-        for index in range(len(pages[number])):
-            assert within(lines.nth(index).bounding_box(), width, height)
+        shown = show_page(page, "waiting", number)
+        assert [line["key"] for line in shown] == pages[number]
+        assert all(within(line, width, height) for line in shown)
         report = no_layout_problems(page)
         assert report["minFont"] >= LINE_MIN_VMIN / 100 * min(width, height) - 0.5
         screenshot(page, f"{name}-waiting-{number + 1}")
@@ -194,11 +207,9 @@ def test_the_counter_grid_board_shows_every_open_counter_with_its_number(screen,
     assert {key for keys in pages for key in keys} == open_counters
     newest = hall.calls[-1]["counter"]
     for number in range(len(pages)):
-        page.evaluate(f"window.__luotBoard.showPage('counters', {number})")
-        cells = page.locator("#counter-grid li:visible")
-        expect(cells).to_have_count(len(pages[number]))
-        for index in range(len(pages[number])):
-            assert within(cells.nth(index).bounding_box(), width, height)
+        shown = show_page(page, "counters", number)
+        assert [cell["key"] for cell in shown] == pages[number]
+        assert all(within(cell, width, height) for cell in shown)
         no_layout_problems(page)
         screenshot(page, f"board-grid-{width}x{height}-counters-{number + 1}")
     newest_cell = page.locator("#counter-grid li.newest")
