@@ -95,6 +95,12 @@ KIOSK_MESSAGES: tuple[str, ...] = (
     "Previous page",
     "Next page",
     "This screen stays until you touch Done.",
+    "Find a procedure",
+    "Keyboard",
+    "Space",
+    "Type a few letters of the procedure; accents are not needed (e.g. ly lich tu phap).",
+    "{count} procedures found",
+    "No procedure matches these words.",
 )
 
 

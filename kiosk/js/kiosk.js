@@ -4,6 +4,7 @@
 // one Idempotency-Key per tap-sequence and the button disabled while the request runs (no double tickets);
 // closed or capped services are shown as such before anyone taps them.
 import { connectLive } from "../../web/lib/live.js";
+import { findServices, KEYBOARD_ROWS } from "./_search.js";
 import { fitTiles, pagesOf, turnPage } from "./_tiles.js";
 
 const config = JSON.parse(document.getElementById("kiosk-config").textContent);
@@ -259,6 +260,66 @@ function renderServices() {
     }),
   );
   fitTiles("services");
+}
+
+// ------------------------------------------------------------------ finding a procedure
+
+function openSearch() {
+  if (!state.online || state.busy || !state.catalogue) return;
+  state.priority = "";
+  byId("search-text").value = "";
+  show("search");
+  renderResults();
+}
+
+function typeSearch(key) {
+  const input = byId("search-text");
+  if (key === "delete") input.value = input.value.slice(0, -1);
+  else if (key === "clear") input.value = "";
+  else if (input.value.length < 60) input.value += key;
+  renderResults();
+}
+
+function searchNote(query, count) {
+  if (!query.trim()) return t("Type a few letters of the procedure; accents are not needed (e.g. ly lich tu phap).");
+  return count ? t("{count} procedures found", { count }) : t("No procedure matches these words.");
+}
+
+function renderResults() {
+  const query = byId("search-text").value;
+  const found = findServices(visibleAgencies(), query);
+  byId("search-note").textContent = searchNote(query, found.length);
+  byId("results").replaceChildren(
+    ...found.map(({ agency, service }) => {
+      const reason = unavailableReason(service);
+      return h(
+        "button",
+        {
+          type: "button",
+          class: `tile result${reason ? " unavailable" : ""}`,
+          dataset: { result: service.code, action: "1", available: reason ? "" : "1" },
+          onclick: (event) => issue({ service: service.code }, event.currentTarget),
+        },
+        h("span", { class: "tile-name" }, named(service)),
+        h("span", { class: "tile-agency" }, named(agency)),
+        h("span", { class: "tile-meta" }, reason || waitingText(service)),
+      );
+    }),
+  );
+  refreshEnabled();
+  fitTiles("results");
+}
+
+function buildSearchKeys() {
+  const key = (label, value, extra = "") =>
+    h("button", { type: "button", class: `key ${extra}`, onclick: () => typeSearch(value) }, label);
+  const rows = KEYBOARD_ROWS.map((row) => h("div", { class: "search-row" }, row.map((letter) => key(letter, letter))));
+  rows[rows.length - 1].append(
+    key(t("Space"), " ", "space"),
+    key("⌫", "delete", "action"),
+    key(t("Clear"), "clear", "action"),
+  );
+  byId("search-keys").replaceChildren(...rows);
 }
 
 function updateCounts() {
@@ -559,7 +620,7 @@ function typeKey(key) {
 
 function restartIdleTimer() {
   clearTimeout(state.idleTimer);
-  if (state.screen === "services" || state.screen === "appointment") {
+  if (["services", "appointment", "search"].includes(state.screen)) {
     state.idleTimer = setTimeout(() => {
       if (!state.busy) backToStart();
     }, config.idle_seconds * 1000);
@@ -583,6 +644,8 @@ function setLanguage(language) {
   renderPrintState();
   if (state.screen === "ticket") renderCountdown();
   buildKeypad();
+  buildSearchKeys();
+  if (state.screen === "search") renderResults();
 }
 
 // ------------------------------------------------------------------ start
@@ -590,6 +653,9 @@ function setLanguage(language) {
 function start() {
   translateStatic();
   buildKeypad();
+  buildSearchKeys();
+  byId("open-search").addEventListener("click", openSearch);
+  byId("search-back").addEventListener("click", backToStart);
   for (const button of document.querySelectorAll("[data-lang]")) {
     button.addEventListener("click", () => setLanguage(button.dataset.lang));
   }

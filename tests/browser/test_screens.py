@@ -105,6 +105,33 @@ def test_the_kiosk_shows_all_twenty_agencies_on_one_screen_with_the_check_in_but
     screenshot(page, f"kiosk-{width}x{height}-{lang}-services")
 
 
+@pytest.mark.parametrize(("width", "height"), [(1080, 1920), (1920, 1080)], ids=["portrait", "landscape"])
+def test_the_kiosk_search_shows_its_results_and_keyboard_on_one_screen(screen, hall: BusyHall, width, height):
+    page = screen(width, height)
+    open_kiosk(page, hall, "vi")
+    page.locator("#open-search").click()
+    for letter in "dang ky":
+        keys = page.locator("#search-keys .key")
+        (keys.filter(has_text="Dấu cách") if letter == " " else keys.filter(has_text=re.compile(f"^{letter}$"))).click()
+    results = page.locator("[data-result]")
+    expect(results.first).to_contain_text("Đăng ký")
+    found = results.count()
+    assert found >= 5  # Đăng ký doanh nghiệp, thuế, đất đai… and the Land Registration Office's services
+    pages = page.evaluate("window.__luotKiosk.pages('results')")
+    assert pages[0][0] == 0 and pages[-1][1] == found
+    screenshot(page, f"kiosk-{width}x{height}-search")
+    for number, (first, end) in enumerate(pages):
+        shown = page.locator("[data-result]:visible")
+        expect(shown).to_have_count(end - first)
+        for index in range(end - first):
+            assert within(shown.nth(index).bounding_box(), width, height)
+        no_layout_problems(page)
+        if number + 1 < len(pages):
+            page.locator("#results-pager .page-turn[data-step='1']").click()
+    for key in ("q", "ư", "Dấu cách", "Xóa hết"):
+        assert within(page.locator("#search-keys .key", has_text=key).first.bounding_box(), width, height), key
+
+
 def test_a_kiosk_that_cannot_fit_its_tiles_turns_pages_with_large_buttons(screen, hall: BusyHall):
     page = screen(800, 600)  # a small kiosk screen: 20 agencies do not fit at a size an elderly citizen can read
     open_kiosk(page, hall, "vi")
