@@ -24,6 +24,7 @@ from server.auth import Forbidden, Principal, principal_for_token
 from server.clock import local_date, local_midnight
 from server.context import luot
 from server.domain.errors import UnknownCounter
+from server.domain.queries import site_rules
 from server.domain.vocabulary import (
     PRIORITY_CLASSES,
     SCORE_LABELS,
@@ -197,15 +198,21 @@ def picker_sites(db_session: Session, principal: Principal) -> list[dict[str, An
     counters are on several floors), with who holds each and the clerk's usual counter.
 
     Shape: [{id, name, usual: counter | None, groups: [{agency, floor, counters: [counter…]}]}], a counter being
-    {id, number, name, floor, status, holder, services: [names], usual: bool}.
+    {id, number, name, floor, status, holder, services: [names], usual: bool, allowed: bool (the site's
+    counter_clerks let this clerk open it)}.
     """
     site_query = select(Site).order_by(col(Site.id))
     if principal.site_id is not None:
         site_query = site_query.where(Site.id == principal.site_id)
     usual_id = usual_counter_id(db_session, principal.id)
+    user = db_session.get(User, principal.id)
     result = []
     for site in db_session.exec(site_query).all():
+        rules = site_rules(db_session, site.id or 0)
         rows = _site_counters(db_session, site.id or 0, usual_id)
+        for _key, row in rows:
+            row["allowed"] = user is not None and rules.may_open(row["number"], user.username, user.role)
+            row["usual"] = row["usual"] and row["allowed"]
         result.append(
             {
                 "id": site.id,

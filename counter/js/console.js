@@ -60,7 +60,9 @@ function pickerPage() {
         showMessage(message, error.message, true);
       }
     }
-    for (const other of document.querySelectorAll(".counter-choice, .counter-shortcut")) other.disabled = false;
+    for (const other of document.querySelectorAll(".counter-choice, .counter-shortcut")) {
+      other.disabled = other.classList.contains("kept"); // a counter kept for other clerks stays shut
+    }
   }
 
   function askTakeover(button, serverMessage = "") {

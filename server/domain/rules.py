@@ -36,6 +36,9 @@ class SiteRules:
     recall_template: str = "Mời lần thứ {lan} công dân có số thứ tự {so} đến quầy số {quay}"
     number_region: str = "north"
     digit_by_digit: bool = False
+    # Counter number (as text) → the usernames of the clerks who may open it; a counter not listed is open to every
+    # clerk of the site. Managers and admins may open any counter (they stand in).
+    counter_clerks: dict[str, tuple[str, ...]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -46,4 +49,12 @@ class SiteRules:
         for name in ("rating_scale", "rating_reasons", "rating_reason_scores"):
             if name in values:
                 values[name] = tuple(values[name])
+        if "counter_clerks" in values:
+            clerks = values["counter_clerks"] if isinstance(values["counter_clerks"], dict) else {}
+            values["counter_clerks"] = {str(k): tuple(str(u) for u in v or ()) for k, v in clerks.items()}
         return cls(**values, extra=raw)
+
+    def may_open(self, counter_number: int, username: str, role: str) -> bool:
+        """Whether a staff member may open counter `counter_number` under `counter_clerks`."""
+        allowed = self.counter_clerks.get(str(counter_number))
+        return allowed is None or role != "clerk" or username in allowed
