@@ -75,6 +75,14 @@ class BusyHall:
     def issue(self, service: str) -> dict[str, Any]:
         return self.post("/tickets", KIOSK_TOKEN, {"service": service})
 
+    def waiting_by_agency(self) -> dict[int, int]:
+        """Agency id → people waiting, as the kiosk's catalogue says now."""
+        response = requests.get(
+            f"{self.url}/api/v1/services", headers={"Authorization": f"Bearer {KIOSK_TOKEN}"}, timeout=20
+        )
+        assert response.status_code == 200, response.text
+        return {agency["id"]: agency["waiting"] for agency in response.json()["agencies"]}
+
     def tracking_token(self, display_number: str) -> str:
         db = Database(self.server.settings())
         try:
