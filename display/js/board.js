@@ -89,8 +89,9 @@ function drawLatest(flash) {
   latest.dataset.callId = first.call_id;
   const line = el("p", "latest-line");
   line.append(formatNodes(S.call_line, { number: first.display_number, counter: first.counter_number }));
+  // A recall is tagged at the end of the line (beside the counter when there is room), not on a line of its own.
+  if (first.kind === "recalled") line.append(" ", el("span", "latest-tag", S.recall || ""));
   latest.append(line);
-  if (first.kind === "recalled") latest.append(el("p", "latest-tag", S.recall || ""));
   if (flash) {
     void latest.offsetWidth; // restart the animation for each new call
     latest.classList.add("flash");
