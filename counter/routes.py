@@ -24,9 +24,29 @@ from server.auth import Forbidden, Principal, principal_for_token
 from server.clock import local_date, local_midnight
 from server.context import luot
 from server.domain.errors import UnknownCounter
-from server.domain.vocabulary import PRIORITY_CLASSES, SCORE_LABELS, STAFF_ROLES, DeviceKind, EventKind, TicketStatus
+from server.domain.queries import site_rules
+from server.domain.vocabulary import (
+    PRIORITY_CLASSES,
+    SCORE_LABELS,
+    STAFF_ROLES,
+    CounterEventKind,
+    DeviceKind,
+    EventKind,
+    TicketStatus,
+)
 from server.i18n import pick_language, translate
-from server.models import Agency, Counter, CounterService, Rating, Service, Site, Ticket, TicketEvent, User
+from server.models import (
+    Agency,
+    Counter,
+    CounterEvent,
+    CounterService,
+    Rating,
+    Service,
+    Site,
+    Ticket,
+    TicketEvent,
+    User,
+)
 from server.sessions import session_principal
 
 log = logging.getLogger(__name__)
@@ -62,6 +82,12 @@ CONSOLE_STRINGS = {
     "pause": "Pause",
     "resume": "Resume",
     "recalls": "Called again {count} times",
+    "recalls_last": "Called again {count} times: the next recall marks the citizen as not present",
+    "recalled_last_msg": "Number {number} is called again. One more recall will mark it as not present.",
+    "absent_msg": "Marked as not present: number {number} did not come after {count} calls.",
+    "duration_seconds": "{seconds} s",
+    "duration_minutes": "{minutes} min {seconds} s",
+    "duration_hours": "{hours} h {minutes} min",
     "taken_over": "Another clerk has taken over this counter: you no longer hold it.",
     "called_msg": "Number {number} is called.",
     "recalled_msg": "Number {number} is called again.",
@@ -168,31 +194,72 @@ def home() -> ResponseReturnValue:
 
 
 def picker_sites(db_session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """The counters a staff member may take, by site, with who holds each."""
+    """The counters a staff member may take, by site and, within a site, by agency (and floor when the site's
+    counters are on several floors), with who holds each and the clerk's usual counter.
+
+    Shape: [{id, name, usual: counter | None, groups: [{agency, floor, counters: [counter…]}]}], a counter being
+    {id, number, name, floor, status, holder, services: [names], usual: bool, allowed: bool (the site's
+    counter_clerks let this clerk open it)}.
+    """
     site_query = select(Site).order_by(col(Site.id))
     if principal.site_id is not None:
         site_query = site_query.where(Site.id == principal.site_id)
+    usual_id = usual_counter_id(db_session, principal.id)
+    user = db_session.get(User, principal.id)
     result = []
     for site in db_session.exec(site_query).all():
-        desks = db_session.exec(select(Counter).where(Counter.site_id == site.id).order_by(col(Counter.number))).all()
-        services = {s.id: s for s in db_session.exec(select(Service).where(Service.site_id == site.id)).all()}
-        links = (
-            db_session.exec(
-                select(CounterService).where(col(CounterService.counter_id).in_([d.id for d in desks]))
-            ).all()
-            if desks
-            else []
+        rules = site_rules(db_session, site.id or 0)
+        rows = _site_counters(db_session, site.id or 0, usual_id)
+        for _key, row in rows:
+            row["allowed"] = user is not None and rules.may_open(row["number"], user.username, user.role)
+            row["usual"] = row["usual"] and row["allowed"]
+        result.append(
+            {
+                "id": site.id,
+                "name": site.name,
+                "counters": [row for _key, row in rows],
+                "groups": _groups(rows),
+                "usual": next((row for _key, row in rows if row["usual"]), None),
+            }
         )
-        holders = {
-            u.id: u
-            for u in db_session.exec(
-                select(User).where(col(User.id).in_([d.clerk_id for d in desks if d.clerk_id]))
-            ).all()
-        }
-        rows = []
-        for desk in desks:
-            holder = holders.get(desk.clerk_id) if desk.clerk_id else None
-            rows.append(
+    return result
+
+
+def usual_counter_id(db_session: Session, user_id: int) -> int | None:
+    """The counter this clerk opened most recently (their usual desk), from the counter log."""
+    return db_session.exec(
+        select(CounterEvent.counter_id)
+        .where(CounterEvent.user_id == user_id, CounterEvent.kind == CounterEventKind.OPENED)
+        .order_by(col(CounterEvent.id).desc())
+        .limit(1)
+    ).first()
+
+
+def _site_counters(db_session: Session, site_id: int, usual_id: int | None) -> list[tuple[tuple, dict[str, Any]]]:
+    """Each counter of a site as a picker row, with its group key (floor, agency order, agency name)."""
+    desks = db_session.exec(select(Counter).where(Counter.site_id == site_id).order_by(col(Counter.number))).all()
+    services = {s.id: s for s in db_session.exec(select(Service).where(Service.site_id == site_id)).all()}
+    agencies = {a.id: a for a in db_session.exec(select(Agency).where(Agency.site_id == site_id)).all()}
+    ids = [d.id for d in desks]
+    links = db_session.exec(select(CounterService).where(col(CounterService.counter_id).in_(ids))).all() if ids else []
+    holders = {
+        u.id: u
+        for u in db_session.exec(select(User).where(col(User.id).in_([d.clerk_id for d in desks if d.clerk_id]))).all()
+    }
+    floors = {desk.floor for desk in desks}
+    rows = []
+    for desk in desks:
+        holder = holders.get(desk.clerk_id) if desk.clerk_id else None
+        served = sorted(
+            (services[link.service_id] for link in links if link.counter_id == desk.id and link.service_id in services),
+            key=lambda service: (service.sort_order, service.id or 0),
+        )
+        agency = agencies.get(served[0].agency_id) if served else None
+        floor = desk.floor if len(floors) > 1 else ""
+        key = (floor, agency.sort_order if agency else 10**6, agency.id if agency else 0)
+        rows.append(
+            (
+                key,
                 {
                     "id": desk.id,
                     "number": desk.number,
@@ -200,15 +267,22 @@ def picker_sites(db_session: Session, principal: Principal) -> list[dict[str, An
                     "floor": desk.floor,
                     "status": desk.status,
                     "holder": (holder.full_name or holder.username) if holder else "",
-                    "services": [
-                        services[link.service_id].name
-                        for link in links
-                        if link.counter_id == desk.id and link.service_id in services
-                    ],
-                }
+                    "services": [service.name for service in served],
+                    "agency": agency.name if agency else "",
+                    "usual": desk.id == usual_id,
+                },
             )
-        result.append({"id": site.id, "name": site.name, "counters": rows})
-    return result
+        )
+    return rows
+
+
+def _groups(rows: list[tuple[tuple, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Counters grouped by (floor, agency), in the site's agency order, each group by counter number."""
+    groups: dict[tuple, dict[str, Any]] = {}
+    for key, row in sorted(rows, key=lambda item: (item[0], item[1]["number"])):
+        group = groups.setdefault(key, {"agency": row["agency"], "floor": key[0], "counters": []})
+        group["counters"].append(row)
+    return list(groups.values())
 
 
 @counter.get("/<int:counter_id>")

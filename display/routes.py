@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, send_file
 from flask.typing import ResponseReturnValue
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from server.auth import Principal, principal_for_token
 from server.context import luot
@@ -21,7 +21,7 @@ from server.domain.queries import site_rules
 from server.domain.vocabulary import SCORE_LABELS, DeviceKind
 from server.errors_http import error_response
 from server.i18n import LANGUAGES, translate
-from server.models import Agency, Counter, Service, Site, Ticket
+from server.models import Agency, Counter, CounterService, Service, Site, Ticket
 from server.voice.calls import AudioUnavailable, UnknownCall
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,9 @@ display = Blueprint(
 )
 
 MAX_ROWS = 12  # the snapshot carries today's 12 latest calls
-DEFAULT_ROWS = {"landscape": 6, "portrait": 10}
+ORIENTATIONS = ("auto", "landscape", "portrait")  # auto: from the screen's aspect (taller than wide: portrait)
+LAYOUTS = ("calls", "counters")  # the latest calls listed, or a grid of the counters with their numbers
+PAGE_SECONDS = 8  # a panel with more lines than fit shows them page by page, turning this often
 NEAR_PLACES = 3  # the phone alerts when this many people (or fewer) are ahead
 
 # Strings the browser modules need, by key; English msgids translated in server/translations/vi-display.po.
@@ -42,10 +44,12 @@ BOARD_STRINGS = {
     "recall": "Recall",
     "no_calls": "No calls yet today",
     "waiting": "Waiting",
+    "paused": "Counter paused",
     "offline": "Connection lost",
 }
 COUNTER_STRINGS = {
     "now_serving": "Now serving",
+    "counter": "Counter {number}",
     "idle": "Please wait for the next number",
     "paused": "This counter is paused",
     "closed": "This counter is closed",
@@ -144,13 +148,22 @@ def _int_in(raw: Any, low: int, high: int, default: int) -> int:
         return default
 
 
+def _choice(raw: Any, allowed: tuple[str, ...]) -> str:
+    return str(raw) if raw in allowed else allowed[0]
+
+
 def board_layout(settings: dict[str, Any]) -> dict[str, Any]:
-    """A board's options from its device settings, with safe defaults for anything missing or odd."""
-    orientation = str(settings.get("orientation")) if settings.get("orientation") in DEFAULT_ROWS else "landscape"
+    """A board's options from its device settings, with safe defaults for anything missing or odd.
+
+    `orientation` auto (default) follows the screen's aspect; `layout` calls (default) or counters; `rows` is the
+    most earlier calls listed (the board lists fewer when they do not fit its screen).
+    """
     return {
         "agency_ids": _int_list(settings.get("agency_ids")),
-        "orientation": orientation,
-        "rows": _int_in(settings.get("rows"), 1, MAX_ROWS, DEFAULT_ROWS[orientation]),
+        "orientation": _choice(settings.get("orientation"), ORIENTATIONS),
+        "layout": _choice(settings.get("layout"), LAYOUTS),
+        "rows": _int_in(settings.get("rows"), 1, MAX_ROWS, MAX_ROWS),
+        "page_seconds": _int_in(settings.get("page_seconds"), 3, 120, PAGE_SECONDS),
         "notice": str(settings.get("notice") or ""),
         "title": str(settings.get("title") or ""),
     }
@@ -204,6 +217,7 @@ def counter_display() -> ResponseReturnValue:
     counter_id = _int_in(principal.settings.get("counter_id"), 0, 2**62, 0)
     with luot().db.read() as db_session:
         counter = db_session.get(Counter, counter_id) if counter_id else None
+        agencies = counter_agencies(db_session, counter_id) if counter is not None else []
     if counter is None or counter.site_id != principal.site_id:
         return _error_page(
             409,
@@ -211,6 +225,7 @@ def counter_display() -> ResponseReturnValue:
             "Set the counter this display belongs to (counter_id in the device settings).",
             language,
         )
+    names = [agency.name_en if language == "en" and agency.name_en else agency.name for agency in agencies]
     config = {
         "token": token,
         "counter_id": counter.id,
@@ -218,7 +233,26 @@ def counter_display() -> ResponseReturnValue:
         "strings": _strings(COUNTER_STRINGS, language),
     }
     return render_template(
-        "display_counter.html", page_config=config, counter=counter, lang=language, _=_translator(language)
+        "display_counter.html",
+        page_config=config,
+        counter=counter,
+        agencies=names,
+        lang=language,
+        _=_translator(language),
+    )
+
+
+def counter_agencies(db_session: Session, counter_id: int) -> list[Agency]:
+    """The agencies whose services a counter serves, in the site's order."""
+    return list(
+        db_session.exec(
+            select(Agency)
+            .join(Service, col(Service.agency_id) == Agency.id)
+            .join(CounterService, col(CounterService.service_id) == Service.id)
+            .where(CounterService.counter_id == counter_id)
+            .distinct()
+            .order_by(col(Agency.sort_order), col(Agency.id))
+        ).all()
     )
 
 

@@ -91,6 +91,16 @@ KIOSK_MESSAGES: tuple[str, ...] = (
     "Sun",
     "This kiosk is not registered",
     "Open the kiosk with its device token: /kiosk/?token=…",
+    "Pages",
+    "Previous page",
+    "Next page",
+    "This screen stays until you touch Done.",
+    "Find a procedure",
+    "Keyboard",
+    "Space",
+    "Type a few letters of the procedure; accents are not needed (e.g. ly lich tu phap).",
+    "{count} procedures found",
+    "No procedure matches these words.",
 )
 
 

@@ -24,6 +24,7 @@ def site_snapshot(line: SiteLine, catalogue: SiteCatalogue, now: datetime) -> di
             "rating_reasons": list(line.rules.rating_reasons),
             "rating_reason_scores": list(line.rules.rating_reason_scores),
             "recall_limit": line.rules.recall_limit,
+            "no_show_after_recall_limit": line.rules.no_show_after_recall_limit,
         },
         "agencies": catalogue.agencies,
         "services": services,

@@ -29,6 +29,21 @@ export function consoleView(state, buttons) {
     return minutes < 1 ? t("under_a_minute") : t("minutes", { minutes });
   }
 
+  /** Whether the next Recall of `ticket` marks it as not present (the site's recall limit is reached). */
+  function lastRecallNext(ticket) {
+    const rules = state.rules || {};
+    return Boolean(ticket && rules.no_show_after_recall_limit && rules.recall_limit > 0
+      && ticket.recall_count >= rules.recall_limit);
+  }
+
+  /** A length of time in words: "45 giây", "1 phút 5 giây", "1 giờ 2 phút" (never "00:01", which reads as hours). */
+  function durationText(seconds) {
+    const s = Math.max(0, Math.round(seconds));
+    if (s < 60) return t("duration_seconds", { seconds: s });
+    if (s < 3600) return t("duration_minutes", { minutes: Math.floor(s / 60), seconds: s % 60 });
+    return t("duration_hours", { hours: Math.floor(s / 3600), minutes: Math.floor((s % 3600) / 60) });
+  }
+
   function clockText(seconds) {
     const s = Math.max(0, Math.floor(seconds));
     const hours = Math.floor(s / 3600);
@@ -122,7 +137,10 @@ export function consoleView(state, buttons) {
     priority.textContent = ticket && ticket.priority ? t(`priority_${ticket.priority}`) : "";
     const recalls = $("#current-recalls");
     recalls.hidden = !(ticket && ticket.recall_count > 0);
-    recalls.textContent = ticket ? t("recalls", { count: ticket.recall_count }) : "";
+    const last = lastRecallNext(ticket);
+    recalls.textContent = ticket ? t(last ? "recalls_last" : "recalls", { count: ticket.recall_count }) : "";
+    recalls.classList.toggle("last", last);
+    buttons.recall.classList.toggle("last", last);
     $("#timer-label").textContent = ticket ? t(ticket.status === "serving" ? "timer_serving" : "timer_called") : "";
     renderClock();
   }
@@ -142,7 +160,7 @@ export function consoleView(state, buttons) {
     $("#fig-no-show").textContent = String(figures.no_show);
     $("#fig-transferred").textContent = String(figures.transferred);
     const average = figures.average_service_seconds;
-    $("#fig-average").textContent = average === null ? "—" : clockText(average);
+    $("#fig-average").textContent = average === null ? "—" : durationText(average);
   }
 
   function render() {
@@ -165,5 +183,5 @@ export function consoleView(state, buttons) {
     renderFigures();
   }
 
-  return { render, renderClock, enabled, serviceName };
+  return { render, renderClock, enabled, serviceName, lastRecallNext };
 }

@@ -47,7 +47,7 @@ function pickerPage() {
 
   async function take(button, takeover) {
     const id = button.dataset.counterId;
-    for (const other of document.querySelectorAll(".counter-choice")) other.disabled = true;
+    for (const other of document.querySelectorAll(".counter-choice, .counter-shortcut")) other.disabled = true;
     showMessage(message, "");
     try {
       await api("POST", `/api/v1/counters/${id}/open`, { takeover });
@@ -60,7 +60,9 @@ function pickerPage() {
         showMessage(message, error.message, true);
       }
     }
-    for (const other of document.querySelectorAll(".counter-choice")) other.disabled = false;
+    for (const other of document.querySelectorAll(".counter-choice, .counter-shortcut")) {
+      other.disabled = other.classList.contains("kept"); // a counter kept for other clerks stays shut
+    }
   }
 
   function askTakeover(button, serverMessage = "") {
@@ -77,7 +79,7 @@ function pickerPage() {
     asked = null;
     if (dialog.returnValue === "confirm" && button) take(button, true);
   });
-  for (const button of document.querySelectorAll(".counter-choice")) {
+  for (const button of document.querySelectorAll(".counter-choice, .counter-shortcut")) {
     button.addEventListener("click", () => (button.dataset.holder ? askTakeover(button) : take(button, false)));
   }
   $("#logout").addEventListener("click", () => signOut(message));
@@ -114,10 +116,11 @@ function consolePage() {
     lineTotal: 0,
     held: new Map(),
     figures: null,
+    rules: {}, // the site's rules from the snapshot: recall_limit, no_show_after_recall_limit
   };
 
   const serverNow = () => Date.now() + state.offset;
-  const { render, renderClock, enabled, serviceName } = consoleView(state, buttons);
+  const { render, renderClock, enabled, serviceName, lastRecallNext } = consoleView(state, buttons);
   const dossiers = dossierField(counterId);
 
   // ---------------------------------------------------------------- state from the server
@@ -265,9 +268,19 @@ function consolePage() {
       showMessage(message, t("finished_nobody_msg", { number }));
     } else if (action === "transfer") {
       showMessage(message, t("transferred_msg", { number, service: serviceName(data.ticket.service_id) }));
+    } else if (action === "recall") {
+      showMessage(message, recallMessage(data.ticket, before, number));
     } else {
       showMessage(message, t(SUCCESS[action], { number }));
     }
+  }
+
+  /** A recall past the site's limit marks the citizen absent: say that, and warn one recall before it. */
+  function recallMessage(ticket, before, number) {
+    if (ticket && ticket.status === "no_show") {
+      return t("absent_msg", { number, count: ((before && before.recall_count) || 0) + 1 });
+    }
+    return t(lastRecallNext(ticket) ? "recalled_last_msg" : "recalled_msg", { number });
   }
 
   function runQueued() {
@@ -386,6 +399,7 @@ function consolePage() {
       state.offset = Date.parse(snapshot.now) - Date.now();
       state.services = new Map(snapshot.services.map((service) => [service.id, service]));
       state.agencies = snapshot.agencies.filter((agency) => agency.active !== false);
+      state.rules = snapshot.rules || {};
       refresh();
     },
     handlers: Object.fromEntries(Object.entries(handlers).map(([name, handler]) => [name, live(handler)])),

@@ -19,21 +19,36 @@ export function format(template, params = {}) {
  */
 export function formatNodes(template, params) {
   const fragment = document.createDocumentFragment();
+  let last = null; // the fill just added: punctuation right after it stays on its line ("14002," never ", PLEASE")
   for (const part of String(template).split(/(\{\w+\})/)) {
     const key = /^\{(\w+)\}$/.exec(part)?.[1];
     if (key && key in params) {
-      const span = document.createElement("span");
-      span.className = `fill-${key}`;
-      span.textContent = String(params[key]);
-      fragment.append(span);
-    } else if (part) {
-      const span = document.createElement("span");
-      span.className = "fill-text";
-      span.textContent = part;
-      fragment.append(span);
+      last = textSpan(`fill-${key}`, params[key]);
+      fragment.append(last);
+      continue;
     }
+    let text = part;
+    const punctuation = last && /^[,.;:!?)]+/.exec(text)?.[0];
+    if (punctuation) {
+      const glue = textSpan("glue");
+      last.replaceWith(glue);
+      glue.append(last, textSpan("fill-text", punctuation));
+      text = text.slice(punctuation.length);
+    }
+    // Words stay together within a part; the spaces around the parts are where a line may break.
+    if (/^\s/.test(text)) fragment.append(" ");
+    if (text.trim()) fragment.append(textSpan("fill-text", text.trim()));
+    if (/\s$/.test(text) && text.trim()) fragment.append(" ");
+    last = null;
   }
   return fragment;
+}
+
+function textSpan(className, text) {
+  const span = document.createElement("span");
+  span.className = className;
+  if (text != null) span.textContent = String(text);
+  return span;
 }
 
 /** The small "connection lost" mark, and data-online on <body> for whoever watches. */

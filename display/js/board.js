@@ -1,29 +1,63 @@
-// The hall board: latest calls (newest highlighted and flashing), waiting per agency, a clock in Hà Nội
-// time, a scrolling notice, and the voice calls — one after another, never overlapping, never twice.
+// The hall board: the latest call (highlighted and flashing) above today's earlier calls or a grid of the counters
+// with their numbers, the people waiting per agency (page by page when they do not fit), a clock in Hà Nội time,
+// a scrolling notice, and the voice calls — one after another, never overlapping, never twice.
 import { connectLive } from "../../web/lib/live.js";
 import { connectionMark, DailySet, dayOf, formatNodes, readConfig, ServerClock, TIME_ZONE } from "./_common.js";
+import { PagedList } from "./_pages.js";
 
 const config = readConfig();
 const S = config.strings || {};
 const agencyFilter = Array.isArray(config.agency_ids) ? new Set(config.agency_ids) : null;
-const rows = Math.max(1, config.rows || 6);
+const rows = Math.max(1, config.rows || 12);
 const clock = new ServerClock();
 const STALE_MS = 120000; // a call not announced within 2 minutes (sound locked, long queue) is dropped
+const ENDED = new Set(["finished", "no_show", "transferred", "held", "cancelled"]);
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  calls: [], // newest first: {call_id, ticket_id, kind, display_number, counter_number, counter_name, agency_id}
+  calls: [], // newest first: {call_id, ticket_id, kind, display_number, counter_id, counter_number, agency_id}
   agencies: [],
   queues: new Map(), // service_id → queue
-  counters: new Map(), // counter id → {number, name}
+  counters: new Map(), // counter id → {id, number, name, status, staffed, service_ids, agency_ids, current}
+  services: new Map(), // service id → agency id
 };
 
-// Test and operations instrumentation: what was played, when (performance.now() milliseconds).
+const waiting = new PagedList($("waiting"), $("waiting-page"), config.page_seconds || 8);
+const grid = new PagedList($("counter-grid"), $("counters-page"), config.page_seconds || 8);
+
+// Test and operations instrumentation: what was played, when (performance.now() milliseconds), and the pages.
 window.__luotAudioLog = [];
-window.__luotBoard = { snapshots: 0, calls: 0, pending: () => pending.length + (playing ? 1 : 0) };
+window.__luotBoard = {
+  snapshots: 0,
+  calls: 0,
+  pending: () => pending.length + (playing ? 1 : 0),
+  pages: () => ({ waiting: waiting.keysByPage(), counters: grid.keysByPage() }),
+  showPage: (panel, page) => (panel === "waiting" ? waiting : grid).hold(page),
+};
 
 function shows(agencyId) {
   return !agencyFilter || agencyFilter.has(agencyId);
+}
+
+function named(item) {
+  return config.language === "en" && item.name_en ? item.name_en : item.name;
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text != null) node.textContent = String(text);
+  return node;
+}
+
+// ------------------------------------------------------------------ orientation
+
+/** Portrait when the settings say so, or (no setting) when the screen is taller than wide. */
+function applyOrientation() {
+  const portrait = config.orientation === "portrait"
+    || (config.orientation !== "landscape" && window.innerHeight > window.innerWidth);
+  document.body.classList.toggle("portrait", portrait);
+  document.body.classList.toggle("landscape", !portrait);
 }
 
 // ------------------------------------------------------------------ drawing
@@ -36,94 +70,151 @@ function callFrom(raw) {
     ticket_id: raw.ticket_id ?? raw.ticket?.id,
     kind: raw.kind,
     display_number: raw.display_number,
+    counter_id: counter.id,
     counter_number: counter.number ?? known.number,
-    counter_name: raw.counter_name || counter.name || known.name || "",
     agency_id: raw.agency_id,
   };
 }
 
-function drawCalls(flash) {
+function drawLatest(flash) {
   const latest = $("latest");
-  const [first, ...rest] = state.calls;
+  const first = state.calls[0];
   latest.replaceChildren();
   latest.classList.remove("flash");
   if (!first) {
-    const empty = document.createElement("p");
-    empty.className = "latest-empty";
-    empty.textContent = S.no_calls || "";
-    latest.append(empty);
+    latest.append(el("p", "latest-empty", S.no_calls || ""));
     delete latest.dataset.callId;
-  } else {
-    latest.dataset.callId = first.call_id;
-    const line = document.createElement("p");
-    line.className = "latest-line";
-    line.append(formatNodes(S.call_line, { number: first.display_number, counter: first.counter_number }));
-    latest.append(line);
-    if (first.kind === "recalled") {
-      const tag = document.createElement("p");
-      tag.className = "latest-tag";
-      tag.textContent = S.recall || "";
-      latest.append(tag);
-    }
-    if (flash) {
-      void latest.offsetWidth; // restart the animation for each new call
-      latest.classList.add("flash");
-    }
+    return;
   }
+  latest.dataset.callId = first.call_id;
+  const line = el("p", "latest-line");
+  line.append(formatNodes(S.call_line, { number: first.display_number, counter: first.counter_number }));
+  // A recall is tagged at the end of the line (beside the counter when there is room), not on a line of its own.
+  if (first.kind === "recalled") line.append(" ", el("span", "latest-tag", S.recall || ""));
+  latest.append(line);
+  if (flash) {
+    void latest.offsetWidth; // restart the animation for each new call
+    latest.classList.add("flash");
+  }
+}
+
+/** Today's earlier calls, as many as the settings allow and the screen holds (never a row cut in half). */
+function drawHistory() {
   const body = $("calls");
+  if (!body) return;
   body.replaceChildren(
-    ...rest.slice(0, rows).map((call) => {
-      const tr = document.createElement("tr");
+    ...state.calls.slice(1, rows + 1).map((call) => {
+      const tr = el("tr", call.kind === "recalled" ? "recalled" : "");
       tr.dataset.callId = call.call_id;
-      const number = document.createElement("td");
-      number.className = "num";
-      number.textContent = call.display_number;
-      const counter = document.createElement("td");
-      counter.className = "ctr";
-      counter.textContent = call.counter_number ?? "";
-      if (call.kind === "recalled") tr.classList.add("recalled");
-      tr.append(number, counter);
+      tr.append(el("td", "num", call.display_number), el("td", "ctr", call.counter_number ?? ""));
       return tr;
     }),
   );
+  const box = $("history").getBoundingClientRect();
+  for (let guard = 0; body.lastElementChild && guard < rows; guard += 1) {
+    if (body.lastElementChild.getBoundingClientRect().bottom <= box.bottom + 1) break;
+    body.lastElementChild.remove();
+  }
+}
+
+/** The counters open today with the number each serves; the newest call highlighted. */
+function drawCounters(flash) {
+  if (!$("counter-grid")) return;
+  const newest = state.calls[0];
+  const cells = [...state.counters.values()]
+    .filter((counter) => counter.staffed || counter.status !== "closed")
+    .filter((counter) => !agencyFilter || counter.agency_ids.some(shows))
+    .sort((a, b) => a.number - b.number)
+    .map((counter) => {
+      const cell = el("li", counter.status === "paused" ? "paused" : "");
+      cell.dataset.key = String(counter.id);
+      const mine = newest && newest.counter_id === counter.id && counter.current;
+      if (mine) cell.classList.add("newest");
+      if (mine && flash) cell.classList.add("flash");
+      const number = counter.status === "paused" ? S.paused : counter.current ? counter.current.display_number : "—";
+      cell.append(el("span", "ctr", counter.number), el("span", "num", number));
+      return cell;
+    });
+  const newestAt = cells.findIndex((cell) => cell.classList.contains("newest"));
+  grid.fill(cells);
+  if (newestAt >= 0 && flash) grid.show(grid.pages.findIndex(([a, b]) => newestAt >= a && newestAt < b));
+}
+
+function drawCalls(flash) {
+  drawLatest(flash);
+  drawHistory();
+  drawCounters(flash);
 }
 
 function addCall(call) {
   state.calls = [call, ...state.calls.filter((c) => c.ticket_id !== call.ticket_id)].slice(0, rows + 1);
+  const counter = state.counters.get(call.counter_id);
+  if (counter) counter.current = { id: call.ticket_id, display_number: call.display_number };
   drawCalls(true);
 }
 
+function waitingLine(agency, count) {
+  const li = el("li", count ? "" : "nobody");
+  li.dataset.key = String(agency.id);
+  li.dataset.agencyId = agency.id;
+  li.append(el("span", "agency", named(agency)), el("span", "count", count));
+  return li;
+}
+
+/** Every agency with its count; when they do not all fit, only those with people waiting, page by page. */
 function drawWaiting() {
   const totals = new Map();
   for (const queue of state.queues.values()) {
     totals.set(queue.agency_id, (totals.get(queue.agency_id) || 0) + (queue.waiting || 0));
   }
-  const list = $("waiting");
-  list.replaceChildren(
-    ...state.agencies
-      .filter((agency) => agency.active !== false && shows(agency.id))
-      .map((agency) => {
-        const li = document.createElement("li");
-        li.dataset.agencyId = agency.id;
-        const name = document.createElement("span");
-        name.className = "agency";
-        name.textContent = config.language === "en" && agency.name_en ? agency.name_en : agency.name;
-        const count = document.createElement("span");
-        count.className = "count";
-        count.textContent = String(totals.get(agency.id) || 0);
-        li.append(name, count);
-        return li;
-      }),
-  );
+  const agencies = state.agencies.filter((agency) => agency.active !== false && shows(agency.id));
+  waiting.fill(agencies.map((agency) => waitingLine(agency, totals.get(agency.id) || 0)));
+  if (waiting.fitsOnePage()) return;
+  const busy = agencies.filter((agency) => totals.get(agency.id));
+  if (busy.length) waiting.fill(busy.map((agency) => waitingLine(agency, totals.get(agency.id))));
+}
+
+function counterFrom(raw, known = {}) {
+  const agencies = new Set((raw.service_ids || known.service_ids || []).map((id) => state.services.get(id)));
+  return {
+    ...known,
+    id: raw.id,
+    number: raw.number,
+    name: raw.name,
+    status: raw.status,
+    staffed: raw.staffed,
+    service_ids: raw.service_ids || known.service_ids || [],
+    agency_ids: [...agencies].filter((id) => id != null),
+  };
+}
+
+function onCounterChanged(raw) {
+  if (!raw) return;
+  const known = state.counters.get(raw.id) || {};
+  const counter = counterFrom(raw, known);
+  if (counter.status === "closed") counter.current = null;
+  state.counters.set(raw.id, counter);
+  drawCounters(false);
+}
+
+function onTicketUpdated(payload) {
+  const ticket = payload.ticket || {};
+  if (!ENDED.has(ticket.status)) return;
+  for (const counter of state.counters.values()) {
+    if (counter.current && counter.current.id === ticket.id) {
+      counter.current = null;
+      drawCounters(false);
+    }
+  }
 }
 
 // ------------------------------------------------------------------ clock and notice
 
 const timeFormat = new Intl.DateTimeFormat(config.language === "en" ? "en-GB" : "vi-VN", {
-  timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", hour12: false,
 });
 const dateFormat = new Intl.DateTimeFormat(config.language === "en" ? "en-GB" : "vi-VN", {
-  timeZone: TIME_ZONE, weekday: "long", day: "2-digit", month: "2-digit", year: "numeric",
+  timeZone: TIME_ZONE, day: "2-digit", month: "2-digit", year: "numeric",
 });
 let shownDay = null;
 
@@ -315,8 +406,13 @@ function probeAutoplay() {
 function onSnapshot(snapshot) {
   window.__luotBoard.snapshots += 1;
   clock.sync(snapshot.now);
+  tick();
   state.agencies = snapshot.agencies || [];
-  state.counters = new Map((snapshot.counters || []).map((c) => [c.id, { number: c.number, name: c.name }]));
+  state.services = new Map((snapshot.services || []).map((s) => [s.id, s.agency_id]));
+  state.counters = new Map((snapshot.counters || []).map((c) => {
+    const current = c.current && ["called", "serving"].includes(c.current.status) ? c.current : null;
+    return [c.id, { ...counterFrom(c), current }];
+  }));
   state.queues = new Map((snapshot.queues || []).map((q) => [q.service_id, q]));
   const seen = new Set();
   state.calls = [];
@@ -362,13 +458,24 @@ const socket = connectLive({
       for (const queue of payload.queues || []) state.queues.set(queue.service_id, queue);
       drawWaiting();
     },
-    "counter.changed": (payload) => {
-      const c = payload.counter;
-      if (c) state.counters.set(c.id, { number: c.number, name: c.name });
-    },
+    "counter.changed": (payload) => onCounterChanged(payload.counter),
+    "ticket.updated": onTicketUpdated,
   },
 });
 
+let resizeTimer = null;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    applyOrientation();
+    drawCalls(false);
+    drawWaiting();
+  }, 200);
+});
+
+const history = $("history");
+if (history) new ResizeObserver(() => drawHistory()).observe(history);
+applyOrientation();
 startNotice();
 tick();
 setInterval(tick, 1000);

@@ -1,6 +1,6 @@
 // The counter-top display: the number this counter serves now, and the counter's name and state.
 import { connectLive } from "../../web/lib/live.js";
-import { connectionMark, readConfig } from "./_common.js";
+import { connectionMark, format, readConfig } from "./_common.js";
 
 const config = readConfig();
 const S = config.strings || {};
@@ -18,16 +18,24 @@ function draw(flash) {
     void number.offsetWidth;
     number.classList.add("flash");
   }
-  const label = { paused: S.paused, closed: S.closed }[counterStatus];
-  $("counter-state").textContent = current ? (current.recalled ? S.recall : "") : label || S.idle || "";
+  // Paused or closed: that alone, under the counter's name and agency (no "now serving" above it).
+  const stopped = { paused: S.paused, closed: S.closed }[counterStatus];
+  $("counter-serving").hidden = Boolean(stopped);
+  $("counter-state").textContent = stopped || (current ? (current.recalled ? S.recall : "") : S.idle || "");
   document.body.dataset.counterStatus = counterStatus;
+}
+
+/** The counter's name as the hall knows it ("Quầy 5"); in English "Counter 5". */
+function showName(counter) {
+  const name = config.language === "en" || !counter.name ? format(S.counter, { number: counter.number }) : counter.name;
+  $("counter-name").textContent = name;
 }
 
 function onSnapshot(snapshot) {
   const counter = (snapshot.counters || []).find((c) => c.id === config.counter_id);
   if (!counter) return;
   counterStatus = counter.status;
-  if (counter.name) $("counter-name").textContent = counter.name;
+  showName(counter);
   const ticket = counter.current;
   current = ticket && ACTIVE.has(ticket.status) ? { ...ticket } : null;
   draw(false);
@@ -57,7 +65,7 @@ connectLive({
       const counter = payload.counter;
       if (!counter || counter.id !== config.counter_id) return;
       counterStatus = counter.status;
-      if (counter.name) $("counter-name").textContent = counter.name;
+      showName(counter);
       draw(false);
     },
   },

@@ -4,6 +4,8 @@
 // one Idempotency-Key per tap-sequence and the button disabled while the request runs (no double tickets);
 // closed or capped services are shown as such before anyone taps them.
 import { connectLive } from "../../web/lib/live.js";
+import { findServices, KEYBOARD_ROWS } from "./_search.js";
+import { fitTiles, pagesOf, turnPage } from "./_tiles.js";
 
 const config = JSON.parse(document.getElementById("kiosk-config").textContent);
 const byId = (id) => document.getElementById(id);
@@ -27,7 +29,11 @@ const state = {
   clockOffset: 0,
   timer: null,
   countdown: 0,
+  holding: false, // the print failed: the ticket stays on screen until someone touches Done
 };
+
+// Test instrumentation: the pages of each tile grid, as [first, end) index pairs.
+window.__luotKiosk = { pages: pagesOf };
 
 // ------------------------------------------------------------------ text
 
@@ -195,6 +201,7 @@ function show(screen) {
   state.screen = screen;
   for (const section of document.querySelectorAll(".screen")) section.hidden = section.id !== `screen-${screen}`;
   document.body.dataset.screen = screen;
+  fitTiles(screen);
   renderPrinterBanner();
   restartIdleTimer();
 }
@@ -224,13 +231,13 @@ function renderAgencies() {
       );
     }),
   );
+  fitTiles("agencies");
 }
 
 function renderServices() {
   const agency = currentAgency();
   byId("agency-title").textContent = agency ? named(agency) : "";
   byId("services-back").hidden = Boolean(singleAgency());
-  byId("services-appointment").hidden = !(singleAgency() && config.appointments);
   renderPriorities();
   byId("services").replaceChildren(
     ...(agency ? agency.services : []).map((service) => {
@@ -252,6 +259,67 @@ function renderServices() {
       );
     }),
   );
+  fitTiles("services");
+}
+
+// ------------------------------------------------------------------ finding a procedure
+
+function openSearch() {
+  if (!state.online || state.busy || !state.catalogue) return;
+  state.priority = "";
+  byId("search-text").value = "";
+  show("search");
+  renderResults();
+}
+
+function typeSearch(key) {
+  const input = byId("search-text");
+  if (key === "delete") input.value = input.value.slice(0, -1);
+  else if (key === "clear") input.value = "";
+  else if (input.value.length < 60) input.value += key;
+  renderResults();
+}
+
+function searchNote(query, count) {
+  if (!query.trim()) return t("Type a few letters of the procedure; accents are not needed (e.g. ly lich tu phap).");
+  return count ? t("{count} procedures found", { count }) : t("No procedure matches these words.");
+}
+
+function renderResults() {
+  const query = byId("search-text").value;
+  const found = findServices(visibleAgencies(), query);
+  byId("search-note").textContent = searchNote(query, found.length);
+  byId("results").replaceChildren(
+    ...found.map(({ agency, service }) => {
+      const reason = unavailableReason(service);
+      return h(
+        "button",
+        {
+          type: "button",
+          class: `tile result${reason ? " unavailable" : ""}`,
+          dataset: { result: service.code, action: "1", available: reason ? "" : "1" },
+          onclick: (event) => issue({ service: service.code }, event.currentTarget),
+        },
+        h("span", { class: "tile-name" }, named(service)),
+        h("span", { class: "tile-agency" }, named(agency)),
+        h("span", { class: "tile-meta" }, reason || waitingText(service)),
+      );
+    }),
+  );
+  refreshEnabled();
+  fitTiles("results");
+}
+
+function buildSearchKeys() {
+  const key = (label, value, extra = "") =>
+    h("button", { type: "button", class: `key ${extra}`, onclick: () => typeSearch(value) }, label);
+  const rows = KEYBOARD_ROWS.map((row) => h("div", { class: "search-row" }, row.map((letter) => key(letter, letter))));
+  rows[rows.length - 1].append(
+    key(t("Space"), " ", "space"),
+    key("⌫", "delete", "action"),
+    key(t("Clear"), "clear", "action"),
+  );
+  byId("search-keys").replaceChildren(...rows);
 }
 
 function updateCounts() {
@@ -303,6 +371,7 @@ function backToStart() {
   state.priority = "";
   state.ticket = null;
   state.printJob = null;
+  state.holding = false;
   byId("appointment-code").value = "";
   hideNotice();
   const single = singleAgency();
@@ -406,7 +475,13 @@ function showTicket(ticket) {
   renderTicket();
   show("ticket");
   fitNumber();
+  startCountdown();
+  holdIfNotPrinted();
+}
+
+function startCountdown() {
   state.countdown = config.return_seconds;
+  state.holding = false;
   renderCountdown();
   clearInterval(state.timer);
   state.timer = setInterval(() => {
@@ -414,6 +489,23 @@ function showTicket(ticket) {
     if (state.countdown <= 0) backToStart();
     else renderCountdown();
   }, 1000);
+}
+
+/**
+ * A ticket that could not be printed stays on screen (the citizen must note the number) until Done is touched;
+ * if it prints after all (the paper was changed), the countdown starts again.
+ */
+function holdIfNotPrinted() {
+  if (state.screen !== "ticket") return;
+  const warn = byId("ticket-print").classList.contains("warn");
+  if (warn && !state.holding) {
+    state.holding = true;
+    clearInterval(state.timer);
+    state.timer = null;
+    renderCountdown();
+  } else if (!warn && state.holding) {
+    startCountdown();
+  }
 }
 
 /** Shrink a long number (e.g. LT-10234) until it fits its box on one line. */
@@ -427,7 +519,9 @@ function fitNumber() {
 }
 
 function renderCountdown() {
-  byId("ticket-countdown").textContent = t("Back to the start in {seconds} s", { seconds: state.countdown });
+  byId("ticket-countdown").textContent = state.holding
+    ? t("This screen stays until you touch Done.")
+    : t("Back to the start in {seconds} s", { seconds: state.countdown });
 }
 
 function renderTicket() {
@@ -475,6 +569,7 @@ function renderPrintState() {
   el.hidden = !text;
   el.classList.toggle("warn", warn);
   renderPrinterBanner();
+  holdIfNotPrinted();
 }
 
 function renderPrinterBanner() {
@@ -525,7 +620,7 @@ function typeKey(key) {
 
 function restartIdleTimer() {
   clearTimeout(state.idleTimer);
-  if (state.screen === "services" || state.screen === "appointment") {
+  if (["services", "appointment", "search"].includes(state.screen)) {
     state.idleTimer = setTimeout(() => {
       if (!state.busy) backToStart();
     }, config.idle_seconds * 1000);
@@ -549,6 +644,8 @@ function setLanguage(language) {
   renderPrintState();
   if (state.screen === "ticket") renderCountdown();
   buildKeypad();
+  buildSearchKeys();
+  if (state.screen === "search") renderResults();
 }
 
 // ------------------------------------------------------------------ start
@@ -556,12 +653,23 @@ function setLanguage(language) {
 function start() {
   translateStatic();
   buildKeypad();
+  buildSearchKeys();
+  byId("open-search").addEventListener("click", openSearch);
+  byId("search-back").addEventListener("click", backToStart);
   for (const button of document.querySelectorAll("[data-lang]")) {
     button.addEventListener("click", () => setLanguage(button.dataset.lang));
   }
   byId("services-back").addEventListener("click", backToStart);
   byId("ticket-done").addEventListener("click", backToStart);
   byId("notice-close").addEventListener("click", hideNotice);
+  for (const button of document.querySelectorAll(".page-turn")) {
+    button.addEventListener("click", () => turnPage(button.dataset.grid, Number(button.dataset.step)));
+  }
+  let resizeTimer = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => fitTiles(state.screen), 150);
+  });
   for (const button of document.querySelectorAll(".open-appointment")) {
     button.addEventListener("click", () => {
       if (!state.online || state.busy) return;

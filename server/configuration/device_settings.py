@@ -83,7 +83,7 @@ BOARD = (
         N_("Layout"),
         N_("Today's calls as a list, or every counter with its current number."),
         "choice",
-        (("", N_("Default")), ("calls", N_("Call list")), ("grid", N_("Counter grid"))),
+        (("", N_("Default")), ("calls", N_("Call list")), ("counters", N_("Counter grid"))),
     ),
     Setting(
         "orientation",

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from server.domain import errors
 from server.domain.events import CounterChanged
 from server.domain.outcome import Outcome
-from server.domain.queries import counter_view
+from server.domain.queries import counter_view, site_rules
 from server.domain.vocabulary import AT_COUNTER, CounterEventKind, CounterStatus
 from server.models import Counter, CounterEvent, Ticket, User
 
@@ -61,8 +61,9 @@ def open_counter(session: Session, now: datetime, counter_id: int, user_id: int,
     """A clerk takes a counter of their own site. One clerk holds one counter; taking over a counter another
     clerk holds needs `takeover` (logged as `taken_over`).
 
-    Raises UnknownCounter (404), WrongCounter (403, another site), ClerkHasCounter (409),
-    CounterTaken (409, held by another clerk and no takeover asked).
+    Raises UnknownCounter (404), WrongCounter (403, another site), CounterNotAllowed (403, the site keeps the
+    counter for other clerks: SiteRules.counter_clerks), ClerkHasCounter (409), CounterTaken (409, held by another
+    clerk and no takeover asked).
     """
     counter = session.get(Counter, counter_id)
     if counter is None:
@@ -70,6 +71,8 @@ def open_counter(session: Session, now: datetime, counter_id: int, user_id: int,
     clerk = session.get(User, user_id)
     if clerk is None or clerk.site_id not in (None, counter.site_id):
         raise errors.WrongCounter()
+    if not site_rules(session, counter.site_id).may_open(counter.number, clerk.username, clerk.role):
+        raise errors.CounterNotAllowed(counter=counter.number)
     held = session.exec(select(Counter).where(Counter.clerk_id == user_id)).first()
     if held is not None and held.id != counter.id:
         raise errors.ClerkHasCounter(counter=held.number)

@@ -87,6 +87,14 @@ class ClerkHasCounter(DomainError):
     )
 
 
+class CounterNotAllowed(DomainError):
+    code, status, message = (
+        "counter_not_allowed",
+        403,
+        N_("Counter {counter} is kept for the clerks assigned to it; please choose another counter."),
+    )
+
+
 class WrongCounter(DomainError):
     code, status, message = "wrong_counter", 403, N_("Only the clerk holding this counter may do this.")
 

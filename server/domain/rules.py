@@ -35,10 +35,15 @@ class SiteRules:
     rating_reasons: tuple[str, ...] = DEFAULT_RATING_REASONS
     rating_reason_scores: tuple[str, ...] = DEFAULT_REASON_SCORES
     announcement_template: str = "Mời công dân có số thứ tự {so} đến quầy số {quay}"
+    # A recall ({lan}: "hai" for the second call, "ba", "tư"…), worded so the hall hears it is not a new call.
+    recall_template: str = "Mời lần thứ {lan} công dân có số thứ tự {so} đến quầy số {quay}"
     number_region: str = "north"
     digit_by_digit: bool = False
     holidays: tuple[str, ...] = ()  # ISO dates the site is closed all day (public holidays)
     issue_outside_hours: bool = False  # demo: tickets at any hour, whatever the services' opening hours say
+    # Counter number (as text) → the usernames of the clerks who may open it; a counter not listed is open to every
+    # clerk of the site. Managers and admins may open any counter (they stand in).
+    counter_clerks: dict[str, tuple[str, ...]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -49,8 +54,16 @@ class SiteRules:
         for name in ("rating_scale", "rating_reasons", "rating_reason_scores", "holidays"):
             if name in values:
                 values[name] = tuple(values[name])
+        if "counter_clerks" in values:
+            clerks = values["counter_clerks"] if isinstance(values["counter_clerks"], dict) else {}
+            values["counter_clerks"] = {str(k): tuple(str(u) for u in v or ()) for k, v in clerks.items()}
         return cls(**values, extra=raw)
 
     def hours_of(self, hours: dict[str, Any] | None) -> dict[str, Any]:
         """A service's opening hours with this site's calendar folded in (server.domain.hours)."""
         return effective_hours(hours, self.holidays, self.issue_outside_hours)
+
+    def may_open(self, counter_number: int, username: str, role: str) -> bool:
+        """Whether a staff member may open counter `counter_number` under `counter_clerks`."""
+        allowed = self.counter_clerks.get(str(counter_number))
+        return allowed is None or role != "clerk" or username in allowed

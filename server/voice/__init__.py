@@ -4,7 +4,7 @@ Pure Python (no Flask/Socket.IO): ``announcement_text`` builds the sentence in w
 ``AnnouncementAudio.render`` turns it into a cached WAV file (voice pack or espeak-ng).
 """
 
-from .announce import DEFAULT_TEMPLATE, VoiceSettings, announcement_text
+from .announce import DEFAULT_RECALL_TEMPLATE, DEFAULT_TEMPLATE, VoiceSettings, announcement_text, ordinal_words
 from .audio import AnnouncementAudio, VoicePackError, chime_frames, wav_duration_seconds
 from .numbers import (
     LETTER_NAMES,
@@ -15,6 +15,7 @@ from .numbers import (
 )
 
 __all__ = [
+    "DEFAULT_RECALL_TEMPLATE",
     "DEFAULT_TEMPLATE",
     "LETTER_NAMES",
     "AnnouncementAudio",
@@ -26,5 +27,6 @@ __all__ = [
     "display_number_to_words",
     "letter_name",
     "number_to_words",
+    "ordinal_words",
     "wav_duration_seconds",
 ]

@@ -24,7 +24,7 @@ from server.domain import events as ev
 from server.domain.errors import N_, DomainError
 from server.domain.queries import site_rules
 from server.domain.rules import SiteRules
-from server.domain.vocabulary import CALL_KINDS
+from server.domain.vocabulary import CALL_KINDS, EventKind
 from server.models import Counter, Ticket, TicketEvent
 from server.settings import Settings
 from server.voice import AnnouncementAudio, VoiceSettings, announcement_text
@@ -54,6 +54,7 @@ class Call:
     display_number: str
     counter_number: int
     counter_name: str
+    call_number: int = 1  # 2 for the first recall, 3 for the second…
 
 
 def audio_url(call_id: str) -> str:
@@ -65,6 +66,7 @@ def voice_settings(rules: SiteRules) -> VoiceSettings:
     try:
         return VoiceSettings(
             template=rules.announcement_template,
+            recall_template=rules.recall_template,
             region=rules.number_region,
             digit_by_digit=rules.digit_by_digit,
             nham=bool(rules.extra.get("nham", False)),
@@ -88,7 +90,8 @@ def find_call(session: Session, call_id: str) -> Call | None:
     if row is None:
         return None
     event, ticket, counter = row
-    return Call(call_id, event.site_id, ticket.display_number, counter.number, counter.name)
+    recalls = int((event.data or {}).get("recall_count") or 0) if event.kind == EventKind.RECALLED else 0
+    return Call(call_id, event.site_id, ticket.display_number, counter.number, counter.name, recalls + 1)
 
 
 class Announcer:
@@ -105,8 +108,11 @@ class Announcer:
     def available(self) -> bool:
         return self.audio.available()
 
-    def text(self, session: Session, site_id: int, display_number: str, counter_number: int) -> str:
-        return announcement_text(display_number, counter_number, voice_settings(site_rules(session, site_id)))
+    def text(
+        self, session: Session, site_id: int, display_number: str, counter_number: int, call_number: int = 1
+    ) -> str:
+        settings = voice_settings(site_rules(session, site_id))
+        return announcement_text(display_number, counter_number, settings, call_number)
 
     # ---------------------------------------------------------------- the hub's hook
 
@@ -124,7 +130,9 @@ class Announcer:
                 counter = session.get(Counter, ticket.counter_id)
                 if counter is None:
                     return {}
-                text = self.text(session, event.site_id, ticket.display_number, counter.number)
+                recall = isinstance(event, ev.TicketRecalled)
+                call_number = ticket.recall_count + 1 if recall else 1
+                text = self.text(session, event.site_id, ticket.display_number, counter.number, call_number)
             payload: dict[str, Any] = {"announcement": text, "counter_name": counter.name}
             if self.available():
                 payload["audio_url"] = audio_url(call_id)
@@ -153,7 +161,7 @@ class Announcer:
             call = find_call(session, call_id)
             if call is None:
                 raise UnknownCall()
-            text = self.text(session, call.site_id, call.display_number, call.counter_number)
+            text = self.text(session, call.site_id, call.display_number, call.counter_number, call.call_number)
         if not self.available():
             raise AudioUnavailable()
         path = self.render(text)

@@ -7,6 +7,7 @@ import queue
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from server.db import Database
-from server.models import Rating, Ticket
+from server.models import Rating, Ticket, TicketEvent
 from server.process import ServerProcess
 from tests.support.world import PASSWORD, World
 
@@ -139,7 +140,7 @@ def test_a_clerk_calls_serves_and_finishes_and_the_tablet_stores_the_rating(brow
     expect(page.locator("#current-number")).to_have_text("—")
     expect(page.locator("#message")).to_have_text(f"Đã kết thúc số {ticket['display_number']}.")
     expect(page.locator("#fig-served")).to_have_text("1")
-    expect(page.locator("#fig-average")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    expect(page.locator("#fig-average")).to_have_text(re.compile(r"^\d+ giây$"))  # a few seconds, in words
 
     expect(tablet.locator("#screen-choices")).to_be_visible()
     expect(tablet.locator("#ticket-number")).to_have_text(f"Số {ticket['display_number']}")
@@ -381,3 +382,94 @@ def test_a_lost_connection_is_shown_and_locks_the_actions_until_it_is_back(page:
     expect(page.locator("#current-status")).to_have_text("Đã gọi, đang chờ công dân đến quầy")
     page.keyboard.press("s")
     expect(page.locator("#current-status")).to_have_text("Đang phục vụ")
+
+
+# ------------------------------------------------------------------ what the console says
+
+
+def test_the_console_warns_before_the_recall_that_marks_absent_and_says_when_it_did(page: Page, live_world):
+    server, world = live_world  # the site's rules: recall_limit 3, no_show_after_recall_limit on
+    sign_in(page, server, "clerk1")
+    take_counter(page, 1)
+    ticket = issue(server, world, "TP-A")
+    expect(waiting_numbers(page)).to_have_count(1)
+    page.keyboard.press("Space")
+    expect(page.locator("#current-number")).to_have_text(ticket["display_number"])
+    for count in (1, 2):
+        page.keyboard.press("r")
+        expect(page.locator("#current-recalls")).to_have_text(f"Đã gọi lại {count} lần")
+        expect(page.locator("#message")).to_have_text("Đã gọi lại số 1001.")
+    page.keyboard.press("r")  # the third recall: the next one will mark the citizen absent, and the clerk is told
+    expect(page.locator("#message")).to_have_text("Đã gọi lại số 1001. Gọi lại thêm một lần nữa sẽ ghi vắng mặt.")
+    expect(page.locator("#current-recalls")).to_have_text("Đã gọi lại 3 lần: lần gọi lại tiếp theo sẽ ghi vắng mặt")
+    expect(action(page, "recall")).to_have_class(re.compile(r"\blast\b"))
+    page.keyboard.press("r")  # past the limit: not a recall but "not present", and the message says so
+    expect(page.locator("#message")).to_have_text("Đã ghi nhận vắng mặt: số 1001 không đến sau 4 lần gọi.")
+    expect(page.locator("#current-number")).to_have_text("—")
+    expect(page.locator("#fig-no-show")).to_have_text("1")
+    with database(server) as db, db.read() as session:
+        assert session.get(Ticket, ticket["id"]).status == "no_show"
+
+
+def test_a_clerk_cannot_close_or_sign_out_while_a_citizen_is_called_and_is_told_why(page: Page, live_world):
+    server, world = live_world
+    sign_in(page, server, "clerk1")
+    take_counter(page, 1)
+    issue(server, world, "TP-A")
+    expect(waiting_numbers(page)).to_have_count(1)
+    page.keyboard.press("Space")
+    expect(page.locator("#current-number")).to_have_text("1001")
+    for button in ("Đóng quầy", "Đăng xuất"):
+        page.locator("#message").evaluate("m => { m.textContent = ''; m.hidden = true; }")
+        page.get_by_role("button", name=button).click()
+        expect(page.locator("#message")).to_have_text("Hãy kết thúc hoặc ghi vắng mặt số 1001 trước.")
+        expect(page.locator("#message")).to_have_class(re.compile("error"))
+        assert CONSOLE_URL.search(page.url)  # still at the counter, still signed in
+    page.keyboard.press("n")
+    expect(page.locator("#current-number")).to_have_text("—")
+    page.get_by_role("button", name="Đăng xuất").click()  # nobody at the counter now: it closes and signs out
+    page.wait_for_url(re.compile(r"/counter/login$"))
+
+
+def test_the_average_service_time_is_written_in_minutes_and_seconds(page: Page, live_world):
+    server, world = live_world
+    sign_in(page, server, "clerk1")
+    take_counter(page, 1)
+    issue(server, world, "TP-A")
+    expect(waiting_numbers(page)).to_have_count(1)
+    for key in ("Space", "s", "f"):
+        page.keyboard.press(key)
+    expect(page.locator("#fig-served")).to_have_text("1")
+    with database(server) as db, db.write() as session:  # the service took 65 s (the log is the clock's word)
+        started = session.exec(select(TicketEvent).where(TicketEvent.kind == "started")).one()
+        finished = session.exec(select(TicketEvent).where(TicketEvent.kind == "finished")).one()
+        finished.at = started.at + timedelta(seconds=65)
+        session.add(finished)
+    page.reload()
+    console_ready(page)
+    expect(page.locator("#fig-average")).to_have_text("1 phút 5 giây")
+
+
+def test_the_counter_picker_groups_counters_by_agency_and_offers_the_clerks_usual_counter_first(page: Page, live_world):
+    server, _world = live_world
+    sign_in(page, server, "clerk1")
+    groups = page.locator(".agency-group")
+    expect(groups).to_have_count(2)
+    expect(groups.nth(0).locator("h3")).to_have_text("Sở Tư pháp")
+    expect(groups.nth(0).locator(".counter-choice")).to_have_count(2)  # counters 1 and 2
+    expect(groups.nth(1).locator("h3")).to_have_text("Công an tỉnh")
+    expect(groups.nth(1).locator(".counter-choice[data-number='3']")).to_have_count(1)
+    expect(page.locator(".usual-counter")).to_have_count(0)  # never opened a counter yet
+
+    take_counter(page, 2)
+    page.get_by_role("button", name="Đóng quầy").click()
+    page.wait_for_url(re.compile(r"/counter/$"))
+    shortcut = page.locator(".usual-counter .counter-shortcut")
+    expect(shortcut).to_have_attribute("data-number", "2")
+    expect(shortcut).to_contain_text("Sở Tư pháp")
+    expect(page.locator(".counter-choice.usual")).to_have_attribute("data-number", "2")
+    expect(page.locator(".counter-choice.usual .usual-mark")).to_have_text("Quầy thường dùng của bạn")
+    shortcut.click()  # one tap back to the usual desk
+    page.wait_for_url(re.compile(r"/counter/\d+(\?.*)?$"))
+    console_ready(page)
+    expect(page.locator(".topbar .desk")).to_contain_text("Quầy 2")

@@ -26,7 +26,14 @@ from server.printing.layout import load_builtin_layout
 from server.printing.render_image import render_ticket_image
 from server.printing.ticket_data import TicketPrint
 from server.process import ServerProcess
-from tests.integration.test_print_jobs import LOOPBACK_PRINTERS, PAPER_OUT, PrinterListener, configure_kiosk, same_image
+from tests.integration.test_print_jobs import (
+    LOOPBACK_PRINTERS,
+    PAPER_OUT,
+    STATUS_OK,
+    PrinterListener,
+    configure_kiosk,
+    same_image,
+)
 from tests.support.world import World, build_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -265,6 +272,40 @@ def test_paper_out_still_shows_the_number_and_says_where_to_go(
 
 @pytest.mark.browser
 @pytest.mark.slow
+def test_a_ticket_that_could_not_be_printed_stays_on_screen_until_done_is_touched(
+    page: Page, kiosk_server: KioskServer, printer: PrinterListener
+):
+    db = kiosk_server.db()
+    try:
+        configure_kiosk(db, printer=printer.spec, return_seconds=3)
+    finally:
+        db.dispose()
+    printer.paper = PAPER_OUT
+    page.clock.install()  # the page's timers run when the test says so
+    open_kiosk(page, kiosk_server)
+    agency(page, "Sở Tư pháp").click()
+    service(page, "TP-A").click()
+    expect(page.locator("#ticket-number")).to_have_text("1001")
+    expect(page.locator("#ticket-print")).to_contain_text(PAPER_OUT_TEXT, timeout=SHOWN)
+    expect(page.locator("#ticket-countdown")).to_have_text("Màn hình này giữ nguyên cho đến khi quý vị chạm nút Xong.")
+    page.clock.run_for(60_000)  # far past return_seconds (3 s) and the idle time
+    expect(page.locator("#screen-ticket")).to_be_visible()
+    expect(page.locator("#ticket-number")).to_have_text("1001")
+    page.locator("#ticket-done").click()
+    expect(page.locator("#screen-agencies")).to_be_visible()
+
+    printer.paper = STATUS_OK  # a new roll: the next ticket prints, and goes back by itself as before
+    agency(page, "Sở Tư pháp").click()
+    service(page, "TP-A").click()
+    expect(page.locator("#ticket-number")).to_have_text("1002")
+    expect(page.locator("#ticket-print")).to_have_text("Mời quý vị nhận phiếu in.", timeout=SHOWN)
+    expect(page.locator("#ticket-countdown")).to_contain_text("Tự động quay lại")
+    page.clock.run_for(4_000)
+    expect(page.locator("#screen-agencies")).to_be_visible()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
 def test_an_appointment_is_checked_in_by_its_code_then_the_kiosk_returns_to_the_start(
     page: Page, kiosk_server: KioskServer
 ):
@@ -284,6 +325,58 @@ def test_an_appointment_is_checked_in_by_its_code_then_the_kiosk_returns_to_the_
     assert [t.channel for t in kiosk_server.tickets()] == ["appointment"]
     expect(page.locator("#screen-agencies")).to_be_visible(timeout=SHOWN)  # by itself, after 3 s
     expect(page.locator("#appointment-code")).to_have_value("")
+
+
+def type_on_screen(page: Page, text: str) -> None:
+    """Taps the kiosk's on-screen keyboard, letter by letter."""
+    for letter in text:
+        keys = page.locator("#search-keys .key")
+        (keys.filter(has_text="Dấu cách") if letter == " " else keys.filter(has_text=re.compile(f"^{letter}$"))).click()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_procedure_is_found_by_its_name_typed_without_accents_and_gives_a_ticket(
+    page: Page, kiosk_server: KioskServer, printer: PrinterListener
+):
+    open_kiosk(page, kiosk_server)
+    page.locator("#open-search").click()
+    expect(page.locator("#screen-search")).to_be_visible()
+    type_on_screen(page, "ly lich tu phap")
+    expect(page.locator("#search-text")).to_have_value("ly lich tu phap")
+    results = page.locator("[data-result]")
+    expect(results).to_have_count(1)
+    expect(results.first).to_contain_text("Cấp phiếu lý lịch tư pháp")
+    expect(results.first).to_contain_text("Sở Tư pháp")
+
+    page.locator("#search-keys .key", has_text="Xóa hết").click()
+    type_on_screen(page, "can")  # words are matched from their start: "Căn cước" and "Xuất nhập cảnh"
+    expect(results).to_have_count(2)
+    page.locator("#search-keys .key", has_text="Xóa hết").click()
+    type_on_screen(page, "căn cư")  # with the Vietnamese letters, or without them: the same result
+    expect(results).to_have_count(1)
+    expect(results.first).to_contain_text("Căn cước")
+    for _ in range(6):
+        page.locator("#search-keys .key", has_text="⌫").click()
+    expect(page.locator("#search-text")).to_have_value("")
+    type_on_screen(page, "can cu")
+    expect(results).to_have_count(1)
+    expect(results.first).to_contain_text("Căn cước")
+    type_on_screen(page, "z")
+    expect(results).to_have_count(0)
+    expect(page.locator("#search-note")).to_have_text("Không tìm thấy thủ tục phù hợp.")
+
+    page.locator("#search-keys .key", has_text="Xóa hết").click()
+    type_on_screen(page, "chung")  # "Chứng thực" receives in the afternoon only: found, greyed out, with why
+    expect(results).to_have_count(1)
+    expect(results.first).to_be_disabled()
+    expect(results.first).to_contain_text("Ngoài giờ tiếp nhận")
+    page.locator("#search-keys .key", has_text="Xóa hết").click()
+    type_on_screen(page, "phieu")  # one tap on the result gives the number
+    results.first.click()
+    expect(page.locator("#ticket-number")).to_have_text("1001")
+    expect(page.locator("#ticket-service")).to_have_text("Cấp phiếu lý lịch tư pháp")
+    assert [t.display_number for t in kiosk_server.tickets()] == ["1001"]
 
 
 @pytest.mark.browser

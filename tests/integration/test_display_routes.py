@@ -63,7 +63,8 @@ def test_a_registered_board_gets_its_page_with_its_settings(client, world):
     config = page_config(html)
     assert config["token"] == world.board_token
     assert config["site_id"] == world.site_id
-    assert config["agency_ids"] is None and config["orientation"] == "landscape"
+    assert config["agency_ids"] is None and config["orientation"] == "auto"  # from the screen's aspect
+    assert config["layout"] == "calls" and config["rows"] == display_routes.MAX_ROWS
     assert config["strings"]["call_line"] == "MỜI CÔNG DÂN CÓ SỐ {number} ĐẾN QUẦY {counter}"
     assert '<html lang="vi">' in html
     assert "/display/static/build/board.js" in html
@@ -92,7 +93,7 @@ def test_board_layout_and_language_come_from_the_device_settings(client, luot, w
     response = client.get("/display/?token=board-portrait")
     html = response.get_data(as_text=True)
     config = page_config(html)
-    assert config["orientation"] == "portrait" and 'class="board portrait"' in html
+    assert config["orientation"] == "portrait" and 'class="board portrait layout-calls"' in html
     assert config["rows"] == display_routes.MAX_ROWS
     assert config["agency_ids"] == [3]
     assert config["notice"] == "Tầng 2: Sở Xây dựng"
@@ -224,21 +225,40 @@ def test_a_broken_site_template_falls_back_to_the_default_wording(app, client, s
     board.disconnect()
 
 
-def test_a_recall_is_a_new_call_with_its_own_audio(app, client, socketio, world):
+def test_a_recall_is_a_new_call_with_its_own_audio_and_its_own_words(app, client, socketio, world, luot):
     require_tool("espeak-ng")
     board = socketio.test_client(app, flask_test_client=client, auth={"token": world.board_token})
     issue(client, world.kiosk_token, "TP-A")
     call_next(client, world)
     act(client, staff_token(client, "clerk1"), world.counters["c1"], "recall")
+    act(client, staff_token(client, "clerk1"), world.counters["c1"], "recall")
     packets = board.get_received()
     called = next(p["args"][0] for p in packets if p["name"] == "ticket.called")
-    recalled = next(p["args"][0] for p in packets if p["name"] == "ticket.recalled")
-    assert recalled["call_id"] != called["call_id"]
-    assert recalled["audio_url"] == f"/display/audio/{recalled['call_id']}.wav"
-    assert recalled["announcement"] == called["announcement"]
-    response = client.get(recalled["audio_url"])
+    first, second = (p["args"][0] for p in packets if p["name"] == "ticket.recalled")
+    assert first["call_id"] != called["call_id"]
+    assert first["audio_url"] == f"/display/audio/{first['call_id']}.wav"
+    assert called["announcement"] == "Mời công dân có số thứ tự một nghìn không trăm linh một đến quầy số một"
+    assert first["announcement"] == (
+        "Mời lần thứ hai công dân có số thứ tự một nghìn không trăm linh một đến quầy số một"
+    )
+    assert second["announcement"].startswith("Mời lần thứ ba công dân có số thứ tự một nghìn")
+    response = client.get(first["audio_url"])
     assert response.status_code == 200 and response.mimetype == "audio/wav"
+    # The audio says the recall's words, not the first call's (the cache holds one file per sentence).
+    assert response.get_data() == luot.announcer.render(first["announcement"]).read_bytes()
+    assert response.get_data() != luot.announcer.render(called["announcement"]).read_bytes()
     response.close()
+    board.disconnect()
+
+
+def test_a_recall_follows_the_site_recall_template(app, client, socketio, luot):
+    world = build_world(luot.db, recall_template="Xin mời lại lần {lan}: số {so}, quầy {quay}")
+    board = socketio.test_client(app, flask_test_client=client, auth={"token": world.board_token})
+    issue(client, world.kiosk_token, "TP-A")
+    call_next(client, world)
+    act(client, staff_token(client, "clerk1"), world.counters["c1"], "recall")
+    (recalled,) = received(board, "ticket.recalled")
+    assert recalled["announcement"] == "Xin mời lại lần hai: số một nghìn không trăm linh một, quầy một"
     board.disconnect()
 
 

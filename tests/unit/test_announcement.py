@@ -102,3 +102,19 @@ def test_output_is_nfc_even_for_nfd_template() -> None:
     settings = VoiceSettings(template=unicodedata.normalize("NFD", DEFAULT_TEMPLATE))
     text = announcement_text("15", 5, settings)
     assert text == "Mời công dân có số thứ tự mười lăm đến quầy số năm"
+
+
+def test_a_recall_is_worded_as_a_recall_with_its_ordinal() -> None:
+    assert announcement_text("15", 2, call_number=2) == "Mời lần thứ hai công dân có số thứ tự mười lăm đến quầy số hai"
+    assert announcement_text("15", 2, call_number=3).startswith("Mời lần thứ ba công dân")
+    assert announcement_text("15", 2, call_number=4).startswith("Mời lần thứ tư công dân")  # tư, not bốn
+    assert announcement_text("15", 2, call_number=1) == announcement_text("15", 2)
+    custom = VoiceSettings(recall_template="Gọi lại lần {lan}: số {so}, quầy {quay}")
+    assert announcement_text("7", 3, custom, call_number=2) == "Gọi lại lần hai: số bảy, quầy ba"
+
+
+def test_an_unknown_placeholder_in_the_recall_template_is_rejected() -> None:
+    with pytest.raises(ValueError, match="recall template"):
+        VoiceSettings(recall_template="Mời {ten} lần {lan}")
+    with pytest.raises(ValueError, match="announcement template"):
+        VoiceSettings(template="Mời {lan} số {so}")  # {lan} only means something in a recall
