@@ -392,14 +392,8 @@ def history_page() -> ResponseReturnValue:
 def feedback_filters(filters: Filters) -> FeedbackFilters:
     """The history's filters plus `score` and `reason` (query string), for the ratings' reasons and comments."""
     score = request.args.get("score") or None
-    return FeedbackFilters(
-        filters.first,
-        filters.last,
-        filters.site_ids,
-        agency_id=filters.agency_id,
-        service_id=filters.service_id,
-        counter_id=filters.counter_id,
-        clerk_id=filters.clerk_id,
+    return FeedbackFilters.of(
+        filters,
         score=score if score in SCORE_LABELS else None,
         reason=(request.args.get("reason") or "")[:120] or None,
     )

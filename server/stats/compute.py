@@ -354,16 +354,7 @@ def tally_window(
         # `at` is read raw and parsed with fromisoformat (much faster than the generic SQLite DATETIME parsing);
         # `data` is only decoded for the kinds that use it.
         rows = connection.execute(
-            select(
-                events_table.c.ticket_id,
-                events_table.c.kind,
-                type_coerce(events_table.c.at, String),
-                events_table.c.service_id,
-                events_table.c.agency_id,
-                events_table.c.counter_id,
-                events_table.c.user_id,
-                type_coerce(case((events_table.c.kind.in_(DATA_KINDS), events_table.c.data), else_=None), String),
-            )
+            select(*event_columns())
             .where(
                 events_table.c.ticket_id.in_(chunk),
                 events_table.c.at < end,

@@ -185,15 +185,7 @@ def feedback_filters(filters: Filters) -> FeedbackFilters:
     """The history's filters, for the ratings' reasons and comments in the downloads."""
     from server.stats.feedback import FeedbackFilters
 
-    return FeedbackFilters(
-        filters.first,
-        filters.last,
-        filters.site_ids,
-        agency_id=filters.agency_id,
-        service_id=filters.service_id,
-        counter_id=filters.counter_id,
-        clerk_id=filters.clerk_id,
-    )
+    return FeedbackFilters.of(filters)
 
 
 def main() -> int:

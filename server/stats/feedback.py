@@ -35,6 +35,21 @@ class FeedbackFilters:
     score: str | None = None
     reason: str | None = None
 
+    @classmethod
+    def of(cls, filters: Any, score: str | None = None, reason: str | None = None) -> FeedbackFilters:
+        """The history's filters (`server.stats.queries.Filters`) with a score and a reason."""
+        return cls(
+            filters.first,
+            filters.last,
+            filters.site_ids,
+            agency_id=filters.agency_id,
+            service_id=filters.service_id,
+            counter_id=filters.counter_id,
+            clerk_id=filters.clerk_id,
+            score=score,
+            reason=reason,
+        )
+
 
 def feedback(session: Session, filters: FeedbackFilters, limit: int = MAX_ROWS) -> dict[str, Any]:
     """{ratings: n, reasons: [(reason, count)] most frequent first, comments: [row] newest first (≤ limit)}.
