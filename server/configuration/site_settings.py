@@ -181,6 +181,8 @@ def rule_settings() -> list[tuple[Setting, Any]]:
             default = f.default
         elif f.default_factory is not MISSING:
             default = f.default_factory()
+        if isinstance(default, dict) and f.name not in RULES:
+            continue  # a mapping (e.g. counter_clerks) has no form field: it stays in the box of other settings
         if isinstance(default, tuple):
             default = list(default)
         result.append((RULES.get(f.name) or _generic(f.name, default), default))
