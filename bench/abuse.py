@@ -127,7 +127,7 @@ def run(workdir: Path, mode: str = "eventlet", samples: int = 300, throttle: boo
     env = {} if throttle else {"LUOT_LOGIN_MAX_FAILURES": "100000000"}
     server = BenchServer(workdir / f"abuse-{mode}-{'throttled' if throttle else 'unthrottled'}", mode, **env)
     server.workdir.mkdir(parents=True)
-    server.prepare()
+    server.seed_demo()
     server.start()
     try:
         probe(server.url, 30)  # warm up

@@ -42,7 +42,7 @@ def add_bench_site(
 ) -> BenchSite:
     """Adds agency BENCH (numbers 1–99,999) with `counters` counters and clerks to the demo centre, then
     `finished` tickets served today and `waiting` tickets waiting now (over BENCH-1, or with `spread` over the
-    first service of each of the demo's 20 agencies; bench counters then serve all of those)."""
+    first service of each of the demo's 20 agencies, one agency per bench counter)."""
     from sqlmodel import select
 
     from server.db import Database
@@ -71,7 +71,10 @@ def add_bench_site(
                 served = list(by_agency.values())[:20]
             counter_ids, clerks = [], []
             for index in range(counters):
-                counter = create_counter(session, site, FIRST_COUNTER + index, served)
+                # spread: one agency per counter, as in a real hall (a counter serving every agency would make the
+                # whole site one pool of services, which no centre has)
+                mine = [served[index % len(served)]] if spread else served
+                counter = create_counter(session, site, FIRST_COUNTER + index, mine)
                 counter_ids.append(counter.id or 0)
                 name = CLERK_NAME.format(index + 1)
                 create_user(session, name, BENCH_PASSWORD, "clerk", site, full_name=f"Bench {index + 1}")
