@@ -6,11 +6,8 @@ Without PostgreSQL or Redis on 127.0.0.1 these tests skip (or fail under LUOT_RE
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +21,7 @@ from server.models import Service, Site
 from server.process import ServerProcess
 from server.provisioning import create_counter, create_user
 from server.settings import load_settings
+from tests.support.proxy import FaultProxy
 from tests.support.tools import missing
 from tests.support.world import PASSWORD, World, build_world
 
@@ -176,80 +174,12 @@ def start_server(shared_instance: Path) -> Iterator[Callable[..., ServerProcess]
         server.stop()
 
 
-class TcpProxy:
-    """A plain TCP forwarder on 127.0.0.1 that a test can cut (refuse and drop everything) and restore."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = 0
-        self._listener: socket.socket | None = None
-        self._sockets: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        self.restore()
-
-    def restore(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # cut
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=3)
-            except OSError:
-                client.close()
-                continue
-            upstream.settimeout(None)
-            with self._lock:
-                self._sockets |= {client, upstream}
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-            with self._lock:
-                self._sockets -= {source, sink}
-
-    def cut(self) -> None:
-        """New connections are refused and open ones are reset, as when the engine's host goes away."""
-        if self._listener is not None:
-            with contextlib.suppress(OSError):  # shutdown wakes the blocked accept(); close() alone does not
-                self._listener.shutdown(socket.SHUT_RDWR)
-            self._listener.close()
-            self._listener = None
-        with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        self.cut()
-
-
 @pytest.fixture
-def tcp_proxy() -> Iterator[Callable[[int], TcpProxy]]:
-    proxies: list[TcpProxy] = []
+def tcp_proxy() -> Iterator[Callable[[int], FaultProxy]]:
+    proxies: list[FaultProxy] = []
 
-    def make(target_port: int) -> TcpProxy:
-        proxy = TcpProxy(target_port)
+    def make(target_port: int) -> FaultProxy:
+        proxy = FaultProxy(target_port)
         proxies.append(proxy)
         return proxy
 
