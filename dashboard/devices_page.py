@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import ipaddress
 from urllib.parse import quote
 
@@ -41,16 +40,7 @@ def device_address(kind: str, token: str) -> str:
 
 def qr_svg(text: str) -> Markup:
     """`text` as an inline SVG QR code (a path; scales with its box)."""
-    import qrcode
-    import qrcode.image.svg
+    from server.qr_svg import qr_svg as svg_document
 
-    image = qrcode.make(
-        text,
-        image_factory=qrcode.image.svg.SvgPathFillImage,
-        border=2,
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
-    )
-    out = io.BytesIO()
-    image.save(out)
-    svg = out.getvalue().decode()
+    svg = svg_document(text).decode()
     return Markup(svg[svg.index("<svg") :])

@@ -20,7 +20,6 @@ Kiosk device settings (Device.settings):
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
@@ -163,20 +162,11 @@ def page() -> ResponseReturnValue:
 @kiosk.get("/qr/<tracking>.svg")
 def qr(tracking: str) -> ResponseReturnValue:
     """The tracking URL of a ticket as an SVG QR code (no JS library, works offline)."""
-    import qrcode
-    import qrcode.image.svg
+    from server.qr_svg import qr_svg
 
     if not TRACKING_TOKEN.fullmatch(tracking):
         abort(404)
     url = f"{luot().settings.base_url}/t/{tracking}"
-    image = qrcode.make(
-        url,
-        image_factory=qrcode.image.svg.SvgPathFillImage,
-        border=2,
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
-    )
-    buffer = io.BytesIO()
-    image.save(buffer)
-    response = Response(buffer.getvalue(), mimetype="image/svg+xml")
+    response = Response(qr_svg(url), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
