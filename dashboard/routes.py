@@ -176,34 +176,35 @@ JS_STRINGS = (
 )
 
 
+def _api_site_id(roles: tuple[str, ...]) -> int:
+    """For the JSON routes: the staff member may use them (`roles`), and the site they asked (`?site=`) or their
+    own; 403/404 otherwise (as the pages)."""
+    principal = staff(roles, page=False)
+    with luot().db.read() as db_session:
+        _sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=False)
+    return site.id or 0
+
+
 @dashboard.get("/api/live")
 def live_json() -> ResponseReturnValue:
-    principal = staff(LIVE_ROLES, page=False)
     ctx = luot()
-    with ctx.db.read() as db_session:
-        _sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=False)
-        site_id = site.id or 0
+    site_id = _api_site_id(LIVE_ROLES)
     return jsonify(live_site(ctx.live_stats, site_id, ctx.clock.now()))
 
 
 @dashboard.get("/api/devices")
 def devices_json() -> ResponseReturnValue:
     """The site's devices and printers, with alerts (dashboard.health)."""
-    principal = staff(LIVE_ROLES, page=False)
-    ctx = luot()
-    with ctx.db.read() as db_session:
-        _sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=False)
-    return jsonify(device_health(site.id or 0))
+    return jsonify(device_health(_api_site_id(LIVE_ROLES)))
 
 
 @dashboard.get("/api/negative-ratings")
 def negative_ratings_json() -> ResponseReturnValue:
     """Today's citizen ratings that were not satisfied at the site, newest first (managers: they name clerks)."""
-    principal = staff(HISTORY_ROLES, page=False)
+    site_id = _api_site_id(HISTORY_ROLES)
     ctx = luot()
     with ctx.db.read() as db_session:
-        _sites, site = _site_choice(db_session, principal, request.args.get("site", type=int), page=False)
-        return jsonify({"ratings": negative_today(db_session, site.id or 0, ctx.clock.now())})
+        return jsonify({"ratings": negative_today(db_session, site_id, ctx.clock.now())})
 
 
 @dashboard.get("/api/province")
