@@ -157,6 +157,7 @@ class Appointment(SQLModel, table=True):
     code: str = Field(max_length=32)
     slot_at: datetime = utc_column(nullable=False)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    person_key: str | None = Field(default=None, max_length=64, index=True)  # server/identity/citizen.py
 
 
 class Ticket(SQLModel, table=True):
@@ -166,6 +167,7 @@ class Ticket(SQLModel, table=True):
         sa.Index("ix_ticket_queue", "site_id", "service_id", "status"),
         sa.Index("ix_ticket_day_site_status", "service_date", "site_id", "status"),  # today's line of a site
         sa.Index("ix_ticket_origin_day", "origin_service_id", "service_date"),  # the daily cap's count
+        sa.Index("ix_ticket_person_day", "person_key", "service_date"),  # per-person limits (issue 18)
     )
     id: int | None = Field(default=None, primary_key=True)
     site_id: int = Field(foreign_key="site.id")
@@ -195,6 +197,7 @@ class Ticket(SQLModel, table=True):
     issuer_key: str = Field(default="", max_length=64)
     idempotency_key: str | None = Field(default=None, max_length=128)
     estimated_wait_minutes: int | None = None
+    person_key: str | None = Field(default=None, max_length=64)  # server/identity/citizen.py; None: anonymous
 
 
 class TicketEvent(SQLModel, table=True):

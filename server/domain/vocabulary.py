@@ -102,6 +102,7 @@ class Channel(StrEnum):
     STAFF = "staff"
     APPOINTMENT = "appointment"
     API = "api"
+    ONLINE = "online"  # a number for today taken from a phone (issue 18); same standing as a kiosk number
 
 
 class RatingScore(StrEnum):
@@ -186,6 +187,7 @@ CHANNEL_LABELS: dict[Channel, Label] = {
     Channel.STAFF: Label("Cán bộ cấp số", "Staff"),
     Channel.APPOINTMENT: Label("Lịch hẹn", "Appointment"),
     Channel.API: Label("API", "API"),
+    Channel.ONLINE: Label("Lấy số trực tuyến", "Online"),
 }
 
 
