@@ -94,6 +94,13 @@ class Service(SQLModel, table=True):
     default_service_minutes: float = 6.0
     sort_order: int = 0
     active: bool = True
+    # Booked slots and online numbers (issue 18; server/domain/booking_rules.py says what each means)
+    bookable: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    online_numbers: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    slot_minutes: int = Field(default=15, sa_column_kwargs={"server_default": "15"})
+    slot_capacity: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    booking_days_ahead: int = Field(default=7, sa_column_kwargs={"server_default": "7"})
+    booking_cutoff_minutes: int = Field(default=60, sa_column_kwargs={"server_default": "60"})
 
 
 class Counter(SQLModel, table=True):
@@ -150,7 +157,14 @@ class Device(SQLModel, table=True):
 
 
 class Appointment(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("site_id", "code"),)
+    """A booked slot (lịch hẹn). `status`: an AppointmentStatus; `manage_hash`: SHA-256 of the secret in the
+    citizen's confirmation link (cancel, move); `contact`: the phone or e-mail for its messages, in clear only
+    until its day is over (purged with the citizen's other data)."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("site_id", "code"),
+        sa.Index("ix_appointment_service_slot", "service_id", "slot_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     site_id: int = Field(foreign_key="site.id", index=True)
     service_id: int = Field(foreign_key="service.id")
@@ -158,6 +172,31 @@ class Appointment(SQLModel, table=True):
     slot_at: datetime = utc_column(nullable=False)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     person_key: str | None = Field(default=None, max_length=64, index=True)  # server/identity/citizen.py
+    status: str = Field(default="booked", max_length=16, sa_column_kwargs={"server_default": "booked"})
+    manage_hash: str | None = Field(default=None, max_length=64, unique=True)
+    channel: str = Field(default="online", max_length=16, sa_column_kwargs={"server_default": "online"})
+    contact: str | None = Field(default=None, max_length=200)
+    card_key: str | None = Field(default=None, max_length=64, index=True)  # person key of the CCCD number
+    language: str = Field(default="vi", max_length=8, sa_column_kwargs={"server_default": "vi"})
+    created_at: datetime | None = utc_column()
+    changed_at: datetime | None = utc_column()
+
+
+class BookingSlot(SQLModel, table=True):
+    """Seats taken in one slot of a service: bumped by a conditional UPDATE (`booked < capacity`) in the
+    booking's own transaction, so a slot is never oversold (server/domain/booking.py)."""
+
+    service_id: int = Field(foreign_key="service.id", primary_key=True)
+    slot_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), primary_key=True))
+    booked: int = 0
+
+
+class Holiday(SQLModel, table=True):
+    """A local date a site is closed all day (public holiday): no numbers, no bookings."""
+
+    site_id: int = Field(foreign_key="site.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    name: str = Field(default="", max_length=200)
 
 
 class Ticket(SQLModel, table=True):

@@ -40,6 +40,8 @@ class SiteRules:
     number_region: str = "north"
     digit_by_digit: bool = False
     holidays: tuple[str, ...] = ()  # ISO dates the site is closed all day (public holidays)
+    booking_lapse_minutes: int = 60  # a booking not checked in this long after its slot lapses (issue 18)
+    online_lapse_time: str = ""  # "HH:MM" local: online numbers still waiting then are cancelled; "" = at day end
     issue_outside_hours: bool = False  # demo: tickets at any hour, whatever the services' opening hours say
     # Counter number (as text) → the usernames of the clerks who may open it; a counter not listed is open to every
     # clerk of the site. Managers and admins may open any counter (they stand in).

@@ -1,0 +1,279 @@
+"""Booked slots, the use cases: book, move, cancel, check in and lapse (rules in `server.domain.booking_rules`).
+
+Capacity is never oversold: each (service, slot) has one `BookingSlot` row whose `booked` is raised by
+``UPDATE … SET booked = booked + 1 WHERE booked < :capacity`` in the booking's own transaction; a row count
+of 0 means the slot is full (SlotFull). The UPDATE holds the row (SQLite: the write lock; PostgreSQL: the row
+lock, re-checking the condition after a concurrent commit), so of N bookings of the last seat exactly one
+wins, on one process or many. Cancelling or moving gives the seat back the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from server.clock import local_date, local_midnight
+from server.domain import booking_errors as refused
+from server.domain.booking_rules import (
+    AppointmentStatus,
+    BookingSettings,
+    effective_appointment_status,
+    in_check_in_window,
+    may_book,
+    new_code,
+    slots_on,
+)
+from server.domain.hours import effective_hours
+from server.domain.issuing import service_by_code
+from server.domain.outcome import Outcome
+from server.domain.queries import site_rules
+from server.domain.rules import SiteRules
+from server.models import Appointment, BookingSlot, Service, table_of
+
+_SEATS = table_of(BookingSlot)
+_TAKE = (
+    update(_SEATS)
+    .where(
+        _SEATS.c.service_id == bindparam("service_id"),
+        _SEATS.c.slot_at == bindparam("slot_at"),
+        _SEATS.c.booked < bindparam("capacity"),
+    )
+    .values(booked=_SEATS.c.booked + 1)
+)
+_GIVE_BACK = (
+    update(_SEATS)
+    .where(
+        _SEATS.c.service_id == bindparam("service_id"),
+        _SEATS.c.slot_at == bindparam("slot_at"),
+        _SEATS.c.booked > 0,
+    )
+    .values(booked=_SEATS.c.booked - 1)
+)
+
+
+def _ensure_row(dialect: str):  # type: ignore[no-untyped-def]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(_SEATS)
+        .values(service_id=bindparam("service_id"), slot_at=bindparam("slot_at"), booked=0)
+        .on_conflict_do_nothing(index_elements=[_SEATS.c.service_id, _SEATS.c.slot_at])
+    )
+
+
+_ENSURE = {"postgresql": _ensure_row("postgresql"), "sqlite": _ensure_row("sqlite")}
+
+
+def manage_hash(secret: str) -> str:
+    """SHA-256 (hex) of a confirmation link's secret: the database never holds the secret itself."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass
+class BookingOutcome(Outcome):
+    """A booking use case's result: the appointment (detached, read-only) and, when a booking is made, the
+    secret of its confirmation link (shown once, never stored)."""
+
+    appointment: Appointment | None = None
+    secret: str = ""
+    previous_slot: datetime | None = None
+    notices: list[str] = field(default_factory=list)
+
+
+def service_hours(rules: SiteRules, service: Service) -> dict:
+    """The hours slots are cut from: the service's own hours with the site's holidays (never "any hour")."""
+    return effective_hours(service.opening_hours, rules.holidays, False)
+
+
+def _check_slot(session: Session, service: Service, slot_at: datetime, now: datetime) -> BookingSettings:
+    settings = BookingSettings.of(service)
+    if not settings.bookable:
+        raise refused.NotBookable()
+    hours = service_hours(site_rules(session, service.site_id), service)
+    if slot_at not in slots_on(hours, local_date(slot_at), settings.slot_minutes):
+        raise refused.UnknownSlot()
+    if not may_book(slot_at, now, settings):
+        raise refused.BookingClosed()
+    return settings
+
+
+def take_seat(session: Session, service_id: int, slot_at: datetime, capacity: int) -> None:
+    """One seat of a slot, or SlotFull (409). Atomic: see the module's docstring."""
+    connection = session.connection()
+    params = {"service_id": service_id, "slot_at": slot_at}
+    connection.execute(_ENSURE[connection.dialect.name], params)
+    if connection.execute(_TAKE, {**params, "capacity": capacity}).rowcount != 1:
+        raise refused.SlotFull()
+
+
+def give_back_seat(session: Session, service_id: int, slot_at: datetime) -> None:
+    session.connection().execute(_GIVE_BACK, {"service_id": service_id, "slot_at": slot_at})
+
+
+def _active_for_person(session: Session, service_id: int, person_key: str, slot_at: datetime) -> bool:
+    day_start = local_midnight(local_date(slot_at))
+    found = session.exec(
+        select(Appointment.id).where(
+            Appointment.service_id == service_id,
+            Appointment.person_key == person_key,
+            Appointment.status == AppointmentStatus.BOOKED,
+            col(Appointment.slot_at) >= day_start,
+            col(Appointment.slot_at) < day_start + timedelta(days=1),
+        )
+    ).first()
+    return found is not None
+
+
+def book(
+    session: Session,
+    now: datetime,
+    *,
+    site_id: int,
+    service_code: str,
+    slot_at: datetime,
+    person_key: str | None = None,
+    card_key: str | None = None,
+    contact: str | None = None,
+    language: str = "vi",
+    channel: str = "online",
+) -> BookingOutcome:
+    """Book one seat of `slot_at` (an aware instant that must be one of the service's slots).
+
+    `person_key`: the identified citizen (server/identity/citizen.py), one booking a person, service and day;
+    `card_key`: the person key of their CCCD number, so the kiosk finds the booking from the ID card's QR;
+    `contact`: a phone or e-mail for the confirmation and change messages; `channel`: online or staff.
+    Raises UnknownService (404), NotBookable (409), UnknownSlot (404), BookingClosed (409), AlreadyBooked (409),
+    SlotFull (409).
+    """
+    service = service_by_code(session, site_id, service_code)
+    settings = _check_slot(session, service, slot_at, now)
+    if person_key and _active_for_person(session, service.id or 0, person_key, slot_at):
+        raise refused.AlreadyBooked()
+    take_seat(session, service.id or 0, slot_at, settings.slot_capacity)
+    secret = secrets.token_urlsafe(24)
+    appointment = Appointment(
+        site_id=site_id,
+        service_id=service.id or 0,
+        code=new_code(),
+        slot_at=slot_at,
+        person_key=person_key or card_key,
+        status=AppointmentStatus.BOOKED,
+        manage_hash=manage_hash(secret),
+        channel=channel,
+        contact=contact or None,
+        language=language,
+        created_at=now,
+        card_key=card_key,
+    )
+    session.add(appointment)
+    session.flush()
+    return BookingOutcome(appointment=appointment, secret=secret)
+
+
+def appointment_by_secret(session: Session, secret: str) -> Appointment:
+    """The booking of a confirmation link's secret. Raises UnknownBooking (404)."""
+    if not secret or len(secret) > 64:
+        raise refused.UnknownBooking()
+    found = session.exec(select(Appointment).where(Appointment.manage_hash == manage_hash(secret))).first()
+    if found is None:
+        raise refused.UnknownBooking()
+    return found
+
+
+def _changeable(session: Session, appointment: Appointment, now: datetime) -> None:
+    rules = site_rules(session, appointment.site_id)
+    status = effective_appointment_status(appointment.status, appointment.slot_at, now, rules.booking_lapse_minutes)
+    if status != AppointmentStatus.BOOKED or appointment.slot_at <= now:
+        raise refused.BookingNotChangeable()
+
+
+def cancel(session: Session, now: datetime, *, appointment_id: int) -> BookingOutcome:
+    """Cancel a booking that has not started: its seat is free again. Raises UnknownBooking (404),
+    BookingNotChangeable (409)."""
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise refused.UnknownBooking()
+    _changeable(session, appointment, now)
+    give_back_seat(session, appointment.service_id, appointment.slot_at)
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.changed_at = now
+    session.add(appointment)
+    return BookingOutcome(appointment=appointment)
+
+
+def move(session: Session, now: datetime, *, appointment_id: int, slot_at: datetime) -> BookingOutcome:
+    """Move a booking to another slot of its service (its code stays). Raises UnknownBooking (404),
+    BookingNotChangeable, UnknownSlot, BookingClosed, SlotFull (409)."""
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise refused.UnknownBooking()
+    _changeable(session, appointment, now)
+    service = session.get(Service, appointment.service_id)
+    assert service is not None
+    settings = _check_slot(session, service, slot_at, now)
+    previous = appointment.slot_at
+    if slot_at == previous:
+        return BookingOutcome(appointment=appointment, previous_slot=previous, created=False)
+    take_seat(session, service.id or 0, slot_at, settings.slot_capacity)
+    give_back_seat(session, service.id or 0, previous)
+    appointment.slot_at = slot_at
+    appointment.changed_at = now
+    session.add(appointment)
+    return BookingOutcome(appointment=appointment, previous_slot=previous)
+
+
+def check_in(session: Session, now: datetime, appointment: Appointment, rules: SiteRules) -> datetime | None:
+    """Mark a booking checked in; the slot time its ticket is ordered by (inside the window) or None (outside:
+    an ordinary ticket). Raises BookingLapsed or BookingNotChangeable (409)."""
+    status = effective_appointment_status(appointment.status, appointment.slot_at, now, rules.booking_lapse_minutes)
+    if status == AppointmentStatus.LAPSED:
+        raise refused.BookingLapsed()
+    if status != AppointmentStatus.BOOKED:
+        raise refused.BookingNotChangeable()
+    appointment.status = AppointmentStatus.CHECKED_IN
+    appointment.changed_at = now
+    early, late = rules.appointment_early_minutes, rules.appointment_late_minutes
+    return appointment.slot_at if in_check_in_window(appointment.slot_at, now, early, late) else None
+
+
+def todays_code_for_card(session: Session, site_id: int, now: datetime, card_key: str) -> str | None:
+    """The code of today's earliest open booking at a site made with this ID card (or None)."""
+    day_start = local_midnight(local_date(now))
+    found = session.exec(
+        select(Appointment.code)
+        .where(
+            Appointment.site_id == site_id,
+            Appointment.card_key == card_key,
+            Appointment.status == AppointmentStatus.BOOKED,
+            col(Appointment.slot_at) >= day_start,
+            col(Appointment.slot_at) < day_start + timedelta(days=1),
+        )
+        .order_by(col(Appointment.slot_at))
+    ).first()
+    return found
+
+
+def lapse_bookings(session: Session, now: datetime, limit: int = 2000) -> int:
+    """Marks bookings not checked in by their lapse time (SiteRules.booking_lapse_minutes after the slot) as
+    lapsed; returns how many. Safe to run at any time, from several processes."""
+    candidates = session.exec(
+        select(Appointment)
+        .where(Appointment.status == AppointmentStatus.BOOKED, col(Appointment.slot_at) <= now)
+        .limit(limit)
+    ).all()
+    rules: dict[int, SiteRules] = {}
+    lapsed = 0
+    for appointment in candidates:
+        site = rules.setdefault(appointment.site_id, site_rules(session, appointment.site_id))
+        status = effective_appointment_status(appointment.status, appointment.slot_at, now, site.booking_lapse_minutes)
+        if status == AppointmentStatus.LAPSED:
+            appointment.status = AppointmentStatus.LAPSED
+            appointment.changed_at = now
+            session.add(appointment)
+            lapsed += 1
+    return lapsed

@@ -1,0 +1,57 @@
+"""Named refusals of booked slots and online numbers (issue 18); vi/en messages in server/translations/vi-booking.po."""
+
+from __future__ import annotations
+
+from server.domain.errors import N_, DomainError
+
+
+class NotBookable(DomainError):
+    code, status, message = "not_bookable", 409, N_("This service does not take bookings.")
+
+
+class NoOnlineNumbers(DomainError):
+    code, status, message = "no_online_numbers", 409, N_("This service does not give numbers online.")
+
+
+class UnknownSlot(DomainError):
+    code, status, message = "unknown_slot", 404, N_("This service has no slot at that time.")
+
+
+class BookingClosed(DomainError):
+    code, status, message = "booking_closed", 409, N_("This slot can no longer be booked. Please choose a later one.")
+
+
+class SlotFull(DomainError):
+    code, status, message = "slot_full", 409, N_("This slot has just been fully booked. Please choose another one.")
+
+
+class AlreadyBooked(DomainError):
+    code, status, message = (
+        "already_booked",
+        409,
+        N_("You already have a booking for this service on that day."),
+    )
+
+
+class UnknownBooking(DomainError):
+    code, status, message = "unknown_booking", 404, N_("No booking matches this link or code.")
+
+
+class BookingNotChangeable(DomainError):
+    code, status, message = (
+        "booking_not_changeable",
+        409,
+        N_("This booking can no longer be changed (it was cancelled, used or has lapsed)."),
+    )
+
+
+class BookingLapsed(DomainError):
+    code, status, message = (
+        "booking_lapsed",
+        409,
+        N_("This booking has lapsed: it was not checked in in time. Please take a number."),
+    )
+
+
+class IdentifyFirst(DomainError):
+    code, status, message = "identify_first", 401, N_("Please identify yourself first (phone code or sign-in).")
