@@ -84,7 +84,7 @@ def demo_info() -> None:
 def serve(host: str | None, port: int | None, async_mode: str | None) -> None:
     """Run the server (kiosks, boards, consoles, API and Socket.IO)."""
     from server.app import create_app, socketio_of
-    from server.maintenance import run_day_close_forever
+    from server.maintenance import run_booking_sweeps_forever, run_day_close_forever
     from server.ops.guards import Refusal
     from server.ops.serving import before_serve, exit_zero_on_sigterm, start_lines
 
@@ -107,6 +107,7 @@ def serve(host: str | None, port: int | None, async_mode: str | None) -> None:
         kwargs["max_size"] = 10_000  # eventlet's default of 1,024 connections caps the boards and consoles
     ctx = app.extensions["luot"]
     socketio.start_background_task(run_day_close_forever, ctx, socketio)
+    socketio.start_background_task(run_booking_sweeps_forever, ctx, socketio)
     ctx.hub.start_background()
     try:
         if settings.async_mode == "eventlet":

@@ -13,6 +13,7 @@ from server.domain.day_close import DayClose, close_past_days
 
 log = logging.getLogger(__name__)
 DAY_CLOSE_EVERY_SECONDS = 600  # a day's leftovers are closed within ten minutes of local midnight
+BOOKING_SWEEP_EVERY_SECONDS = 60  # bookings and online numbers lapse within a minute of their time
 
 
 def close_past_days_now(ctx: Luot) -> DayClose:
@@ -46,3 +47,30 @@ def run_day_close_forever(ctx: Luot, socketio: Any, every_seconds: float = DAY_C
         except Exception:  # the database may be away for a while; the next round tries again
             log.exception("closing past days failed; retrying in %s s", every_seconds)
         socketio.sleep(max(min(every_seconds, seconds_to_midnight(ctx.clock.now()) + 1), 1))
+
+
+def sweep_bookings_now(ctx: Luot) -> tuple[int, set[int]]:
+    """Bookings past their lapse time become lapsed; online numbers past their site's lapse time are cancelled
+    (server.domain.booking, server.domain.online). Returns (bookings lapsed, sites whose line changed)."""
+    from server.domain.booking import lapse_bookings
+    from server.domain.online import lapse_online_numbers
+
+    with ctx.db.write() as session:
+        now = ctx.clock.now()
+        lapsed = lapse_bookings(session, now)
+        sites = lapse_online_numbers(session, now)
+    for site_id in sites:
+        ctx.lines.mark_stale(site_id)
+    if lapsed or sites:
+        log.info("lapsed %s bookings; online numbers lapsed at sites %s", lapsed, sorted(sites))
+    return lapsed, sites
+
+
+def run_booking_sweeps_forever(ctx: Luot, socketio: Any, every_seconds: float = BOOKING_SWEEP_EVERY_SECONDS) -> None:
+    """A background task: `sweep_bookings_now` every `every_seconds` (an outage is logged, not fatal)."""
+    while True:
+        try:
+            sweep_bookings_now(ctx)
+        except Exception:
+            log.exception("the booking sweep failed; retrying in %s s", every_seconds)
+        socketio.sleep(every_seconds)

@@ -24,7 +24,6 @@ from server.domain.booking_rules import (
     AppointmentStatus,
     BookingSettings,
     effective_appointment_status,
-    in_check_in_window,
     may_book,
     new_code,
     slots_on,
@@ -225,20 +224,6 @@ def move(session: Session, now: datetime, *, appointment_id: int, slot_at: datet
     appointment.changed_at = now
     session.add(appointment)
     return BookingOutcome(appointment=appointment, previous_slot=previous)
-
-
-def check_in(session: Session, now: datetime, appointment: Appointment, rules: SiteRules) -> datetime | None:
-    """Mark a booking checked in; the slot time its ticket is ordered by (inside the window) or None (outside:
-    an ordinary ticket). Raises BookingLapsed or BookingNotChangeable (409)."""
-    status = effective_appointment_status(appointment.status, appointment.slot_at, now, rules.booking_lapse_minutes)
-    if status == AppointmentStatus.LAPSED:
-        raise refused.BookingLapsed()
-    if status != AppointmentStatus.BOOKED:
-        raise refused.BookingNotChangeable()
-    appointment.status = AppointmentStatus.CHECKED_IN
-    appointment.changed_at = now
-    early, late = rules.appointment_early_minutes, rules.appointment_late_minutes
-    return appointment.slot_at if in_check_in_window(appointment.slot_at, now, early, late) else None
 
 
 def todays_code_for_card(session: Session, site_id: int, now: datetime, card_key: str) -> str | None:

@@ -21,10 +21,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.clock import LOCAL_TZ, local_date
+from server.domain import booking_errors as refused
 from server.domain.hours import periods_on
+
+if TYPE_CHECKING:
+    from server.domain.rules import SiteRules
 
 #: Booking codes: no 0/O, 1/I/L, so a code read aloud on the phone or typed at the kiosk is not misread.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -122,3 +126,17 @@ def effective_appointment_status(status: str, slot_at: datetime, now: datetime, 
     if status == AppointmentStatus.BOOKED and now >= lapses_at(slot_at, lapse_minutes):
         return AppointmentStatus.LAPSED
     return status
+
+
+def check_in(appointment: Any, now: datetime, rules: SiteRules) -> datetime | None:
+    """Mark a booking (an `Appointment`) checked in at `now`; returns the slot its ticket is ordered by (inside
+    the window) or None (outside it: an ordinary ticket). Raises BookingLapsed or BookingNotChangeable (409)."""
+    status = effective_appointment_status(appointment.status, appointment.slot_at, now, rules.booking_lapse_minutes)
+    if status == AppointmentStatus.LAPSED:
+        raise refused.BookingLapsed()
+    if status != AppointmentStatus.BOOKED:
+        raise refused.BookingNotChangeable()
+    appointment.status = AppointmentStatus.CHECKED_IN
+    appointment.changed_at = now
+    early, late = rules.appointment_early_minutes, rules.appointment_late_minutes
+    return appointment.slot_at if in_check_in_window(appointment.slot_at, now, early, late) else None

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from server.clock import local_date
 from server.domain import errors
+from server.domain.booking_rules import check_in, normalised_code
 from server.domain.events import TicketIssued
 from server.domain.hours import is_open
 from server.domain.numbering import allocate_number, display_number
@@ -62,7 +63,8 @@ def issue_ticket(
     (`server.domain.outlook`).
 
     Raises UnknownService (404), InvalidPriority (400), UnknownAppointment (404), AppointmentUsed (409),
-    ServiceClosed (409, outside opening hours), DailyCapReached (409), NumbersExhausted (409),
+    BookingLapsed or BookingNotChangeable (409, a lapsed or cancelled booking), ServiceClosed (409, outside
+    opening hours), DailyCapReached (409), NumbersExhausted (409),
     IdempotencyConflict (409, the key was used for another service).
     """
     if idempotency_key:
@@ -82,11 +84,14 @@ def issue_ticket(
     today = local_date(now)
     _check_receiving(session, service, now, today)
     ticket = _new_ticket(session, now, today, service, priority, channel, issuer_key, idempotency_key)
+    booked: dict[str, str] = {}
     if appointment is not None:
-        ticket.appointment_at = appointment.slot_at
+        # inside its window the ticket is ordered by its slot; outside, an ordinary ticket that keeps the slot
+        ticket.appointment_at = check_in(appointment, now, site_rules(session, site_id))
         appointment.ticket_id = ticket.id
         session.add(appointment)
-    log_event(session, ticket, EventKind.ISSUED, now, flush=False, channel=ticket.channel, priority=priority)
+        booked = {"booked_for": appointment.slot_at.isoformat(), "appointment": appointment.code}
+    log_event(session, ticket, EventKind.ISSUED, now, flush=False, channel=ticket.channel, priority=priority, **booked)
     view = ticket_view(session, ticket, {})
     event = TicketIssued(site_id=site_id, at=now, ticket=view, service_ids=frozenset({ticket.service_id}))
     return Outcome(view, [event], created=True)
@@ -101,6 +106,7 @@ def _checked_priority(priority: str | None) -> str:
 
 def _appointment_to_check_in(session: Session, site_id: int, now: datetime, code: str) -> Appointment:
     """Today's unused appointment `code`. Raises UnknownAppointment (404) or AppointmentUsed (409)."""
+    code = normalised_code(code)
     appointment = session.exec(_APPOINTMENT_BY_CODE, params={"site_id": site_id, "code": code}).first()
     if appointment is None or local_date(appointment.slot_at) != local_date(now):
         raise errors.UnknownAppointment()

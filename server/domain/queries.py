@@ -15,7 +15,7 @@ from server.domain.ordering import Candidate
 from server.domain.readmodels import CounterView, TicketView
 from server.domain.rules import SiteRules
 from server.domain.vocabulary import CALL_KINDS, TicketStatus
-from server.models import Counter, CounterService, Site, Ticket, TicketEvent
+from server.models import Counter, CounterService, Holiday, Site, Ticket, TicketEvent
 
 # The queue figures are read on every issue and every call: their statements are built once here, with
 # bound parameters, so each read costs the query and not the building of the query (5x on this path).
@@ -31,11 +31,18 @@ def _ids(name: str) -> Any:
 
 
 _SITE_SETTINGS = select(Site.settings).where(Site.id == bindparam("site_id"))
+_HOLIDAYS = select(Holiday.day).where(Holiday.site_id == bindparam("site_id"))
 
 
 def site_rules(session: Session, site_id: int) -> SiteRules:
+    """The site's rules, its calendar (the `holiday` table, kept in the administration's month calendar) folded
+    into `holidays` with any dates of the settings."""
     rows = _rows(session, _SITE_SETTINGS, site_id=site_id)
-    return SiteRules.from_settings(rows[0][0] if rows else {})
+    settings = dict(rows[0][0] or {}) if rows else {}
+    closed = [day.isoformat() for (day,) in _rows(session, _HOLIDAYS, site_id=site_id)]
+    if closed:
+        settings["holidays"] = sorted({*(settings.get("holidays") or ()), *closed})
+    return SiteRules.from_settings(settings)
 
 
 def ticket_view(session: Session, ticket: Ticket, counter_numbers: dict[int | None, int] | None = None) -> TicketView:
