@@ -5,7 +5,7 @@ import globals from "globals";
 export default [
   { ignores: ["**/static/build/**", "node_modules/**", ".venv/**"] },
   {
-    files: ["kiosk/js/**/*.js", "display/js/**/*.js", "counter/js/**/*.js", "dashboard/js/**/*.js", "web/lib/**/*.js"],
+    files: ["kiosk/js/**/*.js", "display/js/**/*.js", "counter/js/**/*.js", "dashboard/js/**/*.js", "booking/js/**/*.js", "web/lib/**/*.js"],
     languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: { ...globals.browser } },
     rules: {
       ...js.configs.recommended.rules,

@@ -199,6 +199,11 @@ def save_agency(db_session: Session, item: Agency | None, v: dict[str, Any], pri
     return item
 
 
+# Booked slots and online numbers (issue 18; server/domain/booking_rules.py): (name, smallest allowed value).
+BOOKING_LIMITS = {"slot_minutes": 5, "slot_capacity": 1, "booking_days_ahead": 0, "booking_cutoff_minutes": 0}
+BOOKING_DEFAULTS = {"slot_minutes": 15, "slot_capacity": 1, "booking_days_ahead": 7, "booking_cutoff_minutes": 60}
+BOOKING_FIELDS = ("bookable", "online_numbers", *BOOKING_LIMITS)
+
 # The service's own fields, as the form edits them and the edit page shows them.
 SERVICE_FIELDS = (
     "code",
@@ -211,6 +216,7 @@ SERVICE_FIELDS = (
     "default_service_minutes",
     "sort_order",
     "active",
+    *BOOKING_FIELDS,
 )
 
 
@@ -227,6 +233,7 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
             raise Invalid(name, t("Must be more than 0."))
     if v["daily_cap"] is not None and v["daily_cap"] < 0:
         raise Invalid("daily_cap", t("Must be 0 or more."))
+    _check_booking(v)
     sequence = db_session.get(NumberSequence, v["sequence_id"]) if v["sequence_id"] else None
     if sequence is not None and sequence.site_id != agency.site_id:
         raise Invalid("sequence_id", t("The number range must belong to the same site."))
@@ -250,6 +257,18 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
     for key in SERVICE_FIELDS:
         setattr(item, key, v[key])
     return item
+
+
+def _check_booking(v: dict[str, Any]) -> None:
+    """Booking settings: whole numbers at or above their smallest value (a day of slots at most)."""
+    for name, lowest in BOOKING_LIMITS.items():
+        if v.get(name) is None:
+            v[name] = BOOKING_DEFAULTS[name]
+        if v[name] < lowest or v[name] > 1440:
+            raise Invalid(name, t("Must be 0 or more.") if lowest == 0 else t("Must be more than 0."))
+    v["bookable"], v["online_numbers"] = bool(v.get("bookable")), bool(v.get("online_numbers"))
+    if v["bookable"] and not v.get("opening_hours"):
+        raise Invalid("opening_hours", t("A bookable service needs opening hours (slots are cut from them)."))
 
 
 def _check_range(db_session: Session, site_id: int, prefix: str, first: int, last: int) -> None:
@@ -457,6 +476,12 @@ ENTITIES: dict[str, Entity] = {
                 Field("default_service_minutes", "Typical service (min)", "float", True),
                 Field("sort_order", "Order", "int"),
                 Field("active", "Active", "bool"),
+                Field("bookable", "Bookable", "bool"),
+                Field("online_numbers", "Online numbers for today", "bool"),
+                Field("slot_minutes", "Slot length (min)", "int"),
+                Field("slot_capacity", "Places per slot", "int"),
+                Field("booking_days_ahead", "Days ahead", "int"),
+                Field("booking_cutoff_minutes", "Latest booking (min before the slot)", "int"),
             ),
             ("site_id", "agency_id", "code", "name", "target_wait_minutes", "active"),
             save_service,

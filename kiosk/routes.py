@@ -74,6 +74,7 @@ KIOSK_MESSAGES: tuple[str, ...] = (
     "{count} numbers left today",
     "No service is taking numbers now",
     "Enter your appointment code",
+    "Scan the QR code of your booking or of your chip ID card, or type the booking code.",
     "Check in",
     "Delete",
     "Clear",

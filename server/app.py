@@ -250,7 +250,9 @@ def _register_surfaces(app: Flask) -> None:
     from display.routes import display
     from kiosk.routes import kiosk
 
-    for blueprint in (kiosk, display, counter, dashboard, admin):
+    from booking import blueprints as booking_blueprints
+
+    for blueprint in (kiosk, display, counter, dashboard, admin, *booking_blueprints()):
         app.register_blueprint(blueprint)
     app.register_error_handler(PageDenied, denied_response)
 

@@ -4,7 +4,7 @@ import { build } from "esbuild";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
-const surfaces = ["kiosk", "display", "counter", "dashboard"];
+const surfaces = ["kiosk", "display", "counter", "dashboard", "booking"];
 const entries = [];
 for (const surface of surfaces) {
   const dir = join(surface, "js");

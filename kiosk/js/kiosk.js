@@ -448,9 +448,11 @@ function refused(status, error) {
   if (error && ["service_closed", "daily_cap_reached", "numbers_exhausted"].includes(error.code)) loadCatalogue();
 }
 
+/** A typed or scanned booking code, or the QR text of a chip ID card (CCCD: 12 digits, then fields after "|"). */
 function checkIn() {
-  const code = byId("appointment-code").value.trim().toUpperCase();
-  if (code) issue({ appointment: code }, byId("appointment-submit"));
+  const text = byId("appointment-code").value.trim();
+  if (/^\d{12}\|/.test(text)) issue({ card: text }, byId("appointment-submit"));
+  else if (text) issue({ appointment: text.toUpperCase() }, byId("appointment-submit"));
 }
 
 function showNotice(message) {

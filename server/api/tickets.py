@@ -34,6 +34,7 @@ class IssueRequest(BaseModel):
     service: str | None = Field(default=None, max_length=32)
     priority: str | None = Field(default=None, max_length=16)
     appointment: str | None = Field(default=None, max_length=32)
+    card: str | None = Field(default=None, max_length=400)  # the CCCD QR text, to find today's booking
     site: str | None = Field(default=None, max_length=32)
 
 
@@ -111,11 +112,13 @@ def issue() -> ResponseReturnValue:
     key = request.headers.get("Idempotency-Key", "").strip() or None
     if key and len(key) > 128:
         raise InvalidBody(detail="Idempotency-Key: at most 128 characters")
-    if not body.service and not body.appointment:
+    if not body.service and not body.appointment and not body.card:
         raise InvalidBody(detail="service: required (or appointment)")
     ctx = luot()
     with ctx.db.read() as db_session:
         site_id = issue_site_id(db_session, principal, body)
+        if body.card:
+            body.appointment = appointment_of_card(db_session, site_id, body.card)
     channel = Channel.KIOSK if principal.kind == "device" else Channel.STAFF
     outcome = ctx.run(
         queueing.issue_ticket,
@@ -134,6 +137,23 @@ def issue() -> ResponseReturnValue:
     for hook in ctx.after_issue:
         payload.update(hook(principal, payload) or {})
     return jsonify(payload), 201 if outcome.created else 200
+
+
+def appointment_of_card(db_session: Session, site_id: int, text: str) -> str:
+    """The code of today's booking made with the ID card whose QR text was scanned. Raises InvalidCardText (400)
+    or UnknownAppointment (404)."""
+    from flask import current_app
+
+    from server.domain.booking import todays_code_for_card
+    from server.domain.cccd import parse_card_text
+    from server.identity.citizen import IdentityKind, person_key
+
+    card = parse_card_text(text)
+    key = person_key(current_app.config["SECRET_KEY"], IdentityKind.CCCD, card.id_number)
+    code = todays_code_for_card(db_session, site_id, luot().clock.now(), key)
+    if code is None:
+        raise errors.UnknownAppointment()
+    return code
 
 
 def figures(ticket: TicketView) -> dict[str, Any]:

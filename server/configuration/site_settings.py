@@ -59,6 +59,23 @@ RULES: dict[str, Setting] = {
             maximum=240,
         ),
         Setting(
+            "booking_lapse_minutes",
+            N_("Bookings lapse after (min)"),
+            N_(
+                "A booking not checked in this long after its slot lapses; checked in later than the late window it "
+                "is an ordinary number."
+            ),
+            "int",
+            minimum=0,
+            maximum=1440,
+        ),
+        Setting(
+            "online_lapse_time",
+            N_("Online numbers lapse at"),
+            N_("HH:MM: online numbers still waiting then are cancelled; empty: at the end of the day."),
+            max_length=5,
+        ),
+        Setting(
             "recall_limit",
             N_("Recalls"),
             N_("How many times a clerk may call a citizen again."),
@@ -211,7 +228,21 @@ def check_site_settings(settings: dict[str, Any]) -> dict[str, Any]:
             else:
                 result.pop(setting.name)
     _check_announcement(result)
+    _check_lapse_time(result)
     return result
+
+
+def _check_lapse_time(settings: dict[str, Any]) -> None:
+    """`online_lapse_time` is empty or a time of day (HH:MM)."""
+    from server.domain.hours import HoursError, parse_time
+
+    text = str(settings.get("online_lapse_time") or "")
+    if not text:
+        return
+    try:
+        parse_time(text)
+    except HoursError as exc:
+        raise SettingProblem("online_lapse_time", exc.text, **exc.params) from exc
 
 
 def _check_announcement(settings: dict[str, Any]) -> None:

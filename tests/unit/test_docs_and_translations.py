@@ -13,7 +13,7 @@ from server.i18n import _catalogue
 from server.settings import SETTINGS, Settings, markdown_table
 
 ROOT = Path(__file__).parents[2]
-SOURCE_DIRS = ["server", "kiosk", "display", "counter", "dashboard"]
+SOURCE_DIRS = ["server", "kiosk", "display", "counter", "dashboard", "booking"]
 
 
 def test_the_readme_settings_table_is_the_generated_one():

@@ -1,0 +1,458 @@
+// The citizen's booking page (phone-sized): agency → service → day → slot → identify → confirm → confirmation,
+// or a number for today; on a confirmation link (/book/<site>/m/<secret>) the booking with change and cancel.
+const config = JSON.parse(document.getElementById("luot-config").textContent);
+const S = config.strings;
+const lang = config.language;
+const base = config.base;
+const app = document.getElementById("app");
+const SLOT_REFRESH_MS = 15000; // the remaining places of the shown day are read again this often
+
+const state = {
+  catalogue: null,
+  agency: null,
+  service: null,
+  day: null,
+  slot: null,
+  secret: config.secret || "",
+  booking: null,
+  moving: false,
+  want: "book", // book | online
+  timer: null,
+};
+
+function format(template, params = {}) {
+  return String(template).replace(/\{(\w+)\}/g, (whole, key) => (key in params ? String(params[key]) : whole));
+}
+
+function named(item) {
+  return lang === "en" && item.name_en ? item.name_en : item.name;
+}
+
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "class") node.className = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined && child !== false) node.append(child);
+  }
+  return node;
+}
+
+function show(...nodes) {
+  clearInterval(state.timer);
+  app.replaceChildren(...nodes);
+  window.scrollTo(0, 0);
+  hideError();
+  document.body.dataset.step = nodes[0]?.dataset?.step || "";
+}
+
+function showError(message) {
+  const box = document.getElementById("error");
+  box.textContent = message || S.failed;
+  box.hidden = false;
+}
+
+function hideError() {
+  document.getElementById("error").hidden = true;
+}
+
+async function call(method, url, body) {
+  const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(url, options);
+  } catch {
+    throw new Error(S.failed);
+  }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error((data.messages && data.messages[lang]) || data.message || S.failed);
+    error.code = data.code;
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+function back(action) {
+  return h("button", { type: "button", class: "bk-back", onclick: action }, `← ${S.back}`);
+}
+
+function title(text, step) {
+  return [h("h1", {}, text), step ? h("p", { class: "bk-step" }, format(S.step, { n: step, total: 5 })) : null];
+}
+
+function dateLabel(iso, weekday) {
+  const [y, m, d] = iso.split("-");
+  return `${S[`weekday_${weekday}`]} ${d}/${m}/${y}`;
+}
+
+// ------------------------------------------------------------------ choosing
+
+async function start() {
+  try {
+    state.catalogue = await call("GET", `${base}/catalogue`);
+  } catch (error) {
+    showError(error.message);
+    return;
+  }
+  if (state.secret) {
+    await openBooking();
+    return;
+  }
+  if (state.catalogue.agencies.length === 1) chooseAgency(state.catalogue.agencies[0], true);
+  else agencies();
+}
+
+function agencies() {
+  const section = h("section", { "data-step": "agency" }, title(S.choose_agency, 1));
+  section.append(
+    h(
+      "div",
+      { class: "bk-list" },
+      state.catalogue.agencies.map((agency) =>
+        h("button", { type: "button", class: "bk-choice", onclick: () => chooseAgency(agency) }, named(agency)),
+      ),
+    ),
+  );
+  show(section);
+}
+
+function chooseAgency(agency, only = false) {
+  state.agency = agency;
+  const section = h("section", { "data-step": "service" });
+  if (!only) section.append(back(agencies));
+  section.append(...title(S.choose_service, 2), h("p", {}, named(agency)));
+  const list = h("div", { class: "bk-list" });
+  for (const service of agency.services) {
+    const card = h("div", { class: "bk-card" }, h("b", {}, named(service)));
+    const actions = h("div", { class: "bk-actions" });
+    if (service.bookable) {
+      actions.append(h("button", { type: "button", class: "bk-primary", onclick: () => chooseService(service) }, S.book));
+    }
+    if (service.online) {
+      actions.append(
+        h(
+          "button",
+          { type: "button", class: "bk-secondary", disabled: !service.open_now, onclick: () => wantNumber(service) },
+          service.open_now ? S.online : S.online_closed,
+        ),
+      );
+    }
+    card.append(actions);
+    list.append(card);
+  }
+  section.append(list);
+  show(section);
+}
+
+async function chooseService(service) {
+  state.service = service;
+  state.want = "book";
+  let days;
+  try {
+    days = (await call("GET", `${base}/days?service=${encodeURIComponent(service.code)}`)).days;
+  } catch (error) {
+    showError(error.message);
+    return;
+  }
+  const section = h(
+    "section",
+    { "data-step": "day" },
+    back(() => (state.moving ? renderBooking() : chooseAgency(state.agency))),
+    ...title(S.choose_day, 3),
+    h("p", {}, named(service)),
+  );
+  const open = days.filter((day) => day.remaining > 0);
+  if (!open.length) section.append(h("p", { class: "bk-note" }, S.no_day));
+  section.append(
+    h(
+      "div",
+      { class: "bk-list" },
+      days.map((day, index) =>
+        h(
+          "button",
+          { type: "button", class: "bk-choice", disabled: day.remaining <= 0, onclick: () => chooseDay(day) },
+          index === 0 ? `${S.today} – ${dateLabel(day.date, day.weekday)}` : dateLabel(day.date, day.weekday),
+          h("small", {}, day.remaining > 0 ? format(S.free, { count: day.remaining }) : S.full),
+        ),
+      ),
+    ),
+  );
+  show(section);
+}
+
+async function chooseDay(day) {
+  state.day = day;
+  const grid = h("div", { class: "bk-slots", id: "slots" });
+  const section = h(
+    "section",
+    { "data-step": "slot" },
+    back(() => chooseService(state.service)),
+    ...title(S.choose_slot, 4),
+    h("p", {}, `${named(state.service)} · ${dateLabel(day.date, day.weekday)}`),
+    grid,
+  );
+  show(section);
+  await fillSlots(grid);
+  state.timer = setInterval(() => fillSlots(grid), SLOT_REFRESH_MS);
+}
+
+async function fillSlots(grid) {
+  let slots;
+  try {
+    slots = (await call("GET", `${base}/slots?service=${encodeURIComponent(state.service.code)}&date=${state.day.date}`))
+      .slots;
+  } catch (error) {
+    showError(error.message);
+    return;
+  }
+  if (!slots.some((slot) => slot.remaining > 0)) {
+    grid.replaceChildren(h("p", { class: "bk-note" }, S.no_slot));
+    return;
+  }
+  grid.replaceChildren(
+    ...slots.map((slot) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: "bk-slot",
+          disabled: slot.remaining <= 0,
+          "data-at": slot.at,
+          onclick: () => chooseSlot(slot),
+        },
+        h("b", {}, slot.time),
+        h("small", {}, slot.remaining > 0 ? format(S.free, { count: slot.remaining }) : S.full),
+      ),
+    ),
+  );
+}
+
+function chooseSlot(slot) {
+  state.slot = slot;
+  if (state.moving) {
+    moveBooking();
+    return;
+  }
+  if (state.catalogue.identified) confirmStep();
+  else identify();
+}
+
+function wantNumber(service) {
+  state.service = service;
+  state.want = "online";
+  if (state.catalogue.identified) takeNumber();
+  else identify();
+}
+
+// ------------------------------------------------------------------ identify (server/identity: OTP or OIDC)
+
+async function identify() {
+  let consent = S.consent_fallback;
+  try {
+    const answer = await call("GET", config.urls.consent);
+    consent = answer.text?.[lang] || answer[lang] || answer.text || consent;
+  } catch {
+    // the consent endpoint's own text is preferred; ours says the same in fewer words
+  }
+  const phone = h("input", { id: "phone", type: "tel", inputmode: "tel", autocomplete: "tel", maxlength: "16" });
+  const agree = h("input", { id: "consent", type: "checkbox" });
+  const next = `${location.pathname}${location.search}`;
+  const section = h(
+    "section",
+    { "data-step": "identify" },
+    back(() => (state.want === "online" ? chooseAgency(state.agency) : chooseDay(state.day))),
+    ...title(S.identify, 5),
+    h("div", { class: "bk-consent", id: "consent-text" }, h("b", {}, S.consent_title), h("p", {}, String(consent))),
+    h("label", { class: "bk-field bk-agree" }, agree, ` ${S.consent_agree}`),
+    h("label", { class: "bk-field" }, h("span", {}, S.phone), phone),
+    h("button", { type: "button", class: "bk-primary", id: "send-code", onclick: () => sendCode(phone, agree) }, S.send_code),
+    h("p", { class: "bk-or" }, S.or),
+    h("a", { class: "bk-secondary", id: "oidc", href: `${config.urls.oidc}?next=${encodeURIComponent(next)}` }, S.oidc),
+  );
+  show(section);
+}
+
+async function sendCode(phone, agree) {
+  if (!agree.checked) {
+    showError(S.consent_title);
+    agree.focus();
+    return;
+  }
+  try {
+    await call("POST", config.urls.otp, { phone: phone.value.trim(), consent: true });
+  } catch (error) {
+    showError(error.message);
+    return;
+  }
+  const code = h("input", { id: "otp", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "8" });
+  app.querySelector("section").append(
+    h("label", { class: "bk-field" }, h("span", {}, S.code), code),
+    h("button", { type: "button", class: "bk-primary", id: "verify", onclick: () => verify(phone, code) }, S.verify),
+  );
+  code.focus();
+}
+
+async function verify(phone, code) {
+  try {
+    await call("POST", config.urls.verify, { phone: phone.value.trim(), code: code.value.trim() });
+  } catch (error) {
+    showError(error.message);
+    return;
+  }
+  state.catalogue.identified = true;
+  if (state.want === "online") takeNumber();
+  else confirmStep();
+}
+
+// ------------------------------------------------------------------ book, take a number
+
+function summary(booking) {
+  const when = booking
+    ? format(S.when, { date: booking.date.split("-").reverse().join("/"), time: booking.time })
+    : format(S.when, { date: state.day.date.split("-").reverse().join("/"), time: state.slot.time });
+  return h(
+    "dl",
+    { class: "bk-card" },
+    h("dt", {}, S.service),
+    h("dd", {}, booking ? named(booking.service) : named(state.service)),
+    h("dt", {}, S.choose_slot),
+    h("dd", { id: "when" }, when),
+    h("dt", {}, S.place),
+    h("dd", {}, state.catalogue.site.name, state.catalogue.site.address ? h("div", { class: "bk-note" }, state.catalogue.site.address) : null),
+  );
+}
+
+function confirmStep() {
+  const card = h("input", { id: "card", inputmode: "numeric", maxlength: "12", autocomplete: "off" });
+  const button = h("button", { type: "button", class: "bk-primary", id: "confirm" }, S.confirm);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const answer = await call("POST", `${base}/bookings`, {
+        service: state.service.code,
+        slot: state.slot.at,
+        card: card.value.trim() || null,
+        language: lang,
+      });
+      state.secret = answer.secret;
+      state.booking = answer.booking;
+      history.replaceState(null, "", `${base}/m/${answer.secret}${location.search}`);
+      renderBooking(true);
+    } catch (error) {
+      button.disabled = false;
+      showError(error.message);
+      if (error.code === "slot_full" || error.code === "booking_closed") chooseDay(state.day);
+    }
+  });
+  show(
+    h(
+      "section",
+      { "data-step": "confirm" },
+      back(() => chooseDay(state.day)),
+      ...title(S.confirm_title, 5),
+      summary(null),
+      h("label", { class: "bk-field" }, h("span", {}, S.card), card),
+      button,
+    ),
+  );
+}
+
+async function takeNumber() {
+  try {
+    const ticket = await call("POST", `${base}/online`, { service: state.service.code });
+    location.assign(`${config.urls.track}${ticket.tracking_token}${lang === "en" ? "?lang=en" : ""}`);
+  } catch (error) {
+    showError(error.message);
+    chooseAgency(state.agency);
+  }
+}
+
+// ------------------------------------------------------------------ the booking (confirmation link)
+
+async function openBooking() {
+  try {
+    state.booking = (await call("GET", `${base}/b/${state.secret}`)).booking;
+  } catch (error) {
+    show(h("section", { "data-step": "missing" }, h("h1", {}, error.message)));
+    return;
+  }
+  renderBooking(false);
+}
+
+function renderBooking(fresh = false) {
+  const booking = state.booking;
+  state.moving = false;
+  const status = {
+    cancelled: S.cancelled,
+    lapsed: S.lapsed,
+    checked_in: S.checked_in,
+  }[booking.status];
+  const section = h(
+    "section",
+    { "data-step": "booking" },
+    h("h1", { class: status ? "" : "bk-ok" }, status || S.confirmed),
+  );
+  if (!status) {
+    section.append(
+      h("p", { class: "bk-step" }, S.your_code),
+      h("div", { class: "bk-code", id: "booking-code" }, booking.code),
+      h("img", { class: "bk-qr", id: "booking-qr", alt: booking.code, src: `${base}/b/${state.secret}/qr.svg` }),
+      h("p", { class: "bk-note" }, S.show_at_kiosk),
+    );
+  }
+  section.append(summary(booking));
+  if (!status) {
+    section.append(h("p", { class: "bk-note" }, S.come_early));
+    if (fresh) section.append(h("p", { class: "bk-consent", id: "keep-link" }, S.keep_link));
+    const actions = h(
+      "div",
+      { class: "bk-actions" },
+      h("a", { class: "bk-secondary", id: "ics", href: `${base}/b/${state.secret}/booking.ics`, download: "" }, S.add_calendar),
+    );
+    if (booking.changeable) {
+      actions.append(
+        h("button", { type: "button", class: "bk-secondary", id: "reschedule", onclick: reschedule }, S.reschedule),
+        h("button", { type: "button", class: "bk-danger", id: "cancel", onclick: cancelBooking }, S.cancel),
+      );
+    }
+    section.append(actions);
+  }
+  show(section);
+}
+
+function reschedule() {
+  state.moving = true;
+  const service = state.catalogue.agencies.flatMap((agency) => agency.services).find((s) => s.code === state.booking.service.code);
+  chooseService(service || { ...state.booking.service, bookable: true });
+}
+
+async function moveBooking() {
+  try {
+    state.booking = (await call("POST", `${base}/b/${state.secret}/move`, { slot: state.slot.at })).booking;
+    renderBooking(false);
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+async function cancelBooking() {
+  if (!window.confirm(S.cancel_confirm)) return;
+  try {
+    state.booking = (await call("POST", `${base}/b/${state.secret}/cancel`, {})).booking;
+    renderBooking(false);
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+start();

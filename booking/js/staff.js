@@ -1,0 +1,122 @@
+// The staff page: book for a citizen who phones, and the day's bookings per service (move, cancel).
+const config = JSON.parse(document.getElementById("luot-config").textContent);
+const base = config.base;
+const lang = config.language;
+const csrf = document.getElementById("csrf").value;
+const $ = (id) => document.getElementById(id);
+
+async function call(method, url, body) {
+  const headers = { Accept: "application/json", "X-CSRFToken": csrf };
+  const options = { method, headers, credentials: "same-origin" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, options);
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error((data.messages && data.messages[lang]) || data.message || response.statusText);
+  return data;
+}
+
+function named(item) {
+  return lang === "en" && item.name_en ? item.name_en : item.name;
+}
+
+function cell(text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  return td;
+}
+
+async function loadServices() {
+  const catalogue = await call("GET", `${base}/catalogue`);
+  const select = $("staff-service");
+  select.replaceChildren();
+  for (const agency of catalogue.agencies) {
+    for (const service of agency.services.filter((s) => s.bookable)) {
+      select.append(new Option(`${named(agency)} – ${named(service)}`, service.code));
+    }
+  }
+}
+
+async function loadSlots() {
+  const service = $("staff-service").value;
+  const day = $("staff-date").value;
+  const select = $("staff-slot");
+  select.replaceChildren();
+  if (!service || !day) return;
+  const { slots } = await call("GET", `${base}/slots?service=${encodeURIComponent(service)}&date=${day}`);
+  for (const slot of slots) {
+    const option = new Option(`${slot.time} (${slot.remaining})`, slot.at);
+    option.disabled = slot.remaining <= 0;
+    select.append(option);
+  }
+}
+
+async function loadDay() {
+  const { services } = await call("GET", `${base}/staff/day?date=${$("day-date").value}`);
+  const list = $("day-list");
+  list.replaceChildren();
+  for (const group of services) {
+    const heading = document.createElement("h3");
+    heading.textContent = `${named(group)} (${group.bookings.length})`;
+    const table = document.createElement("table");
+    for (const booking of group.bookings) {
+      const row = document.createElement("tr");
+      row.append(cell(booking.time), cell(booking.code), cell(booking.status), cell(booking.channel));
+      const actions = document.createElement("td");
+      if (booking.status === "booked") {
+        const cancel = document.createElement("button");
+        cancel.type = "button";
+        cancel.textContent = "✕";
+        cancel.title = "Cancel";
+        cancel.addEventListener("click", async () => {
+          await call("POST", `${base}/staff/${booking.id}/cancel`, {});
+          loadDay();
+        });
+        const move = document.createElement("button");
+        move.type = "button";
+        move.textContent = "→";
+        move.title = "Move to the time chosen above";
+        move.addEventListener("click", async () => {
+          try {
+            await call("POST", `${base}/staff/${booking.id}/move`, { slot: $("staff-slot").value });
+            loadDay();
+          } catch (error) {
+            $("staff-result").textContent = error.message;
+          }
+        });
+        actions.append(move, cancel);
+      }
+      row.append(actions);
+      table.append(row);
+    }
+    list.append(heading, table);
+  }
+}
+
+$("staff-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const answer = await call("POST", `${base}/bookings`, {
+      service: $("staff-service").value,
+      slot: $("staff-slot").value,
+      card: $("staff-card").value.trim() || null,
+      contact: $("staff-contact").value.trim() || null,
+      language: lang,
+    });
+    $("staff-result").textContent = `${answer.booking.code} · ${answer.booking.date} ${answer.booking.time} · ${answer.link}`;
+    loadSlots();
+    loadDay();
+  } catch (error) {
+    $("staff-result").textContent = error.message;
+  }
+});
+const today = new Date().toLocaleDateString("en-CA", { timeZone: "Asia/Ho_Chi_Minh" });
+$("staff-date").value = today;
+$("day-date").value = today;
+$("staff-service").addEventListener("change", loadSlots);
+$("staff-date").addEventListener("change", loadSlots);
+$("day-date").addEventListener("change", loadDay);
+loadServices().then(loadSlots);
+loadDay();

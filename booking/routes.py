@@ -1,0 +1,260 @@
+"""The citizen's booking page and its JSON endpoints (issue 18), public and phone-sized.
+
+GET  /book/<site>                          the page: agency → service → day → slot → identify → confirmation
+GET  /book/<site>/m/<secret>               the same page on a booking (the confirmation link: cancel, move)
+GET  /book/<site>/poster                   a printable A4 poster with the page's QR code
+GET  /book/<site>/catalogue                services that take bookings or online numbers
+GET  /book/<site>/days?service=            today and the days ahead with their free seats
+GET  /book/<site>/slots?service=&date=     the day's slots with their remaining seats
+POST /book/<site>/bookings                 {service, slot, contact?, card?} → 201 {booking, link}; an identified
+                                           citizen (server/identity/session.py) or staff of the site
+POST /book/<site>/online                   {service} → 201 today's online number (identified citizen)
+GET  /book/<site>/b/<secret>               the booking of a confirmation link
+POST /book/<site>/b/<secret>/cancel        cancel it
+POST /book/<site>/b/<secret>/move          {slot} move it
+GET  /book/<site>/b/<secret>/booking.ics   add to calendar
+GET  /book/<site>/b/<secret>/qr.svg        the QR code the kiosk scans (the booking code)
+
+The secret in the confirmation link is the only key to a booking (like the tracking token of a ticket); the
+database keeps its SHA-256. No personal data is ever shown: the page knows the booking by code and time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from booking import staff as staff_rules
+from booking.ics import booking_ics
+from booking.notify import tell
+from booking.views import booking_json, catalogue, days, slots
+from server.api.catalogue import resolve_site
+from server.api.support import InvalidBody, parse_body
+from server.context import luot
+from server.domain import booking as use
+from server.domain import booking_errors as refused
+from server.domain.issuing import service_by_code
+from server.domain.online import take_online_number
+from server.identity.citizen import IdentityKind, person_key
+from server.identity.session import current_citizen
+from server.models import Appointment, Site
+
+book = Blueprint("booking", __name__, template_folder="templates", static_folder="static", static_url_path="/book/static")
+
+
+class BookRequest(BaseModel):
+    service: str = Field(min_length=1, max_length=32)
+    slot: datetime
+    contact: str | None = Field(default=None, max_length=200)
+    card: str | None = Field(default=None, max_length=20)  # the CCCD number, to check in with the ID card
+    language: str = Field(default="vi", max_length=2)
+
+
+class OnlineRequest(BaseModel):
+    service: str = Field(min_length=1, max_length=32)
+
+
+class MoveRequest(BaseModel):
+    slot: datetime
+
+
+def site_of(db_session: Session, code: str) -> Site:
+    return resolve_site(db_session, code[:32] or "-")
+
+
+def _aware(slot: datetime) -> datetime:
+    if slot.tzinfo is None:
+        raise InvalidBody(detail="slot: an ISO instant with its offset (e.g. 2026-11-18T09:00:00+07:00)")
+    return slot
+
+
+def card_key(card: str | None) -> str | None:
+    """The person key of a 12-digit CCCD number (None without one). Raises InvalidBody (400) otherwise."""
+    if not card:
+        return None
+    digits = "".join(ch for ch in card if ch.isdigit())
+    if len(digits) != 12:
+        raise InvalidBody(detail="card: the 12 digits of the ID card (CCCD)")
+    return person_key(current_app.config["SECRET_KEY"], IdentityKind.CCCD, digits)
+
+
+def link_of(site_code: str, secret: str) -> str:
+    return f"{luot().settings.base_url}/book/{site_code}/m/{secret}"
+
+
+@book.get("/book/<site_code>/catalogue")
+def catalogue_json(site_code: str) -> ResponseReturnValue:
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        site = site_of(db_session, site_code)
+        agencies = catalogue(db_session, site, ctx.clock.now())
+    citizen = current_citizen()
+    return jsonify(
+        {
+            "site": {"code": site.code, "name": site.name, "address": site.address},
+            "agencies": agencies,
+            "identified": citizen is not None,
+            "citizen": {"kind": citizen.kind.value, "name": citizen.name} if citizen else None,
+        }
+    )
+
+
+def _service(db_session: Session, site: Site) -> Any:
+    code = request.args.get("service", "")[:32]
+    service = service_by_code(db_session, site.id or 0, code)
+    if not service.bookable:
+        raise refused.NotBookable()
+    return service
+
+
+@book.get("/book/<site_code>/days")
+def days_json(site_code: str) -> ResponseReturnValue:
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        service = _service(db_session, site_of(db_session, site_code))
+        return jsonify({"days": days(db_session, service, ctx.clock.now())})
+
+
+@book.get("/book/<site_code>/slots")
+def slots_json(site_code: str) -> ResponseReturnValue:
+    ctx = luot()
+    try:
+        day = date.fromisoformat(request.args.get("date", "")[:10])
+    except ValueError:
+        raise InvalidBody(detail="date: YYYY-MM-DD") from None
+    with ctx.db.read() as db_session:
+        service = _service(db_session, site_of(db_session, site_code))
+        return jsonify({"date": day.isoformat(), "slots": slots(db_session, service, day, ctx.clock.now())})
+
+
+@book.post("/book/<site_code>/bookings")
+def create(site_code: str) -> ResponseReturnValue:
+    body = parse_body(BookRequest)
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        site = site_of(db_session, site_code)
+    staff = staff_rules.staff_of(site.id or 0)
+    citizen = current_citizen()
+    if staff is None and citizen is None:
+        raise refused.IdentifyFirst()
+    language = body.language if body.language in ("vi", "en") else "vi"
+    contact = body.contact or (citizen.phone if citizen else None)
+    outcome = ctx.run(
+        use.book,
+        site_id=site.id or 0,
+        service_code=body.service,
+        slot_at=_aware(body.slot),
+        person_key=citizen.person_key if citizen and staff is None else None,
+        card_key=card_key(body.card),
+        contact=contact,
+        language=language,
+        channel="staff" if staff is not None else "online",
+    )
+    assert isinstance(outcome, use.BookingOutcome) and outcome.appointment is not None
+    link = link_of(site.code, outcome.secret)
+    with ctx.db.read() as db_session:
+        payload = booking_json(db_session, outcome.appointment, ctx.clock.now())
+    tell("confirmed", outcome.appointment, payload, link)
+    return jsonify({"booking": payload, "link": link, "secret": outcome.secret}), 201
+
+
+@book.post("/book/<site_code>/online")
+def online(site_code: str) -> ResponseReturnValue:
+    body = parse_body(OnlineRequest)
+    ctx = luot()
+    citizen = current_citizen()
+    if citizen is None:
+        raise refused.IdentifyFirst()
+    with ctx.db.read() as db_session:
+        site = site_of(db_session, site_code)
+    key = request.headers.get("Idempotency-Key", "").strip()[:128] or None
+    outcome = ctx.run(
+        take_online_number,
+        site_id=site.id or 0,
+        service_code=body.service,
+        person_key=citizen.person_key,
+        idempotency_key=key,
+    )
+    assert outcome.ticket is not None
+    from server.api.tickets import figures, ticket_details
+
+    with ctx.db.read() as db_session:
+        payload = ticket_details(db_session, outcome.ticket)
+    payload.update(figures(outcome.ticket), repeated=not outcome.created)
+    return jsonify(payload), 201 if outcome.created else 200
+
+
+def _by_secret(site_code: str, secret: str) -> tuple[Site, Appointment]:
+    with luot().db.read() as db_session:
+        site = site_of(db_session, site_code)
+        appointment = use.appointment_by_secret(db_session, secret)
+    if appointment.site_id != site.id:
+        raise refused.UnknownBooking()
+    return site, appointment
+
+
+@book.get("/book/<site_code>/b/<secret>")
+def show(site_code: str, secret: str) -> ResponseReturnValue:
+    _site, appointment = _by_secret(site_code, secret)
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        return jsonify({"booking": booking_json(db_session, appointment, ctx.clock.now())})
+
+
+@book.post("/book/<site_code>/b/<secret>/cancel")
+def cancel(site_code: str, secret: str) -> ResponseReturnValue:
+    site, appointment = _by_secret(site_code, secret)
+    return _changed("cancelled", site, secret, use.cancel, appointment_id=appointment.id)
+
+
+@book.post("/book/<site_code>/b/<secret>/move")
+def move(site_code: str, secret: str) -> ResponseReturnValue:
+    body = parse_body(MoveRequest)
+    site, appointment = _by_secret(site_code, secret)
+    return _changed("changed", site, secret, use.move, appointment_id=appointment.id, slot_at=_aware(body.slot))
+
+
+def _changed(kind: str, site: Site, secret: str, use_case: Any, **kwargs: Any) -> ResponseReturnValue:
+    ctx = luot()
+    outcome = ctx.run(use_case, **kwargs)
+    assert outcome.appointment is not None
+    with ctx.db.read() as db_session:
+        payload = booking_json(db_session, outcome.appointment, ctx.clock.now())
+    if outcome.created:
+        tell(kind, outcome.appointment, payload, link_of(site.code, secret) if secret else "")
+    return jsonify({"booking": payload})
+
+
+@book.get("/book/<site_code>/b/<secret>/booking.ics")
+def calendar(site_code: str, secret: str) -> ResponseReturnValue:
+    site, appointment = _by_secret(site_code, secret)
+    ctx = luot()
+    with ctx.db.read() as db_session:
+        info = booking_json(db_session, appointment, ctx.clock.now())
+    text = booking_ics(
+        uid=f"{appointment.code}-{site.code}@luot",
+        start=appointment.slot_at,
+        minutes=info["minutes"],
+        summary=f"{info['service']['name']} – {appointment.code}",
+        location=", ".join(p for p in (site.name, site.address) if p),
+        description=f"Mã lịch hẹn / booking code: {appointment.code}\n{link_of(site.code, secret)}",
+        now=ctx.clock.now(),
+    )
+    response = Response(text, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="lich-hen-{appointment.code}.ics"'
+    return response
+
+
+@book.get("/book/<site_code>/b/<secret>/qr.svg")
+def qr(site_code: str, secret: str) -> ResponseReturnValue:
+    from server.qr_svg import qr_svg
+
+    _site, appointment = _by_secret(site_code, secret)
+    response = Response(qr_svg(appointment.code), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
