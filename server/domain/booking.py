@@ -39,17 +39,17 @@ _SEATS = table_of(BookingSlot)
 _TAKE = (
     update(_SEATS)
     .where(
-        _SEATS.c.service_id == bindparam("service_id"),
-        _SEATS.c.slot_at == bindparam("slot_at"),
-        _SEATS.c.booked < bindparam("capacity"),
+        _SEATS.c.service_id == bindparam("b_service_id"),
+        _SEATS.c.slot_at == bindparam("b_slot_at"),
+        _SEATS.c.booked < bindparam("b_capacity"),
     )
     .values(booked=_SEATS.c.booked + 1)
 )
 _GIVE_BACK = (
     update(_SEATS)
     .where(
-        _SEATS.c.service_id == bindparam("service_id"),
-        _SEATS.c.slot_at == bindparam("slot_at"),
+        _SEATS.c.service_id == bindparam("b_service_id"),
+        _SEATS.c.slot_at == bindparam("b_slot_at"),
         _SEATS.c.booked > 0,
     )
     .values(booked=_SEATS.c.booked - 1)
@@ -60,7 +60,7 @@ def _ensure_row(dialect: str):  # type: ignore[no-untyped-def]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
         insert(_SEATS)
-        .values(service_id=bindparam("service_id"), slot_at=bindparam("slot_at"), booked=0)
+        .values(service_id=bindparam("b_service_id"), slot_at=bindparam("b_slot_at"), booked=0)
         .on_conflict_do_nothing(index_elements=[_SEATS.c.service_id, _SEATS.c.slot_at])
     )
 
@@ -104,14 +104,14 @@ def _check_slot(session: Session, service: Service, slot_at: datetime, now: date
 def take_seat(session: Session, service_id: int, slot_at: datetime, capacity: int) -> None:
     """One seat of a slot, or SlotFull (409). Atomic: see the module's docstring."""
     connection = session.connection()
-    params = {"service_id": service_id, "slot_at": slot_at}
+    params = {"b_service_id": service_id, "b_slot_at": slot_at}
     connection.execute(_ENSURE[connection.dialect.name], params)
-    if connection.execute(_TAKE, {**params, "capacity": capacity}).rowcount != 1:
+    if connection.execute(_TAKE, {**params, "b_capacity": capacity}).rowcount != 1:
         raise refused.SlotFull()
 
 
 def give_back_seat(session: Session, service_id: int, slot_at: datetime) -> None:
-    session.connection().execute(_GIVE_BACK, {"service_id": service_id, "slot_at": slot_at})
+    session.connection().execute(_GIVE_BACK, {"b_service_id": service_id, "b_slot_at": slot_at})
 
 
 def _active_for_person(session: Session, service_id: int, person_key: str, slot_at: datetime) -> bool:
