@@ -146,6 +146,9 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     """Every service of the app, built once and in order: database, Socket.IO, announcements, the hub,
     printing, the use-case runner."""
     password_work.configure(settings.async_mode)
+    from server.messaging import outbox
+
+    outbox.CLOCK[0] = clock  # the time enqueue() stamps when its caller gives none
     db = Database(settings)
     queue_url = settings.message_queue_url  # with Redis timeouts: a hung Redis fails fast instead of hanging
     queue: dict[str, Any] = {}

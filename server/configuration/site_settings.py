@@ -227,7 +227,18 @@ def check_site_settings(settings: dict[str, Any]) -> dict[str, Any]:
             else:
                 result.pop(setting.name)
     _check_announcement(result)
+    _check_messaging(result)
     return result
+
+
+def _check_messaging(settings: dict[str, Any]) -> None:
+    """The message channels (server.messaging.config) are usable: a bad address, port or template table refused."""
+    from server.messaging.config import ConfigProblem, check_messaging
+
+    try:
+        check_messaging(settings)
+    except ConfigProblem as exc:
+        raise SettingProblem(f"messaging.{exc.where}", exc.text) from exc
 
 
 def _check_announcement(settings: dict[str, Any]) -> None:
