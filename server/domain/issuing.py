@@ -93,7 +93,12 @@ def issue_ticket(
     elif person_key:
         limits = site_rules(session, service.site_id).person_limits
         check_person_limits(
-            session, site_id=service.site_id, person_key=person_key, service_id=service.id or 0, day=today, limits=limits
+            session,
+            site_id=service.site_id,
+            person_key=person_key,
+            service_id=service.id or 0,
+            day=today,
+            limits=limits,
         )
     ticket = _new_ticket(session, now, today, service, priority, channel, issuer_key, idempotency_key)
     ticket.person_key = person_key or None

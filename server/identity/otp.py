@@ -21,8 +21,8 @@ from sqlmodel import Session, col, select
 
 from server.identity.citizen import Citizen, IdentityKind, person_key
 from server.identity.errors import CodeTooSoon
-from server.models import OneTimeCode
 from server.messaging.outbox import MessageKind, enqueue
+from server.models import OneTimeCode
 
 CODE_DIGITS = 6
 CODE_SECONDS = 300

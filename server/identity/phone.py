@@ -36,7 +36,7 @@ def normalise_phone(raw: object) -> str:
 
 
 def mask_phone(e164: str) -> str:
-    """"+84912345678" → "+84 9•• ••• 678": the country code, the first and the last three digits of the national
+    """ "+84912345678" → "+84 9•• ••• 678": the country code, the first and the last three digits of the national
     number, the rest hidden, in groups of three (what a citizen recognises as theirs; nobody else learns it)."""
     number = phonenumbers.parse(e164, None)
     national = str(number.national_number)
