@@ -11,6 +11,7 @@ the instance secret and run these inside one write transaction.
 from __future__ import annotations
 
 import hashlib
+import math
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ def send_code(
     if last is not None:
         wait = RESEND_SECONDS - (now - last.created_at).total_seconds()
         if wait > 0:
-            raise CodeTooSoon(seconds=int(wait) + 1)
+            raise CodeTooSoon(seconds=math.ceil(wait))
     session.execute(
         update(OneTimeCode)
         .where(col(OneTimeCode.phone_key) == phone_key, col(OneTimeCode.expires_at) > now)

@@ -1,7 +1,7 @@
 """Admin API for one citizen's personal data (blueprint `privacy`, admins only; a site's admin sees their site).
 
-- POST /api/v1/privacy/find   {phone?, id_number?} → {"counts", "tickets", "appointments", "messages"}
-- POST /api/v1/privacy/delete {phone?, id_number?} → {"deleted": counts}
+- POST /api/privacy/find   {phone?, id_number?} → {"counts", "tickets", "appointments", "messages"}
+- POST /api/privacy/delete {phone?, id_number?} → {"deleted": counts}
 Both are written to the audit log (who, when, which kind of identifier, masked, and the counts: never the number).
 Cookie sessions need the CSRF token, as every staff change does; Bearer tokens do not.
 """
@@ -24,7 +24,7 @@ from server.models import User
 from server.privacy.person import Person, delete_person, find_person, person_of
 from server.stats.models import AuditEntry
 
-privacy = Blueprint("privacy", __name__, url_prefix="/api/v1/privacy")
+privacy = Blueprint("privacy", __name__, url_prefix="/api/privacy")
 
 
 class PersonRequest(BaseModel):
