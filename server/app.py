@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     limiter.init_app(app)
     app.register_blueprint(web)
     app.register_blueprint(api)
+    _register_identity(app)
     install_error_handlers(app)
     _install_outage_handlers(app)
     _install_page_translations(app, settings)
@@ -146,6 +147,9 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     """Every service of the app, built once and in order: database, Socket.IO, announcements, the hub,
     printing, the use-case runner."""
     password_work.configure(settings.async_mode)
+    from server.messaging import outbox
+
+    outbox.CLOCK[0] = clock  # the time enqueue() stamps when its caller gives none
     db = Database(settings)
     queue_url = settings.message_queue_url  # with Redis timeouts: a hung Redis fails fast instead of hanging
     queue: dict[str, Any] = {}
@@ -255,6 +259,18 @@ def _register_surfaces(app: Flask) -> None:
     for blueprint in (kiosk, display, counter, dashboard, admin, *booking_blueprints()):
         app.register_blueprint(blueprint)
     app.register_error_handler(PageDenied, denied_response)
+
+
+def _register_identity(app: Flask) -> None:
+    """The citizen's identification (phone codes, OpenID Connect) and the admin's personal-data API (issue 18)."""
+    from authlib.integrations.flask_client import OAuth
+
+    from server.identity.routes import citizen
+    from server.privacy.routes import privacy
+
+    OAuth(app)  # the OpenID clients are registered per provider on first use (server.identity.oidc)
+    app.register_blueprint(citizen)
+    app.register_blueprint(privacy)
 
 
 def _limiter_storage(settings: Settings) -> str:

@@ -1,5 +1,6 @@
 """Housekeeping that runs inside `luot serve`: closing past service days (see server.domain.day_close) at local
-midnight and every ten minutes after, and telling every screen that the lines of the new day are empty."""
+midnight and every ten minutes after, and telling every screen that the lines of the new day are empty; then
+purging the personal data of finished days (server/privacy/purge.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from server.clock import local_date, local_midnight
 from server.context import Luot
 from server.domain.day_close import DayClose, close_past_days
+from server.privacy.daily import purge_now
 
 log = logging.getLogger(__name__)
 DAY_CLOSE_EVERY_SECONDS = 600  # a day's leftovers are closed within ten minutes of local midnight
@@ -46,6 +48,10 @@ def run_day_close_forever(ctx: Luot, socketio: Any, every_seconds: float = DAY_C
             close_past_days_now(ctx)
         except Exception:  # the database may be away for a while; the next round tries again
             log.exception("closing past days failed; retrying in %s s", every_seconds)
+        try:
+            purge_now(ctx)  # personal data of finished days (server/privacy/purge.py)
+        except Exception:
+            log.exception("purging personal data failed; retrying in %s s", every_seconds)
         socketio.sleep(max(min(every_seconds, seconds_to_midnight(ctx.clock.now()) + 1), 1))
 
 

@@ -19,7 +19,7 @@ import requests
 from server.process import ServerProcess
 from tests.integration._live import Api
 from tests.support.booking_world import START, build_booking_world, slot
-from tests.support.citizens import citizen_cookie, instance_secret
+from tests.support.citizen_cookies import citizen_cookie, instance_secret
 from tests.support.world import World
 
 CARD_TEXT = "001099012345|123456789|Nguyễn Văn A|01011990|Nam|Số 1 Phố X, Hà Nội|15082021"

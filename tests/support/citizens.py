@@ -1,33 +1,32 @@
-"""Identified citizens for tests of a real server: the signed session cookie `remember_citizen` would set
-(server/identity/session.py), made with the instance's own secret, and the matching person keys."""
+"""Helpers for tests of the citizen's identification: a site that can text phones, the code it queued."""
 
 from __future__ import annotations
 
-import time
+from sqlmodel import col, select
 
-from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
+from server.configuration.site_settings import check_site_settings
+from server.context import Luot
+from server.models import OutboxMessage, Site
 
-from server.app import read_secret_key
-from server.identity.citizen import IdentityKind, person_key
-from server.identity.session import CITIZEN_MINUTES
-from server.settings import Settings
+SMS = {"sms": {"url": "http://127.0.0.1:9/sms", "body": '{"to": "{phone}", "text": "{text}"}'}}
 
 
-def instance_secret(settings: Settings) -> str:
-    return read_secret_key(settings)
+def enable_sms(luot: Luot, site_id: int) -> None:
+    """The site texts phones through an SMS gateway (never reached: the outbox only queues)."""
+    with luot.db.write() as session:
+        site = session.get(Site, site_id)
+        assert site is not None
+        site.settings = check_site_settings({**site.settings, "messaging": SMS})
+        session.add(site)
 
 
-def citizen_cookie(secret: str, phone: str, now_s: float | None = None) -> str:
-    """The value of the `session` cookie of a browser whose citizen identified with `phone` (E.164)."""
-    app = Flask("citizen-cookie")
-    app.secret_key = secret
-    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
-    assert serializer is not None
-    expires = (time.time() if now_s is None else now_s) + CITIZEN_MINUTES * 60
-    key = person_key(secret, IdentityKind.PHONE, phone)
-    return str(serializer.dumps({"citizen": {"key": key, "kind": "phone", "phone": phone, "name": "", "exp": expires}}))
-
-
-def card_key(secret: str, number: str) -> str:
-    return person_key(secret, IdentityKind.CCCD, number)
+def last_code(luot: Luot, phone: str) -> str:
+    """The code in the newest one-time-code message queued for the E.164 `phone`."""
+    with luot.db.read() as session:
+        message = session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.address == phone, OutboxMessage.kind == "otp")
+            .order_by(col(OutboxMessage.id).desc())
+        ).first()
+    assert message is not None, f"no code queued for {phone}"
+    return str(message.params["code"])
