@@ -244,8 +244,8 @@ def check_site_settings(settings: dict[str, Any]) -> dict[str, Any]:
             else:
                 result.pop(setting.name)
     _check_announcement(result)
-<<<<<<< HEAD
     _check_lapse_time(result)
+    _check_messaging(result)
     return result
 
 
@@ -260,9 +260,6 @@ def _check_lapse_time(settings: dict[str, Any]) -> None:
         parse_time(text)
     except HoursError as exc:
         raise SettingProblem("online_lapse_time", exc.text, **exc.params) from exc
-=======
-    _check_messaging(result)
-    return result
 
 
 def _check_messaging(settings: dict[str, Any]) -> None:
@@ -273,7 +270,6 @@ def _check_messaging(settings: dict[str, Any]) -> None:
         check_messaging(settings)
     except ConfigProblem as exc:
         raise SettingProblem(f"messaging.{exc.where}", exc.text) from exc
->>>>>>> h-identity
 
 
 def _check_announcement(settings: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ from server.domain.booking_rules import (
 from server.domain.hours import effective_hours
 from server.domain.issuing import service_by_code
 from server.domain.outcome import Outcome
+from server.domain.person_limits import check_person_limits
 from server.domain.queries import site_rules
 from server.domain.rules import SiteRules
 from server.models import Appointment, BookingSlot, Service, table_of
@@ -114,20 +115,6 @@ def give_back_seat(session: Session, service_id: int, slot_at: datetime) -> None
     session.connection().execute(_GIVE_BACK, {"b_service_id": service_id, "b_slot_at": slot_at})
 
 
-def _active_for_person(session: Session, service_id: int, person_key: str, slot_at: datetime) -> bool:
-    day_start = local_midnight(local_date(slot_at))
-    found = session.exec(
-        select(Appointment.id).where(
-            Appointment.service_id == service_id,
-            Appointment.person_key == person_key,
-            Appointment.status == AppointmentStatus.BOOKED,
-            col(Appointment.slot_at) >= day_start,
-            col(Appointment.slot_at) < day_start + timedelta(days=1),
-        )
-    ).first()
-    return found is not None
-
-
 def book(
     session: Session,
     now: datetime,
@@ -143,16 +130,22 @@ def book(
 ) -> BookingOutcome:
     """Book one seat of `slot_at` (an aware instant that must be one of the service's slots).
 
-    `person_key`: the identified citizen (server/identity/citizen.py), one booking a person, service and day;
-    `card_key`: the person key of their CCCD number, so the kiosk finds the booking from the ID card's QR;
+    `person_key`: the identified citizen (server/identity/citizen.py), held to the site's per-person limits
+    (server.domain.person_limits, counted with their numbers of that day); `card_key`: the person key of their
+    CCCD number, so the kiosk finds the booking from the ID card's QR (a staff booking without a phone is
+    limited by it);
     `contact`: a phone or e-mail for the confirmation and change messages; `channel`: online or staff.
-    Raises UnknownService (404), NotBookable (409), UnknownSlot (404), BookingClosed (409), AlreadyBooked (409),
-    SlotFull (409).
+    Raises UnknownService (404), NotBookable (409), UnknownSlot (404), BookingClosed (409),
+    PersonServiceLimitReached or PersonDailyLimitReached (409), SlotFull (409).
     """
     service = service_by_code(session, site_id, service_code)
     settings = _check_slot(session, service, slot_at, now)
-    if person_key and _active_for_person(session, service.id or 0, person_key, slot_at):
-        raise refused.AlreadyBooked()
+    holder = person_key or card_key
+    if holder:
+        limits = site_rules(session, site_id).person_limits
+        check_person_limits(
+            session, site_id=site_id, person_key=holder, service_id=service.id or 0, day=local_date(slot_at), limits=limits
+        )
     take_seat(session, service.id or 0, slot_at, settings.slot_capacity)
     secret = secrets.token_urlsafe(24)
     appointment = Appointment(
@@ -192,14 +185,16 @@ def _changeable(session: Session, appointment: Appointment, now: datetime) -> No
 
 
 def cancel(session: Session, now: datetime, *, appointment_id: int) -> BookingOutcome:
-    """Cancel a booking that has not started: its seat is free again. Raises UnknownBooking (404),
-    BookingNotChangeable (409)."""
+    """Cancel a booking that has not started: its seat is free again, and its person keys are dropped (a
+    cancelled booking needs no personal data and no longer counts towards the person's limits). Raises
+    UnknownBooking (404), BookingNotChangeable (409)."""
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise refused.UnknownBooking()
     _changeable(session, appointment, now)
     give_back_seat(session, appointment.service_id, appointment.slot_at)
     appointment.status = AppointmentStatus.CANCELLED
+    appointment.person_key = appointment.card_key = None
     appointment.changed_at = now
     session.add(appointment)
     return BookingOutcome(appointment=appointment)

@@ -25,14 +25,6 @@ class SlotFull(DomainError):
     code, status, message = "slot_full", 409, N_("This slot has just been fully booked. Please choose another one.")
 
 
-class AlreadyBooked(DomainError):
-    code, status, message = (
-        "already_booked",
-        409,
-        N_("You already have a booking for this service on that day."),
-    )
-
-
 class UnknownBooking(DomainError):
     code, status, message = "unknown_booking", 404, N_("No booking matches this link or code.")
 

@@ -42,8 +42,9 @@ def take_online_number(
     person_key: str,
     idempotency_key: str | None = None,
 ) -> Outcome:
-    """Today's next number of a service for an identified citizen (`person_key`). Raises what `issue_ticket`
-    raises (ServiceClosed, DailyCapReached …) and NoOnlineNumbers (409) for a service that gives none."""
+    """Today's next number of a service for an identified citizen (`person_key`, held to the per-person limits
+    in the same transaction). Raises what `issue_ticket` raises (ServiceClosed, DailyCapReached,
+    PersonServiceLimitReached …) and NoOnlineNumbers (409) for a service that gives none."""
     service = service_by_code(session, site_id, service_code)
     if not service.online_numbers:
         raise refused.NoOnlineNumbers()
@@ -55,12 +56,8 @@ def take_online_number(
         channel=Channel.ONLINE,
         issuer_key=f"citizen:{person_key[:40]}",
         idempotency_key=idempotency_key,
+        person_key=person_key,
     )
-    assert outcome.ticket is not None
-    ticket = session.get(Ticket, outcome.ticket.id)
-    if ticket is not None and outcome.created:
-        ticket.person_key = person_key
-        session.add(ticket)
     return outcome
 
 

@@ -202,7 +202,7 @@ def test_booking_needs_an_identified_citizen_or_staff(live):
     anna = live.citizen("+84904000001")
     assert live.book(anna, slot(9, 15)).status_code == 201
     twice = live.book(anna, slot(9, 30))
-    assert twice.status_code == 409 and twice.json()["error"]["code"] == "already_booked"
+    assert twice.status_code == 409 and twice.json()["error"]["code"] == "person_service_limit"
     past = live.book(anna, slot(7, 45), service="CA-X")
     assert past.json()["error"]["code"] == "booking_closed"
     off = live.book(anna, slot(9, 7), service="CA-X")
