@@ -58,13 +58,15 @@ def _seats(session: Session, service_id: int, day: date) -> dict[datetime, int]:
 
 
 def days(session: Session, service: Service, now: datetime) -> list[dict[str, Any]]:
-    """Today and the days ahead: each with how many seats are still free (0: full or closed)."""
+    """Today and the days ahead: each with how many seats are still free and whether it has slots left at all
+    (`open` False: a closed day, a holiday, or today after its last slot)."""
     settings = BookingSettings.of(service)
     hours = service_hours(site_rules(session, service.site_id), service)
     out = []
     for day in booking_days(now, settings.days_ahead):
-        free = sum(slot["remaining"] for slot in _slots(session, service, settings, hours, day, now))
-        out.append({"date": day.isoformat(), "weekday": day.weekday(), "remaining": free})
+        offered = _slots(session, service, settings, hours, day, now)
+        free = sum(slot["remaining"] for slot in offered)
+        out.append({"date": day.isoformat(), "weekday": day.weekday(), "remaining": free, "open": bool(offered)})
     return out
 
 

@@ -81,7 +81,9 @@ TRACK_STRINGS = {
     **{str(score): label.en for score, label in SCORE_LABELS.items()},
     "offline": "Connection lost",
     "alerts_on": "Alerts are on",
+    "come_back": "Please be back in the hall by about {time}",
 }
+COME_BACK_MARGIN = 5  # minutes: an online number is asked back this long before its expected call
 
 
 # ------------------------------------------------------------------ helpers
@@ -283,6 +285,9 @@ def _track_page(tracking_token: str, language: str, notify_error: str = "", stat
         "ticket_id": ticket.id,
         "language": language,
         "near_places": _int_in(near, 1, 50, NEAR_PLACES),
+        "channel": ticket.channel,
+        "come_back_margin": COME_BACK_MARGIN,
+        "server_now": luot().clock.now().isoformat(),  # the page tells times by the server's clock
         "strings": _strings(TRACK_STRINGS, language),
     }
     return render_template(

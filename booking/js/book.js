@@ -108,6 +108,7 @@ async function start() {
     await openBooking();
     return;
   }
+  if (restoreChoice()) return;
   if (state.catalogue.agencies.length === 1) chooseAgency(state.catalogue.agencies[0], true);
   else agencies();
 }
@@ -182,7 +183,7 @@ async function chooseService(service) {
           "button",
           { type: "button", class: "bk-choice", disabled: day.remaining <= 0, onclick: () => chooseDay(day) },
           index === 0 ? `${S.today} – ${dateLabel(day.date, day.weekday)}` : dateLabel(day.date, day.weekday),
-          h("small", {}, day.remaining > 0 ? format(S.free, { count: day.remaining }) : S.full),
+          h("small", {}, day.remaining > 0 ? format(S.free, { count: day.remaining }) : day.open ? S.full : S.closed_day),
         ),
       ),
     ),
@@ -192,7 +193,7 @@ async function chooseService(service) {
 
 async function chooseDay(day) {
   state.day = day;
-  const grid = h("div", { class: "bk-slots", id: "slots" });
+  const grid = h("div", { id: "slots" });
   const section = h(
     "section",
     { "data-step": "slot" },
@@ -219,21 +220,19 @@ async function fillSlots(grid) {
     grid.replaceChildren(h("p", { class: "bk-note" }, S.no_slot));
     return;
   }
+  const button = (slot) =>
+    h(
+      "button",
+      { type: "button", class: "bk-slot", disabled: slot.remaining <= 0, "data-at": slot.at, onclick: () => chooseSlot(slot) },
+      h("b", {}, slot.time),
+      h("small", {}, slot.remaining > 0 ? format(S.free, { count: slot.remaining }) : S.full),
+    );
+  const parts = [
+    [S.morning, slots.filter((slot) => slot.time < "12:00")],
+    [S.afternoon, slots.filter((slot) => slot.time >= "12:00")],
+  ].filter(([, part]) => part.length);
   grid.replaceChildren(
-    ...slots.map((slot) =>
-      h(
-        "button",
-        {
-          type: "button",
-          class: "bk-slot",
-          disabled: slot.remaining <= 0,
-          "data-at": slot.at,
-          onclick: () => chooseSlot(slot),
-        },
-        h("b", {}, slot.time),
-        h("small", {}, slot.remaining > 0 ? format(S.free, { count: slot.remaining }) : S.full),
-      ),
-    ),
+    ...parts.flatMap(([label, part]) => [h("h2", { class: "bk-part" }, label), h("div", { class: "bk-slots" }, part.map(button))]),
   );
 }
 
@@ -256,50 +255,107 @@ function wantNumber(service) {
 
 // ------------------------------------------------------------------ identify (server/identity: OTP or OIDC)
 
+const CHOICE_KEY = `luot.book.${config.site.code}`;
+
+/** The sign-in page of the identity provider leaves this page: the choice made so far comes back with us. */
+function rememberChoice() {
+  try {
+    const choice = { agency: state.agency?.code, service: state.service?.code, day: state.day, slot: state.slot, want: state.want };
+    window.sessionStorage.setItem(CHOICE_KEY, JSON.stringify(choice));
+  } catch {
+    // private mode: the citizen chooses again after signing in
+  }
+}
+
+/** After signing in: the choice made before, if any (once). */
+function restoreChoice() {
+  let choice = null;
+  try {
+    choice = JSON.parse(window.sessionStorage.getItem(CHOICE_KEY) || "null");
+    window.sessionStorage.removeItem(CHOICE_KEY);
+  } catch {
+    return false;
+  }
+  const agency = choice && state.catalogue.agencies.find((a) => a.code === choice.agency);
+  const service = agency && agency.services.find((s) => s.code === choice.service);
+  if (!service || !state.catalogue.identified) return false;
+  state.agency = agency;
+  state.service = service;
+  state.want = choice.want;
+  if (choice.want === "online") {
+    takeNumber();
+    return true;
+  }
+  if (!choice.day || !choice.slot) return false;
+  state.day = choice.day;
+  state.slot = choice.slot;
+  confirmStep();
+  return true;
+}
+
 async function identify() {
   let consent = S.consent_fallback;
   try {
     const answer = await call("GET", config.urls.consent);
-    consent = answer.text?.[lang] || answer[lang] || answer.text || consent;
+    consent = answer.texts?.[lang] || answer.text || consent;
   } catch {
     // the consent endpoint's own text is preferred; ours says the same in fewer words
   }
   const phone = h("input", { id: "phone", type: "tel", inputmode: "tel", autocomplete: "tel", maxlength: "16" });
   const agree = h("input", { id: "consent", type: "checkbox" });
+  const code = h("input", { id: "otp", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "8" });
   const next = `${location.pathname}${location.search}`;
+  const send = h("button", { type: "button", class: "bk-primary", id: "send-code" }, S.send_code);
+  const codePart = h(
+    "div",
+    { id: "code-part", hidden: true },
+    h("label", { class: "bk-field" }, h("span", {}, S.code), code),
+    h("button", { type: "button", class: "bk-primary", id: "verify", onclick: () => verify(phone, code) }, S.verify),
+  );
+  const otherWay = h(
+    "div",
+    { id: "other-way" },
+    h("p", { class: "bk-or" }, S.or),
+    h(
+      "a",
+      { class: "bk-secondary", id: "oidc", href: `${config.urls.oidc}?next=${encodeURIComponent(next)}`, onclick: rememberChoice },
+      S.oidc,
+    ),
+  );
+  send.addEventListener("click", () => sendCode(phone, agree, { send, codePart, otherWay, code }));
   const section = h(
     "section",
     { "data-step": "identify" },
     back(() => (state.want === "online" ? chooseAgency(state.agency) : chooseDay(state.day))),
     ...title(S.identify, 5),
     h("div", { class: "bk-consent", id: "consent-text" }, h("b", {}, S.consent_title), h("p", {}, String(consent))),
-    h("label", { class: "bk-field bk-agree" }, agree, ` ${S.consent_agree}`),
+    h("label", { class: "bk-agree" }, agree, h("span", {}, S.consent_agree)),
     h("label", { class: "bk-field" }, h("span", {}, S.phone), phone),
-    h("button", { type: "button", class: "bk-primary", id: "send-code", onclick: () => sendCode(phone, agree) }, S.send_code),
-    h("p", { class: "bk-or" }, S.or),
-    h("a", { class: "bk-secondary", id: "oidc", href: `${config.urls.oidc}?next=${encodeURIComponent(next)}` }, S.oidc),
+    send,
+    codePart,
+    otherWay,
   );
   show(section);
 }
 
-async function sendCode(phone, agree) {
+/** Asks identity for a one-time code (consent first); the code field then takes the place of the other way in. */
+async function sendCode(phone, agree, parts) {
   if (!agree.checked) {
     showError(S.consent_title);
     agree.focus();
     return;
   }
   try {
-    await call("POST", config.urls.otp, { phone: phone.value.trim(), consent: true });
+    await call("POST", config.urls.otp, { phone: phone.value.trim(), consent: true, language: lang });
   } catch (error) {
     showError(error.message);
     return;
   }
-  const code = h("input", { id: "otp", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "8" });
-  app.querySelector("section").append(
-    h("label", { class: "bk-field" }, h("span", {}, S.code), code),
-    h("button", { type: "button", class: "bk-primary", id: "verify", onclick: () => verify(phone, code) }, S.verify),
-  );
-  code.focus();
+  hideError();
+  parts.send.hidden = true;
+  parts.otherWay.hidden = true;
+  parts.codePart.hidden = false;
+  parts.code.focus();
 }
 
 async function verify(phone, code) {
@@ -325,7 +381,7 @@ function summary(booking) {
     { class: "bk-card" },
     h("dt", {}, S.service),
     h("dd", {}, booking ? named(booking.service) : named(state.service)),
-    h("dt", {}, S.choose_slot),
+    h("dt", {}, S.slot_label),
     h("dd", { id: "when" }, when),
     h("dt", {}, S.place),
     h("dd", {}, state.catalogue.site.name, state.catalogue.site.address ? h("div", { class: "bk-note" }, state.catalogue.site.address) : null),
@@ -426,6 +482,8 @@ function renderBooking(fresh = false) {
       );
     }
     section.append(actions);
+  } else {
+    section.append(h("a", { class: "bk-primary bk-link", id: "book-again", href: `${base}${location.search}` }, S.book_again));
   }
   show(section);
 }

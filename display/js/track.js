@@ -96,6 +96,26 @@ function waitText(ahead) {
   return format(S.minutes, { minutes: progress.estimated_wait_minutes });
 }
 
+// the server's clock less this phone's, measured when the page loaded (a phone's clock may be off)
+const clockOffset = config.server_now ? Date.parse(config.server_now) - Date.now() : 0;
+
+/**
+ * An online number (taken from a phone, the citizen away from the hall): "come back by about HH:MM", the
+ * projection's expected call time less a margin (config.come_back_margin minutes), never earlier than now.
+ */
+function drawComeBack(ahead) {
+  const box = $("come-back");
+  if (!box) return;
+  const minutes = progress?.estimated_wait_minutes;
+  const show = config.channel === "online" && ticket.status === "waiting" && ahead !== null && ahead > 0
+    && !progress.no_counter_open && Number.isFinite(minutes);
+  box.hidden = !show;
+  if (!show) return;
+  const back = new Date(Date.now() + clockOffset + Math.max(minutes - (config.come_back_margin || 0), 0) * 60000);
+  const time = back.toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Ho_Chi_Minh" });
+  box.textContent = format(S.come_back, { time });
+}
+
 /** The number last called for my service: from the queue figures when the server sends it, else the events. */
 function servingNumber() {
   if (queue && "last_called" in queue) return queue.last_called;
@@ -122,6 +142,7 @@ function draw() {
   const ahead = aheadOfMe();
   $("ahead").textContent = ahead === null ? "—" : String(ahead);
   $("wait").textContent = waitText(ahead);
+  drawComeBack(ahead);
   $("progress").hidden = ticket.status !== "waiting" && ticket.status !== "called";
 
   if (ahead !== null && ahead <= near && !progress.no_counter_open) alertOnce("near", "near", S.near);
