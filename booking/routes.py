@@ -134,7 +134,6 @@ def slots_json(site_code: str) -> ResponseReturnValue:
 
 @book.post("/book/<site_code>/bookings")
 def create(site_code: str) -> ResponseReturnValue:
-    body = parse_body(BookRequest)
     ctx = luot()
     with ctx.db.read() as db_session:
         site = site_of(db_session, site_code)
@@ -142,8 +141,9 @@ def create(site_code: str) -> ResponseReturnValue:
     citizen = current_citizen()
     if staff is None and citizen is None:
         raise refused.IdentifyFirst()
+    body = parse_body(BookRequest)
     language = body.language if body.language in ("vi", "en") else "vi"
-    contact = body.contact or (citizen.phone if citizen else None)
+    contact = body.contact or (citizen.phone if citizen and staff is None else None)
     outcome = ctx.run(
         use.book,
         site_id=site.id or 0,
@@ -165,11 +165,11 @@ def create(site_code: str) -> ResponseReturnValue:
 
 @book.post("/book/<site_code>/online")
 def online(site_code: str) -> ResponseReturnValue:
-    body = parse_body(OnlineRequest)
     ctx = luot()
     citizen = current_citizen()
     if citizen is None:
         raise refused.IdentifyFirst()
+    body = parse_body(OnlineRequest)
     with ctx.db.read() as db_session:
         site = site_of(db_session, site_code)
     key = request.headers.get("Idempotency-Key", "").strip()[:128] or None

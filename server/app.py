@@ -255,6 +255,7 @@ def _register_surfaces(app: Flask) -> None:
     administration. They only route: everything they use is on the context."""
     from counter.routes import counter
     from dashboard.access import PageDenied, denied_response
+    from dashboard import holidays  # noqa: F401  (the holiday calendar's routes on `admin`)
     from dashboard.admin import admin
     from dashboard.routes import dashboard
     from display.routes import display

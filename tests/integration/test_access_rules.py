@@ -110,6 +110,29 @@ EXPECTED: dict[str, frozenset[str]] = {
     },
     "privacy.find": ADMINS,
     "privacy.delete": ADMINS,
+    # booked slots and online numbers (issue 18): public pages, the confirmation link's secret as the only key
+    **{
+        f"booking.{name}": EVERYONE
+        for name in (
+            "page",
+            "manage_page",
+            "poster",
+            "catalogue_json",
+            "days_json",
+            "slots_json",
+            "show",
+            "cancel",
+            "move",
+            "calendar",
+            "qr",
+            "static",
+        )
+    },
+    "booking.create": STAFF_OF_SITE,  # or an identified citizen (none among these callers)
+    "booking.online": NOBODY,  # an identified citizen only
+    **{f"booking_staff.{name}": STAFF_OF_SITE for name in ("day_json", "staff_cancel", "staff_move", "staff_page")},
+    "admin.holidays": ADMINS,
+    "admin.toggle_holiday": ADMINS,
 }
 BODIES = {"api.rate": {"score": "very_satisfied"}, "api.transfer": {"service": "TP-B"}}  # bodies parsed before auth
 SIGN_OUT = {"dashboard.logout"}  # answers everyone with the sign-in page
@@ -184,6 +207,8 @@ def setup(tmp_path_factory):
         "filename": "nothing.css",
         "token_id": 999_999,
         "site_code": "HN",
+        "secret": "no-such-secret",
+        "appointment_id": 999_999,
     }
     yield {"app": app, "world": world, "clients": clients, "values": values, "board_id": board_id}
     ctx.db.dispose()
