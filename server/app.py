@@ -255,11 +255,12 @@ def _register_surfaces(app: Flask) -> None:
     from counter.routes import counter
     from dashboard.access import PageDenied, denied_response
     from dashboard.admin import admin
+    from dashboard.messages_page import messages_dashboard
     from dashboard.routes import dashboard
     from display.routes import display
     from kiosk.routes import kiosk
 
-    for blueprint in (kiosk, display, counter, dashboard, admin):
+    for blueprint in (kiosk, display, counter, dashboard, admin, messages_dashboard):
         app.register_blueprint(blueprint)
     app.register_error_handler(PageDenied, denied_response)
 

@@ -260,3 +260,56 @@ def test_e_mail_goes_through_smtp_with_its_accents(
     assert "Đã đặt lịch Chứng thực lúc 09:30 20/11. Mã lịch hẹn: HN-7Q2" in mail.get_content()
     (row,) = outbox(luot)
     assert row.status == "sent" and row.provider_message_id == mail["Message-ID"]
+
+
+def test_failed_and_late_messages_show_on_the_manager_dashboard_without_secrets(
+    luot: Luot, world: World, gateway: Gateway, clock: ManualClock, client: FlaskClient
+):
+    configure(luot, world.site_id, {**messaging(gateway), "max_attempts": 1})
+    with luot.db.write() as session:
+        for key, address in (("refused", "0912345678"), ("late", "0987654321")):
+            enqueue(
+                session,
+                site_id=world.site_id,
+                kind=MessageKind.CALLED,
+                address=address,
+                params={"display_number": "1001", "counter": "2"},
+                dedupe_key=key,
+            )
+        session.commit()
+    gateway.fail_next(1, status=403)
+    gateway.fail_next(1, status=502)
+    luot.messages.run_once()  # both fail; with max_attempts 1 neither is retried
+    configure(luot, world.site_id, {**messaging(gateway), "max_attempts": 3})
+    with luot.db.write() as session:
+        enqueue(
+            session,
+            site_id=world.site_id,
+            kind=MessageKind.NEAR_TURN,
+            address="0911111111",
+            params={"display_number": "1002", "ahead": "2", "service": "Chứng thực"},
+            dedupe_key="waiting",
+        )
+        session.commit()
+    gateway.fail_next(1, status=503)
+    luot.messages.run_once()  # back in the queue for 30 s
+    clock.advance(minutes=6)  # …and queued more than 5 minutes ago: late
+
+    manager = {"Authorization": f"Bearer {staff_token(client, 'manager')}"}
+    health = client.get(f"/dashboard/api/messages?site={world.site_id}", headers=manager).get_json()
+    assert health["counts"] == {"queued": 1, "sending": 0, "sent": 0, "failed": 2} and health["late"] == 1
+    assert [(r["status"], r["late"], r["kind"]) for r in health["problems"]] == [
+        ("queued", True, "near_turn"),
+        ("failed", False, "called"),
+        ("failed", False, "called"),
+    ]
+    assert [r["to"] for r in health["problems"]] == ["+8491•••••11", "+8498•••••21", "+8491•••••78"]
+    assert "HTTP 502" in health["problems"][1]["last_error"] and "HTTP 403" in health["problems"][2]["last_error"]
+    clerk = {"Authorization": f"Bearer {staff_token(client, 'clerk1')}"}
+    assert client.get(f"/dashboard/api/messages?site={world.site_id}", headers=clerk).status_code == 403
+
+    client.post("/api/v1/auth/login", json={"username": "manager", "password": "secret-pass"})
+    page = client.get(f"/dashboard/messages?site={world.site_id}").get_data(as_text=True)
+    assert "Tin lỗi hoặc chậm hôm nay" in page and "Đến lượt" in page and "+8498•••••21" in page
+    for secret in ("zalo-secret", "sms-secret", "0987654321", "987654321"):
+        assert secret not in page and secret not in str(health)
