@@ -313,3 +313,31 @@ def test_failed_and_late_messages_show_on_the_manager_dashboard_without_secrets(
     assert "Tin lỗi hoặc chậm hôm nay" in page and "Đến lượt" in page and "+8498•••••21" in page
     for secret in ("zalo-secret", "sms-secret", "0987654321", "987654321"):
         assert secret not in page and secret not in str(health)
+
+
+def test_a_citizen_called_and_finished_between_two_refreshes_is_still_told_once(
+    luot: Luot, world: World, client: FlaskClient, gateway: Gateway, clock: ManualClock
+):
+    """The called message comes from the line's latest calls too, not only from who stands at a counter now."""
+    configure(luot, world.site_id, messaging(gateway))
+    clerk = staff_token(client, "clerk2")
+    ticket = issue(client, world.kiosk_token, "TP-A")
+    act(client, clerk, world.counters["c2"], "open")
+    act(client, clerk, world.counters["c2"], "next")
+    act(client, clerk, world.counters["c2"], "start")
+    act(client, clerk, world.counters["c2"], "finish")
+    settle(luot)
+    with luot.db.write() as session:  # the watch is seen only now, after the ticket left the counter
+        watch_ticket(session, ticket_id=ticket["id"], address="0912345678", near_turn=True, called=True)
+        session.commit()
+    triggers = luot.message_triggers
+    triggers.watch_added(world.site_id)
+    line = luot.lines.site(world.site_id, clock.now())
+    assert line.at_counter == {} or all(v.id != ticket["id"] for v in line.at_counter.values())
+    assert triggers.check(world.site_id, line, clock.now()) == 1
+    assert triggers.check(world.site_id, line, clock.now()) == 0
+    triggers.watch_added(world.site_id)  # read again from the database: still nothing more
+    assert triggers.check(world.site_id, line, clock.now()) == 0
+    assert [(r.kind, r.params) for r in outbox(luot)] == [
+        ("called", {"display_number": ticket["display_number"], "counter": "2"})
+    ]
