@@ -8,9 +8,10 @@ A watched ticket (server/models.py TicketWatch) gets:
   called and finished within one refresh is still told). A ticket called before its near-turn message was queued
   gets only the called one.
 
-Dedupe keys f"{ticket_id}:near" and f"{ticket_id}:called": recalls, repeated refreshes and two processes queue
-each at most once. The watches of a site are kept in memory and read again every RELOAD_SECONDS (a watch added
-in another process is seen within that time) or when this process adds one (`watch_added`).
+Once every message a watch wanted is queued, its address is kept only masked. Dedupe keys f"{ticket_id}:near" and
+f"{ticket_id}:called": recalls, repeated refreshes and two processes queue each at most once. The watches of a site
+are kept in memory and read again every RELOAD_SECONDS (a watch added in another process is seen within that time)
+or when this process adds one (`watch_added`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from server.db import Database
 from server.domain.errors import DomainError
 from server.domain.line import SiteLine
 from server.domain.outlook import ticket_outlook
+from server.messaging.addresses import masked
 from server.messaging.outbox import enqueue
 from server.messaging.texts import MessageKind
 from server.models import Service, Ticket, TicketWatch
@@ -152,6 +154,8 @@ class MessageTriggers:
                 if item.kind == MessageKind.CALLED:
                     row.called_queued = True
                 row.near_queued = True  # once called, near is moot
+                if not (row.called and not row.called_queued):  # nothing more to send: keep the number masked only
+                    row.address = masked(row.address)
                 session.add(row)
             session.commit()
         with self._lock:

@@ -120,6 +120,7 @@ def test_near_turn_and_called_are_sent_once_each_and_a_failing_gateway_is_retrie
         ("called", "sms", "sent", 1),
     ]
     assert len(gateway.requests) == 4  # 3 ZNS tries (2 refused) + 1 SMS: each message delivered once
+    assert {r.address for r in rows} == {"+8491•••••78"}  # sent: the number is no longer kept in clear
     assert health["counts"] == {"queued": 0, "sending": 0, "sent": 2, "failed": 0}
 
 

@@ -18,7 +18,7 @@ from server.configuration.site_settings import check_site_settings
 from server.context import Luot
 from server.messaging.outbox import MessageKind, enqueue, watch_ticket
 from server.messaging.worker import INTERRUPTED, LEASE_SECONDS
-from server.models import OutboxMessage, Site
+from server.models import OutboxMessage, Site, TicketWatch
 from server.process import free_port
 from tests.support.api import act, issue, staff_token
 from tests.support.gateway import Gateway
@@ -142,6 +142,10 @@ def test_near_turn_and_called_are_each_sent_once_through_the_gateway(
         ("called", "sent", 1, "sms-2"),
     ]
     assert len(gateway.requests) == 2
+    # Law 91/2025: once nothing more can be sent, the number is kept only masked, and no text or params
+    assert {(r.address, r.text, str(r.params)) for r in rows} == {("+8491•••••78", "", "{}")}
+    with luot.db.read() as session:
+        assert [w.address for w in session.exec(select(TicketWatch)).all()] == ["+8491•••••78"]
 
 
 def test_a_failing_gateway_is_retried_with_back_off_then_the_message_is_delivered_once(
@@ -341,3 +345,24 @@ def test_a_citizen_called_and_finished_between_two_refreshes_is_still_told_once(
     assert [(r.kind, r.params) for r in outbox(luot)] == [
         ("called", {"display_number": ticket["display_number"], "counter": "2"})
     ]
+
+
+def test_the_worker_started_in_the_background_sends_and_stops_with_the_app(luot: Luot, world: World, gateway: Gateway):
+    configure(luot, world.site_id, messaging(gateway))
+    worker = luot.messages
+    assert worker is not None
+    worker.start()
+    with luot.db.write() as session:
+        enqueue(
+            session,
+            site_id=world.site_id,
+            kind=MessageKind.OTP,
+            address="0912345678",
+            params={"code": "9"},
+            dedupe_key="bg",
+        )
+        session.commit()
+    (request,) = gateway.wait_for(1)  # picked up by the loop within its poll interval
+    assert request.json()["ref"] == "bg"
+    luot.close(timeout=5)  # stops the loop
+    assert worker.stop(0) is True
