@@ -167,8 +167,8 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         engineio_logger=False,
         **queue,
     )
-    announcer = Announcer(db, announcement_audio(settings), socketio.start_background_task)
     lines = LineStore(db, clock, offload=_thread_pool(settings.async_mode))
+    announcer = Announcer(db, announcement_audio(settings), socketio.start_background_task, lines=lines)
     db.catalogue_watchers.append(lines.catalogue_changed)
     live_stats = LiveStats(db, clock)
     db.catalogue_watchers.append(live_stats.catalogue_changed)
@@ -257,13 +257,14 @@ def _register_surfaces(app: Flask) -> None:
     from dashboard.access import PageDenied, denied_response
     from dashboard import holidays  # noqa: F401  (the holiday calendar's routes on `admin`)
     from dashboard.admin import admin
+    from dashboard.messages_page import messages_dashboard
     from dashboard.routes import dashboard
     from display.routes import display
     from kiosk.routes import kiosk
 
     from booking import blueprints as booking_blueprints
 
-    for blueprint in (kiosk, display, counter, dashboard, admin, *booking_blueprints()):
+    for blueprint in (kiosk, display, counter, dashboard, admin, messages_dashboard, *booking_blueprints()):
         app.register_blueprint(blueprint)
     app.register_error_handler(PageDenied, denied_response)
 

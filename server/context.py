@@ -18,6 +18,7 @@ from server.db import Database
 from server.line_store import LineStore
 from server.messaging.triggers import MessageTriggers
 from server.messaging.worker import MessageWorker
+from server.principal_cache import PrincipalCache
 from server.printing.jobs import PrintService
 from server.realtime import Hub
 from server.runner import Runner
@@ -46,6 +47,8 @@ class Luot:
     #: Told the result (server.domain.day_close.DayClose) of every day close (metrics).
     day_close_watchers: list[Callable[[Any], None]] = field(default_factory=list)
     signins: SignInThrottle = field(default_factory=SignInThrottle)
+    #: Token → principal for a moment (issue 13): a clerk's action skips three reads.
+    principals: PrincipalCache = field(default_factory=PrincipalCache)
     #: The outbox's sender (started by `luot serve`) and the near-turn/called triggers (server/messaging).
     messages: MessageWorker | None = None
     message_triggers: MessageTriggers | None = None

@@ -4,12 +4,14 @@ site's figures (`LinePublisher`, off the request that changed the line, in every
 A watched ticket (server/models.py TicketWatch) gets:
 - `near_turn` once, when the projection puts NEAR_AHEAD (3) or fewer people before it and a counter that can
   serve it is open — the same `ahead` the phone page shows (server/domain/outlook.py);
-- `called` once, when it is at a counter (called or recalled). A ticket called before its near-turn message was
-  queued gets only the called one.
+- `called` once, when it is at a counter (called or recalled) or among the site's latest calls (so a citizen
+  called and finished within one refresh is still told). A ticket called before its near-turn message was queued
+  gets only the called one.
 
-Dedupe keys f"{ticket_id}:near" and f"{ticket_id}:called": recalls, repeated refreshes and two processes queue
-each at most once. The watches of a site are kept in memory and read again every RELOAD_SECONDS (a watch added
-in another process is seen within that time) or when this process adds one (`watch_added`).
+Once every message a watch wanted is queued, its address is kept only masked. Dedupe keys f"{ticket_id}:near" and
+f"{ticket_id}:called": recalls, repeated refreshes and two processes queue each at most once. The watches of a site
+are kept in memory and read again every RELOAD_SECONDS (a watch added in another process is seen within that time)
+or when this process adds one (`watch_added`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -27,7 +29,7 @@ from server.db import Database
 from server.domain.errors import DomainError
 from server.domain.line import SiteLine
 from server.domain.outlook import ticket_outlook
-from server.domain.readmodels import TicketView
+from server.messaging.addresses import masked
 from server.messaging.outbox import enqueue
 from server.messaging.texts import MessageKind
 from server.models import Service, Ticket, TicketWatch
@@ -45,13 +47,32 @@ class Watch:
     called: bool  # still to queue
 
 
+_NO_WATCH = Watch(0, False, False)
+
+
 @dataclass(frozen=True)
 class Due:
     watch: Watch
     kind: MessageKind
-    view: TicketView
+    display_number: str
+    service_id: int
     ahead: int = 0
+    counter: str = ""
     send: bool = True  # False: only mark it done (called before the near-turn message, called not wanted)
+
+
+def called_tickets(line: SiteLine) -> dict[int, Due]:
+    """Tickets at a counter or called lately (ticket id → a CALLED Due without its watch), from the line."""
+    found: dict[int, Due] = {}
+    for call in reversed(line.recent_calls):  # oldest first: the latest call of a ticket wins
+        counter = line.counters.get(call.counter_id)
+        number = str(counter.number) if counter is not None else ""
+        found[call.ticket_id] = Due(_NO_WATCH, MessageKind.CALLED, call.display_number, call.service_id, counter=number)
+    for view in line.at_counter.values():
+        found[view.id] = Due(
+            _NO_WATCH, MessageKind.CALLED, view.display_number, view.service_id, counter=str(view.counter_number or "")
+        )
+    return found
 
 
 class MessageTriggers:
@@ -72,28 +93,25 @@ class MessageTriggers:
         watches = self._pending(site_id, line)
         if not watches:
             return 0
-        at_counter = {view.id: view for view in line.at_counter.values()}
+        called = called_tickets(line)
         due: list[Due] = []
         for watch in watches:
-            found = self._due(watch, line, at_counter, now)
+            found = self._due(watch, line, called, now)
             if found is not None:
                 due.append(found)
         return self._queue(site_id, due, now) if due else 0
 
-    def _due(self, watch: Watch, line: SiteLine, at_counter: dict[int, TicketView], now: datetime) -> Due | None:
-        called = at_counter.get(watch.ticket_id)
-        if called is not None:
-            return (
-                Due(watch, MessageKind.CALLED, called)
-                if watch.called
-                else Due(watch, MessageKind.NEAR_TURN, called, -1)
-            )
+    def _due(self, watch: Watch, line: SiteLine, called: dict[int, Due], now: datetime) -> Due | None:
+        call = called.get(watch.ticket_id)
+        if call is not None:
+            return replace(call, watch=watch, send=watch.called)
         if not watch.near or watch.ticket_id not in line.waiting:
             return None
         outlook = ticket_outlook(line, watch.ticket_id, now)
         if outlook is None or outlook.no_counter_open or outlook.ahead > NEAR_AHEAD:
             return None
-        return Due(watch, MessageKind.NEAR_TURN, line.waiting[watch.ticket_id], outlook.ahead)
+        view = line.waiting[watch.ticket_id]
+        return Due(watch, MessageKind.NEAR_TURN, view.display_number, view.service_id, ahead=outlook.ahead)
 
     def _pending(self, site_id: int, line: SiteLine) -> list[Watch]:
         with self._lock:
@@ -126,7 +144,7 @@ class MessageTriggers:
         """One write transaction: the messages and the watches' flags (a failure leaves both for the next try)."""
         queued = 0
         with self.db.write() as session:
-            names = _service_names(session, {d.view.service_id for d in due})
+            names = _service_names(session, {d.service_id for d in due})
             for item in due:
                 row = session.exec(select(TicketWatch).where(TicketWatch.ticket_id == item.watch.ticket_id)).first()
                 if row is None:
@@ -135,7 +153,9 @@ class MessageTriggers:
                     queued += self._enqueue(session, site_id, row, item, names, now)
                 if item.kind == MessageKind.CALLED:
                     row.called_queued = True
-                row.near_queued = True  # called before near: near is moot
+                row.near_queued = True  # once called, near is moot
+                if not (row.called and not row.called_queued):  # nothing more to send: keep the number masked only
+                    row.address = masked(row.address)
                 session.add(row)
             session.commit()
         with self._lock:
@@ -154,14 +174,14 @@ class MessageTriggers:
         names: dict[int, tuple[str, str]],
         now: datetime,
     ) -> int:
-        view = item.view
+        ticket_id = item.watch.ticket_id
         if item.kind == MessageKind.CALLED:
-            params = {"display_number": view.display_number, "counter": str(view.counter_number or "")}
+            params = {"display_number": item.display_number, "counter": item.counter}
         else:
-            name = names.get(view.service_id, ("", ""))
+            name = names.get(item.service_id, ("", ""))
             service = name[1] if row.language == "en" and name[1] else name[0]
-            params = {"display_number": view.display_number, "ahead": str(item.ahead), "service": service}
-        key = f"{view.id}:{'called' if item.kind == MessageKind.CALLED else 'near'}"
+            params = {"display_number": item.display_number, "ahead": str(item.ahead), "service": service}
+        key = f"{ticket_id}:{'called' if item.kind == MessageKind.CALLED else 'near'}"
         try:
             return int(
                 enqueue(
@@ -172,7 +192,7 @@ class MessageTriggers:
                     params=params,
                     dedupe_key=key,
                     language=row.language,
-                    ticket_id=view.id,
+                    ticket_id=ticket_id,
                     now=now,
                 )
             )

@@ -11,7 +11,8 @@ One round:
 3. The claimed message is sent outside any transaction, with the site's timeout (server/messaging/config.py).
 4. The outcome is recorded in a short transaction: `sent` (with the provider's id and `sent_at`); a failure that
    surely did not deliver goes back to `queued` after `retry_seconds × 2^(attempts − 1)` (at most 1 hour) until
-   `max_attempts`, then `failed`; a refusal or an uncertain send is `failed` at once (channels.py).
+   `max_attempts`, then `failed`; a refusal or an uncertain send is `failed` at once (channels.py). A sent or
+   failed message keeps its address only masked, and neither its params nor its text (`forgotten`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 
 from server.clock import Clock
 from server.db import Database
+from server.messaging.addresses import masked
 from server.messaging.channels import Channel, ChannelName, Outcome, Outgoing, SendResult
 from server.messaging.config import ConfigProblem, MessagingConfig, messaging_config
 from server.messaging.email_smtp import EmailChannel
@@ -43,6 +45,12 @@ MAX_BACKOFF_SECONDS = 3600
 INTERRUPTED = "interrupted: the server stopped while sending; not sent again (it may have been delivered)"
 
 OUTBOX = table_of(OutboxMessage)
+
+
+def forgotten(address: str) -> dict[str, Any]:
+    """What a message keeps once it can no longer be sent (sent or failed): the address masked, no params, no text
+    (a one-time code or a booking link is not kept) — Law 91/2025: in clear only while a message may be sent."""
+    return {"address": masked(address), "params": {}, "text": ""}
 
 
 def backoff(config: MessagingConfig, attempts: int) -> timedelta:
@@ -128,12 +136,21 @@ class MessageWorker:
     # ------------------------------------------------------------ steps
 
     def _expire_leases(self, now: datetime) -> None:
+        with self.db.read() as session:  # a read first: the write lock only when a claim did run out
+            expired = session.execute(
+                sa.select(OUTBOX.c.id, OUTBOX.c.address).where(
+                    OUTBOX.c.status == "sending", OUTBOX.c.next_attempt_at < now
+                )
+            ).all()
+        if not expired:
+            return
         with self.db.write() as session:
-            session.execute(
-                sa.update(OUTBOX)
-                .where(OUTBOX.c.status == "sending", OUTBOX.c.next_attempt_at < now)
-                .values(status="failed", last_error=INTERRUPTED)
-            )
+            for message_id, address in expired:
+                session.execute(
+                    sa.update(OUTBOX)
+                    .where(OUTBOX.c.id == message_id, OUTBOX.c.status == "sending", OUTBOX.c.next_attempt_at < now)
+                    .values(status="failed", last_error=INTERRUPTED, **forgotten(address))
+                )
             session.commit()
 
     def _due_ids(self, now: datetime) -> list[int]:
@@ -205,6 +222,8 @@ class MessageWorker:
             values = {"status": "queued", "next_attempt_at": later, "last_error": result.error[:500]}
         else:
             values = {"status": "failed", "last_error": result.error[:500]}
+        if values["status"] in ("sent", "failed"):
+            values.update(forgotten(row.address))
         if result.outcome != Outcome.SENT:
             log.warning("message %s (%s, attempt %s): %s", row.id, row.channel, attempts, result.error)
         with self.db.write() as session:

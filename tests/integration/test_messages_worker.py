@@ -18,7 +18,7 @@ from server.configuration.site_settings import check_site_settings
 from server.context import Luot
 from server.messaging.outbox import MessageKind, enqueue, watch_ticket
 from server.messaging.worker import INTERRUPTED, LEASE_SECONDS
-from server.models import OutboxMessage, Site
+from server.models import OutboxMessage, Site, TicketWatch
 from server.process import free_port
 from tests.support.api import act, issue, staff_token
 from tests.support.gateway import Gateway
@@ -142,6 +142,10 @@ def test_near_turn_and_called_are_each_sent_once_through_the_gateway(
         ("called", "sent", 1, "sms-2"),
     ]
     assert len(gateway.requests) == 2
+    # Law 91/2025: once nothing more can be sent, the number is kept only masked, and no text or params
+    assert {(r.address, r.text, str(r.params)) for r in rows} == {("+8491•••••78", "", "{}")}
+    with luot.db.read() as session:
+        assert [w.address for w in session.exec(select(TicketWatch)).all()] == ["+8491•••••78"]
 
 
 def test_a_failing_gateway_is_retried_with_back_off_then_the_message_is_delivered_once(
@@ -260,3 +264,105 @@ def test_e_mail_goes_through_smtp_with_its_accents(
     assert "Đã đặt lịch Chứng thực lúc 09:30 20/11. Mã lịch hẹn: HN-7Q2" in mail.get_content()
     (row,) = outbox(luot)
     assert row.status == "sent" and row.provider_message_id == mail["Message-ID"]
+
+
+def test_failed_and_late_messages_show_on_the_manager_dashboard_without_secrets(
+    luot: Luot, world: World, gateway: Gateway, clock: ManualClock, client: FlaskClient
+):
+    configure(luot, world.site_id, {**messaging(gateway), "max_attempts": 1})
+    with luot.db.write() as session:
+        for key, address in (("refused", "0912345678"), ("late", "0987654321")):
+            enqueue(
+                session,
+                site_id=world.site_id,
+                kind=MessageKind.CALLED,
+                address=address,
+                params={"display_number": "1001", "counter": "2"},
+                dedupe_key=key,
+            )
+        session.commit()
+    gateway.fail_next(1, status=403)
+    gateway.fail_next(1, status=502)
+    luot.messages.run_once()  # both fail; with max_attempts 1 neither is retried
+    configure(luot, world.site_id, {**messaging(gateway), "max_attempts": 3})
+    with luot.db.write() as session:
+        enqueue(
+            session,
+            site_id=world.site_id,
+            kind=MessageKind.NEAR_TURN,
+            address="0911111111",
+            params={"display_number": "1002", "ahead": "2", "service": "Chứng thực"},
+            dedupe_key="waiting",
+        )
+        session.commit()
+    gateway.fail_next(1, status=503)
+    luot.messages.run_once()  # back in the queue for 30 s
+    clock.advance(minutes=6)  # …and queued more than 5 minutes ago: late
+
+    manager = {"Authorization": f"Bearer {staff_token(client, 'manager')}"}
+    health = client.get(f"/dashboard/api/messages?site={world.site_id}", headers=manager).get_json()
+    assert health["counts"] == {"queued": 1, "sending": 0, "sent": 0, "failed": 2} and health["late"] == 1
+    assert [(r["status"], r["late"], r["kind"]) for r in health["problems"]] == [
+        ("queued", True, "near_turn"),
+        ("failed", False, "called"),
+        ("failed", False, "called"),
+    ]
+    assert [r["to"] for r in health["problems"]] == ["+8491•••••11", "+8498•••••21", "+8491•••••78"]
+    assert "HTTP 502" in health["problems"][1]["last_error"] and "HTTP 403" in health["problems"][2]["last_error"]
+    clerk = {"Authorization": f"Bearer {staff_token(client, 'clerk1')}"}
+    assert client.get(f"/dashboard/api/messages?site={world.site_id}", headers=clerk).status_code == 403
+
+    client.post("/api/v1/auth/login", json={"username": "manager", "password": "secret-pass"})
+    page = client.get(f"/dashboard/messages?site={world.site_id}").get_data(as_text=True)
+    assert "Tin lỗi hoặc chậm hôm nay" in page and "Đến lượt" in page and "+8498•••••21" in page
+    for secret in ("zalo-secret", "sms-secret", "0987654321", "987654321"):
+        assert secret not in page and secret not in str(health)
+
+
+def test_a_citizen_called_and_finished_between_two_refreshes_is_still_told_once(
+    luot: Luot, world: World, client: FlaskClient, gateway: Gateway, clock: ManualClock
+):
+    """The called message comes from the line's latest calls too, not only from who stands at a counter now."""
+    configure(luot, world.site_id, messaging(gateway))
+    clerk = staff_token(client, "clerk2")
+    ticket = issue(client, world.kiosk_token, "TP-A")
+    act(client, clerk, world.counters["c2"], "open")
+    act(client, clerk, world.counters["c2"], "next")
+    act(client, clerk, world.counters["c2"], "start")
+    act(client, clerk, world.counters["c2"], "finish")
+    settle(luot)
+    with luot.db.write() as session:  # the watch is seen only now, after the ticket left the counter
+        watch_ticket(session, ticket_id=ticket["id"], address="0912345678", near_turn=True, called=True)
+        session.commit()
+    triggers = luot.message_triggers
+    triggers.watch_added(world.site_id)
+    line = luot.lines.site(world.site_id, clock.now())
+    assert line.at_counter == {} or all(v.id != ticket["id"] for v in line.at_counter.values())
+    assert triggers.check(world.site_id, line, clock.now()) == 1
+    assert triggers.check(world.site_id, line, clock.now()) == 0
+    triggers.watch_added(world.site_id)  # read again from the database: still nothing more
+    assert triggers.check(world.site_id, line, clock.now()) == 0
+    assert [(r.kind, r.params) for r in outbox(luot)] == [
+        ("called", {"display_number": ticket["display_number"], "counter": "2"})
+    ]
+
+
+def test_the_worker_started_in_the_background_sends_and_stops_with_the_app(luot: Luot, world: World, gateway: Gateway):
+    configure(luot, world.site_id, messaging(gateway))
+    worker = luot.messages
+    assert worker is not None
+    worker.start()
+    with luot.db.write() as session:
+        enqueue(
+            session,
+            site_id=world.site_id,
+            kind=MessageKind.OTP,
+            address="0912345678",
+            params={"code": "9"},
+            dedupe_key="bg",
+        )
+        session.commit()
+    (request,) = gateway.wait_for(1)  # picked up by the loop within its poll interval
+    assert request.json()["ref"] == "bg"
+    luot.close(timeout=5)  # stops the loop
+    assert worker.stop(0) is True

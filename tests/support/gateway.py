@@ -28,6 +28,7 @@ class Recorded:
 class Gateway:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.arrived = 0  # requests received, answered or not
         self._failures: list[int] = []
         self._holds = 0
         self._released = threading.Event()
@@ -70,6 +71,12 @@ class Gateway:
                 raise TimeoutError(f"{len(self.matching(path))} of {count} requests to {path!r}")
             return self.matching(path)
 
+    def wait_arrived(self, count: int, timeout: float = 15.0) -> None:
+        """Blocks until `count` requests have arrived (a held one included); TimeoutError."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.arrived >= count, timeout):
+                raise TimeoutError(f"{self.arrived} of {count} requests arrived")
+
     def matching(self, path: str = "") -> list[Recorded]:
         return [r for r in self.requests if r.path.startswith(path)]
 
@@ -77,6 +84,8 @@ class Gateway:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         with self._changed:
+            self.arrived += 1
+            self._changed.notify_all()
             status = self._failures.pop(0) if self._failures else 200
             hold = self._holds > 0
             self._holds -= 1 if hold else 0
