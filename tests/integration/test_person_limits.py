@@ -31,7 +31,9 @@ BINH = "b" * 64
 
 
 def take(luot: Luot, world: World, service: str, person: str | None = ANNA, channel: str = Channel.ONLINE):
-    return luot.run(queueing.issue_ticket, site_id=world.site_id, service_code=service, channel=channel, person_key=person)
+    return luot.run(
+        queueing.issue_ticket, site_id=world.site_id, service_code=service, channel=channel, person_key=person
+    )
 
 
 def service_id(luot: Luot, code: str) -> int:
@@ -80,7 +82,9 @@ def test_a_booking_not_yet_checked_in_counts_and_is_counted_once_when_checked_in
 def check_limits(session, world, service: str, limits: PersonLimits):
     sid = session.exec(select(Service.id).where(Service.code == service)).one()
     now_day = local_date(session.exec(select(Ticket.issued_at)).first())
-    return check_person_limits(session, site_id=world.site_id, person_key=ANNA, service_id=sid, day=now_day, limits=limits)
+    return check_person_limits(
+        session, site_id=world.site_id, person_key=ANNA, service_id=sid, day=now_day, limits=limits
+    )
 
 
 def test_other_days_other_sites_and_cancelled_numbers_do_not_count(luot, world, clock):
