@@ -94,7 +94,8 @@ def dump(luot: Luot) -> dict[str, dict[Any, dict[str, Any]]]:
 
 
 def changes(before: dict, after: dict) -> dict[str, dict[str, Any]]:
-    """table → {"deleted": rowids, "added": rowids, "columns": {rowid: changed column names}} (only tables that changed)."""
+    """table → {"deleted": rowids, "added": rowids, "columns": {rowid: changed column names}}, for tables that
+    changed."""
     found: dict[str, dict[str, Any]] = {}
     for table in before.keys() | after.keys():
         old, new = before.get(table, {}), after.get(table, {})
