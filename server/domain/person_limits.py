@@ -88,10 +88,10 @@ def person_holdings(session: Session, *, site_id: int, person_key: str, day: dat
     """Service id → how many numbers and not-yet-checked-in bookings the person holds on `day` at the site."""
     params = {"person_key": person_key, "day": day, "site_id": site_id}
     held: dict[int, int] = {}
-    for service_id, count in session.exec(_TICKETS, params=params):  # type: ignore[call-overload]
+    for service_id, count in session.exec(_TICKETS, params=params):
         held[service_id] = held.get(service_id, 0) + count
     window = {"start": local_midnight(day), "end": local_midnight(day + timedelta(days=1))}
-    for service_id, count in session.exec(_APPOINTMENTS, params={**params, **window}):  # type: ignore[call-overload]
+    for service_id, count in session.exec(_APPOINTMENTS, params={**params, **window}):
         held[service_id] = held.get(service_id, 0) + count
     return held
 
