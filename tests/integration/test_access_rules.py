@@ -110,6 +110,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     },
     "privacy.find": ADMINS,
     "privacy.delete": ADMINS,
+    "privacy_page.page": ADMINS,
 }
 BODIES = {"api.rate": {"score": "very_satisfied"}, "api.transfer": {"service": "TP-B"}}  # bodies parsed before auth
 SIGN_OUT = {"dashboard.logout"}  # answers everyone with the sign-in page

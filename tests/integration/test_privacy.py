@@ -244,3 +244,23 @@ def test_the_daily_housekeeping_of_serve_purges(luot: Luot, days):
     with luot.db.read() as session:
         old = session.get(Appointment, days["old"]["booking"])
     assert old is not None and old.person_key is None
+
+
+def test_the_admin_page_finds_and_deletes_in_the_page_language(client, luot: Luot, days):
+    admin = bearer(staff_token(client, "admin"))
+    empty = client.get("/admin/privacy/", headers=admin)
+    assert empty.status_code == 200 and "Dữ liệu cá nhân" in empty.get_data(as_text=True)
+    found = client.post("/admin/privacy/", headers=admin, data={"phone": "0912 345 678", "action": "find"})
+    page = found.get_data(as_text=True)
+    assert found.status_code == 200 and 'id="found"' in page and "BK-old" in page and "Xóa dữ liệu này" in page
+    assert "912345678" not in page.replace(" ", "").replace("0912345678", "")  # only the number the admin typed
+    bad = client.post("/admin/privacy/?lang=en", headers=admin, data={"phone": "12", "action": "find"})
+    assert bad.status_code == 400 and "Vietnamese mobile phone number" in bad.get_data(as_text=True)
+    gone = client.post("/admin/privacy/", headers=admin, data={"phone": "0912345678", "action": "delete"})
+    assert gone.status_code == 200 and 'id="deleted"' in gone.get_data(as_text=True)
+    with luot.db.read() as session:
+        keyed = session.exec(select(Appointment).where(col(Appointment.person_key).is_not(None))).all()
+        actions = [e.action for e in session.exec(select(AuditEntry).where(AuditEntry.entity == "personal_data"))]
+    assert keyed == [] and actions == ["read", "delete"]
+    clerk = bearer(staff_token(client, "clerk1"))
+    assert client.get("/admin/privacy/", headers=clerk).status_code == 403
