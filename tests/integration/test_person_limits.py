@@ -183,3 +183,26 @@ def test_bookings_of_another_day_do_not_count(luot, world):
             )
         )
     take(luot, world, "TP-A")
+
+
+def test_the_limit_reads_go_through_the_person_indexes(migrated_instance):
+    """The statements check_person_limits runs, compiled for SQLite, read the person's rows by index."""
+    import sqlite3
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+    from server.domain import person_limits
+
+    def plan(statement, **params) -> str:
+        sql = str(
+            statement.params(**params).compile(dialect=sqlite_dialect.dialect(), compile_kwargs={"literal_binds": True})
+        )
+        with sqlite3.connect(migrated_instance / "luot.sqlite3") as connection:
+            return " ".join(row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}"))
+
+    day, start = date(2026, 11, 18), datetime(2026, 11, 17, 17, tzinfo=UTC)
+    tickets = plan(person_limits._TICKETS, person_key=ANNA, day=day, site_id=1)
+    assert "ix_ticket_person_day" in tickets
+    bookings = plan(person_limits._APPOINTMENTS, person_key=ANNA, start=start, end=start + timedelta(days=1))
+    assert "ix_appointment_person_key" in bookings
