@@ -273,12 +273,14 @@ def _register_identity(app: Flask) -> None:
     """The citizen's identification (phone codes, OpenID Connect) and the admin's personal-data API (issue 18)."""
     from authlib.integrations.flask_client import OAuth
 
+    from dashboard.privacy_page import privacy_page
     from server.identity.routes import citizen
     from server.privacy.routes import privacy
 
     OAuth(app)  # the OpenID clients are registered per provider on first use (server.identity.oidc)
     app.register_blueprint(citizen)
     app.register_blueprint(privacy)
+    app.register_blueprint(privacy_page)
 
 
 def _limiter_storage(settings: Settings) -> str:

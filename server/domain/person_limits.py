@@ -71,16 +71,16 @@ _TICKETS = (
     )
     .group_by(col(Ticket.origin_service_id))
 )
+# No site condition in SQL: SQLite would then read the site's whole index instead of the person's few rows.
 _APPOINTMENTS = (
-    select(Appointment.service_id, func.count())
+    select(Appointment.site_id, Appointment.service_id, func.count())
     .where(
         Appointment.person_key == bindparam("person_key"),
-        Appointment.site_id == bindparam("site_id"),
         Appointment.slot_at >= bindparam("start"),
         Appointment.slot_at < bindparam("end"),
         col(Appointment.ticket_id).is_(None),
     )
-    .group_by(col(Appointment.service_id))
+    .group_by(col(Appointment.site_id), col(Appointment.service_id))
 )
 
 
@@ -88,11 +88,12 @@ def person_holdings(session: Session, *, site_id: int, person_key: str, day: dat
     """Service id → how many numbers and not-yet-checked-in bookings the person holds on `day` at the site."""
     params = {"person_key": person_key, "day": day, "site_id": site_id}
     held: dict[int, int] = {}
-    for service_id, count in session.exec(_TICKETS, params=params):  # type: ignore[call-overload]
+    for service_id, count in session.exec(_TICKETS, params=params):
         held[service_id] = held.get(service_id, 0) + count
     window = {"start": local_midnight(day), "end": local_midnight(day + timedelta(days=1))}
-    for service_id, count in session.exec(_APPOINTMENTS, params={**params, **window}):  # type: ignore[call-overload]
-        held[service_id] = held.get(service_id, 0) + count
+    for booked_site, service_id, count in session.exec(_APPOINTMENTS, params={"person_key": person_key, **window}):
+        if booked_site == site_id:
+            held[service_id] = held.get(service_id, 0) + count
     return held
 
 

@@ -11,8 +11,8 @@ the instance secret and run these inside one write transaction.
 from __future__ import annotations
 
 import hashlib
-import math
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta

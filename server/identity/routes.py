@@ -34,7 +34,7 @@ from server.domain.errors import DomainError
 from server.extensions import limiter
 from server.i18n import both, pick_language
 from server.identity import oidc
-from server.identity.citizen import Citizen
+from server.identity.citizen import Citizen, IdentityKind, person_key
 from server.identity.consent import CONSENT_TEXT, CONSENT_VERSION
 from server.identity.errors import CodeExpired, ConsentRequired, SignInFailed, SignInUnavailable, WrongCode
 from server.identity.otp import send_code, verify_code
@@ -64,8 +64,6 @@ def _address() -> str:
 
 def _phone_key() -> str:
     """Rate-limit key of the phone in the body (its person key: the limiter's store never holds the number)."""
-    from server.identity.citizen import IdentityKind, person_key
-
     data = request.get_json(silent=True)
     raw = data.get("phone") if isinstance(data, dict) else None
     try:

@@ -92,9 +92,12 @@ def find_person(session: Session, person: Person) -> PersonData:
         data.appointments.append({"id": a.id, "site_id": a.site_id, "code": a.code, "slot_at": a.slot_at.isoformat()})
     ticket_ids = [t["id"] for t in data.tickets]
     appointment_ids = [a["id"] for a in data.appointments]
-    mine = [col(OutboxMessage.ticket_id).in_(ticket_ids), col(OutboxMessage.appointment_id).in_(appointment_ids)]
+    mine: list[Any] = [
+        col(OutboxMessage.ticket_id).in_(ticket_ids),
+        col(OutboxMessage.appointment_id).in_(appointment_ids),
+    ]
     if person.phone:
-        mine.append(OutboxMessage.address == person.phone)
+        mine.append(col(OutboxMessage.address) == person.phone)
     messages = session.exec(_scoped(select(OutboxMessage).where(sa.or_(*mine)), OutboxMessage, person))
     for m in messages:
         data.messages.append(
@@ -107,9 +110,9 @@ def find_person(session: Session, person: Person) -> PersonData:
                 "has_address": bool(m.address),
             }
         )
-    watched = [col(TicketWatch.ticket_id).in_(ticket_ids)]
+    watched: list[Any] = [col(TicketWatch.ticket_id).in_(ticket_ids)]
     if person.phone:
-        watched.append(TicketWatch.address == person.phone)
+        watched.append(col(TicketWatch.address) == person.phone)
     data.watches = [
         w.id for w in session.exec(_scoped(select(TicketWatch).where(sa.or_(*watched)), TicketWatch, person))
     ]

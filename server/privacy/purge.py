@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -71,7 +72,7 @@ def purge(session: Session, now: datetime, older_than_days: int) -> dict[str, in
 
 
 def _changed(session: Session, statement: sa.Executable) -> int:
-    result = session.execute(statement)  # type: ignore[call-overload]
+    result: Any = session.execute(statement)
     return int(result.rowcount or 0)
 
 
@@ -112,7 +113,7 @@ def _outbox(session: Session, window: PurgeWindow) -> int:
 
 
 def _watches(session: Session, window: PurgeWindow) -> int:
-    finished = sa.select(Ticket.id).where(col(Ticket.service_date) < window.today)
+    finished = sa.select(col(Ticket.id)).where(col(Ticket.service_date) < window.today)
     return _changed(session, sa.delete(TicketWatch).where(col(TicketWatch.ticket_id).in_(finished)))
 
 

@@ -136,6 +136,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     **{f"booking_staff.{name}": STAFF_OF_SITE for name in ("day_json", "staff_cancel", "staff_move", "staff_page")},
     "admin.holidays": ADMINS,
     "admin.toggle_holiday": ADMINS,
+    "privacy_page.page": ADMINS,
 }
 BODIES = {"api.rate": {"score": "very_satisfied"}, "api.transfer": {"service": "TP-B"}}  # bodies parsed before auth
 SIGN_OUT = {"dashboard.logout"}  # answers everyone with the sign-in page

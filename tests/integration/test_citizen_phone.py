@@ -145,7 +145,9 @@ def test_codes_per_client_address_are_limited(settings, clock, tmp_path):
 
 def test_a_site_that_cannot_text_phones_says_so(client, world):
     response = ask(client)
-    assert error(response, 422, translated=False)["code"] == "message_channel_missing"  # vi: the messages helper's catalogue
+    assert (
+        error(response, 422, translated=False)["code"] == "message_channel_missing"
+    )  # vi: the messages helper's catalogue
 
 
 def test_an_unknown_site_is_404(client, sms_world):
