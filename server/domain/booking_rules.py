@@ -73,8 +73,8 @@ def new_code() -> str:
 
 
 def normalised_code(text: str) -> str:
-    """A typed or scanned code as stored: upper case, spaces and dashes dropped."""
-    return "".join(ch for ch in text.upper() if ch.isalnum())
+    """A typed or scanned code as stored: upper case, spaces dropped (codes made elsewhere may hold dashes)."""
+    return "".join(text.upper().split())
 
 
 def slots_on(hours: dict[str, Any], day: date, slot_minutes: int) -> list[datetime]:
