@@ -44,7 +44,9 @@ from server.identity.citizen import IdentityKind, person_key
 from server.identity.session import current_citizen
 from server.models import Appointment, Site
 
-book = Blueprint("booking", __name__, template_folder="templates", static_folder="static", static_url_path="/book/static")
+book = Blueprint(
+    "booking", __name__, template_folder="templates", static_folder="static", static_url_path="/book/static"
+)
 
 
 class BookRequest(BaseModel):

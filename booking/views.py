@@ -108,7 +108,11 @@ def booking_json(session: Session, appointment: Appointment, now: datetime) -> d
         "minutes": service.slot_minutes,
         "service": {"code": service.code, "name": service.name, "name_en": service.name_en},
         "agency": {"name": agency.name if agency else "", "name_en": agency.name_en if agency else ""},
-        "site": {"code": site.code if site else "", "name": site.name if site else "", "address": site.address if site else ""},
+        "site": {
+            "code": site.code if site else "",
+            "name": site.name if site else "",
+            "address": site.address if site else "",
+        },
         "changeable": status == "booked" and appointment.slot_at > now,
         "today": local.date() == local_date(now),
         "checked_in": appointment.ticket_id is not None,

@@ -42,7 +42,9 @@ def holidays() -> ResponseReturnValue:
     ctx = luot()
     first = _month(request.args.get("month"), local_date(ctx.clock.now()))
     with ctx.db.read() as db_session:
-        sites = [s for s in db_session.exec(select(Site).order_by(col(Site.code))).all() if principal.may_see_site(s.id or 0)]
+        sites = [
+            s for s in db_session.exec(select(Site).order_by(col(Site.code))).all() if principal.may_see_site(s.id or 0)
+        ]
         if not sites:
             abort(404)
         chosen = request.args.get("site", type=int) or sites[0].id
@@ -90,6 +92,15 @@ def toggle_holiday() -> ResponseReturnValue:
         else:
             db_session.delete(existing)
             action = "open"
-        audit(db_session, principal, action, "holidays", None, site_id, f"{day.isoformat()} {action}", {"day": day.isoformat()})
+        audit(
+            db_session,
+            principal,
+            action,
+            "holidays",
+            None,
+            site_id,
+            f"{day.isoformat()} {action}",
+            {"day": day.isoformat()},
+        )
     ctx.lines.mark_stale(site_id)  # the site's hours changed: its line (estimates, "closed") is built again
     return redirect(url_for("admin.holidays", site=site_id, month=request.form.get("month") or day.strftime("%Y-%m")))

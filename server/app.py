@@ -253,16 +253,15 @@ def _install_outage_handlers(app: Flask) -> None:
 def _register_surfaces(app: Flask) -> None:
     """The blueprints of the surfaces: kiosk, boards and phone page, counter console and tablet, dashboard and
     administration. They only route: everything they use is on the context."""
+    from booking import blueprints as booking_blueprints
     from counter.routes import counter
-    from dashboard.access import PageDenied, denied_response
     from dashboard import holidays  # noqa: F401  (the holiday calendar's routes on `admin`)
+    from dashboard.access import PageDenied, denied_response
     from dashboard.admin import admin
     from dashboard.messages_page import messages_dashboard
     from dashboard.routes import dashboard
     from display.routes import display
     from kiosk.routes import kiosk
-
-    from booking import blueprints as booking_blueprints
 
     for blueprint in (kiosk, display, counter, dashboard, admin, messages_dashboard, *booking_blueprints()):
         app.register_blueprint(blueprint)

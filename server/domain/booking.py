@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Executable
 from sqlmodel import Session, col, select
 
 from server.clock import local_date, local_midnight
@@ -57,7 +58,7 @@ _GIVE_BACK = (
 )
 
 
-def _ensure_row(dialect: str):  # type: ignore[no-untyped-def]
+def _ensure_row(dialect: str) -> Executable:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
         insert(_SEATS)
@@ -144,7 +145,12 @@ def book(
     if holder:
         limits = site_rules(session, site_id).person_limits
         check_person_limits(
-            session, site_id=site_id, person_key=holder, service_id=service.id or 0, day=local_date(slot_at), limits=limits
+            session,
+            site_id=site_id,
+            person_key=holder,
+            service_id=service.id or 0,
+            day=local_date(slot_at),
+            limits=limits,
         )
     take_seat(session, service.id or 0, slot_at, settings.slot_capacity)
     secret = secrets.token_urlsafe(24)

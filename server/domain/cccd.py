@@ -6,7 +6,8 @@ The layout (the card's QR, also shown by VNeID), fields separated by ``|``::
 
 ID number (12 digits) | old ID number (9 digits, CMND; may be empty) | full name | birth date (ddmmyyyy) |
 sex (Nam / Nữ) | permanent address | issue date (ddmmyyyy). Cards issued from 2024 may carry fewer trailing
-fields and later ones may append some (ignored); only the first (the number) is needed to find a booking, the others are checked when present.
+fields and later ones may append some (ignored); only the first (the number) is needed to find a booking,
+the others are checked when present.
 Pure: no database, no framework. Nothing here is stored: the number only becomes a keyed hash (person_key).
 """
 

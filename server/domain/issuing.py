@@ -107,14 +107,13 @@ def issue_ticket(
         )
     ticket = _new_ticket(session, now, today, service, priority, channel, issuer_key, idempotency_key)
     ticket.person_key = person_key or None
-    booked: dict[str, str] = {}
+    entry = log_event(session, ticket, EventKind.ISSUED, now, flush=False, channel=ticket.channel, priority=priority)
     if appointment is not None:
         # inside its window the ticket is ordered by its slot; outside, an ordinary ticket that keeps the slot
         ticket.appointment_at = check_in(appointment, now, site_rules(session, site_id))
         appointment.ticket_id = ticket.id
         session.add(appointment)
-        booked = {"booked_for": appointment.slot_at.isoformat(), "appointment": appointment.code}
-    log_event(session, ticket, EventKind.ISSUED, now, flush=False, channel=ticket.channel, priority=priority, **booked)
+        entry.data = {**entry.data, "booked_for": appointment.slot_at.isoformat(), "appointment": appointment.code}
     view = ticket_view(session, ticket, {})
     event = TicketIssued(site_id=site_id, at=now, ticket=view, service_ids=frozenset({ticket.service_id}))
     return Outcome(view, [event], created=True)

@@ -31,7 +31,7 @@ def _ids(name: str) -> Any:
 
 
 _SITE_SETTINGS = select(Site.settings).where(Site.id == bindparam("site_id"))
-_HOLIDAYS = select(Holiday.day).where(Holiday.site_id == bindparam("site_id"))
+_HOLIDAYS = select(col(Holiday.day)).where(Holiday.site_id == bindparam("site_id"))
 
 
 def site_rules(session: Session, site_id: int) -> SiteRules:

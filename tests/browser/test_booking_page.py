@@ -53,7 +53,9 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 @pytest.fixture
 def phone(browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, accept_downloads=True)
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, accept_downloads=True
+    )
     page = context.new_page()
     yield page
     context.close()
@@ -83,7 +85,9 @@ class Steps:
 def open_counter_and_queue(server: ServerProcess) -> int:
     """Counter 2 (TP-A only) opens and calls one of four kiosk citizens; returns how many still wait."""
     with sqlite3.connect(server.instance_dir / "luot.sqlite3") as db:
-        counter = db.execute("SELECT c.id FROM counter c JOIN site s ON s.id = c.site_id WHERE s.code = 'HN' AND c.number = 2")
+        counter = db.execute(
+            "SELECT c.id FROM counter c JOIN site s ON s.id = c.site_id WHERE s.code = 'HN' AND c.number = 2"
+        )
         counter_id = counter.fetchone()[0]
     kiosk, clerk = Api(server.url, "kiosk-token-1"), Api(server.url)
     clerk.token = clerk.login("clerk2")
@@ -99,7 +103,8 @@ def open_counter_and_queue(server: ServerProcess) -> int:
 def last_code(server: ServerProcess, phone_e164: str) -> str:
     with sqlite3.connect(server.instance_dir / "luot.sqlite3") as db:
         row = db.execute(
-            "SELECT params FROM outboxmessage WHERE kind = 'otp' AND address = ? ORDER BY id DESC LIMIT 1", (phone_e164,)
+            "SELECT params FROM outboxmessage WHERE kind = 'otp' AND address = ? ORDER BY id DESC LIMIT 1",
+            (phone_e164,),
         ).fetchone()
     assert row is not None, "no code was queued"
     return str(json.loads(row[0])["code"])
@@ -220,6 +225,8 @@ def test_the_whole_booking_flow_on_a_phone(server: ServerProcess, phone: Page, l
     expect(phone.locator("#ahead")).to_have_text(str(ahead))
     expect(phone.locator("#come-back")).to_contain_text(w["come_back"], timeout=SHOWN)
     back = re.search(r"(\d\d):(\d\d)", phone.locator("#come-back").inner_text())
-    assert back and "08:05" <= f"{back[1]}:{back[2]}" <= "08:40"  # by the server's clock (08:00 and a bit): wait − 5 min
+    assert (
+        back and "08:05" <= f"{back[1]}:{back[2]}" <= "08:40"
+    )  # by the server's clock (08:00 and a bit): wait − 5 min
     steps.shot("number-for-today", min_font=13)  # the tracking page (display/) has its own, smaller footnote
     assert steps.count == 11

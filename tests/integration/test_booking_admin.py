@@ -15,8 +15,8 @@ from server.domain.online import take_online_number
 from server.maintenance import sweep_bookings_now
 from server.models import Appointment, Holiday, Service, Site, Ticket, TicketEvent
 from server.privacy.daily import purge_now
-from tests.support.booking_world import OFFICE_HOURS
 from tests.support.api import bearer, staff_token
+from tests.support.booking_world import OFFICE_HOURS
 from tests.support.forms import form_of, post, text_of
 
 
@@ -73,7 +73,9 @@ def test_a_day_closed_in_the_holiday_calendar_offers_no_slots_and_takes_no_numbe
     assert reopened.status_code == 302, reopened.get_data(as_text=True)[:300]
     with luot.db.read() as session:
         assert session.exec(select(Holiday)).all() == []
-    assert client.post("/api/v1/tickets", json={"service": "TP-A"}, headers=bearer(world.kiosk_token)).status_code == 201
+    assert (
+        client.post("/api/v1/tickets", json={"service": "TP-A"}, headers=bearer(world.kiosk_token)).status_code == 201
+    )
 
 
 def test_online_numbers_still_waiting_at_the_sites_lapse_time_are_cancelled(luot, world, clock):
@@ -92,7 +94,9 @@ def test_online_numbers_still_waiting_at_the_sites_lapse_time_are_cancelled(luot
     with luot.db.read() as session:
         assert session.get(Ticket, online.ticket.id).status == "cancelled"
         assert session.get(Ticket, kiosk.ticket.id).status == "waiting"  # a kiosk number does not lapse
-        event = session.exec(select(TicketEvent).where(TicketEvent.ticket_id == online.ticket.id, TicketEvent.kind == "cancelled")).one()
+        event = session.exec(
+            select(TicketEvent).where(TicketEvent.ticket_id == online.ticket.id, TicketEvent.kind == "cancelled")
+        ).one()
     assert event.data == {"reason": "online_lapsed", "previous_status": "waiting"}
     assert luot.lines.site(world.site_id, clock.now()) is not None
     assert sweep_bookings_now(luot) == (0, set())  # once

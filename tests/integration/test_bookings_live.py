@@ -108,7 +108,9 @@ def test_a_booking_not_checked_in_lapses_and_the_kiosk_refuses_it(tmp_path):
     server = ServerProcess(tmp_path / "instance", env={"LUOT_CLOCK_START": START.isoformat()})
     world = server.prepare(build_booking_world)
     with sqlite3.connect(server.instance_dir / "luot.sqlite3") as db:
-        service_id = db.execute("SELECT id FROM service WHERE code = 'TP-A' AND site_id = ?", (world.site_id,)).fetchone()[0]
+        service_id = db.execute(
+            "SELECT id FROM service WHERE code = 'TP-A' AND site_id = ?", (world.site_id,)
+        ).fetchone()[0]
         slot_at = (START - timedelta(minutes=75)).astimezone(UTC).replace(tzinfo=None)  # 06:45: lapsed at 07:45
         db.execute(
             "INSERT INTO appointment (site_id, service_id, code, slot_at, status, manage_hash, channel, language) "
@@ -181,7 +183,10 @@ def test_cancel_frees_the_place_and_move_keeps_the_code(live):
     assert requests.post(f"{link}/cancel", json={}, timeout=10).json()["error"]["code"] == "booking_not_changeable"
     assert live.book(anna, slot(9, 15), service="CA-X").status_code == 201
     ics = requests.get(f"{link}/booking.ics", timeout=10)
-    assert ics.headers["Content-Type"].startswith("text/calendar") and "DTSTART;TZID=Asia/Ho_Chi_Minh:20261118T091500" in ics.text
+    assert (
+        ics.headers["Content-Type"].startswith("text/calendar")
+        and "DTSTART;TZID=Asia/Ho_Chi_Minh:20261118T091500" in ics.text
+    )
     assert requests.get(f"{live.url}/book/HN/b/not-a-secret", timeout=10).status_code == 404
 
 
@@ -196,7 +201,9 @@ def test_booking_needs_an_identified_citizen_or_staff(live):
     )
     assert staff.status_code == 201, staff.text
     day = live.staff.http.get(
-        f"{live.url}/book/HN/staff/day?date=2026-11-18", headers={"Authorization": f"Bearer {live.staff.token}"}, timeout=10
+        f"{live.url}/book/HN/staff/day?date=2026-11-18",
+        headers={"Authorization": f"Bearer {live.staff.token}"},
+        timeout=10,
     ).json()
     assert [(g["service"], [b["time"] for b in g["bookings"]]) for g in day["services"]] == [("TP-A", ["09:00"])]
     anna = live.citizen("+84904000001")

@@ -2,7 +2,8 @@
 
 Service: `bookable`, `online_numbers`, `slot_minutes`, `slot_capacity`, `booking_days_ahead`,
 `booking_cutoff_minutes`. Appointment: `status`, `manage_hash` (the confirmation link's secret, hashed),
-`channel`, `contact`, `card_key` (the CCCD's person key), `language`, `created_at`, `changed_at`, an index on (service_id, slot_at).
+`channel`, `contact`, `card_key` (the CCCD's person key), `language`, `created_at`, `changed_at`, an index on
+(service_id, slot_at).
 New tables: `bookingslot` (seats taken per service and slot, the race-safe capacity counter) and
 `holiday` (a site's closed days).
 
