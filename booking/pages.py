@@ -9,6 +9,7 @@ from flask import Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from booking.routes import book, site_of
+from server.clock import local_date
 from server.context import luot
 from server.i18n import LANGUAGES, translate
 from server.models import Site
@@ -73,6 +74,14 @@ PAGE_STRINGS: dict[str, str] = {
     "weekday_5": "Saturday",
     "weekday_6": "Sunday",
     "step": "Step {n} of {total}",
+    "status_booked": "Booked",
+    "status_checked_in": "Checked in",
+    "status_cancelled": "Cancelled",
+    "status_lapsed": "Lapsed",
+    "channel_online": "Online",
+    "channel_staff": "By staff",
+    "move_here": "Move to the chosen time",
+    "cancel_short": "Cancel",
     "consent_fallback": (
         "We use your phone number only to send you the code and the messages about this booking. It is deleted "
         "after your appointment day. Only a coded form of it is kept for 30 days to apply the limit of numbers "
@@ -158,6 +167,7 @@ def staff_page_response(site_code: str, site_id: int) -> ResponseReturnValue:
         "base": f"/book/{site.code}",
         "strings": strings(language),
         "dashboard": url_for("dashboard.live"),
+        "today": local_date(luot().clock.now()).isoformat(),  # the centre's day, not the staff PC's
     }
     return render_template(
         "booking_staff.html", config=config, site=site, lang=language, _=lambda m: translate(m, language)

@@ -3,6 +3,7 @@ const config = JSON.parse(document.getElementById("luot-config").textContent);
 const base = config.base;
 const lang = config.language;
 const csrf = document.getElementById("csrf").value;
+const S = config.strings;
 const $ = (id) => document.getElementById(id);
 
 async function call(method, url, body) {
@@ -63,21 +64,28 @@ async function loadDay() {
     const table = document.createElement("table");
     for (const booking of group.bookings) {
       const row = document.createElement("tr");
-      row.append(cell(booking.time), cell(booking.code), cell(booking.status), cell(booking.channel));
+      row.dataset.code = booking.code;
+      row.append(
+        cell(booking.time),
+        cell(booking.code),
+        cell(S[`status_${booking.status}`] || booking.status),
+        cell(S[`channel_${booking.channel}`] || booking.channel),
+      );
+      row.lastChild.previousSibling.dataset.status = booking.status;
       const actions = document.createElement("td");
       if (booking.status === "booked") {
         const cancel = document.createElement("button");
         cancel.type = "button";
-        cancel.textContent = "✕";
-        cancel.title = "Cancel";
+        cancel.textContent = S.cancel_short;
+        cancel.dataset.action = "cancel";
         cancel.addEventListener("click", async () => {
           await call("POST", `${base}/staff/${booking.id}/cancel`, {});
           loadDay();
         });
         const move = document.createElement("button");
         move.type = "button";
-        move.textContent = "→";
-        move.title = "Move to the time chosen above";
+        move.textContent = S.move_here;
+        move.dataset.action = "move";
         move.addEventListener("click", async () => {
           try {
             await call("POST", `${base}/staff/${booking.id}/move`, { slot: $("staff-slot").value });
@@ -106,13 +114,14 @@ $("staff-form").addEventListener("submit", async (event) => {
       language: lang,
     });
     $("staff-result").textContent = `${answer.booking.code} · ${answer.booking.date} ${answer.booking.time} · ${answer.link}`;
+    $("staff-result").dataset.code = answer.booking.code;
     loadSlots();
     loadDay();
   } catch (error) {
     $("staff-result").textContent = error.message;
   }
 });
-const today = new Date().toLocaleDateString("en-CA", { timeZone: "Asia/Ho_Chi_Minh" });
+const today = config.today;
 $("staff-date").value = today;
 $("day-date").value = today;
 $("staff-service").addEventListener("change", loadSlots);
