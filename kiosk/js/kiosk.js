@@ -65,6 +65,7 @@ function h(tag, props = {}, ...children) {
 function translateStatic() {
   document.documentElement.lang = state.lang;
   for (const el of document.querySelectorAll("[data-msg]")) el.textContent = t(el.dataset.msg);
+  for (const el of document.querySelectorAll("[data-msg-placeholder]")) el.placeholder = t(el.dataset.msgPlaceholder);
   for (const button of document.querySelectorAll("[data-lang]")) {
     button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
   }
