@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, abort, jsonify, redirect, request
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 
@@ -104,3 +104,20 @@ def staff_page(site_code: str) -> ResponseReturnValue:
 
     _principal, site_id = _site_staff(site_code)
     return staff_page_response(site_code, site_id)
+
+
+@staff_pages.get("/book/staff")
+def staff_home() -> ResponseReturnValue:
+    """The dashboard's link: the bookings page of the staff member's site (province staff: the first site)."""
+    from sqlmodel import col, select
+
+    from server.models import Site
+
+    principal = require(staff_roles=STAFF_ROLES)
+    with luot().db.read() as db_session:
+        sites = db_session.exec(select(Site).order_by(col(Site.code))).all()
+    mine = [s for s in sites if principal.may_see_site(s.id or 0)]
+    if not mine:
+        abort(404)
+    chosen = next((s for s in mine if s.id == principal.site_id), mine[0])
+    return redirect(f"/book/{chosen.code}/staff")

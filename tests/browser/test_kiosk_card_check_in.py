@@ -32,9 +32,13 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 def test_scanning_the_id_card_at_the_kiosk_checks_in_todays_booking(server: ServerProcess, page: Page):
     citizen = requests.Session()
-    citizen.cookies.set("session", citizen_cookie(instance_secret(server.settings()), "+84901234567"), domain="127.0.0.1")
+    citizen.cookies.set(
+        "session", citizen_cookie(instance_secret(server.settings()), "+84901234567"), domain="127.0.0.1"
+    )
     booked = citizen.post(
-        f"{server.url}/book/HN/bookings", json={"service": "TP-A", "slot": slot(8, 15), "card": "001099012345"}, timeout=10
+        f"{server.url}/book/HN/bookings",
+        json={"service": "TP-A", "slot": slot(8, 15), "card": "001099012345"},
+        timeout=10,
     )
     assert booked.status_code == 201, booked.text
 

@@ -134,6 +134,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "booking.create": STAFF_OF_SITE,  # or an identified citizen (none among these callers)
     "booking.online": NOBODY,  # an identified citizen only
     **{f"booking_staff.{name}": STAFF_OF_SITE for name in ("day_json", "staff_cancel", "staff_move", "staff_page")},
+    "booking_staff.staff_home": STAFF,  # to their own site's page
     "admin.holidays": ADMINS,
     "admin.toggle_holiday": ADMINS,
     "privacy_page.page": ADMINS,

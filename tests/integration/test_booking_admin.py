@@ -124,3 +124,45 @@ def test_the_purge_clears_a_bookings_contact_after_its_day_and_its_card_key_afte
         row = session.get(Appointment, outcome.appointment.id)
     assert (row.contact, row.card_key, row.person_key) == (None, None, None)
     assert row.code == outcome.appointment.code and row.slot_at == at(9)  # the booking stays, anonymous
+
+
+def test_a_booking_confirmation_change_and_cancellation_are_queued_once_for_the_citizens_phone(
+    client, luot, world, clock
+):
+    from server.configuration.site_settings import check_site_settings
+    from server.models import OutboxMessage
+    from tests.support.citizens import SMS
+
+    make_bookable(luot, world)
+    with luot.db.write() as session:
+        site = session.get(Site, world.site_id)
+        site.settings = check_site_settings({**site.settings, "messaging": SMS})
+        session.add(site)
+    clock.set(at(8))
+    with client.session_transaction() as browser:
+        browser["citizen"] = {"key": "b" * 64, "kind": "phone", "phone": "+84912345678", "name": "", "exp": 4e9}
+    made = client.post("/book/HN/bookings", json={"service": "TP-A", "slot": at(9).isoformat()})
+    assert made.status_code == 201, made.get_json()
+    link = f"/book/HN/b/{made.get_json()['secret']}"
+    assert client.post(f"{link}/move", json={"slot": at(9, 30).isoformat()}).status_code == 200
+    assert client.post(f"{link}/cancel", json={}).status_code == 200
+    with luot.db.read() as session:
+        queued = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [(m.kind, m.address) for m in queued] == [
+        ("booking_confirmed", "+84912345678"),
+        ("booking_changed", "+84912345678"),
+        ("booking_cancelled", "+84912345678"),
+    ]
+    code = made.get_json()["booking"]["code"]
+    assert code in queued[0].text and "09:00 18/11/2026" in queued[0].text and link.split("/b/")[1] in queued[0].text
+    assert "09:30 18/11/2026" in queued[1].text
+
+
+def test_the_dashboards_bookings_link_opens_the_staff_members_site_and_the_poster_prints_its_qr(client, world):
+    headers = bearer(staff_token(client, "clerk1"))
+    home = client.get("/book/staff", headers=headers)
+    assert home.status_code == 302 and home.headers["Location"].endswith("/book/HN/staff")
+    assert client.get("/book/HN/staff", headers=headers).status_code == 200
+    poster = client.get("/book/HN/poster")
+    html = poster.get_data(as_text=True)
+    assert poster.status_code == 200 and "<svg" in html and "Đặt lịch hẹn" in html and "/book/HN" in html

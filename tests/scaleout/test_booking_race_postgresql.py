@@ -33,9 +33,7 @@ def test_twenty_bookings_of_the_last_place_through_two_processes_on_postgresql(
 ):
     _bookable(scale_world.database_url)
     queue = redis_url(scale_world.redis_number)
-    servers = [
-        start_server(scale_world.database_url, queue, LUOT_CLOCK_START=START.isoformat()) for _ in range(2)
-    ]
+    servers = [start_server(scale_world.database_url, queue, LUOT_CLOCK_START=START.isoformat()) for _ in range(2)]
     secret = instance_secret(load_settings(environ={}, instance_dir=str(shared_instance)))
     browsers = []
     for n in range(20):
