@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col, select
@@ -228,13 +228,15 @@ def move(session: Session, now: datetime, *, appointment_id: int, slot_at: datet
 
 
 def todays_code_for_card(session: Session, site_id: int, now: datetime, card_key: str) -> str | None:
-    """The code of today's earliest open booking at a site made with this ID card (or None)."""
+    """The code of today's earliest open booking at a site made with this ID card (or None): its CCCD number was
+    given with the booking (`card_key`), or the citizen signed in with it (an OpenID provider giving the CCCD
+    number makes the person key that same key)."""
     day_start = local_midnight(local_date(now))
     found = session.exec(
         select(Appointment.code)
         .where(
             Appointment.site_id == site_id,
-            Appointment.card_key == card_key,
+            or_(col(Appointment.card_key) == card_key, col(Appointment.person_key) == card_key),
             Appointment.status == AppointmentStatus.BOOKED,
             col(Appointment.slot_at) >= day_start,
             col(Appointment.slot_at) < day_start + timedelta(days=1),
