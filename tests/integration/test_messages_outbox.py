@@ -191,3 +191,25 @@ def test_a_page_can_ask_which_addresses_a_site_reaches(luot: Luot, world: World)
     with luot.db.read() as session:
         assert reachable(session, world.site_id, MessageKind.NEAR_TURN) == {"phone", "email"}  # Zalo template
         assert reachable(session, world.site_id, MessageKind.OTP) == {"email"}  # no Zalo template, no SMS
+
+
+def test_an_admin_sets_the_channels_in_the_site_form_and_a_bad_one_is_refused_with_the_reason(
+    client, luot: Luot, world: World
+):
+    import json
+
+    from tests.support.api import bearer, staff_token
+    from tests.support.forms import form_of, post, text_of
+
+    admin = bearer(staff_token(client, "admin"))
+    path = f"/admin/sites/{world.site_id}"
+    data = form_of(client, admin, path)
+    bad = {"sms": {"url": "sms.example.vn/send"}}
+    refused = post(client, admin, path, data, **{"settings-other": json.dumps({"messaging": bad})})
+    assert refused.status_code == 400 and "Phải là địa chỉ http:// hoặc https://" in text_of(refused)
+    saved = post(client, admin, path, data, **{"settings-other": json.dumps({"messaging": ZALO_AND_SMS})})
+    assert saved.status_code == 302, text_of(saved)[:2000]
+    with luot.db.read() as session:
+        assert reachable(session, world.site_id, MessageKind.CALLED) == {"phone"}
+    board = client.get(f"/display/?token={world.board_token}").get_data(as_text=True)
+    assert "zalo-secret" not in board  # the public pages never carry the site's settings
