@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -156,10 +155,3 @@ def reachable(session: Session, site_id: int, kind: MessageKind) -> frozenset[st
             continue
         found.add(probe.kind)
     return frozenset(found)
-
-
-def due_count(session: Session, site_id: int) -> int:
-    """Messages of a site waiting to be sent (for tests and the dashboard)."""
-    table = table_of(OutboxMessage)
-    query = sa.select(sa.func.count()).select_from(table).where(table.c.site_id == site_id, table.c.status == "queued")
-    return int(session.execute(query).scalar() or 0)
