@@ -11,19 +11,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from server.clock import Clock, SystemClock
 from server.domain.errors import N_, DomainError, UnknownTicket
-from server.messaging.addresses import BadAddress, parse_address
+from server.messaging.addresses import Address, BadAddress, parse_address
 from server.messaging.channels import EMAILS, PHONES, Unreachable, channel_for
 from server.messaging.config import ConfigProblem, messaging_config
 from server.messaging.texts import MessageKind, MissingParams, render
 from server.models import OutboxMessage, Site, Ticket, TicketWatch, table_of
 
-__all__ = ["BadAddress", "MessageKind", "MissingParams", "UnknownSite", "Unreachable", "enqueue", "watch_ticket"]
+__all__ = [
+    "BadAddress",
+    "MessageKind",
+    "MissingParams",
+    "UnknownSite",
+    "Unreachable",
+    "enqueue",
+    "reachable",
+    "watch_ticket",
+]
 
 #: The clock enqueue() stamps rows with; create_app sets the app's (a simulation clock in tests).
 CLOCK: list[Clock] = [SystemClock()]
@@ -131,8 +139,19 @@ def watch_ticket(
     session.flush()
 
 
-def due_count(session: Session, site_id: int) -> int:
-    """Messages of a site waiting to be sent (for tests and the dashboard)."""
-    table = table_of(OutboxMessage)
-    query = sa.select(sa.func.count()).select_from(table).where(table.c.site_id == site_id, table.c.status == "queued")
-    return int(session.execute(query).scalar() or 0)
+def reachable(session: Session, site_id: int, kind: MessageKind) -> frozenset[str]:
+    """The address kinds ("phone", "email") the site can send a `kind` message to with its channels now — for a
+    page that offers a phone or e-mail field only when it can be used. Empty for an unknown site or bad settings."""
+    site = session.get(Site, site_id)
+    try:
+        config = messaging_config(site.settings if site else None)
+    except ConfigProblem:
+        return frozenset()
+    found = set()
+    for probe in (Address("phone", "+84912345678"), Address("email", "x@example.vn")):
+        try:
+            channel_for(config, probe, kind)
+        except Unreachable:
+            continue
+        found.add(probe.kind)
+    return frozenset(found)

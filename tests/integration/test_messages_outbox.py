@@ -9,7 +9,15 @@ from sqlmodel import select
 from server.configuration.fields import SettingProblem
 from server.configuration.site_settings import check_site_settings
 from server.context import Luot
-from server.messaging.outbox import BadAddress, MessageKind, MissingParams, Unreachable, enqueue, watch_ticket
+from server.messaging.outbox import (
+    BadAddress,
+    MessageKind,
+    MissingParams,
+    Unreachable,
+    enqueue,
+    reachable,
+    watch_ticket,
+)
 from server.messaging.texts import render, unaccented
 from server.models import OutboxMessage, Site, TicketWatch
 from tests.support.world import World
@@ -173,3 +181,35 @@ def test_two_workers_with_their_own_engines_send_each_message_once(settings, wor
     assert sorted(refs) == sorted(f"race:{n}" for n in range(40)), "each message sent once"
     assert sum(sent) == 40 and statuses(luot.db) == [("sent", 1)] * 40
     print(f"two workers on one SQLite file: {sent}")
+
+
+def test_a_page_can_ask_which_addresses_a_site_reaches(luot: Luot, world: World):
+    with luot.db.read() as session:
+        assert reachable(session, world.site_id, MessageKind.OTP) == frozenset()
+    email = {"host": "smtp.example.vn", "sender": "a@example.vn"}
+    configure(luot, world.site_id, {"zalo": ZALO_AND_SMS["zalo"], "email": email})
+    with luot.db.read() as session:
+        assert reachable(session, world.site_id, MessageKind.NEAR_TURN) == {"phone", "email"}  # Zalo template
+        assert reachable(session, world.site_id, MessageKind.OTP) == {"email"}  # no Zalo template, no SMS
+
+
+def test_an_admin_sets_the_channels_in_the_site_form_and_a_bad_one_is_refused_with_the_reason(
+    client, luot: Luot, world: World
+):
+    import json
+
+    from tests.support.api import bearer, staff_token
+    from tests.support.forms import form_of, post, text_of
+
+    admin = bearer(staff_token(client, "admin"))
+    path = f"/admin/sites/{world.site_id}"
+    data = form_of(client, admin, path)
+    bad = {"sms": {"url": "sms.example.vn/send"}}
+    refused = post(client, admin, path, data, **{"settings-other": json.dumps({"messaging": bad})})
+    assert refused.status_code == 400 and "Phải là địa chỉ http:// hoặc https://" in text_of(refused)
+    saved = post(client, admin, path, data, **{"settings-other": json.dumps({"messaging": ZALO_AND_SMS})})
+    assert saved.status_code == 302, text_of(saved)[:2000]
+    with luot.db.read() as session:
+        assert reachable(session, world.site_id, MessageKind.CALLED) == {"phone"}
+    board = client.get(f"/display/?token={world.board_token}").get_data(as_text=True)
+    assert "zalo-secret" not in board  # the public pages never carry the site's settings
