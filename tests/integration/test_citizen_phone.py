@@ -160,3 +160,13 @@ def test_the_consent_text_is_given_in_both_languages(client, world):
     assert "số điện thoại" in answer["texts"]["vi"] and answer["version"]
     assert client.get("/api/citizen/HN/consent?lang=en").get_json()["text"] == answer["texts"]["en"]
     assert error(client.get("/api/citizen/NOPE/consent"), 404)["code"] == "unknown_site"
+
+
+def test_a_browser_signed_in_as_staff_may_still_identify_as_a_citizen(client, luot, sms_world):
+    """The staff CSRF rule guards staff authority; the citizen routes use none (a clerk testing the booking page)."""
+    from tests.support.world import PASSWORD
+
+    assert client.post("/api/v1/auth/login", json={"username": "clerk1", "password": PASSWORD}).status_code == 200
+    assert ask(client).status_code == 202
+    assert verify(client, last_code(luot, E164)).status_code == 200
+    assert client.post("/api/v1/auth/logout").status_code == 400  # staff changes still need the token
