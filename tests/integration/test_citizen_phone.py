@@ -170,3 +170,11 @@ def test_a_browser_signed_in_as_staff_may_still_identify_as_a_citizen(client, lu
     assert ask(client).status_code == 202
     assert verify(client, last_code(luot, E164)).status_code == 200
     assert client.post("/api/v1/auth/logout").status_code == 400  # staff changes still need the token
+
+
+def test_mistakes_do_not_use_up_the_phones_codes(client, sms_world):
+    for _ in range(4):  # more than LUOT_OTP_PHONE_LIMIT's 3
+        assert error(ask(client, consent=False), 400)["code"] == "consent_required"
+    assert ask(client).status_code == 202
+    for n in range(4):  # mistyped numbers from many citizens never share one exhausted bucket
+        assert error(ask(client, "0912", address=f"10.0.2.{n}"), 400)["code"] == "invalid_phone"
