@@ -14,9 +14,18 @@ from server.context import Luot
 from server.identity.citizen import IdentityKind, person_key
 from server.models import OneTimeCode, OutboxMessage
 from tests.support.citizens import enable_sms, last_code
+from tests.support.openapi_check import checked_client
 from tests.support.world import World
 
 PHONE = "0912 345 678"
+
+
+@pytest.fixture
+def client(app):
+    """Every JSON answer of these tests is also checked against the OpenAPI document."""
+    return checked_client(app.test_client())
+
+
 E164 = "+84912345678"
 
 
@@ -64,6 +73,12 @@ def test_a_code_sent_to_a_phone_identifies_the_browser(client, luot, sms_world):
     error(verify(client, code), 400)  # used once
     assert client.post("/api/citizen/signout").get_json() == {"citizen": None}
     assert client.get("/api/citizen/me").get_json() == {"citizen": None}
+    assert {(m, p) for m, p, _status in client.checked} >= {
+        ("POST", "/api/citizen/HN/otp"),
+        ("POST", "/api/citizen/HN/otp/verify"),
+        ("GET", "/api/citizen/me"),
+        ("POST", "/api/citizen/signout"),
+    }
 
 
 def test_the_phone_number_may_be_written_in_any_vietnamese_form(client, luot, sms_world):

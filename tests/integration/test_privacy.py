@@ -27,9 +27,18 @@ from server.stats.models import AuditEntry
 from tests.conftest import WEDNESDAY_9AM
 from tests.support.api import bearer, staff_token
 from tests.support.citizens import enable_sms
+from tests.support.openapi_check import checked_client
 from tests.support.world import World
 
 PHONE = "+84912345678"
+
+
+@pytest.fixture
+def client(app):
+    """Every JSON answer of these tests is also checked against the OpenAPI document."""
+    return checked_client(app.test_client())
+
+
 README = Path(__file__).parents[2] / "README.md"
 
 
