@@ -27,6 +27,8 @@ from server.extensions import limiter
 from server.headers import install_security_headers
 from server.i18n import pick_language, translate
 from server.line_store import LineStore
+from server.messaging.triggers import MessageTriggers
+from server.messaging.worker import MessageWorker
 from server.printing.jobs import PrintService
 from server.printing.targets import PrinterTargets
 from server.realtime import Hub
@@ -185,6 +187,8 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     )
     print_jobs = PrintService(socketio, db, clock, targets=PrinterTargets.from_settings(settings))
     print_jobs.install()
+    triggers = MessageTriggers(db)
+    hub.figures.watchers.append(triggers.check)
     return Luot(
         settings=settings,
         db=db,
@@ -198,6 +202,8 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         print_jobs=print_jobs,
         after_issue=[print_jobs.after_issue],
         signins=SignInThrottle(settings.login_max_failures, float(settings.login_max_delay_seconds)),
+        messages=MessageWorker(db, clock, socketio.start_background_task),
+        message_triggers=triggers,
     )
 
 
@@ -252,11 +258,12 @@ def _register_surfaces(app: Flask) -> None:
     from counter.routes import counter
     from dashboard.access import PageDenied, denied_response
     from dashboard.admin import admin
+    from dashboard.messages_page import messages_dashboard
     from dashboard.routes import dashboard
     from display.routes import display
     from kiosk.routes import kiosk
 
-    for blueprint in (kiosk, display, counter, dashboard, admin):
+    for blueprint in (kiosk, display, counter, dashboard, admin, messages_dashboard):
         app.register_blueprint(blueprint)
     app.register_error_handler(PageDenied, denied_response)
 

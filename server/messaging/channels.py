@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from server.domain.errors import N_, DomainError
+from server.domain.vocabulary import Label
 from server.messaging.addresses import Address
 from server.messaging.config import MessagingConfig
 from server.messaging.texts import MessageKind
@@ -59,6 +60,10 @@ class Channel(Protocol):
     def send(self, message: Outgoing, timeout: float) -> SendResult: ...
 
 
+PHONES = Label("số điện thoại", "phone numbers")
+EMAILS = Label("địa chỉ e-mail", "e-mail addresses")
+
+
 class Unreachable(DomainError):
     code, status, message = (
         "message_channel_missing",
@@ -68,14 +73,14 @@ class Unreachable(DomainError):
 
 
 def channel_for(config: MessagingConfig, address: Address, kind: MessageKind) -> ChannelName:
-    """The channel a message of `kind` to `address` goes through; Unreachable (naming "phone numbers" or "e-mail
-    addresses") when the site configured none for it."""
+    """The channel a message of `kind` to `address` goes through; Unreachable (its `what`: PHONES or EMAILS) when the
+    site configured none for it."""
     if address.kind == "email":
         if config.email is None:
-            raise Unreachable(what=N_("e-mail addresses"))
+            raise Unreachable(what=EMAILS)
         return ChannelName.EMAIL
     if config.zalo is not None and kind.value in config.zalo.templates:
         return ChannelName.ZALO
     if config.sms is not None:
         return ChannelName.SMS
-    raise Unreachable(what=N_("phone numbers"))
+    raise Unreachable(what=PHONES)

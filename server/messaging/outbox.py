@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from server.clock import Clock, SystemClock
 from server.domain.errors import N_, DomainError, UnknownTicket
 from server.messaging.addresses import BadAddress, parse_address
-from server.messaging.channels import Unreachable, channel_for
+from server.messaging.channels import EMAILS, PHONES, Unreachable, channel_for
 from server.messaging.config import ConfigProblem, messaging_config
 from server.messaging.texts import MessageKind, MissingParams, render
 from server.models import OutboxMessage, Site, Ticket, TicketWatch, table_of
@@ -57,7 +57,7 @@ def enqueue(
     gateway; e-mail → SMTP). params: the strings the kind's text needs (texts.NEEDS; MissingParams otherwise).
     `now`: the use case's time (default: the app's clock). Returns False when `dedupe_key` was already queued
     (each message at most once). Raises BadAddress (400) for an address that is neither, Unreachable (422, its
-    `params["what"]` "phone numbers" or "e-mail addresses") when no configured channel can reach it, UnknownSite
+    `params["what"]` channels.PHONES or EMAILS) when no configured channel can reach it, UnknownSite
     (404)."""
     site = session.get(Site, site_id)
     if site is None:
@@ -66,7 +66,7 @@ def enqueue(
     try:
         config = messaging_config(site.settings)
     except ConfigProblem as exc:  # saved settings are checked; a hand-edited database is refused loudly
-        raise Unreachable(what=N_("phone numbers") if parsed.kind == "phone" else N_("e-mail addresses")) from exc
+        raise Unreachable(what=PHONES if parsed.kind == "phone" else EMAILS) from exc
     channel = channel_for(config, parsed, kind)
     text = render(kind, params, language)
     now = now or _now()

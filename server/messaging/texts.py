@@ -11,6 +11,8 @@ from __future__ import annotations
 import unicodedata
 from enum import StrEnum
 
+from server.domain.errors import N_
+
 
 class MessageKind(StrEnum):
     OTP = "otp"
@@ -20,6 +22,16 @@ class MessageKind(StrEnum):
     NEAR_TURN = "near_turn"
     CALLED = "called"
 
+
+#: Each kind's name on staff pages (English msgids; server/translations/vi-messages.po).
+KIND_LABELS: dict[MessageKind, str] = {
+    MessageKind.OTP: N_("One-time code"),
+    MessageKind.BOOKING_CONFIRMED: N_("Booking confirmed"),
+    MessageKind.BOOKING_CHANGED: N_("Booking changed"),
+    MessageKind.BOOKING_CANCELLED: N_("Booking cancelled"),
+    MessageKind.NEAR_TURN: N_("Turn near"),
+    MessageKind.CALLED: N_("Called"),
+}
 
 #: The params each kind needs (values are strings).
 NEEDS: dict[MessageKind, tuple[str, ...]] = {

@@ -81,6 +81,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "dashboard.province_json": STAFF,  # each sees the sites they may see
     "dashboard.history_page": MANAGERS_OF_SITE,
     "dashboard.export": MANAGERS_OF_SITE,
+    "dashboard_messages.page": MANAGERS_OF_SITE,  # message failures (issue 18): masked addresses, provider errors
+    "dashboard_messages.counts_json": MANAGERS_OF_SITE,
     "admin.index": ADMINS,
     "admin.list_items": ADMINS,
     "admin.edit": ADMINS,
@@ -94,6 +96,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "display.board": NOBODY,
     "display.counter_display": NOBODY,
     "display.track": EVERYONE,
+    "display.notify": EVERYONE,  # the tracking token is the key (issue 18)
     "display.call_audio": EVERYONE,
     "display.static": EVERYONE,
     "counter.login_page": EVERYONE,
@@ -195,7 +198,7 @@ def url_for_rule(endpoint: str, rule: str, values: dict[str, object], setup: dic
     if endpoint == "admin.new_device_token":
         local["item_id"] = setup["board_id"]
     url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(local[m.group(1)]), rule)
-    if endpoint.startswith("dashboard.") and endpoint not in (
+    if endpoint.startswith(("dashboard.", "dashboard_messages.")) and endpoint not in (
         "dashboard.login",
         "dashboard.logout",
         "dashboard.static",
