@@ -111,6 +111,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         A request is either Bearer-authenticated (a non-empty Bearer token: the cookie is then ignored) or
         cookie-authenticated: any other Authorization header (Basic, Negotiate, an empty Bearer) changes nothing.
         """
+        if request.blueprint == "citizen":  # a citizen's own identification acts with no staff authority
+            return
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and session.get("user_id") and bearer_token() is None:
             csrf.protect()
 

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 import requests
 from authlib.common.errors import AuthlibBaseError
-from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from joserfc.errors import JoseError
 from pydantic import BaseModel, Field, StrictBool
@@ -68,8 +68,13 @@ def _phone_key() -> str:
     raw = data.get("phone") if isinstance(data, dict) else None
     try:
         return "phone:" + person_key(current_app.secret_key or "", IdentityKind.PHONE, normalise_phone(raw))
-    except DomainError:
-        return "phone:invalid"
+    except DomainError:  # refused with 400 anyway; never one bucket shared by every mistyped number
+        return "phone-invalid:" + _address()
+
+
+def _code_sent(response: Response) -> bool:
+    """Only a code actually sent counts against the phone (a typo or a missing consent does not)."""
+    return response.status_code == 202
 
 
 def _settings_limit(name: str) -> Any:
@@ -104,7 +109,7 @@ def consent(site_code: str) -> ResponseReturnValue:
 
 @citizen.post("/api/citizen/<site_code>/otp")
 @limiter.limit(_settings_limit("otp_address_limit"), key_func=_address)
-@limiter.limit(_settings_limit("otp_phone_limit"), key_func=_phone_key)
+@limiter.limit(_settings_limit("otp_phone_limit"), key_func=_phone_key, deduct_when=_code_sent)
 def ask_code(site_code: str) -> ResponseReturnValue:
     body = parse_body(CodeRequest)
     if body.consent is not True:

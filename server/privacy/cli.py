@@ -1,5 +1,5 @@
 """`luot privacy purge --older-than 30d`: the purge of personal data (server/privacy/purge.py), by hand or from
-cron; `luot serve` runs the same every ten minutes."""
+cron; `luot serve` runs the same once each local day."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The purge as `luot serve` runs it (with the day close, every ten minutes and just after local midnight) and as
+"""The purge as `luot serve` runs it (once each local day, after the day close) and as
 `luot privacy purge` runs it: one write transaction, counts logged."""
 
 from __future__ import annotations

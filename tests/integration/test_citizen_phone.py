@@ -14,9 +14,18 @@ from server.context import Luot
 from server.identity.citizen import IdentityKind, person_key
 from server.models import OneTimeCode, OutboxMessage
 from tests.support.citizens import enable_sms, last_code
+from tests.support.openapi_check import checked_client
 from tests.support.world import World
 
 PHONE = "0912 345 678"
+
+
+@pytest.fixture
+def client(app):
+    """Every JSON answer of these tests is also checked against the OpenAPI document."""
+    return checked_client(app.test_client())
+
+
 E164 = "+84912345678"
 
 
@@ -64,6 +73,12 @@ def test_a_code_sent_to_a_phone_identifies_the_browser(client, luot, sms_world):
     error(verify(client, code), 400)  # used once
     assert client.post("/api/citizen/signout").get_json() == {"citizen": None}
     assert client.get("/api/citizen/me").get_json() == {"citizen": None}
+    assert {(m, p) for m, p, _status in client.checked} >= {
+        ("POST", "/api/citizen/HN/otp"),
+        ("POST", "/api/citizen/HN/otp/verify"),
+        ("GET", "/api/citizen/me"),
+        ("POST", "/api/citizen/signout"),
+    }
 
 
 def test_the_phone_number_may_be_written_in_any_vietnamese_form(client, luot, sms_world):
@@ -160,3 +175,21 @@ def test_the_consent_text_is_given_in_both_languages(client, world):
     assert "số điện thoại" in answer["texts"]["vi"] and answer["version"]
     assert client.get("/api/citizen/HN/consent?lang=en").get_json()["text"] == answer["texts"]["en"]
     assert error(client.get("/api/citizen/NOPE/consent"), 404)["code"] == "unknown_site"
+
+
+def test_a_browser_signed_in_as_staff_may_still_identify_as_a_citizen(client, luot, sms_world):
+    """The staff CSRF rule guards staff authority; the citizen routes use none (a clerk testing the booking page)."""
+    from tests.support.world import PASSWORD
+
+    assert client.post("/api/v1/auth/login", json={"username": "clerk1", "password": PASSWORD}).status_code == 200
+    assert ask(client).status_code == 202
+    assert verify(client, last_code(luot, E164)).status_code == 200
+    assert client.post("/api/v1/auth/logout").status_code == 400  # staff changes still need the token
+
+
+def test_mistakes_do_not_use_up_the_phones_codes(client, sms_world):
+    for _ in range(4):  # more than LUOT_OTP_PHONE_LIMIT's 3
+        assert error(ask(client, consent=False), 400)["code"] == "consent_required"
+    assert ask(client).status_code == 202
+    for n in range(4):  # mistyped numbers from many citizens never share one exhausted bucket
+        assert error(ask(client, "0912", address=f"10.0.2.{n}"), 400)["code"] == "invalid_phone"

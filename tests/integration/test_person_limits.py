@@ -206,3 +206,13 @@ def test_the_limit_reads_go_through_the_person_indexes(migrated_instance):
     assert "ix_ticket_person_day" in tickets
     bookings = plan(person_limits._APPOINTMENTS, person_key=ANNA, start=start, end=start + timedelta(days=1))
     assert "ix_appointment_person_key" in bookings
+
+
+def test_public_answers_never_carry_the_person_key(luot, world, client):
+    """The tracking answer (what the phone page and the board's snapshot read) of an identified citizen's ticket."""
+    ticket = take(luot, world, "TP-A").ticket
+    tracked = client.get(f"/api/v1/tickets/{ticket.tracking_token}")
+    assert tracked.status_code == 200 and ANNA not in tracked.get_data(as_text=True)
+    assert "person" not in str(tracked.get_json())
+    page = client.get(f"/t/{ticket.tracking_token}")
+    assert page.status_code == 200 and ANNA not in page.get_data(as_text=True)

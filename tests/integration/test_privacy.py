@@ -21,15 +21,24 @@ from server.domain.vocabulary import Channel
 from server.identity.citizen import IdentityKind, person_key
 from server.identity.otp import send_code
 from server.messaging.outbox import MessageKind, enqueue, watch_ticket
-from server.models import Appointment, OutboxMessage, Service
+from server.models import Appointment, OutboxMessage, Service, Ticket
 from server.privacy.purge import RULES
 from server.stats.models import AuditEntry
 from tests.conftest import WEDNESDAY_9AM
 from tests.support.api import bearer, staff_token
 from tests.support.citizens import enable_sms
+from tests.support.openapi_check import checked_client
 from tests.support.world import World
 
 PHONE = "+84912345678"
+
+
+@pytest.fixture
+def client(app):
+    """Every JSON answer of these tests is also checked against the OpenAPI document."""
+    return checked_client(app.test_client())
+
+
 README = Path(__file__).parents[2] / "README.md"
 
 
@@ -229,21 +238,35 @@ def test_luot_privacy_purge_runs_from_the_command_line(luot: Luot, days, monkeyp
     assert CliRunner().invoke(cli, ["privacy", "purge", "--older-than", "soon"]).exit_code == 2
 
 
-def test_the_daily_housekeeping_of_serve_purges(luot: Luot, days):
+def test_the_housekeeping_of_serve_purges_once_each_local_day(luot: Luot, world: World, clock: ManualClock, days):
+    """Round 1 purges; a key of an old day added before round 2 (same day) stays; round 3 (the next day) purges it."""
     from server.maintenance import run_day_close_forever
 
     class Stop(Exception):
         pass
 
-    class OneRound:
+    def keyed_tickets() -> int:
+        with luot.db.read() as session:
+            return len(session.exec(select(Ticket.id).where(col(Ticket.person_key).is_not(None))).all())
+
+    seen: list[int] = []
+
+    class Rounds:
         def sleep(self, seconds: float) -> None:
-            raise Stop
+            seen.append(keyed_tickets())
+            if len(seen) == 1:
+                with luot.db.write() as session:
+                    session.execute(
+                        update(Ticket).where(col(Ticket.id) == days["old"]["ticket"]).values(person_key="f" * 64)
+                    )
+            elif len(seen) == 2:
+                clock.advance(days=1)
+            else:
+                raise Stop
 
     with pytest.raises(Stop):
-        run_day_close_forever(luot, OneRound())
-    with luot.db.read() as session:
-        old = session.get(Appointment, days["old"]["booking"])
-    assert old is not None and old.person_key is None
+        run_day_close_forever(luot, Rounds())
+    assert seen == [2, 3, 2]  # recent and today keep theirs; the old one is purged on the new day only
 
 
 def test_the_admin_page_finds_and_deletes_in_the_page_language(client, luot: Luot, days):
