@@ -21,7 +21,7 @@ def _contacts(session: Session, window: PurgeWindow) -> int:
         .where(col(Appointment.contact).is_not(None), col(Appointment.slot_at) < window.finished_before)
         .values(contact=None)
     )
-    return int(session.execute(statement).rowcount or 0)  # type: ignore[call-overload]
+    return int(getattr(session.execute(statement), "rowcount", 0) or 0)
 
 
 def _card_keys(session: Session, window: PurgeWindow) -> int:
@@ -30,7 +30,7 @@ def _card_keys(session: Session, window: PurgeWindow) -> int:
         .where(col(Appointment.card_key).is_not(None), col(Appointment.slot_at) < window.keys_before)
         .values(card_key=None)
     )
-    return int(session.execute(statement).rowcount or 0)  # type: ignore[call-overload]
+    return int(getattr(session.execute(statement), "rowcount", 0) or 0)
 
 
 def register_rules() -> None:

@@ -224,7 +224,7 @@ def move(site_code: str, secret: str) -> ResponseReturnValue:
 def _changed(kind: str, site: Site, secret: str, use_case: Any, **kwargs: Any) -> ResponseReturnValue:
     ctx = luot()
     outcome = ctx.run(use_case, **kwargs)
-    assert outcome.appointment is not None
+    assert isinstance(outcome, use.BookingOutcome) and outcome.appointment is not None
     with ctx.db.read() as db_session:
         payload = booking_json(db_session, outcome.appointment, ctx.clock.now())
     if outcome.created:

@@ -36,7 +36,7 @@ pip=("$python" -m pip --disable-pip-version-check --quiet)
 
 # 1. Browser assets (built into */static/build, which the Lượt wheel carries).
 if [ -d node_modules ]; then npm run --silent build >/dev/null 2>&1; fi
-for f in kiosk display counter dashboard; do
+for f in kiosk display counter dashboard booking; do
   ls "$f"/static/build/*.js >/dev/null 2>&1 || { echo "no built assets in $f/static/build: run make web" >&2; exit 1; }
 done
 

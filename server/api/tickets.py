@@ -19,6 +19,7 @@ from server.auth import Forbidden
 from server.clock import local_date
 from server.context import luot
 from server.domain import errors, queueing
+from server.domain.cccd import parse_card_text  # InvalidCardText (400) is one of the API's error codes
 from server.domain.day_close import effective_status
 from server.domain.outlook import ticket_outlook
 from server.domain.queries import site_rules, ticket_view
@@ -145,7 +146,6 @@ def appointment_of_card(db_session: Session, site_id: int, text: str) -> str:
     from flask import current_app
 
     from server.domain.booking import todays_code_for_card
-    from server.domain.cccd import parse_card_text
     from server.identity.citizen import IdentityKind, person_key
 
     card = parse_card_text(text)

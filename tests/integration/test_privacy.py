@@ -53,7 +53,13 @@ def seed_day(luot: Luot, world: World, clock: ManualClock, when: datetime, tag: 
     with luot.db.write() as session:
         service_id = session.exec(select(Service.id).where(Service.code == "CA-X")).one()
         booking = Appointment(
-            site_id=world.site_id, service_id=service_id, code=f"BK-{tag}", slot_at=when, person_key=key
+            site_id=world.site_id,
+            service_id=service_id,
+            code=f"BK-{tag}",
+            slot_at=when,
+            person_key=key,
+            contact=PHONE,  # for the booking's messages (booking/privacy.py)
+            card_key="c" * 64,  # the CCCD given to check in with the ID card
         )
         session.add(booking)
         session.flush()
@@ -140,7 +146,12 @@ def test_the_purge_removes_what_the_readme_says_and_nothing_else(luot: Luot, day
     found = changes(before, after)
     old_ticket, old_booking = days["old"]["ticket"], days["old"]["booking"]
     assert found["ticket"] == {"deleted": [], "added": [], "columns": {old_ticket: ["person_key"]}}
-    assert found["appointment"] == {"deleted": [], "added": [], "columns": {old_booking: ["person_key"]}}
+    booking_columns = {rowid: sorted(columns) for rowid, columns in found["appointment"].pop("columns").items()}
+    assert found["appointment"] == {"deleted": [], "added": []}
+    assert booking_columns == {  # contacts of finished days; keys (person, card) older than 30 days
+        old_booking: ["card_key", "contact", "person_key"],
+        days["recent"]["booking"]: ["contact"],
+    }
     codes_before = before["onetimecode"]
     finished = [rowid for rowid, row in codes_before.items() if row["created_at"] < "2026-11-17 17:00:00"]
     assert len(finished) == 2 and found["onetimecode"] == {"deleted": finished, "added": [], "columns": {}}
@@ -168,6 +179,8 @@ def test_the_purge_removes_what_the_readme_says_and_nothing_else(luot: Luot, day
         "onetimecode": 2,
         "outboxmessage.address/params/text": 4,
         "ticketwatch": 2,
+        "appointment.contact": 2,
+        "appointment.card_key": 1,
     }
     purge_now(luot, 30)
     assert changes(after, dump(luot)) == {}  # a second run changes nothing
@@ -234,6 +247,8 @@ def test_luot_privacy_purge_runs_from_the_command_line(luot: Luot, days, monkeyp
         "onetimecode: 2",
         "outboxmessage.address/params/text: 4",
         "ticketwatch: 2",
+        "appointment.contact: 2",
+        "appointment.card_key: 1",
     ]
     assert CliRunner().invoke(cli, ["privacy", "purge", "--older-than", "soon"]).exit_code == 2
 
