@@ -111,6 +111,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         A request is either Bearer-authenticated (a non-empty Bearer token: the cookie is then ignored) or
         cookie-authenticated: any other Authorization header (Basic, Negotiate, an empty Bearer) changes nothing.
         """
+        if request.blueprint == "citizen":  # a citizen's own identification acts with no staff authority
+            return
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and session.get("user_id") and bearer_token() is None:
             csrf.protect()
 
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     limiter.init_app(app)
     app.register_blueprint(web)
     app.register_blueprint(api)
+    _register_identity(app)
     install_error_handlers(app)
     _install_outage_handlers(app)
     _install_page_translations(app, settings)
@@ -263,6 +266,20 @@ def _register_surfaces(app: Flask) -> None:
     for blueprint in (kiosk, display, counter, dashboard, admin, messages_dashboard):
         app.register_blueprint(blueprint)
     app.register_error_handler(PageDenied, denied_response)
+
+
+def _register_identity(app: Flask) -> None:
+    """The citizen's identification (phone codes, OpenID Connect) and the admin's personal-data API (issue 18)."""
+    from authlib.integrations.flask_client import OAuth
+
+    from dashboard.privacy_page import privacy_page
+    from server.identity.routes import citizen
+    from server.privacy.routes import privacy
+
+    OAuth(app)  # the OpenID clients are registered per provider on first use (server.identity.oidc)
+    app.register_blueprint(citizen)
+    app.register_blueprint(privacy)
+    app.register_blueprint(privacy_page)
 
 
 def _limiter_storage(settings: Settings) -> str:

@@ -409,6 +409,16 @@ def _add_operations() -> None:
 _add_operations()
 
 
+def _add_privacy() -> None:
+    """privacy purge: server/privacy/cli.py."""
+    from server.privacy.cli import privacy_group
+
+    cli.add_command(privacy_group)
+
+
+_add_privacy()
+
+
 @cli.group("export")
 def export_group() -> None:
     """Exports for other systems."""

@@ -259,6 +259,25 @@ class TicketDossier(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="user.id")
 
 
+class OneTimeCode(SQLModel, table=True):
+    """A one-time code sent to a phone to identify a citizen (server/identity/otp.py).
+
+    Neither the phone nor the code is stored in clear: `phone_key` is the phone's person key, `code_hash` an
+    HMAC of the code under the instance secret. A code dies when used, expired or tried `MAX_ATTEMPTS` times;
+    rows are deleted by the privacy purge (server/privacy/purge.py) once their day is over.
+    """
+
+    __table_args__ = (sa.Index("ix_onetimecode_phone_created", "phone_key", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id")
+    phone_key: str = Field(max_length=64)
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = utc_column(nullable=False)
+    expires_at: datetime = utc_column(nullable=False)
+    attempts: int = 0
+    used_at: datetime | None = utc_column()
+
+
 class OutboxMessage(SQLModel, table=True):
     """A message to a citizen (server/messaging): queued in the transaction that caused it, sent later by the worker.
 

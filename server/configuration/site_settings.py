@@ -127,6 +127,22 @@ RULES: dict[str, Setting] = {
             N_("Kiosks issue numbers outside opening hours and on holidays. For demonstrations only."),
             "bool",
         ),
+        Setting(
+            "person_limit_per_day",
+            N_("Numbers a person may hold a day"),
+            N_("Kiosk, online numbers and bookings of one phone or ID number on one day here; 0 = no limit."),
+            "int",
+            minimum=0,
+            maximum=50,
+        ),
+        Setting(
+            "person_limit_per_service",
+            N_("Numbers a person may hold for one service"),
+            N_("Of one phone or ID number, for one service on one day; 0 = no limit."),
+            "int",
+            minimum=0,
+            maximum=50,
+        ),
     )
 }
 

@@ -106,6 +106,14 @@ EXPECTED: dict[str, frozenset[str]] = {
     "counter.rating_page": NOBODY,
     "counter.rating_pending": NOBODY,
     "counter.static": EVERYONE,
+    # the citizen's identification and personal data (issue 18)
+    **{
+        f"citizen.{name}": EVERYONE
+        for name in ("consent", "ask_code", "check_code", "me", "signout", "oidc_login", "oidc_callback")
+    },
+    "privacy.find": ADMINS,
+    "privacy.delete": ADMINS,
+    "privacy_page.page": ADMINS,
 }
 BODIES = {"api.rate": {"score": "very_satisfied"}, "api.transfer": {"service": "TP-B"}}  # bodies parsed before auth
 SIGN_OUT = {"dashboard.logout"}  # answers everyone with the sign-in page
@@ -179,6 +187,7 @@ def setup(tmp_path_factory):
         "tracking_token": "nothing",
         "filename": "nothing.css",
         "token_id": 999_999,
+        "site_code": "HN",
     }
     yield {"app": app, "world": world, "clients": clients, "values": values, "board_id": board_id}
     ctx.db.dispose()
