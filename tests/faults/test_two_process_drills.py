@@ -119,6 +119,8 @@ def test_two_processes_every_call_after_a_fault_reaches_every_board_in_order(
         load.finish()
         for board in boards:
             board.close()
+        for server in servers:  # before their engines go away
+            server.stop()
         to_redis.close()
         to_postgresql.close()
 
