@@ -63,6 +63,7 @@ def test_a_full_disk_under_load_answers_503_then_every_call_after_space_is_freed
             load.start()
             wait_until(lambda: len(load.calls) >= 5, 20, "calls before the disk fills")
 
+            pid = server.pid
             filler = fill(disk)
             full = time.monotonic()
             wait_until(lambda: len([t for t in load.unavailable if t > full]) >= 5, 20, "writes refused (503)")
@@ -73,6 +74,7 @@ def test_a_full_disk_under_load_answers_503_then_every_call_after_space_is_freed
             wait_until(lambda: len(load.calls_since(freed)) >= 15, 60, "calls after space is freed")
             load.finish()
             figures = check(boards, load, freed, freed_at, server.url)
+            assert server.pid == pid and server.process is not None and server.process.poll() is None  # no restart
             print("\ndrill sqlite disk full:", figures, f"refused while full: {refused}")
         finally:
             load.finish()
