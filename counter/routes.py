@@ -147,8 +147,7 @@ def _signed_in_staff() -> Principal | None:
     """The staff member of the session cookie (pages never take Bearer tokens)."""
     if not session.get("user_id"):
         return None
-    with luot().db.read() as db_session:
-        principal = session_principal(db_session, luot())
+    principal = session_principal(luot())
     return principal if principal is not None and principal.is_staff and principal.role in STAFF_ROLES else None
 
 

@@ -161,8 +161,8 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         engineio_logger=False,
         **queue,
     )
-    announcer = Announcer(db, announcement_audio(settings), socketio.start_background_task)
     lines = LineStore(db, clock, offload=_thread_pool(settings.async_mode))
+    announcer = Announcer(db, announcement_audio(settings), socketio.start_background_task, lines=lines)
     db.catalogue_watchers.append(lines.catalogue_changed)
     live_stats = LiveStats(db, clock)
     db.catalogue_watchers.append(live_stats.catalogue_changed)

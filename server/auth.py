@@ -166,15 +166,19 @@ _API_TOKEN_BY_HASH = select(ApiToken).where(ApiToken.token_hash == bindparam("di
 
 def principal_for_token(session: Session, now: datetime, token: str) -> Principal | None:
     """A device or staff principal for a Bearer token, or None if unknown, revoked or expired."""
-    digest = token_hash(token)
+    return principal_for_digest(session, now, token_hash(token))[0]
+
+
+def principal_for_digest(session: Session, now: datetime, digest: str) -> tuple[Principal | None, datetime | None]:
+    """(principal or None, when the token expires — None for a device token) for a token's SHA-256 digest."""
     device = session.exec(_DEVICE_BY_TOKEN, params={"digest": digest}).first()
     if device is not None:
-        return None if device.revoked else device_principal(device)
+        return (None if device.revoked else device_principal(device)), None
     api_token = session.exec(_API_TOKEN_BY_HASH, params={"digest": digest}).first()
     if api_token is None or api_token.revoked or api_token.expires_at <= now:
-        return None
+        return None, None
     user = session.get(User, api_token.user_id)
-    return user_principal(user) if user is not None and user.active else None
+    return (user_principal(user) if user is not None and user.active else None), api_token.expires_at
 
 
 def principal_for_user_id(session: Session, user_id: int) -> Principal | None:

@@ -16,6 +16,7 @@ from flask_socketio import SocketIO
 from server.clock import Clock
 from server.db import Database
 from server.line_store import LineStore
+from server.principal_cache import PrincipalCache
 from server.printing.jobs import PrintService
 from server.realtime import Hub
 from server.runner import Runner
@@ -44,6 +45,8 @@ class Luot:
     #: Told the result (server.domain.day_close.DayClose) of every day close (metrics).
     day_close_watchers: list[Callable[[Any], None]] = field(default_factory=list)
     signins: SignInThrottle = field(default_factory=SignInThrottle)
+    #: Token → principal for a moment (issue 13): a clerk's action skips three reads.
+    principals: PrincipalCache = field(default_factory=PrincipalCache)
 
     def close(self, timeout: float = 5.0) -> None:
         """Lets the figures already scheduled go out (they may read the database), then closes its connections.

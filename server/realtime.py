@@ -123,7 +123,7 @@ class Hub:
                     return None, None
                 from server.sessions import session_principal
 
-                return session_principal(db_session, current_app.extensions["luot"]), None
+                return session_principal(current_app.extensions["luot"]), None
         return None, None
 
     def _origin_allowed(self, origin: str | None) -> bool:

@@ -13,10 +13,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from flask import session
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from server.auth import Principal, issue_api_token, principal_for_token, token_hash
+from server.auth import Principal, issue_api_token, token_hash
 from server.models import ApiToken, User
+from server.principal_cache import cached_principal
 
 if TYPE_CHECKING:  # the context imports the hub, which reads sessions
     from server.context import Luot
@@ -34,12 +35,13 @@ def start_session(ctx: Luot, user: User) -> None:
     session.permanent = True
 
 
-def session_principal(db_session: Session, ctx: Luot) -> Principal | None:
-    """The staff member of the cookie session, if its token row is still valid (not signed out, not expired)."""
+def session_principal(ctx: Luot) -> Principal | None:
+    """The staff member of the cookie session, if its token row is still valid (not signed out, not expired);
+    remembered for a moment like a Bearer token (`server.principal_cache`)."""
     user_id, secret = session.get("user_id"), session.get("sid")
     if not user_id or not isinstance(secret, str):
         return None
-    principal = principal_for_token(db_session, ctx.clock.now(), secret)
+    principal = cached_principal(ctx.principals, ctx.db, ctx.clock.now(), secret)
     if principal is None or not principal.is_staff or principal.id != int(user_id):
         return None
     return principal

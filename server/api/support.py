@@ -7,9 +7,10 @@ from typing import Any, TypeVar
 from flask import g, request, session
 from pydantic import BaseModel, ValidationError
 
-from server.auth import AuthError, Forbidden, Principal, principal_for_token
+from server.auth import AuthError, Forbidden, Principal
 from server.context import luot
 from server.domain.errors import N_, DomainError
+from server.principal_cache import cached_principal
 from server.sessions import session_principal
 
 Body = TypeVar("Body", bound=BaseModel)
@@ -29,14 +30,13 @@ def current_principal() -> Principal | None:
     if "principal" not in g:
         principal = None
         ctx = luot()
-        with ctx.db.read() as db_session:
-            token = bearer_token()
-            if token:
-                principal = principal_for_token(db_session, ctx.clock.now(), token)
-                if principal is None:
-                    raise AuthError()
-            elif session.get("user_id"):
-                principal = session_principal(db_session, ctx)
+        token = bearer_token()
+        if token:
+            principal = cached_principal(ctx.principals, ctx.db, ctx.clock.now(), token)
+            if principal is None:
+                raise AuthError()
+        elif session.get("user_id"):
+            principal = session_principal(ctx)
         g.principal = principal
     return g.principal
 

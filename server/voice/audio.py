@@ -106,19 +106,28 @@ def _write_wav_atomic(path: Path, rate: int, chunks: list[bytes]) -> None:
     """Write mono 16-bit ``chunks`` to ``path`` via a temporary file in the same folder."""
     fd, tmp_name = tempfile.mkstemp(prefix=".", suffix=".wav.tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            with wave.open(f, "wb") as w:
-                w.setnchannels(1)
-                w.setsampwidth(_SAMPLE_WIDTH)
-                w.setframerate(rate)
-                for chunk in chunks:
-                    w.writeframes(chunk)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
+        with os.fdopen(fd, "wb") as f, wave.open(f, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(_SAMPLE_WIDTH)
+            w.setframerate(rate)
+            for chunk in chunks:
+                w.writeframes(chunk)
+        os.replace(tmp_name, path)  # no fsync: a cache; a file cut short by a power loss is rendered again
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def _whole_wav(path: Path) -> bool:
+    """A cached file that can be played: present, and as long as its header says (the cache is written without
+    fsync, so a power cut may leave one cut short)."""
+    try:
+        size = path.stat().st_size
+        with wave.open(str(path), "rb") as w:
+            expected = 44 + w.getnframes() * w.getnchannels() * w.getsampwidth()
+    except (OSError, EOFError, wave.Error):
+        return False
+    return size >= expected
 
 
 def _silence(rate: int, seconds: float) -> bytes:
@@ -228,7 +237,7 @@ class AnnouncementAudio:
     def _cached(self, text: str, engine: str, write: Callable[[Path], None]) -> Path:
         payload = json.dumps([text, engine, AUDIO_VERSION], ensure_ascii=False).encode()
         path = self.cache_dir / f"{hashlib.sha256(payload).hexdigest()}.wav"
-        if path.is_file():
+        if _whole_wav(path):
             self.cache.touch(path)
             return path
         self.cache_dir.mkdir(parents=True, exist_ok=True)

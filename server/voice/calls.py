@@ -98,11 +98,16 @@ class Announcer:
     """Builds announcements for the hub and serves their audio (rendering at most one file at a time)."""
 
     def __init__(
-        self, db: Database, audio: AnnouncementAudio, start_background_task: Callable[..., Any] | None = None
+        self,
+        db: Database,
+        audio: AnnouncementAudio,
+        start_background_task: Callable[..., Any] | None = None,
+        lines: Any = None,
     ) -> None:
         self.db = db
         self.audio = audio
         self.spawn = start_background_task
+        self.lines = lines  # a LineStore: the counter and the site's rules without a read (issue 13)
         self._render_lock = threading.Lock()  # green under eventlet/gevent: `luot serve` patches first
 
     def available(self) -> bool:
@@ -126,14 +131,14 @@ class Announcer:
         if ticket is None or not call_id or ticket.counter_id is None:
             return {}
         try:
-            with self.db.read() as session:
-                counter = session.get(Counter, ticket.counter_id)
-                if counter is None:
-                    return {}
-                recall = isinstance(event, ev.TicketRecalled)
-                call_number = ticket.recall_count + 1 if recall else 1
-                text = self.text(session, event.site_id, ticket.display_number, counter.number, call_number)
-            payload: dict[str, Any] = {"announcement": text, "counter_name": counter.name}
+            recall = isinstance(event, ev.TicketRecalled)
+            call_number = ticket.recall_count + 1 if recall else 1
+            known = self._counter_and_rules(event.site_id, ticket.counter_id)
+            if known is None:
+                return {}
+            counter_number, counter_name, rules = known
+            text = announcement_text(ticket.display_number, counter_number, voice_settings(rules), call_number)
+            payload: dict[str, Any] = {"announcement": text, "counter_name": counter_name}
             if self.available():
                 payload["audio_url"] = audio_url(call_id)
                 if self.spawn is not None:
@@ -142,6 +147,18 @@ class Announcer:
         except Exception:  # the call itself is already committed; it must still be published
             log.exception("could not build the announcement of call %s", call_id)
             return {}
+
+    def _counter_and_rules(self, site_id: int, counter_id: int) -> tuple[int, str, SiteRules] | None:
+        """(counter number, counter name, site rules) from the line in memory (the runner applied the call to it
+        before publishing), else from the database; None for an unknown counter."""
+        if self.lines is not None:
+            line = self.lines.site(site_id)
+            view = line.counters.get(counter_id)
+            if view is not None:
+                return view.number, view.name, line.rules
+        with self.db.read() as session:
+            counter = session.get(Counter, counter_id)
+            return None if counter is None else (counter.number, counter.name, site_rules(session, site_id))
 
     def _prerender(self, text: str) -> None:
         try:

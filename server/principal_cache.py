@@ -1,0 +1,88 @@
+"""Who a Bearer token or a session token belongs to, remembered for a moment (issue 13).
+
+Every clerk action, kiosk tap and board request starts by turning its token into a principal: three reads
+(device, API token, user) in a read transaction — about a fifth of a call next. The answer is kept for
+`TTL_S` seconds per token digest. Any write this process makes to a user, an API token or a device (sign-out,
+revocation, role or settings change, deactivation) forgets every remembered answer at once (an ORM flush
+listener), so a revocation here takes effect on the next request; another process (a second server, a
+`luot` command) is heard within `TTL_S` at most.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from server.auth import Principal, principal_for_digest, token_hash
+from server.db import Database
+from server.models import ApiToken, Device, User
+
+TTL_S = 2.0  # the longest a revocation made by another process may go unnoticed here
+SIZE = 4096  # tokens remembered (a province's clerks, kiosks and boards on one server)
+_WATCHED = (ApiToken, Device, User)
+
+_generation = 0  # bumped by every flush that writes a watched row, in any session of this process
+
+
+def _bump_on_auth_write(session: Session, _context: Any) -> None:
+    global _generation
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, _WATCHED):
+            _generation += 1
+            return
+
+
+event.listen(Session, "after_flush", _bump_on_auth_write)
+
+
+class PrincipalCache:
+    """digest → (principal or None, remembered until, generation); None caches an unknown token too, so a
+    flood of bad tokens costs one read each per `TTL_S`, not one per request."""
+
+    def __init__(self, ttl_s: float = TTL_S, size: int = SIZE, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s, self.size, self.monotonic = ttl_s, size, monotonic
+        self._entries: OrderedDict[str, tuple[Principal | None, float, int, datetime | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def lookup(
+        self, digest: str, now: datetime, load: Callable[[], tuple[Principal | None, datetime | None]]
+    ) -> Principal | None:
+        """The remembered principal of `digest`, or `load()` → (principal, token expiry or None) remembered.
+        A token is never answered past its own expiry (`now`: the app clock)."""
+        with self._lock:
+            entry = self._entries.get(digest)
+        if entry is not None:
+            principal, until, generation, expires_at = entry
+            fresh = until > self.monotonic() and generation == _generation
+            if fresh and (expires_at is None or expires_at > now):
+                return principal
+        generation = _generation
+        principal, expires_at = load()
+        with self._lock:
+            self._entries[digest] = (principal, self.monotonic() + self.ttl_s, generation, expires_at)
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return principal
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def cached_principal(cache: PrincipalCache, db: Database, now: datetime, token: str) -> Principal | None:
+    """`principal_for_token` through `cache`: reads the database only when the token is not remembered."""
+    digest = token_hash(token)
+
+    def load() -> tuple[Principal | None, datetime | None]:
+        with db.read() as session:
+            return principal_for_digest(session, now, digest)
+
+    return cache.lookup(digest, now, load)
