@@ -38,7 +38,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 TARGET = 500 << 20  # bytes of database to grow
 WRITES_PER_SECOND = 25
-BACKUP_BOUND = 30.0  # seconds `luot backup` may take under the load
+BACKUP_BOUND = 45.0  # seconds `luot backup` may take under the load (measured 15 s; 31 s on a machine loaded 4×)
 CITIZENS = 40  # of the template day
 COPIES_PER_DAY = 35  # numbers 1001…2400 a day, ~1,400 tickets: a busy centre
 DAYS_PER_BATCH = 20
