@@ -11,16 +11,19 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, render_template, request, send_file
+from flask import Blueprint, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from sqlmodel import Session, col, select
 
 from server.auth import Principal, principal_for_token
 from server.context import luot
+from server.domain.errors import DomainError
 from server.domain.queries import site_rules
 from server.domain.vocabulary import SCORE_LABELS, DeviceKind
 from server.errors_http import error_response
+from server.extensions import limiter
 from server.i18n import LANGUAGES, translate
+from server.messaging.watch_form import CONSENT, ask_to_be_told, offer
 from server.models import Agency, Counter, CounterService, Service, Site, Ticket
 from server.voice.calls import AudioUnavailable, UnknownCall
 
@@ -258,7 +261,10 @@ def counter_agencies(db_session: Session, counter_id: int) -> list[Agency]:
 
 @display.get("/t/<tracking_token>")
 def track(tracking_token: str) -> ResponseReturnValue:
-    language = _language()
+    return _track_page(tracking_token, _language())
+
+
+def _track_page(tracking_token: str, language: str, notify_error: str = "", status: int = 200) -> ResponseReturnValue:
     with luot().db.read() as db_session:
         ticket = db_session.exec(select(Ticket).where(Ticket.tracking_token == tracking_token[:64])).first()
         service = db_session.get(Service, ticket.service_id) if ticket else None
@@ -287,8 +293,24 @@ def track(tracking_token: str) -> ResponseReturnValue:
         agency=agency,
         site=site,
         lang=language,
+        notify=offer(site, ticket),
+        notify_error=notify_error,
+        notify_done=request.args.get("told") == "1",
+        consent=CONSENT,
         _=_translator(language),
-    )
+    ), status
+
+
+@display.post("/t/<tracking_token>/notify")
+@limiter.limit("10/minute")
+def notify(tracking_token: str) -> ResponseReturnValue:
+    """The tracking page's form: be told by message when 3 are ahead and/or when called (server/messaging)."""
+    language = _language()
+    try:
+        ask_to_be_told(luot(), tracking_token, request.form, language)
+    except DomainError as exc:
+        return _track_page(tracking_token, language, translate(exc.text, language, **exc.params), exc.status)
+    return redirect(url_for("display.track", tracking_token=tracking_token, lang=language, told=1) + "#notify")
 
 
 @display.get("/display/audio/<call_id>.wav")

@@ -27,6 +27,8 @@ from server.extensions import limiter
 from server.headers import install_security_headers
 from server.i18n import pick_language, translate
 from server.line_store import LineStore
+from server.messaging.triggers import MessageTriggers
+from server.messaging.worker import MessageWorker
 from server.printing.jobs import PrintService
 from server.printing.targets import PrinterTargets
 from server.realtime import Hub
@@ -109,6 +111,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         A request is either Bearer-authenticated (a non-empty Bearer token: the cookie is then ignored) or
         cookie-authenticated: any other Authorization header (Basic, Negotiate, an empty Bearer) changes nothing.
         """
+        if request.blueprint == "citizen":  # a citizen's own identification acts with no staff authority
+            return
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and session.get("user_id") and bearer_token() is None:
             csrf.protect()
 
@@ -116,6 +120,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     limiter.init_app(app)
     app.register_blueprint(web)
     app.register_blueprint(api)
+    _register_identity(app)
     install_error_handlers(app)
     _install_outage_handlers(app)
     _install_page_translations(app, settings)
@@ -146,6 +151,9 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     """Every service of the app, built once and in order: database, Socket.IO, announcements, the hub,
     printing, the use-case runner."""
     password_work.configure(settings.async_mode)
+    from server.messaging import outbox
+
+    outbox.CLOCK[0] = clock  # the time enqueue() stamps when its caller gives none
     db = Database(settings)
     queue_url = settings.message_queue_url  # with Redis timeouts: a hung Redis fails fast instead of hanging
     queue: dict[str, Any] = {}
@@ -179,6 +187,8 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     )
     print_jobs = PrintService(socketio, db, clock, targets=PrinterTargets.from_settings(settings))
     print_jobs.install()
+    triggers = MessageTriggers(db)
+    hub.figures.watchers.append(triggers.check)
     return Luot(
         settings=settings,
         db=db,
@@ -192,6 +202,8 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         print_jobs=print_jobs,
         after_issue=[print_jobs.after_issue],
         signins=SignInThrottle(settings.login_max_failures, float(settings.login_max_delay_seconds)),
+        messages=MessageWorker(db, clock, socketio.start_background_task),
+        message_triggers=triggers,
     )
 
 
@@ -246,13 +258,28 @@ def _register_surfaces(app: Flask) -> None:
     from counter.routes import counter
     from dashboard.access import PageDenied, denied_response
     from dashboard.admin import admin
+    from dashboard.messages_page import messages_dashboard
     from dashboard.routes import dashboard
     from display.routes import display
     from kiosk.routes import kiosk
 
-    for blueprint in (kiosk, display, counter, dashboard, admin):
+    for blueprint in (kiosk, display, counter, dashboard, admin, messages_dashboard):
         app.register_blueprint(blueprint)
     app.register_error_handler(PageDenied, denied_response)
+
+
+def _register_identity(app: Flask) -> None:
+    """The citizen's identification (phone codes, OpenID Connect) and the admin's personal-data API (issue 18)."""
+    from authlib.integrations.flask_client import OAuth
+
+    from dashboard.privacy_page import privacy_page
+    from server.identity.routes import citizen
+    from server.privacy.routes import privacy
+
+    OAuth(app)  # the OpenID clients are registered per provider on first use (server.identity.oidc)
+    app.register_blueprint(citizen)
+    app.register_blueprint(privacy)
+    app.register_blueprint(privacy_page)
 
 
 def _limiter_storage(settings: Settings) -> str:

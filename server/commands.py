@@ -108,6 +108,7 @@ def serve(host: str | None, port: int | None, async_mode: str | None) -> None:
     ctx = app.extensions["luot"]
     socketio.start_background_task(run_day_close_forever, ctx, socketio)
     ctx.hub.start_background()
+    ctx.messages.start()  # the outbox's sender (server/messaging/worker.py)
     try:
         if settings.async_mode == "eventlet":
             from server.listener import serve_eventlet
@@ -406,6 +407,16 @@ def _add_operations() -> None:
 
 
 _add_operations()
+
+
+def _add_privacy() -> None:
+    """privacy purge: server/privacy/cli.py."""
+    from server.privacy.cli import privacy_group
+
+    cli.add_command(privacy_group)
+
+
+_add_privacy()
 
 
 @cli.group("export")

@@ -16,6 +16,8 @@ from flask_socketio import SocketIO
 from server.clock import Clock
 from server.db import Database
 from server.line_store import LineStore
+from server.messaging.triggers import MessageTriggers
+from server.messaging.worker import MessageWorker
 from server.principal_cache import PrincipalCache
 from server.printing.jobs import PrintService
 from server.realtime import Hub
@@ -47,10 +49,16 @@ class Luot:
     signins: SignInThrottle = field(default_factory=SignInThrottle)
     #: Token → principal for a moment (issue 13): a clerk's action skips three reads.
     principals: PrincipalCache = field(default_factory=PrincipalCache)
+    #: The outbox's sender (started by `luot serve`) and the near-turn/called triggers (server/messaging).
+    messages: MessageWorker | None = None
+    message_triggers: MessageTriggers | None = None
 
     def close(self, timeout: float = 5.0) -> None:
-        """Lets the figures already scheduled go out (they may read the database), then closes its connections.
-        For tests and tools that build an app and drop it; `luot serve` ends with its process."""
+        """Stops the message worker (after the message it is sending), lets the figures already scheduled go out
+        (they may read the database), then closes its connections. For tests and tools that build an app and drop
+        it; `luot serve` ends with its process."""
+        if self.messages is not None:
+            self.messages.stop(timeout)
         self.hub.figures.settled(timeout)
         self.db.dispose()
 

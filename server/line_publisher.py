@@ -63,6 +63,8 @@ class LinePublisher:
         self._sent: dict[str, Any] = {}
         self._sent_figures: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
         self._last_refresh: dict[int, float] = {}  # site → time.monotonic() of its last refresh
+        #: Told (site, line, now) after each refresh of a site, off the request (the near-turn messages).
+        self.watchers: list[Callable[[int, Any, Any], Any]] = []
 
     # ------------------------------------------------------------ who listens here
 
@@ -128,6 +130,11 @@ class LinePublisher:
             if message is not None and self._sent.get(sid) != message[1]:
                 self._sent[sid] = message[1]
                 self.socketio.emit(message[0], {**message[1], "direct": True}, to=sid, ignore_queue=True)
+        for watcher in self.watchers:
+            try:
+                watcher(site_id, line, now)
+            except Exception:  # a watcher's failure never stops the figures; the next change tries again
+                log.exception("a line watcher failed on site %s", site_id)
 
     def _message(self, line: Any, listener: Listener, now: Any) -> tuple[str, dict[str, Any]] | None:
         if listener.ticket_id is not None:

@@ -1,15 +1,17 @@
 """Housekeeping that runs inside `luot serve`: closing past service days (see server.domain.day_close) at local
-midnight and every ten minutes after, and telling every screen that the lines of the new day are empty."""
+midnight and every ten minutes after, and telling every screen that the lines of the new day are empty; and
+purging the personal data of finished days once a day (server/privacy/purge.py)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from server.clock import local_date, local_midnight
 from server.context import Luot
 from server.domain.day_close import DayClose, close_past_days
+from server.privacy.daily import purge_now
 
 log = logging.getLogger(__name__)
 DAY_CLOSE_EVERY_SECONDS = 600  # a day's leftovers are closed within ten minutes of local midnight
@@ -37,12 +39,28 @@ def seconds_to_midnight(now: datetime) -> float:
     return (local_midnight(local_date(now) + timedelta(days=1)) - now).total_seconds()
 
 
+def _purge_once_a_day(ctx: Luot, purged_on: date | None, every_seconds: float) -> date | None:
+    """Purges personal data of finished days (server/privacy/purge.py) on the first round of each local day (and
+    after a restart); the day it purged, or the old one when it failed (the next round tries again)."""
+    today = local_date(ctx.clock.now())
+    if purged_on == today:
+        return purged_on
+    try:
+        purge_now(ctx)
+    except Exception:  # the database may be away for a while
+        log.exception("purging personal data failed; retrying in %s s", every_seconds)
+        return purged_on
+    return today
+
+
 def run_day_close_forever(ctx: Luot, socketio: Any, every_seconds: float = DAY_CLOSE_EVERY_SECONDS) -> None:
     """A background task: close past days now, at every local midnight, and every `every_seconds` in between
-    (a safety net); an engine outage is logged, not fatal."""
+    (a safety net), and purge personal data once each local day; an engine outage is logged, not fatal."""
+    purged_on: date | None = None
     while True:
         try:
             close_past_days_now(ctx)
         except Exception:  # the database may be away for a while; the next round tries again
             log.exception("closing past days failed; retrying in %s s", every_seconds)
+        purged_on = _purge_once_a_day(ctx, purged_on, every_seconds)
         socketio.sleep(max(min(every_seconds, seconds_to_midnight(ctx.clock.now()) + 1), 1))

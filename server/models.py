@@ -259,6 +259,72 @@ class TicketDossier(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="user.id")
 
 
+class OneTimeCode(SQLModel, table=True):
+    """A one-time code sent to a phone to identify a citizen (server/identity/otp.py).
+
+    Neither the phone nor the code is stored in clear: `phone_key` is the phone's person key, `code_hash` an
+    HMAC of the code under the instance secret. A code dies when used, expired or tried `MAX_ATTEMPTS` times;
+    rows are deleted by the privacy purge (server/privacy/purge.py) once their day is over.
+    """
+
+    __table_args__ = (sa.Index("ix_onetimecode_phone_created", "phone_key", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id")
+    phone_key: str = Field(max_length=64)
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = utc_column(nullable=False)
+    expires_at: datetime = utc_column(nullable=False)
+    attempts: int = 0
+    used_at: datetime | None = utc_column()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to a citizen (server/messaging): queued in the transaction that caused it, sent later by the worker.
+
+    `status`: queued → sending (claimed, `next_attempt_at` is then the claim's lease end) → sent | failed, or back
+    to queued with a later `next_attempt_at` after a failure that surely did not deliver. `dedupe_key` is unique:
+    each message is queued at most once. Personal data (Law 91/2025): `address`, `params`, `text`."""
+
+    __table_args__ = (
+        sa.Index("ix_outboxmessage_due", "status", "next_attempt_at"),
+        sa.Index("ix_outboxmessage_site_status", "site_id", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id")
+    kind: str = Field(max_length=32)  # a server.messaging.outbox.MessageKind
+    channel: str = Field(max_length=16)  # zalo | sms | email
+    address: str = Field(max_length=254)  # E.164 phone or e-mail, in clear until purged
+    language: str = Field(default="vi", max_length=8)
+    params: dict = json_column()
+    text: str = Field(default="", max_length=2000)
+    dedupe_key: str = Field(max_length=160, unique=True)
+    status: str = Field(default="queued", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = utc_column(nullable=False)
+    created_at: datetime = utc_column(nullable=False)
+    sent_at: datetime | None = utc_column()
+    last_error: str = Field(default="", max_length=500)
+    provider_message_id: str = Field(default="", max_length=128)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id", index=True)
+
+
+class TicketWatch(SQLModel, table=True):
+    """A citizen's wish to be told about one ticket: when 3 are ahead (`near_turn`) and/or when called (`called`).
+    `near_queued` / `called_queued`: the message was put in the outbox. Personal data: `address`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", unique=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    address: str = Field(max_length=254)
+    language: str = Field(default="vi", max_length=8)
+    near_turn: bool = True
+    called: bool = True
+    near_queued: bool = False
+    called_queued: bool = False
+    created_at: datetime = utc_column(nullable=False)
+
+
 def table_of(model: type[SQLModel]) -> sa.Table:
     """The SQLAlchemy Table behind a table model, for Core inserts (SQLModel does not declare `__table__`)."""
     table = model.__table__  # type: ignore[attr-defined]

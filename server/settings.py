@@ -76,6 +76,19 @@ class Settings:
         "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
         "Address ranges `network:` printers must be in (comma-separated CIDR).",
     )
+    otp_phone_limit: str = setting("3/15minutes;6/day", "One-time codes one phone number may ask for (issue 18).")
+    otp_address_limit: str = setting(
+        "30/hour", "One-time codes one client address may ask for (a hall's Wi-Fi shares one)."
+    )
+    otp_verify_limit: str = setting(
+        "60/hour", "Code checks one client address may make (each code dies after 5 wrong)."
+    )
+    privacy_days: int = setting(30, "Days person keys (coded phone/ID numbers) are kept; clear contacts go at day end.")
+    oidc_issuer: str = setting("", "OpenID Connect provider for citizens (its issuer URL); empty = none.")
+    oidc_client_id: str = setting("", "Client id registered with the OpenID Connect provider.")
+    oidc_client_secret: str = setting("", "Client secret registered with the OpenID Connect provider.")
+    oidc_scopes: str = setting("openid profile", "Scopes asked of the OpenID Connect provider.")
+    oidc_id_claim: str = setting("", "Claim holding the 12-digit ID (CCCD) number; empty = the provider's iss|sub.")
     extra: dict[str, Any] = field(default_factory=dict)  # not a setting: no help, not read from LUOT_*
 
     @property

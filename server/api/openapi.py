@@ -12,6 +12,7 @@ from server.api.auth_routes import Credentials
 from server.api.counters import DossiersRequest, HoldRequest, OpenRequest, PauseRequest, TransferRequest
 from server.api.openapi_schemas import answers, components, counter_answer
 from server.api.tickets import IssueRequest, RatingRequest
+from server.identity.openapi_paths import identity_answers, identity_paths
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -143,6 +144,7 @@ def document() -> dict[str, Any]:
     }
     for action, (summary, body) in COUNTER_ACTIONS.items():
         paths[f"/api/v1/counters/{{counter_id}}/{action}"] = {"post": _op(summary, body=body, params=COUNTER)}
+    paths.update(identity_paths(_op))  # the citizen's identification and personal data (issue 18)
     _describe_answers(paths)
     return {
         "openapi": "3.1.0",
@@ -160,7 +162,7 @@ def document() -> dict[str, Any]:
 
 def _describe_answers(paths: dict[str, Any]) -> None:
     """Puts the schema of each success answer into the document (issue 14: every 2xx has one)."""
-    known = answers()
+    known = {**answers(), **identity_answers()}
     for path, methods in paths.items():
         for method, operation in methods.items():
             _status, schema = known.get((path, method)) or (200, counter_answer())

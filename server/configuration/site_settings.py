@@ -127,6 +127,22 @@ RULES: dict[str, Setting] = {
             N_("Kiosks issue numbers outside opening hours and on holidays. For demonstrations only."),
             "bool",
         ),
+        Setting(
+            "person_limit_per_day",
+            N_("Numbers a person may hold a day"),
+            N_("Kiosk, online numbers and bookings of one phone or ID number on one day here; 0 = no limit."),
+            "int",
+            minimum=0,
+            maximum=50,
+        ),
+        Setting(
+            "person_limit_per_service",
+            N_("Numbers a person may hold for one service"),
+            N_("Of one phone or ID number, for one service on one day; 0 = no limit."),
+            "int",
+            minimum=0,
+            maximum=50,
+        ),
     )
 }
 
@@ -211,7 +227,18 @@ def check_site_settings(settings: dict[str, Any]) -> dict[str, Any]:
             else:
                 result.pop(setting.name)
     _check_announcement(result)
+    _check_messaging(result)
     return result
+
+
+def _check_messaging(settings: dict[str, Any]) -> None:
+    """The message channels (server.messaging.config) are usable: a bad address, port or template table refused."""
+    from server.messaging.config import ConfigProblem, check_messaging
+
+    try:
+        check_messaging(settings)
+    except ConfigProblem as exc:
+        raise SettingProblem(f"messaging.{exc.where}", exc.text) from exc
 
 
 def _check_announcement(settings: dict[str, Any]) -> None:

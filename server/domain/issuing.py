@@ -14,6 +14,7 @@ from server.domain.events import TicketIssued
 from server.domain.hours import is_open
 from server.domain.numbering import allocate_number, display_number
 from server.domain.outcome import Outcome
+from server.domain.person_limits import check_person_limits
 from server.domain.queries import site_rules, ticket_view
 from server.domain.ticket_log import log_event
 from server.domain.vocabulary import PRIORITY_CODES, Channel, EventKind, TicketStatus
@@ -53,6 +54,7 @@ def issue_ticket(
     channel: str = Channel.KIOSK,
     issuer_key: str = "",
     idempotency_key: str | None = None,
+    person_key: str | None = None,
 ) -> Outcome:
     """Give a citizen the next number of a service (or check in today's appointment `appointment_code`).
 
@@ -63,7 +65,12 @@ def issue_ticket(
 
     Raises UnknownService (404), InvalidPriority (400), UnknownAppointment (404), AppointmentUsed (409),
     ServiceClosed (409, outside opening hours), DailyCapReached (409), NumbersExhausted (409),
-    IdempotencyConflict (409, the key was used for another service).
+    IdempotencyConflict (409, the key was used for another service), PersonServiceLimitReached or
+    PersonDailyLimitReached (409, `server.domain.person_limits`).
+
+    `person_key` (server/identity/citizen.py): the identified citizen, stored on the ticket; their per-person
+    limits are checked in this same write transaction (so two requests of one person cannot both pass). An
+    appointment's check-in carries the booking's person key and is not counted again (the booking was).
     """
     if idempotency_key:
         existing = session.exec(_BY_IDEMPOTENCY_KEY, params={"issuer_key": issuer_key, "key": idempotency_key}).first()
@@ -81,7 +88,20 @@ def issue_ticket(
         raise errors.UnknownService(service="")
     today = local_date(now)
     _check_receiving(session, service, now, today)
+    if appointment is not None:
+        person_key = appointment.person_key
+    elif person_key:
+        limits = site_rules(session, service.site_id).person_limits
+        check_person_limits(
+            session,
+            site_id=service.site_id,
+            person_key=person_key,
+            service_id=service.id or 0,
+            day=today,
+            limits=limits,
+        )
     ticket = _new_ticket(session, now, today, service, priority, channel, issuer_key, idempotency_key)
+    ticket.person_key = person_key or None
     if appointment is not None:
         ticket.appointment_at = appointment.slot_at
         appointment.ticket_id = ticket.id

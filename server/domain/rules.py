@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from server.domain.hours import effective_hours
+from server.domain.person_limits import PersonLimits
 from server.domain.vocabulary import DEFAULT_RATING_REASONS, DEFAULT_RATING_SCALE, DEFAULT_REASON_SCORES
 
 
@@ -44,6 +45,10 @@ class SiteRules:
     # Counter number (as text) → the usernames of the clerks who may open it; a counter not listed is open to every
     # clerk of the site. Managers and admins may open any counter (they stand in).
     counter_clerks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Numbers and bookings one person (phone or ID number) may hold a day here, and for one service; 0 = no limit
+    # (server.domain.person_limits, issue 18).
+    person_limit_per_day: int = 2
+    person_limit_per_service: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -58,6 +63,11 @@ class SiteRules:
             clerks = values["counter_clerks"] if isinstance(values["counter_clerks"], dict) else {}
             values["counter_clerks"] = {str(k): tuple(str(u) for u in v or ()) for k, v in clerks.items()}
         return cls(**values, extra=raw)
+
+    @property
+    def person_limits(self) -> PersonLimits:
+        """The per-person limits of the site (server.domain.person_limits)."""
+        return PersonLimits(per_day=self.person_limit_per_day, per_service=self.person_limit_per_service)
 
     def hours_of(self, hours: dict[str, Any] | None) -> dict[str, Any]:
         """A service's opening hours with this site's calendar folded in (server.domain.hours)."""

@@ -81,6 +81,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "dashboard.province_json": STAFF,  # each sees the sites they may see
     "dashboard.history_page": MANAGERS_OF_SITE,
     "dashboard.export": MANAGERS_OF_SITE,
+    "dashboard_messages.page": MANAGERS_OF_SITE,  # message failures (issue 18): masked addresses, provider errors
+    "dashboard_messages.counts_json": MANAGERS_OF_SITE,
     "admin.index": ADMINS,
     "admin.list_items": ADMINS,
     "admin.edit": ADMINS,
@@ -94,6 +96,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "display.board": NOBODY,
     "display.counter_display": NOBODY,
     "display.track": EVERYONE,
+    "display.notify": EVERYONE,  # the tracking token is the key (issue 18)
     "display.call_audio": EVERYONE,
     "display.static": EVERYONE,
     "counter.login_page": EVERYONE,
@@ -103,6 +106,14 @@ EXPECTED: dict[str, frozenset[str]] = {
     "counter.rating_page": NOBODY,
     "counter.rating_pending": NOBODY,
     "counter.static": EVERYONE,
+    # the citizen's identification and personal data (issue 18)
+    **{
+        f"citizen.{name}": EVERYONE
+        for name in ("consent", "ask_code", "check_code", "me", "signout", "oidc_login", "oidc_callback")
+    },
+    "privacy.find": ADMINS,
+    "privacy.delete": ADMINS,
+    "privacy_page.page": ADMINS,
 }
 BODIES = {"api.rate": {"score": "very_satisfied"}, "api.transfer": {"service": "TP-B"}}  # bodies parsed before auth
 SIGN_OUT = {"dashboard.logout"}  # answers everyone with the sign-in page
@@ -176,6 +187,7 @@ def setup(tmp_path_factory):
         "tracking_token": "nothing",
         "filename": "nothing.css",
         "token_id": 999_999,
+        "site_code": "HN",
     }
     yield {"app": app, "world": world, "clients": clients, "values": values, "board_id": board_id}
     ctx.db.dispose()
@@ -186,7 +198,7 @@ def url_for_rule(endpoint: str, rule: str, values: dict[str, object], setup: dic
     if endpoint == "admin.new_device_token":
         local["item_id"] = setup["board_id"]
     url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(local[m.group(1)]), rule)
-    if endpoint.startswith("dashboard.") and endpoint not in (
+    if endpoint.startswith(("dashboard.", "dashboard_messages.")) and endpoint not in (
         "dashboard.login",
         "dashboard.logout",
         "dashboard.static",

@@ -1,0 +1,58 @@
+"""Administration page for one citizen's personal data (/admin/privacy): find it by phone or ID number, see what is
+kept, delete it (audited). The same functions as the admin API (server/privacy/routes.py)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+
+from dashboard.access import ADMIN_ROLES, staff
+from dashboard.texts import t
+from server.context import luot
+from server.domain.errors import DomainError
+from server.i18n import translate
+from server.privacy.audit import audit_person
+from server.privacy.person import PersonData, delete_person, find_person, person_of
+
+privacy_page = Blueprint("privacy_page", __name__, url_prefix="/admin/privacy", template_folder="templates")
+
+
+@privacy_page.route("/", methods=["GET", "POST"])
+def page() -> ResponseReturnValue:
+    principal = staff(ADMIN_ROLES, page=True)
+    phone = request.form.get("phone", "").strip()[:32]
+    id_number = request.form.get("id_number", "").strip()[:32]
+    found: PersonData | None = None
+    deleted: dict[str, int] | None = None
+    problem = ""
+    if request.method == "POST":
+        try:
+            person = person_of(
+                current_app.secret_key or "",
+                phone=phone or None,
+                id_number=id_number or None,
+                site_id=principal.site_id,
+            )
+        except DomainError as exc:
+            problem = translate(exc.text, _language(), **exc.params)
+        except ValueError:
+            problem = t("Give a phone number or an ID number.")
+        else:
+            with luot().db.write() as db_session:
+                if request.form.get("action") == "delete":
+                    deleted = delete_person(db_session, person)
+                    audit_person(db_session, luot().clock.now(), principal, "delete", person, deleted)
+                else:
+                    found = find_person(db_session, person)
+                    audit_person(db_session, luot().clock.now(), principal, "read", person, found.counts())
+    status = 400 if problem else 200
+    page_html = render_template(
+        "admin/privacy.html", phone=phone, id_number=id_number, found=found, deleted=deleted, problem=problem
+    )
+    return page_html, status
+
+
+def _language() -> str:
+    from dashboard.texts import language
+
+    return language()

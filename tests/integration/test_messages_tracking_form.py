@@ -1,0 +1,49 @@
+"""The tracking page offers "tell me by message" only where the site has a channel, shows the consent text before
+the number is taken, refuses bad input with a Vietnamese (or English) reason, and never shows the number again."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlmodel import select
+
+from server.context import Luot
+from server.models import TicketWatch
+from tests.integration.test_messages_outbox import ZALO_AND_SMS, configure
+from tests.support.api import issue
+from tests.support.world import World
+
+
+def test_no_channel_no_form(luot: Luot, world: World, client: FlaskClient):
+    ticket = issue(client, world.kiosk_token, "TP-A")
+    page = client.get(f"/t/{ticket['tracking_token']}").get_data(as_text=True)
+    assert "notify-address" not in page
+
+
+def test_the_consent_is_shown_before_the_number_and_a_watch_is_saved(luot: Luot, world: World, client: FlaskClient):
+    configure(luot, world.site_id, ZALO_AND_SMS)
+    ticket = issue(client, world.kiosk_token, "TP-A")
+    url = f"/t/{ticket['tracking_token']}"
+    page = client.get(url).get_data(as_text=True)
+    consent = page.index("Số điện thoại (hoặc e-mail) của bạn chỉ dùng để gửi các tin báo")
+    assert consent < page.index('id="notify-address"') and 'type="tel"' in page
+
+    refused = client.post(f"{url}/notify", data={"address": "0912345678", "near_turn": "1"})
+    assert refused.status_code == 400
+    assert "Vui lòng đánh dấu đồng ý" in refused.get_data(as_text=True)
+    bad = client.post(f"{url}/notify?lang=en", data={"address": "12345", "near_turn": "1", "consent": "1"})
+    assert bad.status_code == 400 and "neither a phone number nor an e-mail" in bad.get_data(as_text=True)
+    unreachable = client.post(f"{url}/notify", data={"address": "an@example.vn", "called": "1", "consent": "1"})
+    assert unreachable.status_code == 422 and "địa chỉ e-mail" in unreachable.get_data(as_text=True)
+
+    done = client.post(f"{url}/notify", data={"address": "0912 345 678", "near_turn": "1", "consent": "1"})
+    assert done.status_code == 302 and "told=1" in done.headers["Location"]
+    with luot.db.read() as session:
+        (watch,) = session.exec(select(TicketWatch)).all()
+    assert (watch.ticket_id, watch.address, watch.near_turn, watch.called) == (
+        ticket["id"],
+        "+84912345678",
+        True,
+        False,
+    )
+    after = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Đã đăng ký" in after and "912345678" not in after and "912 345 678" not in after
