@@ -9,10 +9,19 @@ from flask.typing import ResponseReturnValue
 from dashboard.access import ADMIN_ROLES, staff
 from dashboard.texts import t
 from server.context import luot
-from server.domain.errors import DomainError
+from server.domain.errors import N_, DomainError
 from server.i18n import translate
 from server.privacy.audit import audit_person
 from server.privacy.person import PersonData, delete_person, find_person, person_of
+
+#: What the counts of `PersonData.counts()` are, as the page names them (English msgids, vi-identity.po).
+KIND_LABELS = {
+    "tickets": N_("Numbers"),
+    "appointments": N_("Bookings"),
+    "messages": N_("Messages"),
+    "watches": N_("Turn alerts"),
+    "codes": N_("One-time codes"),
+}
 
 privacy_page = Blueprint("privacy_page", __name__, url_prefix="/admin/privacy", template_folder="templates")
 
@@ -47,9 +56,20 @@ def page() -> ResponseReturnValue:
                     audit_person(db_session, luot().clock.now(), principal, "read", person, found.counts())
     status = 400 if problem else 200
     page_html = render_template(
-        "admin/privacy.html", phone=phone, id_number=id_number, found=found, deleted=deleted, problem=problem
+        "admin/privacy.html",
+        phone=phone,
+        id_number=id_number,
+        found=found,
+        deleted=_named(deleted) if deleted is not None else None,
+        problem=problem,
+        labels=KIND_LABELS,
     )
     return page_html, status
+
+
+def _named(counts: dict[str, int]) -> str:
+    """ "Numbers 1, Bookings 0, …" in the page's language, in the order of `counts`."""
+    return ", ".join(f"{t(KIND_LABELS.get(kind, kind))} {count}" for kind, count in counts.items())
 
 
 def _language() -> str:

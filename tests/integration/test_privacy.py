@@ -287,3 +287,18 @@ def test_the_admin_page_finds_and_deletes_in_the_page_language(client, luot: Luo
     assert keyed == [] and actions == ["read", "delete"]
     clerk = bearer(staff_token(client, "clerk1"))
     assert client.get("/admin/privacy/", headers=clerk).status_code == 403
+
+
+def test_the_admin_page_names_what_it_found_and_deleted_in_the_page_language(client, luot: Luot, days):
+    """The counts were listed by their internal keys ("tickets", "watches", "codes") in the Vietnamese page too."""
+    admin = bearer(staff_token(client, "admin"))
+    found = client.post("/admin/privacy/", headers=admin, data={"phone": "0912 345 678", "action": "find"})
+    table = found.get_data(as_text=True).split('id="found"')[1].split("</table>")[0]
+    assert "Lịch hẹn" in table and "Cảnh báo đến lượt" in table and "Mã xác thực" in table
+    for key in ("tickets", "appointments", "messages", "watches", "codes"):
+        assert f"<td>{key}</td>" not in table
+    english = client.post("/admin/privacy/?lang=en", headers=admin, data={"phone": "0912345678", "action": "find"})
+    assert "<td>Turn alerts</td>" in english.get_data(as_text=True)
+    gone = client.post("/admin/privacy/", headers=admin, data={"phone": "0912345678", "action": "delete"})
+    said = gone.get_data(as_text=True).split('id="deleted">')[1].split("</p>")[0]
+    assert said.startswith("Đã xóa: Số thứ tự ") and "appointments" not in said and "Lịch hẹn" in said
