@@ -31,6 +31,7 @@ def page() -> ResponseReturnValue:
     principal = staff(ADMIN_ROLES, page=True)
     phone = request.form.get("phone", "").strip()[:32]
     id_number = request.form.get("id_number", "").strip()[:32]
+    email = request.form.get("email", "").strip()[:254]
     found: PersonData | None = None
     deleted: dict[str, int] | None = None
     problem = ""
@@ -41,11 +42,12 @@ def page() -> ResponseReturnValue:
                 phone=phone or None,
                 id_number=id_number or None,
                 site_id=principal.site_id,
+                email=email or None,
             )
         except DomainError as exc:
             problem = translate(exc.text, _language(), **exc.params)
         except ValueError:
-            problem = t("Give a phone number or an ID number.")
+            problem = t("Give a phone number, an ID number or an e-mail address.")
         else:
             with luot().db.write() as db_session:
                 if request.form.get("action") == "delete":
@@ -59,6 +61,7 @@ def page() -> ResponseReturnValue:
         "admin/privacy.html",
         phone=phone,
         id_number=id_number,
+        email=email,
         found=found,
         deleted=_named(deleted) if deleted is not None else None,
         problem=problem,
