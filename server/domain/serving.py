@@ -69,10 +69,10 @@ def _finish(session: Session, ticket: Ticket, counter: Counter, now: datetime, u
     ticket.status = advance(Action.FINISH, ticket.status, ticket.display_number)
     if ticket.started_at is None:
         ticket.started_at = now
-        log_event(session, ticket, EventKind.STARTED, now, counter.id, user_id, implicit=True)
+        log_event(session, ticket, EventKind.STARTED, now, counter.id, user_id, flush=False, implicit=True)
     ticket.finished_at = now
     session.add(ticket)
-    log_event(session, ticket, EventKind.FINISHED, now, counter.id, user_id)
+    log_event(session, ticket, EventKind.FINISHED, now, counter.id, user_id, flush=False)  # no id needed: one flush
     counter.current_ticket_id = None
     return TicketFinished(site_id=ticket.site_id, at=now, ticket=ticket_view(session, ticket), user_id=user_id)
 

@@ -24,7 +24,7 @@ from authlib.common.errors import AuthlibBaseError
 from flask import Blueprint, Response, current_app, jsonify, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from joserfc.errors import JoseError
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool, field_validator
 from sqlmodel import select
 
 from server.api.catalogue import UnknownSite
@@ -55,7 +55,16 @@ class CodeRequest(BaseModel):
 
 class VerifyRequest(BaseModel):
     phone: str = Field(min_length=1, max_length=32)
-    code: str = Field(pattern=r"^\d{6}$")
+    code: str = Field(pattern=r"^[0-9]{6}$")
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _ascii_digits(cls, value: object) -> object:
+        """The code as the citizen meant it: spaces and line breaks of a paste dropped, any Unicode decimal digit
+        (full-width "１２３", as the phone number already accepts) read as its ASCII digit."""
+        if not isinstance(value, str) or len(value) > 32:
+            return value
+        return "".join(str(int(ch)) if ch.isdecimal() else ch for ch in value if not ch.isspace())
 
 
 def _address() -> str:

@@ -1,14 +1,19 @@
-"""A citizen's address for messages: a phone number (normalised to E.164 with `phonenumbers`, Vietnam when no
-country code is given: "0912 345 678" → "+84912345678") or an e-mail address."""
+"""A citizen's address for messages: a Vietnamese mobile number (normalised to E.164 by the one phone rule of
+server/identity/phone.py: "0912 345 678" → "+84912345678") or an e-mail address.
+
+Landlines and other countries' numbers are refused like any bad address: a landline cannot receive a text, a
+foreign number would let anyone holding a ticket send paid international texts through the centre's gateway,
+and the admin's personal-data search (server/privacy/person.py) takes only Vietnamese mobiles, so data kept
+under any other number could not be found or deleted on request."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-import phonenumbers
-
 from server.domain.errors import N_, DomainError
+from server.identity.errors import InvalidPhone
+from server.identity.phone import normalise_phone
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
 
@@ -29,8 +34,9 @@ class Address:
     value: str
 
 
-def parse_address(raw: str, region: str = "VN") -> Address:
-    """The address in its stored form; BadAddress (400) when it is neither a valid phone number nor an e-mail."""
+def parse_address(raw: str) -> Address:
+    """The address in its stored form; BadAddress (400) when it is neither a Vietnamese mobile number nor an
+    e-mail address."""
     text = (raw or "").strip()
     if "@" in text:
         if len(text) > 254 or not _EMAIL.match(text):
@@ -38,12 +44,9 @@ def parse_address(raw: str, region: str = "VN") -> Address:
         local, domain = text.rsplit("@", 1)
         return Address("email", f"{local}@{domain.lower()}")
     try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as exc:
-        raise BadAddress() from exc
-    if not phonenumbers.is_valid_number(number):
-        raise BadAddress()
-    return Address("phone", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+        return Address("phone", normalise_phone(text))
+    except InvalidPhone:
+        raise BadAddress() from None
 
 
 def masked(address: str) -> str:

@@ -10,9 +10,10 @@ server/messaging/config.py.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from server.clock import Clock, SystemClock
 from server.domain.errors import N_, DomainError, UnknownTicket
@@ -96,9 +97,7 @@ def enqueue(
         "ticket_id": ticket_id,
         "appointment_id": appointment_id,
     }
-    table = table_of(OutboxMessage)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    insert = _insert(session, OutboxMessage)
     result = session.execute(insert.values(**row).on_conflict_do_nothing(index_elements=["dedupe_key"]))
     return bool(getattr(result, "rowcount", 0) == 1)
 
@@ -128,15 +127,22 @@ def watch_ticket(
     for kind, wanted in ((MessageKind.NEAR_TURN, near_turn), (MessageKind.CALLED, called)):
         if wanted:
             channel_for(config, parsed, kind)
-    watch = session.exec(select(TicketWatch).where(TicketWatch.ticket_id == ticket_id)).first()
-    if watch is None:
-        watch = TicketWatch(ticket_id=ticket_id, site_id=ticket.site_id, address=parsed.value, created_at=now or _now())
-    watch.address = parsed.value
-    watch.language = language
-    watch.near_turn = near_turn
-    watch.called = called
-    session.add(watch)
-    session.flush()
+    wish = {"address": parsed.value, "language": language, "near_turn": near_turn, "called": called}
+    row = {**wish, "ticket_id": ticket_id, "site_id": ticket.site_id, "created_at": now or _now()}
+    # One statement, insert or replace: two forms for one ticket at once (a double click, two tabs) each save
+    # their wish, the later one last, where a read-then-insert fails the second on the unique ticket id.
+    statement = _insert(session, TicketWatch).values(**row)
+    session.execute(statement.on_conflict_do_update(index_elements=["ticket_id"], set_=wish))
+    for loaded in list(session.identity_map.values()):  # a watch loaded earlier in this session shows the new wish
+        if isinstance(loaded, TicketWatch) and loaded.ticket_id == ticket_id:
+            session.expire(loaded)
+
+
+def _insert(session: Session, model: type[OutboxMessage] | type[TicketWatch]) -> Any:
+    """The dialect's INSERT (SQLite's or PostgreSQL's, both with ON CONFLICT) into `model`'s table."""
+    table = table_of(model)
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def reachable(session: Session, site_id: int, kind: MessageKind) -> frozenset[str]:

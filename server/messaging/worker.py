@@ -31,6 +31,7 @@ from server.messaging.addresses import masked
 from server.messaging.channels import Channel, ChannelName, Outcome, Outgoing, SendResult
 from server.messaging.config import ConfigProblem, MessagingConfig, messaging_config
 from server.messaging.email_smtp import EmailChannel
+from server.messaging.scrub import scrubbed
 from server.messaging.sms import SmsChannel
 from server.messaging.texts import MessageKind
 from server.messaging.zalo import ZaloChannel
@@ -208,6 +209,7 @@ class MessageWorker:
 
     def _record(self, row: OutboxMessage, config: MessagingConfig, result: SendResult, now: datetime) -> None:
         attempts = row.attempts
+        error = scrubbed(result.error, row.address, {str(k): str(v) for k, v in (row.params or {}).items()})
         values: dict[str, Any]
         if result.outcome == Outcome.SENT:
             values = {
@@ -219,13 +221,13 @@ class MessageWorker:
             self.sent += 1
         elif result.outcome == Outcome.RETRY and attempts < config.max_attempts:
             later = now + backoff(config, attempts)
-            values = {"status": "queued", "next_attempt_at": later, "last_error": result.error[:500]}
+            values = {"status": "queued", "next_attempt_at": later, "last_error": error[:500]}
         else:
-            values = {"status": "failed", "last_error": result.error[:500]}
+            values = {"status": "failed", "last_error": error[:500]}
         if values["status"] in ("sent", "failed"):
             values.update(forgotten(row.address))
         if result.outcome != Outcome.SENT:
-            log.warning("message %s (%s, attempt %s): %s", row.id, row.channel, attempts, result.error)
+            log.warning("message %s (%s, attempt %s): %s", row.id, row.channel, attempts, error)
         with self.db.write() as session:
             session.execute(
                 sa.update(OUTBOX).where(OUTBOX.c.id == row.id, OUTBOX.c.status == "sending").values(**values)

@@ -1,5 +1,5 @@
-"""The audit entry of an admin's search or deletion of a citizen's data: who, when, the phone masked, the counts —
-never the number."""
+"""The audit entry of an admin's search or deletion of a citizen's data: who, when, the phone and e-mail address
+masked, the counts — never the number or the address."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from server.auth import Principal
 from server.identity.phone import mask_phone
+from server.messaging.addresses import masked
 from server.models import User
 from server.privacy.person import Person
 from server.stats.models import AuditEntry
@@ -20,8 +21,10 @@ def audit_person(
     """Adds the audit entry (`action`: "read" or "delete", entity "personal_data") in the caller's transaction."""
     user = db_session.get(User, principal.id)
     shown = [mask_phone(person.phone)] if person.phone else []
-    if len(person.keys) > len(shown):
+    if len(person.keys) > (1 if person.phone else 0):
         shown.append("ID ••••")
+    if person.email:
+        shown.append(masked(person.email))
     db_session.add(
         AuditEntry(
             at=now,

@@ -3,7 +3,8 @@ access and to deletion).
 
 The phone (normalised to E.164) and the ID number give person keys (server/identity/citizen.py); the data of
 that person is: tickets and bookings carrying one of the keys, one-time codes of the phone, messages and
-turn-alert wishes addressed to the phone in clear or attached to those tickets and bookings. Deleting empties
+turn-alert wishes addressed to the phone or the e-mail address (compared without regard to case) in clear or
+attached to those tickets and bookings. Deleting empties
 those personal columns and deletes codes and wishes, as the purge does (server/privacy/purge.py); tickets and
 bookings stay, anonymous, so the day's numbering and statistics stay true. A message still waiting to be sent
 is marked failed ("deleted") so it never goes out.
@@ -19,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from server.identity.citizen import IdentityKind, normalised_identifier, person_key
 from server.identity.phone import normalise_phone
+from server.messaging.addresses import BadAddress, parse_address
 from server.models import Appointment, OneTimeCode, OutboxMessage, Ticket, TicketWatch
 
 DELETED = "deleted at the citizen's request"
@@ -26,11 +28,13 @@ DELETED = "deleted at the citizen's request"
 
 @dataclass(frozen=True)
 class Person:
-    """Who is looked for: their person keys and their phone in clear (for messages), within `site_id` (None: all)."""
+    """Who is looked for: their person keys, their phone and e-mail address in clear (for messages; the e-mail
+    lower-cased), within `site_id` (None: all)."""
 
     keys: tuple[str, ...]
     phone: str | None
     site_id: int | None = None
+    email: str | None = None
 
 
 @dataclass
@@ -53,9 +57,17 @@ class PersonData:
         }
 
 
-def person_of(secret: str | bytes, *, phone: str | None, id_number: str | None, site_id: int | None) -> Person:
-    """The person given by a phone (any Vietnamese form) and/or an ID number. Raises InvalidPhone (400) or
-    ValueError (no usable identifier)."""
+def person_of(
+    secret: str | bytes, *, phone: str | None, id_number: str | None, site_id: int | None, email: str | None = None
+) -> Person:
+    """The person given by a phone (any Vietnamese form), an ID number and/or an e-mail address (the tracking page
+    takes one where the site sends e-mail). Raises InvalidPhone or BadAddress (400), or ValueError (no usable
+    identifier)."""
+    mail = None
+    if email and email.strip():
+        if "@" not in email:
+            raise BadAddress()
+        mail = parse_address(email).value.lower()
     keys: list[str] = []
     e164 = normalise_phone(phone) if phone else None
     if e164:
@@ -63,9 +75,9 @@ def person_of(secret: str | bytes, *, phone: str | None, id_number: str | None, 
     if id_number:
         digits = normalised_identifier(IdentityKind.CCCD, id_number)
         keys.append(person_key(secret, IdentityKind.CCCD, digits))
-    if not keys:
-        raise ValueError("a phone or an ID number is needed")
-    return Person(tuple(keys), e164, site_id)
+    if not keys and not mail:
+        raise ValueError("a phone, an ID number or an e-mail address is needed")
+    return Person(tuple(keys), e164, site_id, mail)
 
 
 def _scoped(statement: Any, model: Any, person: Person) -> Any:
@@ -98,6 +110,8 @@ def find_person(session: Session, person: Person) -> PersonData:
     ]
     if person.phone:
         mine.append(col(OutboxMessage.address) == person.phone)
+    if person.email:
+        mine.append(sa.func.lower(col(OutboxMessage.address)) == person.email)
     messages = session.exec(_scoped(select(OutboxMessage).where(sa.or_(*mine)), OutboxMessage, person))
     for m in messages:
         data.messages.append(
@@ -113,6 +127,8 @@ def find_person(session: Session, person: Person) -> PersonData:
     watched: list[Any] = [col(TicketWatch.ticket_id).in_(ticket_ids)]
     if person.phone:
         watched.append(col(TicketWatch.address) == person.phone)
+    if person.email:
+        watched.append(sa.func.lower(col(TicketWatch.address)) == person.email)
     data.watches = [
         w.id for w in session.exec(_scoped(select(TicketWatch).where(sa.or_(*watched)), TicketWatch, person))
     ]

@@ -1,7 +1,7 @@
 """Admin API for one citizen's personal data (blueprint `privacy`, admins only; a site's admin sees their site).
 
-- POST /api/privacy/find   {phone?, id_number?} → {"counts", "tickets", "appointments", "messages"}
-- POST /api/privacy/delete {phone?, id_number?} → {"deleted": counts}
+- POST /api/privacy/find   {phone?, id_number?, email?} → {"counts", "tickets", "appointments", "messages"}
+- POST /api/privacy/delete {phone?, id_number?, email?} → {"deleted": counts}
 Both are written to the audit log (who, when, which kind of identifier, masked, and the counts: never the number).
 Cookie sessions need the CSRF token, as every staff change does; Bearer tokens do not.
 """
@@ -27,16 +27,21 @@ privacy = Blueprint("privacy", __name__, url_prefix="/api/privacy")
 class PersonRequest(BaseModel):
     phone: str | None = Field(default=None, max_length=32)
     id_number: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=254)
 
 
 def _person(principal: Principal) -> Person:
     body = parse_body(PersonRequest)
     try:
         return person_of(
-            current_app.secret_key or "", phone=body.phone, id_number=body.id_number, site_id=principal.site_id
+            current_app.secret_key or "",
+            phone=body.phone,
+            id_number=body.id_number,
+            site_id=principal.site_id,
+            email=body.email,
         )
     except ValueError:
-        raise InvalidBody(detail="phone or id_number: one is required") from None
+        raise InvalidBody(detail="phone, id_number or email: one is required") from None
 
 
 @privacy.post("/find")

@@ -7,8 +7,6 @@ The instance folder is a small tmpfs (needs root to mount; skipped otherwise, fa
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +14,8 @@ import pytest
 import requests
 
 from server.process import ServerProcess
+from tests.faults.small_disk import fill, small_tmpfs
 from tests.integration._live import Api
-from tests.support.tools import missing
 from tests.support.world import build_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
@@ -25,26 +23,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        missing(f"cannot mount a tmpfs ({done.stderr.decode().strip()})")
-    try:
+    with small_tmpfs(tmp_path / "disk", "16m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _fill(folder: Path) -> Path:
-    """Writes a file until the file system has no byte left."""
-    filler = folder / "filler"
-    chunk = b"\0" * (1 << 16)
-    with filler.open("wb") as handle, contextlib.suppress(OSError):
-        while True:
-            handle.write(chunk)
-            handle.flush()
-    return filler
 
 
 def test_a_full_disk_shows_in_healthz_and_clears_after_space_is_freed(small_disk: Path):
@@ -57,7 +37,7 @@ def test_a_full_disk_shows_in_healthz_and_clears_after_space_is_freed(small_disk
         healthy = requests.get(f"{server.url}/healthz", timeout=10)
         assert healthy.status_code == 200 and healthy.json()["writes"]["last_ok"]
 
-        filler = _fill(small_disk)
+        filler = fill(small_disk)
         statuses = [kiosk.post("/tickets", {"service": "TP-A"}).status_code for _ in range(40)]
         assert 503 in statuses and 500 not in statuses, statuses
         full = requests.get(f"{server.url}/healthz", timeout=10)

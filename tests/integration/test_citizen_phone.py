@@ -193,3 +193,20 @@ def test_mistakes_do_not_use_up_the_phones_codes(client, sms_world):
     assert ask(client).status_code == 202
     for n in range(4):  # mistyped numbers from many citizens never share one exhausted bucket
         assert error(ask(client, "0912", address=f"10.0.2.{n}"), 400)["code"] == "invalid_phone"
+
+
+def test_a_code_typed_in_full_width_or_pasted_with_spaces_is_the_same_code_and_burns_no_try(
+    client, luot, clock, sms_world
+):
+    """The phone number is accepted in full-width digits (phonenumbers folds them); the code was compared as typed,
+    so "１２３４５６" passed the 6-digit check, never matched and used up one of the 5 tries."""
+    assert ask(client).status_code == 202
+    code = last_code(luot, E164)
+    wide = "".join(chr(ord(d) - ord("0") + ord("０")) for d in code)
+    assert verify(client, wide).status_code == 200
+    clock.advance(seconds=61)  # the next code comes after the resend wait
+    assert ask(client, address="10.0.0.3").status_code == 202
+    code = last_code(luot, E164)
+    assert verify(client, f" {code[:3]} {code[3:]}\n").status_code == 200
+    with luot.db.read() as session:
+        assert all(row.attempts == 0 for row in session.exec(select(OneTimeCode)))

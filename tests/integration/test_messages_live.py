@@ -95,9 +95,11 @@ def test_near_turn_and_called_are_sent_once_each_and_a_failing_gateway_is_retrie
         for _ in range(3):  # 2, 1, 0 ahead
             serve_next(kiosk, clerk, world.counters["c2"])
         called = kiosk.ok(f"/counters/{world.counters['c2']}/next", token=clerk)
+        called_at = time.monotonic()
         assert called["ticket"]["id"] == watched["id"]
         kiosk.ok(f"/counters/{world.counters['c2']}/recall", token=clerk)
         (sms,) = gateway.wait_for(1, path="/sms")
+        print(f"call → SMS at the gateway: {(time.monotonic() - called_at) * 1000:.0f} ms")
         assert sms.json() == {
             "to": "+84912345678",
             "text": f"Moi cong dan co so {watched['display_number']} den quay 2.",

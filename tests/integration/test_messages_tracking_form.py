@@ -47,3 +47,15 @@ def test_the_consent_is_shown_before_the_number_and_a_watch_is_saved(luot: Luot,
     )
     after = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "Đã đăng ký" in after and "912345678" not in after and "912 345 678" not in after
+
+
+def test_a_landline_or_a_foreign_number_is_refused_and_nothing_is_kept(luot: Luot, world: World, client: FlaskClient):
+    configure(luot, world.site_id, ZALO_AND_SMS)
+    ticket = issue(client, world.kiosk_token, "TP-A")
+    url = f"/t/{ticket['tracking_token']}"
+    for address in ("024 3826 1234", "+1 650 253 0000"):
+        refused = client.post(f"{url}/notify", data={"address": address, "called": "1", "consent": "1"})
+        assert refused.status_code == 400, address
+        assert "Đây không phải số điện thoại" in refused.get_data(as_text=True)
+    with luot.db.read() as session:
+        assert session.exec(select(TicketWatch)).all() == []

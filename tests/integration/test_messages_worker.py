@@ -37,8 +37,12 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.mails: list[bytes] = []
+        self.refuse = 0  # answer the next DATA with a temporary failure this many times
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        if self.refuse:
+            self.refuse -= 1
+            return "451 4.3.0 Try again later"
         self.mails.append(envelope.content)
         return "250 OK"
 
@@ -366,3 +370,55 @@ def test_the_worker_started_in_the_background_sends_and_stops_with_the_app(luot:
     assert request.json()["ref"] == "bg"
     luot.close(timeout=5)  # stops the loop
     assert worker.stop(0) is True
+
+
+def test_a_gateway_that_cannot_be_reached_is_retried_and_reached_later(
+    luot: Luot, world: World, gateway: Gateway, clock: ManualClock
+):
+    down = {**messaging(gateway)["sms"], "url": f"http://127.0.0.1:{free_port()}/sms"}  # nothing listens there
+    configure(luot, world.site_id, {**messaging(gateway), "sms": down})
+    with luot.db.write() as session:
+        enqueue(
+            session,
+            site_id=world.site_id,
+            kind=MessageKind.OTP,
+            address="0912345678",
+            params={"code": "5"},
+            dedupe_key="down",
+        )
+        session.commit()
+    luot.messages.run_once()
+    (row,) = outbox(luot)
+    assert (row.status, row.attempts) == ("queued", 1) and "no connection" in row.last_error
+    configure(luot, world.site_id, messaging(gateway))  # the gateway is back (the worker reads the settings anew)
+    clock.advance(seconds=30)
+    assert luot.messages.run_once() == 1
+    assert [r.json()["ref"] for r in gateway.requests] == ["down"] and outbox(luot)[0].status == "sent"
+
+
+def test_an_smtp_server_saying_try_later_is_retried_and_the_mail_delivered_once(
+    luot: Luot, world: World, gateway: Gateway, smtp: tuple[Controller, Mailbox], clock: ManualClock
+):
+    controller, mailbox = smtp
+    email = {"host": "127.0.0.1", "port": controller.port, "starttls": False, "sender": "no-reply@hcc.vn"}
+    configure(luot, world.site_id, messaging(gateway, email=email))
+    with luot.db.write() as session:
+        enqueue(
+            session,
+            site_id=world.site_id,
+            kind=MessageKind.OTP,
+            address="an@example.vn",
+            params={"code": "77"},
+            dedupe_key="mail",
+            language="en",
+        )
+        session.commit()
+    mailbox.refuse = 1
+    luot.messages.run_once()
+    (row,) = outbox(luot)
+    assert (row.status, row.attempts) == ("queued", 1) and "SMTP 451" in row.last_error
+    clock.advance(seconds=30)
+    luot.messages.run_once()
+    (mail,) = [message_from_bytes(m, policy=default_policy) for m in mailbox.mails]
+    assert mail["Subject"] == "Lượt · Your code" and "Your Luot code: 77." in mail.get_content()
+    assert outbox(luot)[0].status == "sent"

@@ -302,3 +302,56 @@ def test_the_admin_page_finds_and_deletes_in_the_page_language(client, luot: Luo
     assert keyed == [] and actions == ["read", "delete"]
     clerk = bearer(staff_token(client, "clerk1"))
     assert client.get("/admin/privacy/", headers=clerk).status_code == 403
+
+
+def test_the_admin_page_names_what_it_found_and_deleted_in_the_page_language(client, luot: Luot, days):
+    """The counts were listed by their internal keys ("tickets", "watches", "codes") in the Vietnamese page too."""
+    admin = bearer(staff_token(client, "admin"))
+    found = client.post("/admin/privacy/", headers=admin, data={"phone": "0912 345 678", "action": "find"})
+    table = found.get_data(as_text=True).split('id="found"')[1].split("</table>")[0]
+    assert "Lịch hẹn" in table and "Cảnh báo đến lượt" in table and "Mã xác thực" in table
+    for key in ("tickets", "appointments", "messages", "watches", "codes"):
+        assert f"<td>{key}</td>" not in table
+    english = client.post("/admin/privacy/?lang=en", headers=admin, data={"phone": "0912345678", "action": "find"})
+    assert "<td>Turn alerts</td>" in english.get_data(as_text=True)
+    gone = client.post("/admin/privacy/", headers=admin, data={"phone": "0912345678", "action": "delete"})
+    said = gone.get_data(as_text=True).split('id="deleted">')[1].split("</p>")[0]
+    assert said.startswith("Đã xóa: Số thứ tự ") and "appointments" not in said and "Lịch hẹn" in said
+
+
+def test_a_citizen_who_left_an_e_mail_can_have_it_found_and_deleted(client, luot: Luot, world: World):
+    """The tracking page takes an e-mail where the site sends e-mail; the admin's search took only a phone or an
+    ID number, so that address (in the turn alert and its messages) could not be found or deleted on request."""
+    from server.configuration.site_settings import check_site_settings
+    from server.models import Site, TicketWatch
+
+    with luot.db.write() as session:
+        site = session.get(Site, world.site_id)
+        assert site is not None
+        site.settings = check_site_settings(
+            {**site.settings, "messaging": {"email": {"host": "127.0.0.1", "sender": "hcc@example.vn"}}}
+        )
+        session.add(site)
+    ticket = luot.run(queueing.issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
+    with luot.db.write() as session:
+        watch_ticket(session, ticket_id=ticket.id, address="Lan.Nguyen@Example.VN", near_turn=True, called=True)
+        params = {"display_number": ticket.display_number, "counter": "2"}
+        address = "Lan.Nguyen@example.vn"
+        enqueue(session, site_id=world.site_id, kind=MessageKind.CALLED, address=address, params=params, dedupe_key="c")
+    admin = bearer(staff_token(client, "admin"))
+    found = client.post("/api/privacy/find", json={"email": " lan.nguyen@EXAMPLE.vn "}, headers=admin)
+    assert found.status_code == 200, found.get_json()
+    assert found.get_json()["counts"] == {"tickets": 0, "appointments": 0, "messages": 1, "watches": 1, "codes": 0}
+    assert "nguyen" not in found.get_data(as_text=True).lower()
+    gone = client.post("/api/privacy/delete", json={"email": "Lan.Nguyen@example.vn"}, headers=admin)
+    assert gone.status_code == 200 and gone.get_json()["deleted"]["watches"] == 1
+    page = client.post("/admin/privacy/", headers=admin, data={"email": "lan.nguyen@example.vn", "action": "find"})
+    assert page.status_code == 200 and "<td>Cảnh báo đến lượt</td><td>0</td>" in page.get_data(as_text=True)
+    bad = client.post("/api/privacy/find", json={"email": "not-an-address"}, headers=admin)
+    assert bad.status_code == 400 and bad.get_json()["error"]["messages"]["en"]
+    with luot.db.read() as session:
+        assert session.exec(select(TicketWatch)).all() == []
+        (message,) = session.exec(select(OutboxMessage)).all()
+        entries = session.exec(select(AuditEntry).where(AuditEntry.entity == "personal_data")).all()
+    assert message.address == "" and message.status == "failed"
+    assert entries and all("nguyen" not in (e.summary or "").lower() and "l•@example.vn" in e.summary for e in entries)

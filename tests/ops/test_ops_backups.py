@@ -57,9 +57,33 @@ def a_day_of_tickets(db: Database, citizens: int = 40) -> None:
                 pass
 
 
-def rows(database: Path, table: str) -> list[tuple]:
+def rows(database: Path, table: str, columns: list[str] | None = None) -> list[tuple]:
+    listed = ", ".join(f'"{c}"' for c in columns) if columns else "*"
     with closing(sqlite3.connect(database)) as connection:
-        return connection.execute(f'SELECT * FROM "{table}" ORDER BY id').fetchall()
+        return connection.execute(f'SELECT {listed} FROM "{table}" ORDER BY id').fetchall()
+
+
+def columns_of(database: Path, table: str) -> list[str]:
+    with closing(sqlite3.connect(database)) as connection:
+        return [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')]
+
+
+def copy_into_older_schema(source: Path, target: Path) -> None:
+    """Copies every row of `source` (today's schema) into `target` (an older revision's schema), column by column
+    as far as the older tables have them: a database as the older code would have written it."""
+    with closing(sqlite3.connect(target)) as connection:
+        connection.execute("ATTACH DATABASE ? AS source", (str(source),))
+        tables = [
+            name
+            for (name,) in connection.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")
+            if name != "alembic_version" and not name.startswith("sqlite_")
+        ]
+        connection.execute("PRAGMA foreign_keys = OFF")
+        for table in tables:
+            wanted = [c for c in columns_of(target, table) if c in columns_of(source, table)]
+            listed = ", ".join(f'"{c}"' for c in wanted)
+            connection.execute(f'INSERT INTO main."{table}" ({listed}) SELECT {listed} FROM source."{table}"')
+        connection.commit()
 
 
 @pytest.mark.slow
@@ -103,15 +127,19 @@ def test_backups_keep_the_newest_and_restore_into_a_fresh_instance(tmp_path: Pat
 
 @pytest.mark.slow
 def test_upgrade_from_the_first_migration_keeps_every_ticket_and_event(tmp_path: Path) -> None:
+    today: Settings = load_settings(environ={}, instance_dir=str(tmp_path / "today"))
+    initialise(today)
+    db = Database(today)
+    a_day_of_tickets(db)  # written by today's code, then moved into the first schema as far as it has columns
+    db.dispose()
     settings: Settings = load_settings(environ={}, instance_dir=str(tmp_path / "old"))
     settings.instance_path.mkdir(parents=True)
     (settings.instance_path / "secret_key").write_text("k" * 64)
     upgrade(settings.resolved_database_url, "0001")
-    db = Database(settings)
-    a_day_of_tickets(db)
-    db.dispose()
     database = settings.instance_path / "luot.sqlite3"
-    before = {table: rows(database, table) for table in ("ticket", "ticketevent")}
+    copy_into_older_schema(today.instance_path / "luot.sqlite3", database)
+    first = {table: columns_of(database, table) for table in ("ticket", "ticketevent")}
+    before = {table: rows(database, table, first[table]) for table in first}
     assert len(before["ticket"]) == 40 and len(before["ticketevent"]) > 100
 
     done = luot(settings.instance_path, "upgrade", "--backup-dir", str(tmp_path / "backups"))
@@ -119,9 +147,9 @@ def test_upgrade_from_the_first_migration_keeps_every_ticket_and_event(tmp_path:
     head = code_revisions()[0]
     assert f"upgraded from 0001 to {head}" in done.stdout
     assert check_revision(settings.resolved_database_url) == head
-    assert {table: rows(database, table) for table in before} == before
+    assert {table: rows(database, table, first[table]) for table in before} == before
     (backup,) = (tmp_path / "backups").glob("pre-upgrade-0001-*.sqlite3")
-    assert rows(backup, "ticket") == before["ticket"]
+    assert rows(backup, "ticket", first["ticket"]) == before["ticket"]
     again = luot(settings.instance_path, "upgrade", "--backup-dir", str(tmp_path / "backups"))
     assert again.returncode == 0 and "already at revision" in again.stdout
     assert len(list((tmp_path / "backups").glob("*.sqlite3"))) == 1  # nothing to back up when nothing changes

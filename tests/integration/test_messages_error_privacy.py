@@ -1,0 +1,108 @@
+"""A failed send keeps why it failed (`outboxmessage.last_error`, shown on the manager's messages page and written
+to the log) but never the citizen's number, e-mail address, code or text: gateways echo the request in their
+refusals, connection errors quote the URL (a GET gateway carries the number and the text in it) and SMTP names the
+refused recipient. The purge empties address, params and text, not the error, so it must hold nothing personal."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
+
+from server.context import Luot
+from server.messaging.outbox import MessageKind, enqueue
+from server.process import free_port
+from tests.integration.test_messages_worker import configure, outbox
+from tests.support.api import bearer, staff_token
+from tests.support.world import World
+
+CODE = "482913"
+SECRETS = ("912345678", "0912 345 678", CODE, "lan.nguyen", "Lan.Nguyen")
+
+
+@pytest.fixture
+def echoing_gateway() -> Iterator[str]:
+    """An SMS gateway refusing every request with an answer that repeats it, as real gateways do."""
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            answer = json.dumps({"error": f"invalid destination in {self.path} {body}"}).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class Refusing:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        return f"550 5.1.1 <{address}>: mailbox unavailable"
+
+
+def send_one(luot: Luot, world: World, address: str, key: str) -> None:
+    with luot.db.write() as session:
+        params = {"code": CODE}
+        enqueue(session, site_id=world.site_id, kind=MessageKind.OTP, address=address, params=params, dedupe_key=key)
+    luot.messages.run_once()
+
+
+def assert_nothing_personal(text: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text, (secret, text)
+
+
+def test_a_refusal_echoing_the_request_keeps_no_number_or_code(
+    luot: Luot, world: World, client: FlaskClient, echoing_gateway: str, caplog: pytest.LogCaptureFixture
+):
+    sms = {"url": f"{echoing_gateway}/sms?to={{phone_digits}}", "body": '{"to": "{phone_local}", "text": "{text}"}'}
+    configure(luot, world.site_id, {"max_attempts": 1, "sms": sms})
+    with caplog.at_level(logging.WARNING, logger="server.messaging.worker"):
+        send_one(luot, world, "0912 345 678", "echo")
+    (row,) = outbox(luot)
+    assert row.status == "failed" and row.last_error.startswith("HTTP 400")
+    assert_nothing_personal(row.last_error)
+    assert_nothing_personal(caplog.text)
+    page = client.get("/dashboard/api/messages", headers=bearer(staff_token(client, "manager")))
+    assert page.status_code == 200 and page.get_json()["problems"]
+    assert_nothing_personal(page.get_data(as_text=True))
+
+
+def test_no_connection_to_a_get_gateway_keeps_no_number_or_text(luot: Luot, world: World):
+    url = f"http://127.0.0.1:{free_port()}/send?to={{phone_digits}}&text={{text}}"
+    configure(luot, world.site_id, {"max_attempts": 1, "sms": {"url": url, "method": "GET"}})
+    send_one(luot, world, "0912345678", "closed")
+    (row,) = outbox(luot)
+    assert row.status == "failed" and row.last_error.startswith("no connection")
+    assert_nothing_personal(row.last_error)
+
+
+def test_a_refused_e_mail_recipient_is_not_named(luot: Luot, world: World):
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        email = {"host": "127.0.0.1", "port": controller.port, "starttls": False, "sender": "hcc@example.vn"}
+        configure(luot, world.site_id, {"max_attempts": 1, "email": email})
+        send_one(luot, world, "Lan.Nguyen@example.vn", "mail")
+    finally:
+        controller.stop()
+    (row,) = outbox(luot)
+    assert row.status == "failed" and "550" in row.last_error
+    assert_nothing_personal(row.last_error)
