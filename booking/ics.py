@@ -3,6 +3,7 @@ Asia/Ho_Chi_Minh (UTC+7 all year, no daylight saving), DTSTAMP in UTC, CRLF line
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 from server.clock import LOCAL_TZ
@@ -21,6 +22,10 @@ _VTIMEZONE = (
 
 
 def _escape(text: str) -> str:
+    """TEXT value escaping (RFC 5545 §3.3.11): any line break (CRLF, CR, LF, as an admin's textarea gives an
+    address) becomes \\n; other control characters, which no content line may hold (§3.1), are dropped."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch == "\n" or ch == "\t" or unicodedata.category(ch) != "Cc")
     return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 

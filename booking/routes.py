@@ -79,7 +79,7 @@ def card_key(card: str | None) -> str | None:
     """The person key of a 12-digit CCCD number (None without one). Raises InvalidBody (400) otherwise."""
     if not card:
         return None
-    digits = "".join(ch for ch in card if ch.isdigit())
+    digits = "".join(ch for ch in card if ch in "0123456789")  # str.isdigit() also takes "²", "٣", …
     if len(digits) != 12:
         raise InvalidBody(detail="card: the 12 digits of the ID card (CCCD)")
     return person_key(current_app.config["SECRET_KEY"], IdentityKind.CCCD, digits)

@@ -223,7 +223,7 @@ def rate(ref: str) -> ResponseReturnValue:
     ctx = luot()
     tablet_counter: int | None = None
     with ctx.db.read() as db_session:
-        if ref.isdigit():
+        if ref.isascii() and ref.isdigit():  # "²".isdigit() is True but int("²") fails
             principal = require(staff_roles=STAFF_ROLES, devices=(DeviceKind.RATING,))
             if principal.is_staff:
                 raise errors.StaffCannotRate()

@@ -20,9 +20,11 @@ from datetime import date
 
 from server.domain.errors import N_, DomainError
 
-_ID = re.compile(r"\d{12}")
-_OLD_ID = re.compile(r"\d{9}")
-_DATE = re.compile(r"\d{8}")
+# ASCII digits only: `\d` alone also takes other scripts' digits (e.g. "٠١٢"), which would pass as a number
+# here and then hash to a person key no card ever gives.
+_ID = re.compile(r"[0-9]{12}")
+_OLD_ID = re.compile(r"[0-9]{9}")
+_DATE = re.compile(r"[0-9]{8}")
 MAX_LENGTH = 400  # a real card's text is ~120 characters
 MAX_FIELDS = 10  # seven known fields; later cards may add a few, which are ignored
 
@@ -61,7 +63,7 @@ def _ddmmyyyy(text: str) -> date | None:
 
 def looks_like_card(text: str) -> bool:
     """Whether scanned text is an ID card's QR rather than a booking code (it starts with 12 digits and a |)."""
-    return bool(re.match(r"\s*\d{12}\|", text or ""))
+    return bool(re.match(r"\s*[0-9]{12}\|", text or ""))
 
 
 def parse_card_text(text: str) -> CardData:

@@ -26,7 +26,7 @@ from server.identity.citizen import Citizen, IdentityKind, person_key
 from server.settings import Settings
 
 _FIELDS = ("issuer", "client_id", "client_secret", "scopes", "id_claim")
-_CCCD = re.compile(r"\d{12}")
+_CCCD = re.compile(r"[0-9]{12}")  # ASCII digits only: \d also takes other scripts' digits
 TIMEOUT_SECONDS = 10  # a provider that does not answer fails the sign-in rather than holding the request
 
 

@@ -214,6 +214,13 @@ def test_a_phone_rates_once_by_tracking_token(client, world):
     assert error_of(client.post(f"/api/v1/tickets/{ticket['id']}/rating", json={"score": "satisfied"}), 401)
 
 
+@pytest.mark.parametrize("ref", ["\u00b2", "\u0661\u0662"])  # "²", Arabic-Indic "12": str.isdigit() says yes
+def test_a_rating_ref_of_non_ascii_digits_is_a_404_not_a_500(client, world, ref):
+    headers = {"Authorization": f"Bearer {world.rating_token}"}
+    refused = client.post(f"/api/v1/tickets/{ref}/rating", json={"score": "satisfied"}, headers=headers)
+    assert error_of(refused, 404)["code"] == "unknown_ticket"
+
+
 def test_repeated_failed_sign_ins_are_slowed_down_not_locked(client, world):
     """Issue 14: growing delays instead of a lockout anyone could trigger (see test_security_signin)."""
     for _ in range(5):

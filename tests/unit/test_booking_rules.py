@@ -145,3 +145,36 @@ def test_the_calendar_file_has_local_times_a_timezone_and_a_utc_stamp():
     assert all(len(line.encode()) <= 75 for line in lines)
     unfolded = text.replace("\r\n ", "")
     assert "x" * 200 in unfolded and text.endswith("\r\n")
+
+
+def test_the_calendar_file_turns_any_line_break_into_an_escaped_one_and_drops_control_characters():
+    """An address typed in the admin's textarea arrives with CRLF: a raw CR would end the content line."""
+    text = booking_ics(
+        uid="AB3K7MPQ-HN@luot",
+        start=at(9, 15),
+        minutes=15,
+        summary="Chứng thực\x00 – AB3K7MPQ",
+        location="Trung tâm\r\nSố 1\rHà Nội\x1b",
+        description="Mã\nx",
+        now=at(8),
+    )
+    lines = text.split("\r\n")
+    assert "LOCATION:Trung tâm\\nSố 1\\nHà Nội" in lines
+    assert "SUMMARY:Chứng thực – AB3K7MPQ" in lines
+    assert "DESCRIPTION:Mã\\nx" in lines
+    assert not any(ord(ch) < 32 for line in lines for ch in line)
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "\u0660\u0660\u0661\u0660\u0669\u0669\u0660\u0661\u0662\u0663\u0664\u0665",  # Arabic-Indic digits
+        "\uff10\uff10\uff11\uff10\uff19\uff19\uff10\uff11\uff12\uff13\uff14\uff15",  # full-width digits
+    ],
+)
+def test_a_card_number_must_be_ascii_digits(number):
+    assert not looks_like_card(number + "|")
+    with pytest.raises(InvalidCardText):
+        parse_card_text(number + "|123456789|A|01011990|Nam|X|15082021")
+    with pytest.raises(InvalidCardText):
+        parse_card_text("001099012345|123456789|A|" + number[:8] + "|Nam|X|15082021")
