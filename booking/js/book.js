@@ -74,8 +74,9 @@ async function call(method, url, body) {
   }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const error = new Error((data.messages && data.messages[lang]) || data.message || S.failed);
-    error.code = data.code;
+    const refusal = data.error || {}; // the API's errors: {"error": {"code", "message", "messages": {vi, en}}}
+    const error = new Error((refusal.messages && refusal.messages[lang]) || refusal.message || S.failed);
+    error.code = refusal.code;
     error.status = response.status;
     throw error;
   }

@@ -15,7 +15,10 @@ async function call(method, url, body) {
   }
   const response = await fetch(url, options);
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error((data.messages && data.messages[lang]) || data.message || response.statusText);
+  if (!response.ok) {
+    const refusal = data.error || {}; // the API's errors: {"error": {"code", "message", "messages": {vi, en}}}
+    throw new Error((refusal.messages && refusal.messages[lang]) || refusal.message || response.statusText);
+  }
   return data;
 }
 

@@ -1,0 +1,74 @@
+"""A refusal reaches the person in their language: the citizen's booking page and the staff booking page show the
+server's own Vietnamese (or English) message of an API error (`{"error": {"code", "messages": {vi, en}}}`), not a
+generic "something went wrong" (Chromium, 390×844, a real server process whose clock starts on Wednesday 08:00)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from server.process import ServerProcess
+from tests.integration._live import Api
+from tests.support.booking_world import START, build_booking_world, slot
+from tests.support.world import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+NO_CHANNEL = {
+    "vi": "Trung tâm chưa gửi được tin nhắn đến số điện thoại",
+    "en": "This centre cannot send messages to phone numbers",
+}
+
+
+@pytest.fixture
+def server(tmp_path) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path / "instance", env={"LUOT_CLOCK_START": START.isoformat()})
+    process.prepare(build_booking_world)  # no message channel: a one-time code cannot be sent
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_citizen_page_shows_the_servers_message_of_a_refusal(server: ServerProcess, browser, language: str):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    try:
+        phone.goto(f"{server.url}/book/HN" + ("?lang=en" if language == "en" else ""))
+        online = "Lấy số thứ tự hôm nay" if language == "vi" else "Take a number for today"
+        phone.get_by_role("button", name="Sở Tư pháp" if language == "vi" else "Department of Justice").click()
+        phone.get_by_role("button", name=online).first.click()
+        phone.locator("#consent").check()
+        phone.locator("#phone").fill("0912345678")
+        phone.get_by_role("button", name="Gửi mã cho tôi" if language == "vi" else "Send me a code").click()
+        expect(phone.locator("#error")).to_contain_text(NO_CHANNEL[language])
+    finally:
+        context.close()
+
+
+def test_the_staff_page_shows_the_servers_message_of_a_refusal(server: ServerProcess, page: Page):
+    clerk = Api(server.url)
+    clerk.token = clerk.login("clerk2")
+    taken = clerk.http.post(  # CA-X 09:00: its one place is taken
+        f"{server.url}/book/HN/bookings",
+        json={"service": "CA-X", "slot": slot(9)},
+        headers={"Authorization": f"Bearer {clerk.token}"},
+        timeout=10,
+    )
+    assert taken.status_code == 201, taken.text
+    clerk.close()
+    page.goto(f"{server.url}/dashboard/login?next=/book/HN/staff")
+    page.fill("input[name=username]", "clerk2")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/book/HN/staff*")
+    page.select_option("#staff-service", "CA-X")
+    page.wait_for_function("document.querySelectorAll('#staff-slot option').length > 0")
+    page.evaluate(  # the slot was full when the page was drawn; the refusal is the server's
+        "at => { const s = document.getElementById('staff-slot'); s.append(new Option(at, at)); s.value = at; }",
+        slot(9),
+    )
+    page.click("#staff-form button[type=submit]")
+    expect(page.locator("#staff-result")).to_contain_text("Khung giờ này vừa hết chỗ")
