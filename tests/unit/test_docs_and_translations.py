@@ -80,3 +80,25 @@ def test_the_readme_kiosk_tap_path_names_real_files_each_once():
     architecture = readme.split("## Architecture", 1)[1].split("**A kiosk tap", 1)[0]
     for path in steps:
         assert Path(path).name in architecture, f"{path} is not named in the architecture tree"
+
+
+#: English words a Vietnamese text should not keep ("check-in" has Vietnamese words: xác nhận lịch hẹn, …).
+LEFTOVER_ENGLISH = re.compile(
+    r"\b(check[- ]?in|checked|booking|slot|online|ticket|cancel|please|the|and|your|queue)\b", re.IGNORECASE
+)
+
+
+def test_no_vietnamese_translation_keeps_english_words():
+    from babel.messages.pofile import read_po
+
+    from server.i18n import CATALOGUES
+
+    leftovers = []
+    for path in sorted(CATALOGUES.glob("vi*.po")):
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale="vi"):
+                if not message.id or not isinstance(message.string, str):
+                    continue
+                text = re.sub(r"\{[^}]*\}|%\([^)]*\)s|<[^>]+>|https?://\S+|`[^`]*`", "", message.string)
+                leftovers += [(path.name, message.string) for _ in LEFTOVER_ENGLISH.findall(text)[:1]]
+    assert leftovers == []
