@@ -70,6 +70,7 @@ def demo_info() -> None:
         click.echo(f"  {device.name:<40} {base}{device.path}")
     click.echo(f"  {'Bàn làm việc cán bộ (counter console)':<40} {base}/counter/")
     click.echo(f"  {'Bảng điều khiển quản lý (dashboard)':<40} {base}/dashboard/")
+    click.echo(f"  {'Đặt lịch hẹn, lấy số từ xa (booking)':<40} {base}/book/TTHCC")
     click.echo(f"  {'API (OpenAPI)':<40} {base}/api/v1/openapi.json\n")
     click.echo(
         f"  Logins: admin / {DEMO_PASSWORDS['admin']}, manager / {DEMO_PASSWORDS['manager']}, "

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from server.auth import hash_password
-from server.models import Site
+from server.models import Service, Site
 from server.provisioning import (
     create_agency,
     create_counter,
@@ -27,6 +27,10 @@ SATURDAY_AGENCIES = ("STP", "CA", "BHXH", "BD")
 #: The demo takes tickets at any hour (site rule `issue_outside_hours`) so it can be tried in the evening;
 #: Administration → Sites → the site's queue rules turns it off (README "Trying the demo").
 DEMO_RULES = {"issue_outside_hours": True}
+#: Services a new user can book a time for and take a number for today from /book/<site code> (issue 18):
+#: service code → places per 15-minute slot. The citizen identifies by a one-time code, which needs a message
+#: channel (Administration → Sites → messaging); staff book for a caller on /book/<site code>/staff.
+BOOKABLE = {"STP-LLTP": 2, "STP-CT": 2, "CN-HT": 1}
 
 # (code, name, English name, counters, [(service code, name, minutes per citizen), …])
 AGENCIES: list[tuple[str, str, str, int, list[tuple[str, str, float]]]] = [
@@ -268,7 +272,16 @@ def seed_demo(session: Session) -> bool:
             settings = {"counter_id": 1}
         create_device(session, centre, device.kind, device.name, device.token, **settings)
     _seed_branches(session)
+    _open_bookings(session)
     return True
+
+
+def _open_bookings(session: Session) -> None:
+    for service in session.exec(select(Service).where(Service.code.in_(list(BOOKABLE)))).all():  # type: ignore[attr-defined]
+        service.bookable = service.online_numbers = True
+        service.slot_capacity = BOOKABLE[service.code]
+        session.add(service)
+    session.flush()
 
 
 def _seed_branches(session: Session) -> None:

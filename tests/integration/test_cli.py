@@ -45,9 +45,13 @@ def test_seed_demo_creates_a_provincial_centre_once(tmp_path, monkeypatch, migra
         assert s.exec(select(func.count()).select_from(Counter).where(Counter.site_id == 1)).one() >= 40
         assert s.exec(select(func.count()).select_from(Service)).one() >= 40
         assert s.exec(select(User).where(User.username == "admin")).first().role == "admin"
+        bookable = s.exec(select(Service).where(Service.bookable, Service.online_numbers)).all()
+        assert {service.code for service in bookable} >= {"STP-LLTP", "CN-HT"}  # a new user can try booking
+        assert all(service.opening_hours for service in bookable)
     db.dispose()
     info = runner.invoke(cli, ["demo-info"]).output
     assert "/kiosk/?token=demo-kiosk-1" in info and "admin / demo-admin" in info
+    assert "/book/TTHCC" in info
 
 
 def test_create_user_refuses_a_duplicate(tmp_path, monkeypatch, migrated_instance):
