@@ -407,8 +407,8 @@ function confirmStep() {
       renderBooking(true);
     } catch (error) {
       button.disabled = false;
-      showError(error.message);
-      if (error.code === "slot_full" || error.code === "booking_closed") chooseDay(state.day);
+      if (error.code === "slot_full" || error.code === "booking_closed") chooseDay(state.day); // redraws, then:
+      showError(error.message); // shown after the redraw, which hides the last error
     }
   });
   show(
@@ -429,8 +429,8 @@ async function takeNumber() {
     const ticket = await call("POST", `${base}/online`, { service: state.service.code });
     location.assign(`${config.urls.track}${ticket.tracking_token}${lang === "en" ? "?lang=en" : ""}`);
   } catch (error) {
+    chooseAgency(state.agency); // redraws (hiding the last error), then the refusal is shown
     showError(error.message);
-    chooseAgency(state.agency);
   }
 }
 

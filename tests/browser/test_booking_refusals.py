@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 from playwright.sync_api import Page, expect
 
 from server.process import ServerProcess
 from tests.integration._live import Api
 from tests.support.booking_world import START, build_booking_world, slot
+from tests.support.citizen_cookies import citizen_cookie, instance_secret
 from tests.support.world import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -72,3 +74,56 @@ def test_the_staff_page_shows_the_servers_message_of_a_refusal(server: ServerPro
     )
     page.click("#staff-form button[type=submit]")
     expect(page.locator("#staff-result")).to_contain_text("Khung giờ này vừa hết chỗ")
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_refused_online_number_stays_explained_after_the_page_goes_back(
+    server: ServerProcess, browser, language: str
+):
+    """The citizen already holds today's TP-A number (1 per service): the second is refused and the refusal stays
+    on screen over the services it goes back to."""
+    secret = instance_secret(server.settings())
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context.add_cookies(
+        [{"name": "session", "value": citizen_cookie(secret, "+84912345678"), "domain": "127.0.0.1", "path": "/"}]
+    )
+    phone = context.new_page()
+    try:
+        first = context.request.post(f"{server.url}/book/HN/online", data={"service": "TP-A"})
+        assert first.status == 201, first.text()
+        phone.goto(f"{server.url}/book/HN" + ("?lang=en" if language == "en" else ""))
+        phone.get_by_role("button", name="Sở Tư pháp" if language == "vi" else "Department of Justice").click()
+        phone.get_by_role(
+            "button", name="Lấy số thứ tự hôm nay" if language == "vi" else "Take a number for today"
+        ).click()
+        expect(phone.locator("body")).to_have_attribute("data-step", "service")
+        limit = "mỗi người tối đa 1" if language == "vi" else "at most 1 per person"
+        expect(phone.locator("#error")).to_be_visible()
+        expect(phone.locator("#error")).to_contain_text(limit)
+    finally:
+        context.close()
+
+
+def test_a_slot_taken_meanwhile_stays_explained_over_the_redrawn_slots(server: ServerProcess, browser):
+    secret = instance_secret(server.settings())
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    cookie = {"name": "session", "domain": "127.0.0.1", "path": "/"}
+    context.add_cookies([{**cookie, "value": citizen_cookie(secret, "+84912345678")}])
+    phone = context.new_page()
+    try:
+        phone.goto(f"{server.url}/book/HN")
+        phone.get_by_role("button", name="Công an tỉnh").click()
+        phone.get_by_role("button", name="Đặt lịch hẹn").first.click()
+        phone.locator("[data-step=day] .bk-choice").first.click()
+        phone.locator(f".bk-slot[data-at='{slot(10)}']").click()
+        expect(phone.locator("#confirm")).to_be_visible()
+        other = requests.Session()  # another citizen takes CA-X 10:00's only place first
+        other.cookies.set("session", citizen_cookie(secret, "+84987654321"), domain="127.0.0.1")
+        taken = other.post(f"{server.url}/book/HN/bookings", json={"service": "CA-X", "slot": slot(10)}, timeout=10)
+        assert taken.status_code == 201, taken.text
+        phone.locator("#confirm").click()
+        expect(phone.locator("body")).to_have_attribute("data-step", "slot")
+        expect(phone.locator("#error")).to_be_visible()
+        expect(phone.locator("#error")).to_contain_text("Khung giờ này vừa hết chỗ")
+    finally:
+        context.close()
