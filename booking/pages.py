@@ -12,6 +12,7 @@ from booking.routes import book, site_of
 from server.clock import local_date
 from server.context import luot
 from server.i18n import LANGUAGES, translate
+from server.identity.oidc import oidc_config
 from server.models import Site
 
 #: The page's words, by key (English msgids; Vietnamese in server/translations/vi-booking.po).
@@ -115,7 +116,8 @@ def _page(site: Site, secret: str = "") -> ResponseReturnValue:
             "otp": f"/api/citizen/{site.code}/otp",
             "verify": f"/api/citizen/{site.code}/otp/verify",
             "consent": f"/api/citizen/{site.code}/consent",
-            "oidc": f"/citizen/{site.code}/oidc/login",
+            # the identity platform's sign-in only where one is set (else its link led to a JSON 404)
+            "oidc": f"/citizen/{site.code}/oidc/login" if oidc_config(luot().settings, site.settings) else "",
             "track": "/t/",
         },
         "strings": strings(language),

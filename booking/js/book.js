@@ -313,7 +313,7 @@ async function identify() {
     h("label", { class: "bk-field" }, h("span", {}, S.code), code),
     h("button", { type: "button", class: "bk-primary", id: "verify", onclick: () => verify(phone, code) }, S.verify),
   );
-  const otherWay = h(
+  const otherWay = !config.urls.oidc ? h("div", { hidden: true }) : h(
     "div",
     { id: "other-way" },
     h("p", { class: "bk-or" }, S.or),

@@ -5,6 +5,8 @@ and `requests`; state, nonce and PKCE sent; the ID number claim or iss|sub ident
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -117,6 +119,14 @@ def test_a_callback_with_a_forged_state_identifies_nobody(signin_app, provider):
     assert late.status_code == 400 and late.get_json()["error"]["code"] == "sign_in_failed"
 
 
+def page_oidc_link(client, site: str = "HN") -> str:
+    """The identity platform's sign-in address the booking page of `site` offers ("" for none)."""
+    html = client.get(f"/book/{site}").get_data(as_text=True)
+    found = re.search(r'<script id="luot-config" type="application/json">(.*?)</script>', html, re.S)
+    assert found is not None
+    return str(json.loads(found[1])["urls"]["oidc"])
+
+
 def test_a_site_may_have_its_own_provider_or_none(settings, clock, provider):
     app = make_app(settings, clock)
     try:
@@ -125,15 +135,18 @@ def test_a_site_may_have_its_own_provider_or_none(settings, clock, provider):
         client = app.test_client()
         refused = client.get("/citizen/HN/oidc/login")
         assert refused.status_code == 404 and refused.get_json()["error"]["code"] == "sign_in_unavailable"
+        assert page_oidc_link(client) == ""  # the booking page offers no sign-in that would only be refused
         with ctx.db.write() as session:
             site = session.get(Site, world.site_id)
             assert site is not None
             oidc = {"issuer": provider, "client_id": "ward-client", "client_secret": "w"}
             site.settings = check_site_settings({**site.settings, "oidc": oidc})
             session.add(site)
+        assert page_oidc_link(client) == "/citizen/HN/oidc/login"
         assert sign_in(client) == "/book/HN?step=2"
         assert client.get("/api/citizen/me").get_json()["citizen"]["kind"] == "oidc"
         assert client.get("/citizen/HP/oidc/login").status_code == 404  # the other site has none
+        assert page_oidc_link(client, "HP") == ""
     finally:
         app.extensions["luot"].close()
 
