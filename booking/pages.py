@@ -33,6 +33,7 @@ PAGE_STRINGS: dict[str, str] = {
     "no_day": "No free time in the coming days.",
     "no_slot": "No free time on this day. Please choose another day.",
     "identify": "Who is booking?",
+    "identify_online": "Who is taking the number?",
     "consent_title": "Your personal data",
     "consent_agree": "I agree",
     "phone": "Your mobile phone number",

@@ -328,7 +328,7 @@ async function identify() {
     "section",
     { "data-step": "identify" },
     back(() => (state.want === "online" ? chooseAgency(state.agency) : chooseDay(state.day))),
-    ...title(S.identify, 5),
+    ...(state.want === "online" ? title(S.identify_online) : title(S.identify, 5)), // a number: no 5 booking steps
     h("div", { class: "bk-consent", id: "consent-text" }, h("b", {}, S.consent_title), h("p", {}, String(consent))),
     h("label", { class: "bk-agree" }, agree, h("span", {}, S.consent_agree)),
     h("label", { class: "bk-field" }, h("span", {}, S.phone), phone),

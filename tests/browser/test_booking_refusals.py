@@ -42,6 +42,8 @@ def test_the_citizen_page_shows_the_servers_message_of_a_refusal(server: ServerP
         online = "Lấy số thứ tự hôm nay" if language == "vi" else "Take a number for today"
         phone.get_by_role("button", name="Sở Tư pháp" if language == "vi" else "Department of Justice").click()
         phone.get_by_role("button", name=online).first.click()
+        expect(phone.locator("h1")).to_have_text("Ai lấy số thứ tự?" if language == "vi" else "Who is taking the number?")
+        expect(phone.locator(".bk-step")).to_have_count(0)  # not "step 5 of 5" of a booking
         phone.locator("#consent").check()
         phone.locator("#phone").fill("0912345678")
         phone.get_by_role("button", name="Gửi mã cho tôi" if language == "vi" else "Send me a code").click()
