@@ -230,18 +230,19 @@ def move(session: Session, now: datetime, *, appointment_id: int, slot_at: datet
 def todays_code_for_card(session: Session, site_id: int, now: datetime, card_key: str) -> str | None:
     """The code of today's earliest open booking at a site made with this ID card (or None): its CCCD number was
     given with the booking (`card_key`), or the citizen signed in with it (an OpenID provider giving the CCCD
-    number makes the person key that same key)."""
+    number makes the person key that same key). Without an open one, today's booking already checked in, so
+    that scanning the card twice says "already checked in" (AppointmentUsed) as typing the code twice does."""
     day_start = local_midnight(local_date(now))
     found = session.exec(
         select(Appointment.code)
         .where(
             Appointment.site_id == site_id,
             or_(col(Appointment.card_key) == card_key, col(Appointment.person_key) == card_key),
-            Appointment.status == AppointmentStatus.BOOKED,
+            col(Appointment.status).in_([AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN]),
             col(Appointment.slot_at) >= day_start,
             col(Appointment.slot_at) < day_start + timedelta(days=1),
         )
-        .order_by(col(Appointment.slot_at))
+        .order_by(col(Appointment.status) != AppointmentStatus.BOOKED, col(Appointment.slot_at))
     ).first()
     return found
 

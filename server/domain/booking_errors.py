@@ -37,6 +37,14 @@ class BookingNotChangeable(DomainError):
     )
 
 
+class BookingCancelled(DomainError):
+    code, status, message = (
+        "booking_cancelled",
+        409,
+        N_("This booking was cancelled. Please take a number."),
+    )
+
+
 class BookingLapsed(DomainError):
     code, status, message = (
         "booking_lapsed",

@@ -130,10 +130,13 @@ def effective_appointment_status(status: str, slot_at: datetime, now: datetime, 
 
 def check_in(appointment: Any, now: datetime, rules: SiteRules) -> datetime | None:
     """Mark a booking (an `Appointment`) checked in at `now`; returns the slot its ticket is ordered by (inside
-    the window) or None (outside it: an ordinary ticket). Raises BookingLapsed or BookingNotChangeable (409)."""
+    the window) or None (outside it: an ordinary ticket). Raises BookingLapsed, BookingCancelled or
+    BookingNotChangeable (409)."""
     status = effective_appointment_status(appointment.status, appointment.slot_at, now, rules.booking_lapse_minutes)
     if status == AppointmentStatus.LAPSED:
         raise refused.BookingLapsed()
+    if status == AppointmentStatus.CANCELLED:  # at the kiosk: not "can no longer be changed", which puzzles
+        raise refused.BookingCancelled()
     if status != AppointmentStatus.BOOKED:
         raise refused.BookingNotChangeable()
     appointment.status = AppointmentStatus.CHECKED_IN

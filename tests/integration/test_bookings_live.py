@@ -84,6 +84,8 @@ def test_a_booking_checked_in_by_qr_code_and_by_id_card_is_called_before_ordinar
     early = live.kiosk.ok("/tickets", {"appointment": late.json()["booking"]["code"]})
     again = live.kiosk.post("/tickets", {"appointment": code})
     assert again.status_code == 409 and again.json()["error"]["code"] == "appointment_used"
+    card_again = live.kiosk.post("/tickets", {"card": CARD_TEXT})  # as by the code: not "no appointment today"
+    assert card_again.status_code == 409 and card_again.json()["error"]["code"] == "appointment_used"
     unknown = live.kiosk.post("/tickets", {"card": CARD_TEXT.replace("001099012345", "001099099999")})
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_appointment"
     malformed = live.kiosk.post("/tickets", {"card": "001099012345|12|x"})

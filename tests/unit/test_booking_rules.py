@@ -78,8 +78,9 @@ def test_a_booking_not_checked_in_lapses_and_is_refused():
     assert effective_appointment_status("booked", at(23, 30), at(23, 59, WEDNESDAY + timedelta(days=1)), 60) == "lapsed"
     with pytest.raises(booking_errors.BookingLapsed):
         check_in(appointment(at(9)), at(10, 1), rules)
-    with pytest.raises(booking_errors.BookingNotChangeable):
+    with pytest.raises(booking_errors.BookingCancelled) as cancelled:  # the kiosk says so, not "can't be changed"
         check_in(appointment(at(9), AppointmentStatus.CANCELLED), at(9), rules)
+    assert cancelled.value.code == "booking_cancelled" and cancelled.value.status == 409
 
 
 def test_codes_are_read_without_spaces_or_case():
