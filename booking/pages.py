@@ -28,6 +28,8 @@ PAGE_STRINGS: dict[str, str] = {
     "online_closed": "Numbers for today are not given now",
     "today": "Today",
     "free": "{count} places left",
+    "free_one": "1 place left",
+    "closed_today": "No more times today",
     "full": "Full",
     "closed_day": "Not open on this day",
     "no_day": "No free time in the coming days.",

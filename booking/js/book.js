@@ -91,6 +91,11 @@ function title(text, step) {
   return [h("h1", {}, text), step ? h("p", { class: "bk-step" }, format(S.step, { n: step, total: 5 })) : null];
 }
 
+/** "1 place left" / "{count} places left" (Vietnamese has one form: "Còn {count} chỗ"). */
+function placesLeft(count) {
+  return count === 1 ? S.free_one : format(S.free, { count });
+}
+
 function dateLabel(iso, weekday) {
   const [y, m, d] = iso.split("-");
   return `${S[`weekday_${weekday}`]} ${d}/${m}/${y}`;
@@ -184,7 +189,7 @@ async function chooseService(service) {
           "button",
           { type: "button", class: "bk-choice", disabled: day.remaining <= 0, onclick: () => chooseDay(day) },
           index === 0 ? `${S.today} – ${dateLabel(day.date, day.weekday)}` : dateLabel(day.date, day.weekday),
-          h("small", {}, day.remaining > 0 ? format(S.free, { count: day.remaining }) : day.open ? S.full : S.closed_day),
+          h("small", {}, day.remaining > 0 ? placesLeft(day.remaining) : day.open ? S.full : index === 0 ? S.closed_today : S.closed_day),
         ),
       ),
     ),
@@ -226,7 +231,7 @@ async function fillSlots(grid) {
       "button",
       { type: "button", class: "bk-slot", disabled: slot.remaining <= 0, "data-at": slot.at, onclick: () => chooseSlot(slot) },
       h("b", {}, slot.time),
-      h("small", {}, slot.remaining > 0 ? format(S.free, { count: slot.remaining }) : S.full),
+      h("small", {}, slot.remaining > 0 ? placesLeft(slot.remaining) : S.full),
     );
   const parts = [
     [S.morning, slots.filter((slot) => slot.time < "12:00")],

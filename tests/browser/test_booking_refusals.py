@@ -4,6 +4,8 @@ generic "something went wrong" (Chromium, 390×844, a real server process whose 
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -42,7 +44,9 @@ def test_the_citizen_page_shows_the_servers_message_of_a_refusal(server: ServerP
         online = "Lấy số thứ tự hôm nay" if language == "vi" else "Take a number for today"
         phone.get_by_role("button", name="Sở Tư pháp" if language == "vi" else "Department of Justice").click()
         phone.get_by_role("button", name=online).first.click()
-        expect(phone.locator("h1")).to_have_text("Ai lấy số thứ tự?" if language == "vi" else "Who is taking the number?")
+        expect(phone.locator("h1")).to_have_text(
+            "Ai lấy số thứ tự?" if language == "vi" else "Who is taking the number?"
+        )
         expect(phone.locator(".bk-step")).to_have_count(0)  # not "step 5 of 5" of a booking
         phone.locator("#consent").check()
         phone.locator("#phone").fill("0912345678")
@@ -129,5 +133,29 @@ def test_a_slot_taken_meanwhile_stays_explained_over_the_redrawn_slots(server: S
         expect(phone.locator("body")).to_have_attribute("data-step", "slot")
         expect(phone.locator("#error")).to_be_visible()
         expect(phone.locator("#error")).to_contain_text("Khung giờ này vừa hết chỗ")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_counts_read_right_and_a_closed_today_says_so(server: ServerProcess, browser, language: str):
+    """CA-X has 1 place a slot: "1 place left", not "1 places left"; today closed (a holiday here) reads "no more
+    times today", not "not open on this day" as if the citizen had picked a wrong weekday."""
+    with sqlite3.connect(server.instance_dir / "luot.sqlite3") as db:
+        db.execute("INSERT INTO holiday (site_id, day, name) SELECT id, '2026-11-18', 'x' FROM site WHERE code = 'HN'")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    words = {
+        "vi": ("Công an tỉnh", "Đặt lịch hẹn", "Hôm nay không còn giờ nhận đặt lịch", "Còn 1 chỗ"),
+        "en": ("Provincial Police", "Book a time", "No more times today", "1 place left"),
+    }[language]
+    try:
+        phone.goto(f"{server.url}/book/HN" + ("?lang=en" if language == "en" else ""))
+        phone.get_by_role("button", name=words[0]).click()
+        phone.get_by_role("button", name=words[1]).first.click()
+        days = phone.locator("[data-step=day] .bk-choice")
+        expect(days.first).to_contain_text(words[2])
+        days.nth(1).click()  # Thursday
+        expect(phone.locator(".bk-slot").first).to_have_text(re.compile(rf"07:30\s*{words[3]}$"))
     finally:
         context.close()
