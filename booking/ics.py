@@ -46,9 +46,20 @@ def _fold(line: str) -> str:
 
 
 def booking_ics(
-    *, uid: str, start: datetime, minutes: int, summary: str, location: str, description: str, now: datetime
+    *,
+    uid: str,
+    start: datetime,
+    minutes: int,
+    summary: str,
+    location: str,
+    description: str,
+    now: datetime,
+    sequence: int = 0,
+    cancelled: bool = False,
 ) -> str:
-    """The calendar file of one booking: `start` aware, `minutes` long."""
+    """The calendar file of one booking: `start` aware, `minutes` long. `sequence` (RFC 5545 §3.8.7.4) grows with
+    each change of the booking, so a calendar that imports the file again replaces its event of the same UID
+    rather than keeping the old time; a cancelled booking's event has STATUS:CANCELLED."""
     local = start.astimezone(LOCAL_TZ)
     end = local + timedelta(minutes=minutes)
     lines = [
@@ -61,6 +72,8 @@ def booking_ics(
         "BEGIN:VEVENT",
         f"UID:{uid}",
         f"DTSTAMP:{now.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+        f"SEQUENCE:{max(sequence, 0)}",
+        "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
         f"DTSTART;TZID=Asia/Ho_Chi_Minh:{local:%Y%m%dT%H%M%S}",
         f"DTEND;TZID=Asia/Ho_Chi_Minh:{end:%Y%m%dT%H%M%S}",
         f"SUMMARY:{_escape(summary)}",

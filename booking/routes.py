@@ -38,6 +38,7 @@ from server.api.support import InvalidBody, parse_body
 from server.context import luot
 from server.domain import booking as use
 from server.domain import booking_errors as refused
+from server.domain.booking_rules import AppointmentStatus
 from server.domain.issuing import service_by_code
 from server.domain.online import take_online_number
 from server.identity.citizen import IdentityKind, person_key
@@ -246,10 +247,19 @@ def calendar(site_code: str, secret: str) -> ResponseReturnValue:
         location=", ".join(p for p in (site.name, site.address) if p),
         description=f"Mã lịch hẹn / booking code: {appointment.code}\n{link_of(site.code, secret)}",
         now=ctx.clock.now(),
+        sequence=ics_sequence(appointment),
+        cancelled=appointment.status == AppointmentStatus.CANCELLED,
     )
     response = Response(text, mimetype="text/calendar")
     response.headers["Content-Disposition"] = f'attachment; filename="lich-hen-{appointment.code}.ics"'
     return response
+
+
+def ics_sequence(appointment: Appointment) -> int:
+    """Seconds from the booking to its last change: grows with each move or cancellation (0 before any)."""
+    if appointment.created_at is None or appointment.changed_at is None:
+        return 0
+    return max(int((appointment.changed_at - appointment.created_at).total_seconds()), 0)
 
 
 @book.get("/book/<site_code>/b/<secret>/qr.svg")
