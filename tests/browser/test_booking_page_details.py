@@ -1,6 +1,7 @@
-"""A refusal reaches the person in their language: the citizen's booking page and the staff booking page show the
-server's own Vietnamese (or English) message of an API error (`{"error": {"code", "messages": {vi, en}}}`), not a
-generic "something went wrong" (Chromium, 390×844, a real server process whose clock starts on Wednesday 08:00)."""
+"""Details of the citizen's and the staff booking pages found by trying them (Chromium, 390×844, a real server
+process whose clock starts on Wednesday 08:00): a refusal shows the server's own Vietnamese or English message
+(`{"error": {"code", "messages": {vi, en}}}`) and stays on screen when the page goes back; no sign-in link where no
+identity platform is set; counts and a closed today read right; every touch target is 44 px or more."""
 
 from __future__ import annotations
 
@@ -157,5 +158,29 @@ def test_counts_read_right_and_a_closed_today_says_so(server: ServerProcess, bro
         expect(days.first).to_contain_text(words[2])
         days.nth(1).click()  # Thursday
         expect(phone.locator(".bk-slot").first).to_have_text(re.compile(rf"07:30\s*{words[3]}$"))
+    finally:
+        context.close()
+
+
+TARGETS = """() => [...document.querySelectorAll('a, button, input:not([type=checkbox]), label')]
+  .filter((e) => e.offsetParent !== null)
+  .map((e) => ({ what: e.id || e.textContent.trim().slice(0, 30), box: e.getBoundingClientRect() }))
+  .filter(({ box }) => box.height < 44 || box.width < 44)
+  .map(({ what, box }) => `${what}: ${Math.round(box.width)}×${Math.round(box.height)}`)"""
+
+
+def test_every_touch_target_is_at_least_44_px(server: ServerProcess, browser):
+    """An elderly citizen's thumb on a 390×844 phone: links (the language switch too), buttons, fields and the
+    consent's label are 44 px or more each way (WCAG 2.5.5)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    try:
+        phone.goto(f"{server.url}/book/HN")
+        phone.get_by_role("button", name="Sở Tư pháp").click()
+        expect(phone.locator("body")).to_have_attribute("data-step", "service")
+        assert phone.evaluate(TARGETS) == []
+        phone.get_by_role("button", name="Lấy số thứ tự hôm nay").first.click()
+        expect(phone.locator("#consent")).to_be_visible()
+        assert phone.evaluate(TARGETS) == []
     finally:
         context.close()
