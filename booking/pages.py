@@ -9,8 +9,10 @@ from flask import Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from booking.routes import book, site_of
+from server.api.catalogue import UnknownSite
 from server.clock import local_date
 from server.context import luot
+from server.domain.errors import N_
 from server.i18n import LANGUAGES, translate
 from server.identity.oidc import oidc_config
 from server.models import Site
@@ -133,18 +135,30 @@ def _page(site: Site, secret: str = "") -> ResponseReturnValue:
     return response
 
 
+MISSING_TITLE = N_("Page not found")
+MISSING_TEXT = N_("No centre has this address. Please scan the QR code on the centre's poster again.")
+
+
+def _site_page(site_code: str, secret: str = "") -> ResponseReturnValue:
+    """The citizen's page of a site, or a page (not JSON) saying the address is wrong: a person reads it."""
+    try:
+        with luot().db.read() as db_session:
+            site = site_of(db_session, site_code)
+    except UnknownSite:
+        language = _language()
+        words = {"title": translate(MISSING_TITLE, language), "text": translate(MISSING_TEXT, language)}
+        return render_template("booking_missing.html", lang=language, words=words), 404
+    return _page(site, secret)
+
+
 @book.get("/book/<site_code>")
 def page(site_code: str) -> ResponseReturnValue:
-    with luot().db.read() as db_session:
-        site = site_of(db_session, site_code)
-    return _page(site)
+    return _site_page(site_code)
 
 
 @book.get("/book/<site_code>/m/<secret>")
 def manage_page(site_code: str, secret: str) -> ResponseReturnValue:
-    with luot().db.read() as db_session:
-        site = site_of(db_session, site_code)
-    return _page(site, secret[:64])
+    return _site_page(site_code, secret[:64])
 
 
 @book.get("/book/<site_code>/poster")

@@ -27,13 +27,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, Field
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
 from booking import staff as staff_rules
 from booking.ics import booking_ics
 from booking.notify import tell
 from booking.views import booking_json, catalogue, days, slots
-from server.api.catalogue import resolve_site
+from server.api.catalogue import UnknownSite, resolve_site
 from server.api.support import InvalidBody, parse_body
 from server.context import luot
 from server.domain import booking as use
@@ -67,7 +67,16 @@ class MoveRequest(BaseModel):
 
 
 def site_of(db_session: Session, code: str) -> Site:
-    return resolve_site(db_session, code[:32] or "-")
+    """The site of a booking address; its code in any case ("/book/tthcc", typed from a poster, is TTHCC).
+    Raises UnknownSite (404)."""
+    code = code[:32] or "-"
+    try:
+        return resolve_site(db_session, code)
+    except UnknownSite:
+        same = db_session.exec(select(Site).where(func.upper(Site.code) == code.upper())).all()
+        if len(same) != 1:
+            raise
+        return same[0]
 
 
 def _aware(slot: datetime) -> datetime:
