@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, redirect, request
+from flask import Blueprint, abort, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 
@@ -97,11 +97,20 @@ def _site(site_id: int) -> Any:
         return db_session.get(Site, site_id)
 
 
+def _sign_in_first() -> ResponseReturnValue | None:
+    """A page asked without a sign-in (a bookmark, an expired session): the dashboard's sign-in, then back here."""
+    if current_principal() is not None:
+        return None
+    return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
+
+
 @staff_pages.get("/book/<site_code>/staff")
 def staff_page(site_code: str) -> ResponseReturnValue:
     """The staff page: the day's bookings per service; book, move and cancel for a citizen who phones."""
     from booking.pages import staff_page_response
 
+    if (signed_in := _sign_in_first()) is not None:
+        return signed_in
     _principal, site_id = _site_staff(site_code)
     return staff_page_response(site_code, site_id)
 
@@ -113,6 +122,8 @@ def staff_home() -> ResponseReturnValue:
 
     from server.models import Site
 
+    if (signed_in := _sign_in_first()) is not None:
+        return signed_in
     principal = require(staff_roles=STAFF_ROLES)
     with luot().db.read() as db_session:
         sites = db_session.exec(select(Site).order_by(col(Site.code))).all()
