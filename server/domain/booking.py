@@ -24,6 +24,7 @@ from server.domain import booking_errors as refused
 from server.domain.booking_rules import (
     AppointmentStatus,
     BookingSettings,
+    closed_reason,
     effective_appointment_status,
     may_book,
     new_code,
@@ -99,7 +100,7 @@ def _check_slot(session: Session, service: Service, slot_at: datetime, now: date
     if slot_at not in slots_on(hours, local_date(slot_at), settings.slot_minutes):
         raise refused.UnknownSlot()
     if not may_book(slot_at, now, settings):
-        raise refused.BookingClosed()
+        raise closed_reason(slot_at, now, settings)
     return settings
 
 

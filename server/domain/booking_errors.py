@@ -21,6 +21,14 @@ class BookingClosed(DomainError):
     code, status, message = "booking_closed", 409, N_("This slot can no longer be booked. Please choose a later one.")
 
 
+class BookingTooFar(DomainError):
+    code, status, message = (
+        "booking_too_far",
+        409,
+        N_("Bookings are taken for today and the next {days} days only. Please choose an earlier day."),
+    )
+
+
 class SlotFull(DomainError):
     code, status, message = "slot_full", 409, N_("This slot has just been fully booked. Please choose another one.")
 

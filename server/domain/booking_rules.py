@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.clock import LOCAL_TZ, local_date
 from server.domain import booking_errors as refused
+from server.domain.errors import DomainError
 from server.domain.hours import periods_on
 
 if TYPE_CHECKING:
@@ -106,6 +107,14 @@ def may_book(slot_at: datetime, now: datetime, settings: BookingSettings) -> boo
     if slot_at - timedelta(minutes=max(settings.cutoff_minutes, 0)) <= now:
         return False
     return local_date(slot_at) <= local_date(now) + timedelta(days=settings.days_ahead)
+
+
+def closed_reason(slot_at: datetime, now: datetime, settings: BookingSettings) -> DomainError:
+    """Why `may_book` said no: BookingTooFar past the days ahead ("choose an earlier day"), else BookingClosed
+    (past its cut-off: "choose a later one"). Both 409."""
+    if local_date(slot_at) > local_date(now) + timedelta(days=settings.days_ahead):
+        return refused.BookingTooFar(days=settings.days_ahead)
+    return refused.BookingClosed()
 
 
 def in_check_in_window(slot_at: datetime, now: datetime, early_minutes: int, late_minutes: int) -> bool:

@@ -43,3 +43,14 @@ def test_the_calendar_file_follows_a_move_and_a_cancellation(client, luot, world
     cancelled = fields(client, link)
     assert cancelled["UID"] == booked["UID"] and cancelled["STATUS"] == "CANCELLED"
     assert int(cancelled["SEQUENCE"]) > int(moved["SEQUENCE"])
+
+
+def test_a_slot_too_far_ahead_is_refused_as_too_far_in_both_languages(client, luot, world, clock):
+    make_bookable(luot, world)
+    clock.set(at(8))
+    with client.session_transaction() as browser:
+        browser["citizen"] = {"key": "d" * 64, "kind": "phone", "phone": "+84912345679", "name": "", "exp": 4e9}
+    far = client.post("/book/HN/bookings", json={"service": "TP-A", "slot": (at(9) + timedelta(days=14)).isoformat()})
+    error = far.get_json()["error"]
+    assert far.status_code == 409 and error["code"] == "booking_too_far"
+    assert "7 ngày tới" in error["messages"]["vi"] and "next 7 days" in error["messages"]["en"]

@@ -15,6 +15,7 @@ from server.domain.booking_rules import (
     AppointmentStatus,
     BookingSettings,
     check_in,
+    closed_reason,
     effective_appointment_status,
     may_book,
     normalised_code,
@@ -56,6 +57,13 @@ def test_a_slot_may_be_booked_until_its_cut_off_and_within_the_days_ahead():
     assert may_book(at(10), at(9, 59), settings(cutoff_minutes=0))
     assert not may_book(at(10, day=WEDNESDAY + timedelta(days=8)), at(8), settings())
     assert may_book(at(10, day=WEDNESDAY + timedelta(days=7)), at(8), settings())
+
+
+def test_a_slot_refused_says_whether_it_is_too_late_or_too_far_ahead():
+    too_far = closed_reason(at(10, day=WEDNESDAY + timedelta(days=8)), at(8), settings())
+    assert too_far.code == "booking_too_far" and too_far.status == 409 and "7" in str(too_far)
+    too_late = closed_reason(at(10), at(9, 30), settings())
+    assert too_late.code == "booking_closed" and too_late.status == 409
 
 
 def appointment(slot: datetime, status: str = AppointmentStatus.BOOKED) -> SimpleNamespace:
