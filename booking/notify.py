@@ -62,7 +62,9 @@ def queue_message(session: Session, now: datetime, kind: str, appointment: Appoi
         return False
 
 
-def book_and_tell(session: Session, now: datetime, *, page: str, contact: str | None = None, **kwargs: Any) -> Any:
+def book_and_tell(
+    session: Session, now: datetime, *, page: str, contact: str | None = None, **kwargs: Any
+) -> use.BookingOutcome:
     """`server.domain.booking.book` and its confirmation message in one transaction. `page`: the site's booking
     page URL (the link is `page`/m/<secret>); `contact` is stored normalised (E.164 phone or e-mail: what the
     admin's personal-data search compares). Raises what `book` raises and BadAddress (400) for a contact that is
@@ -76,7 +78,7 @@ def book_and_tell(session: Session, now: datetime, *, page: str, contact: str | 
 
 def change_and_tell(
     session: Session, now: datetime, *, change: Callable[..., use.BookingOutcome], kind: str, link: str, **kwargs: Any
-) -> Any:
+) -> use.BookingOutcome:
     """`change` (`server.domain.booking.move` or `cancel`) and, when it changed something, its `kind` message
     (changed | cancelled) in one transaction."""
     outcome = change(session, now, **kwargs)
