@@ -1,59 +1,87 @@
 """Messages about a booking (confirmed, changed, cancelled) to the phone or e-mail the citizen gave, through the
 message outbox of server/messaging; sending never blocks the request (the outbox's worker sends).
 
-The message is queued in its own transaction just after the booking's commit: a crash between the two loses
-that one message (the booking stands, and its confirmation page shows everything the message would say).
-Each is queued at most once (the dedupe key names the booking, the kind and the slot)."""
+The message is queued in the booking's own write transaction (`enqueue` inserts into the caller's transaction):
+the booking and its message commit together or not at all, so a crash after the commit cannot lose the message,
+and a refused booking (slot full, limits …) queues nothing. Each is queued at most once (the dedupe key names
+the booking, the kind and the slot). `book_and_tell` and `change_and_tell` are the use cases the routes run
+(`luot().run`): the domain's `book` / `move` / `cancel`, then the message, in one transaction.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from server.context import luot
+from sqlmodel import Session
+
+from booking.views import booking_json
+from server.domain import booking as use
 from server.domain.errors import DomainError
+from server.messaging.addresses import parse_address
+from server.messaging.outbox import MessageKind, enqueue
 from server.models import Appointment
 
 log = logging.getLogger(__name__)
 
+KINDS = {
+    "confirmed": MessageKind.BOOKING_CONFIRMED,
+    "changed": MessageKind.BOOKING_CHANGED,
+    "cancelled": MessageKind.BOOKING_CANCELLED,
+}
 
-def tell(kind: str, appointment: Appointment, booking: dict[str, Any], link: str) -> bool:
-    """Queues the `kind` message (confirmed | changed | cancelled) of a booking when it has a contact; returns
-    whether one was queued. A failure to queue is logged: the booking itself stands."""
+
+def queue_message(session: Session, now: datetime, kind: str, appointment: Appointment, link: str) -> bool:
+    """Queues the `kind` message (confirmed | changed | cancelled) of a booking in the caller's transaction when
+    the booking has a contact; returns whether one was queued. `link`: the confirmation link (or the site's
+    booking page). A contact no channel of the site reaches is logged and the booking stands (enqueue refuses
+    before it writes anything); any other failure raises, and the caller's transaction (the booking) with it."""
     if not appointment.contact:
         return False
-    from server.messaging.outbox import MessageKind, enqueue
-
-    kinds = {
-        "confirmed": MessageKind.BOOKING_CONFIRMED,
-        "changed": MessageKind.BOOKING_CHANGED,
-        "cancelled": MessageKind.BOOKING_CANCELLED,
-    }
+    booking = booking_json(session, appointment, now)
     day = "/".join(reversed(booking["date"].split("-")))
-    params = {
-        "code": booking["code"],
-        "slot": f"{booking['time']} {day}",
-        "service": booking["service"]["name"],
-        "link": link or f"{luot().settings.base_url}/book/{booking['site']['code']}",
-    }
-    if kind == "cancelled":
-        params.pop("link")
+    params = {"code": booking["code"], "slot": f"{booking['time']} {day}", "service": booking["service"]["name"]}
+    if kind != "cancelled":
+        params["link"] = link
     try:
-        with luot().db.write() as session:
-            return enqueue(
-                session,
-                site_id=appointment.site_id,
-                kind=kinds[kind],
-                address=appointment.contact,
-                params=params,
-                dedupe_key=f"booking:{appointment.id}:{kind}:{booking['slot_at']}",
-                language=appointment.language,
-                appointment_id=appointment.id,
-                now=luot().clock.now(),
-            )
+        return enqueue(
+            session,
+            site_id=appointment.site_id,
+            kind=KINDS[kind],
+            address=appointment.contact,
+            params=params,
+            dedupe_key=f"booking:{appointment.id}:{kind}:{booking['slot_at']}",
+            language=appointment.language,
+            appointment_id=appointment.id,
+            now=now,
+        )
     except DomainError as exc:  # e.g. no channel of the site reaches this address: the booking stands
         log.info("the %s message of booking %s was not queued: %s", kind, appointment.code, exc.code)
         return False
-    except Exception:  # the booking is committed; the message is what failed
-        log.exception("the %s message of booking %s could not be queued", kind, appointment.code)
-        return False
+
+
+def book_and_tell(
+    session: Session, now: datetime, *, page: str, contact: str | None = None, **kwargs: Any
+) -> use.BookingOutcome:
+    """`server.domain.booking.book` and its confirmation message in one transaction. `page`: the site's booking
+    page URL (the link is `page`/m/<secret>); `contact` is stored normalised (E.164 phone or e-mail: what the
+    admin's personal-data search compares). Raises what `book` raises and BadAddress (400) for a contact that is
+    neither a phone nor an e-mail address."""
+    normalised = parse_address(contact).value if contact and contact.strip() else None
+    outcome = use.book(session, now, contact=normalised, **kwargs)
+    assert outcome.appointment is not None
+    queue_message(session, now, "confirmed", outcome.appointment, f"{page}/m/{outcome.secret}")
+    return outcome
+
+
+def change_and_tell(
+    session: Session, now: datetime, *, change: Callable[..., use.BookingOutcome], kind: str, link: str, **kwargs: Any
+) -> use.BookingOutcome:
+    """`change` (`server.domain.booking.move` or `cancel`) and, when it changed something, its `kind` message
+    (changed | cancelled) in one transaction."""
+    outcome = change(session, now, **kwargs)
+    if outcome.created and outcome.appointment is not None:
+        queue_message(session, now, kind, outcome.appointment, link)
+    return outcome

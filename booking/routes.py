@@ -31,7 +31,7 @@ from sqlmodel import Session, func, select
 
 from booking import staff as staff_rules
 from booking.ics import booking_ics
-from booking.notify import tell
+from booking.notify import book_and_tell, change_and_tell
 from booking.views import booking_json, catalogue, days, slots
 from server.api.catalogue import UnknownSite, resolve_site
 from server.api.support import InvalidBody, parse_body
@@ -157,7 +157,8 @@ def create(site_code: str) -> ResponseReturnValue:
     language = body.language if body.language in ("vi", "en") else "vi"
     contact = body.contact or (citizen.phone if citizen and staff is None else None)
     outcome = ctx.run(
-        use.book,
+        book_and_tell,
+        page=f"{ctx.settings.base_url}/book/{site.code}",
         site_id=site.id or 0,
         service_code=body.service,
         slot_at=_aware(body.slot),
@@ -171,7 +172,6 @@ def create(site_code: str) -> ResponseReturnValue:
     link = link_of(site.code, outcome.secret)
     with ctx.db.read() as db_session:
         payload = booking_json(db_session, outcome.appointment, ctx.clock.now())
-    tell("confirmed", outcome.appointment, payload, link)
     return jsonify({"booking": payload, "link": link, "secret": outcome.secret}), 201
 
 
@@ -233,12 +233,11 @@ def move(site_code: str, secret: str) -> ResponseReturnValue:
 
 def _changed(kind: str, site: Site, secret: str, use_case: Any, **kwargs: Any) -> ResponseReturnValue:
     ctx = luot()
-    outcome = ctx.run(use_case, **kwargs)
+    link = link_of(site.code, secret) if secret else f"{ctx.settings.base_url}/book/{site.code}"
+    outcome = ctx.run(change_and_tell, change=use_case, kind=kind, link=link, **kwargs)
     assert isinstance(outcome, use.BookingOutcome) and outcome.appointment is not None
     with ctx.db.read() as db_session:
         payload = booking_json(db_session, outcome.appointment, ctx.clock.now())
-    if outcome.created:
-        tell(kind, outcome.appointment, payload, link_of(site.code, secret) if secret else "")
     return jsonify({"booking": payload})
 
 

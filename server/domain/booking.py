@@ -152,6 +152,7 @@ def book(
             service_id=service.id or 0,
             day=local_date(slot_at),
             limits=limits,
+            now=now,
         )
     take_seat(session, service.id or 0, slot_at, settings.slot_capacity)
     secret = secrets.token_urlsafe(24)
@@ -192,9 +193,10 @@ def _changeable(session: Session, appointment: Appointment, now: datetime) -> No
 
 
 def cancel(session: Session, now: datetime, *, appointment_id: int) -> BookingOutcome:
-    """Cancel a booking that has not started: its seat is free again, and its person keys are dropped (a
-    cancelled booking needs no personal data and no longer counts towards the person's limits). Raises
-    UnknownBooking (404), BookingNotChangeable (409)."""
+    """Cancel a booking that has not started: its seat is free again and it no longer counts towards the person's
+    limits (they count `booked` bookings only). Its person keys are dropped too, as data minimisation (a
+    cancelled booking needs no personal data; its contact stays until its day is over, for the cancellation
+    message, then the purge clears it). Raises UnknownBooking (404), BookingNotChangeable (409)."""
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise refused.UnknownBooking()
@@ -208,8 +210,11 @@ def cancel(session: Session, now: datetime, *, appointment_id: int) -> BookingOu
 
 
 def move(session: Session, now: datetime, *, appointment_id: int, slot_at: datetime) -> BookingOutcome:
-    """Move a booking to another slot of its service (its code stays). Raises UnknownBooking (404),
-    BookingNotChangeable, UnknownSlot, BookingClosed, SlotFull (409)."""
+    """Move a booking to another slot of its service (its code stays). A move to another day is held to the
+    person's limits of that day (server.domain.person_limits, the booking itself left out), checked in this
+    same write transaction before the seat is taken, as `book` does. Raises UnknownBooking (404),
+    BookingNotChangeable, UnknownSlot, BookingClosed, PersonServiceLimitReached or PersonDailyLimitReached,
+    SlotFull (409)."""
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise refused.UnknownBooking()
@@ -220,6 +225,17 @@ def move(session: Session, now: datetime, *, appointment_id: int, slot_at: datet
     previous = appointment.slot_at
     if slot_at == previous:
         return BookingOutcome(appointment=appointment, previous_slot=previous, created=False)
+    if appointment.person_key and local_date(slot_at) != local_date(previous):
+        check_person_limits(
+            session,
+            site_id=appointment.site_id,
+            person_key=appointment.person_key,
+            service_id=appointment.service_id,
+            day=local_date(slot_at),
+            limits=site_rules(session, appointment.site_id).person_limits,
+            now=now,
+            ignore_appointment=appointment.id,
+        )
     take_seat(session, service.id or 0, slot_at, settings.slot_capacity)
     give_back_seat(session, service.id or 0, previous)
     appointment.slot_at = slot_at

@@ -104,6 +104,7 @@ def issue_ticket(
             service_id=service.id or 0,
             day=today,
             limits=limits,
+            now=now,
         )
     ticket = _new_ticket(session, now, today, service, priority, channel, issuer_key, idempotency_key)
     ticket.person_key = person_key or None

@@ -69,7 +69,11 @@ class SiteRules:
     @property
     def person_limits(self) -> PersonLimits:
         """The per-person limits of the site (server.domain.person_limits)."""
-        return PersonLimits(per_day=self.person_limit_per_day, per_service=self.person_limit_per_service)
+        return PersonLimits(
+            per_day=self.person_limit_per_day,
+            per_service=self.person_limit_per_service,
+            lapse_minutes=self.booking_lapse_minutes,
+        )
 
     def hours_of(self, hours: dict[str, Any] | None) -> dict[str, Any]:
         """A service's opening hours with this site's calendar folded in (server.domain.hours)."""

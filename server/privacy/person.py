@@ -2,12 +2,14 @@
 access and to deletion).
 
 The phone (normalised to E.164) and the ID number give person keys (server/identity/citizen.py); the data of
-that person is: tickets and bookings carrying one of the keys, one-time codes of the phone, messages and
-turn-alert wishes addressed to the phone or the e-mail address (compared without regard to case) in clear or
-attached to those tickets and bookings. Deleting empties
-those personal columns and deletes codes and wishes, as the purge does (server/privacy/purge.py); tickets and
-bookings stay, anonymous, so the day's numbering and statistics stay true. A message still waiting to be sent
-is marked failed ("deleted") so it never goes out.
+that person is: tickets carrying one of the keys; bookings carrying one of them as `person_key` or `card_key`
+(the CCCD given to check in with the ID card) or whose `contact` (stored normalised, booking/notify.py) is the
+phone or the e-mail address; one-time codes of the phone; messages and turn-alert wishes addressed to the phone
+or the e-mail address (compared without regard to case) in clear or attached to those tickets and bookings.
+Deleting empties those personal columns (`ticket.person_key`; `appointment.person_key`, `.card_key`,
+`.contact`; a message's address, params and text) and deletes codes and wishes, as the purge does
+(server/privacy/purge.py, booking/privacy.py); tickets and bookings stay, anonymous, so the day's numbering and
+statistics stay true. A message still waiting to be sent is marked failed ("deleted") so it never goes out.
 """
 
 from __future__ import annotations
@@ -84,6 +86,16 @@ def _scoped(statement: Any, model: Any, person: Person) -> Any:
     return statement if person.site_id is None else statement.where(model.site_id == person.site_id)
 
 
+def _appointment_is(person: Person) -> list[Any]:
+    """The conditions of a booking of `person`: a key as person or card key, or the phone or e-mail as contact."""
+    mine: list[Any] = [col(Appointment.person_key).in_(person.keys), col(Appointment.card_key).in_(person.keys)]
+    if person.phone:
+        mine.append(col(Appointment.contact) == person.phone)
+    if person.email:
+        mine.append(sa.func.lower(col(Appointment.contact)) == person.email)
+    return mine
+
+
 def find_person(session: Session, person: Person) -> PersonData:
     """Everything kept about `person` (see the module)."""
     data = PersonData()
@@ -99,7 +111,7 @@ def find_person(session: Session, person: Person) -> PersonData:
                 "status": t.status,
             }
         )
-    booked = select(Appointment).where(col(Appointment.person_key).in_(person.keys))
+    booked = select(Appointment).where(sa.or_(*_appointment_is(person)))
     for a in session.exec(_scoped(booked, Appointment, person)):
         data.appointments.append({"id": a.id, "site_id": a.site_id, "code": a.code, "slot_at": a.slot_at.isoformat()})
     ticket_ids = [t["id"] for t in data.tickets]
@@ -144,7 +156,11 @@ def delete_person(session: Session, person: Person) -> dict[str, int]:
     appointment_ids = [a["id"] for a in found.appointments]
     message_ids = [m["id"] for m in found.messages]
     session.execute(sa.update(Ticket).where(col(Ticket.id).in_(ticket_ids)).values(person_key=None))
-    session.execute(sa.update(Appointment).where(col(Appointment.id).in_(appointment_ids)).values(person_key=None))
+    session.execute(
+        sa.update(Appointment)
+        .where(col(Appointment.id).in_(appointment_ids))
+        .values(person_key=None, card_key=None, contact=None)
+    )
     session.execute(
         sa.update(OutboxMessage)
         .where(col(OutboxMessage.id).in_(message_ids), col(OutboxMessage.status).in_(("queued", "sending")))

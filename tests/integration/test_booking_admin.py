@@ -166,3 +166,78 @@ def test_the_dashboards_bookings_link_opens_the_staff_members_site_and_the_poste
     poster = client.get("/book/HN/poster")
     html = poster.get_data(as_text=True)
     assert poster.status_code == 200 and "<svg" in html and "Đặt lịch hẹn" in html and "/book/HN" in html
+
+
+def citizen(client, key: str, phone: str) -> None:
+    with client.session_transaction() as browser:
+        browser["citizen"] = {"key": key * 64, "kind": "phone", "phone": phone, "name": "", "exp": 4e9}
+
+
+def outbox(luot) -> list[tuple[str, str | None]]:
+    from server.models import OutboxMessage
+
+    with luot.db.read() as session:
+        return [(m.kind, m.appointment_id) for m in session.exec(select(OutboxMessage).order_by(OutboxMessage.id))]
+
+
+def test_a_booking_and_its_message_commit_together(client, luot, world, clock):
+    """The confirmation is queued in the booking's own transaction: a refused booking (slot full) queues nothing, a
+    made one exactly one; when the message cannot be written (a trigger of the SQLite file refuses the insert, as a
+    full disk would) the booking is not made either — it was committed before, and its message lost."""
+    import sqlite3
+
+    from server.models import BookingSlot
+    from tests.support.citizens import enable_sms
+
+    make_bookable(luot, world)
+    make_bookable(luot, world, "CA-X", slot_capacity=1)
+    enable_sms(luot, world.site_id)
+    clock.set(at(8))
+    citizen(client, "b", "+84912345678")
+    made = client.post("/book/HN/bookings", json={"service": "CA-X", "slot": at(9).isoformat()})
+    assert made.status_code == 201, made.get_json()
+    with luot.db.read() as session:
+        booked = session.exec(select(Appointment.id)).one()
+    assert outbox(luot) == [("booking_confirmed", booked)]
+    citizen(client, "c", "+84912345679")
+    full = client.post("/book/HN/bookings", json={"service": "CA-X", "slot": at(9).isoformat()})
+    assert full.status_code == 409 and full.get_json()["error"]["code"] == "slot_full"
+    assert len(outbox(luot)) == 1
+
+    database = luot.settings.instance_path / "luot.sqlite3"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TRIGGER no_room BEFORE INSERT ON outboxmessage BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    lost = client.post("/book/HN/bookings", json={"service": "TP-A", "slot": at(10).isoformat()})
+    assert lost.status_code >= 500
+    secret = made.get_json()["secret"]
+    moved = client.post(f"/book/HN/b/{secret}/move", json={"slot": at(9, 15).isoformat()})
+    assert moved.status_code >= 500
+    with luot.db.read() as session:
+        kept = session.exec(select(Appointment)).all()
+        seats = {(s.service_id, s.slot_at): s.booked for s in session.exec(select(BookingSlot)).all()}
+    assert [a.slot_at for a in kept] == [at(9)]  # no TP-A booking without its message; the move undone
+    assert list(seats.values()) == [1]  # the seats taken by the failed booking and move were given back
+    assert len(outbox(luot)) == 1
+    with sqlite3.connect(database) as db:
+        db.execute("DROP TRIGGER no_room")
+    assert client.post(f"/book/HN/b/{secret}/move", json={"slot": at(9, 15).isoformat()}).status_code == 200
+    assert [kind for kind, _ in outbox(luot)] == ["booking_confirmed", "booking_changed"]
+
+
+def test_a_booking_with_a_contact_that_is_no_phone_or_e_mail_is_refused_and_nothing_is_kept(client, luot, world, clock):
+    from tests.support.citizens import enable_sms
+
+    make_bookable(luot, world)
+    enable_sms(luot, world.site_id)
+    clock.set(at(8))
+    citizen(client, "b", "+84912345678")
+    bad = client.post("/book/HN/bookings", json={"service": "TP-A", "slot": at(9).isoformat(), "contact": "call me"})
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_address"
+    assert set(bad.get_json()["error"]["messages"]) == {"vi", "en"}
+    spaced = client.post(
+        "/book/HN/bookings", json={"service": "TP-A", "slot": at(9).isoformat(), "contact": "0912 345 670"}
+    )
+    assert spaced.status_code == 201, spaced.get_json()
+    with luot.db.read() as session:
+        assert [a.contact for a in session.exec(select(Appointment)).all()] == ["+84912345670"]  # stored normalised
+    assert len(outbox(luot)) == 1

@@ -216,3 +216,121 @@ def test_public_answers_never_carry_the_person_key(luot, world, client):
     assert "person" not in str(tracked.get_json())
     page = client.get(f"/t/{ticket.tracking_token}")
     assert page.status_code == 200 and ANNA not in page.get_data(as_text=True)
+
+
+def bookable(luot: Luot, world: World, *codes: str) -> None:
+    from tests.support.booking_world import OFFICE_HOURS
+
+    with luot.db.write() as session:
+        for service in session.exec(select(Service).where(Service.site_id == world.site_id)).all():
+            if service.code in codes:
+                service.bookable, service.online_numbers = True, True
+                service.opening_hours, service.slot_capacity, service.booking_cutoff_minutes = OFFICE_HOURS, 2, 0
+                session.add(service)
+
+
+def at(hour: int, minute: int = 0, day: int = 18):
+    from datetime import datetime
+
+    from server.clock import LOCAL_TZ
+
+    return datetime(2026, 11, day, hour, minute, tzinfo=LOCAL_TZ)
+
+
+def book(luot: Luot, world: World, service: str, slot_at, person: str = ANNA):
+    from server.domain import booking
+
+    return luot.run(
+        booking.book, site_id=world.site_id, service_code=service, slot_at=slot_at, person_key=person
+    ).appointment
+
+
+def test_a_lapsed_or_cancelled_booking_no_longer_counts(luot, world, clock):
+    """A booking not checked in `booking_lapse_minutes` (60) after its slot has lapsed, whether or not the sweep has
+    written it yet: the person may take a number for that service again. A cancelled one frees its place too."""
+    from server.domain import booking
+    from server.maintenance import sweep_bookings_now
+
+    bookable(luot, world, "TP-A", "TP-B")
+    clock.set(at(8))
+    book(luot, world, "TP-A", at(8, 15))
+    with pytest.raises(PersonServiceLimitReached):
+        take(luot, world, "TP-A")
+    clock.set(at(9, 14))  # one minute before its lapse: it still counts
+    with pytest.raises(PersonServiceLimitReached):
+        take(luot, world, "TP-A")
+    clock.set(at(9, 15))  # lapsed, not yet swept
+    take(luot, world, "TP-A")
+    with luot.db.read() as session:
+        assert session.exec(select(Appointment.status)).one() == "booked"
+    assert sweep_bookings_now(luot)[0] == 1  # written as lapsed: still not counted
+    later = book(luot, world, "TP-B", at(10, 0))
+    with pytest.raises(PersonDailyLimitReached):
+        take(luot, world, "CA-X")
+    luot.run(booking.cancel, appointment_id=later.id)
+    take(luot, world, "CA-X")
+    with luot.db.read() as session:
+        statuses = sorted(session.exec(select(Appointment.status)).all())
+    assert statuses == ["cancelled", "lapsed"]
+
+
+def test_moving_a_booking_to_another_day_is_held_to_that_days_limits(luot, world, clock):
+    from server.domain import booking
+    from server.models import BookingSlot
+
+    bookable(luot, world, "TP-A", "TP-B", "CA-X")
+    clock.set(at(8))
+    today = book(luot, world, "TP-A", at(9))
+    book(luot, world, "TP-A", at(9, 0, day=19))
+    with pytest.raises(PersonServiceLimitReached):  # TP-A is already booked on the 19th
+        luot.run(booking.move, appointment_id=today.id, slot_at=at(10, 0, day=19))
+    with luot.db.read() as session:  # nothing of the refused move stayed: no seat taken on the 19th at 10:00
+        seats = {(s.slot_at, s.booked) for s in session.exec(select(BookingSlot)).all()}
+        assert session.get(Appointment, today.id).slot_at == at(9)
+    assert seats == {(at(9), 1), (at(9, 0, day=19), 1)}
+    book(luot, world, "TP-B", at(9, 0, day=20))
+    other = book(luot, world, "TP-B", at(11, 0), person=BINH)
+    take(luot, world, "TP-A", person=BINH)  # Binh holds 2 today: moving within today still works
+    assert luot.run(booking.move, appointment_id=other.id, slot_at=at(11, 15)).appointment.slot_at == at(11, 15)
+    luot.run(booking.move, appointment_id=today.id, slot_at=at(10, 0, day=20))  # TP-A + TP-B on the 20th: 2
+    third = book(luot, world, "CA-X", at(9, 0, day=23))
+    with pytest.raises(PersonDailyLimitReached):
+        luot.run(booking.move, appointment_id=third.id, slot_at=at(11, 0, day=20))
+
+
+def test_two_concurrent_moves_to_one_day_never_both_pass_the_limit(luot, world, clock, settings):
+    """Two bookings of TP-A (the 18th, the 20th) moved to the 19th at the same instant by two threads with their own
+    engines (as two processes): exactly one is moved, the other is refused by the per-service limit."""
+    from server.domain import booking
+
+    bookable(luot, world, "TP-A")
+    clock.set(at(8))
+    ids = [book(luot, world, "TP-A", at(9)).id, book(luot, world, "TP-A", at(9, 0, day=20)).id]
+    now = clock.now()
+    barrier = threading.Barrier(len(ids))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def request(appointment_id: int, minute: int) -> None:
+        db = Database(settings)
+        try:
+            barrier.wait(timeout=30)
+            with db.write() as session:
+                booking.move(session, now, appointment_id=appointment_id, slot_at=at(10, minute, day=19))
+            result = "moved"
+        except DomainError as exc:
+            result = exc.code
+        finally:
+            db.dispose()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=request, args=(i, 15 * n)) for n, i in enumerate(ids)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["moved", "person_service_limit"], outcomes
+    with luot.db.read() as session:
+        days = sorted(local_date(a.slot_at).day for a in session.exec(select(Appointment)).all())
+    assert days in ([18, 19], [19, 20])

@@ -186,10 +186,13 @@ def test_the_purge_removes_what_the_readme_says_and_nothing_else(luot: Luot, day
     assert changes(after, dump(luot)) == {}  # a second run changes nothing
 
 
-def test_the_readme_names_every_purge_rule():
+def test_the_readme_names_every_purge_rule_and_no_other(app):  # the app registers the bookings' rules
     section = README.read_text().split("## Personal data", 1)[1].split("\n## ", 1)[0]
     for rule in RULES:
         assert f"`{rule.name}`" in section, f"README 'Personal data' does not name {rule.name}"
+    purged = "`luot privacy purge" + section.split("What `luot privacy purge", 1)[1].split("Other modules add", 1)[0]
+    named = {name for name in re.findall(r"`([^`]+)`", purged) if re.fullmatch(r"[a-z]+(\.[a-z_/]+)?", name)}
+    assert named == {rule.name for rule in RULES}  # the purge paragraph names no rule that does not exist
 
 
 def test_older_than_zero_removes_every_finished_days_keys_but_not_todays(luot: Luot, days):
@@ -219,6 +222,9 @@ def test_an_admin_finds_and_deletes_a_citizens_data_and_the_audit_log_keeps_no_n
         entries = session.exec(select(AuditEntry).where(AuditEntry.entity == "personal_data")).all()
     assert messages and all(m.address == "" and m.params == {} and m.text == "" for m in messages)
     assert all(m.status in ("sent", "failed") for m in messages)  # nothing left to go out to the deleted number
+    with luot.db.read() as session:
+        bookings = session.exec(select(Appointment)).all()
+    assert [(a.person_key, a.card_key, a.contact) for a in bookings] == [(None, None, None)] * 3
     assert [e.action for e in entries] == ["read", "delete", "read"]
     assert all("912345678" not in e.summary and "+84 9•• ••• 678" in e.summary for e in entries)
     text = str([(e.summary, e.changes) for e in entries])
@@ -355,3 +361,51 @@ def test_a_citizen_who_left_an_e_mail_can_have_it_found_and_deleted(client, luot
         entries = session.exec(select(AuditEntry).where(AuditEntry.entity == "personal_data")).all()
     assert message.address == "" and message.status == "failed"
     assert entries and all("nguyen" not in (e.summary or "").lower() and "l•@example.vn" in e.summary for e in entries)
+
+
+def test_bookings_are_found_and_deleted_by_their_contact_and_their_id_card(client, luot: Luot, world: World, clock):
+    """A booking made by staff for a citizen who phoned carries the CCCD's key (as person and card key) and the
+    phone as its contact, not the phone's key; a citizen signed in by phone who gave their CCCD has the card key.
+    The admin's search by phone finds the first by its contact, by e-mail the second by its contact, by ID number
+    both; deleting clears every personal column of a booking (person key, card key, contact); the page lists them."""
+    from server.domain import booking
+    from tests.support.booking_world import OFFICE_HOURS
+
+    enable_sms(luot, world.site_id)
+    with luot.db.write() as session:
+        service = session.exec(select(Service).where(Service.code == "TP-A")).one()
+        service.bookable, service.opening_hours, service.booking_cutoff_minutes = True, OFFICE_HOURS, 0
+        session.add(service)
+    secret = _secret(luot)
+    card = person_key(secret, IdentityKind.CCCD, "001099012345")
+    clock.set(WEDNESDAY_9AM)
+    slot = WEDNESDAY_9AM + timedelta(hours=1)
+    staff_made = luot.run(
+        booking.book, site_id=world.site_id, service_code="TP-A", slot_at=slot, card_key=card, contact=PHONE
+    )
+    signed_in = luot.run(
+        booking.book,
+        site_id=world.site_id,
+        service_code="TP-A",
+        slot_at=slot + timedelta(days=1),
+        person_key=person_key(secret, IdentityKind.PHONE, "+84987654321"),
+        card_key=card,
+        contact="Lan@example.vn",
+    )
+    admin = bearer(staff_token(client, "admin"))
+    by_phone = client.post("/api/privacy/find", json={"phone": "0912345678"}, headers=admin).get_json()
+    assert [a["code"] for a in by_phone["appointments"]] == [staff_made.appointment.code]
+    by_mail = client.post("/api/privacy/find", json={"email": "lan@example.VN"}, headers=admin).get_json()
+    assert [a["code"] for a in by_mail["appointments"]] == [signed_in.appointment.code]
+    by_card = client.post("/api/privacy/find", json={"id_number": "001099012345"}, headers=admin).get_json()
+    assert by_card["counts"]["appointments"] == 2
+    page = client.post("/admin/privacy/", headers=admin, data={"phone": "0912345678", "action": "find"})
+    assert staff_made.appointment.code in page.get_data(as_text=True)
+    gone = client.post("/api/privacy/delete", json={"phone": "0912345678"}, headers=admin)
+    assert gone.status_code == 200 and gone.get_json()["deleted"]["appointments"] == 1
+    gone = client.post("/api/privacy/delete", json={"id_number": "001099012345"}, headers=admin)
+    assert gone.status_code == 200 and gone.get_json()["deleted"]["appointments"] == 1  # the other one
+    with luot.db.read() as session:
+        rows = session.exec(select(Appointment)).all()
+    assert [(a.person_key, a.card_key, a.contact) for a in rows] == [(None, None, None)] * 2
+    assert {a.code for a in rows} == {staff_made.appointment.code, signed_in.appointment.code}  # anonymous, kept
