@@ -441,6 +441,7 @@ def play_days(
     while day <= last:
         out = DayOutput()
         todays = [shape for shape in shapes if wanted is None or wanted(shape, day)]
+        first_numbers = {q: n for shape in todays for q, n in shape.first_numbers.items()}
         for shape in todays:
             simulate_site_day(rng, shape, day, volume, lambda: next(ids), out, plan)
         if out.tickets:
@@ -449,7 +450,10 @@ def play_days(
                 session.connection().execute(insert(table_of(TicketEvent)), out.events[start : start + 20_000])
             session.connection().execute(
                 insert(table_of(DailyNumber)),
-                [{"sequence_id": q, "service_date": d, "last_value": v} for (q, d), v in out.numbers.items()],
+                [  # `last_value` is the day's ordinal (server.domain.numbering), not the last number
+                    {"sequence_id": q, "service_date": d, "last_value": v - first_numbers[q] + 1}
+                    for (q, d), v in out.numbers.items()
+                ],
             )
         if day < rollup_until and todays:
             _rollup_generated(session, todays, out, services, day, now)

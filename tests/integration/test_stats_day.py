@@ -343,3 +343,34 @@ def test_the_generator_makes_101_sites_whose_rollups_match_the_log(settings):
         )
     db.dispose()
     assert again == generated
+
+
+def test_a_generated_today_goes_on_with_the_next_number(settings):
+    """The generator's `dailynumber` holds the day's ordinal like the issuing code (server/domain/numbering.py): the
+    first ticket issued after a generated today follows its last number (the bench's report part stopped at
+    'numbers_exhausted' when it held the last number instead)."""
+    from sqlmodel import Session, func, select
+
+    from server.db import Database
+    from server.domain import queueing
+    from server.models import Service, Ticket
+    from server.stats.generator import generate
+
+    db = Database(settings)
+    wednesday = date(2026, 11, 18)
+    with Session(db.engine) as session:
+        generate(session, wednesday, wednesday, sites=1, volume=0.05, seed=7, now=local(18, 0, 18))
+        session.commit()
+    with db.read() as session:
+        service = session.exec(select(Service).order_by(Service.id)).first()
+        assert service is not None
+        last = session.exec(
+            select(func.max(Ticket.number)).where(
+                Ticket.sequence_id == service.sequence_id, Ticket.service_date == wednesday
+            )
+        ).one()
+    assert last is not None
+    with db.write() as session:
+        outcome = queueing.issue_ticket(session, local(18, 0, 18), site_id=service.site_id, service_code=service.code)
+    db.dispose()
+    assert outcome.ticket is not None and outcome.ticket.number == last + 1
