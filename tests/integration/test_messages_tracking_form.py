@@ -59,3 +59,20 @@ def test_a_landline_or_a_foreign_number_is_refused_and_nothing_is_kept(luot: Luo
         assert "Đây không phải số điện thoại" in refused.get_data(as_text=True)
     with luot.db.read() as session:
         assert session.exec(select(TicketWatch)).all() == []
+
+
+def test_the_page_says_no_personal_data_only_when_none_was_taken(luot: Luot, world: World, client: FlaskClient):
+    """A kiosk number took nothing personal; a number taken with a phone or an ID card (a person key) did, so its
+    page must not say it took none (Law 91/2025: what the citizen is told must be true)."""
+    from server.models import Ticket
+
+    anonymous = issue(client, world.kiosk_token, "TP-A")
+    keyed = issue(client, world.kiosk_token, "TP-A")
+    with luot.db.write() as session:
+        row = session.get(Ticket, keyed["id"])
+        assert row is not None
+        row.person_key = "a" * 64
+        session.add(row)
+    assert "không thu thập thông tin cá nhân" in client.get(f"/t/{anonymous['tracking_token']}").get_data(as_text=True)
+    page = client.get(f"/t/{keyed['tracking_token']}").get_data(as_text=True)
+    assert "không thu thập thông tin cá nhân" not in page and "Không cần đăng nhập" in page
