@@ -41,6 +41,7 @@ from server.domain import booking_errors as refused
 from server.domain.booking_rules import AppointmentStatus
 from server.domain.issuing import service_by_code
 from server.domain.online import take_online_number
+from server.domain.vocabulary import Label
 from server.identity.citizen import IdentityKind, person_key
 from server.identity.session import current_citizen
 from server.models import Appointment, Site
@@ -81,7 +82,12 @@ def site_of(db_session: Session, code: str) -> Site:
 
 def _aware(slot: datetime) -> datetime:
     if slot.tzinfo is None:
-        raise InvalidBody(detail="slot: an ISO instant with its offset (e.g. 2026-11-18T09:00:00+07:00)")
+        raise InvalidBody(
+            detail=Label(
+                "slot: thời điểm ISO kèm múi giờ (ví dụ 2026-11-18T09:00:00+07:00)",
+                "slot: an ISO instant with its offset (e.g. 2026-11-18T09:00:00+07:00)",
+            )
+        )
     return slot
 
 
@@ -91,7 +97,9 @@ def card_key(card: str | None) -> str | None:
         return None
     digits = "".join(ch for ch in card if ch in "0123456789")  # str.isdigit() also takes "²", "٣", …
     if len(digits) != 12:
-        raise InvalidBody(detail="card: the 12 digits of the ID card (CCCD)")
+        raise InvalidBody(
+            detail=Label("card: 12 chữ số của căn cước công dân (CCCD)", "card: the 12 digits of the ID card (CCCD)")
+        )
     return person_key(current_app.config["SECRET_KEY"], IdentityKind.CCCD, digits)
 
 
@@ -138,7 +146,7 @@ def slots_json(site_code: str) -> ResponseReturnValue:
     try:
         day = date.fromisoformat(request.args.get("date", "")[:10])
     except ValueError:
-        raise InvalidBody(detail="date: YYYY-MM-DD") from None
+        raise InvalidBody(detail=Label("date: ngày dạng YYYY-MM-DD", "date: YYYY-MM-DD")) from None
     with ctx.db.read() as db_session:
         service = _service(db_session, site_of(db_session, site_code))
         return jsonify({"date": day.isoformat(), "slots": slots(db_session, service, day, ctx.clock.now())})

@@ -16,7 +16,7 @@ from server.clock import local_date
 from server.context import luot
 from server.domain import booking as use
 from server.domain import booking_errors as refused
-from server.domain.vocabulary import STAFF_ROLES
+from server.domain.vocabulary import STAFF_ROLES, Label
 from server.models import Appointment
 
 staff_pages = Blueprint("booking_staff", __name__, template_folder="templates")
@@ -57,7 +57,7 @@ def day_json(site_code: str) -> ResponseReturnValue:
     try:
         day = date.fromisoformat(request.args["date"][:10]) if request.args.get("date") else local_date(ctx.clock.now())
     except ValueError:
-        raise InvalidBody(detail="date: YYYY-MM-DD") from None
+        raise InvalidBody(detail=Label("date: ngày dạng YYYY-MM-DD", "date: YYYY-MM-DD")) from None
     with ctx.db.read() as db_session:
         return jsonify({"date": day.isoformat(), "services": day_bookings(db_session, site_id, day, ctx.clock.now())})
 

@@ -12,7 +12,7 @@ from server.api import api
 from server.api.support import InvalidBody, require
 from server.auth import Forbidden
 from server.context import luot
-from server.domain.vocabulary import MANAGER_ROLES
+from server.domain.vocabulary import MANAGER_ROLES, Label
 from server.models import Site
 from server.stats.onestop import onestop_rows, to_csv, to_json
 
@@ -23,7 +23,7 @@ def _day(name: str) -> date:
     try:
         return date.fromisoformat(request.args.get(name, ""))
     except ValueError:
-        raise InvalidBody(detail=f"{name}=YYYY-MM-DD is required") from None
+        raise InvalidBody(detail=Label(f"cần {name}=YYYY-MM-DD", f"{name}=YYYY-MM-DD is required")) from None
 
 
 @api.get("/exports/onestop")
@@ -34,9 +34,9 @@ def onestop() -> ResponseReturnValue:
     first, last = _day("from"), _day("to")
     kind = request.args.get("format", "csv")
     if kind not in ("csv", "json"):
-        raise InvalidBody(detail="format=csv or format=json")
+        raise InvalidBody(detail=Label("format=csv hoặc format=json", "format=csv or format=json"))
     if last < first or last - first > timedelta(days=MAX_DAYS - 1):
-        raise InvalidBody(detail=f"from ≤ to, at most {MAX_DAYS} days")
+        raise InvalidBody(detail=Label(f"from ≤ to, tối đa {MAX_DAYS} ngày", f"from ≤ to, at most {MAX_DAYS} days"))
     ctx = luot()
     with ctx.db.read() as db_session:
         query = select(Site)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from server.auth import AuthError, Forbidden, Principal
 from server.context import luot
 from server.domain.errors import N_, DomainError
+from server.domain.vocabulary import Label
 from server.principal_cache import cached_principal
 from server.sessions import session_principal
 
@@ -17,7 +18,50 @@ Body = TypeVar("Body", bound=BaseModel)
 
 
 class InvalidBody(DomainError):
+    """`detail`: a `Label` (what is wrong, in both languages) or a plain string (a field name or format)."""
+
     code, status, message = "invalid_body", 400, N_("The request body is not valid: {detail}.")
+
+
+#: What pydantic found wrong, by its error type, in both languages ({field} is the field's path).
+_PROBLEMS: dict[str, Label] = {
+    "missing": Label("thiếu trường bắt buộc {field}", "{field} is required"),
+    "string_type": Label("{field} phải là chuỗi ký tự", "{field} must be a string"),
+    "string_too_long": Label("{field} quá dài", "{field} is too long"),
+    "string_too_short": Label("{field} quá ngắn", "{field} is too short"),
+    "too_long": Label("{field} có quá nhiều phần tử", "{field} has too many items"),
+    "too_short": Label("{field} có quá ít phần tử", "{field} has too few items"),
+    "int_type": Label("{field} phải là số nguyên", "{field} must be a whole number"),
+    "int_parsing": Label("{field} phải là số nguyên", "{field} must be a whole number"),
+    "int_from_float": Label("{field} phải là số nguyên", "{field} must be a whole number"),
+    "float_type": Label("{field} phải là số", "{field} must be a number"),
+    "float_parsing": Label("{field} phải là số", "{field} must be a number"),
+    "bool_type": Label("{field} phải là true hoặc false", "{field} must be true or false"),
+    "bool_parsing": Label("{field} phải là true hoặc false", "{field} must be true or false"),
+    "list_type": Label("{field} phải là một danh sách", "{field} must be a list"),
+    "dict_type": Label("{field} phải là một đối tượng", "{field} must be an object"),
+    "greater_than_equal": Label("{field} quá nhỏ", "{field} is too small"),
+    "greater_than": Label("{field} quá nhỏ", "{field} is too small"),
+    "less_than_equal": Label("{field} quá lớn", "{field} is too large"),
+    "less_than": Label("{field} quá lớn", "{field} is too large"),
+    "extra_forbidden": Label("không nhận trường {field}", "{field} is not accepted"),
+    "literal_error": Label("{field} không thuộc các giá trị cho phép", "{field} is not one of the allowed values"),
+    "enum": Label("{field} không thuộc các giá trị cho phép", "{field} is not one of the allowed values"),
+    "date_from_datetime_parsing": Label("{field} phải là ngày YYYY-MM-DD", "{field} must be a date YYYY-MM-DD"),
+    "date_parsing": Label("{field} phải là ngày YYYY-MM-DD", "{field} must be a date YYYY-MM-DD"),
+    "datetime_parsing": Label("{field} phải là thời điểm ISO 8601", "{field} must be an ISO 8601 instant"),
+    "datetime_from_date_parsing": Label("{field} phải là thời điểm ISO 8601", "{field} must be an ISO 8601 instant"),
+}
+_NOT_VALID = Label("{field} không hợp lệ", "{field} is not valid")
+MALFORMED_JSON = Label("JSON không đúng cú pháp", "malformed JSON")
+NOT_JSON = Label("cần gửi application/json", "expected application/json")
+NOT_AN_OBJECT = Label("cần một đối tượng JSON", "expected a JSON object")
+
+
+def problem(field: str, kind: str) -> Label:
+    """The pydantic error type `kind` about `field` (e.g. "service", "dossiers.0") in both languages."""
+    label = _PROBLEMS.get(kind, _NOT_VALID)
+    return Label(label.vi.format(field=field), label.en.format(field=field))
 
 
 def bearer_token() -> str | None:
@@ -58,15 +102,15 @@ def parse_body(model: type[Body]) -> Body:
     data: Any = request.get_json(silent=True)
     if data is None:
         if request.content_length and request.mimetype != "application/json":
-            raise InvalidBody(detail="expected application/json")
+            raise InvalidBody(detail=NOT_JSON)
         if request.content_length:
-            raise InvalidBody(detail="malformed JSON")
+            raise InvalidBody(detail=MALFORMED_JSON)
         data = {}
     if not isinstance(data, dict):
-        raise InvalidBody(detail="expected a JSON object")
+        raise InvalidBody(detail=NOT_AN_OBJECT)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-        raise InvalidBody(detail=f"{where}: {first.get('msg', 'invalid')}") from None
+        raise InvalidBody(detail=problem(where, str(first.get("type", "")))) from None

@@ -25,7 +25,7 @@ from server.domain.outlook import ticket_outlook
 from server.domain.queries import site_rules, ticket_view
 from server.domain.rating import within_window
 from server.domain.readmodels import TicketView
-from server.domain.vocabulary import AT_COUNTER, STAFF_ROLES, Channel, DeviceKind, RatingSource, TicketStatus
+from server.domain.vocabulary import AT_COUNTER, STAFF_ROLES, Channel, DeviceKind, Label, RatingSource, TicketStatus
 from server.extensions import limiter, ticket_rate_limit
 from server.models import Agency, Counter, CounterService, Rating, Service, Site, Ticket
 from server.payloads import outlook_dict, public_ticket
@@ -101,7 +101,7 @@ def issue_site_id(db_session: Session, principal, body: IssueRequest) -> int:
             raise Forbidden()
         return site.id or 0
     if principal.site_id is None:
-        raise InvalidBody(detail="site: required for province-level staff")
+        raise InvalidBody(detail=Label("cán bộ cấp tỉnh cần chọn site", "site: required for province-level staff"))
     return principal.site_id
 
 
@@ -112,9 +112,9 @@ def issue() -> ResponseReturnValue:
     body = parse_body(IssueRequest)
     key = request.headers.get("Idempotency-Key", "").strip() or None
     if key and len(key) > 128:
-        raise InvalidBody(detail="Idempotency-Key: at most 128 characters")
+        raise InvalidBody(detail=Label("Idempotency-Key: tối đa 128 ký tự", "Idempotency-Key: at most 128 characters"))
     if not body.service and not body.appointment and not body.card:
-        raise InvalidBody(detail="service: required (or appointment)")
+        raise InvalidBody(detail=Label("cần service (hoặc appointment)", "service: required (or appointment)"))
     ctx = luot()
     with ctx.db.read() as db_session:
         site_id = issue_site_id(db_session, principal, body)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from server.api.support import InvalidBody, parse_body, require
 from server.auth import Principal
 from server.context import luot
-from server.domain.vocabulary import Role
+from server.domain.vocabulary import Label, Role
 from server.privacy.audit import audit_person
 from server.privacy.person import Person, delete_person, find_person, person_of
 
@@ -41,7 +41,8 @@ def _person(principal: Principal) -> Person:
             email=body.email,
         )
     except ValueError:
-        raise InvalidBody(detail="phone, id_number or email: one is required") from None
+        one_of = Label("cần một trong phone, id_number hoặc email", "phone, id_number or email: one is required")
+        raise InvalidBody(detail=one_of) from None
 
 
 @privacy.post("/find")

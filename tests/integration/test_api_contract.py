@@ -270,3 +270,26 @@ def test_the_openapi_document_lists_every_api_route(app, client):
         assert path in documented, f"{rule.rule} is not in the OpenAPI document"
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert method.lower() in documented[path], f"{method} {rule.rule} is not documented"
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "vi_part", "en_part"),
+    [
+        ("{not json", "application/json", "JSON không đúng cú pháp", "malformed JSON"),
+        ("service=TP-A", "text/plain", "cần gửi application/json", "expected application/json"),
+        ("[1, 2]", "application/json", "cần một đối tượng JSON", "expected a JSON object"),
+        ('{"service": 12}', "application/json", "service phải là chuỗi ký tự", "service must be a string"),
+        ('{"service": "' + "x" * 40 + '"}', "application/json", "service quá dài", "service is too long"),
+        ('{"service": "TP-A", "priority": []}', "application/json", "priority phải là chuỗi", "priority must be a"),
+    ],
+)
+def test_a_bad_body_is_explained_in_each_language_without_the_other(
+    client, world, data, content_type, vi_part, en_part
+):
+    """What is wrong with a body reads in Vietnamese in the Vietnamese message (it carried pydantic's English)."""
+    response = client.post("/api/v1/tickets", data=data, content_type=content_type, headers=bearer(world.kiosk_token))
+    messages = error_of(response, 400)["messages"]
+    assert vi_part in messages["vi"] and en_part not in messages["vi"]
+    assert en_part in messages["en"]
+    for english in ("should", "Input", "valid", "expected", "required", "malformed"):
+        assert english not in messages["vi"], messages["vi"]
