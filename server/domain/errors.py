@@ -55,6 +55,14 @@ class UnknownAppointment(DomainError):
     code, status, message = "unknown_appointment", 404, N_("No appointment with this code today.")
 
 
+class AppointmentOtherDay(DomainError):
+    code, status, message = (
+        "appointment_other_day",
+        409,
+        N_("Your appointment with this code is at {time} on {day}. Please come back on that day."),
+    )
+
+
 class AppointmentUsed(DomainError):
     code, status, message = "appointment_used", 409, N_("This appointment has already been checked in.")
 

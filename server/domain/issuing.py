@@ -8,9 +8,9 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
-from server.clock import local_date
+from server.clock import LOCAL_TZ, local_date
 from server.domain import errors
-from server.domain.booking_rules import check_in, normalised_code
+from server.domain.booking_rules import AppointmentStatus, check_in, normalised_code
 from server.domain.events import TicketIssued
 from server.domain.hours import is_open
 from server.domain.numbering import allocate_number, display_number
@@ -128,10 +128,16 @@ def _checked_priority(priority: str | None) -> str:
 
 
 def _appointment_to_check_in(session: Session, site_id: int, now: datetime, code: str) -> Appointment:
-    """Today's unused appointment `code`. Raises UnknownAppointment (404) or AppointmentUsed (409)."""
+    """Today's unused appointment `code`. Raises UnknownAppointment (404), AppointmentOtherDay (409: a booking
+    still held for another day, named with its local date and time) or AppointmentUsed (409)."""
     code = normalised_code(code)
     appointment = session.exec(_APPOINTMENT_BY_CODE, params={"site_id": site_id, "code": code}).first()
-    if appointment is None or local_date(appointment.slot_at) != local_date(now):
+    if appointment is None:
+        raise errors.UnknownAppointment()
+    if local_date(appointment.slot_at) != local_date(now):
+        if local_date(appointment.slot_at) > local_date(now) and appointment.status == AppointmentStatus.BOOKED:
+            slot = appointment.slot_at.astimezone(LOCAL_TZ)
+            raise errors.AppointmentOtherDay(time=slot.strftime("%H:%M"), day=slot.strftime("%d/%m/%Y"))
         raise errors.UnknownAppointment()
     if appointment.ticket_id is not None:
         raise errors.AppointmentUsed()

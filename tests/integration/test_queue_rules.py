@@ -249,6 +249,24 @@ def test_an_appointment_is_checked_in_once_and_called_in_its_slot(run, open_all,
     assert run(call_next, world.counters["c1"], world.users["clerk1"]).ticket.id == booked.id
 
 
+def test_an_appointment_of_another_day_names_its_day_at_the_kiosk(run, open_all, luot, clock):
+    """A citizen who comes a day early is told when to come (not "no appointment"); a past one stays unknown."""
+    from server.clock import LOCAL_TZ
+    from server.i18n import both
+
+    world = open_all
+    tomorrow = (clock.now() + timedelta(days=1)).astimezone(LOCAL_TZ).replace(hour=9, minute=30)
+    with luot.db.write() as s:
+        s.add(Appointment(site_id=world.site_id, service_id=1, code="HEN-43", slot_at=tomorrow))
+        s.add(Appointment(site_id=world.site_id, service_id=1, code="HEN-44", slot_at=tomorrow - timedelta(days=2)))
+    with pytest.raises(errors.AppointmentOtherDay) as early:
+        run(issue_ticket, site_id=world.site_id, appointment_code="HEN-43")
+    messages = both(early.value.text, **early.value.params)
+    assert f"09:30 ngày {tomorrow:%d/%m/%Y}" in messages["vi"] and f"09:30 on {tomorrow:%d/%m/%Y}" in messages["en"]
+    with pytest.raises(errors.UnknownAppointment):
+        run(issue_ticket, site_id=world.site_id, appointment_code="HEN-44")
+
+
 def test_a_clerk_cannot_take_a_counter_of_another_site(run, world, luot):
     from server.models import Counter
 
