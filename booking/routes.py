@@ -200,13 +200,9 @@ def online(site_code: str) -> ResponseReturnValue:
         person_key=citizen.person_key,
         idempotency_key=key,
     )
-    assert outcome.ticket is not None
-    from server.api.tickets import figures, ticket_details
+    from server.api.tickets import issued
 
-    with ctx.db.read() as db_session:
-        payload = ticket_details(db_session, outcome.ticket)
-    payload.update(figures(outcome.ticket), repeated=not outcome.created)
-    return jsonify(payload), 201 if outcome.created else 200
+    return jsonify(issued(outcome)), 201 if outcome.created else 200
 
 
 def _by_secret(site_code: str, secret: str) -> tuple[Site, Appointment]:

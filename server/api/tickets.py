@@ -131,13 +131,20 @@ def issue() -> ResponseReturnValue:
         issuer_key=principal.issuer_key,
         idempotency_key=key,
     )
-    assert outcome.ticket is not None
-    with ctx.db.read() as db_session:
-        payload = ticket_details(db_session, outcome.ticket)
-    payload.update(figures(outcome.ticket), repeated=not outcome.created)
+    payload = issued(outcome)
     for hook in ctx.after_issue:
         payload.update(hook(principal, payload) or {})
     return jsonify(payload), 201 if outcome.created else 200
+
+
+def issued(outcome: queueing.Outcome) -> dict[str, Any]:
+    """The answer to a number taken (kiosk, staff, online): the ticket's details and line figures, and whether it
+    repeats one taken before with the same Idempotency-Key (`repeated`)."""
+    assert outcome.ticket is not None
+    with luot().db.read() as db_session:
+        payload = ticket_details(db_session, outcome.ticket)
+    payload.update(figures(outcome.ticket), repeated=not outcome.created)
+    return payload
 
 
 def appointment_of_card(db_session: Session, site_id: int, text: str) -> str:
