@@ -40,6 +40,7 @@ rate; anything else raises :class:`VoicePackError`.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import math
@@ -215,7 +216,7 @@ class AnnouncementAudio:
             engine = self._espeak_signature(self.espeak_path)
             try:
                 return self._cached(text, engine, lambda out: self._write_espeak(out, text))
-            except (OSError, subprocess.SubprocessError, wave.Error, RuntimeError) as exc:
+            except (OSError, EOFError, subprocess.SubprocessError, wave.Error, RuntimeError) as exc:
                 logger.warning("espeak-ng failed to render announcement %r: %s", text, exc)
                 return None
         self._warn_once(
@@ -344,29 +345,16 @@ class AnnouncementAudio:
         return f"espeak-ng:{espeak}:{st.st_size}:{st.st_mtime_ns}:{ESPEAK_VOICE}:{ESPEAK_SPEED}"
 
     def _write_espeak(self, out: Path, text: str) -> None:
+        """espeak-ng writes its WAV to a pipe (no temporary file to create, read and remove per call — issue 13);
+        its streamed header declares no real length, so the frames are read to the end."""
         assert self.espeak_path is not None
-        fd, speech_name = tempfile.mkstemp(prefix=".speech-", suffix=".wav.tmp", dir=self.cache_dir)
-        os.close(fd)
-        speech_path = Path(speech_name)
-        try:
-            cmd = [
-                self.espeak_path,
-                "-v",
-                ESPEAK_VOICE,
-                "-s",
-                str(ESPEAK_SPEED),
-                "-w",
-                speech_name,
-                "--",
-                text,
-            ]
-            result = subprocess.run(cmd, capture_output=True, timeout=ESPEAK_TIMEOUT_SECONDS, check=False)
-            if result.returncode != 0:
-                stderr = result.stderr.decode(errors="replace").strip()
-                raise RuntimeError(f"exit status {result.returncode}: {stderr}")
-            speech = _read_wav(speech_path)
-        finally:
-            speech_path.unlink(missing_ok=True)
+        cmd = [self.espeak_path, "-v", ESPEAK_VOICE, "-s", str(ESPEAK_SPEED), "--stdout", "--", text]
+        result = subprocess.run(cmd, capture_output=True, timeout=ESPEAK_TIMEOUT_SECONDS, check=False)
+        if result.returncode != 0:
+            stderr = result.stderr.decode(errors="replace").strip()
+            raise RuntimeError(f"exit status {result.returncode}: {stderr}")
+        with wave.open(io.BytesIO(result.stdout), "rb") as w:
+            speech = _Pcm(w.getnchannels(), w.getsampwidth(), w.getframerate(), w.readframes(w.getnframes()))
         if speech.channels != 1 or speech.sample_width != _SAMPLE_WIDTH or not speech.frames:
             raise RuntimeError(
                 f"unexpected espeak-ng output: {speech.channels} channel(s), "
