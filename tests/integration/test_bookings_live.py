@@ -239,3 +239,25 @@ def test_an_online_number_for_today_is_called_in_its_place_in_the_line(live):
         channel, key = row.fetchone()
     assert channel == "online" and key and len(key) == 64
     assert datetime.fromisoformat(online["issued_at"]) >= START
+
+
+def test_per_person_limits_hold_across_bookings_online_numbers_and_the_kiosk(live):
+    """One service a day per person, whichever way the number came: a booking, then an online number of the same
+    service is refused; checked in at the kiosk the booking counts once (as its ticket), still refusing it."""
+    anna = live.citizen("+84906000001")
+    booked = live.book(anna, slot(9, 0))
+    assert booked.status_code == 201, booked.text
+    online = anna.post(f"{live.url}/book/HN/online", json={"service": "TP-A"}, timeout=10)
+    assert online.status_code == 409 and online.json()["error"]["code"] == "person_service_limit"
+    code = booked.json()["booking"]["code"]
+    checked_in = live.kiosk.ok("/tickets", {"appointment": code})
+    with sqlite3.connect(live.database()) as db:
+        row = db.execute("SELECT channel FROM ticket WHERE display_number = ?", (checked_in["display_number"],))
+        assert row.fetchone() == ("appointment",)
+    again = anna.post(f"{live.url}/book/HN/online", json={"service": "TP-A"}, timeout=10)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "person_service_limit"
+    other = live.citizen("+84906000002")  # another person is not held by Anna's numbers
+    assert other.post(f"{live.url}/book/HN/online", json={"service": "TP-A"}, timeout=10).status_code == 201
+    with sqlite3.connect(live.database()) as db:
+        keys = db.execute("SELECT person_key FROM ticket WHERE person_key IS NOT NULL").fetchall()
+    assert len(keys) == 2 and len(set(keys)) == 2
