@@ -38,6 +38,9 @@ class Heard:
     snapshot_times: list[float] = field(default_factory=list)  # time.monotonic() of each snapshot
     refusals: list[Any] = field(default_factory=list)  # connect_error payloads
     log: list[tuple[Any, ...]] = field(default_factory=list)  # everything, in arrival order (for diagnoses)
+    #: Indexes into `events` where a snapshot after a lost connection restarted the board's count (live.js
+    #: resyncs from that snapshot: what was sent while it was away is not a gap in the order).
+    reconnected_at: list[int] = field(default_factory=list)
 
 
 class LiveBoard:
@@ -53,6 +56,7 @@ class LiveBoard:
         self.epoch: str | None = None
         self.asked = 0.0
         self.held: list[tuple[str, dict[str, Any]]] | None = []  # events held while a snapshot is on its way
+        self.away = False  # the connection was lost; its next snapshot restarts the count
         self.client = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2)
         self.client.on("snapshot", self._on_snapshot)
         self.client.on("connect_error", self._on_refused)
@@ -80,6 +84,7 @@ class LiveBoard:
         with self.lock:
             if self.held is None:
                 self.held = []  # the next connection brings a snapshot (which may come before "connect")
+            self.away = True
         self._note("disconnect")
 
     def _note(self, what: str) -> None:
@@ -93,6 +98,9 @@ class LiveBoard:
     def _on_snapshot(self, snapshot: dict[str, Any]) -> None:
         with self.lock:
             self.asked = 0.0
+            if self.away:
+                self.away = False
+                self.heard.reconnected_at.append(len(self.heard.events))
             self.last_seq, self.epoch = snapshot["seq"], snapshot["epoch"]
             self.heard.snapshots += 1
             self.heard.snapshot_times.append(time.monotonic())
@@ -160,13 +168,21 @@ class LiveBoard:
             return dict(self.heard.announced)
 
     def out_of_order(self) -> int:
-        """Sequenced events that arrived with a seq not one above the previous of the same epoch."""
+        """Sequenced events that arrived with a seq not one above the previous of the same epoch (a reorder or a
+        gap), except across a snapshot that followed a lost connection (`Heard.reconnected_at`)."""
+        return len(self.anomalies())
+
+    def anomalies(self) -> list[tuple[Any, ...]]:
+        """(index, previous event, event) of each pair `out_of_order` counts, for the failure message."""
         with self.lock:
             events = list(self.heard.events)
-        wrong = 0
-        for (_, before, epoch_before), (_, seq, epoch) in itertools.pairwise(events):
-            if epoch == epoch_before and seq != before + 1:
-                wrong += 1
+            restarts = set(self.heard.reconnected_at)
+        wrong: list[tuple[Any, ...]] = []
+        for index, (before, after) in enumerate(itertools.pairwise(events), start=1):
+            if index in restarts:
+                continue
+            if after[2] == before[2] and after[1] != before[1] + 1:
+                wrong.append((index, before, after))
         return wrong
 
     def close(self) -> None:
