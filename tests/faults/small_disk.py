@@ -25,11 +25,18 @@ def small_tmpfs(mount: Path, size: str) -> Iterator[Path]:
 
 
 def fill(folder: Path) -> Path:
-    """Writes a file until the file system has no byte left; returns it (unlink it to free the space)."""
+    """Writes a file until the file system has no byte left; returns it (unlink it to free the space).
+
+    Unbuffered, and closed inside the suppression: a buffered file's close() flushed what the full disk had
+    refused and raised ENOSPC out of the `with` (a CI run failed so, depending on where the disk ran out)."""
     filler = folder / "filler"
     chunk = b"\0" * (1 << 16)
-    with filler.open("wb") as handle, contextlib.suppress(OSError):
-        while True:
-            handle.write(chunk)
-            handle.flush()
+    handle = filler.open("wb", buffering=0)
+    try:
+        with contextlib.suppress(OSError):
+            while handle.write(chunk):
+                pass
+    finally:
+        with contextlib.suppress(OSError):
+            handle.close()
     return filler
