@@ -19,7 +19,7 @@ from server.db import Database
 from server.models import Site
 from server.process import ServerProcess
 from tests.integration._live import Api
-from tests.support.booking_world import START, build_booking_world
+from tests.support.booking_world import booking_server, build_booking_world
 from tests.support.citizens import SMS
 from tests.support.screens import layout_report
 from tests.support.world import World
@@ -44,11 +44,8 @@ def _world(db: Database) -> World:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path / "instance", env={"LUOT_CLOCK_START": START.isoformat()})
-    process.prepare(_world)
-    process.start()
-    yield process
-    process.stop()
+    with booking_server(tmp_path, _world) as process:
+        yield process
 
 
 @pytest.fixture

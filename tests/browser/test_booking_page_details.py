@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from server.process import ServerProcess
 from tests.integration._live import Api
-from tests.support.booking_world import START, build_booking_world, slot
+from tests.support.booking_world import booking_server, slot
 from tests.support.citizen_cookies import citizen_cookie, instance_secret
 from tests.support.world import PASSWORD
 
@@ -29,11 +29,8 @@ NO_CHANNEL = {
 
 @pytest.fixture
 def server(tmp_path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path / "instance", env={"LUOT_CLOCK_START": START.isoformat()})
-    process.prepare(build_booking_world)  # no message channel: a one-time code cannot be sent
-    process.start()
-    yield process
-    process.stop()
+    with booking_server(tmp_path) as process:  # no message channel: a one-time code cannot be sent
+        yield process
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])

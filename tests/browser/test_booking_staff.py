@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from server.process import ServerProcess
-from tests.support.booking_world import START, build_booking_world
+from tests.support.booking_world import booking_server
 from tests.support.world import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -19,11 +19,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "booking"
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path / "instance", env={"LUOT_CLOCK_START": START.isoformat()})
-    process.prepare(build_booking_world)
-    process.start()
-    yield process
-    process.stop()
+    with booking_server(tmp_path) as process:
+        yield process
 
 
 def test_staff_book_for_a_caller_see_the_day_and_cancel(server: ServerProcess, page: Page):

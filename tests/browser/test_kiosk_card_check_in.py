@@ -12,7 +12,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from server.process import ServerProcess
-from tests.support.booking_world import START, build_booking_world, slot
+from tests.support.booking_world import booking_server, slot
 from tests.support.citizen_cookies import citizen_cookie, instance_secret
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -23,11 +23,8 @@ SHOWN = 15_000
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path / "instance", env={"LUOT_CLOCK_START": START.isoformat()})
-    process.prepare(build_booking_world)
-    process.start()
-    yield process
-    process.stop()
+    with booking_server(tmp_path) as process:
+        yield process
 
 
 def test_scanning_the_id_card_at_the_kiosk_checks_in_todays_booking(server: ServerProcess, page: Page):

@@ -3,13 +3,18 @@ hours, cut-off 0) and gives online numbers; CA-X takes bookings of 1 place (the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from sqlmodel import select
 
 from server.clock import LOCAL_TZ
 from server.db import Database
 from server.models import Service
+from server.process import ServerProcess
 from tests.support.world import World, build_world
 
 OFFICE_HOURS = {"days": [0, 1, 2, 3, 4], "periods": [["07:30", "11:30"], ["13:30", "17:00"]]}
@@ -35,3 +40,16 @@ def build_booking_world(db: Database) -> World:
 def slot(hour: int, minute: int = 0, day: int = 18) -> str:
     """A slot of November 2026 as the API takes it (ISO with the +07:00 offset)."""
     return datetime(2026, 11, day, hour, minute, tzinfo=LOCAL_TZ).isoformat()
+
+
+@contextmanager
+def booking_server(folder: Path, populate: Callable[[Database], Any] | None = None) -> Iterator[ServerProcess]:
+    """A server process (eventlet) on `folder`/instance with its clock started at START, populated with the booking
+    world (or `populate`); stopped at the end."""
+    process = ServerProcess(folder / "instance", env={"LUOT_CLOCK_START": START.isoformat()})
+    process.prepare(populate or build_booking_world)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
