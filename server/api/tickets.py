@@ -72,9 +72,19 @@ def serving_counters(db_session: Session, service_id: int) -> list[int]:
     return list(db_session.connection().execute(_SERVING_COUNTERS, {"service_id": service_id}).scalars())
 
 
-def ticket_details(db_session: Session, ticket: Ticket | TicketView) -> dict[str, Any]:
-    """Everything a kiosk needs to print and show a ticket (two prebuilt reads: this is on every issue)."""
-    names = db_session.connection().execute(_NAMES, {"service_id": ticket.service_id}).one()
+def ticket_details(db_session: Session | None, ticket: Ticket | TicketView) -> dict[str, Any]:
+    """Everything a kiosk needs to print and show a ticket: the names of its service, agency and site and the
+    numbers of the counters serving it from the site's line in memory (its catalogue, rebuilt with the line when
+    the catalogue changes: issue 13, no read on the issue path), else two prebuilt reads (`db_session`, or a read
+    transaction of its own when None)."""
+    known = _names_from_line(ticket.site_id, ticket.service_id)
+    if known is None:
+        if db_session is None:
+            with luot().db.read() as own:
+                return ticket_details(own, ticket)
+        row = db_session.connection().execute(_NAMES, {"service_id": ticket.service_id}).one()
+        known = (tuple(row), serving_counters(db_session, ticket.service_id))
+    names, counters = known
     base_url = luot().settings.base_url
     return {
         "id": ticket.id,
@@ -86,10 +96,29 @@ def ticket_details(db_session: Session, ticket: Ticket | TicketView) -> dict[str
         "service": {"code": names[0], "name": names[1], "name_en": names[2]},
         "agency": {"code": names[3], "name": names[4], "name_en": names[5]},
         "site": {"code": names[6], "name": names[7]},
-        "counters": serving_counters(db_session, ticket.service_id),
+        "counters": counters,
         "tracking_token": ticket.tracking_token,
         "tracking_url": f"{base_url}/t/{ticket.tracking_token}",
     }
+
+
+def _names_from_line(site_id: int, service_id: int) -> tuple[tuple[Any, ...], list[int]] | None:
+    """(service code, name, name_en, agency code, name, name_en, site code, name) and the numbers of the counters
+    serving the service, in order, from the line in memory; None when the line does not know the service."""
+    lines = luot().lines
+    try:
+        catalogue = lines.catalogue(site_id)
+        line = lines.site(site_id)
+    except LookupError:
+        return None
+    service = next((s for s in catalogue.services if s.id == service_id), None)
+    agency = next((a for a in catalogue.agencies if service and a["id"] == service.agency_id), None)
+    if service is None or agency is None:
+        return None
+    site = catalogue.site
+    names = (service.code, service.name, service.name_en, agency["code"], agency["name"], agency["name_en"])
+    counters = sorted(c.number for c in line.counters.values() if service_id in c.service_ids)
+    return (*names, site["code"], site["name"]), counters
 
 
 def issue_site_id(db_session: Session, principal, body: IssueRequest) -> int:
@@ -141,8 +170,7 @@ def issued(outcome: queueing.Outcome) -> dict[str, Any]:
     """The answer to a number taken (kiosk, staff, online): the ticket's details and line figures, and whether it
     repeats one taken before with the same Idempotency-Key (`repeated`)."""
     assert outcome.ticket is not None
-    with luot().db.read() as db_session:
-        payload = ticket_details(db_session, outcome.ticket)
+    payload = ticket_details(None, outcome.ticket)
     payload.update(figures(outcome.ticket), repeated=not outcome.created)
     return payload
 

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from types import SimpleNamespace
 
-from sqlalchemy import bindparam, func, update
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection
+from sqlmodel import Session, select
 
-from server.domain import errors
+from server.domain import errors, rows
 from server.domain.counters import counter_changed, counter_of_clerk, current_ticket
 from server.domain.dossiers import add_codes
 from server.domain.events import (
+    CounterChanged,
     QueueEvent,
     TicketCalled,
     TicketFinished,
@@ -29,39 +31,18 @@ from server.domain.issuing import service_by_code
 from server.domain.line import LineSource
 from server.domain.ordering import Candidate, call_order, counts_toward_streak
 from server.domain.outcome import Outcome
-from server.domain.queries import candidate, counter_service_ids, site_rules, ticket_view, waiting_tickets
+from server.domain.queries import (
+    candidate,
+    counter_service_ids,
+    counter_view,
+    site_rules,
+    ticket_view,
+    waiting_tickets,
+)
 from server.domain.ticket_log import log_event
 from server.domain.transitions import Action, advance
-from server.domain.vocabulary import CounterStatus, EventKind, TicketStatus
+from server.domain.vocabulary import AT_COUNTER, CounterStatus, EventKind, TicketStatus
 from server.models import Counter, Ticket
-
-_CLAIM = (
-    update(Ticket)
-    .where(col(Ticket.id) == bindparam("ticket_id"), col(Ticket.status) == TicketStatus.WAITING)
-    .values(
-        status=TicketStatus.CALLED,
-        counter_id=bindparam("counter_id"),
-        clerk_id=bindparam("clerk_id"),
-        called_at=bindparam("now"),
-        first_called_at=func.coalesce(Ticket.first_called_at, bindparam("now")),
-    )
-)
-_LOCK_WAITING = (
-    select(Ticket.id)
-    .where(Ticket.id == bindparam("ticket_id"), Ticket.status == TicketStatus.WAITING)
-    .with_for_update(skip_locked=True)
-)
-
-
-def _claim(session: Session, ticket_id: int, counter_id: int, clerk_id: int, now: datetime) -> bool:
-    """Calls a waiting ticket to the counter, only if it is still waiting: one conditional UPDATE (on PostgreSQL
-    after taking its row lock, skipping a row another counter is claiming)."""
-    connection = session.connection()
-    locking = connection.dialect.name == "postgresql"
-    if locking and connection.execute(_LOCK_WAITING, {"ticket_id": ticket_id}).first() is None:
-        return False
-    params = {"ticket_id": ticket_id, "counter_id": counter_id, "clerk_id": clerk_id, "now": now}
-    return connection.execute(_CLAIM, params).rowcount == 1
 
 
 def _finish(session: Session, ticket: Ticket, counter: Counter, now: datetime, user_id: int) -> TicketFinished:
@@ -84,57 +65,120 @@ def call_next(
     is finished first (one key press); the Outcome has no ticket when that finish happened but nobody waits.
 
     With `lines` the candidates come from the site's line in memory (O(log n) per pick); without, from the
-    database. Either way the claim is a conditional UPDATE, so two counters never get the same ticket.
+    database. Either way the claim is a conditional UPDATE, so two counters never get the same ticket. Reads and
+    writes are prebuilt statements on the transaction's connection (`server.domain.rows`), not ORM flushes: this
+    runs on every clerk's key press (issue 13).
 
     Raises UnknownCounter (404), WrongCounter (403), CounterPaused (409), CounterNotOpen (409),
     TicketStillCalled (409, the citizen called last has not come yet), NoTicketWaiting (409).
     """
-    counter = counter_of_clerk(session, counter_id, user_id)
+    connection = session.connection()
+    counter = _clerk_counter(connection, counter_id, user_id)
     if counter.status == CounterStatus.PAUSED:
         raise errors.CounterPaused()
     if counter.status != CounterStatus.OPEN:
         raise errors.CounterNotOpen()
     events: list[QueueEvent] = []
-    current = current_ticket(session, counter, required=False)
+    line = lines.site(counter.site_id, now) if lines is not None else None
+    numbers = {counter.id: counter.number}
+    current = _current_row(connection, counter)
+    touched = {current.id} if current is not None else set()
     if current is not None:
         if current.status == TicketStatus.CALLED:
             raise errors.TicketStillCalled(number=current.display_number)
-        events.append(_finish(session, current, counter, now, user_id))
-    line = lines.site(counter.site_id, now) if lines is not None else None
+        events.append(_finish_row(session, connection, current, counter, now, user_id, numbers))
     rules = line.rules if line is not None else site_rules(session, counter.site_id)  # the line keeps the site's
-    weights = dict(line.counters[counter.id].weights) if line is not None and counter.id in line.counters else None
+    if line is not None and counter.id in line.counters:
+        weights = dict(line.counters[counter.id].weights)
+    else:
+        weights = counter_service_ids(session, counter.id)
     choices = _line_choices(lines, counter, now) if lines is not None else _database_choices(session, counter, now)
-    for choice in choices:
-        if not _claim(session, choice.id, counter.id or 0, user_id, now):
-            continue
-        ticket = session.get(Ticket, choice.id, populate_existing=True)
-        assert ticket is not None
-        counter.current_ticket_id = ticket.id
-        counter.priority_streak = counter.priority_streak + 1 if counts_toward_streak(choice, now, rules) else 0
-        counter.last_seen_at = now
-        wait_seconds = int((now - ticket.queue_since).total_seconds())
-        entry = log_event(session, ticket, EventKind.CALLED, now, counter.id, user_id, wait_seconds=wait_seconds)
-        call = TicketCalled(
-            site_id=ticket.site_id,
-            at=now,
-            ticket=ticket_view(session, ticket, {counter.id: counter.number}),
-            user_id=user_id,
-            service_ids=frozenset({ticket.service_id}),
-            call_id=f"c{entry.id}",
-        )
-        events += [call, counter_changed(session, counter, now, user_id, weights)]
-        return Outcome(call.ticket, events)
-    if events:  # the served ticket is finished even though nobody is left to call
-        events.append(counter_changed(session, counter, now, user_id, weights))
-        return Outcome(None, events)
-    raise errors.NoTicketWaiting()
+    try:
+        for choice in choices:
+            ticket = rows.claim(connection, choice.id, counter.id, user_id, now)
+            if ticket is None:
+                continue
+            touched.add(ticket.id)
+            counter.current_ticket_id = ticket.id
+            counter.priority_streak = counter.priority_streak + 1 if counts_toward_streak(choice, now, rules) else 0
+            counter.last_seen_at = now
+            rows.save_counter(connection, counter, "current_ticket_id", "priority_streak", "last_seen_at")
+            wait_seconds = int((now - ticket.queue_since).total_seconds())
+            entry_id = rows.append_event(
+                connection, ticket, EventKind.CALLED, now, counter.id, user_id, wait_seconds=wait_seconds
+            )
+            call = TicketCalled(
+                site_id=ticket.site_id,
+                at=now,
+                ticket=ticket_view(session, ticket, numbers),  # type: ignore[arg-type]  # a row reads as a Ticket
+                user_id=user_id,
+                service_ids=frozenset({ticket.service_id}),
+                call_id=f"c{entry_id}",
+            )
+            events += [call, _counter_changed_row(counter, now, user_id, weights)]
+            return Outcome(call.ticket, events)
+        if events:  # the served ticket is finished even though nobody is left to call
+            rows.save_counter(connection, counter, "current_ticket_id")
+            events.append(_counter_changed_row(counter, now, user_id, weights))
+            return Outcome(None, events)
+        raise errors.NoTicketWaiting()
+    finally:
+        rows.forget_loaded(session, {counter.id}, touched)
+
+
+def _clerk_counter(connection: Connection, counter_id: int, user_id: int) -> SimpleNamespace:
+    """`counters.counter_of_clerk` as a row. Raises UnknownCounter (404) or WrongCounter (403)."""
+    counter = rows.counter_row(connection, counter_id)
+    if counter is None:
+        raise errors.UnknownCounter()
+    if counter.clerk_id != user_id:
+        raise errors.WrongCounter()
+    return counter
+
+
+def _current_row(connection: Connection, counter: SimpleNamespace) -> SimpleNamespace | None:
+    """`counters.current_ticket` as a row: the citizen at the counter (called or being served), or None."""
+    ticket = rows.ticket_row(connection, counter.current_ticket_id) if counter.current_ticket_id else None
+    return ticket if ticket is not None and ticket.status in AT_COUNTER else None
+
+
+def _finish_row(
+    session: Session,
+    connection: Connection,
+    ticket: SimpleNamespace,
+    counter: SimpleNamespace,
+    now: datetime,
+    user_id: int,
+    numbers: dict[int | None, int],
+) -> TicketFinished:
+    """`_finish` on rows: a service never started is started now (logged as implicit)."""
+    ticket.status = advance(Action.FINISH, ticket.status, ticket.display_number)
+    if ticket.started_at is None:
+        ticket.started_at = now
+        rows.append_event(connection, ticket, EventKind.STARTED, now, counter.id, user_id, implicit=True)
+    ticket.finished_at = now
+    rows.save_ticket(connection, ticket, "status", "started_at", "finished_at")
+    rows.append_event(connection, ticket, EventKind.FINISHED, now, counter.id, user_id)
+    counter.current_ticket_id = None
+    view = ticket_view(session, ticket, numbers)  # type: ignore[arg-type]  # a row reads as a Ticket
+    return TicketFinished(site_id=ticket.site_id, at=now, ticket=view, user_id=user_id)
+
+
+def _counter_changed_row(
+    counter: SimpleNamespace, now: datetime, user_id: int, weights: dict[int, int]
+) -> CounterChanged:
+    """`counters.counter_changed` for a counter row already saved."""
+    view = counter_view(None, counter, weights)  # type: ignore[arg-type]  # a row reads as a Counter
+    return CounterChanged(
+        site_id=counter.site_id, at=now, counter=view, user_id=user_id, service_ids=frozenset(view.service_ids)
+    )
 
 
 #: Tickets of a line in memory found claimed by another process before the line is built again.
 _STALE_AFTER = 3
 
 
-def _line_choices(lines: LineSource, counter: Counter, now: datetime) -> Iterator[Candidate]:
+def _line_choices(lines: LineSource, counter: Counter | SimpleNamespace, now: datetime) -> Iterator[Candidate]:
     """The counter's candidates from the line in memory, best first; a ticket another process claimed first is
     skipped, and after a few of those the line is rebuilt from the database."""
     line = lines.site(counter.site_id, now)
@@ -151,7 +195,7 @@ def _line_choices(lines: LineSource, counter: Counter, now: datetime) -> Iterato
             line, taken = lines.site(counter.site_id, now), []
 
 
-def _database_choices(session: Session, counter: Counter, now: datetime) -> list[Candidate]:
+def _database_choices(session: Session, counter: Counter | SimpleNamespace, now: datetime) -> list[Candidate]:
     """The counter's candidates read from the database, in call order."""
     weights = counter_service_ids(session, counter.id or 0)
     rules = site_rules(session, counter.site_id)
@@ -190,12 +234,17 @@ def recall(session: Session, now: datetime, counter_id: int, user_id: int) -> Ou
 def start(session: Session, now: datetime, counter_id: int, user_id: int) -> Outcome:
     """The called citizen is at the desk: service starts. Raises UnknownCounter, WrongCounter,
     NoCurrentTicket, InvalidTransition (409, not called)."""
-    counter, ticket = _at_counter(session, counter_id, user_id)
+    connection = session.connection()
+    counter = _clerk_counter(connection, counter_id, user_id)
+    ticket = _current_row(connection, counter)
+    if ticket is None:
+        raise errors.NoCurrentTicket()
     ticket.status = advance(Action.START, ticket.status, ticket.display_number)
     ticket.started_at = now
-    session.add(ticket)
-    log_event(session, ticket, EventKind.STARTED, now, counter.id, user_id)
-    view = ticket_view(session, ticket)
+    rows.save_ticket(connection, ticket, "status", "started_at")  # statements, not a flush: every key press
+    rows.append_event(connection, ticket, EventKind.STARTED, now, counter.id, user_id)
+    rows.forget_loaded(session, set(), {ticket.id})
+    view = ticket_view(session, ticket, {counter.id: counter.number})  # type: ignore[arg-type]  # a row reads as a Ticket
     return Outcome(view, [TicketStarted(site_id=ticket.site_id, at=now, ticket=view, user_id=user_id)])
 
 

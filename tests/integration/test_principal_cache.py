@@ -76,3 +76,23 @@ def test_size_is_bounded() -> None:
     for n in range(10):
         cache.lookup(f"d{n}", NOW, Loader())
     assert len(cache._entries) == 3
+
+
+def test_answers_run_out_at_spread_moments_within_the_moment() -> None:
+    """Kept between half and all of TTL_S: tokens read together are read again apart (not 20 reads in one round),
+    and no answer outlives TTL_S."""
+    clock = [0.0]
+    draws = iter([0.0, 0.5, 1.0, *[1.0] * 10])
+    cache = PrincipalCache(ttl_s=2.0, monotonic=lambda: clock[0], spread=lambda: next(draws))
+    loads = {digest: Loader() for digest in ("a", "b", "c")}
+    for digest, load in loads.items():
+        cache.lookup(digest, NOW, load)
+    reads_at = {}
+    for step in range(1, 22):
+        clock[0] = step * 0.1 + 0.05
+        for digest, load in loads.items():
+            before = load.reads
+            cache.lookup(digest, NOW, load)
+            if load.reads > before and digest not in reads_at:
+                reads_at[digest] = round(clock[0], 2)
+    assert reads_at == {"a": 1.05, "b": 1.55, "c": 2.05}  # kept 1.0, 1.5 and 2.0 s: read again just after

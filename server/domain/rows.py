@@ -1,0 +1,131 @@
+"""The clerk's hot path as plain SQL statements: rows in, rows out, no ORM unit of work (issue 13).
+
+Call next and start run on every key press of every clerk. Through the ORM each read built an identity-mapped
+object and each write went through a flush (a unit of work sorted, diffed and emitted): about two thirds of a call
+next's time on the server. Here the same reads and writes are prebuilt Core statements on the use case's own
+connection (its write transaction: BEGIN IMMEDIATE on SQLite), and rows are plain records
+(`types.SimpleNamespace`, the table's column names as attributes) that `queries.ticket_view` and
+`queries.counter_view` read like model objects.
+
+Shapes: `counter_row` / `ticket_row` → a record or None; `claim` → the claimed ticket's record or None;
+`append_event` → the new `ticketevent.id`. Raises nothing of its own: database errors propagate to the Runner.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlmodel import Session
+
+from server.domain.vocabulary import EventKind, TicketStatus
+from server.models import Counter, Ticket, TicketEvent
+
+_TICKET = Ticket.__table__  # type: ignore[attr-defined]
+_COUNTER = Counter.__table__  # type: ignore[attr-defined]
+_EVENT = TicketEvent.__table__  # type: ignore[attr-defined]
+
+_COUNTER_BY_ID = select(_COUNTER).where(_COUNTER.c.id == bindparam("id"))
+_TICKET_BY_ID = select(_TICKET).where(_TICKET.c.id == bindparam("id"))
+_LOCK_WAITING = (
+    select(_TICKET.c.id)
+    .where(_TICKET.c.id == bindparam("ticket_id"), _TICKET.c.status == TicketStatus.WAITING)
+    .with_for_update(skip_locked=True)
+)
+_CLAIM = (
+    update(_TICKET)
+    .where(_TICKET.c.id == bindparam("ticket_id"), _TICKET.c.status == TicketStatus.WAITING)
+    .values(
+        status=TicketStatus.CALLED,
+        counter_id=bindparam("counter_id"),
+        clerk_id=bindparam("clerk_id"),
+        called_at=bindparam("now"),
+        first_called_at=func.coalesce(_TICKET.c.first_called_at, bindparam("now")),
+    )
+    .returning(*_TICKET.c)
+)
+
+_INSERT_EVENT = insert(_EVENT)
+
+
+def _record(row: Any) -> SimpleNamespace | None:
+    return None if row is None else SimpleNamespace(**row._mapping)
+
+
+def counter_row(connection: Connection, counter_id: int) -> SimpleNamespace | None:
+    """The counter's row (every column of `counter`), or None."""
+    return _record(connection.execute(_COUNTER_BY_ID, {"id": counter_id}).first())
+
+
+def ticket_row(connection: Connection, ticket_id: int) -> SimpleNamespace | None:
+    """The ticket's row (every column of `ticket`), or None."""
+    return _record(connection.execute(_TICKET_BY_ID, {"id": ticket_id}).first())
+
+
+def claim(
+    connection: Connection, ticket_id: int, counter_id: int, clerk_id: int, now: datetime
+) -> SimpleNamespace | None:
+    """Calls a waiting ticket to the counter only if it is still waiting: one conditional UPDATE … RETURNING (on
+    PostgreSQL after taking its row lock, skipping a row another counter is claiming). The ticket as the UPDATE
+    left it, or None when another counter had it."""
+    locking = connection.dialect.name == "postgresql"
+    if locking and connection.execute(_LOCK_WAITING, {"ticket_id": ticket_id}).first() is None:
+        return None
+    params = {"ticket_id": ticket_id, "counter_id": counter_id, "clerk_id": clerk_id, "now": now}
+    return _record(connection.execute(_CLAIM, params).first())
+
+
+@functools.cache
+def _update(table: Any, columns: tuple[str, ...]) -> Any:
+    """UPDATE `table` SET each of `columns` WHERE id = :row_id, built once per column set (compiled once)."""
+    return update(table).where(table.c.id == bindparam("row_id")).values({c: bindparam(f"v_{c}") for c in columns})
+
+
+def save_ticket(connection: Connection, ticket: SimpleNamespace, *columns: str) -> None:
+    """Writes `columns` of the ticket record to its row."""
+    params = {f"v_{c}": getattr(ticket, c) for c in columns}
+    connection.execute(_update(_TICKET, columns), {"row_id": ticket.id, **params})
+
+
+def save_counter(connection: Connection, counter: SimpleNamespace, *columns: str) -> None:
+    """Writes `columns` of the counter record to its row."""
+    params = {f"v_{c}": getattr(counter, c) for c in columns}
+    connection.execute(_update(_COUNTER, columns), {"row_id": counter.id, **params})
+
+
+def append_event(
+    connection: Connection,
+    ticket: SimpleNamespace,
+    kind: EventKind,
+    now: datetime,
+    counter_id: int | None,
+    user_id: int | None,
+    **data: object,
+) -> int:
+    """Appends one `ticketevent` for the ticket (its site, service and agency as they are now), as
+    `ticket_log.log_event` does; returns its id (a call's id is made of it)."""
+    values = {
+        "ticket_id": ticket.id,
+        "site_id": ticket.site_id,
+        "kind": kind,
+        "at": now,
+        "service_id": ticket.service_id,
+        "agency_id": ticket.agency_id,
+        "counter_id": counter_id,
+        "user_id": user_id,
+        "data": dict(data),
+    }
+    key = connection.execute(_INSERT_EVENT, values).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def forget_loaded(session: Session, counter_ids: set[int], ticket_ids: set[int]) -> None:
+    """Expires the session's own copies of rows written here (a session that loaded them before would otherwise
+    keep the old values). The Runner's sessions are new per use case, so this usually finds nothing."""
+    for obj in list(session.identity_map.values()):
+        if (isinstance(obj, Counter) and obj.id in counter_ids) or (isinstance(obj, Ticket) and obj.id in ticket_ids):
+            session.expire(obj)
