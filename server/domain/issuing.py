@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from server.clock import LOCAL_TZ, local_date
-from server.domain import errors
+from server.domain import errors, rows
 from server.domain.booking_rules import AppointmentStatus, check_in, normalised_code
 from server.domain.events import TicketIssued
 from server.domain.hours import is_open
@@ -17,9 +18,8 @@ from server.domain.numbering import allocate_number, display_number
 from server.domain.outcome import Outcome
 from server.domain.person_limits import check_person_limits
 from server.domain.queries import site_rules, ticket_view
-from server.domain.ticket_log import log_event
 from server.domain.vocabulary import PRIORITY_CODES, Channel, EventKind, TicketStatus
-from server.models import Appointment, NumberSequence, Service, Ticket
+from server.models import Appointment, Service, Ticket
 
 # Statements of the issue path, built once (building them cost more than running them).
 _SERVICE_BY_CODE = select(Service).where(Service.site_id == bindparam("site_id"), Service.code == bindparam("code"))
@@ -83,14 +83,16 @@ def issue_ticket(
             return _repeat_of(session, existing, now, service_code, appointment_code)
     priority = _checked_priority(priority)
     appointment = _appointment_to_check_in(session, site_id, now, appointment_code) if appointment_code else None
+    service: Service | SimpleNamespace | None
     if appointment is not None:
         service = session.get(Service, appointment.service_id)
         assert service is not None
         channel = Channel.APPOINTMENT
     elif service_code:
-        service = service_by_code(session, site_id, service_code)
+        service = _service_to_issue(session, site_id, service_code)
     else:
         raise errors.UnknownService(service="")
+    assert service is not None
     today = local_date(now)
     _check_receiving(session, service, now, today)
     if appointment is not None:
@@ -106,16 +108,20 @@ def issue_ticket(
             limits=limits,
             now=now,
         )
-    ticket = _new_ticket(session, now, today, service, priority, channel, issuer_key, idempotency_key)
-    ticket.person_key = person_key or None
-    entry = log_event(session, ticket, EventKind.ISSUED, now, flush=False, channel=ticket.channel, priority=priority)
+    logged: dict[str, object] = {"channel": channel, "priority": priority}
+    appointment_at = None
     if appointment is not None:
         # inside its window the ticket is ordered by its slot; outside, an ordinary ticket that keeps the slot
-        ticket.appointment_at = check_in(appointment, now, site_rules(session, site_id))
+        appointment_at = check_in(appointment, now, site_rules(session, site_id))
+        logged.update(booked_for=appointment.slot_at.isoformat(), appointment=appointment.code)
+    ticket = _new_ticket(session, now, today, service, priority, channel, issuer_key, idempotency_key)
+    ticket.person_key, ticket.appointment_at = person_key or None, appointment_at
+    ticket = rows.insert_ticket(session.connection(), **vars(ticket))
+    rows.append_event(session.connection(), ticket, EventKind.ISSUED, now, None, None, **logged)
+    if appointment is not None:
         appointment.ticket_id = ticket.id
         session.add(appointment)
-        entry.data = {**entry.data, "booked_for": appointment.slot_at.isoformat(), "appointment": appointment.code}
-    view = ticket_view(session, ticket, {})
+    view = ticket_view(session, ticket, {})  # type: ignore[arg-type]  # a row reads as a Ticket
     event = TicketIssued(site_id=site_id, at=now, ticket=view, service_ids=frozenset({ticket.service_id}))
     return Outcome(view, [event], created=True)
 
@@ -144,7 +150,7 @@ def _appointment_to_check_in(session: Session, site_id: int, now: datetime, code
     return appointment
 
 
-def _check_receiving(session: Session, service: Service, now: datetime, today: date) -> None:
+def _check_receiving(session: Session, service: Service | SimpleNamespace, now: datetime, today: date) -> None:
     """The service takes citizens now (its hours, the site's holidays and demo rule). Raises ServiceClosed or
     DailyCapReached (409)."""
     if not is_open(site_rules(session, service.site_id).hours_of(service.opening_hours), now):
@@ -155,21 +161,30 @@ def _check_receiving(session: Session, service: Service, now: datetime, today: d
             raise errors.DailyCapReached(cap=service.daily_cap)
 
 
+def _service_to_issue(session: Session, site_id: int, code: str) -> SimpleNamespace:
+    """`service_by_code` as a row (a statement, not an ORM load: every kiosk tap). Raises UnknownService (404)."""
+    service = rows.service_row(session.connection(), site_id, code)
+    if service is None or not service.active:
+        raise errors.UnknownService(service=code)
+    return service
+
+
 def _new_ticket(
     session: Session,
     now: datetime,
     today: date,
-    service: Service,
+    service: Service | SimpleNamespace,
     priority: str,
     channel: str,
     issuer_key: str,
     idempotency_key: str | None,
-) -> Ticket:
-    """A waiting ticket with the next number of the service's sequence (flushed: it has its id)."""
-    sequence = session.get(NumberSequence, service.sequence_id)
+) -> SimpleNamespace:
+    """The values of a waiting ticket with the next number of the service's sequence (not inserted yet: the caller
+    completes and inserts them, `rows.insert_ticket`)."""
+    sequence = rows.sequence_row(session.connection(), service.sequence_id)
     assert sequence is not None
-    number = allocate_number(session, sequence, today)
-    ticket = Ticket(
+    number = allocate_number(session, sequence, today)  # type: ignore[arg-type]  # a row reads as a sequence
+    return SimpleNamespace(
         site_id=service.site_id,
         service_id=service.id or 0,
         agency_id=service.agency_id,
@@ -177,7 +192,7 @@ def _new_ticket(
         sequence_id=sequence.id or 0,
         service_date=today,
         number=number,
-        display_number=display_number(sequence, number),
+        display_number=display_number(sequence, number),  # type: ignore[arg-type]
         priority=priority,
         channel=channel,
         status=TicketStatus.WAITING,
@@ -187,9 +202,6 @@ def _new_ticket(
         issuer_key=issuer_key,
         idempotency_key=idempotency_key or None,
     )
-    session.add(ticket)
-    session.flush()
-    return ticket
 
 
 def _repeat_of(

@@ -22,14 +22,21 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from server.domain.vocabulary import EventKind, TicketStatus
-from server.models import Counter, Ticket, TicketEvent
+from server.models import Counter, NumberSequence, Service, Ticket, TicketEvent
 
 _TICKET = Ticket.__table__  # type: ignore[attr-defined]
 _COUNTER = Counter.__table__  # type: ignore[attr-defined]
 _EVENT = TicketEvent.__table__  # type: ignore[attr-defined]
+_SERVICE = Service.__table__  # type: ignore[attr-defined]
+_SEQUENCE = NumberSequence.__table__  # type: ignore[attr-defined]
 
 _COUNTER_BY_ID = select(_COUNTER).where(_COUNTER.c.id == bindparam("id"))
 _TICKET_BY_ID = select(_TICKET).where(_TICKET.c.id == bindparam("id"))
+_SERVICE_BY_CODE = select(_SERVICE).where(
+    _SERVICE.c.site_id == bindparam("site_id"), _SERVICE.c.code == bindparam("code")
+)
+_SEQUENCE_BY_ID = select(_SEQUENCE).where(_SEQUENCE.c.id == bindparam("id"))
+_INSERT_TICKET = insert(_TICKET)
 _LOCK_WAITING = (
     select(_TICKET.c.id)
     .where(_TICKET.c.id == bindparam("ticket_id"), _TICKET.c.status == TicketStatus.WAITING)
@@ -63,6 +70,38 @@ def counter_row(connection: Connection, counter_id: int) -> SimpleNamespace | No
 def ticket_row(connection: Connection, ticket_id: int) -> SimpleNamespace | None:
     """The ticket's row (every column of `ticket`), or None."""
     return _record(connection.execute(_TICKET_BY_ID, {"id": ticket_id}).first())
+
+
+def service_row(connection: Connection, site_id: int, code: str) -> SimpleNamespace | None:
+    """The site's service `code` (every column of `service`, active or not), or None."""
+    return _record(connection.execute(_SERVICE_BY_CODE, {"site_id": site_id, "code": code}).first())
+
+
+def sequence_row(connection: Connection, sequence_id: int) -> SimpleNamespace | None:
+    """The number sequence's row, or None."""
+    return _record(connection.execute(_SEQUENCE_BY_ID, {"id": sequence_id}).first())
+
+
+def insert_ticket(connection: Connection, **values: Any) -> SimpleNamespace:
+    """Inserts a ticket with `values` (every column but `id`, the model's defaults for those left out) and returns
+    it as a record with its new id."""
+    record = {**_ticket_defaults(), **values}
+    key = connection.execute(_INSERT_TICKET, record).inserted_primary_key
+    assert key is not None
+    return SimpleNamespace(id=int(key[0]), **record)
+
+
+@functools.cache
+def _ticket_defaults() -> dict[str, Any]:
+    return {column.name: _default(column) for column in _TICKET.c if column.name != "id"}
+
+
+def _default(column: Any) -> Any:
+    """The model's Python-side default of a ticket column (the same ones an ORM insert would write)."""
+    field = Ticket.model_fields.get(column.name)
+    if field is None or field.is_required():
+        return None
+    return field.get_default(call_default_factory=True)
 
 
 def claim(

@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 
 _CALL_ID = re.compile(r"c([0-9]{1,18})")
 AUDIO_CACHE = "audio-cache"  # folder of the instance where call audio is cached
+#: Announcements being pre-rendered at once, at most. Pre-rendering only saves a board the render's time (≈15 ms
+#: of espeak-ng); past this backlog — a burst of calls faster than they can be rendered — a call's audio is
+#: rendered when a board asks for it instead, so a burst never queues seconds of renders in front of the newest
+#: call's audio, nor takes a core from the clerks' requests on a small machine (issue 13).
+PRERENDER_BACKLOG = 4
 
 
 class UnknownCall(DomainError):
@@ -109,6 +114,9 @@ class Announcer:
         self.spawn = start_background_task
         self.lines = lines  # a LineStore: the counter and the site's rules without a read (issue 13)
         self._render_lock = threading.Lock()  # green under eventlet/gevent: `luot serve` patches first
+        self._backlog_lock = threading.Lock()
+        self.prerendering = 0  # pre-renders started and not yet done (≤ PRERENDER_BACKLOG)
+        self.skipped = 0  # calls not pre-rendered because the backlog was full (rendered on a board's request)
 
     def available(self) -> bool:
         return self.audio.available()
@@ -141,8 +149,12 @@ class Announcer:
             payload: dict[str, Any] = {"announcement": text, "counter_name": counter_name}
             if self.available():
                 payload["audio_url"] = audio_url(call_id)
-                if self.spawn is not None:
-                    self.spawn(self._prerender, text)
+                if self.spawn is not None and self._take_backlog_place():
+                    try:
+                        self.spawn(self._prerender, text)
+                    except Exception:
+                        self._leave_backlog()
+                        raise
             return payload
         except Exception:  # the call itself is already committed; it must still be published
             log.exception("could not build the announcement of call %s", call_id)
@@ -160,11 +172,25 @@ class Announcer:
             counter = session.get(Counter, counter_id)
             return None if counter is None else (counter.number, counter.name, site_rules(session, site_id))
 
+    def _take_backlog_place(self) -> bool:
+        with self._backlog_lock:
+            if self.prerendering >= PRERENDER_BACKLOG:
+                self.skipped += 1
+                return False
+            self.prerendering += 1
+            return True
+
     def _prerender(self, text: str) -> None:
         try:
             self.render(text)
         except Exception:
             log.exception("pre-rendering the announcement %r failed", text)
+        finally:
+            self._leave_backlog()
+
+    def _leave_backlog(self) -> None:
+        with self._backlog_lock:
+            self.prerendering -= 1
 
     # ---------------------------------------------------------------- audio files
 
