@@ -27,6 +27,7 @@ import requests
 import socketio
 
 from bench import BOARD_TOKEN, KIOSK_TOKEN, SERVICES, BenchServer, percentile
+from bench.keepalive import Answer, KeepAlive
 from bench.lines import BENCH_PASSWORD, BENCH_SERVICE, BenchSite, add_bench_site
 
 MANAGER = ("manager", "demo-manager")
@@ -66,8 +67,8 @@ def bench_server(
 
 
 def _timed(
-    call: Callable[[], requests.Response], timings: Timings, ok: tuple[int, ...] = (200, 201)
-) -> requests.Response:
+    call: Callable[[], requests.Response | Answer], timings: Timings, ok: tuple[int, ...] = (200, 201)
+) -> requests.Response | Answer:
     began = time.perf_counter()
     response = call()
     timings.values.append((time.perf_counter() - began) * 1000)
@@ -82,7 +83,7 @@ class Clerk:
     def __init__(self, server: BenchServer, site: BenchSite, index: int) -> None:
         self.url = server.url
         self.counter_id = site.counter_ids[index]
-        self.http = requests.Session()
+        self.http = KeepAlive()
         token = self.http.post(
             f"{self.url}/api/v1/auth/token",
             json={"username": site.clerks[index], "password": BENCH_PASSWORD},
@@ -92,7 +93,7 @@ class Clerk:
         self.http.headers["Authorization"] = f"Bearer {token.json()['token']}"
         self.post("open").raise_for_status()
 
-    def post(self, action: str) -> requests.Response:
+    def post(self, action: str) -> Answer:
         return self.http.post(f"{self.url}/api/v1/counters/{self.counter_id}/{action}", json={}, timeout=60)
 
     def next(self, timings: Timings) -> bool:
@@ -123,7 +124,7 @@ def call_next_one(workdir: Path, name: str, rounds: int, waiting: int) -> Timing
     timings = Timings()
     with bench_server(workdir, name, waiting=waiting + (rounds + 10 if waiting else 0)) as (server, site):
         clerk = Clerk(server, site, 0)
-        kiosk = requests.Session()
+        kiosk = KeepAlive()
         kiosk.headers["Authorization"] = f"Bearer {KIOSK_TOKEN}"
 
         def one(into: Timings) -> None:
@@ -243,7 +244,7 @@ def mixed(workdir: Path, seconds: float, kiosks: int = 16, clerks: int = 20) -> 
 
         def kiosk(offset: int) -> None:
             mine = Timings()
-            with requests.Session() as http:
+            with KeepAlive() as http:
                 http.headers["Authorization"] = f"Bearer {KIOSK_TOKEN}"
                 index = 0
                 while time.monotonic() < stop:

@@ -6,9 +6,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-import requests
-
 from bench import KIOSK_TOKEN, SERVICES, percentile
+from bench.keepalive import KeepAlive
 
 
 @dataclass
@@ -36,7 +35,7 @@ def _kiosk(
     url: str, count: int, offset: int, latencies: list[float], errors: list[int], start: threading.Barrier | None = None
 ) -> None:
     headers = {"Authorization": f"Bearer {KIOSK_TOKEN}"}
-    with requests.Session() as http:
+    with KeepAlive() as http:
         http.get(f"{url}/healthz", timeout=10)  # open the keep-alive connection before the clock starts
         if start is not None:
             start.wait(30)
