@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlmodel import Session, select
 
@@ -13,10 +14,17 @@ from server.domain.queries import counter_view, site_rules
 from server.domain.vocabulary import AT_COUNTER, CounterEventKind, CounterStatus
 from server.models import Counter, CounterEvent, Ticket, User
 
+_C = TypeVar("_C", bound=Any)  # a Counter, or a counter row's record (server/domain/rows.py)
+
 
 def counter_of_clerk(session: Session, counter_id: int, user_id: int) -> Counter:
     """The counter, if `user_id` holds it. Raises UnknownCounter (404) or WrongCounter (403)."""
-    counter = session.get(Counter, counter_id)
+    return held_by(session.get(Counter, counter_id), user_id)
+
+
+def held_by(counter: _C | None, user_id: int) -> _C:
+    """`counter` (a model object or a row record) if it exists and `user_id` holds it. Raises UnknownCounter (404)
+    or WrongCounter (403)."""
     if counter is None:
         raise errors.UnknownCounter()
     if counter.clerk_id != user_id:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from sqlmodel import Session, select
 
 from server.domain import errors, rows
-from server.domain.counters import counter_changed, counter_of_clerk, current_ticket
+from server.domain.counters import counter_changed, counter_of_clerk, current_ticket, held_by
 from server.domain.dossiers import add_codes
 from server.domain.events import (
     CounterChanged,
@@ -128,12 +128,7 @@ def call_next(
 
 def _clerk_counter(connection: Connection, counter_id: int, user_id: int) -> SimpleNamespace:
     """`counters.counter_of_clerk` as a row. Raises UnknownCounter (404) or WrongCounter (403)."""
-    counter = rows.counter_row(connection, counter_id)
-    if counter is None:
-        raise errors.UnknownCounter()
-    if counter.clerk_id != user_id:
-        raise errors.WrongCounter()
-    return counter
+    return held_by(rows.counter_row(connection, counter_id), user_id)
 
 
 def _current_row(connection: Connection, counter: SimpleNamespace) -> SimpleNamespace | None:
