@@ -36,7 +36,7 @@ from server.runner import Runner
 from server.settings import Settings, load_settings
 from server.signin_throttle import SignInThrottle
 from server.stats.live import LiveStats
-from server.voice.calls import Announcer, announcement_audio, announcement_renderer
+from server.voice.calls import Announcer, announcement_audio
 from server.web import web
 
 log = logging.getLogger(__name__)
@@ -170,9 +170,7 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         **queue,
     )
     lines = LineStore(db, clock, offload=_thread_pool(settings.async_mode))
-    audio = announcement_audio(settings)
-    renderer = announcement_renderer(settings, audio)
-    announcer = Announcer(db, audio, socketio.start_background_task, lines=lines, renderer=renderer)
+    announcer = Announcer(db, announcement_audio(settings), socketio.start_background_task, lines=lines)
     db.catalogue_watchers.append(lines.catalogue_changed)
     live_stats = LiveStats(db, clock)
     db.catalogue_watchers.append(live_stats.catalogue_changed)

@@ -60,7 +60,6 @@ class Luot:
         if self.messages is not None:
             self.messages.stop(timeout)
         self.hub.figures.settled(timeout)
-        self.announcer.close()
         self.db.dispose()
 
 

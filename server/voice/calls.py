@@ -28,7 +28,6 @@ from server.domain.vocabulary import CALL_KINDS, EventKind
 from server.models import Counter, Ticket, TicketEvent
 from server.settings import Settings
 from server.voice import AnnouncementAudio, VoiceSettings, announcement_text
-from server.voice.render_process import AudioConfig, RenderProcess
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +108,9 @@ class Announcer:
         audio: AnnouncementAudio,
         start_background_task: Callable[..., Any] | None = None,
         lines: Any = None,
-        renderer: Any = None,
     ) -> None:
         self.db = db
         self.audio = audio
-        #: Renders a sentence (`render(text)` → path or None): a `RenderProcess` in the server (issue 13), else
-        #: `audio` itself, in this process.
-        self.renderer = renderer if renderer is not None else audio
         self.spawn = start_background_task
         self.lines = lines  # a LineStore: the counter and the site's rules without a read (issue 13)
         self._render_lock = threading.Lock()  # green under eventlet/gevent: `luot serve` patches first
@@ -201,13 +196,7 @@ class Announcer:
 
     def render(self, text: str) -> Path | None:
         with self._render_lock:
-            return self.renderer.render(text)
-
-    def close(self) -> None:
-        """Ends the renderer's child process, if any."""
-        close = getattr(self.renderer, "close", None)
-        if close is not None and self.renderer is not self.audio:
-            close()
+            return self.audio.render(text)
 
     def call_audio(self, call_id: str) -> Path:
         """The WAV file of a call; UnknownCall or AudioUnavailable otherwise."""
@@ -224,26 +213,15 @@ class Announcer:
         return path
 
 
-def audio_config(settings: Settings) -> AudioConfig:
-    """The announcement engine's arguments: the cache in the instance folder, its bounds, the voice pack and
-    espeak-ng as the settings name them."""
-    return AudioConfig(
-        cache_dir=str(settings.instance_path / AUDIO_CACHE),
-        voice_pack_dir=settings.voice_pack_dir or None,
+def announcement_audio(settings: Settings) -> AnnouncementAudio:
+    """Chime + speech for calls, cached in the instance folder; warns once when no engine is available."""
+    audio = AnnouncementAudio(
+        settings.instance_path / AUDIO_CACHE,
+        voice_pack_dir=Path(settings.voice_pack_dir) if settings.voice_pack_dir else None,
         espeak_path=settings.espeak_path or None,
         max_bytes=settings.audio_cache_mib * 2**20,
         max_age=settings.audio_cache_days * 86400.0,
     )
-
-
-def announcement_renderer(settings: Settings, audio: AnnouncementAudio) -> RenderProcess:
-    """Renders in a child process of the server (`server.voice.render_process`), `audio` as its fallback."""
-    return RenderProcess(audio_config(settings), audio)
-
-
-def announcement_audio(settings: Settings) -> AnnouncementAudio:
-    """Chime + speech for calls, cached in the instance folder; warns once when no engine is available."""
-    audio = audio_config(settings).audio()
     if not audio.available():
         log.warning(
             "Announcement audio is off: espeak-ng was not found (LUOT_ESPEAK_PATH=%r) and no usable voice "
