@@ -83,7 +83,7 @@ CHIME_CLIP = "chime"
 
 #: espeak-ng runs at a lower CPU priority (coreutils `nice`, when present) than the server: on a small machine a
 #: burst of calls renders its announcements on the core the clerks' requests need, and a clerk's key press must not
-#: wait for a voice that the board plays a second later anyway (issue 13; measured in `make bench`).
+#: wait for a voice that the board plays a second later anyway (issue 13).
 ESPEAK_NICENESS = 10
 _NICE = shutil.which("nice")
 _LOW_PRIORITY = [_NICE, "-n", str(ESPEAK_NICENESS)] if _NICE else []
