@@ -29,7 +29,7 @@ from tests.support.busy_hall import (
     first_counters,
     start_busy_hall,
 )
-from tests.support.screens import glyph_height, layout_report, screenshot, within
+from tests.support.screens import glyph_height_reaching, layout_report, screenshot, within
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -182,7 +182,7 @@ def show_page(page: Page, panel: str, number: int) -> list[dict[str, Any]]:
 def check_board(page: Page, hall: BusyHall, name: str, width: int, height: int) -> None:
     """The called number's digits ≥ 10 % of the height, every line ≥ 5vmin and inside its box, and every agency
     with people waiting shown on one of the waiting panel's pages."""
-    assert glyph_height(page, "#latest .fill-number") >= 0.10 * height
+    assert glyph_height_reaching(page, "#latest .fill-number", 0.10 * height) >= 0.10 * height
     busy = {str(agency) for agency, count in hall.waiting_by_agency().items() if count}
     page.wait_for_function("n => window.__luotBoard.pages().waiting.flat().length === n", arg=len(busy))
     pages = page.evaluate("window.__luotBoard.pages().waiting")
@@ -246,7 +246,7 @@ def test_the_counter_grid_board_shows_every_open_counter_with_its_number(screen,
     assert newest_cell.get_attribute("data-key") == str(newest["id"])
     paused = page.locator(f"#counter-grid li[data-key='{hall.counter_ids[PAUSED_COUNTER]}']")
     expect(paused).to_have_class(re.compile(r"\bpaused\b"))
-    assert glyph_height(page, "#latest .fill-number") >= 0.10 * height
+    assert glyph_height_reaching(page, "#latest .fill-number", 0.10 * height) >= 0.10 * height
 
 
 def test_a_board_that_cannot_show_every_agency_leaves_out_those_nobody_waits_for(screen, hall: BusyHall):

@@ -12,6 +12,7 @@ counted for its type size. Rectangles are compared with a 1.5 px tolerance (sub-
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,21 @@ def layout_report(page: Any, page_scrolls: bool = False) -> dict[str, Any]:
 def glyph_height(page: Any, selector: str) -> float:
     """The height in px of the inked glyphs of the element's text (digits: their cap height), not its line box."""
     return page.locator(selector).first.evaluate(GLYPH_HEIGHT_JS)
+
+
+def glyph_height_reaching(page: Any, selector: str, minimum: float, timeout_ms: float = 10_000) -> float:
+    """`glyph_height` once it reaches `minimum` px, or as it is after `timeout_ms`: a board redraws its latest call
+    as events and snapshots arrive (a placeholder for a moment, then the number fitted), so one reading can fall
+    in between; a number that never reaches `minimum` still fails the caller's assertion."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    condition = (
+        "([selector, minimum]) => { const el = document.querySelector(selector);"
+        f" return !!el && ({GLYPH_HEIGHT_JS})(el) >= minimum; }}"
+    )
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(condition, arg=[selector, minimum], timeout=timeout_ms)
+    return glyph_height(page, selector)
 
 
 def screenshot(page: Any, name: str, full_page: bool = False) -> Path:
