@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from server.configuration.site_settings import check_site_settings
 from server.db import Database
-from server.models import Site
 from server.process import ServerProcess
 from tests.support.booking_world import START, build_booking_world, slot
 from tests.support.citizen_cookies import citizen_cookie, instance_secret
+from tests.support.citizens import set_messaging
 from tests.support.gateway import Gateway
 from tests.support.world import World
 
@@ -34,17 +33,16 @@ def gateway() -> Iterator[Gateway]:
 def test_the_confirmation_change_and_cancellation_reach_the_citizen_once_each(tmp_path: Path, gateway: Gateway):
     def populate(db: Database) -> World:
         world = build_booking_world(db)
-        with db.write() as session:
-            site = session.get(Site, world.site_id)
-            assert site is not None
-            messaging = {
+        set_messaging(
+            db,
+            world.site_id,
+            {
                 "retry_seconds": 1,
                 "max_attempts": 3,
                 "timeout_seconds": 2,
                 "sms": {"url": f"{gateway.url}/sms", "body": '{"to": "{phone}", "text": "{text}", "ref": "{id}"}'},
-            }
-            site.settings = check_site_settings({**site.settings, "messaging": messaging})
-            session.add(site)
+            },
+        )
         return world
 
     server = ServerProcess(tmp_path / "instance", env={"LUOT_CLOCK_START": START.isoformat()})

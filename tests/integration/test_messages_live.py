@@ -12,11 +12,11 @@ import pytest
 import requests
 from sqlmodel import select
 
-from server.configuration.site_settings import check_site_settings
 from server.db import Database
-from server.models import OutboxMessage, Site
+from server.models import OutboxMessage
 from server.process import ServerProcess
 from tests.integration._live import Api
+from tests.support.citizens import set_messaging
 from tests.support.gateway import Gateway
 from tests.support.world import World, build_world
 
@@ -33,19 +33,17 @@ def gateway() -> Iterator[Gateway]:
 def start_server(tmp_path: Path, gateway: Gateway, timeout_seconds: int = 2) -> tuple[ServerProcess, World]:
     def populate(db: Database) -> World:
         world = build_world(db)
-        with db.write() as session:
-            site = session.get(Site, world.site_id)
-            assert site is not None
-            messaging = {
+        set_messaging(
+            db,
+            world.site_id,
+            {
                 "retry_seconds": 1,
                 "max_attempts": 5,
                 "timeout_seconds": timeout_seconds,
                 "zalo": {"url": f"{gateway.url}/zns", "access_token": "zalo-secret", "templates": {"near_turn": "111"}},
                 "sms": {"url": f"{gateway.url}/sms", "body": '{"to": "{phone}", "text": "{text}", "ref": "{id}"}'},
-            }
-            site.settings = check_site_settings({**site.settings, "messaging": messaging})
-            session.add(site)
-            session.commit()
+            },
+        )
         return world
 
     server = ServerProcess(tmp_path / "instance", async_mode="eventlet")

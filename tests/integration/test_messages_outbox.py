@@ -19,7 +19,8 @@ from server.messaging.outbox import (
     watch_ticket,
 )
 from server.messaging.texts import render, unaccented
-from server.models import OutboxMessage, Site, TicketWatch
+from server.models import OutboxMessage, TicketWatch
+from tests.support.citizens import set_messaging
 from tests.support.world import World
 
 ZALO_AND_SMS = {
@@ -29,12 +30,7 @@ ZALO_AND_SMS = {
 
 
 def configure(luot: Luot, site_id: int, messaging: dict) -> None:
-    with luot.db.write() as session:
-        site = session.get(Site, site_id)
-        assert site is not None
-        site.settings = check_site_settings({**site.settings, "messaging": messaging})
-        session.add(site)
-        session.commit()
+    set_messaging(luot.db, site_id, messaging)
 
 
 def test_a_message_is_queued_once_per_dedupe_key_through_the_channel_of_its_address(luot: Luot, world: World):

@@ -14,13 +14,13 @@ from flask.testing import FlaskClient
 from sqlmodel import select
 
 from server.clock import ManualClock
-from server.configuration.site_settings import check_site_settings
 from server.context import Luot
 from server.messaging.outbox import MessageKind, enqueue, watch_ticket
 from server.messaging.worker import INTERRUPTED, LEASE_SECONDS
-from server.models import OutboxMessage, Site, TicketWatch
+from server.models import OutboxMessage, TicketWatch
 from server.process import free_port
 from tests.support.api import act, issue, staff_token
+from tests.support.citizens import set_messaging
 from tests.support.gateway import Gateway
 from tests.support.world import World
 
@@ -72,12 +72,7 @@ def messaging(gateway: Gateway, **more: object) -> dict:
 
 
 def configure(luot: Luot, site_id: int, settings: dict) -> None:
-    with luot.db.write() as session:
-        site = session.get(Site, site_id)
-        assert site is not None
-        site.settings = check_site_settings({**site.settings, "messaging": settings})
-        session.add(site)
-        session.commit()
+    set_messaging(luot.db, site_id, settings)
 
 
 def outbox(luot: Luot) -> list[OutboxMessage]:
