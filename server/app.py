@@ -285,7 +285,15 @@ def _register_identity(app: Flask) -> None:
 
 
 def _limiter_storage(settings: Settings) -> str:
-    return settings.message_queue_url if settings.message_queue.startswith("redis") else "memory://"
+    """Redis when the province shares one (the Socket.IO queue's); else this process's memory, in the store that
+    starts no thread per request (`server.rate_storage`, imported here so its scheme is registered)."""
+    from server.rate_storage import LobbyMemoryStorage
+
+    return (
+        settings.message_queue_url
+        if settings.message_queue.startswith("redis")
+        else f"{LobbyMemoryStorage.STORAGE_SCHEME[0]}://"
+    )
 
 
 def socketio_of(app: Flask) -> SocketIO:

@@ -32,6 +32,9 @@ def prepare(mode: str | None = None) -> str:
         warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
         import eventlet
 
+        from server import fair_hub
+
+        fair_hub.install()  # first ready, first served (see server/fair_hub.py)
         eventlet.monkey_patch()
         os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
     elif mode == "gevent":

@@ -143,11 +143,11 @@ _CATALOGUE_SITES = "luot_catalogue_sites"
 
 def _catalogue_site(obj: Any) -> int | bool | None:
     """The site a saved catalogue row belongs to; None when it can't tell; False for other rows."""
-    from server.models import Agency, Counter, CounterService, NumberSequence, Service, Site
+    from server.models import Agency, Counter, CounterService, Holiday, NumberSequence, Service, Site
 
     if isinstance(obj, Site):
         return obj.id
-    if isinstance(obj, Agency | Service | Counter | NumberSequence):
+    if isinstance(obj, Agency | Service | Counter | NumberSequence | Holiday):
         return obj.site_id
     if isinstance(obj, CounterService):
         return None

@@ -245,9 +245,14 @@ class SiteLine:
         default = service.default_minutes if service is not None else 6.0
         return typical_service_minutes(self.recent_minutes.get(service_id, ()), default)
 
-    def line_counters(self, now: datetime) -> list[LineCounter]:
+    def line_counters(self, now: datetime, serving: frozenset[int] | None = None) -> list[LineCounter]:
+        """The counters as the projection sees them at `now`: weights, whether they call, how long the citizen at
+        each still holds it (µs). `serving`: only the counters that serve one of these services (a pool's)."""
         counters = []
         for counter in self.counters.values():
+            weights = dict(counter.weights)  # the view's (service, weight) pairs
+            if serving is not None and serving.isdisjoint(weights):
+                continue
             busy = 0
             current = self.at_counter.get(counter.id)
             if current is not None:
@@ -255,7 +260,7 @@ class SiteLine:
                 left = residual_minutes(self.typical_minutes(current.service_id), (now - since).total_seconds() / 60)
                 busy = int(left * US_PER_MINUTE)
             calling = counter.status == CounterStatus.OPEN and counter.clerk_id is not None
-            counters.append(LineCounter(counter.id, dict(counter.weights), calling, counter.priority_streak, busy))
+            counters.append(LineCounter(counter.id, weights, calling, counter.priority_streak, busy))
         return counters
 
     def projection(self, now: datetime) -> SiteProjection:
@@ -271,7 +276,6 @@ class SiteLine:
         cached = self._projection
         parts: dict[int, Projection] = {}
         fresh = cached is not None
-        counters_now: list[LineCounter] | None = None
         for pool in set(self._pools.values()):
             stamp = sum(self._stamps.get(sid, 0) for sid in pool)
             kept = self._parts.get(pool)
@@ -282,11 +286,9 @@ class SiteLine:
                         parts[sid] = part
                     continue
             fresh = False
-            if counters_now is None:
-                counters_now = self.line_counters(now)
             tickets = [t for sid in pool for t in self._by_service.get(sid, {}).values()]
             typical = {sid: int(self.typical_minutes(sid) * US_PER_MINUTE) for sid in pool}
-            members = [c for c in counters_now if not pool.isdisjoint(c.weights)]
+            members = self.line_counters(now, pool)  # the pool's own counters: not the whole site's per play
             if self.offload is not None and len(tickets) >= OFFLOAD_AT:
                 part = self.offload(project, tickets, members, typical, now_us, self.rules)
             else:

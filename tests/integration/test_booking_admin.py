@@ -53,6 +53,22 @@ def test_a_services_booking_settings_are_form_fields_checked_on_save(client, luo
     assert service.bookable and service.online_numbers and (service.slot_minutes, service.slot_capacity) == (20, 3)
 
 
+def test_closing_today_in_the_calendar_stops_the_kiosks_at_once(client, luot, world, clock):
+    """The kiosk's tap takes the site's rules from its line (no settings read per tap); saving a holiday rebuilds
+    that line, so a day closed mid-morning takes no further number, and reopening it takes them again."""
+    clock.set(at(9, 0, 19))
+    kiosk = bearer(world.kiosk_token)
+    assert client.post("/api/v1/tickets", json={"service": "TP-A"}, headers=kiosk).status_code == 201
+    admin = bearer(staff_token(client, "admin"))
+    closed = client.post("/admin/holidays", data={"site_id": world.site_id, "day": "2026-11-19"}, headers=admin)
+    assert closed.status_code == 302
+    refused = client.post("/api/v1/tickets", json={"service": "TP-A"}, headers=kiosk)
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "service_closed"
+    reopened = client.post("/admin/holidays", data={"site_id": world.site_id, "day": "2026-11-19"}, headers=admin)
+    assert reopened.status_code == 302
+    assert client.post("/api/v1/tickets", json={"service": "TP-A"}, headers=kiosk).status_code == 201
+
+
 def test_a_day_closed_in_the_holiday_calendar_offers_no_slots_and_takes_no_numbers(client, luot, world, clock):
     admin = bearer(staff_token(client, "admin"))
     make_bookable(luot, world)
