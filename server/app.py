@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
         install_metrics(app, ctx)
     install_security_headers(app, settings.board_frame_ancestors)
+    _check_limits_in_routes_only(app)
     return app
 
 
@@ -282,6 +283,20 @@ def _register_identity(app: Flask) -> None:
     app.register_blueprint(citizen)
     app.register_blueprint(privacy)
     app.register_blueprint(privacy_page)
+
+
+def _check_limits_in_routes_only(app: Flask) -> None:
+    """Flask-Limiter checks every request before its view for default, application and blueprint limits, and each
+    `@limiter.limit` route again in its own wrapper. Lượt sets none of the first kind (`extensions.limiter`: its
+    limits are per route: issuing, OTP), so that first check found nothing on every request and cost ~0.1 ms, a
+    quarter of a bare authenticated request (py-spy, issue 13). It is dropped while the limiter has no such limits;
+    the routes' own checks, the headers and the storage are unchanged."""
+    limits = limiter.limit_manager
+    if limits.default_limits or limits.application_limits or limits._blueprint_limits:
+        return
+    checks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in checks:
+        checks.remove(limiter._check_request_limit)
 
 
 def _limiter_storage(settings: Settings) -> str:

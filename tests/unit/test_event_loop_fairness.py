@@ -116,3 +116,13 @@ def test_the_hub_serves_the_connections_of_one_poll_first_ready_first_served() -
     assert stock["hub"] == "eventlet.hubs.epolls"
     assert sorted(stock["served"]) == sorted(READY_ORDER)
     assert stock["served"] != READY_ORDER
+
+
+def test_no_request_pays_for_the_limiter_s_app_wide_check_while_no_app_wide_limit_exists(app) -> None:
+    """Lượt's limits are per route (issuing, OTP; those still answer 429: tests/integration/test_api_contract.py);
+    Flask-Limiter's before-request pass looked for default and application limits on every request and found none."""
+    from server.extensions import limiter
+
+    assert limiter.limit_manager.default_limits == [] and limiter.limit_manager.application_limits == []
+    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
+    assert any("tickets" in name for name in limiter._marked_for_limiting)  # the issuing route checks its own
