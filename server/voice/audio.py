@@ -137,6 +137,14 @@ def _whole_wav(path: Path) -> bool:
     return size >= expected
 
 
+def _size(path: Path) -> int:
+    """The file's size in bytes; 0 when it is gone."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _silence(rate: int, seconds: float) -> bytes:
     return bytes(_SAMPLE_WIDTH * round(rate * seconds))
 
@@ -249,7 +257,7 @@ class AnnouncementAudio:
             return path
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         write(path)
-        self.cache.prune()
+        self.cache.prune(_size(path))
         return path
 
     # voice pack
