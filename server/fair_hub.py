@@ -11,12 +11,14 @@ the ready list of `epoll_wait` (the order in which the sockets became ready) is 
 Everything else, timers included, is eventlet's own.
 
 `install()` makes it the hub of the process; `luot serve` calls it in `asyncmode.prepare` before the first
-hub exists (eventlet's `use_hub` must run before any listener or timer is registered).
+hub exists (eventlet's `use_hub` must run before any listener or timer is registered). An `EVENTLET_HUB` set by
+the operator still wins.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import sys
 from typing import Any
 
@@ -29,6 +31,11 @@ _time: Any = patcher.original("time")
 
 class FairHub(epolls.Hub):
     """eventlet's epoll hub with first-ready, first-served callbacks (one per descriptor and direction)."""
+
+    @staticmethod
+    def is_available() -> bool:
+        """eventlet's `use_hub` asks a hub whether it runs here (and warns when it cannot)."""
+        return bool(epolls.is_available())
 
     def wait(self, seconds: float | None = None) -> None:
         readers = self.listeners[self.READ]
@@ -71,6 +78,7 @@ class FairHub(epolls.Hub):
 
 
 def install() -> None:
-    """Make `FairHub` this process's eventlet hub (before anything has used the default one)."""
-    if epolls.is_available():
+    """Make `FairHub` this process's eventlet hub (before anything has used the default one), unless the operator
+    chose a hub with eventlet's own `EVENTLET_HUB` or epoll is missing (eventlet's default is used then)."""
+    if not os.environ.get("EVENTLET_HUB") and FairHub.is_available():
         use_hub(FairHub)

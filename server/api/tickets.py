@@ -17,7 +17,7 @@ from server.api.catalogue import resolve_site
 from server.api.support import InvalidBody, parse_body, require
 from server.auth import Forbidden
 from server.clock import local_date
-from server.context import Luot, luot
+from server.context import luot
 from server.domain import errors, queueing
 from server.domain.cccd import parse_card_text  # InvalidCardText (400) is one of the API's error codes
 from server.domain.day_close import effective_status
@@ -25,10 +25,8 @@ from server.domain.outlook import ticket_outlook
 from server.domain.queries import site_rules, ticket_view
 from server.domain.rating import within_window
 from server.domain.readmodels import TicketView
-from server.domain.rules import SiteRules
 from server.domain.vocabulary import AT_COUNTER, STAFF_ROLES, Channel, DeviceKind, Label, RatingSource, TicketStatus
 from server.extensions import limiter, ticket_rate_limit
-from server.line_store import UnknownSite as LineStoreUnknownSite
 from server.models import Agency, Counter, CounterService, Rating, Service, Site, Ticket
 from server.payloads import outlook_dict, public_ticket
 
@@ -164,21 +162,11 @@ def issue() -> ResponseReturnValue:
         channel=channel,
         issuer_key=principal.issuer_key,
         idempotency_key=key,
-        rules=kept_rules(ctx, site_id),
     )
     payload = issued(outcome)
     for hook in ctx.after_issue:
         payload.update(hook(principal, payload) or {})
     return jsonify(payload), 201 if outcome.created else 200
-
-
-def kept_rules(ctx: Luot, site_id: int) -> SiteRules | None:
-    """The site's rules as its line keeps them (rebuilt when the site, its settings or its holiday calendar is
-    saved), so a kiosk tap reads no settings; None for a site the line store does not know (the use case reads)."""
-    try:
-        return ctx.lines.catalogue(site_id).rules
-    except LineStoreUnknownSite:
-        return None
 
 
 def issued(outcome: queueing.Outcome) -> dict[str, Any]:

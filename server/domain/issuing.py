@@ -18,7 +18,6 @@ from server.domain.numbering import allocate_number, display_number
 from server.domain.outcome import Outcome
 from server.domain.person_limits import check_person_limits
 from server.domain.queries import site_rules, ticket_view
-from server.domain.rules import SiteRules
 from server.domain.vocabulary import PRIORITY_CODES, Channel, EventKind, TicketStatus
 from server.models import Appointment, Service, Ticket
 
@@ -57,7 +56,6 @@ def issue_ticket(
     issuer_key: str = "",
     idempotency_key: str | None = None,
     person_key: str | None = None,
-    rules: SiteRules | None = None,
 ) -> Outcome:
     """Give a citizen the next number of a service (or check in today's appointment `appointment_code`).
 
@@ -78,9 +76,6 @@ def issue_ticket(
     `person_key` (server/identity/citizen.py): the identified citizen, stored on the ticket; their per-person
     limits are checked in this same write transaction (so two requests of one person cannot both pass). An
     appointment's check-in carries the booking's person key and is not counted again (the booking was).
-
-    `rules`: the site's rules as the caller already holds them (the line's catalogue, rebuilt when a site, its
-    settings or its holiday calendar is saved); read from the database when not given.
     """
     if idempotency_key:
         existing = session.exec(_BY_IDEMPOTENCY_KEY, params={"issuer_key": issuer_key, "key": idempotency_key}).first()
@@ -99,12 +94,11 @@ def issue_ticket(
         raise errors.UnknownService(service="")
     assert service is not None
     today = local_date(now)
-    rules = rules or site_rules(session, service.site_id)
-    _check_receiving(session, service, now, today, rules)
+    _check_receiving(session, service, now, today)
     if appointment is not None:
         person_key = appointment.person_key
     elif person_key:
-        limits = rules.person_limits
+        limits = site_rules(session, service.site_id).person_limits
         check_person_limits(
             session,
             site_id=service.site_id,
@@ -118,7 +112,7 @@ def issue_ticket(
     appointment_at = None
     if appointment is not None:
         # inside its window the ticket is ordered by its slot; outside, an ordinary ticket that keeps the slot
-        appointment_at = check_in(appointment, now, rules)
+        appointment_at = check_in(appointment, now, site_rules(session, site_id))
         logged.update(booked_for=appointment.slot_at.isoformat(), appointment=appointment.code)
     ticket = _new_ticket(session, now, today, service, priority, channel, issuer_key, idempotency_key)
     ticket.person_key, ticket.appointment_at = person_key or None, appointment_at
@@ -156,12 +150,10 @@ def _appointment_to_check_in(session: Session, site_id: int, now: datetime, code
     return appointment
 
 
-def _check_receiving(
-    session: Session, service: Service | SimpleNamespace, now: datetime, today: date, rules: SiteRules
-) -> None:
+def _check_receiving(session: Session, service: Service | SimpleNamespace, now: datetime, today: date) -> None:
     """The service takes citizens now (its hours, the site's holidays and demo rule). Raises ServiceClosed or
     DailyCapReached (409)."""
-    if not is_open(rules.hours_of(service.opening_hours), now):
+    if not is_open(site_rules(session, service.site_id).hours_of(service.opening_hours), now):
         raise errors.ServiceClosed()
     if service.daily_cap is not None:
         issued_today = session.exec(_ISSUED_TODAY, params={"service_id": service.id, "day": today}).one()

@@ -8,6 +8,9 @@ A prune reads the whole folder (one `stat` per file), so it does so only when it
 bytes known at the last reading plus those added since pass `max_bytes`, and at most `SCAN_EVERY` seconds after the
 last reading (the age bound, in days, and files written by another process). At rush hour every call renders a new
 file: thousands of files read per call had stalled the event loop that serves the clerks (issue 13).
+
+Several server processes sharing one folder each count their own new files only: between two readings the
+folder may pass `max_bytes` by what the others wrote in that minute; the next reading brings it back.
 """
 
 from __future__ import annotations

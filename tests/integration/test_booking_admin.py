@@ -54,8 +54,8 @@ def test_a_services_booking_settings_are_form_fields_checked_on_save(client, luo
 
 
 def test_closing_today_in_the_calendar_stops_the_kiosks_at_once(client, luot, world, clock):
-    """The kiosk's tap takes the site's rules from its line (no settings read per tap); saving a holiday rebuilds
-    that line, so a day closed mid-morning takes no further number, and reopening it takes them again."""
+    """A day closed mid-morning takes no further number, and reopening it takes them again: the kiosk's tap checks
+    the calendar as saved, whatever its line in memory held before."""
     clock.set(at(9, 0, 19))
     kiosk = bearer(world.kiosk_token)
     assert client.post("/api/v1/tickets", json={"service": "TP-A"}, headers=kiosk).status_code == 201

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -99,10 +100,16 @@ _ORDER_CHILD = textwrap.dedent(
 READY_ORDER = [7, 3, 19, 0, 23, 11, 5, 16, 2, 21, 9, 14, 1, 22, 6, 18, 10, 4, 13, 20, 8, 17, 12, 15]
 
 
-def _served(mode: str) -> dict:
+def _served(mode: str, **env: str) -> dict:
     began = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-c", _ORDER_CHILD, mode], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", _ORDER_CHILD, mode],  # use_hub warns on a bad hub
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={k: v for k, v in os.environ.items() if k != "EVENTLET_HUB"} | env,
     )
     assert time.monotonic() - began < 60
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -116,6 +123,8 @@ def test_the_hub_serves_the_connections_of_one_poll_first_ready_first_served() -
     assert stock["hub"] == "eventlet.hubs.epolls"
     assert sorted(stock["served"]) == sorted(READY_ORDER)
     assert stock["served"] != READY_ORDER
+    chosen = _served("fair", EVENTLET_HUB="poll")  # an operator's own choice of hub still wins
+    assert chosen["hub"] == "eventlet.hubs.poll"
 
 
 def test_no_request_pays_for_the_limiter_s_app_wide_check_while_no_app_wide_limit_exists(app) -> None:
