@@ -145,13 +145,10 @@ def issue() -> ResponseReturnValue:
     if not body.service and not body.appointment and not body.card:
         raise InvalidBody(detail=Label("cần service (hoặc appointment)", "service: required (or appointment)"))
     ctx = luot()
-    if principal.kind == "device" and principal.site_id is not None and not body.card:
-        site_id: int = principal.site_id  # a kiosk issues at its own site: nothing to read
-    else:
-        with ctx.db.read() as db_session:
-            site_id = issue_site_id(db_session, principal, body)
-            if body.card:
-                body.appointment = appointment_of_card(db_session, site_id, body.card)
+    with ctx.db.read() as db_session:
+        site_id = issue_site_id(db_session, principal, body)
+        if body.card:
+            body.appointment = appointment_of_card(db_session, site_id, body.card)
     channel = Channel.KIOSK if principal.kind == "device" else Channel.STAFF
     outcome = ctx.run(
         queueing.issue_ticket,
