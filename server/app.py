@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         MAX_CONTENT_LENGTH=1_000_000,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # our dicts keep their order; sorting cost every answer
     ctx = build_context(app, settings, clock or clock_from(settings))
     app.extensions["luot"] = ctx
 
@@ -186,6 +187,9 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         phones_per_address=settings.socket_phones_per_address,
         allowed_origins=tuple(settings.socket_allowed_origins.split(",")),
     )
+    # A call's audio is pre-rendered when a device of its site is connected here to ask for it; with several
+    # processes (a message queue) a board of another process may ask this one, so always.
+    announcer.wanted = lambda site_id: hub.bus is not None or hub.presence.on_site(site_id)
     print_jobs = PrintService(socketio, db, clock, targets=PrinterTargets.from_settings(settings))
     print_jobs.install()
     triggers = MessageTriggers(db)

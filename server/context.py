@@ -59,6 +59,7 @@ class Luot:
         it; `luot serve` ends with its process."""
         if self.messages is not None:
             self.messages.stop(timeout)
+        self.hub.outgoing.flush()
         self.hub.figures.settled(timeout)
         self.db.dispose()
 

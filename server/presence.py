@@ -34,6 +34,11 @@ class DevicePresence:
         self._lock = threading.Lock()
         self._devices: dict[int, _Seen] = {}
         self._device_of: dict[str, int] = {}
+        self._connected_on: dict[int, int] = {}  # site → devices connected here
+
+    def on_site(self, site_id: int) -> bool:
+        """Whether a device (board, counter display, kiosk) of the site is connected to this process now."""
+        return self._connected_on.get(site_id, 0) > 0
 
     def connected(self, sid: str, device_id: int, site_id: int) -> None:
         with self._lock:
@@ -43,6 +48,7 @@ class DevicePresence:
             self._device_of[sid] = device_id
             if changed:
                 seen.since = self.clock.now().isoformat()
+                self._connected_on[seen.site_id] = self._connected_on.get(seen.site_id, 0) + 1
             payload = self._view(device_id)
         if changed:
             self.announce(site_id, payload)
@@ -57,6 +63,7 @@ class DevicePresence:
             if seen.sids:
                 return
             seen.since = self.clock.now().isoformat()
+            self._connected_on[seen.site_id] -= 1
             payload = self._view(device_id)
         self.announce(seen.site_id, payload)
 

@@ -20,6 +20,7 @@ from flask_socketio import ConnectionRefusedError, SocketIO, join_room
 from sqlmodel import select
 
 from server import direct_send
+from server.after_answer import AfterAnswer
 from server.auth import Principal, principal_for_token
 from server.clock import Clock
 from server.db import Database
@@ -73,6 +74,7 @@ class Hub:
         self.lines.on_change = self.figures.changed
         self.snapshots = SnapshotGate(snapshot_interval, socketio.start_background_task, socketio.sleep)
         self.caps = ConnectionCaps(phones_per_token, phones_per_address)
+        self.outgoing = AfterAnswer(self.send, socketio.start_background_task, socketio.async_mode != "threading")
         self.inbound = InboundLimiter()
         self.inbound.install(socketio.server.eio, socketio.sleep)
         self.allowed_origins = frozenset(o.strip().rstrip("/").lower() for o in allowed_origins if o.strip())
@@ -232,6 +234,7 @@ class Hub:
         return dict(payload)
 
     def _send_snapshot(self, site_id: int, tracking: str | None, sid: str) -> None:
+        self.outgoing.flush()  # the events of what the line already holds are numbered before the position is read
         seq, epoch = self.order.position(site_id)
         # Several processes: the events numbered up to `seq` were committed before it was read; a line read from
         # the database after this moment holds them all (this process hears of the others' changes later).
@@ -252,6 +255,11 @@ class Hub:
     # ------------------------------------------------------------ publishing
 
     def publish(self, events: list[ev.QueueEvent]) -> None:
+        """Hands one committed transaction's events to `send`, after the request's answer under eventlet/gevent
+        (`server.after_answer`), in commit order."""
+        self.outgoing(events)
+
+    def send(self, events: list[ev.QueueEvent]) -> None:
         """Emit the events of one committed transaction, calls first.
 
         A call is what the boards wait for: it leaves on its own, before the finish of the citizen served

@@ -2,13 +2,15 @@
 
 Call next and start run on every key press of every clerk. Through the ORM each read built an identity-mapped
 object and each write went through a flush (a unit of work sorted, diffed and emitted): about two thirds of a call
-next's time on the server. Here the same reads and writes are prebuilt Core statements on the use case's own
+next's time on the server. Here the same reads and writes are prebuilt statements (`server.domain.prepared`: on
+SQLite run straight on the DBAPI connection, converted by the columns' own types) on the use case's own
 connection (its write transaction: BEGIN IMMEDIATE on SQLite), and rows are plain records
 (`types.SimpleNamespace`, the table's column names as attributes) that `queries.ticket_view` and
 `queries.counter_view` read like model objects.
 
 Shapes: `counter_row` / `ticket_row` → a record or None; `claim` → the claimed ticket's record or None;
-`append_event` → the new `ticketevent.id`. Raises nothing of its own: database errors propagate to the Runner.
+`append_event` → the new `ticketevent.id`. Raises nothing of its own: database errors propagate to the Runner
+(as SQLAlchemy's exceptions on every dialect).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlmodel import Session
 
+from server.domain.prepared import Prepared
 from server.domain.vocabulary import EventKind, TicketStatus
 from server.models import Counter, NumberSequence, Service, Ticket, TicketEvent
 
@@ -30,19 +33,18 @@ _EVENT = TicketEvent.__table__  # type: ignore[attr-defined]
 _SERVICE = Service.__table__  # type: ignore[attr-defined]
 _SEQUENCE = NumberSequence.__table__  # type: ignore[attr-defined]
 
-_COUNTER_BY_ID = select(_COUNTER).where(_COUNTER.c.id == bindparam("id"))
-_TICKET_BY_ID = select(_TICKET).where(_TICKET.c.id == bindparam("id"))
-_SERVICE_BY_CODE = select(_SERVICE).where(
-    _SERVICE.c.site_id == bindparam("site_id"), _SERVICE.c.code == bindparam("code")
+_COUNTER_BY_ID = Prepared(select(_COUNTER).where(_COUNTER.c.id == bindparam("id")))
+_TICKET_BY_ID = Prepared(select(_TICKET).where(_TICKET.c.id == bindparam("id")))
+_SERVICE_BY_CODE = Prepared(
+    select(_SERVICE).where(_SERVICE.c.site_id == bindparam("site_id"), _SERVICE.c.code == bindparam("code"))
 )
-_SEQUENCE_BY_ID = select(_SEQUENCE).where(_SEQUENCE.c.id == bindparam("id"))
-_INSERT_TICKET = insert(_TICKET)
+_SEQUENCE_BY_ID = Prepared(select(_SEQUENCE).where(_SEQUENCE.c.id == bindparam("id")))
 _LOCK_WAITING = (
     select(_TICKET.c.id)
     .where(_TICKET.c.id == bindparam("ticket_id"), _TICKET.c.status == TicketStatus.WAITING)
     .with_for_update(skip_locked=True)
 )
-_CLAIM = (
+_CLAIM = Prepared(
     update(_TICKET)
     .where(_TICKET.c.id == bindparam("ticket_id"), _TICKET.c.status == TicketStatus.WAITING)
     .values(
@@ -55,40 +57,43 @@ _CLAIM = (
     .returning(*_TICKET.c)
 )
 
-_INSERT_EVENT = insert(_EVENT)
+
+def _insert(table: Any) -> Prepared:
+    """INSERT of every column but `id` (parameters `v_<column>`) RETURNING the new id."""
+    columns = [column.name for column in table.c if column.name != "id"]
+    return Prepared(insert(table).values({c: bindparam(f"v_{c}") for c in columns}).returning(table.c.id))
 
 
-def _record(row: Any) -> SimpleNamespace | None:
-    return None if row is None else SimpleNamespace(**row._mapping)
+_INSERT_TICKET = _insert(_TICKET)
+_INSERT_EVENT = _insert(_EVENT)
 
 
 def counter_row(connection: Connection, counter_id: int) -> SimpleNamespace | None:
     """The counter's row (every column of `counter`), or None."""
-    return _record(connection.execute(_COUNTER_BY_ID, {"id": counter_id}).first())
+    return _COUNTER_BY_ID.first(connection, {"id": counter_id})
 
 
 def ticket_row(connection: Connection, ticket_id: int) -> SimpleNamespace | None:
     """The ticket's row (every column of `ticket`), or None."""
-    return _record(connection.execute(_TICKET_BY_ID, {"id": ticket_id}).first())
+    return _TICKET_BY_ID.first(connection, {"id": ticket_id})
 
 
 def service_row(connection: Connection, site_id: int, code: str) -> SimpleNamespace | None:
     """The site's service `code` (every column of `service`, active or not), or None."""
-    return _record(connection.execute(_SERVICE_BY_CODE, {"site_id": site_id, "code": code}).first())
+    return _SERVICE_BY_CODE.first(connection, {"site_id": site_id, "code": code})
 
 
 def sequence_row(connection: Connection, sequence_id: int) -> SimpleNamespace | None:
     """The number sequence's row, or None."""
-    return _record(connection.execute(_SEQUENCE_BY_ID, {"id": sequence_id}).first())
+    return _SEQUENCE_BY_ID.first(connection, {"id": sequence_id})
 
 
 def insert_ticket(connection: Connection, **values: Any) -> SimpleNamespace:
     """Inserts a ticket with `values` (every column but `id`, the model's defaults for those left out) and returns
     it as a record with its new id."""
     record = {**_ticket_defaults(), **values}
-    key = connection.execute(_INSERT_TICKET, record).inserted_primary_key
-    assert key is not None
-    return SimpleNamespace(id=int(key[0]), **record)
+    new_id = _INSERT_TICKET.new_id(connection, {f"v_{name}": value for name, value in record.items()})
+    return SimpleNamespace(id=new_id, **record)
 
 
 @functools.cache
@@ -114,25 +119,26 @@ def claim(
     if locking and connection.execute(_LOCK_WAITING, {"ticket_id": ticket_id}).first() is None:
         return None
     params = {"ticket_id": ticket_id, "counter_id": counter_id, "clerk_id": clerk_id, "now": now}
-    return _record(connection.execute(_CLAIM, params).first())
+    return _CLAIM.first(connection, params)
 
 
 @functools.cache
-def _update(table: Any, columns: tuple[str, ...]) -> Any:
+def _update(table: Any, columns: tuple[str, ...]) -> Prepared:
     """UPDATE `table` SET each of `columns` WHERE id = :row_id, built once per column set (compiled once)."""
-    return update(table).where(table.c.id == bindparam("row_id")).values({c: bindparam(f"v_{c}") for c in columns})
+    statement = update(table).where(table.c.id == bindparam("row_id")).values({c: bindparam(f"v_{c}") for c in columns})
+    return Prepared(statement)
 
 
 def save_ticket(connection: Connection, ticket: SimpleNamespace, *columns: str) -> None:
     """Writes `columns` of the ticket record to its row."""
     params = {f"v_{c}": getattr(ticket, c) for c in columns}
-    connection.execute(_update(_TICKET, columns), {"row_id": ticket.id, **params})
+    _update(_TICKET, columns).run(connection, {"row_id": ticket.id, **params})
 
 
 def save_counter(connection: Connection, counter: SimpleNamespace, *columns: str) -> None:
     """Writes `columns` of the counter record to its row."""
     params = {f"v_{c}": getattr(counter, c) for c in columns}
-    connection.execute(_update(_COUNTER, columns), {"row_id": counter.id, **params})
+    _update(_COUNTER, columns).run(connection, {"row_id": counter.id, **params})
 
 
 def append_event(
@@ -147,19 +153,17 @@ def append_event(
     """Appends one `ticketevent` for the ticket (its site, service and agency as they are now), as
     `ticket_log.log_event` does; returns its id (a call's id is made of it)."""
     values = {
-        "ticket_id": ticket.id,
-        "site_id": ticket.site_id,
-        "kind": kind,
-        "at": now,
-        "service_id": ticket.service_id,
-        "agency_id": ticket.agency_id,
-        "counter_id": counter_id,
-        "user_id": user_id,
-        "data": dict(data),
+        "v_ticket_id": ticket.id,
+        "v_site_id": ticket.site_id,
+        "v_kind": kind,
+        "v_at": now,
+        "v_service_id": ticket.service_id,
+        "v_agency_id": ticket.agency_id,
+        "v_counter_id": counter_id,
+        "v_user_id": user_id,
+        "v_data": dict(data),
     }
-    key = connection.execute(_INSERT_EVENT, values).inserted_primary_key
-    assert key is not None
-    return int(key[0])
+    return _INSERT_EVENT.new_id(connection, values)
 
 
 def forget_loaded(session: Session, counter_ids: set[int], ticket_ids: set[int]) -> None:

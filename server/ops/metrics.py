@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -123,7 +123,7 @@ class Metrics:
     def install(self, app: Flask, ctx: Luot) -> None:
         app.before_request(self._started)
         app.after_request(self._finished)
-        ctx.run.publish = self._publishing(ctx.run.publish)
+        ctx.hub.outgoing.on_sent = self._sent
         ctx.print_jobs.on_settled.append(self._print_settled)
         ctx.day_close_watchers.append(self._day_closed)
         self.registry.register(LiveFigures(ctx))
@@ -141,20 +141,14 @@ class Metrics:
             self.latency.labels(route).observe(time.perf_counter() - started)
         return response
 
-    def _publishing(self, publish: Callable[[list], None]) -> Callable[[list], None]:
-        def publish_and_count(events: list) -> None:
-            started = time.perf_counter()
-            try:
-                publish(events)
-            finally:
-                self.publish_lag.observe(time.perf_counter() - started)
-                for event in events:
-                    if event.kind == "issued":
-                        self.issued.labels(str(event.site_id)).inc()
-                    elif event.kind in ("called", "recalled"):
-                        self.called.labels(str(event.site_id)).inc()
-
-        return publish_and_count
+    def _sent(self, events: list, seconds: float) -> None:
+        """The hub sent one committed transaction's events, `seconds` after its commit handed them over."""
+        self.publish_lag.observe(seconds)
+        for event in events:
+            if event.kind == "issued":
+                self.issued.labels(str(event.site_id)).inc()
+            elif event.kind in ("called", "recalled"):
+                self.called.labels(str(event.site_id)).inc()
 
     def _print_settled(self, job: Any) -> None:
         if job.status in ("failed", "expired"):

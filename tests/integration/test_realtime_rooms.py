@@ -126,3 +126,14 @@ def test_issue_through_the_api_reaches_the_board_after_commit(client, connect, w
     issued = events(board, "ticket.issued")
     assert issued[0]["ticket"]["id"] == ticket["id"]
     assert "tracking_token" not in issued[0]["ticket"]
+
+
+def test_call_audio_is_prerendered_only_while_a_device_of_the_site_is_connected(connect, luot, world):
+    """A board asks for the call's audio; with none of the site connected, espeak-ng would only take a core from
+    the clerks (issue 13)."""
+    assert luot.announcer.wanted(world.site_id) is False
+    board = connect({"token": world.board_token})
+    assert luot.announcer.wanted(world.site_id) is True
+    assert luot.announcer.wanted(world.other_site_id) is False
+    board.disconnect()
+    assert luot.announcer.wanted(world.site_id) is False

@@ -77,3 +77,19 @@ def test_a_burst_of_calls_starts_at_most_the_backlog_of_renders() -> None:
     announcer.announce(_call(99))  # places are free again: the next call is pre-rendered
     threads[-1].join(30)
     assert len(threads) == PRERENDER_BACKLOG + 1 and audio.started == PRERENDER_BACKLOG + 1
+
+
+def test_no_render_starts_for_a_site_no_board_listens_to() -> None:
+    """Pre-rendering only saves a board the wait; with no device of the site connected it would only take a core
+    from the clerks. The call still carries its audio URL (a board that connects later renders on request)."""
+    spawned: list[Any] = []
+    listening: set[int] = set()
+    announcer = Announcer(
+        db=None, audio=BlockingAudio(), start_background_task=lambda *a: spawned.append(a), lines=OneCounterLines()
+    )  # type: ignore[arg-type]
+    announcer.wanted = lambda site_id: site_id in listening
+    payload = announcer.announce(_call(1))
+    assert spawned == [] and payload["audio_url"] == "/display/audio/c1.wav" and announcer.prerendering == 0
+    listening.add(1)
+    announcer.announce(_call(2))
+    assert len(spawned) == 1 and announcer.prerendering == 1

@@ -1,0 +1,100 @@
+"""The hot path's prepared statements (`server.domain.prepared`) read and write exactly what Core does.
+
+On SQLite they run on the DBAPI connection; these tests compare every column they read with a Core read of the
+same row, on a real SQLite file, and check that errors still arrive as SQLAlchemy's (the Runner's 503 and
+retry depend on it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import bindparam, select, update
+
+from server.domain import rows
+from server.domain.prepared import Prepared
+from server.domain.queueing import issue_ticket
+from server.domain.vocabulary import EventKind
+from server.models import Counter, Ticket, TicketEvent
+
+TICKET = Ticket.__table__  # type: ignore[attr-defined]
+EVENT = TicketEvent.__table__  # type: ignore[attr-defined]
+COUNTER = Counter.__table__  # type: ignore[attr-defined]
+
+
+def _core_row(connection, table, row_id):
+    return dict(connection.execute(select(table).where(table.c.id == row_id)).one()._mapping)
+
+
+def test_a_ticket_read_raw_equals_the_core_read_column_for_column(luot, world):
+    ticket = luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
+    with luot.db.write() as session:
+        connection = session.connection()
+        raw = vars(rows.ticket_row(connection, ticket.id))
+        core = _core_row(connection, TICKET, ticket.id)
+    assert raw == core
+    assert raw["issued_at"].tzinfo is UTC and isinstance(raw["service_date"], date)  # the types' own converters
+
+
+def test_a_claim_writes_what_core_reads_back_and_returns_the_row(luot, world):
+    ticket = luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
+    now = datetime(2026, 11, 30, 8, 15, 30, 123456, tzinfo=UTC)
+    with luot.db.write() as session:
+        connection = session.connection()
+        claimed = rows.claim(connection, ticket.id, world.counters["c1"], world.users["clerk1"], now)
+        again = rows.claim(connection, ticket.id, world.counters["c2"], world.users["clerk1"], now)
+        core = _core_row(connection, TICKET, ticket.id)
+        session.rollback()
+    assert claimed is not None and again is None  # the second counter finds it taken
+    assert vars(claimed) == core
+    assert core["status"] == "called" and core["called_at"] == now and core["first_called_at"] == now
+
+
+def test_an_event_row_keeps_its_json_and_aware_time(luot, world):
+    ticket = luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    with luot.db.write() as session:
+        connection = session.connection()
+        record = rows.ticket_row(connection, ticket.id)
+        event_id = rows.append_event(connection, record, EventKind.CALLED, now, None, None, wait_seconds=42, note="á")
+        core = _core_row(connection, EVENT, event_id)
+        session.rollback()
+    assert core["data"] == {"wait_seconds": 42, "note": "á"} and core["at"] == now and core["kind"] == "called"
+
+
+def test_a_constraint_broken_raw_is_raised_as_sqlalchemy_integrity_error(luot, world):
+    ticket = luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
+    with luot.db.write() as session:
+        connection = session.connection()
+        record = rows.ticket_row(connection, ticket.id)
+        record.site_id = 10**9  # no such site: the foreign key refuses it
+        with pytest.raises(sa.exc.IntegrityError):
+            rows.append_event(connection, record, EventKind.CALLED, datetime.now(UTC), None, None)
+        session.rollback()
+
+
+def test_a_statement_on_a_connection_outside_a_transaction_begins_one(luot, world):
+    counter_id = world.counters["c1"]
+    floor = select(COUNTER.c.floor).where(COUNTER.c.id == counter_id)
+    touch = Prepared(update(COUNTER).where(COUNTER.c.id == bindparam("row_id")).values(floor=bindparam("v")))
+    with luot.db.engine.connect() as connection:
+        before = connection.execute(floor).scalar()
+        connection.rollback()
+        assert not connection.in_transaction()
+        touch.run(connection, {"row_id": counter_id, "v": (before or 0) + 7})
+        assert connection.in_transaction()  # autobegun, as a Core execution would
+        connection.rollback()
+        assert connection.execute(floor).scalar() == before
+
+
+def test_a_literal_in_the_statement_is_bound_from_the_statement(luot, world):
+    """A value written into the statement (a status compared with) comes from the statement, not the caller."""
+    ticket = luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
+    waiting = Prepared(select(TICKET.c.id).where(TICKET.c.id == bindparam("id"), TICKET.c.status == "waiting"))
+    finished = Prepared(select(TICKET.c.id).where(TICKET.c.id == bindparam("id"), TICKET.c.status == "finished"))
+    with luot.db.read() as session:
+        connection = session.connection()
+        assert waiting.first(connection, {"id": ticket.id}).id == ticket.id
+        assert finished.first(connection, {"id": ticket.id}) is None
