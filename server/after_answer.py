@@ -56,12 +56,15 @@ class AfterAnswer:
 
     def _run(self) -> None:
         self._scheduled = False  # a transaction queued from now on schedules another run (which may find none)
-        self.flush()
-
-    def flush(self) -> None:
-        """Sends every queued transaction, oldest first (waits for a sender already at work)."""
         with self._sending:
             while self._queue:
+                self._send(*self._queue.popleft())
+
+    def flush(self) -> None:
+        """Sends the transactions queued when it gets its turn, oldest first (after a sender already at work);
+        those queued meanwhile are left to the scheduled run, so a snapshot never waits on a stream of commits."""
+        with self._sending:
+            for _ in range(len(self._queue)):
                 self._send(*self._queue.popleft())
 
     def _send(self, queued_at: float, events: list[Any]) -> None:
@@ -70,7 +73,10 @@ class AfterAnswer:
         except Exception:
             log.exception("events were committed but could not be sent; clients resync from snapshots")
         if self.on_sent is not None:
-            self.on_sent(events, time.perf_counter() - queued_at)
+            try:
+                self.on_sent(events, time.perf_counter() - queued_at)
+            except Exception:
+                log.exception("the sent-events hook failed")
 
     @property
     def pending(self) -> int:

@@ -189,7 +189,7 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     )
     # A call's audio is pre-rendered when a device of its site is connected here to ask for it; with several
     # processes (a message queue) a board of another process may ask this one, so always.
-    announcer.wanted = lambda site_id: hub.bus is not None or hub.presence.on_site(site_id)
+    announcer.wanted = lambda site_id: bool(queue_url) or hub.presence.on_site(site_id)
     print_jobs = PrintService(socketio, db, clock, targets=PrinterTargets.from_settings(settings))
     print_jobs.install()
     triggers = MessageTriggers(db)

@@ -176,7 +176,8 @@ class Hub:
             if counter is not None:
                 rooms.append(f"counter:{counter.id}")
                 listener = Listener(site_id, counter_id=counter.id)
-        for room in rooms:
+        self.outgoing.flush()  # what was committed before it joins goes out before: a phone (unsequenced) would
+        for room in rooms:  # otherwise replay a call after a snapshot that already shows the ticket finished
             join_room(room)
         self.snapshots.started(current_sid())
         self._send_snapshot(site_id, tracking, current_sid())

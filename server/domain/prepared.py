@@ -2,7 +2,7 @@
 
 A Core `connection.execute` costs about 15–25 µs of SQLAlchemy's own work per statement on the bench machine
 (execution context, parameter and result set-up) against 5–8 µs for `sqlite3` itself; call next runs eight of
-them on every key press. `Prepared` compiles its statement once per dialect with SQLAlchemy (the SQL text, the
+them on every key press. `Prepared` compiles its statement once for SQLite with SQLAlchemy (the SQL text, the
 order of its parameters and the column types' own bind and result converters: `UTCDateTime`, JSON, dates) and,
 on SQLite, executes the text on the transaction's DBAPI connection. Values go in and come out exactly as a Core
 execution would convert them. Other dialects (PostgreSQL) take the ordinary `connection.execute`.
@@ -97,15 +97,21 @@ class Prepared:
 
 
 def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
+    """The statement's SQL text and converters. A name bound more than once (`now` in a claim) takes the converter
+    of any occurrence that has one, as Core's execution does; expanding (IN lists) and callable parameters are
+    refused here rather than sent wrong (none of the hot path's statements has one)."""
     compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
     order = tuple(compiled.positiontup or ())
-    binds = compiled.binds
-    bind = {}
-    for name in order:
-        convert = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+    bind: dict[str, Converter] = {}
+    fixed: dict[str, Any] = {}
+    for parameter, name in compiled.bind_names.items():
+        if parameter.expanding or parameter.callable is not None:
+            raise ValueError(f"Prepared takes no expanding or callable parameter ({name})")
+        convert = parameter.type.dialect_impl(dialect).bind_processor(dialect)
         if convert is not None:
-            bind[name] = convert
-    fixed = {name: binds[name].value for name in order if not binds[name].required}
+            bind.setdefault(name, convert)
+        if not parameter.required:
+            fixed[name] = parameter.effective_value
     columns = list(statement.exported_columns)  # type: ignore[attr-defined]
     return _Compiled(
         sql=compiled.string,

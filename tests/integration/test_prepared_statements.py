@@ -98,3 +98,29 @@ def test_a_literal_in_the_statement_is_bound_from_the_statement(luot, world):
         connection = session.connection()
         assert waiting.first(connection, {"id": ticket.id}).id == ticket.id
         assert finished.first(connection, {"id": ticket.id}) is None
+
+
+def test_a_name_bound_twice_takes_the_converter_of_its_typed_use_whatever_the_order(luot, world):
+    """`now` inside coalesce() has no type of its own; written after the typed use it must still be converted as
+    Core converts it (the text format SQLite orders by), not handed to sqlite3 as an aware datetime."""
+    ticket = luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
+    now = datetime(2026, 11, 30, 8, 15, tzinfo=UTC)
+    for values in (
+        {"called_at": bindparam("now"), "first_called_at": sa.func.coalesce(None, bindparam("now"))},
+        {"first_called_at": sa.func.coalesce(None, bindparam("now")), "called_at": bindparam("now")},
+    ):
+        statement = update(TICKET).where(TICKET.c.id == bindparam("id")).values(values)
+        with luot.db.write() as session:
+            connection = session.connection()
+            Prepared(statement).run(connection, {"id": ticket.id, "now": now})
+            stored = connection.exec_driver_sql(
+                "SELECT called_at, first_called_at FROM ticket WHERE id = ?", (ticket.id,)
+            ).one()
+            session.rollback()
+        assert stored[0] == stored[1] == "2026-11-30 08:15:00.000000", values
+
+
+def test_parameters_it_cannot_send_as_core_would_are_refused(luot):
+    in_list = Prepared(select(TICKET.c.id).where(TICKET.c.id.in_(bindparam("ids", expanding=True))))
+    with luot.db.read() as session, pytest.raises(ValueError, match="expanding or callable"):
+        in_list.first(session.connection(), {"ids": [1, 2]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.domain import errors
-from server.domain.queueing import call_next, issue_ticket, open_counter
+from server.domain.queueing import call_next, finish, issue_ticket, open_counter
 from tests.support.api import issue
 from tests.support.sockets import named, receive_until
 from tests.support.world import PASSWORD
@@ -137,3 +137,27 @@ def test_call_audio_is_prerendered_only_while_a_device_of_the_site_is_connected(
     assert luot.announcer.wanted(world.other_site_id) is False
     board.disconnect()
     assert luot.announcer.wanted(world.site_id) is False
+
+
+def test_a_phone_connecting_while_events_wait_to_be_sent_does_not_replay_them_after_its_snapshot(connect, luot, world):
+    """Under eventlet the events of a commit leave after the request's answer (`server.after_answer`). A phone
+    (unsequenced) that joins meanwhile must not get its ticket's call after a snapshot showing it finished."""
+    mine = luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
+    outgoing = luot.hub.outgoing
+    held: list = []
+    outgoing.defer, outgoing.spawn = True, held.append  # the sender runs when the test says
+    try:
+        luot.run(open_counter, world.counters["c1"], world.users["clerk1"])
+        luot.run(call_next, world.counters["c1"], world.users["clerk1"])
+        luot.run(finish, world.counters["c1"], world.users["clerk1"])
+        assert outgoing.pending == 3
+        phone = connect({"tracking_token": mine.tracking_token})
+        received = phone.get_received()
+        for run in held:
+            run()
+    finally:
+        outgoing.defer = False
+    received += phone.get_received()
+    names_seen = [m["name"] for m in received]
+    assert names_seen[0] == "snapshot" and received[0]["args"][0]["ticket"]["status"] == "done"
+    assert "ticket.called" not in names_seen, names_seen

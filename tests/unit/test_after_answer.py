@@ -106,3 +106,26 @@ def test_under_eventlet_the_request_answers_before_its_events_are_sent():
         timeout=60,
     )
     assert done.returncode == 0, done.stderr + done.stdout
+
+
+def test_a_flush_sends_what_was_queued_when_it_began_not_a_stream_of_later_commits():
+    sent: list = []
+    spawned = Spawned()
+    outgoing = AfterAnswer(lambda events: (sent.append(events), events == ["a"] and outgoing(["later"])), spawned, True)
+    outgoing(["a"])
+    outgoing(["b"])
+    outgoing.flush()  # "later" is committed while "a" is sent: the scheduled run sends it, not this flush
+    assert sent == [["a"], ["b"]] and outgoing.pending == 1
+    spawned.run_all()
+    assert sent[-1] == ["later"] and outgoing.pending == 0
+
+
+def test_a_failing_sent_hook_neither_stops_the_queue_nor_reaches_the_caller(caplog):
+    sent: list = []
+    spawned = Spawned()
+    outgoing = AfterAnswer(sent.append, spawned, defer=True)
+    outgoing.on_sent = lambda events, seconds: 1 / 0
+    outgoing(["a"])
+    outgoing(["b"])
+    spawned.run_all()
+    assert sent == [["a"], ["b"]] and "hook failed" in caplog.text
