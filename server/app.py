@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -139,16 +138,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     return app
 
 
-def _thread_pool(async_mode: str) -> Callable[..., Any] | None:
-    """Under eventlet, eventlet's pool of real threads (a long computation there leaves the event loop free while
-    the GIL switches); the other modes already run requests in threads or greenlets that yield by themselves."""
-    if async_mode != "eventlet":
-        return None
-    from eventlet import tpool
-
-    return tpool.execute
-
-
 def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
     """Every service of the app, built once and in order: database, Socket.IO, announcements, the hub,
     printing, the use-case runner."""
@@ -171,7 +160,7 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         engineio_logger=False,
         **queue,
     )
-    lines = LineStore(db, clock, offload=_thread_pool(settings.async_mode))
+    lines = LineStore(db, clock)
     announcer = Announcer(db, announcement_audio(settings), socketio.start_background_task, lines=lines)
     db.catalogue_watchers.append(lines.catalogue_changed)
     live_stats = LiveStats(db, clock)

@@ -71,12 +71,9 @@ class LineStore:
         db: Database,
         clock: Clock,
         on_change: Callable[[int, set[int], bool], None] | None = None,
-        offload: Callable[..., Any] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
-        #: Runs a long pool's play off the event loop (`SiteLine.offload`): eventlet's thread pool under eventlet.
-        self.offload = offload
         #: (site, services, local): a line was built again because of this process (catalogue edit, a new day) or
         #: of another process (`local` False).
         self.on_change = on_change or (lambda site_id, services, local: None)
@@ -204,7 +201,6 @@ class LineStore:
                 weights[row.counter_id][row.service_id] = row.weight
             views = {c.id or 0: counter_view(session, c, weights.get(c.id or 0, {})) for c in counters}
             line = SiteLine(site_id=site_id, day=today, rules=rules, services=services, counters=views)
-            line.offload = self.offload
             for counter in counters:
                 self._counter_sites[counter.id or 0] = site_id
             numbers = {c.id: c.number for c in counters}
