@@ -10,8 +10,9 @@ boards hear the call a fraction of a millisecond later; the clerk's key press an
 Under threading (tests, tools) the events are sent at once, in the committing thread, as before: a thread per
 transaction would cost more than it saves, and the order would need another lock.
 
-`flush()` sends whatever is queued, in order, before returning: a snapshot calls it before reading the site's
-position, so that no event it leaves out reaches a client after a snapshot that already shows its effect.
+`flush()` sends what is queued when it gets its turn, in order, before returning: a socket that connects calls it
+before joining its rooms, and a snapshot before reading the site's position, so that no event committed before
+reaches a client after a snapshot that already shows its effect (a phone, unsequenced, would replay it).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ Send = Callable[[list[Any]], None]
 
 
 class AfterAnswer:
-    """`after(events)` queues one committed transaction's events for `send`; `flush()` sends the queue now.
+    """Calling it with one committed transaction's events queues them for `send`; `flush()` sends the queue now.
 
     `spawn(function)` starts a green thread (Flask-SocketIO's `start_background_task`); `defer` False sends at
     once. Errors of `send` are logged, never raised to the committing request (it committed; clients resync from
