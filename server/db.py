@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from server.domain.prepared import driver_execute
 from server.settings import Settings
 
 
@@ -196,9 +197,4 @@ def _install_sqlite_pragmas(engine: Engine, synchronous: str) -> None:
     def _on_begin(conn: Any) -> None:
         # Straight on the DBAPI connection: every read and write transaction begins here, and a Core execution
         # costs several times sqlite3's own work (issue 13). Its errors are raised as a Core execution's would be.
-        statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get("luot_write") else "BEGIN DEFERRED"
-        dbapi = conn.dialect.loaded_dbapi
-        try:
-            conn.connection.driver_connection.execute(statement)
-        except dbapi.Error as error:
-            raise sa.exc.DBAPIError.instance(statement, (), error, dbapi.Error) from error
+        driver_execute(conn, "BEGIN IMMEDIATE" if conn.get_execution_options().get("luot_write") else "BEGIN DEFERRED")

@@ -15,7 +15,7 @@ names as attributes) or None; `run(connection, params)` → None; `new_id(connec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -89,11 +89,17 @@ class Prepared:
             values.append(value if convert is None else convert(value))
         if not connection.in_transaction():
             connection.begin()  # as a Core execution would (autobegin): on SQLite the engine's BEGIN
-        dbapi = connection.dialect.loaded_dbapi
-        try:
-            return connection.connection.driver_connection.execute(compiled.sql, values)  # type: ignore[union-attr]
-        except dbapi.Error as error:
-            raise exc.DBAPIError.instance(compiled.sql, values, error, dbapi.Error) from error
+        return driver_execute(connection, compiled.sql, values)
+
+
+def driver_execute(connection: Connection, sql: str, values: Sequence[Any] = ()) -> Any:
+    """Runs `sql` on the connection's DBAPI connection as it is (no autobegin: the caller's transaction, or the
+    engine's own BEGIN) and returns the DBAPI cursor; the DBAPI's errors are raised as SQLAlchemy's."""
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        return connection.connection.driver_connection.execute(sql, values)  # type: ignore[union-attr]
+    except dbapi.Error as error:
+        raise exc.DBAPIError.instance(sql, values, error, dbapi.Error) from error
 
 
 def _compile(statement: Executable, dialect: Dialect) -> _Compiled:

@@ -115,9 +115,9 @@ class Announcer:
         self.lines = lines  # a LineStore: the counter and the site's rules without a read (issue 13)
         self._render_lock = threading.Lock()  # green under eventlet/gevent: `luot serve` patches first
         self._backlog_lock = threading.Lock()
-        #: (site id) → whether a board may ask for the site's call audio soon; None: always. Without one nothing
-        #: is pre-rendered (a board that connects later renders on its request): espeak-ng's ~15 ms per call
-        #: would only take a core from the clerks (issue 13). Set by the app (`server.app.build_context`).
+        #: (site id) → whether a board may ask for the site's call audio soon (None: always). For a site no board
+        #: listens to nothing is pre-rendered (a board that connects later renders on its request): espeak-ng's
+        #: ~15 ms per call would only take a core from the clerks (issue 13). Set by `server.app.build_context`.
         self.wanted: Callable[[int], bool] | None = None
         self.prerendering = 0  # pre-renders started and not yet done (≤ PRERENDER_BACKLOG)
         self.skipped = 0  # calls not pre-rendered because the backlog was full (rendered on a board's request)
