@@ -33,9 +33,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
-import socketio  # noqa: E402
 
 from bench import KIOSK_TOKEN, SERVICES, BenchServer, percentile  # noqa: E402
+from tests.support.ordered_client import OrderedClient  # noqa: E402
 
 PROBE_GAP = 0.02  # seconds between two /healthz probes
 TARGET_MS = 50.0  # p99 under attack within this of the idle p99
@@ -104,7 +104,7 @@ def _spray(url: str, stop: Any, answers: Any) -> None:
 def _flood(url: str, tracking: str, stop: Any, counts: Any) -> None:
     """A phone emitting `snapshot.request` as fast as it can; counts[0] requests queued, counts[1] snapshots."""
     threading.excepthook = lambda args: None  # its writer times out once the server stops reading it
-    phone = socketio.Client(reconnection=False)
+    phone = OrderedClient(reconnection=False)
 
     @phone.on("snapshot")
     def _snapshot(_data: object) -> None:

@@ -30,9 +30,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
-import socketio  # noqa: E402
 
 from server.process import ServerProcess  # noqa: E402
+from tests.support.ordered_client import OrderedClient  # noqa: E402
 from tests.support.world import PASSWORD, World, build_world  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -77,9 +77,9 @@ class SocketBoards:
         self.with_audio = False
         self._lock = threading.Lock()
         self._snapshots = threading.Semaphore(0)
-        self.clients: list[socketio.Client] = []
+        self.clients: list[OrderedClient] = []
         for index in range(count):
-            client = socketio.Client(reconnection=False)
+            client = OrderedClient(reconnection=False)
             client.on("snapshot", self._on_snapshot)
             client.on("ticket.called", self._listener(index == 0))
             client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-import socketio
 
 from bench import BOARD_TOKEN, KIOSK_TOKEN, SERVICES, BenchServer, percentile
 from bench.keepalive import Answer, KeepAlive
 from bench.lines import BENCH_PASSWORD, BENCH_SERVICE, BenchSite, add_bench_site
+from tests.support.ordered_client import OrderedClient
 
 MANAGER = ("manager", "demo-manager")
 
@@ -193,7 +193,7 @@ class CountingBoard:
         self.calls: set[str] = set()
         self.snapshots = 0
         self.snapshot_seen = threading.Event()
-        self.client = socketio.Client(reconnection=False)
+        self.client = OrderedClient(reconnection=False)
         self.client.on("ticket.called", self._called)
         self.client.on("snapshot", self._snapshot)
         self.client.connect(url, auth={"token": BOARD_TOKEN}, transports=["websocket"], wait_timeout=30)
@@ -209,7 +209,7 @@ class CountingBoard:
         """One board connecting: connect → its snapshot drawn (ms). A new connection each time: a connected
         socket may ask for one snapshot a second at most (issue 14), so asking again would measure the limit."""
         seen = threading.Event()
-        client = socketio.Client(reconnection=False)
+        client = OrderedClient(reconnection=False)
         client.on("snapshot", lambda _data: seen.set())
         began = time.perf_counter()
         try:

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 import requests
-import socketio
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from server.db import Database
 from server.models import Rating, Ticket, TicketEvent
 from server.process import ServerProcess
+from tests.support.ordered_client import OrderedClient
 from tests.support.world import PASSWORD, World
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -83,7 +83,7 @@ def open_console(browser, server: ServerProcess, username: str, number: int) -> 
 @contextmanager
 def board_listening(server: ServerProcess, world: World) -> Iterator[queue.Queue]:
     """A hall board (python-socketio client with the board's device token) collecting `ticket.called`."""
-    board = socketio.Client(reconnection=False)
+    board = OrderedClient(reconnection=False)
     calls: queue.Queue = queue.Queue()
     snapshots: queue.Queue = queue.Queue()
     board.on("ticket.called", calls.put)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import requests
-import socketio
 from playwright.sync_api import expect
 from sqlmodel import Session, select
 
@@ -21,6 +20,7 @@ from server.demo_history import fill_history
 from server.models import CounterService, Device
 from server.process import ServerProcess
 from tests.integration.test_print_jobs import PAPER_OUT, STATUS_OK, PrinterListener
+from tests.support.ordered_client import OrderedClient
 from tests.support.page_fit import overflowing_text, sideways_scroll
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -127,7 +127,7 @@ def test_a_printer_out_of_paper_and_a_board_that_drops_raise_alerts_on_the_live_
     kiosk = page.locator("#device-list li", has_text=PAPER_OUT_KIOSK)
     expect(kiosk).to_have_attribute("data-state", "unseen", timeout=SHOWN)
     expect(page.locator("#alerts")).to_be_hidden()
-    board = socketio.Client(reconnection=False)
+    board = OrderedClient(reconnection=False)
     board.connect(demo.url, auth={"token": "demo-board-hall"}, transports=["websocket"], wait_timeout=10)
     hall = page.locator("#device-list li", has_text="Màn hình tổng sảnh")
     expect(hall).to_have_attribute("data-state", "connected", timeout=SHOWN)

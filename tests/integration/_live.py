@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import socketio
 
+from tests.support.ordered_client import OrderedClient
 from tests.support.world import PASSWORD
 
 ROOT = Path(__file__).parents[2]
@@ -68,7 +68,7 @@ class Listener:
         names: tuple[str, ...] = ("snapshot", "ticket.called"),
         transports: list[str] | None = None,
     ) -> None:
-        self.client = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1)
+        self.client = OrderedClient(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1)
         self.events: dict[str, queue.Queue] = {name: queue.Queue() for name in names}
         for name in names:
             self.client.on(name, self.events[name].put)

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import requests
-import socketio
 from click.testing import CliRunner
 
 from server.commands import cli
@@ -33,6 +32,7 @@ from tests.integration.test_print_jobs import (
     configure_kiosk,
     same_image,
 )
+from tests.support.ordered_client import OrderedClient
 from tests.support.world import PASSWORD, World, build_world
 
 pytestmark = pytest.mark.slow
@@ -47,7 +47,7 @@ class Heard:
     def __init__(self, url: str, token: str) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
         self._changed = threading.Condition()
-        self.client = socketio.Client(reconnection=False)
+        self.client = OrderedClient(reconnection=False)
         for name in ("snapshot", "printer.status", "print.result"):
             self.client.on(name, self._keeper(name))
         self.client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)

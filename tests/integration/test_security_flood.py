@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import requests
-import socketio
 
 from server.process import ServerProcess
 from server.socket_limits import InboundLimiter
 from tests.support.api import bearer
+from tests.support.ordered_client import OrderedClient
 from tests.support.world import build_world
 
 
@@ -43,7 +43,7 @@ def test_a_snapshot_flood_does_not_freeze_the_server(tmp_path: Path) -> None:
     world = server.prepare(build_world)
     server.start()
     stop = threading.Event()
-    phone = socketio.Client(reconnection=False)
+    phone = OrderedClient(reconnection=False)
     try:
         issued = requests.post(
             f"{server.url}/api/v1/tickets", json={"service": "TP-A"}, headers=bearer(world.kiosk_token), timeout=10

@@ -20,6 +20,8 @@ from typing import Any
 
 import socketio
 
+from tests.support.ordered_client import OrderedClient
+
 CALLS = ("ticket.called", "ticket.recalled")
 STALE = timedelta(minutes=2)
 
@@ -57,7 +59,7 @@ class LiveBoard:
         self.asked = 0.0
         self.held: list[tuple[str, dict[str, Any]]] | None = []  # events held while a snapshot is on its way
         self.away = False  # the connection was lost; its next snapshot restarts the count
-        self.client = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2)
+        self.client = OrderedClient(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2)
         self.client.on("snapshot", self._on_snapshot)
         self.client.on("connect_error", self._on_refused)
         self.client.on("*", self._on_any)
