@@ -74,7 +74,12 @@ class Hub:
         self.lines.on_change = self.figures.changed
         self.snapshots = SnapshotGate(snapshot_interval, socketio.start_background_task, socketio.sleep)
         self.caps = ConnectionCaps(phones_per_token, phones_per_address)
-        self.outgoing = AfterAnswer(self.send, socketio.start_background_task, socketio.async_mode != "threading")
+        # After the answer only where one process numbers the events: its queue is the site's one order, so a call
+        # answered before another was asked is numbered and announced first. Processes sharing Redis number at send
+        # time, each from its own queue: a deferred call could be overtaken by one asked after it was answered on
+        # the other process (the two-process fault drill saw a board announce them so), so they send before answering.
+        deferred = socketio.async_mode != "threading" and isinstance(self.order, LocalOrder)
+        self.outgoing = AfterAnswer(self.send, socketio.start_background_task, deferred)
         self.inbound = InboundLimiter()
         self.inbound.install(socketio.server.eio, socketio.sleep)
         self.allowed_origins = frozenset(o.strip().rstrip("/").lower() for o in allowed_origins if o.strip())

@@ -8,14 +8,19 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import redis
 
 from tests.integration._live import Api
-from tests.scaleout.conftest import CLAIM_KEY, REDIS_PORT, redis_url
+from tests.scaleout.conftest import CLAIM_KEY, REDIS_PORT, pg_url, redis_url
 from tests.support.live_board import LiveBoard, wait_until
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
@@ -126,3 +131,58 @@ def test_two_processes_deliver_a_sites_events_to_every_board_in_order(scale_worl
         stop.set()
         for board in boards:
             board.close()
+
+
+HUB_SCRIPT = """
+import eventlet
+eventlet.monkey_patch()
+import json
+import sys
+from server.app import create_app
+from server.settings import load_settings
+
+instance, database, queue = sys.argv[1:4]
+app = create_app(load_settings(environ={}, instance_dir=instance, database_url=database, message_queue=queue))
+hub = app.extensions["luot"].hub
+log = []
+hub.outgoing.send = lambda events: log.append(("sent", events))
+def request():
+    hub.publish(["called"])
+    log.append(("answered", None))  # the answer is written without yielding
+eventlet.spawn(request).wait()
+eventlet.sleep(0)
+eventlet.sleep(0)
+print(json.dumps([step for step, _ in log]))
+app.extensions["luot"].close()
+"""
+
+
+@pytest.mark.parametrize("queue", [True, False], ids=["redis queue", "one process"])
+def test_with_a_redis_queue_a_transactions_events_are_numbered_before_the_answer(
+    queue: bool, shared_instance, pg_database, redis_db, tmp_path
+):
+    """Two processes number at send time, each from its own queue: a call sent after its answer could be numbered
+    after a call asked on the other process once it was answered. With a queue the hub sends first; alone, one
+    process's queue is the site's order, and the answer goes first (issue 13)."""
+    instance = tmp_path / "instance"
+    shutil.copytree(shared_instance, instance)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "ignore::DeprecationWarning",
+            "-c",
+            HUB_SCRIPT,
+            str(instance),
+            pg_url(*pg_database),
+            redis_url(redis_db) if queue else "",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    order = json.loads(done.stdout.strip().splitlines()[-1])
+    assert order == (["sent", "answered"] if queue else ["answered", "sent"]), order
