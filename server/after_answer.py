@@ -7,8 +7,8 @@ transaction's events and sends them from one green thread started for the purpos
 green thread next waits (after its answer is written), and being the only sender it keeps commit order. The
 boards hear the call a fraction of a millisecond later; the clerk's key press answers that much sooner.
 
-Only one process's own numbering (`server.event_order.LocalOrder`) is deferred: with several processes on a
-Redis queue, each numbers its events when it sends them, and a call deferred on one process could be numbered
+Only a process without a message queue defers: with several processes on a queue, each numbers its events
+when it sends them, and a call deferred on one process could be numbered
 after a call asked on the other once the first was answered (boards would announce them in that order). There the
 hub sends before answering, as before.
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room
+from socketio import PubSubManager
 from sqlmodel import select
 
 from server import direct_send
@@ -74,11 +75,12 @@ class Hub:
         self.lines.on_change = self.figures.changed
         self.snapshots = SnapshotGate(snapshot_interval, socketio.start_background_task, socketio.sleep)
         self.caps = ConnectionCaps(phones_per_token, phones_per_address)
-        # After the answer only where one process numbers the events: its queue is the site's one order, so a call
-        # answered before another was asked is numbered and announced first. Processes sharing Redis number at send
-        # time, each from its own queue: a deferred call could be overtaken by one asked after it was answered on
-        # the other process (the two-process fault drill saw a board announce them so), so they send before answering.
-        deferred = socketio.async_mode != "threading" and isinstance(self.order, LocalOrder)
+        # After the answer only without a message queue (one process): its queue is the site's one order, so a call
+        # answered before another was asked is numbered and announced first. Processes sharing a queue number at
+        # send time, each from its own queue: a deferred call could be overtaken by one asked after it was answered
+        # on the other process (the two-process fault drill saw a board announce them so): they send, then answer.
+        alone = not isinstance(manager, PubSubManager)
+        deferred = socketio.async_mode != "threading" and alone
         self.outgoing = AfterAnswer(self.send, socketio.start_background_task, deferred)
         self.inbound = InboundLimiter()
         self.inbound.install(socketio.server.eio, socketio.sleep)
