@@ -66,5 +66,26 @@ def test_the_ordered_client_hands_events_over_in_arrival_order(numbering_server:
 
 
 def test_the_librarys_client_can_swap_them_which_is_why_the_tests_do_not_use_it(numbering_server: str) -> None:
-    heard = _heard(socketio.Client(reconnection=False), numbering_server)
-    assert sorted(heard) == list(range(EVENTS)) and heard != list(range(EVENTS))
+    """The library's client runs each handler in a thread of its own: while the handler of event 0 is still at
+    work (here: until event 1 has been handled, bounded), the handler of event 1 runs and records first."""
+    heard: list[int] = []
+    first_handled = threading.Event()
+    done = threading.Event()
+
+    def numbered(data: dict[str, Any]) -> None:
+        if data["n"] == 0:
+            first_handled.wait(10)  # event 0's handler still busy while event 1 arrives
+        heard.append(data["n"])
+        if data["n"] == 1:
+            first_handled.set()
+        if len(heard) == EVENTS:
+            done.set()
+
+    client = socketio.Client(reconnection=False)
+    client.on("numbered", numbered)
+    client.connect(numbering_server, transports=["websocket"], wait_timeout=10)
+    try:
+        assert done.wait(20), f"heard {len(heard)} of {EVENTS}"
+    finally:
+        client.disconnect()
+    assert sorted(heard) == list(range(EVENTS)) and heard.index(1) < heard.index(0), heard[:5]
