@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -39,16 +39,21 @@ def numbering_server() -> Iterator[str]:
         thread.join(10)
 
 
-def _heard(client: socketio.Client, url: str) -> list[int]:
-    """The numbers in the order the handler recorded them; every even one takes the handler a millisecond first
-    (work a real handler does), which lets a later event's handler overtake it if they run side by side."""
+def _heard(
+    client: socketio.Client,
+    url: str,
+    busy: Callable[[int], None],
+    handled: Callable[[int], None] = lambda n: None,
+) -> list[int]:
+    """The numbers in the order the handler recorded them: `busy(n)` is the handler's work before it records n,
+    `handled(n)` what it does after."""
     heard: list[int] = []
     done = threading.Event()
 
     def numbered(data: dict[str, Any]) -> None:
-        if data["n"] % 2 == 0:
-            time.sleep(0.001)  # the handler's own work, not a synchronisation
+        busy(data["n"])
         heard.append(data["n"])
+        handled(data["n"])
         if len(heard) == EVENTS:
             done.set()
 
@@ -61,31 +66,29 @@ def _heard(client: socketio.Client, url: str) -> list[int]:
     return heard
 
 
+def _even_take_a_millisecond(n: int) -> None:
+    """Work a real handler does (not a synchronisation): a later event's handler would overtake it side by side."""
+    if n % 2 == 0:
+        time.sleep(0.001)
+
+
 def test_the_ordered_client_hands_events_over_in_arrival_order(numbering_server: str) -> None:
-    assert _heard(OrderedClient(reconnection=False), numbering_server) == list(range(EVENTS))
+    heard = _heard(OrderedClient(reconnection=False), numbering_server, _even_take_a_millisecond)
+    assert heard == list(range(EVENTS))
 
 
 def test_the_librarys_client_can_swap_them_which_is_why_the_tests_do_not_use_it(numbering_server: str) -> None:
     """The library's client runs each handler in a thread of its own: while the handler of event 0 is still at
     work (here: until event 1 has been handled, bounded), the handler of event 1 runs and records first."""
-    heard: list[int] = []
     first_handled = threading.Event()
-    done = threading.Event()
 
-    def numbered(data: dict[str, Any]) -> None:
-        if data["n"] == 0:
+    def busy(n: int) -> None:
+        if n == 0:
             first_handled.wait(10)  # event 0's handler still busy while event 1 arrives
-        heard.append(data["n"])
-        if data["n"] == 1:
-            first_handled.set()
-        if len(heard) == EVENTS:
-            done.set()
 
-    client = socketio.Client(reconnection=False)
-    client.on("numbered", numbered)
-    client.connect(numbering_server, transports=["websocket"], wait_timeout=10)
-    try:
-        assert done.wait(20), f"heard {len(heard)} of {EVENTS}"
-    finally:
-        client.disconnect()
+    def handled(n: int) -> None:
+        if n == 1:
+            first_handled.set()
+
+    heard = _heard(socketio.Client(reconnection=False), numbering_server, busy, handled)
     assert sorted(heard) == list(range(EVENTS)) and heard.index(1) < heard.index(0), heard[:5]
