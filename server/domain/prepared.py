@@ -8,9 +8,10 @@ on SQLite, executes the text on the transaction's DBAPI connection. Values go in
 execution would convert them. Other dialects (PostgreSQL) take the ordinary `connection.execute`.
 
 Shapes: `first(connection, params)` → the first row as a record (`types.SimpleNamespace`, the statement's column
-names as attributes) or None; `run(connection, params)` → None; `new_id(connection, params)` → the new row's id
-(an INSERT … RETURNING id). Errors: the DBAPI's own are raised as SQLAlchemy's (`IntegrityError`,
-`OperationalError`, …), as a Core execution raises them, so the Runner's handling holds on both paths.
+names as attributes) or None; `all(connection, params)` → every row as a record, in order; `run(connection,
+params)` → None; `new_id(connection, params)` → the new row's id (an INSERT … RETURNING id). Errors: the DBAPI's
+own are raised as SQLAlchemy's (`IntegrityError`, `OperationalError`, …), as a Core execution raises them, so the
+Runner's handling holds on both paths.
 """
 
 from __future__ import annotations
@@ -53,14 +54,17 @@ class Prepared:
         cursor = self._execute(connection, compiled, params)
         values = cursor.fetchone()
         cursor.close()
-        if values is None:
-            return None
-        return SimpleNamespace(
-            **{
-                name: value if convert is None else convert(value)
-                for name, convert, value in zip(compiled.names, compiled.result, values, strict=True)
-            }
-        )
+        return None if values is None else self._record(compiled, values)
+
+    def all(self, connection: Connection, params: Mapping[str, Any]) -> list[SimpleNamespace]:
+        """Every row of the result as records, in the statement's order."""
+        if connection.dialect.name != "sqlite":
+            return [SimpleNamespace(**row._mapping) for row in connection.execute(self.statement, dict(params))]
+        compiled = self._compiled(connection.dialect)
+        cursor = self._execute(connection, compiled, params)
+        rows = cursor.fetchall()
+        cursor.close()
+        return [self._record(compiled, values) for values in rows]
 
     def run(self, connection: Connection, params: Mapping[str, Any]) -> None:
         """Executes the statement, its result (if any) unread."""
@@ -74,6 +78,15 @@ class Prepared:
         row = self.first(connection, params)
         assert row is not None, "an INSERT … RETURNING id returns its row"
         return int(row.id)
+
+    @staticmethod
+    def _record(compiled: _Compiled, values: Sequence[Any]) -> SimpleNamespace:
+        return SimpleNamespace(
+            **{
+                name: value if convert is None else convert(value)
+                for name, convert, value in zip(compiled.names, compiled.result, values, strict=True)
+            }
+        )
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
         if self._sqlite is None:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from server.clock import local_date, local_midnight
 from server.domain.ordering import Candidate
+from server.domain.prepared import Prepared
 from server.domain.readmodels import CounterView, TicketView
 from server.domain.rules import SiteRules
 from server.domain.vocabulary import CALL_KINDS, TicketStatus
@@ -30,16 +31,18 @@ def _ids(name: str) -> Any:
     return bindparam(name, expanding=True)
 
 
-_SITE_SETTINGS = select(Site.settings).where(Site.id == bindparam("site_id"))
-_HOLIDAYS = select(col(Holiday.day)).where(Holiday.site_id == bindparam("site_id"))
+_SITE_SETTINGS = Prepared(select(Site.settings).where(Site.id == bindparam("site_id")))
+_HOLIDAYS = Prepared(select(col(Holiday.day)).where(Holiday.site_id == bindparam("site_id")))
 
 
 def site_rules(session: Session, site_id: int) -> SiteRules:
     """The site's rules, its calendar (the `holiday` table, kept in the administration's month calendar) folded
-    into `holidays` with any dates of the settings."""
-    rows = _rows(session, _SITE_SETTINGS, site_id=site_id)
-    settings = dict(rows[0][0] or {}) if rows else {}
-    closed = [day.isoformat() for (day,) in _rows(session, _HOLIDAYS, site_id=site_id)]
+    into `holidays` with any dates of the settings. Both reads are prebuilt statements (`prepared`): every issue
+    reads them."""
+    connection = session.connection()
+    row = _SITE_SETTINGS.first(connection, {"site_id": site_id})
+    settings = dict(row.settings or {}) if row is not None else {}
+    closed = [holiday.day.isoformat() for holiday in _HOLIDAYS.all(connection, {"site_id": site_id})]
     if closed:
         settings["holidays"] = sorted({*(settings.get("holidays") or ()), *closed})
     return SiteRules.from_settings(settings)

@@ -124,3 +124,28 @@ def test_parameters_it_cannot_send_as_core_would_are_refused(luot):
     in_list = Prepared(select(TICKET.c.id).where(TICKET.c.id.in_(bindparam("ids", expanding=True))))
     with luot.db.read() as session, pytest.raises(ValueError, match="expanding or callable"):
         in_list.first(session.connection(), {"ids": [1, 2]})
+
+
+def test_all_rows_come_in_order_as_core_reads_them_and_the_site_rules_fold_the_calendar(luot, world):
+    from server.domain.queries import site_rules
+    from server.models import Holiday, Site
+
+    with luot.db.write() as session:
+        site = session.get(Site, world.site_id)
+        site.settings = {**(site.settings or {}), "holidays": ["2026-09-02"]}
+        session.add(site)
+        session.add(Holiday(site_id=world.site_id, day=date(2027, 1, 1), name="Tết Dương lịch"))
+        session.add(Holiday(site_id=world.site_id, day=date(2026, 9, 2), name="Quốc khánh"))
+    for _ in range(3):
+        luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A")
+    by_number = Prepared(select(TICKET.c.id, TICKET.c.number, TICKET.c.issued_at).order_by(TICKET.c.number.desc()))
+    with luot.db.read() as session:
+        connection = session.connection()
+        raw = [vars(record) for record in by_number.all(connection, {})]
+        core = [dict(row._mapping) for row in connection.execute(by_number.statement)]
+        rules = site_rules(session, world.site_id)
+        nothing = Prepared(select(TICKET.c.id).where(TICKET.c.id == bindparam("id"))).all(connection, {"id": -1})
+    assert raw == core and len(raw) == 3 and raw[0]["number"] > raw[-1]["number"]
+    assert raw[0]["issued_at"].tzinfo is UTC
+    assert nothing == []
+    assert sorted(rules.holidays) == ["2026-09-02", "2027-01-01"]  # the table's and the settings', once
