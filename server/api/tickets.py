@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
@@ -29,6 +30,8 @@ from server.domain.vocabulary import AT_COUNTER, STAFF_ROLES, Channel, DeviceKin
 from server.extensions import limiter, ticket_rate_limit
 from server.models import Agency, Counter, CounterService, Rating, Service, Site, Ticket
 from server.payloads import outlook_dict, public_ticket
+
+log = logging.getLogger(__name__)
 
 
 class IssueRequest(BaseModel):
@@ -168,10 +171,17 @@ def issue() -> ResponseReturnValue:
 
 def issued(outcome: queueing.Outcome) -> dict[str, Any]:
     """The answer to a number taken (kiosk, staff, online): the ticket's details and line figures, and whether it
-    repeats one taken before with the same Idempotency-Key (`repeated`)."""
+    repeats one taken before with the same Idempotency-Key (`repeated`). Called after the commit, so it never
+    raises for the figures: without them the answer says no wait (`outlook_dict(None)`) rather than report a
+    ticket that exists as refused."""
     assert outcome.ticket is not None
     payload = ticket_details(None, outcome.ticket)
-    payload.update(figures(outcome.ticket), repeated=not outcome.created)
+    try:
+        payload.update(figures(outcome.ticket))
+    except Exception:  # the number is committed: the citizen gets it even when its figures cannot be told
+        log.exception("ticket %s was issued but its line figures failed", outcome.ticket.id)
+        payload.update(status=outcome.ticket.status, now_serving=None, **outlook_dict(None))
+    payload["repeated"] = not outcome.created
     return payload
 
 

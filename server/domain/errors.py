@@ -139,6 +139,14 @@ class InvalidTransfer(DomainError):
     code, status, message = "invalid_transfer", 400, N_("A ticket can only be transferred to another service.")
 
 
+class TicketOfEarlierDay(DomainError):
+    code, status, message = (
+        "ticket_of_earlier_day",
+        409,
+        N_("Number {number} belongs to an earlier day: it can only be finished or marked absent."),
+    )
+
+
 class RatingNotAllowed(DomainError):
     code, status, message = "rating_not_allowed", 409, N_("This ticket cannot be rated (not finished yet).")
 

@@ -207,11 +207,17 @@ def _new_ticket(
 def _repeat_of(
     session: Session, ticket: Ticket, now: datetime, service_code: str | None, appointment_code: str | None
 ) -> Outcome:
-    """The first answer again for a repeated request. Raises IdempotencyConflict (409) for another service."""
-    service = session.get(Service, ticket.origin_service_id)
-    same = (appointment_code is not None and ticket.channel == Channel.APPOINTMENT) or (
-        service is not None and service.code == service_code
-    )
+    """The first answer again for a repeated request: the same service, or the same appointment checked in, on the
+    same local day. Raises IdempotencyConflict (409) otherwise: a key used for another service or booking, or on
+    another day, names another request (a retry comes within moments, not after midnight)."""
+    if ticket.service_date != local_date(now):
+        raise errors.IdempotencyConflict()
+    if appointment_code is not None:
+        booking = session.exec(select(Appointment).where(Appointment.ticket_id == ticket.id)).first()
+        same = booking is not None and booking.code == normalised_code(appointment_code)
+    else:
+        service = session.get(Service, ticket.origin_service_id)
+        same = ticket.channel != Channel.APPOINTMENT and service is not None and service.code == service_code
     if not same:
         raise errors.IdempotencyConflict()
     return Outcome(ticket_view(session, ticket), [], created=False)

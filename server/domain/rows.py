@@ -53,6 +53,8 @@ _CLAIM = Prepared(
         clerk_id=bindparam("clerk_id"),
         called_at=bindparam("now"),
         first_called_at=func.coalesce(_TICKET.c.first_called_at, bindparam("now")),
+        recall_count=0,  # a new call: its own recalls (a transferred or returned citizen had used some)
+        started_at=None,  # and its own service: an earlier period (before a hold or transfer) is not this one
     )
     .returning(*_TICKET.c)
 )
@@ -113,8 +115,9 @@ def claim(
     connection: Connection, ticket_id: int, counter_id: int, clerk_id: int, now: datetime
 ) -> SimpleNamespace | None:
     """Calls a waiting ticket to the counter only if it is still waiting: one conditional UPDATE … RETURNING (on
-    PostgreSQL after taking its row lock, skipping a row another counter is claiming). The ticket as the UPDATE
-    left it, or None when another counter had it."""
+    PostgreSQL after taking its row lock, skipping a row another counter is claiming). The call starts afresh: its
+    recalls count from 0 (the recall limit applies per call) and `started_at` is cleared (the service time is this
+    call's). The ticket as the UPDATE left it, or None when another counter had it."""
     locking = connection.dialect.name == "postgresql"
     if locking and connection.execute(_LOCK_WAITING, {"ticket_id": ticket_id}).first() is None:
         return None

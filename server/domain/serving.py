@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from sqlalchemy import Connection
 from sqlmodel import Session, select
 
+from server.clock import local_date
 from server.domain import errors, rows
 from server.domain.counters import counter_changed, counter_of_clerk, current_ticket, held_by
 from server.domain.dossiers import add_codes
@@ -52,6 +53,7 @@ def _finish(session: Session, ticket: Ticket, counter: Counter, now: datetime, u
         ticket.started_at = now
         log_event(session, ticket, EventKind.STARTED, now, counter.id, user_id, flush=False, implicit=True)
     ticket.finished_at = now
+    ticket.clerk_id = user_id  # the clerk who served: after a takeover, not the one who called
     session.add(ticket)
     log_event(session, ticket, EventKind.FINISHED, now, counter.id, user_id, flush=False)  # no id needed: one flush
     counter.current_ticket_id = None
@@ -152,7 +154,8 @@ def _finish_row(
         ticket.started_at = now
         rows.append_event(connection, ticket, EventKind.STARTED, now, counter.id, user_id, implicit=True)
     ticket.finished_at = now
-    rows.save_ticket(connection, ticket, "status", "started_at", "finished_at")
+    ticket.clerk_id = user_id  # the clerk who served: after a takeover, not the one who called
+    rows.save_ticket(connection, ticket, "status", "started_at", "finished_at", "clerk_id")
     rows.append_event(connection, ticket, EventKind.FINISHED, now, counter.id, user_id)
     counter.current_ticket_id = None
     view = ticket_view(session, ticket, numbers)  # type: ignore[arg-type]  # a row reads as a Ticket
@@ -199,11 +202,22 @@ def _database_choices(session: Session, counter: Counter | SimpleNamespace, now:
 
 
 def _at_counter(session: Session, counter_id: int, user_id: int) -> tuple[Counter, Ticket]:
-    """The clerk's counter and the citizen at it. Raises UnknownCounter, WrongCounter, NoCurrentTicket."""
+    """The clerk's counter and the citizen at it, now in that clerk's hands (`clerk_id`: after a takeover the
+    clerk acting, who answers for the service, its rating and the export). Raises UnknownCounter, WrongCounter,
+    NoCurrentTicket."""
     counter = counter_of_clerk(session, counter_id, user_id)
     ticket = current_ticket(session, counter)
     assert ticket is not None
+    ticket.clerk_id = user_id
     return counter, ticket
+
+
+def _of_today(ticket: Ticket, now: datetime) -> None:
+    """Refuses to put back in a line a ticket of an earlier local day (a citizen at a counter across midnight):
+    the lines and call next hold today's tickets only, and the day close cancels earlier days' waiting and held
+    ones (`day_close`), so it would wait where nobody can call it. Raises TicketOfEarlierDay (409)."""
+    if ticket.service_date != local_date(now):
+        raise errors.TicketOfEarlierDay(number=ticket.display_number)
 
 
 def recall(session: Session, now: datetime, counter_id: int, user_id: int) -> Outcome:
@@ -236,7 +250,8 @@ def start(session: Session, now: datetime, counter_id: int, user_id: int) -> Out
         raise errors.NoCurrentTicket()
     ticket.status = advance(Action.START, ticket.status, ticket.display_number)
     ticket.started_at = now
-    rows.save_ticket(connection, ticket, "status", "started_at")  # statements, not a flush: every key press
+    ticket.clerk_id = user_id
+    rows.save_ticket(connection, ticket, "status", "started_at", "clerk_id")  # statements, not a flush: every press
     rows.append_event(connection, ticket, EventKind.STARTED, now, counter.id, user_id)
     rows.forget_loaded(session, set(), {ticket.id})
     view = ticket_view(session, ticket, {counter.id: counter.number})  # type: ignore[arg-type]  # a row reads as a Ticket
@@ -274,8 +289,9 @@ def no_show(session: Session, now: datetime, counter_id: int, user_id: int, reas
 def transfer(session: Session, now: datetime, counter_id: int, user_id: int, service_code: str) -> Outcome:
     """Send the current citizen to another service or agency of the site; they keep their place by original
     time (`queue_since`). Raises UnknownCounter, WrongCounter, NoCurrentTicket, UnknownService (404),
-    InvalidTransfer (400, the same service)."""
+    InvalidTransfer (400, the same service), TicketOfEarlierDay (409)."""
     counter, ticket = _at_counter(session, counter_id, user_id)
+    _of_today(ticket, now)
     target = service_by_code(session, counter.site_id, service_code)
     if target.id == ticket.service_id:
         raise errors.InvalidTransfer()
@@ -311,9 +327,10 @@ def transfer(session: Session, now: datetime, counter_id: int, user_id: int, ser
 
 def hold(session: Session, now: datetime, counter_id: int, user_id: int, note: str = "") -> Outcome:
     """Put the current citizen aside (e.g. to fetch a document; `note` ≤ 300 characters); the counter is free
-    again. Raises UnknownCounter, WrongCounter, NoCurrentTicket."""
+    again. Raises UnknownCounter, WrongCounter, NoCurrentTicket, TicketOfEarlierDay (409)."""
     counter, ticket = _at_counter(session, counter_id, user_id)
     ticket.status = advance(Action.HOLD, ticket.status, ticket.display_number)
+    _of_today(ticket, now)
     ticket.hold_note = note[:300]
     session.add(ticket)
     log_event(session, ticket, EventKind.HELD, now, counter.id, user_id, note=ticket.hold_note)
@@ -332,7 +349,7 @@ def return_ticket(session: Session, now: datetime, ticket_id: int, user_id: int)
     """A held citizen is back: the ticket waits again with its original time (so it comes up soon).
 
     Raises UnknownTicket (404), WrongCounter (403, the clerk holds no counter of the ticket's site),
-    InvalidTransition (409, not held).
+    InvalidTransition (409, not held), TicketOfEarlierDay (409).
     """
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
@@ -341,6 +358,7 @@ def return_ticket(session: Session, now: datetime, ticket_id: int, user_id: int)
     if counter is None or counter.site_id != ticket.site_id:
         raise errors.WrongCounter()
     ticket.status = advance(Action.RETURN, ticket.status, ticket.display_number)
+    _of_today(ticket, now)
     session.add(ticket)
     log_event(session, ticket, EventKind.RETURNED, now, counter.id, user_id)
     view = ticket_view(session, ticket)
