@@ -83,6 +83,14 @@ class Rule:
             return PRIORITY
         return ORDINARY
 
+    def extends_streak(self, priority: str, queue_since_us: int, appointment_us: int | None, now_us: int) -> bool:
+        """Whether calling this ticket at `now_us` is one more of a counter's priority calls in a row: a call of a
+        real priority class (`priority != ""`) ranked as such. Any other call ends the streak (back to 0): an
+        appointment inside its window, and every ordinary ticket — also one aged into the priority class, which is
+        the ordinary citizen the streak limit lets through (`SiteRules`: "the longest-waiting ordinary ticket goes
+        next"); were it counted, the limit would be reached again at once and pass over the next ordinary one."""
+        return bool(priority) and self.klass(priority, queue_since_us, appointment_us, now_us) == PRIORITY
+
 
 def _times(candidate: Candidate) -> tuple[int, int | None]:
     appointment = candidate.appointment_at
@@ -112,28 +120,43 @@ def call_order(
 ) -> list[Candidate]:
     """Candidates in the order a counter with `priority_streak` priority calls in a row should call them.
 
-    After `priority_streak_limit` priority calls in a row, when the first would be of the priority class, the
-    first ordinary-class ticket goes first instead (SiteRules)."""
+    Sorted by `sort_key`; then, after `priority_streak_limit` priority calls in a row, when the first would be of
+    the priority class, the longest-waiting ordinary ticket goes first instead (`SiteRules`, README "Call order":
+    "After 3 priority calls in a row at a counter the longest-waiting ordinary ticket goes next"). An ordinary
+    ticket is one with no priority class (`priority == ""`), whether or not it has aged into the priority class
+    (`ordinary_aging_minutes`): those that aged have waited longest, so they go before those that have not.
+    `projection.next_for` plays the same rule."""
     rule = Rule.of(rules)
     now_us = micros(now)
-    keyed = []
-    for candidate in candidates:
-        queue_since, appointment = _times(candidate)
-        klass = rule.klass(candidate.priority, queue_since, appointment, now_us)
-        keyed.append((sort_key(klass, queue_since, appointment, candidate.weight, candidate.id, now_us), candidate))
-    keyed.sort(key=lambda pair: pair[0])
+    keyed = sorted(((_key(candidate, rule, now_us), candidate) for candidate in candidates), key=lambda pair: pair[0])
     ordered = [candidate for _key, candidate in keyed]
     if priority_streak >= rule.streak_limit and keyed and keyed[0][0][0] == PRIORITY:
-        for index, (key, _candidate) in enumerate(keyed):
-            if key[0] == ORDINARY:
-                ordered.insert(0, ordered.pop(index))
-                break
+        _ordinary_first(ordered)
     return ordered
 
 
+def _key(candidate: Candidate, rule: Rule, now_us: int) -> tuple[int, ...]:
+    """The candidate's `sort_key` at `now_us`."""
+    queue_since, appointment = _times(candidate)
+    klass = rule.klass(candidate.priority, queue_since, appointment, now_us)
+    return sort_key(klass, queue_since, appointment, candidate.weight, candidate.id, now_us)
+
+
+def _ordinary_first(ordered: list[Candidate]) -> None:
+    """Moves the first ordinary ticket of `ordered` (a list in call order; ordinary: no priority class, aged or
+    not) to the front, in place — the longest-waiting ordinary ticket, as the streak limit wants. No-op without
+    one."""
+    for index, candidate in enumerate(ordered):
+        if not candidate.priority:
+            ordered.insert(0, ordered.pop(index))
+            return
+
+
 def counts_toward_streak(candidate: Candidate, now: datetime, rules: SiteRules) -> bool:
-    """A call of a real priority class (not an ordinary ticket aged into it) extends the streak."""
-    return ticket_class(candidate, now, rules) == PRIORITY and bool(candidate.priority)
+    """A call of a real priority class (not an ordinary ticket aged into it) extends the streak (`Rule.extends_streak`;
+    the projection counts with the same function)."""
+    queue_since, appointment = _times(candidate)
+    return Rule.of(rules).extends_streak(candidate.priority, queue_since, appointment, micros(now))
 
 
 def reasons(candidate: Candidate, now: datetime, rules: SiteRules) -> tuple[Reason, ...]:

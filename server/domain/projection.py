@@ -203,8 +203,40 @@ class LineIndex:
 
 
 def next_for(groups: LineIndex, counter_id: int, now_us: int, rule: Rule, streak: int) -> int | None:
-    """The id of the ticket Call next gives this counter at `now_us` (exactly `ordering.call_order(...)[0]`)."""
+    """The id of the ticket Call next gives this counter at `now_us` (exactly `ordering.call_order(...)[0]`): the
+    first appointment inside its window, else the best key of the heads of the priority and ordinary lanes — or,
+    after `streak_limit` priority calls in a row when that best is of the priority class, the best head of the
+    ordinary lanes (the longest-waiting ordinary ticket, aged or not: `ordering.call_order`)."""
     lanes = groups.of_counter.get(counter_id, ())
+    slot = _first_in_window(groups, lanes, now_us, rule)
+    if slot is not None:
+        return slot
+    best_priority: tuple | None = None
+    best_ordinary: tuple | None = None
+    for weight, services in lanes:
+        priority = groups.priority[services]
+        if priority:
+            queue_since, ticket_id = priority[0]
+            key = sort_key(PRIORITY, queue_since, None, weight, ticket_id, now_us)
+            best_priority = key if best_priority is None or key < best_priority else best_priority
+        ordinary = groups.ordinary[services]
+        if ordinary:  # a lane's head is its best ordinary ticket: one weight, and aged ones are the oldest
+            queue_since, ticket_id = ordinary[0]
+            klass = PRIORITY if rule.aged(queue_since, now_us) else ORDINARY
+            key = sort_key(klass, queue_since, None, weight, ticket_id, now_us)
+            best_ordinary = key if best_ordinary is None or key < best_ordinary else best_ordinary
+    best = min((key for key in (best_priority, best_ordinary) if key is not None), default=None)
+    if best is None:
+        return None
+    if streak >= rule.streak_limit and best[0] == PRIORITY and best_ordinary is not None:
+        return best_ordinary[-1]
+    return best[-1]
+
+
+def _first_in_window(
+    groups: LineIndex, lanes: Iterable[tuple[int, frozenset[int]]], now_us: int, rule: Rule
+) -> int | None:
+    """The id of the ticket with the earliest slot whose window is open at `now_us` in these lanes, if any."""
     best_slot: tuple[int, int] | None = None
     for _weight, services in lanes:
         slots = groups.appointments[services]
@@ -214,33 +246,7 @@ def next_for(groups: LineIndex, counter_id: int, now_us: int, rule: Rule, streak
                 slot = slots[index]
                 if best_slot is None or slot < best_slot:
                     best_slot = slot
-    if best_slot is not None:
-        return best_slot[1]
-    best: tuple | None = None
-    first_ordinary: tuple | None = None
-    for weight, services in lanes:
-        priority = groups.priority[services]
-        if priority:
-            queue_since, ticket_id = priority[0]
-            key = sort_key(PRIORITY, queue_since, None, weight, ticket_id, now_us)
-            best = key if best is None or key < best else best
-        ordinary = groups.ordinary[services]
-        if ordinary:
-            queue_since, ticket_id = ordinary[0]
-            klass = PRIORITY if rule.aged(queue_since, now_us) else ORDINARY
-            key = sort_key(klass, queue_since, None, weight, ticket_id, now_us)
-            best = key if best is None or key < best else best
-            if streak >= rule.streak_limit:
-                index = ordinary.bisect_left((now_us - rule.aging_us + 1, _LOW)) if rule.aging_us else 0
-                if index < len(ordinary):
-                    queue_since, ticket_id = ordinary[index]
-                    key = sort_key(ORDINARY, queue_since, None, weight, ticket_id, now_us)
-                    first_ordinary = key if first_ordinary is None or key < first_ordinary else first_ordinary
-    if best is None:
-        return None
-    if streak >= rule.streak_limit and best[0] == PRIORITY and first_ordinary is not None:
-        return first_ordinary[-1]
-    return best[-1]
+    return None if best_slot is None else best_slot[1]
 
 
 def _class_changes(tickets: Iterable[LineTicket], now_us: int, rule: Rule) -> int:
@@ -285,8 +291,8 @@ def _play(
             continue
         ticket = tickets[ticket_id]
         groups.remove(ticket)
-        klass = rule.klass(ticket.priority, ticket.queue_since_us, ticket.appointment_us, now_us + at)
-        streak[counter_id] = streak[counter_id] + 1 if klass == PRIORITY and ticket.priority else 0
+        extends = rule.extends_streak(ticket.priority, ticket.queue_since_us, ticket.appointment_us, now_us + at)
+        streak[counter_id] = streak[counter_id] + 1 if extends else 0
         calls.append((ticket_id, counter_id, at))
         heapq.heappush(free, (at + typical_us.get(ticket.service_id, default_us), counter_id))
     return calls, ran_out

@@ -17,8 +17,9 @@ class SiteRules:
     Call order for a counter: (1) appointments within their slot window; (2) priority tickets and
     ordinary tickets that have waited `ordinary_aging_minutes` or more; (3) other ordinary tickets.
     After `priority_streak_limit` priority calls in a row at a counter, the longest-waiting ordinary
-    ticket goes next, so priority never starves ordinary citizens. Within a class: longest weighted
-    wait first (wait × the counter's weight for the service); a transferred ticket keeps its time.
+    ticket goes next — one with no priority class, those aged past `ordinary_aging_minutes` first — and
+    its call starts the count again, so priority never starves ordinary citizens. Within a class: longest
+    weighted wait first (wait × the counter's weight for the service); a transferred ticket keeps its time.
     Services take citizens within their opening hours, never on the site's `holidays`, unless the site sets
     `issue_outside_hours` (demonstrations).
     """

@@ -254,3 +254,28 @@ def test_the_projection_follows_the_clock_in_whole_microseconds(halls):
     now = hall.clock.now()
     projection = hall.lines.site(hall.site_id, now).projection(now)
     assert projection.at_us == micros(now)
+
+
+@pytest.mark.parametrize(
+    ("elderly", "expected"),
+    [(3, ["P1", "P2", "P3", "X", "Y"]), (5, ["P1", "P2", "P3", "X", "P4", "P5", "Y"])],
+)
+def test_after_the_streak_the_aged_ordinary_citizen_goes_before_one_just_issued(halls, elderly, expected):
+    """D5 through Call next: elderly P1…, ordinary X, 33 minutes, ordinary Y. After three priority calls the
+    longest-waiting ordinary citizen (X, aged into the priority class) goes next, not Y; X's call ends the streak,
+    so further elderly citizens come before Y. The projection promises that very order."""
+    plan = Plan(
+        1,
+        [({0: 1}, "open")],
+        {"priority_streak_limit": 3, "ordinary_aging_minutes": 30},
+        [("priority", 0, 0)] * elderly + [("issue", 0, 0), ("wait", 33), ("issue", 0, 0)],
+    )
+    hall = halls(plan)
+    hall.play()
+    now = hall.clock.now()
+    line = hall.lines.site(hall.site_id, now)
+    names = dict(zip(sorted(line.waiting), [f"P{i}" for i in range(1, elderly + 1)] + ["X", "Y"], strict=True))
+    projected = [names[ticket_id] for ticket_id, _counter, _at in line.projection(now).sequence]
+    _forecasts, calls = _replay(hall)
+    assert projected == expected
+    assert [names[ticket_id] for ticket_id, _counter in calls] == expected

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.domain.ordering import Candidate, call_order, instant, micros
+from server.domain.ordering import Candidate, call_order, counts_toward_streak, instant, micros
 from server.domain.projection import LineCounter, LineIndex, LineTicket, next_for, project
 from server.domain.rules import SiteRules
 
@@ -129,3 +129,53 @@ def test_a_shared_counter_puts_other_services_tickets_ahead():
     projection = project(tickets, counters, {1: 6 * MINUTE, 2: 6 * MINUTE, 3: 6 * MINUTE}, NOW_US, SiteRules())
     assert [projection.forecasts[i].ahead for i in range(1, 7)] == [0, 1, 2, 3, 4, 5]
     assert [projection.forecasts[i].call_in_us for i in range(1, 7)] == [0, 0, 0] + [6 * MINUTE] * 3
+
+
+def _call_next_play(tickets: list[LineTicket], counter: LineCounter, typical_us: int, rules: SiteRules) -> list[int]:
+    """The reference play of one calling counter: each time it is free it takes `call_order(...)[0]` and moves its
+    streak as Call next does (`counts_toward_streak`), then keeps the citizen `typical_us`."""
+    left = [_candidate(t, counter.weights[t.service_id]) for t in tickets if t.service_id in counter.weights]
+    streak, at, calls = counter.priority_streak, NOW, []
+    while left:
+        chosen = call_order(left, at, rules, streak)[0]
+        streak = streak + 1 if counts_toward_streak(chosen, at, rules) else 0
+        left.remove(chosen)
+        calls.append(chosen.id)
+        at += timedelta(microseconds=typical_us)
+    return calls
+
+
+def _sequence(tickets: list[LineTicket], counter: LineCounter, typical_us: int, rules: SiteRules) -> list[int]:
+    projection = project(tickets, [counter], {t.service_id: typical_us for t in tickets}, NOW_US, rules)
+    return [ticket_id for ticket_id, _counter, _at in projection.sequence]
+
+
+def test_after_the_streak_the_projection_calls_the_aged_ordinary_ticket_before_a_new_one():
+    """D5: elderly P1–P3, ordinary X, 33 minutes, ordinary Y. Call next and the projection both give P1, P2, P3, X,
+    Y — the longest-waiting ordinary ticket after the streak — and then, the streak ended by X, P4 and P5 before
+    the next ordinary ticket."""
+    rules = SiteRules(priority_streak_limit=3, ordinary_aging_minutes=30)
+    counter = LineCounter(1, {1: 1}, calling=True)
+    elderly = [LineTicket(i, 1, "elderly", NOW_US - (34 * MINUTE - i)) for i in range(1, 6)]
+    aged, new = LineTicket(6, 1, "", NOW_US - 33 * MINUTE), LineTicket(7, 1, "", NOW_US)
+    for line, expected in ([*elderly[:3], aged, new], [1, 2, 3, 6, 7]), ([*elderly, aged, new], [1, 2, 3, 6, 4, 5, 7]):
+        assert _call_next_play(line, counter, 4 * MINUTE, rules) == expected
+        assert _sequence(line, counter, 4 * MINUTE, rules) == expected
+        groups = LineIndex([counter])
+        for ticket in line[3:]:  # what is left once the first three are called
+            groups.add(ticket)
+        assert next_for(groups, 1, NOW_US, _rule(rules), 3) == 6
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines())
+def test_one_counter_s_projected_sequence_is_call_next_played_again_and_again(line):
+    """The projection's calls for a lone calling counter are Call next's, one after the other, streak included."""
+    tickets, counters, typical, rules = line
+    counter = LineCounter(1, counters[0].weights, calling=True, priority_streak=counters[0].priority_streak)
+    served = [t for t in tickets if t.service_id in counter.weights]
+    one_typical = typical[1]
+    for ticket in served:
+        typical[ticket.service_id] = one_typical
+    projection = project(served, [counter], typical, NOW_US, rules)
+    assert [t for t, _c, _a in projection.sequence] == _call_next_play(served, counter, one_typical, rules)
