@@ -1,9 +1,11 @@
 // The dossier-code field of the console: the clerk types or scans the one-stop software's dossier code (mã hồ
 // sơ) of the citizen at the counter and presses Enter (or Add); several codes may be attached to one ticket.
-// POST /api/v1/counters/<id>/dossiers answers with all of the ticket's codes, listed under the field.
+// POST /api/v1/counters/<id>/dossiers answers with all of the ticket's codes, listed under the field. The code
+// names the ticket it is for: if another console has moved the counter on, the server refuses (ticket_changed)
+// and `onTicketChanged(error)` lets the console say so and read the counter again (which empties this field).
 import { $, api, showMessage } from "./_common.js";
 
-export function dossierField(counterId) {
+export function dossierField(counterId, { onTicketChanged = () => {} } = {}) {
   const form = $("#dossier-form");
   const input = $("#dossier-code");
   const list = $("#dossier-list");
@@ -23,12 +25,14 @@ export function dossierField(counterId) {
     const code = input.value.trim();
     if (!code || ticketId === null) return;
     try {
-      const data = await api("POST", `/api/v1/counters/${counterId}/dossiers`, { dossiers: [code] });
+      const body = { ticket_id: ticketId, dossiers: [code] };
+      const data = await api("POST", `/api/v1/counters/${counterId}/dossiers`, body);
       draw(data.dossiers);
       input.value = "";
       note.hidden = true;
     } catch (error) {
-      showMessage(note, error.message, true);
+      if (error.code === "ticket_changed") onTicketChanged(error);
+      else showMessage(note, error.message, true);
     }
   });
 

@@ -92,6 +92,10 @@ const SUCCESS = {
   "no-show": "no_show_msg", hold: "held_msg", pause: "paused_msg", resume: "resumed_msg",
 };
 
+// The actions on the citizen at the counter: each names the ticket the console shows (`ticket_id`, null for
+// nobody), so the server refuses it (409 ticket_changed) when another console has moved the counter on.
+const AT_COUNTER = new Set(["next", "recall", "start", "finish", "no-show", "transfer", "hold"]);
+
 function consolePage() {
   const counterId = Number(document.body.dataset.counterId);
   const siteId = Number(document.body.dataset.siteId);
@@ -121,7 +125,9 @@ function consolePage() {
 
   const serverNow = () => Date.now() + state.offset;
   const { render, renderClock, enabled, serviceName, lastRecallNext } = consoleView(state, buttons);
-  const dossiers = dossierField(counterId);
+  const dossiers = dossierField(counterId, { onTicketChanged: ticketChanged });
+  const shownId = () => (state.current ? state.current.id : null);
+  let holdFor = null; // the ticket shown when the hold dialog opened
 
   // ---------------------------------------------------------------- state from the server
 
@@ -236,16 +242,19 @@ function consolePage() {
 
   // ---------------------------------------------------------------- actions
 
-  async function act(action, body = {}) {
+  /** Sends `action`; one on the citizen at the counter names `ticketId` (by default the one shown now). */
+  async function act(action, body = {}, ticketId = shownId()) {
     if (!enabled(action === "resume" ? "pause" : action)) return;
     state.busy = true;
     render();
     // Read before the request: its live events (sent as the transaction commits) may clear it before the answer.
     const before = state.current;
+    const sent = AT_COUNTER.has(action) ? { ...body, ticket_id: ticketId } : body;
     try {
-      answered(action, await api("POST", `/api/v1/counters/${counterId}/${action}`, body), before);
+      answered(action, await api("POST", `/api/v1/counters/${counterId}/${action}`, sent), before);
     } catch (error) {
-      showMessage(message, error.message, true);
+      if (error.code === "ticket_changed") ticketChanged(error);
+      else showMessage(message, error.message, true);
       if (error.code === "wrong_counter") state.mine = false;
     } finally {
       state.busy = false;
@@ -283,6 +292,13 @@ function consolePage() {
     return t(lastRecallNext(ticket) ? "recalled_last_msg" : "recalled_msg", { number });
   }
 
+  /** The server refused an action naming a ticket no longer at the counter (another console of the clerk moved it
+   * on, or its live update is still on its way): say so — the message names who is there now — and read again. */
+  function ticketChanged(error) {
+    showMessage(message, error.message, true);
+    refresh();
+  }
+
   function runQueued() {
     const next = state.queued;
     state.queued = null;
@@ -314,9 +330,13 @@ function consolePage() {
       return;
     }
     if (!enabled(action)) return;
-    if (action === "transfer") openTransfer(state, (service) => act("transfer", { service }));
-    else if (action === "hold") openDialog($("#hold-dialog"), $("#hold-note"));
-    else if (action === "pause") {
+    if (action === "transfer") {
+      const shown = shownId(); // the citizen the clerk chose to transfer, whatever arrives while choosing
+      openTransfer(state, (service) => act("transfer", { service }, shown));
+    } else if (action === "hold") {
+      holdFor = shownId();
+      openDialog($("#hold-dialog"), $("#hold-note"));
+    } else if (action === "pause") {
       if (state.counter.status === "paused") act("resume");
       else openDialog($("#pause-dialog"), $("#pause-reason"));
     } else act(action);
@@ -342,7 +362,7 @@ function consolePage() {
     });
   }
 
-  wireDialog($("#hold-dialog"), () => act("hold", { note: $("#hold-note").value.trim() }));
+  wireDialog($("#hold-dialog"), () => act("hold", { note: $("#hold-note").value.trim() }, holdFor));
   wireDialog($("#pause-dialog"), () => act("pause", { reason: $("#pause-reason").value.trim() }));
   wireDialog($("#transfer-dialog"), () => {});
 

@@ -1,4 +1,9 @@
-"""The clerk's actions on a counter: open, call next, recall, start, finish, no-show, transfer, hold, pause."""
+"""The clerk's actions on a counter: open, call next, recall, start, finish, no-show, transfer, hold, pause.
+
+The actions on the citizen at the counter (next, recall, start, finish, dossiers, no-show, transfer, hold) take an
+optional `ticket_id` in their body: the ticket the console shows (null: nobody). When it is given and another
+ticket is at the counter, the action is refused with 409 `ticket_changed`, changing nothing; without it they act
+on whoever is at the counter (API clients of before)."""
 
 from __future__ import annotations
 
@@ -26,15 +31,32 @@ class OpenRequest(BaseModel):
     takeover: bool = False
 
 
-class DossiersRequest(BaseModel):
+class AtCounterRequest(BaseModel):
+    """`{ticket_id?: int | null}`: the ticket the caller believes is at the counter (null: nobody)."""
+
+    ticket_id: int | None = Field(
+        default=None,
+        ge=1,
+        strict=True,  # an id: not `true`, "5" or 5.0
+        description="The ticket the caller shows at the counter (null: nobody). When another ticket (or nobody) is at "
+        "the counter, the action is refused with 409 `ticket_changed` and nothing changes. Left out: the action "
+        "acts on whoever is at the counter.",
+    )
+
+    def names_ticket(self) -> bool:
+        """Whether `ticket_id` was given (null included), i.e. the action is to be refused if it changed."""
+        return "ticket_id" in self.model_fields_set
+
+
+class DossiersRequest(AtCounterRequest):
     dossiers: list[str] = Field(default_factory=list, max_length=20)
 
 
-class TransferRequest(BaseModel):
+class TransferRequest(AtCounterRequest):
     service: str = Field(min_length=1, max_length=32)
 
 
-class HoldRequest(BaseModel):
+class HoldRequest(AtCounterRequest):
     note: str = Field(default="", max_length=300)
 
 
@@ -53,6 +75,24 @@ def _action(counter_id: int, use_case: Callable[..., queueing.Outcome], **kwargs
     principal = require(staff_roles=STAFF_ROLES)
     outcome = luot().run(use_case, counter_id, principal.id, **kwargs)
     return _respond(counter_id, outcome)
+
+
+def _run_at_counter(
+    counter_id: int, use_case: Callable[..., queueing.Outcome], body: AtCounterRequest, *args: Any, **kwargs: Any
+) -> queueing.Outcome:
+    """Runs an action on the citizen at the counter for the signed-in clerk; when the body names a ticket, in the
+    same transaction, first refuses (TicketChanged, 409) unless that ticket is the one at the counter."""
+    principal = require(staff_roles=STAFF_ROLES)
+    if body.names_ticket():
+        use_case, kwargs = queueing.expecting_ticket(use_case), {**kwargs, "ticket_id": body.ticket_id}
+    return luot().run(use_case, counter_id, principal.id, *args, **kwargs)
+
+
+def _at_counter_action(
+    counter_id: int, use_case: Callable[..., queueing.Outcome], body: AtCounterRequest, **kwargs: Any
+) -> ResponseReturnValue:
+    """`_run_at_counter`, answered as every clerk action is (`_respond`)."""
+    return _respond(counter_id, _run_at_counter(counter_id, use_case, body, **kwargs))
 
 
 def _line_of(counter_id: int) -> SiteLine:
@@ -111,8 +151,9 @@ def close_counter(counter_id: int) -> ResponseReturnValue:
 
 @api.post("/counters/<int:counter_id>/next")
 def call_next(counter_id: int) -> ResponseReturnValue:
-    principal = require(staff_roles=STAFF_ROLES)
-    outcome = luot().run(queueing.call_next, counter_id, principal.id)
+    """Finish the citizen being served and call the next (`{ticket_id?}`: the one the console shows, null: nobody)."""
+    body = parse_body(AtCounterRequest)
+    outcome = _run_at_counter(counter_id, queueing.call_next, body)
     if outcome.ticket is None:  # the served citizen is finished (that is committed), but nobody waits: say both
         finished = next(event.ticket for event in outcome.events if isinstance(event, TicketFinished))
         nobody = errors.NoTicketWaiting()
@@ -129,49 +170,48 @@ def call_next(counter_id: int) -> ResponseReturnValue:
 
 @api.post("/counters/<int:counter_id>/recall")
 def recall(counter_id: int) -> ResponseReturnValue:
-    return _action(counter_id, queueing.recall)
+    return _at_counter_action(counter_id, queueing.recall, parse_body(AtCounterRequest))
 
 
 @api.post("/counters/<int:counter_id>/start")
 def start(counter_id: int) -> ResponseReturnValue:
-    return _action(counter_id, queueing.start)
+    return _at_counter_action(counter_id, queueing.start, parse_body(AtCounterRequest))
 
 
 @api.post("/counters/<int:counter_id>/finish")
 def finish(counter_id: int) -> ResponseReturnValue:
-    """Finish the citizen at the counter, attaching the dossier codes given (`{dossiers?: [code, …]}`)."""
+    """Finish the citizen at the counter, attaching the dossier codes given (`{ticket_id?, dossiers?: [code, …]}`)."""
     body = parse_body(DossiersRequest)
-    return _action(counter_id, queueing.finish, dossiers=body.dossiers)
+    return _at_counter_action(counter_id, queueing.finish, body, dossiers=body.dossiers)
 
 
 @api.post("/counters/<int:counter_id>/dossiers")
 def attach_dossiers(counter_id: int) -> ResponseReturnValue:
-    """Attach dossier codes (mã hồ sơ) to the citizen at the counter; answers with all of the ticket's codes."""
+    """Attach dossier codes (mã hồ sơ) to the citizen at the counter (`{ticket_id?, dossiers}`); answers with all of
+    the ticket's codes."""
     body = parse_body(DossiersRequest)
-    principal = require(staff_roles=STAFF_ROLES)
-    ctx = luot()
-    outcome = ctx.run(queueing.attach_dossiers, counter_id, principal.id, body.dossiers)
+    outcome = _run_at_counter(counter_id, queueing.attach_dossiers, body, body.dossiers)
     assert outcome.ticket is not None
-    with ctx.db.read() as db_session:
+    with luot().db.read() as db_session:
         codes = dossier_codes(db_session, outcome.ticket.id)
     return jsonify({"ticket": public_ticket(outcome.ticket), "dossiers": codes})
 
 
 @api.post("/counters/<int:counter_id>/no-show")
 def no_show(counter_id: int) -> ResponseReturnValue:
-    return _action(counter_id, queueing.no_show)
+    return _at_counter_action(counter_id, queueing.no_show, parse_body(AtCounterRequest))
 
 
 @api.post("/counters/<int:counter_id>/transfer")
 def transfer(counter_id: int) -> ResponseReturnValue:
     body = parse_body(TransferRequest)
-    return _action(counter_id, queueing.transfer, service_code=body.service)
+    return _at_counter_action(counter_id, queueing.transfer, body, service_code=body.service)
 
 
 @api.post("/counters/<int:counter_id>/hold")
 def hold(counter_id: int) -> ResponseReturnValue:
     body = parse_body(HoldRequest)
-    return _action(counter_id, queueing.hold, note=body.note)
+    return _at_counter_action(counter_id, queueing.hold, body, note=body.note)
 
 
 @api.post("/counters/<int:counter_id>/pause")

@@ -9,7 +9,14 @@ from flask.typing import ResponseReturnValue
 
 from server.api import api
 from server.api.auth_routes import Credentials
-from server.api.counters import DossiersRequest, HoldRequest, OpenRequest, PauseRequest, TransferRequest
+from server.api.counters import (
+    AtCounterRequest,
+    DossiersRequest,
+    HoldRequest,
+    OpenRequest,
+    PauseRequest,
+    TransferRequest,
+)
 from server.api.openapi_schemas import answers, components, counter_answer
 from server.api.tickets import IssueRequest, RatingRequest
 from server.identity.openapi_paths import identity_answers, identity_paths
@@ -46,21 +53,26 @@ def _path_param(name: str, kind: str = "integer") -> dict[str, Any]:
 
 
 COUNTER = [_path_param("counter_id")]
+#: Said of every action on the citizen at the counter (the body's `ticket_id` is described in its schema).
+NAMES_TICKET = "; with `ticket_id`, refused (409 `ticket_changed`, nothing done) unless that ticket is at the counter"
 COUNTER_ACTIONS = {
     "open": ("Take the counter (takeover=true to take one left open by a crashed browser)", OpenRequest),
     "close": ("Leave the counter", None),
     "next": (
         "Call the next citizen (finishes the one being served; if nobody waits, 200 with ticket null, "
-        "`finished` and a `notice`)",
-        None,
+        "`finished` and a `notice`)" + NAMES_TICKET,
+        AtCounterRequest,
     ),
-    "recall": ("Call the current ticket again", None),
-    "start": ("Start serving the called citizen", None),
-    "finish": ("Finish the current service, attaching the dossier codes given", DossiersRequest),
-    "dossiers": ("Attach dossier codes (mã hồ sơ) to the citizen at the counter", DossiersRequest),
-    "no-show": ("The called citizen did not come", None),
-    "transfer": ("Send the citizen to another service or agency, keeping their original time", TransferRequest),
-    "hold": ("Put the citizen aside (fetching a document)", HoldRequest),
+    "recall": ("Call the current ticket again" + NAMES_TICKET, AtCounterRequest),
+    "start": ("Start serving the called citizen" + NAMES_TICKET, AtCounterRequest),
+    "finish": ("Finish the current service, attaching the dossier codes given" + NAMES_TICKET, DossiersRequest),
+    "dossiers": ("Attach dossier codes (mã hồ sơ) to the citizen at the counter" + NAMES_TICKET, DossiersRequest),
+    "no-show": ("The called citizen did not come" + NAMES_TICKET, AtCounterRequest),
+    "transfer": (
+        "Send the citizen to another service or agency, keeping their original time" + NAMES_TICKET,
+        TransferRequest,
+    ),
+    "hold": ("Put the citizen aside (fetching a document)" + NAMES_TICKET, HoldRequest),
     "pause": ("Pause the counter (break)", PauseRequest),
     "resume": ("Resume the counter", None),
 }

@@ -123,6 +123,25 @@ class TicketStillCalled(DomainError):
     )
 
 
+class TicketChanged(DomainError):
+    """The console named a ticket (`ticket_id`) that is no longer the one at the counter: another console of the
+    clerk, or a live update not yet arrived. Raise it through `at_counter_now` (the number at the counter now)."""
+
+    code, status, message = (
+        "ticket_changed",
+        409,
+        N_("The counter has changed meanwhile: number {number} is at it now. Nothing was done; check and try again."),
+    )
+    NOBODY: ClassVar[str] = N_(
+        "The counter has changed meanwhile: nobody is at it now. Nothing was done; check and try again."
+    )
+
+    @classmethod
+    def at_counter_now(cls, number: str | None) -> TicketChanged:
+        """The refusal naming `number`, the display number at the counter now (None: nobody is)."""
+        return cls(number=number) if number is not None else cls(cls.NOBODY)
+
+
 class InvalidTransition(DomainError):
     code, status, message = "invalid_transition", 409, N_("Ticket {number} cannot be {action} now.")
 

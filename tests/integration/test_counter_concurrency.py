@@ -181,3 +181,45 @@ def test_a_double_press_of_call_next_calls_one_citizen(served_world):
     finally:
         for tab in tabs:
             tab.close()
+
+
+def implicit_starts(server: ServerProcess) -> list[int]:
+    """Tickets whose service was started by their Finish (or a Call next): finished without Start."""
+    db = Database(server.settings())
+    try:
+        with db.read() as session:
+            started = session.exec(select(TicketEvent).where(TicketEvent.kind == "started")).all()
+    finally:
+        db.dispose()
+    return [event.ticket_id for event in started if event.data.get("implicit")]
+
+
+def test_two_consoles_naming_the_citizen_served_never_finish_the_next_one_unseen(served_world):
+    """Report H2, D4 (its racy form): one console's Call next and the other's Finish, both for the served citizen X,
+    at once. Whichever comes second names a ticket no longer at the counter and is refused; the citizen called
+    after X is never finished without coming to the desk."""
+    server, world = served_world
+    counter_id = world.counters["c1"]
+    path = f"/api/v1/counters/{counter_id}"
+    tabs = [Console(server.url, "clerk1") for _ in range(2)]  # the same clerk: two tabs, or two PCs
+    try:
+        assert tabs[0].post(f"{path}/open").status_code == 200
+        for _ in range(ROUNDS):
+            x, y = issue(server.url, world), issue(server.url, world)
+            assert tabs[0].post(f"{path}/next", {"ticket_id": None}).json()["ticket"]["id"] == x
+            assert tabs[0].post(f"{path}/start", {"ticket_id": x}).status_code == 200
+            named = {"ticket_id": x}  # both consoles show X
+            answers = at_once(
+                lambda b=named: tabs[1].post(f"{path}/next", b), lambda b=named: tabs[0].post(f"{path}/finish", b)
+            )
+            assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+            refused = next(a for a in answers if a.status_code == 409)
+            assert refused.json()["error"]["code"] == "ticket_changed"
+            if answers[0].status_code != 200:  # the Finish came first: nobody at the counter, Y still waits
+                assert tabs[0].post(f"{path}/next", {"ticket_id": None}).json()["ticket"]["id"] == y
+            assert tabs[0].post(f"{path}/start", {"ticket_id": y}).json()["ticket"]["status"] == "serving"
+            assert tabs[0].post(f"{path}/finish", {"ticket_id": y}).status_code == 200
+        assert implicit_starts(server) == []
+    finally:
+        for tab in tabs:
+            tab.close()
