@@ -439,6 +439,7 @@ def export_onestop(first: str, last: str, site_code: str | None, kind: str, outp
 
     from sqlmodel import select
 
+    from server.clock import SystemClock, local_date
     from server.db import Database
     from server.models import Site
     from server.stats.onestop import onestop_rows, to_csv, to_json
@@ -454,7 +455,7 @@ def export_onestop(first: str, last: str, site_code: str | None, kind: str, outp
             site_ids = [s.id or 0 for s in session.exec(query).all()]
             if site_code and not site_ids:
                 raise click.ClickException(f"unknown site {site_code}")
-            rows = onestop_rows(session, first_day, last_day, site_ids)
+            rows = onestop_rows(session, first_day, last_day, site_ids, local_date(SystemClock().now()))
     finally:
         db.dispose()
     body = to_csv(rows) if kind == "csv" else to_json(rows, first_day, last_day)

@@ -11,6 +11,7 @@ from sqlmodel import select
 from server.api import api
 from server.api.support import InvalidBody, require
 from server.auth import Forbidden
+from server.clock import local_date
 from server.context import luot
 from server.domain.vocabulary import MANAGER_ROLES, Label
 from server.models import Site
@@ -46,7 +47,7 @@ def onestop() -> ResponseReturnValue:
         sites = [s for s in db_session.exec(query).all() if principal.may_see_site(s.id or 0)]
         if code and not sites:
             raise Forbidden()
-        rows = onestop_rows(db_session, first, last, [s.id or 0 for s in sites])
+        rows = onestop_rows(db_session, first, last, [s.id or 0 for s in sites], local_date(ctx.clock.now()))
     name = f"luot-onestop-{first.isoformat()}-{last.isoformat()}.{kind}"
     body, mimetype = (
         (to_csv(rows), "text/csv; charset=utf-8") if kind == "csv" else (to_json(rows, first, last), "application/json")

@@ -47,10 +47,12 @@ from server.models import Counter, Ticket
 
 
 def _finish(session: Session, ticket: Ticket, counter: Counter, now: datetime, user_id: int) -> TicketFinished:
-    """Finishes the citizen at the counter; a service never started is started now (logged as implicit)."""
+    """Finishes the citizen at the counter. A service never started is logged as started now (`implicit`: the
+    statistics date it at the last call, `stats.compute`), and `started_at` is that last call, so the ticket's
+    own times (the one-stop export, the clerk's figures) say the same service time."""
     ticket.status = advance(Action.FINISH, ticket.status, ticket.display_number)
-    if ticket.started_at is None:
-        ticket.started_at = now
+    if ticket.started_at is None:  # Start was not pressed: the service began at the (last) call
+        ticket.started_at = ticket.called_at or now
         log_event(session, ticket, EventKind.STARTED, now, counter.id, user_id, flush=False, implicit=True)
     ticket.finished_at = now
     ticket.clerk_id = user_id  # the clerk who served: after a takeover, not the one who called
@@ -148,10 +150,10 @@ def _finish_row(
     user_id: int,
     numbers: dict[int | None, int],
 ) -> TicketFinished:
-    """`_finish` on rows: a service never started is started now (logged as implicit)."""
+    """`_finish` on rows (the same implicit start)."""
     ticket.status = advance(Action.FINISH, ticket.status, ticket.display_number)
-    if ticket.started_at is None:
-        ticket.started_at = now
+    if ticket.started_at is None:  # Start was not pressed: the service began at the (last) call
+        ticket.started_at = ticket.called_at or now
         rows.append_event(connection, ticket, EventKind.STARTED, now, counter.id, user_id, implicit=True)
     ticket.finished_at = now
     ticket.clerk_id = user_id  # the clerk who served: after a takeover, not the one who called
@@ -299,7 +301,7 @@ def transfer(session: Session, now: datetime, counter_id: int, user_id: int, ser
     ticket.status = advance(Action.TRANSFER, ticket.status, ticket.display_number)
     ticket.service_id = target.id or 0
     ticket.agency_id = target.agency_id
-    ticket.counter_id = None
+    ticket.counter_id = ticket.clerk_id = ticket.started_at = None  # waits for its new service: nobody serves it yet
     ticket.transfer_count += 1
     session.add(ticket)
     log_event(

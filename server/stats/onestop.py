@@ -20,6 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from server.clock import LOCAL_TZ
+from server.domain.day_close import effective_status
 from server.domain.vocabulary import CITIZEN_SOURCES
 from server.models import Agency, Counter, Rating, Service, Site, Ticket, TicketDossier, User
 from server.stats.exports import inert
@@ -36,13 +37,13 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("agency_name", "agency name (Vietnamese)"),
     ("service_code", "service code (after a transfer: the service that finished it)"),
     ("service_name", "service name (Vietnamese)"),
-    ("counter_number", "number of the counter that served it last; empty if never called"),
-    ("clerk_username", "username of the clerk who served it last"),
+    ("counter_number", "number of the counter that served it last; empty if uncalled since its issue or last transfer"),
+    ("clerk_username", "username of the clerk who served it last (the one who finished it; empty as counter_number)"),
     ("clerk_name", "full name of that clerk"),
     ("dossier_codes", "dossier codes (mã hồ sơ) in the order attached; CSV: separated by ';', JSON: a list"),
     ("issued_at", "issue time, ISO 8601 with +07:00"),
     ("called_at", "first call time, ISO 8601 with +07:00; empty if never called"),
-    ("started_at", "start of the last service period (the last call if Start was not pressed)"),
+    ("started_at", "start of the last service (the last call if Start was not pressed); empty as counter_number"),
     ("finished_at", "finish time; empty unless finished"),
     ("wait_minutes", "first call − issue, minutes with one decimal"),
     ("service_minutes", "finish − started_at, minutes with one decimal"),
@@ -64,30 +65,38 @@ def _minutes(end: datetime | None, begin: datetime | None) -> float | None:
     return round((end - begin).total_seconds() / 60, 1)
 
 
-def onestop_rows(session: Session, first: date, last: date, site_ids: Iterable[int]) -> list[dict[str, Any]]:
-    """One dict per ticket of the days `first`…`last` on `site_ids` (keys FIELD_NAMES), by site, day, id."""
+def onestop_rows(
+    session: Session, first: date, last: date, site_ids: Iterable[int], today: date
+) -> list[dict[str, Any]]:
+    """One dict per ticket of the days `first`…`last` on `site_ids` (keys FIELD_NAMES), by site, day, id.
+
+    `today` (the local day now) gives a past day's ticket still open its status as every reader says it
+    (`day_close.effective_status`: cancelled), whether or not the day close has run yet. The dossier codes and
+    ratings are read with the tickets' own filter (a join), not a list of their ids: a year of a province is
+    millions of tickets, past any database's limit of bound parameters."""
     sites = list(site_ids)
+    chosen = (col(Ticket.site_id).in_(sites), col(Ticket.service_date) >= first, col(Ticket.service_date) <= last)
     tickets = session.exec(
-        select(Ticket)
-        .where(col(Ticket.site_id).in_(sites), col(Ticket.service_date) >= first, col(Ticket.service_date) <= last)
-        .order_by(col(Ticket.site_id), col(Ticket.service_date), col(Ticket.id))
+        select(Ticket).where(*chosen).order_by(col(Ticket.site_id), col(Ticket.service_date), col(Ticket.id))
     ).all()
-    ids = [t.id for t in tickets]
     codes: dict[int, list[str]] = defaultdict(list)
     for ticket_id, code in session.exec(
         select(TicketDossier.ticket_id, TicketDossier.code)
-        .where(col(TicketDossier.ticket_id).in_(ids))
+        .join(Ticket, col(Ticket.id) == col(TicketDossier.ticket_id))
+        .where(*chosen)
         .order_by(col(TicketDossier.id))
     ).all():
         codes[ticket_id].append(code)
     ratings = {
         r.ticket_id: r
         for r in session.exec(
-            select(Rating).where(col(Rating.ticket_id).in_(ids), col(Rating.source).in_(CITIZEN_SOURCES))
+            select(Rating)
+            .join(Ticket, col(Ticket.id) == col(Rating.ticket_id))
+            .where(*chosen, col(Rating.source).in_(CITIZEN_SOURCES))
         ).all()
     }
     names = _names(session, sites)
-    return [_row(t, names, codes.get(t.id or 0, []), ratings.get(t.id or 0)) for t in tickets]
+    return [_row(t, names, codes.get(t.id or 0, []), ratings.get(t.id or 0), today) for t in tickets]
 
 
 def _names(session: Session, site_ids: list[int]) -> dict[str, dict[int | None, Any]]:
@@ -101,7 +110,7 @@ def _names(session: Session, site_ids: list[int]) -> dict[str, dict[int | None, 
 
 
 def _row(
-    ticket: Ticket, names: dict[str, dict[int | None, Any]], codes: list[str], rating: Rating | None
+    ticket: Ticket, names: dict[str, dict[int | None, Any]], codes: list[str], rating: Rating | None, today: date
 ) -> dict[str, Any]:
     site, agency, service = (
         names["site"][ticket.site_id],
@@ -110,12 +119,12 @@ def _row(
     )
     counter = names["counter"].get(ticket.counter_id)
     clerk = names["clerk"].get(ticket.clerk_id)
-    started = ticket.started_at or ticket.called_at
+    started = (ticket.started_at or ticket.called_at) if counter else None  # not called since a transfer: none
     return {
         "ticket_id": ticket.id,
         "service_date": ticket.service_date.isoformat(),
         "ticket_number": ticket.display_number,
-        "status": ticket.status,
+        "status": effective_status(ticket.status, ticket.service_date, today),
         "site_code": site.code,
         "site_name": site.name,
         "agency_code": agency.code,

@@ -91,9 +91,9 @@ def test_the_service_time_of_a_new_call_starts_with_it_not_before_a_hold(run, op
     run(call_next, c1, clerk)
     assert _row(luot, ticket.id).started_at is None  # called again: not being served yet
     clock.advance(minutes=1)
-    run(finish, c1, clerk)  # finished without Start: the service is this call's, started at the finish
+    run(finish, c1, clerk)  # finished without Start: the service is this call's, from the call
     row = _row(luot, ticket.id)
-    assert row.finished_at is not None and row.started_at == row.finished_at
+    assert row.finished_at is not None and row.started_at == row.called_at == row.finished_at - timedelta(minutes=1)
     with luot.db.read() as s:
         kinds = [e.kind for e in s.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))]
     assert kinds.count("started") == 2  # the first period's start, and the implicit one of the second
