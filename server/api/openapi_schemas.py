@@ -42,6 +42,7 @@ def error_codes() -> list[str]:
     import server.api.auth_routes
     import server.api.support
     import server.auth
+    import server.request_body
     import server.runner  # noqa: F401
     from server.domain import errors
     from server.errors_http import HTTP_MESSAGES
