@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request, session
+from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, Field
@@ -10,8 +10,8 @@ from sqlmodel import col, select
 from werkzeug.exceptions import NotFound
 
 from server.api import api
-from server.api.support import bearer_token, current_principal, parse_body, require
-from server.auth import AuthError, Forbidden, Principal, issue_api_token, token_hash
+from server.api.support import current_principal, current_token_digest, parse_body, require
+from server.auth import AuthError, Forbidden, Principal, issue_api_token
 from server.context import luot
 from server.domain.vocabulary import STAFF_ROLES, Role
 from server.models import ApiToken, User
@@ -107,11 +107,6 @@ def _token_dict(row: ApiToken, current: str | None) -> dict:
     }
 
 
-def _current_hash() -> str | None:
-    token = bearer_token() or session.get("sid")
-    return token_hash(token) if isinstance(token, str) and token else None
-
-
 @api.get("/auth/tokens")
 def tokens() -> ResponseReturnValue:
     """The caller's Bearer tokens and browser sessions (admins: ?user_id= for another staff member)."""
@@ -121,7 +116,7 @@ def tokens() -> ResponseReturnValue:
         rows = db_session.exec(
             select(ApiToken).where(ApiToken.user_id == owner).order_by(col(ApiToken.id).desc()).limit(200)
         ).all()
-    current = _current_hash()
+    current = current_token_digest()
     return jsonify({"tokens": [_token_dict(row, current) for row in rows]})
 
 
@@ -137,5 +132,5 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
         _token_owner(principal, row.user_id)
         row.revoked = True
         db_session.add(row)
-        answer = _token_dict(row, _current_hash())
+        answer = _token_dict(row, current_token_digest())
     return jsonify({"token": answer})
