@@ -273,7 +273,10 @@ def answers() -> dict[tuple[str, str], tuple[int, Schema]]:
             ),
         ),
         ("/api/v1/auth/login", "post"): (200, obj({"user": ref("User"), "csrf_token": STR})),
-        ("/api/v1/auth/logout", "post"): (200, obj({"ok": {"const": True}})),
+        ("/api/v1/auth/logout", "post"): (
+            200,
+            obj({"ok": {"const": True}, "signed_out": nullable({"type": "string", "enum": ["token", "session"]})}),
+        ),
         ("/api/v1/auth/me", "get"): (
             200,
             obj(

@@ -13,6 +13,7 @@ from server.models import ApiToken
 from tests.conftest import WEDNESDAY_9AM
 from tests.support.api import bearer, staff_token
 from tests.support.forms import form_of, post
+from tests.support.openapi_check import checked_client
 from tests.support.world import PASSWORD, World
 
 NEW_PASSWORD = "New-secret-pw-1"
@@ -107,3 +108,39 @@ def test_a_config_import_with_another_password_or_a_deactivation_signs_out(clien
     assert me(client, tokens["clerk2"]) == 401  # another password
     assert me(client, tokens["clerk3"]) == 200  # imported unchanged
     assert me(client, world.kiosk_token) == 200
+
+
+# ---------------------------------------------------------------- logout with a Bearer token
+
+
+def test_a_logout_with_a_bearer_token_revokes_that_token_only(client, world: World) -> None:
+    client = checked_client(client)  # the answers, success and errors, follow the OpenAPI document
+    token, other = staff_token(client, "clerk1"), staff_token(client, "clerk1")
+    assert me(client, token) == 200  # remembered by the principal cache
+    answer = client.post("/api/v1/auth/logout", headers=bearer(token))
+    assert answer.status_code == 200
+    assert answer.get_json() == {"ok": True, "signed_out": "token"}
+    assert me(client, token) == 401
+    assert me(client, other) == 200
+    again = client.post("/api/v1/auth/logout", headers=bearer(token))
+    assert again.status_code == 401 and again.get_json()["error"]["code"] == "unauthorized"
+    assert len(client.checked) >= 2
+
+
+def test_a_logout_with_a_device_token_is_refused_and_the_device_keeps_working(client, world: World) -> None:
+    client = checked_client(client)
+    answer = client.post("/api/v1/auth/logout", headers={**bearer(world.kiosk_token), "Accept-Language": "en"})
+    assert answer.status_code == 403
+    error = answer.get_json()["error"]
+    assert error["code"] == "device_token_sign_out"
+    assert "administrator" in error["messages"]["en"] and error["messages"]["vi"] != error["messages"]["en"]
+    assert me(client, world.kiosk_token) == 200
+
+
+def test_a_logout_says_whether_a_session_was_ended(client, world: World) -> None:
+    browser = cookie_session(client, "clerk1")
+    csrf = {"X-CSRFToken": browser.csrf}  # type: ignore[attr-defined]
+    assert browser.post("/api/v1/auth/logout", headers=csrf).get_json() == {"ok": True, "signed_out": "session"}
+    assert me(browser) == 401
+    nobody = client.application.test_client()
+    assert nobody.post("/api/v1/auth/logout").get_json() == {"ok": True, "signed_out": None}
