@@ -42,6 +42,7 @@ from server.domain.booking_rules import AppointmentStatus
 from server.domain.issuing import service_by_code
 from server.domain.online import take_online_number
 from server.domain.vocabulary import Label
+from server.errors_http import answers_json
 from server.identity.citizen import IdentityKind, person_key
 from server.identity.session import current_citizen
 from server.models import Appointment, Site
@@ -108,6 +109,7 @@ def link_of(site_code: str, secret: str) -> str:
 
 
 @book.get("/book/<site_code>/catalogue")
+@answers_json
 def catalogue_json(site_code: str) -> ResponseReturnValue:
     ctx = luot()
     with ctx.db.read() as db_session:
@@ -133,6 +135,7 @@ def _service(db_session: Session, site: Site) -> Any:
 
 
 @book.get("/book/<site_code>/days")
+@answers_json
 def days_json(site_code: str) -> ResponseReturnValue:
     ctx = luot()
     with ctx.db.read() as db_session:
@@ -141,6 +144,7 @@ def days_json(site_code: str) -> ResponseReturnValue:
 
 
 @book.get("/book/<site_code>/slots")
+@answers_json
 def slots_json(site_code: str) -> ResponseReturnValue:
     ctx = luot()
     try:
@@ -153,6 +157,7 @@ def slots_json(site_code: str) -> ResponseReturnValue:
 
 
 @book.post("/book/<site_code>/bookings")
+@answers_json
 def create(site_code: str) -> ResponseReturnValue:
     ctx = luot()
     with ctx.db.read() as db_session:
@@ -184,6 +189,7 @@ def create(site_code: str) -> ResponseReturnValue:
 
 
 @book.post("/book/<site_code>/online")
+@answers_json
 def online(site_code: str) -> ResponseReturnValue:
     ctx = luot()
     citizen = current_citizen()
@@ -215,6 +221,7 @@ def _by_secret(site_code: str, secret: str) -> tuple[Site, Appointment]:
 
 
 @book.get("/book/<site_code>/b/<secret>")
+@answers_json
 def show(site_code: str, secret: str) -> ResponseReturnValue:
     _site, appointment = _by_secret(site_code, secret)
     ctx = luot()
@@ -223,12 +230,14 @@ def show(site_code: str, secret: str) -> ResponseReturnValue:
 
 
 @book.post("/book/<site_code>/b/<secret>/cancel")
+@answers_json
 def cancel(site_code: str, secret: str) -> ResponseReturnValue:
     site, appointment = _by_secret(site_code, secret)
     return _changed("cancelled", site, secret, use.cancel, appointment_id=appointment.id)
 
 
 @book.post("/book/<site_code>/b/<secret>/move")
+@answers_json
 def move(site_code: str, secret: str) -> ResponseReturnValue:
     body = parse_body(MoveRequest)
     site, appointment = _by_secret(site_code, secret)

@@ -17,6 +17,7 @@ from server.context import luot
 from server.domain import booking as use
 from server.domain import booking_errors as refused
 from server.domain.vocabulary import STAFF_ROLES, Label
+from server.errors_http import answers_json
 from server.models import Appointment
 
 staff_pages = Blueprint("booking_staff", __name__, template_folder="templates")
@@ -48,6 +49,7 @@ def _site_staff(site_code: str) -> tuple[Principal, int]:
 
 
 @staff_pages.get("/book/<site_code>/staff/day")
+@answers_json
 def day_json(site_code: str) -> ResponseReturnValue:
     """The bookings of a day (?date=YYYY-MM-DD, default today) per service."""
     from booking.views import day_bookings
@@ -71,6 +73,7 @@ def _appointment(site_id: int, appointment_id: int) -> Appointment:
 
 
 @staff_pages.post("/book/<site_code>/staff/<int:appointment_id>/cancel")
+@answers_json
 def staff_cancel(site_code: str, appointment_id: int) -> ResponseReturnValue:
     from booking.routes import _changed
 
@@ -81,6 +84,7 @@ def staff_cancel(site_code: str, appointment_id: int) -> ResponseReturnValue:
 
 
 @staff_pages.post("/book/<site_code>/staff/<int:appointment_id>/move")
+@answers_json
 def staff_move(site_code: str, appointment_id: int) -> ResponseReturnValue:
     from booking.routes import MoveRequest, _aware, _changed
 

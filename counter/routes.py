@@ -34,6 +34,7 @@ from server.domain.vocabulary import (
     EventKind,
     TicketStatus,
 )
+from server.errors_http import answers_json
 from server.i18n import pick_language, translate
 from server.models import (
     Agency,
@@ -310,6 +311,7 @@ def console(counter_id: int) -> ResponseReturnValue:
 
 
 @counter.get("/<int:counter_id>/state")
+@answers_json
 def console_state(counter_id: int) -> ResponseReturnValue:
     """What the console draws after (re)connecting: the counter, its lines, timing and today's figures."""
     principal = require(staff_roles=STAFF_ROLES)
@@ -419,6 +421,7 @@ def rating_page() -> ResponseReturnValue:
 
 
 @counter.get("/rating/pending")
+@answers_json
 def rating_pending() -> ResponseReturnValue:
     """The ticket finished at the tablet's counter in the last moments and not rated yet, if any."""
     device = require(devices=(DeviceKind.RATING,))

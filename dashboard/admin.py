@@ -23,7 +23,16 @@ from dashboard import admin_fields as af
 from dashboard.access import ADMIN_ROLES, PageDenied, staff
 from dashboard.devices_page import device_address, qr_svg
 from dashboard.texts import language, t
-from server.auth import Principal, canonical_username, find_user, hash_password, token_hash, username_problem
+from server.api.support import current_token_digest
+from server.auth import (
+    Principal,
+    canonical_username,
+    find_user,
+    hash_password,
+    revoke_user_tokens,
+    token_hash,
+    username_problem,
+)
 from server.clock import LOCAL_TZ, local_midnight
 from server.configuration.device_settings import NEEDS_COUNTER
 from server.configuration.device_settings import SETTINGS as DEVICE_SETTINGS
@@ -332,13 +341,23 @@ def save_user(db_session: Session, item: User | None, v: dict[str, Any], princip
         raise Invalid("password", t("At least 8 characters."))
     if item is not None and item.id == principal.id and (v["role"] != Role.ADMIN or not v["active"]):
         raise Invalid("role", t("You cannot remove your own administration rights."))
+    ends_sessions = item is not None and bool(v["password"] or (item.active and not v["active"]))
     item = item or User(username=v["username"], password_hash="")
     for key in ("username", "full_name", "role", "site_id", "active"):
         setattr(item, key, v[key])
     if v["password"]:
         item.password_hash = hash_password(v["password"])
         item.failed_logins, item.locked_until = 0, None
+    if ends_sessions:
+        _end_sessions(db_session, item, principal)
     return item
+
+
+def _end_sessions(db_session: Session, user: User, principal: Principal) -> None:
+    """A new password or a deactivation signs `user` out everywhere: their cookie sessions and Bearer tokens are
+    revoked (devices keep theirs). An admin changing their own password keeps the session they are using."""
+    keep = current_token_digest() if user.id == principal.id else None
+    revoke_user_tokens(db_session, user.id or 0, keep=keep)
 
 
 def save_device(db_session: Session, item: Device | None, v: dict[str, Any], principal: Principal) -> Device:
@@ -513,7 +532,13 @@ ENTITIES: dict[str, Entity] = {
                 Field("full_name", "Full name"),
                 Field("role", "Role", "select", True, fixed(*Role)),
                 Field("site_id", "Site", "select", False, optional_site_choices),
-                Field("password", "New password", "password", help="Leave empty to keep the current password."),
+                Field(
+                    "password",
+                    "New password",
+                    "password",
+                    help="Leave empty to keep the current password. A new password, or unticking Active, signs the "
+                    "user out of every session and revokes their tokens.",
+                ),
                 Field("active", "Active", "bool"),
             ),
             ("username", "full_name", "role", "site_id", "active", "locked_until"),

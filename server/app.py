@@ -31,6 +31,7 @@ from server.messaging.worker import MessageWorker
 from server.printing.jobs import PrintService
 from server.printing.targets import PrinterTargets
 from server.realtime import Hub
+from server.request_body import dechunk_request_bodies, refuse_unreadable_body
 from server.runner import Runner
 from server.settings import Settings, load_settings
 from server.signin_throttle import SignInThrottle
@@ -102,6 +103,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     ctx = build_context(app, settings, clock or clock_from(settings))
     app.extensions["luot"] = ctx
 
+    # Chunked bodies are read within the limit or refused, before anything reads a form (server.request_body).
+    dechunked = dechunk_request_bodies(app.wsgi_app, lambda: app.config["MAX_CONTENT_LENGTH"])
+    app.wsgi_app = dechunked  # type: ignore[method-assign,assignment]
+    app.before_request(refuse_unreadable_body)
     csrf = CSRFProtect(app)
 
     @app.before_request

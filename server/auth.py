@@ -12,7 +12,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from server import password_work
 from server.domain.errors import N_, DomainError
@@ -157,6 +157,24 @@ def issue_api_token(session: Session, now: datetime, user: User, hours: int) -> 
         )
     )
     return token
+
+
+def revoke_user_tokens(session: Session, user_id: int, keep: str | None = None) -> int:
+    """Revokes the personal tokens of staff member `user_id` (their `ApiToken` rows: Bearer tokens and the rows
+    behind cookie sessions; a device's token is the device's, untouched), except the one whose digest is `keep`
+    (the caller's own session when they change their own password); returns how many were revoked.
+
+    The rows are written through the ORM in the caller's transaction, so this process's principal cache forgets
+    every remembered answer (server.principal_cache); another process notices within its TTL_S."""
+    live = select(ApiToken).where(ApiToken.user_id == user_id, col(ApiToken.revoked).is_(False))
+    rows = session.exec(live).all()
+    revoked = 0
+    for row in rows:
+        if row.token_hash != keep:
+            row.revoked = True
+            session.add(row)
+            revoked += 1
+    return revoked
 
 
 # Looked up on every authenticated request: built once.

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from server.auth import revoke_user_tokens
 from server.configuration.device_settings import check_device_settings
 from server.configuration.fields import SettingProblem
 from server.configuration.site_settings import check_site_settings
@@ -728,4 +729,13 @@ def _import_user(session: Session, user: dict[str, Any], site_ids: dict[str, int
         values["password_hash"] = user["password_hash"]
     elif existing is None:
         values["password_hash"] = "!"  # no password: an admin sets one
+    if existing is not None and _ends_sessions(existing, values):
+        revoke_user_tokens(session, existing.id or 0)
     _upsert(session, User, [User.username == user["username"]], values)
+
+
+def _ends_sessions(existing: User, values: dict[str, Any]) -> bool:
+    """Whether an imported user's new values sign them out everywhere (as in the admin form): another password,
+    or an active account deactivated."""
+    new_password = values.get("password_hash", existing.password_hash) != existing.password_hash
+    return new_password or (existing.active and not values["active"])

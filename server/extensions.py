@@ -7,10 +7,16 @@ from flask_limiter import Limiter
 
 
 def rate_key() -> str:
-    """Rate limits count per device or user; anonymous callers per address."""
+    """Rate limits count per device or user ("device:3", "user:7"); anonymous callers, and callers whose token
+    is not valid, per address. Never raises for bad credentials: the route itself answers them with a 401
+    (raising here made Flask-Limiter log a traceback per request)."""
     from server.api.support import current_principal
+    from server.auth import AuthError
 
-    principal = current_principal()
+    try:
+        principal = current_principal()
+    except AuthError:
+        principal = None
     return principal.issuer_key if principal else (request.remote_addr or "anonymous")
 
 

@@ -3,8 +3,9 @@
 Every clerk action, kiosk tap and board request starts by turning its token into a principal: three reads
 (device, API token, user) in a read transaction — about a fifth of a call next. The answer is kept for
 `TTL_S` seconds per token digest. Any write this process makes to a user, an API token or a device (sign-out,
-revocation, role or settings change, deactivation) forgets every remembered answer at once (an ORM flush
-listener), so a revocation here takes effect on the next request; another process (a second server, a
+revocation, role or settings change, deactivation) forgets every remembered answer at once (ORM listeners: at
+the flush, and again at the commit, since a request reading in between still saw the old row), so a revocation
+here takes effect on the next request; another process (a second server, a
 `luot` command) is heard within `TTL_S` at most.
 
 Each answer is kept for a random part of `TTL_S` (between half and all of it), so the tokens of clerks who all
@@ -33,7 +34,8 @@ TTL_S = 2.0  # the longest a revocation made by another process may go unnoticed
 SIZE = 4096  # tokens remembered (a province's clerks, kiosks and boards on one server)
 _WATCHED = (ApiToken, Device, User)
 
-_generation = 0  # bumped by every flush that writes a watched row, in any session of this process
+_generation = 0  # bumped by every flush that writes a watched row, in any session of this process, and its commit
+_WROTE = "luot.wrote_auth_rows"  # session.info: this transaction flushed a watched row
 
 
 def _bump_on_auth_write(session: Session, _context: Any) -> None:
@@ -41,10 +43,25 @@ def _bump_on_auth_write(session: Session, _context: Any) -> None:
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, _WATCHED):
             _generation += 1
+            session.info[_WROTE] = True
             return
 
 
+def _bump_again_on_commit(session: Session) -> None:
+    """A request that read a token between the flush and the commit still saw the old row (e.g. not yet revoked)
+    and remembered it under the flush's generation; bumped again once the change is visible, it is forgotten."""
+    global _generation
+    if session.info.pop(_WROTE, False):
+        _generation += 1
+
+
+def _forget_rolled_back_write(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+
+
 event.listen(Session, "after_flush", _bump_on_auth_write)
+event.listen(Session, "after_commit", _bump_again_on_commit)
+event.listen(Session, "after_rollback", _forget_rolled_back_write)
 
 
 class PrincipalCache:

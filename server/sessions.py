@@ -47,16 +47,25 @@ def session_principal(ctx: Luot) -> Principal | None:
     return principal
 
 
-def end_session(ctx: Luot) -> None:
-    """Revokes the cookie session's token row and clears the cookie."""
+def end_session(ctx: Luot) -> bool:
+    """Revokes the cookie session's token row and clears the cookie; whether a live session was ended."""
     secret = session.get("sid")
-    if isinstance(secret, str):
-        with ctx.db.write() as db_session:
-            row = db_session.exec(select(ApiToken).where(ApiToken.token_hash == token_hash(secret))).first()
-            if row is not None:
-                row.revoked = True
-                db_session.add(row)
+    ended = isinstance(secret, str) and revoke_personal_token(ctx, secret)
     session.clear()
+    return ended
+
+
+def revoke_personal_token(ctx: Luot, secret: str) -> bool:
+    """Revokes the staff token (`ApiToken` row: a Bearer token or a cookie session's `sid`) whose secret is
+    `secret`; whether it was live (False: unknown, a device's, already revoked or expired). Written through the
+    ORM, so the principal cache forgets it at once (server.principal_cache)."""
+    with ctx.db.write() as db_session:
+        row = db_session.exec(select(ApiToken).where(ApiToken.token_hash == token_hash(secret))).first()
+        if row is None or row.revoked:
+            return False
+        row.revoked = True
+        db_session.add(row)
+        return row.expires_at > ctx.clock.now()
 
 
 def cookie_lifetime() -> timedelta:

@@ -78,7 +78,8 @@ class Settings:
     )
     otp_phone_limit: str = setting("3/15minutes;6/day", "One-time codes one phone number may ask for (issue 18).")
     otp_address_limit: str = setting(
-        "30/hour", "One-time codes one client address may ask for (a hall's Wi-Fi shares one)."
+        "30/hour",
+        "One-time codes sent for one client address (refused requests do not count; a hall's Wi-Fi shares one).",
     )
     otp_verify_limit: str = setting(
         "60/hour", "Code checks one client address may make (each code dies after 5 wrong)."

@@ -9,12 +9,14 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
 from server.context import luot
+from server.errors_http import answers_json
 from server.write_health import disk_free_bytes
 
 web = Blueprint("web", __name__)
 
 
 @web.get("/healthz")
+@answers_json
 def healthz() -> ResponseReturnValue:
     """200 when the database answers and writes succeed; 503 otherwise, with what a supervisor can act on:
     {status, database, writes: {last_ok, last_failure, failure, failing}, write_probe, disk_free_bytes, …}.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request, session
+from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, Field
@@ -10,12 +10,13 @@ from sqlmodel import col, select
 from werkzeug.exceptions import NotFound
 
 from server.api import api
-from server.api.support import bearer_token, current_principal, parse_body, require
-from server.auth import AuthError, Forbidden, Principal, issue_api_token, token_hash
+from server.api.support import bearer_token, current_principal, current_token_digest, parse_body, require
+from server.auth import AuthError, Forbidden, Principal, issue_api_token
 from server.context import luot
+from server.domain.errors import N_, DomainError
 from server.domain.vocabulary import STAFF_ROLES, Role
 from server.models import ApiToken, User
-from server.sessions import end_session, start_session
+from server.sessions import end_session, revoke_personal_token, start_session
 from server.signin import sign_in
 
 
@@ -59,10 +60,30 @@ def login() -> ResponseReturnValue:
     return jsonify({"user": _user_dict(user), "csrf_token": generate_csrf()})
 
 
+class DeviceTokenSignOut(DomainError):
+    code, status, message = (
+        "device_token_sign_out",
+        403,
+        N_("A device's token is not signed out here: an administrator revokes or renews it on the device's page."),
+    )
+
+
 @api.post("/auth/logout")
 def logout() -> ResponseReturnValue:
-    end_session(luot())
-    return jsonify({"ok": True})
+    """Ends what the caller signs in with: the Bearer token it presents (a staff member's own token, revoked at
+    once), else the cookie session. Answers ``{"ok": true, "signed_out": "token" | "session" | null}`` (null:
+    there was no session to end); 401 for a Bearer token that is unknown, revoked or expired;
+    `DeviceTokenSignOut` (403) for a device's token, which only an administrator revokes."""
+    ctx = luot()
+    token = bearer_token()
+    if token is None:
+        return jsonify({"ok": True, "signed_out": "session" if end_session(ctx) else None})
+    principal = current_principal()  # AuthError (401) for a token that is not valid
+    if principal is not None and principal.kind == "device":
+        raise DeviceTokenSignOut()
+    if not revoke_personal_token(ctx, token):
+        raise AuthError()  # revoked or expired since the principal was read
+    return jsonify({"ok": True, "signed_out": "token"})
 
 
 @api.get("/auth/me")
@@ -107,11 +128,6 @@ def _token_dict(row: ApiToken, current: str | None) -> dict:
     }
 
 
-def _current_hash() -> str | None:
-    token = bearer_token() or session.get("sid")
-    return token_hash(token) if isinstance(token, str) and token else None
-
-
 @api.get("/auth/tokens")
 def tokens() -> ResponseReturnValue:
     """The caller's Bearer tokens and browser sessions (admins: ?user_id= for another staff member)."""
@@ -121,7 +137,7 @@ def tokens() -> ResponseReturnValue:
         rows = db_session.exec(
             select(ApiToken).where(ApiToken.user_id == owner).order_by(col(ApiToken.id).desc()).limit(200)
         ).all()
-    current = _current_hash()
+    current = current_token_digest()
     return jsonify({"tokens": [_token_dict(row, current) for row in rows]})
 
 
@@ -137,5 +153,5 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
         _token_owner(principal, row.user_id)
         row.revoked = True
         db_session.add(row)
-        answer = _token_dict(row, _current_hash())
+        answer = _token_dict(row, current_token_digest())
     return jsonify({"token": answer})

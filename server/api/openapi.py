@@ -88,7 +88,9 @@ def document() -> dict[str, Any]:
         "/api/v1/auth/login": {
             "post": _op("Session cookie for browser pages", auth="public", body=Credentials, errors=(400, 401, 429))
         },
-        "/api/v1/auth/logout": {"post": _op("End the browser session", auth="public", errors=())},
+        "/api/v1/auth/logout": {
+            "post": _op("Revoke the Bearer token presented, else end the browser session", errors=(400, 401, 403))
+        },
         "/api/v1/auth/me": {"get": _op("Who am I (and a CSRF token)", errors=(401,))},
         "/api/v1/auth/tokens": {
             "get": _op(

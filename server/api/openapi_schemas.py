@@ -42,6 +42,7 @@ def error_codes() -> list[str]:
     import server.api.auth_routes
     import server.api.support
     import server.auth
+    import server.request_body
     import server.runner  # noqa: F401
     from server.domain import errors
     from server.errors_http import HTTP_MESSAGES
@@ -272,7 +273,10 @@ def answers() -> dict[tuple[str, str], tuple[int, Schema]]:
             ),
         ),
         ("/api/v1/auth/login", "post"): (200, obj({"user": ref("User"), "csrf_token": STR})),
-        ("/api/v1/auth/logout", "post"): (200, obj({"ok": {"const": True}})),
+        ("/api/v1/auth/logout", "post"): (
+            200,
+            obj({"ok": {"const": True}, "signed_out": nullable({"type": "string", "enum": ["token", "session"]})}),
+        ),
         ("/api/v1/auth/me", "get"): (
             200,
             obj(

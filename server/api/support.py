@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from flask import g, request, session
 from pydantic import BaseModel, ValidationError
 
-from server.auth import AuthError, Forbidden, Principal
+from server.auth import AuthError, Forbidden, Principal, token_hash
 from server.context import luot
 from server.domain.errors import N_, DomainError
 from server.domain.vocabulary import Label
@@ -67,6 +67,13 @@ def problem(field: str, kind: str) -> Label:
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     return header[7:].strip() or None if header.lower().startswith("bearer ") else None
+
+
+def current_token_digest() -> str | None:
+    """The SHA-256 digest of the token the caller authenticates with: the Bearer token, else the cookie
+    session's `sid` (server.sessions); None for an anonymous call."""
+    token = bearer_token() or session.get("sid")
+    return token_hash(token) if isinstance(token, str) and token else None
 
 
 def current_principal() -> Principal | None:

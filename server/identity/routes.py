@@ -82,7 +82,8 @@ def _phone_key() -> str:
 
 
 def _code_sent(response: Response) -> bool:
-    """Only a code actually sent counts against the phone (a typo or a missing consent does not)."""
+    """Only a code actually sent counts against the phone and the client address (a typo, a missing consent or
+    a malformed request does not: a hall's shared Wi-Fi address is not locked by someone else's mistakes)."""
     return response.status_code == 202
 
 
@@ -117,7 +118,7 @@ def consent(site_code: str) -> ResponseReturnValue:
 
 
 @citizen.post("/api/citizen/<site_code>/otp")
-@limiter.limit(_settings_limit("otp_address_limit"), key_func=_address)
+@limiter.limit(_settings_limit("otp_address_limit"), key_func=_address, deduct_when=_code_sent)
 @limiter.limit(_settings_limit("otp_phone_limit"), key_func=_phone_key, deduct_when=_code_sent)
 def ask_code(site_code: str) -> ResponseReturnValue:
     body = parse_body(CodeRequest)

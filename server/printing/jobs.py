@@ -35,6 +35,7 @@ from flask_socketio import SocketIO
 from server.clock import LOCAL_TZ, Clock
 from server.db import Database
 from server.domain.vocabulary import DeviceKind, priority_label
+from server.printing.agent_messages import PrintAck, PrinterReport, read_message
 from server.printing.backends import NetworkBackend, PrinterBackend, PrinterError, PrinterStatus, open_printer
 from server.printing.layout import Layout, load_builtin_layout
 from server.printing.targets import PrinterTargets
@@ -475,12 +476,17 @@ class PrintService:
         site = next((int(r[5:]) for r in rooms if r.startswith("site:")), None)
         return device, site, any(r.startswith("managers:") for r in rooms)
 
-    def _on_hello(self, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _on_hello(self, data: Any = None) -> dict[str, Any]:
+        """An agent (re)connects: its pending jobs are sent again, and its printer report applied. A malformed
+        report is not applied (``"refused": "<field>"`` in the answer), the jobs are still sent."""
         device_id, _site, _manager = self._sender()
         if device_id is None:
             return {"ok": False, "error": "not_a_device"}
-        data = data or {}
-        self._report_from_agent(device_id, data)
+        report, problem = read_message(PrinterReport, {} if data is None else data)
+        if report is not None:
+            self._report_from_agent(device_id, report)
+        else:
+            log.warning("print.hello of device %s: malformed report (%s), not applied", device_id, problem)
         with self._cond:
             pending = [
                 j
@@ -489,48 +495,51 @@ class PrintService:
             ]
         for job in pending:
             self._send_to_agent(job)
-        return {"ok": True, "device_id": device_id, "pending": len(pending)}
+        answer: dict[str, Any] = {"ok": True, "device_id": device_id, "pending": len(pending)}
+        return answer if report is not None else {**answer, "refused": problem}
 
-    def _on_ack(self, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _on_ack(self, data: Any = None) -> dict[str, Any]:
+        """A job's receipt or outcome from its agent (`PrintAck`). Answers ``{"ok": true}``, or ``{"ok": false,
+        "error": "invalid_ack", "field": …}`` for a malformed ack, ``"unknown_job"`` for another device's or an
+        unknown job, ``"unknown_state"``: the job is then left as it was."""
         device_id, _site, _manager = self._sender()
-        data = data or {}
-        job = self.job(str(data.get("job_id", "")))
+        ack, problem = read_message(PrintAck, data)
+        if ack is None:
+            log.warning("print.ack of device %s refused: %s is not valid", device_id, problem)
+            return {"ok": False, "error": "invalid_ack", "field": problem}
+        job = self.job(ack.job_id)
         if job is None or device_id is None or job.device_id != device_id:
             return {"ok": False, "error": "unknown_job"}
-        state = str(data.get("state", ""))
-        if state == "received":
+        if ack.state == "received":
             if job.status == "sent":
                 job.status = "received"
             return {"ok": True}
-        if state not in ("printed", "failed", "expired"):
+        if ack.state not in ("printed", "failed", "expired"):
             return {"ok": False, "error": "unknown_state"}
-        job.status = state
-        job.attempts = int(data.get("attempts") or job.attempts)
-        job.error = str(data.get("code") or "") if state != "printed" else ""
-        self._report_from_agent(device_id, data)
+        job.status = ack.state
+        job.attempts = ack.attempts or job.attempts
+        job.error = (ack.code or "") if ack.state != "printed" else ""
+        self._report_from_agent(device_id, ack)
         self._settle(job)
         return {"ok": True}
 
-    def _on_report(self, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _on_report(self, data: Any = None) -> dict[str, Any]:
+        """The agent's printer changed (`PrinterReport`); a malformed report is refused, naming its field."""
         device_id, _site, _manager = self._sender()
         if device_id is None:
             return {"ok": False, "error": "not_a_device"}
-        self._report_from_agent(device_id, data or {})
+        report, problem = read_message(PrinterReport, {} if data is None else data)
+        if report is None:
+            return {"ok": False, "error": "invalid_report", "field": problem}
+        self._report_from_agent(device_id, report)
         return {"ok": True}
 
-    def _report_from_agent(self, device_id: int, data: dict[str, Any]) -> None:
-        status = data.get("status")
-        if status not in STATUSES or status == "unknown":
+    def _report_from_agent(self, device_id: int, report: PrinterReport) -> None:
+        if report.status not in STATUSES or report.status == "unknown":
             return
         if self.state(device_id) is None and not self._load_device(device_id):
             return
-        self._set_state(
-            device_id,
-            str(status),
-            str(data.get("code") or ""),
-            str(data.get("message_vi") or ""),
-            str(data.get("message_en") or ""),
-        )
+        self._set_state(device_id, report.status, report.code or "", report.message_vi or "", report.message_en or "")
 
     # -------------------------------------------------------------- status
 

@@ -141,6 +141,8 @@ EXPECTED: dict[str, frozenset[str]] = {
 }
 BODIES = {"api.rate": {"score": "very_satisfied"}, "api.transfer": {"service": "TP-B"}}  # bodies parsed before auth
 SIGN_OUT = {"dashboard.logout"}  # answers everyone with the sign-in page
+SPENDS_THE_TOKEN = {"api.logout"}  # revokes the staff Bearer token it is sent with: called with a fresh one
+USERNAMES = {"clerk": "clerk1", "manager": "manager", "other_manager": "othermanager", "admin": "admin"}
 
 
 def _routes() -> list[tuple[str, str, str]]:
@@ -187,9 +189,7 @@ def setup(tmp_path_factory):
     for role in ROLES:
         client = app.test_client()  # cookie session for pages (GET)
         headers: dict[str, str] = {}
-        username = {"clerk": "clerk1", "manager": "manager", "other_manager": "othermanager", "admin": "admin"}.get(
-            role
-        )
+        username = USERNAMES.get(role)
         if username:
             credentials = {"username": username, "password": PASSWORD}
             token = client.post("/api/v1/auth/token", json=credentials).get_json()["token"]
@@ -256,6 +256,9 @@ def test_access_follows_the_table(setup, endpoint, method, rule, role):
     if endpoint not in EXPECTED:
         pytest.fail(f"no access decision for {endpoint} ({method} {rule})")
     client, poster, headers = setup["clients"][role]
+    if endpoint in SPENDS_THE_TOKEN and role in USERNAMES:
+        credentials = {"username": USERNAMES[role], "password": PASSWORD}
+        headers = {"Authorization": f"Bearer {poster.post('/api/v1/auth/token', json=credentials).get_json()['token']}"}
     url = url_for_rule(endpoint, rule, setup["values"], setup)
     if method == "GET":
         response = client.get(url, headers=headers if role == "kiosk" else {})

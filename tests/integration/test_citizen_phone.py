@@ -158,6 +158,28 @@ def test_codes_per_client_address_are_limited(settings, clock, tmp_path):
         app.extensions["luot"].close()
 
 
+def test_refused_requests_do_not_use_up_the_addresss_codes(settings, clock, tmp_path):
+    """A hall's Wi-Fi address is not locked by typos, missing consents or malformed requests: only codes sent
+    count against LUOT_OTP_ADDRESS_LIMIT."""
+    from tests.support.world import build_world
+
+    app = create_app(dataclasses.replace(settings, otp_address_limit="2/hour"), clock=clock)
+    try:
+        ctx = app.extensions["luot"]
+        enable_sms(ctx, build_world(ctx.db).site_id)
+        client = app.test_client()
+        for _ in range(3):
+            assert error(ask(client, "12"), 400)["code"] == "invalid_phone"
+            assert error(ask(client, consent=False), 400)["code"] == "consent_required"
+            malformed = client.post("/api/citizen/HN/otp", data="{", content_type="application/json")
+            assert error(malformed, 400)["code"] == "invalid_body"
+        assert ask(client, "0912000001").status_code == 202
+        assert ask(client, "0912000002").status_code == 202
+        assert error(ask(client, "0912000003"), 429)["code"] == "rate_limited"
+    finally:
+        app.extensions["luot"].close()
+
+
 def test_a_site_that_cannot_text_phones_says_so(client, world):
     response = ask(client)
     assert (

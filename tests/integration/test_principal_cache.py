@@ -96,3 +96,37 @@ def test_answers_run_out_at_spread_moments_within_the_moment() -> None:
             if load.reads > before and digest not in reads_at:
                 reads_at[digest] = round(clock[0], 2)
     assert reads_at == {"a": 1.05, "b": 1.55, "c": 2.05}  # kept 1.0, 1.5 and 2.0 s: read again just after
+
+
+def test_an_answer_read_between_the_flush_and_the_commit_is_forgotten_at_the_commit(tmp_path: Path) -> None:
+    """Another request reads the token while a revocation is flushed but not committed: it still sees the token
+    valid, and must not keep that answer once the revocation is committed."""
+    cache = PrincipalCache(monotonic=lambda: 0.0)
+    load = Loader()
+    engine = create_engine(f"sqlite:///{tmp_path / 'auth.sqlite3'}")
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add(ApiToken(token_hash="x" * 64, user_id=1, created_at=NOW, expires_at=NOW, revoked=True))
+        session.flush()
+        assert cache.lookup("d1", NOW, load) == CLERK  # what the database still says to other readers
+        session.commit()
+    load.answer = None  # what it says once committed
+    assert cache.lookup("d1", NOW, load) is None
+    assert load.reads == 2
+    engine.dispose()
+
+
+def test_a_rolled_back_write_bumps_nothing_at_a_later_commit(tmp_path: Path) -> None:
+    cache = PrincipalCache(monotonic=lambda: 0.0)
+    load = Loader()
+    engine = create_engine(f"sqlite:///{tmp_path / 'auth.sqlite3'}")
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add(ApiToken(token_hash="x" * 64, user_id=1, created_at=NOW, expires_at=NOW))
+        session.flush()
+        session.rollback()
+        cache.lookup("d1", NOW, load)
+        session.commit()  # nothing written in this transaction
+    cache.lookup("d1", NOW, load)
+    assert load.reads == 1
+    engine.dispose()

@@ -409,6 +409,68 @@ def test_acks_from_another_device_are_refused(client, world, luot, socketio, app
     board.disconnect()
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"attempts": "abc"}, "attempts"),
+        ({"attempts": -1}, "attempts"),
+        ({"attempts": 1.5}, "attempts"),
+        ({"attempts": [2]}, "attempts"),
+        ({"code": {"nested": "object"}}, "code"),
+        ({"message_vi": "x" * 10_000}, "message_vi"),
+        ({"status": 5}, "status"),
+        ({"state": ["printed"]}, "state"),
+        ({"job_id": None}, "job_id"),
+    ],
+)
+def test_a_malformed_ack_is_refused_and_leaves_the_job_as_it_was(
+    client, world, luot, socketio, app, printing, change, field
+):
+    printing.policy = replace(FAST, ack_timeout=30.0)  # the job is not resent while the test runs
+    device_id = configure_kiosk(luot.db, printer="agent")
+    agent = socketio.test_client(app, auth={"token": world.kiosk_token})
+    ticket = issue(client, world.kiosk_token, "TP-A", key=f"agent-bad-{field}")
+    job = printing.job(ticket["print"]["job_id"])
+    assert agent.emit("print.ack", {"job_id": job.id, "state": "received"}, callback=True) == {"ok": True}
+    agent.get_received()
+    malformed = {"job_id": job.id, "state": "printed", "attempts": 1, "status": "online", **change}
+    reply = agent.emit("print.ack", malformed, callback=True)
+    assert reply == {"ok": False, "error": "invalid_ack", "field": field}
+    assert (job.status, job.attempts, job.error, job.settled.is_set()) == ("received", 0, "", False)
+    assert "print.result" not in received(agent)
+    assert printing.state(device_id).status != "online"  # the malformed ack's printer report was not applied
+    reply = agent.emit("print.ack", {"job_id": job.id, "state": "printed", "attempts": 1}, callback=True)
+    assert reply == {"ok": True} and job.settled.is_set() and job.status == "printed"
+    agent.disconnect()
+
+
+@pytest.mark.parametrize("payload", [["print.ack"], "printed", 42])
+def test_an_ack_that_is_not_an_object_is_refused(client, world, luot, socketio, app, printing, payload):
+    configure_kiosk(luot.db, printer="agent")
+    agent = socketio.test_client(app, auth={"token": world.kiosk_token})
+    assert agent.emit("print.ack", payload, callback=True) == {"ok": False, "error": "invalid_ack", "field": "message"}
+    agent.disconnect()
+
+
+def test_a_malformed_printer_report_is_refused_and_a_hello_still_gets_its_jobs(
+    client, world, luot, socketio, app, printing
+):
+    printing.policy = replace(FAST, ack_timeout=30.0)
+    device_id = configure_kiosk(luot.db, printer="agent")
+    ticket = issue(client, world.kiosk_token, "TP-A", key="agent-bad-hello")
+    agent = socketio.test_client(app, auth={"token": world.kiosk_token})
+    agent.get_received()
+    before = printing.state(device_id)
+    reply = agent.emit("printer.report", {"status": "paper_out", "message_en": ["not", "text"]}, callback=True)
+    assert reply == {"ok": False, "error": "invalid_report", "field": "message_en"}
+    assert agent.emit("printer.report", "paper_out", callback=True)["error"] == "invalid_report"
+    reply = agent.emit("print.hello", {"status": "paper_out", "code": 7}, callback=True)
+    assert reply == {"ok": True, "device_id": device_id, "pending": 1, "refused": "code"}
+    assert [j["ticket_id"] for j in received(agent)["print.job"]] == [ticket["id"]]
+    assert printing.state(device_id) == before
+    agent.disconnect()
+
+
 def test_kiosk_devices_only_issue_tickets_with_their_own_token(client, world):
     response = client.post("/api/v1/tickets", json={"service": "TP-A"}, headers=bearer(world.board_token))
     assert response.status_code == 403
