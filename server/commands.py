@@ -258,6 +258,8 @@ def config_export(destination: Path) -> None:
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def config_import(source: Path) -> None:
     """Validate SOURCE, then create or update everything in it (nothing changes on error)."""
+    from sqlalchemy.exc import StatementError
+
     from server.clock import SystemClock
     from server.config_io import ConfigError, import_config
     from server.db import Database
@@ -268,6 +270,9 @@ def config_import(source: Path) -> None:
             counts = import_config(session, source.read_text(encoding="utf-8"), SystemClock().now(), "luot config")
     except ConfigError as exc:
         raise click.ClickException(f"{source}: {exc}") from exc
+    except StatementError as exc:  # a value the checks let through and the database refused: nothing changed
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise click.ClickException(f"{source}: the database refused the file, nothing was imported: {reason}") from exc
     finally:
         db.dispose()
     click.echo("Imported: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
