@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import delete
+from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
 from dashboard import admin_fields as af
@@ -30,7 +30,7 @@ from server.configuration.device_settings import NEEDS_COUNTER
 from server.configuration.device_settings import SETTINGS as DEVICE_SETTINGS
 from server.configuration.fields import SettingProblem
 from server.configuration.number_ranges import range_clash
-from server.configuration.site_settings import REPORT, rule_settings
+from server.configuration.site_settings import COUNTER_CLERKS, REPORT, check_counter_clerks, rule_settings
 from server.context import luot
 from server.domain.hours import HoursError
 from server.domain.vocabulary import DeviceKind, Role
@@ -187,10 +187,24 @@ def save_site(db_session: Session, item: Site | None, v: dict[str, Any], princip
     _unique(db_session, select(Site).where(Site.code == v["code"]), item, "code")
     if v["kind"] not in SITE_KINDS:
         raise Invalid("kind", t("Unknown value."))
+    _check_clerk_names(db_session, item, v["settings"])
     item = item or Site(code=v["code"], name=v["name"])
     for key in ("code", "name", "kind", "address", "settings"):
         setattr(item, key, v[key])
     return item
+
+
+def _check_clerk_names(db_session: Session, site: Site | None, settings: dict[str, Any]) -> None:
+    """The usernames of `counter_clerks` are staff who may work at the site: its own users or province-level
+    ones (a new site has none of its own yet). Raises Invalid at the box of other settings."""
+    if COUNTER_CLERKS not in settings:
+        return
+    site_id = site.id if site is not None else None
+    staff_of_site = select(User.username).where(or_(col(User.site_id).is_(None), col(User.site_id) == site_id))
+    try:
+        check_counter_clerks(settings[COUNTER_CLERKS], set(db_session.exec(staff_of_site)))
+    except SettingProblem as problem:
+        raise Invalid.of(af.in_other_box(problem, settings)) from problem
 
 
 def save_agency(db_session: Session, item: Agency | None, v: dict[str, Any], principal: Principal) -> Agency:

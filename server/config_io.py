@@ -30,10 +30,11 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from server.auth import canonical_username
 from server.configuration import figures
 from server.configuration.device_settings import check_device_settings
 from server.configuration.fields import SettingProblem
-from server.configuration.site_settings import check_site_settings
+from server.configuration.site_settings import COUNTER_CLERKS, check_counter_clerks, check_site_settings
 from server.domain.hours import validate_opening_hours
 from server.domain.rules import SiteRules
 from server.domain.vocabulary import DeviceKind, Role
@@ -572,6 +573,7 @@ def _upsert(session: Session, model: type, where: list[Any], values: dict[str, A
 def import_config(session: Session, text: str, now: datetime, username: str = "") -> dict[str, int]:
     """Validates `text`, then creates/updates everything in the caller's transaction; returns counts."""
     document = parse(text)
+    _check_clerk_names(session, document, Lines(text))
     counts = {"sites": 0, "agencies": 0, "services": 0, "counters": 0, "devices": 0, "users": 0}
     site_ids: dict[str, int] = {}
     for site in document.get("site", []):
@@ -600,6 +602,26 @@ def import_config(session: Session, text: str, now: datetime, username: str = ""
     return counts
 
 
+def _check_clerk_names(session: Session, document: dict[str, Any], lines: Lines) -> None:
+    """Each site's `counter_clerks` names staff who may work there once the file is imported: users of that site
+    or province-level ones, of the file or already in the database (the file's users as the file places them).
+    Raises ConfigError."""
+    placed = {
+        canonical_username(name): code
+        for name, code in session.exec(select(User.username, Site.code).outerjoin(Site, col(Site.id) == User.site_id))
+    }
+    placed.update({canonical_username(user["username"]): user.get("site") for user in document.get("user", [])})
+    check = Checker(lines)
+    for index, site in enumerate(document.get("site", [])):
+        settings = site.get("settings", {})
+        if COUNTER_CLERKS in settings:
+            staff = {name for name, code in placed.items() if code in (None, site["code"])}
+            try:
+                check_counter_clerks(settings[COUNTER_CLERKS], staff)
+            except SettingProblem as problem:
+                check.fail(("site", index, "settings"), f"settings: {problem}")
+
+
 def _import_site(session: Session, site: dict[str, Any]) -> int:
     """Creates or updates one site with its agencies, number ranges, services, counters and devices; its id."""
     row = _upsert(
@@ -611,7 +633,7 @@ def _import_site(session: Session, site: dict[str, Any]) -> int:
             "name": site["name"],
             "kind": site.get("kind", "centre"),
             "address": site.get("address", ""),
-            "settings": site.get("settings", {}),
+            "settings": check_site_settings(site.get("settings", {})),  # as the administration stores them
         },
     )
     site_id = row.id

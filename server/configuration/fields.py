@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,19 @@ def check_value(setting: Setting, value: Any, printer_check: Callable[[str], Any
         return _check_printer(setting, value, printer_check)
     checker = _CHECKS.get(setting.kind, _check_text)
     return checker(setting, value)
+
+
+def check_plain(key: str, value: Any) -> None:
+    """A setting no form describes (kept as it is) holds plain JSON: no infinite or "not a number" value at any
+    depth (JSON has none; Python's json and TOML let them in). Raises SettingProblem(key, reason)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SettingProblem(key, N_("Must be a number."))
+    if isinstance(value, dict):
+        for item in value.values():
+            check_plain(key, item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_plain(key, item)
 
 
 def _check_int(setting: Setting, value: Any) -> int:

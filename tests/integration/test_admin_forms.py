@@ -306,3 +306,15 @@ def test_every_number_field_of_the_administration_has_bounds():
 
     numbers = [(e.name, f.name, f.bounds) for e in ENTITIES.values() for f in e.fields if f.kind in ("int", "float")]
     assert numbers and all(bounds is not None for _e, _f, bounds in numbers), numbers
+
+
+def test_a_devices_other_settings_hold_plain_json_only(client, admin, luot):
+    with luot.db.read() as s:
+        kiosk = s.exec(select(Device).where(Device.kind == "kiosk")).first()
+        before = dict(kiosk.settings)
+    path = f"/admin/devices/{kiosk.id}"
+    refused = post(client, admin, path, form_of(client, admin, path), **{"settings-other": '{"volume": NaN}'})
+    assert refused.status_code == 400 and 'data-field="other"' in refused.get_data(as_text=True)
+    assert "Thiết lập khác, volume: Phải là một số." in text_of(refused)
+    with luot.db.read() as s:
+        assert s.get(Device, kiosk.id).settings == before
