@@ -11,7 +11,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -24,6 +24,7 @@ from dashboard.access import ADMIN_ROLES, PageDenied, staff
 from dashboard.devices_page import device_address, qr_svg
 from dashboard.texts import language, t
 from server.auth import Principal, canonical_username, find_user, hash_password, token_hash, username_problem
+from server.calendar_bounds import parse_day
 from server.clock import LOCAL_TZ, local_midnight
 from server.configuration import figures
 from server.configuration.device_settings import NEEDS_COUNTER
@@ -946,9 +947,8 @@ def audit_log() -> ResponseReturnValue:
     if args.get("q"):
         statement = statement.where(col(AuditEntry.summary).contains(args["q"]))
     for name, op in (("from", "ge"), ("to", "lt")):
-        try:
-            day = date.fromisoformat(args.get(name, ""))
-        except ValueError:
+        day = parse_day(args.get(name))  # a date beyond the calendar: 400 (DateOutOfRange)
+        if day is None:
             continue
         if op == "ge":
             statement = statement.where(AuditEntry.at >= local_midnight(day))

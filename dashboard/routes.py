@@ -23,6 +23,7 @@ from dashboard.access import (
 from dashboard.health import device_health
 from dashboard.texts import language, t
 from server.auth import AuthError, SignInThrottled
+from server.calendar_bounds import parse_day
 from server.clock import local_date, local_time_text
 from server.context import luot
 from server.db import Database
@@ -224,14 +225,13 @@ def _int(name: str) -> int | None:
 
 
 def _date(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
+    """A day of the query string; None when absent or not a date. Raises DateOutOfRange (server.calendar_bounds)."""
+    return parse_day(request.args.get(name))
 
 
 def parse_filters(db_session: Session, principal, now: datetime) -> tuple[Filters, list[Site]]:
-    """History filters from the query string; unknown values are ignored, sites are checked."""
+    """History filters from the query string; unknown values are ignored, sites are checked, a date beyond
+    the calendar (years 2000–2100) is a 400 (DateOutOfRange)."""
     today = local_date(now)
     last = _date("to") or today - timedelta(days=1)  # by default the last 30 finished days (today is live)
     first = _date("from") or last - timedelta(days=29)

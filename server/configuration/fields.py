@@ -119,14 +119,25 @@ def _check_scores(setting: Setting, value: Any) -> list[str]:
 def _check_dates(setting: Setting, value: Any) -> list[str]:
     from datetime import date
 
+    from server.calendar_bounds import FIRST_DAY, LAST_DAY, in_calendar
+
     if not isinstance(value, list | tuple):
         raise SettingProblem(setting.name, N_("Must be a list of dates."))
     days = set()
     for item in value:
         try:
-            days.add(date.fromisoformat(str(item)).isoformat())
+            day = date.fromisoformat(str(item))
         except ValueError as exc:
             raise SettingProblem(setting.name, N_("{date} is not a date (YYYY-MM-DD)."), date=item) from exc
+        if not in_calendar(day):
+            raise SettingProblem(
+                setting.name,
+                N_("{date} is outside the dates accepted ({first} to {last})."),
+                date=item,
+                first=FIRST_DAY.isoformat(),
+                last=LAST_DAY.isoformat(),
+            )
+        days.add(day.isoformat())
     return sorted(days)
 
 
