@@ -303,9 +303,14 @@ def test_counter_and_agency_numbers_are_bounded_too(client, admin, luot, world):
 
 def test_every_number_field_of_the_administration_has_bounds():
     from dashboard.admin import ENTITIES
+    from server.configuration.device_settings import SETTINGS
+    from server.configuration.site_settings import OTHER, rule_settings
 
     numbers = [(e.name, f.name, f.bounds) for e in ENTITIES.values() for f in e.fields if f.kind in ("int", "float")]
     assert numbers and all(bounds is not None for _e, _f, bounds in numbers), numbers
+    settings = [s for s, _d in rule_settings()] + [s for group in SETTINGS.values() for s in group] + [*OTHER.values()]
+    unbounded = [s.name for s in settings if s.kind == "int" and (s.minimum is None or s.maximum is None)]
+    assert unbounded == []  # a site rule, device or other setting that is a number has a range
 
 
 def test_a_devices_other_settings_hold_plain_json_only(client, admin, luot):
