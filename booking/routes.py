@@ -21,7 +21,7 @@ database keeps its SHA-256. No personal data is ever shown: the page knows the b
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -35,6 +35,7 @@ from booking.notify import book_and_tell, change_and_tell
 from booking.views import booking_json, catalogue, days, slots
 from server.api.catalogue import UnknownSite, resolve_site
 from server.api.support import InvalidBody, parse_body
+from server.calendar_bounds import parse_day, within_calendar
 from server.context import luot
 from server.domain import booking as use
 from server.domain import booking_errors as refused
@@ -82,6 +83,8 @@ def site_of(db_session: Session, code: str) -> Site:
 
 
 def _aware(slot: datetime) -> datetime:
+    """A slot's instant: with its offset, on a day of the calendar (server.calendar_bounds). Raises InvalidBody
+    or DateOutOfRange."""
     if slot.tzinfo is None:
         raise InvalidBody(
             detail=Label(
@@ -89,6 +92,7 @@ def _aware(slot: datetime) -> datetime:
                 "slot: an ISO instant with its offset (e.g. 2026-11-18T09:00:00+07:00)",
             )
         )
+    within_calendar(slot.date())  # before any arithmetic: year 9999 or 1 has no next or previous day
     return slot
 
 
@@ -147,10 +151,9 @@ def days_json(site_code: str) -> ResponseReturnValue:
 @answers_json
 def slots_json(site_code: str) -> ResponseReturnValue:
     ctx = luot()
-    try:
-        day = date.fromisoformat(request.args.get("date", "")[:10])
-    except ValueError:
-        raise InvalidBody(detail=Label("date: ngày dạng YYYY-MM-DD", "date: YYYY-MM-DD")) from None
+    day = parse_day(request.args.get("date", "")[:10])  # beyond 2000–2100: DateOutOfRange
+    if day is None:
+        raise InvalidBody(detail=Label("date: ngày dạng YYYY-MM-DD", "date: YYYY-MM-DD"))
     with ctx.db.read() as db_session:
         service = _service(db_session, site_of(db_session, site_code))
         return jsonify({"date": day.isoformat(), "slots": slots(db_session, service, day, ctx.clock.now())})

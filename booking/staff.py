@@ -3,7 +3,6 @@ sign-in (Bearer token or session cookie + CSRF), plus the day's bookings of a si
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, request, url_for
@@ -12,6 +11,7 @@ from pydantic import BaseModel
 
 from server.api.support import InvalidBody, current_principal, parse_body, require
 from server.auth import Forbidden, Principal
+from server.calendar_bounds import parse_day
 from server.clock import local_date
 from server.context import luot
 from server.domain import booking as use
@@ -56,10 +56,9 @@ def day_json(site_code: str) -> ResponseReturnValue:
 
     _principal, site_id = _site_staff(site_code)
     ctx = luot()
-    try:
-        day = date.fromisoformat(request.args["date"][:10]) if request.args.get("date") else local_date(ctx.clock.now())
-    except ValueError:
-        raise InvalidBody(detail=Label("date: ngày dạng YYYY-MM-DD", "date: YYYY-MM-DD")) from None
+    day = parse_day(request.args["date"][:10]) if request.args.get("date") else local_date(ctx.clock.now())
+    if day is None:  # beyond 2000–2100: DateOutOfRange (server.calendar_bounds)
+        raise InvalidBody(detail=Label("date: ngày dạng YYYY-MM-DD", "date: YYYY-MM-DD"))
     with ctx.db.read() as db_session:
         return jsonify({"date": day.isoformat(), "services": day_bookings(db_session, site_id, day, ctx.clock.now())})
 

@@ -11,12 +11,12 @@ import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import delete
+from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
 from dashboard import admin_fields as af
@@ -33,12 +33,14 @@ from server.auth import (
     token_hash,
     username_problem,
 )
+from server.calendar_bounds import parse_day
 from server.clock import LOCAL_TZ, local_midnight
+from server.configuration import figures
 from server.configuration.device_settings import NEEDS_COUNTER
 from server.configuration.device_settings import SETTINGS as DEVICE_SETTINGS
 from server.configuration.fields import SettingProblem
 from server.configuration.number_ranges import range_clash
-from server.configuration.site_settings import REPORT, rule_settings
+from server.configuration.site_settings import COUNTER_CLERKS, REPORT, check_counter_clerks, rule_settings
 from server.context import luot
 from server.domain.hours import HoursError
 from server.domain.vocabulary import DeviceKind, Role
@@ -81,6 +83,8 @@ class Field:
     groups: Callable[[Session, Principal], list[tuple[str, list[tuple[Any, str]]]]] | None = None
     #: Device kinds this field applies to (empty: every kind).
     kinds: tuple[str, ...] = ()
+    #: int and float fields: the values allowed (server.configuration.figures).
+    bounds: figures.Bounds | None = None
 
 
 @dataclass(frozen=True)
@@ -193,10 +197,24 @@ def save_site(db_session: Session, item: Site | None, v: dict[str, Any], princip
     _unique(db_session, select(Site).where(Site.code == v["code"]), item, "code")
     if v["kind"] not in SITE_KINDS:
         raise Invalid("kind", t("Unknown value."))
+    _check_clerk_names(db_session, item, v["settings"])
     item = item or Site(code=v["code"], name=v["name"])
     for key in ("code", "name", "kind", "address", "settings"):
         setattr(item, key, v[key])
     return item
+
+
+def _check_clerk_names(db_session: Session, site: Site | None, settings: dict[str, Any]) -> None:
+    """The usernames of `counter_clerks` are staff who may work at the site: its own users or province-level
+    ones (a new site has none of its own yet). Raises Invalid at the box of other settings."""
+    if COUNTER_CLERKS not in settings:
+        return
+    site_id = site.id if site is not None else None
+    staff_of_site = select(User.username).where(or_(col(User.site_id).is_(None), col(User.site_id) == site_id))
+    try:
+        check_counter_clerks(settings[COUNTER_CLERKS], set(db_session.exec(staff_of_site)))
+    except SettingProblem as problem:
+        raise Invalid.of(af.in_other_box(problem, settings)) from problem
 
 
 def save_agency(db_session: Session, item: Agency | None, v: dict[str, Any], principal: Principal) -> Agency:
@@ -208,10 +226,9 @@ def save_agency(db_session: Session, item: Agency | None, v: dict[str, Any], pri
     return item
 
 
-# Booked slots and online numbers (issue 18; server/domain/booking_rules.py): (name, smallest allowed value).
-BOOKING_LIMITS = {"slot_minutes": 5, "slot_capacity": 1, "booking_days_ahead": 0, "booking_cutoff_minutes": 0}
+# Booked slots and online numbers (issue 18; server/domain/booking_rules.py); their bounds are figures.SERVICE's.
 BOOKING_DEFAULTS = {"slot_minutes": 15, "slot_capacity": 1, "booking_days_ahead": 7, "booking_cutoff_minutes": 60}
-BOOKING_FIELDS = ("bookable", "online_numbers", *BOOKING_LIMITS)
+BOOKING_FIELDS = ("bookable", "online_numbers", *BOOKING_DEFAULTS)
 
 # The service's own fields, as the form edits them and the edit page shows them.
 SERVICE_FIELDS = (
@@ -237,12 +254,7 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
     _unique(
         db_session, select(Service).where(Service.site_id == agency.site_id, Service.code == v["code"]), item, "code"
     )
-    for name in ("target_wait_minutes", "target_service_minutes", "default_service_minutes"):
-        if v[name] is None or v[name] <= 0:
-            raise Invalid(name, t("Must be more than 0."))
-    if v["daily_cap"] is not None and v["daily_cap"] < 0:
-        raise Invalid("daily_cap", t("Must be 0 or more."))
-    _check_booking(v)
+    _check_booking(v)  # the figures are within their bounds (parse_form: server.configuration.figures)
     sequence = db_session.get(NumberSequence, v["sequence_id"]) if v["sequence_id"] else None
     if sequence is not None and sequence.site_id != agency.site_id:
         raise Invalid("sequence_id", t("The number range must belong to the same site."))
@@ -269,12 +281,10 @@ def save_service(db_session: Session, item: Service | None, v: dict[str, Any], p
 
 
 def _check_booking(v: dict[str, Any]) -> None:
-    """Booking settings: whole numbers at or above their smallest value (a day of slots at most)."""
-    for name, lowest in BOOKING_LIMITS.items():
+    """Booking settings: an empty figure takes its default; a bookable service needs opening hours."""
+    for name, default in BOOKING_DEFAULTS.items():
         if v.get(name) is None:
-            v[name] = BOOKING_DEFAULTS[name]
-        if v[name] < lowest or v[name] > 1440:
-            raise Invalid(name, t("Must be 0 or more.") if lowest == 0 else t("Must be more than 0."))
+            v[name] = default
     v["bookable"], v["online_numbers"] = bool(v.get("bookable")), bool(v.get("online_numbers"))
     if v["bookable"] and not v.get("opening_hours"):
         raise Invalid("opening_hours", t("A bookable service needs opening hours (slots are cut from them)."))
@@ -455,7 +465,7 @@ ENTITIES: dict[str, Entity] = {
                 Field("name", "Name", required=True),
                 Field("name_en", "English name"),
                 Field("floor", "Floor"),
-                Field("sort_order", "Order", "int"),
+                Field("sort_order", "Order", "int", bounds=figures.SORT_ORDER),
                 Field("active", "Active", "bool"),
             ),
             ("site_id", "code", "name", "active"),
@@ -481,26 +491,49 @@ ENTITIES: dict[str, Entity] = {
                     help="Services of an agency may share one range of numbers.",
                 ),
                 Field("prefix", "Prefix (new range)"),
-                Field("first_number", "First number (new range)", "int"),
-                Field("last_number", "Last number (new range)", "int"),
-                Field("daily_cap", "Daily cap", "int"),
+                Field("first_number", "First number (new range)", "int", bounds=figures.TICKET_NUMBER),
+                Field("last_number", "Last number (new range)", "int", bounds=figures.TICKET_NUMBER),
+                Field("daily_cap", "Daily cap", "int", bounds=figures.SERVICE["daily_cap"]),
                 Field(
                     "opening_hours",
                     "Opening hours",
                     "hours",
                     help="Up to three receiving periods a day; leave a day empty to close it.",
                 ),
-                Field("target_wait_minutes", "Target wait (min)", "int", True),
-                Field("target_service_minutes", "Target service (min)", "int", True),
-                Field("default_service_minutes", "Typical service (min)", "float", True),
-                Field("sort_order", "Order", "int"),
+                Field(
+                    "target_wait_minutes",
+                    "Target wait (min)",
+                    "int",
+                    True,
+                    bounds=figures.SERVICE["target_wait_minutes"],
+                ),
+                Field(
+                    "target_service_minutes",
+                    "Target service (min)",
+                    "int",
+                    True,
+                    bounds=figures.SERVICE["target_service_minutes"],
+                ),
+                Field(
+                    "default_service_minutes",
+                    "Typical service (min)",
+                    "float",
+                    True,
+                    bounds=figures.SERVICE["default_service_minutes"],
+                ),
+                Field("sort_order", "Order", "int", bounds=figures.SORT_ORDER),
                 Field("active", "Active", "bool"),
                 Field("bookable", "Bookable", "bool"),
                 Field("online_numbers", "Online numbers for today", "bool"),
-                Field("slot_minutes", "Slot length (min)", "int"),
-                Field("slot_capacity", "Places per slot", "int"),
-                Field("booking_days_ahead", "Days ahead", "int"),
-                Field("booking_cutoff_minutes", "Latest booking (min before the slot)", "int"),
+                Field("slot_minutes", "Slot length (min)", "int", bounds=figures.SERVICE["slot_minutes"]),
+                Field("slot_capacity", "Places per slot", "int", bounds=figures.SERVICE["slot_capacity"]),
+                Field("booking_days_ahead", "Days ahead", "int", bounds=figures.SERVICE["booking_days_ahead"]),
+                Field(
+                    "booking_cutoff_minutes",
+                    "Latest booking (min before the slot)",
+                    "int",
+                    bounds=figures.SERVICE["booking_cutoff_minutes"],
+                ),
             ),
             ("site_id", "agency_id", "code", "name", "target_wait_minutes", "active"),
             save_service,
@@ -513,7 +546,7 @@ ENTITIES: dict[str, Entity] = {
             Counter,
             (
                 Field("site_id", "Site", "select", True, site_choices),
-                Field("number", "Counter number", "int", True),
+                Field("number", "Counter number", "int", True, bounds=figures.COUNTER_NUMBER),
                 Field("name", "Name"),
                 Field("floor", "Floor"),
                 Field("service_ids", "Services served", "checkgroup", False, service_choices, groups=service_groups),
@@ -638,11 +671,15 @@ STRUCTURED = ("hours", "site_settings", "device_settings")
 
 
 def _parse_text(f: Field, raw: str, db_session: Session, principal: Principal) -> Any:
-    """One single-valued field from its stripped text; ValueError for text that is not of the field's kind."""
-    if f.kind == "int":
-        return int(raw) if raw else None
-    if f.kind == "float":
-        return float(raw) if raw else None
+    """One single-valued field from its stripped text; ValueError for text that is not of the field's kind,
+    Invalid for a number out of the field's bounds (infinite, "not a number" and absurd values included)."""
+    if f.kind in ("int", "float"):
+        if f.bounds is None:
+            raise TypeError(f"the number field {f.name} has no bounds")
+        try:
+            return f.bounds.parse(f.name, raw) if raw else None
+        except SettingProblem as problem:
+            raise Invalid.of(problem) from problem
     if f.kind == "select":
         allowed = _choice_values(f, db_session, principal)
         if raw not in allowed and not (raw == "" and not f.required):
@@ -935,9 +972,8 @@ def audit_log() -> ResponseReturnValue:
     if args.get("q"):
         statement = statement.where(col(AuditEntry.summary).contains(args["q"]))
     for name, op in (("from", "ge"), ("to", "lt")):
-        try:
-            day = date.fromisoformat(args.get(name, ""))
-        except ValueError:
+        day = parse_day(args.get(name))  # a date beyond the calendar: 400 (DateOutOfRange)
+        if day is None:
             continue
         if op == "ge":
             statement = statement.where(AuditEntry.at >= local_midnight(day))

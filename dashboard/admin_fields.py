@@ -22,6 +22,8 @@ from server.configuration.fields import Setting, SettingProblem
 from server.configuration.site_settings import REPORT, check_site_settings, rule_settings
 from server.domain.errors import N_
 from server.domain.hours import HoursError, from_weekly_table, validate_opening_hours, weekly_table
+from server.domain.vocabulary import Label
+from server.i18n import translate
 
 PERIODS_PER_DAY = 3
 FORM_ONLY = ("agencies", "counter")  # device settings with a field of their own (choices from the database)
@@ -134,7 +136,20 @@ def check_site_form(value: dict[str, Any]) -> dict[str, Any]:
     clash = sorted(set(other) & known)
     if clash:
         raise SettingProblem("other", N_("Other settings: {names} have their own field."), names=", ".join(clash))
-    return check_site_settings({**other, **value["values"]})
+    try:
+        return check_site_settings({**other, **value["values"]})
+    except SettingProblem as problem:
+        raise in_other_box(problem, other) from problem
+
+
+def in_other_box(problem: SettingProblem, other: dict[str, Any]) -> SettingProblem:
+    """A refusal of a key typed in the box of other settings, shown at that box and naming the key
+    ("Other settings, counter_clerks: …"); a refusal of a field of its own is returned unchanged."""
+    key = problem.field.split(".")[0]
+    if key not in other:
+        return problem
+    reason = Label(*(translate(problem.text, language, **problem.params) for language in ("vi", "en")))
+    return SettingProblem("other", N_("Other settings, {name}: {reason}"), name=problem.field, reason=reason)
 
 
 def site_form_value(settings: dict[str, Any] | None) -> dict[str, Any]:
@@ -169,7 +184,10 @@ def check_device_form(kind: str, value: dict[str, Any], printer_check: Callable[
     clash = sorted(set(other) & ALL_NAMES)
     if clash:
         raise SettingProblem("other", N_("Other settings: {names} have their own field."), names=", ".join(clash))
-    return check_device_settings(kind, {**other, **value["values"]}, printer_check, require_counter=False)
+    try:
+        return check_device_settings(kind, {**other, **value["values"]}, printer_check, require_counter=False)
+    except SettingProblem as problem:
+        raise in_other_box(problem, other) from problem
 
 
 def device_form_value(settings: dict[str, Any] | None) -> dict[str, Any]:

@@ -3,6 +3,9 @@
 GET  /admin/holidays?site=<id>&month=YYYY-MM   the month (default: this month of the site's first allowed site)
 POST /admin/holidays                           site_id, day (YYYY-MM-DD), month: toggles the day (audited)
 
+Months and days are within server.calendar_bounds (years 2000–2100): beyond, 400 `date_out_of_range`; a month
+that is not YYYY-MM shows this month, a day that is not a date is a 400.
+
 A closed day (`holiday` table) takes no numbers and offers no booked slots (server.domain.queries.site_rules
 folds it into the site's rules); the lines are rebuilt when a day changes.
 """
@@ -18,22 +21,16 @@ from sqlmodel import col, select
 
 from dashboard.access import ADMIN_ROLES, staff
 from dashboard.admin import admin, audit
+from server.calendar_bounds import parse_day, parse_month, shifted_month
 from server.clock import local_date
 from server.context import luot
+from server.domain.errors import DateOutOfRange
 from server.models import Holiday, Site
 
 
 def _month(text: str | None, today: date) -> date:
-    try:
-        year, month = (int(part) for part in (text or "").split("-"))
-        return date(year, month, 1)
-    except ValueError:
-        return today.replace(day=1)
-
-
-def _shifted(first: date, months: int) -> date:
-    index = first.year * 12 + first.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+    """The first day of the month asked (YYYY-MM), or of today's month. Raises DateOutOfRange."""
+    return parse_month(text) or today.replace(day=1)
 
 
 @admin.get("/holidays")
@@ -66,8 +63,8 @@ def holidays() -> ResponseReturnValue:
         first=first,
         weeks=weeks,
         closed=closed,
-        previous=_shifted(first, -1),
-        following=_shifted(first, 1),
+        previous=shifted_month(first, -1),
+        following=shifted_month(first, 1),
     )
 
 
@@ -76,9 +73,8 @@ def toggle_holiday() -> ResponseReturnValue:
     principal = staff(ADMIN_ROLES, page=True)
     ctx = luot()
     site_id = request.form.get("site_id", type=int) or 0
-    try:
-        day = date.fromisoformat(request.form.get("day", "")[:10])
-    except ValueError:
+    day = parse_day(request.form.get("day", "")[:10])
+    if day is None:
         abort(400)
     if not principal.may_see_site(site_id):
         abort(403)
@@ -103,4 +99,13 @@ def toggle_holiday() -> ResponseReturnValue:
             {"day": day.isoformat()},
         )
     ctx.lines.mark_stale(site_id)  # the site's hours changed: its line (estimates, "closed") is built again
-    return redirect(url_for("admin.holidays", site=site_id, month=request.form.get("month") or day.strftime("%Y-%m")))
+    return redirect(url_for("admin.holidays", site=site_id, month=_shown_month(request.form.get("month"), day)))
+
+
+def _shown_month(text: str | None, day: date) -> str:
+    """The month the calendar showed (YYYY-MM), to go back to; the day's month if that is not a month we show."""
+    try:
+        first = parse_month(text)
+    except DateOutOfRange:
+        first = None
+    return (first or day).strftime("%Y-%m")

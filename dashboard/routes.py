@@ -23,6 +23,7 @@ from dashboard.access import (
 from dashboard.health import device_health
 from dashboard.texts import language, t
 from server.auth import AuthError, SignInThrottled
+from server.calendar_bounds import parse_day
 from server.clock import local_date, local_time_text
 from server.context import luot
 from server.db import Database
@@ -224,14 +225,14 @@ def _int(name: str) -> int | None:
 
 
 def _date(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
+    """A day of the query string; None when absent or not a date. Raises DateOutOfRange (server.calendar_bounds)."""
+    return parse_day(request.args.get(name))
 
 
 def parse_filters(db_session: Session, principal, now: datetime) -> tuple[Filters, list[Site]]:
-    """History filters from the query string; unknown values are ignored, sites are checked."""
+    """History filters from the query string; unknown values are ignored, sites are checked, a date beyond
+    the calendar (years 2000–2100) is a 400 (DateOutOfRange). An agency, service, counter or clerk that is not
+    of the chosen sites is an unknown value too (`_of_sites`): no filter names another site's."""
     today = local_date(now)
     last = _date("to") or today - timedelta(days=1)  # by default the last 30 finished days (today is live)
     first = _date("from") or last - timedelta(days=29)
@@ -255,15 +256,37 @@ def parse_filters(db_session: Session, principal, now: datetime) -> tuple[Filter
         first,
         last,
         site_ids,
-        agency_id=_int("agency"),
-        service_id=_int("service"),
-        counter_id=_int("counter"),
-        clerk_id=_int("clerk"),
+        agency_id=_of_sites(db_session, Agency, _int("agency"), site_ids),
+        service_id=_of_sites(db_session, Service, _int("service"), site_ids),
+        counter_id=_of_sites(db_session, Counter, _int("counter"), site_ids),
+        clerk_id=_clerk_of_sites(db_session, _int("clerk"), site_ids, province=principal.site_id is None),
         priority=priority,
         channel=channel,
         by=by,
     )
     return filters, sites
+
+
+def _of_sites(db_session: Session, model: type[Any], wanted: int | None, site_ids: tuple[int, ...]) -> int | None:
+    """`wanted` when it is the id of an agency, service or counter (`model`) of one of `site_ids`, else None
+    (the filter is dropped): an id of another site would name it in the heading and the exports."""
+    if wanted is None:
+        return None
+    item = db_session.get(model, wanted)
+    return wanted if item is not None and item.site_id in site_ids else None
+
+
+def _clerk_of_sites(
+    db_session: Session, wanted: int | None, site_ids: tuple[int, ...], *, province: bool
+) -> int | None:
+    """`wanted` when it is a user of one of `site_ids`, or a province-level user and the caller is province-level
+    staff too; else None (the filter is dropped, as for `_of_sites`)."""
+    if wanted is None:
+        return None
+    user = db_session.get(User, wanted)
+    if user is None or not (user.site_id in site_ids or (user.site_id is None and province)):
+        return None
+    return wanted
 
 
 def load_history(principal) -> tuple[Filters, list[Site], str]:

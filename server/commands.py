@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
+from server.calendar_bounds import parse_day
 from server.domain.vocabulary import Role
 from server.instance import initialise
 from server.settings import Settings, load_settings
@@ -14,6 +16,20 @@ from server.settings import Settings, load_settings
 
 def _settings(**overrides: Any) -> Settings:
     return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _day(text: str, option: str) -> date:
+    """An option's day (YYYY-MM-DD, years 2000–2100: server.calendar_bounds). Raises click.BadParameter."""
+    from server.calendar_bounds import FIRST_DAY, LAST_DAY
+    from server.domain.errors import DateOutOfRange
+
+    try:
+        day = parse_day(text)
+    except DateOutOfRange:
+        day = None
+    if day is None:
+        raise click.BadParameter(f"{text!r}: a day YYYY-MM-DD from {FIRST_DAY} to {LAST_DAY}", param_hint=option)
+    return day
 
 
 @click.group(help="Lượt — queue management for public-administration service centres.")
@@ -258,6 +274,8 @@ def config_export(destination: Path) -> None:
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def config_import(source: Path) -> None:
     """Validate SOURCE, then create or update everything in it (nothing changes on error)."""
+    from sqlalchemy.exc import StatementError
+
     from server.clock import SystemClock
     from server.config_io import ConfigError, import_config
     from server.db import Database
@@ -268,6 +286,9 @@ def config_import(source: Path) -> None:
             counts = import_config(session, source.read_text(encoding="utf-8"), SystemClock().now(), "luot config")
     except ConfigError as exc:
         raise click.ClickException(f"{source}: {exc}") from exc
+    except StatementError as exc:  # a value the checks let through and the database refused: nothing changed
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise click.ClickException(f"{source}: the database refused the file, nothing was imported: {reason}") from exc
     finally:
         db.dispose()
     click.echo("Imported: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
@@ -285,7 +306,7 @@ def stats_group() -> None:
 @click.option("--all", "redo", is_flag=True, help="Roll up again days that have a roll-up already.")
 def stats_rollup(first: str | None, last: str | None, site_code: str | None, redo: bool) -> None:
     """Roll up finished days from the ticket event log (run nightly)."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from sqlmodel import select
 
@@ -296,8 +317,8 @@ def stats_rollup(first: str | None, last: str | None, site_code: str | None, red
 
     now = SystemClock().now()
     yesterday = local_date(now) - timedelta(days=1)
-    last_day = min(date.fromisoformat(last), yesterday) if last else yesterday
-    first_day = date.fromisoformat(first) if first else last_day - timedelta(days=6)
+    last_day = min(_day(last, "--to"), yesterday) if last else yesterday
+    first_day = _day(first, "--from") if first else last_day - timedelta(days=6)
     db = Database(_settings())
     with db.read() as session:
         if site_code:
@@ -435,8 +456,6 @@ def export_group() -> None:
 def export_onestop(first: str, last: str, site_code: str | None, kind: str, output: Path | None) -> None:
     """Per ticket: site, agency, service, counter, clerk, dossier codes, times, waits, rating (README: One-stop
     export)."""
-    from datetime import date
-
     from sqlmodel import select
 
     from server.clock import SystemClock, local_date
@@ -444,10 +463,7 @@ def export_onestop(first: str, last: str, site_code: str | None, kind: str, outp
     from server.models import Site
     from server.stats.onestop import onestop_rows, to_csv, to_json
 
-    try:
-        first_day, last_day = date.fromisoformat(first), date.fromisoformat(last)
-    except ValueError as exc:
-        raise click.ClickException(f"--from and --to take YYYY-MM-DD: {exc}") from exc
+    first_day, last_day = _day(first, "--from"), _day(last, "--to")
     db = Database(_settings())
     try:
         with db.read() as session:

@@ -30,10 +30,11 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from server.auth import revoke_user_tokens
+from server.auth import canonical_username, revoke_user_tokens
+from server.configuration import figures
 from server.configuration.device_settings import check_device_settings
 from server.configuration.fields import SettingProblem
-from server.configuration.site_settings import check_site_settings
+from server.configuration.site_settings import COUNTER_CLERKS, check_counter_clerks, check_site_settings
 from server.domain.hours import validate_opening_hours
 from server.domain.rules import SiteRules
 from server.domain.vocabulary import DeviceKind, Role
@@ -329,6 +330,14 @@ class Checker:
         if required and not value.get(key, "").strip():
             self.fail((*path, key), f"{key}: must not be empty")
 
+    def number(self, value: dict[str, Any], path: tuple[Any, ...], key: str, bounds: figures.Bounds) -> None:
+        """`value[key]`, if present, is finite and within `bounds` (server.configuration.figures)."""
+        if key in value:
+            try:
+                bounds.check(key, value[key])
+            except SettingProblem as problem:
+                self.fail((*path, key), str(problem))
+
     def unique(self, items: list[dict[str, Any]], key: str, path: tuple[Any, ...], what: str) -> None:
         seen: set[Any] = set()
         for index, item in enumerate(items):
@@ -401,6 +410,7 @@ def _validate_agencies(check: Checker, agencies: list[dict[str, Any]], path: Key
         )
         check.text(agency, a_path, "code", 32, True)
         check.text(agency, a_path, "name", 200, True)
+        check.number(agency, a_path, "sort_order", figures.SORT_ORDER)
     check.unique(agencies, "code", (*path, "agency"), "agency")
     return {a["code"] for a in agencies}
 
@@ -411,6 +421,8 @@ def _validate_sequences(check: Checker, sequences: list[dict[str, Any]], path: K
         q_path = (*path, "sequence", q_index)
         check.table(sequence, q_path, {"code": STR}, {"prefix": STR, "first": INT, "last": INT})
         check.text(sequence, q_path, "prefix", 8)
+        check.number(sequence, q_path, "first", figures.TICKET_NUMBER)
+        check.number(sequence, q_path, "last", figures.TICKET_NUMBER)
         first, last = sequence.get("first", 1), sequence.get("last", 999)
         if first < 0 or last < first:
             check.fail((*q_path, "last"), f"number range {first}–{last} is empty")
@@ -456,28 +468,28 @@ def _validate_service_figures(check: Checker, service: dict[str, Any], v_path: K
         validate_opening_hours(service.get("opening_hours", {}))
     except (ValueError, TypeError, IndexError, AttributeError) as exc:
         check.fail((*v_path, "opening_hours"), f"opening_hours: {exc}")
-    for key in ("target_wait_minutes", "target_service_minutes", "default_service_minutes"):
-        if key in service and service[key] <= 0:
-            check.fail((*v_path, key), f"{key}: must be more than 0")
-    if service.get("daily_cap", 0) < 0:
-        check.fail((*v_path, "daily_cap"), "daily_cap: must be 0 or more")
+    for key, bounds in figures.SERVICE.items():  # the administration's bounds: finite, neither absurd
+        check.number(service, v_path, key, bounds)
 
 
 def _validate_counters(
     check: Checker, counters: list[dict[str, Any]], path: KeyPath, service_codes: set[str]
 ) -> set[int]:
-    """The site's counter numbers, once each counter serves only known services with whole weights ≥ 1."""
+    """The site's counter numbers, once each counter serves only known services with whole weights 1 … 100."""
     for c_index, counter in enumerate(counters):
         c_path = (*path, "counter", c_index)
         check.table(counter, c_path, {"number": INT}, {"name": STR, "floor": STR, "services": list, "weights": dict})
+        check.number(counter, c_path, "number", figures.COUNTER_NUMBER)
         for code in counter.get("services", []):
             if code not in service_codes:
                 check.fail((*c_path, "services"), f"counter {counter['number']}: unknown service {code!r}")
         for code, weight in counter.get("weights", {}).items():
             if code not in counter.get("services", []):
                 check.fail((*c_path, "weights"), f"weights: {code!r} is not among the counter's services")
-            if not isinstance(weight, int) or isinstance(weight, bool) or weight < 1:
-                check.fail((*c_path, "weights"), f"weights: {code} must be a whole number ≥ 1")
+            try:
+                figures.COUNTER_WEIGHT.check(code, weight)
+            except SettingProblem as problem:
+                check.fail((*c_path, "weights"), f"weights: {problem}")
     check.unique(counters, "number", (*path, "counter"), "counter")
     return {c["number"] for c in counters}
 
@@ -561,6 +573,7 @@ def _upsert(session: Session, model: type, where: list[Any], values: dict[str, A
 def import_config(session: Session, text: str, now: datetime, username: str = "") -> dict[str, int]:
     """Validates `text`, then creates/updates everything in the caller's transaction; returns counts."""
     document = parse(text)
+    _check_clerk_names(session, document, Lines(text))
     counts = {"sites": 0, "agencies": 0, "services": 0, "counters": 0, "devices": 0, "users": 0}
     site_ids: dict[str, int] = {}
     for site in document.get("site", []):
@@ -589,6 +602,26 @@ def import_config(session: Session, text: str, now: datetime, username: str = ""
     return counts
 
 
+def _check_clerk_names(session: Session, document: dict[str, Any], lines: Lines) -> None:
+    """Each site's `counter_clerks` names staff who may work there once the file is imported: users of that site
+    or province-level ones, of the file or already in the database (the file's users as the file places them).
+    Raises ConfigError."""
+    placed = {
+        canonical_username(name): code
+        for name, code in session.exec(select(User.username, Site.code).outerjoin(Site, col(Site.id) == User.site_id))
+    }
+    placed.update({canonical_username(user["username"]): user.get("site") for user in document.get("user", [])})
+    check = Checker(lines)
+    for index, site in enumerate(document.get("site", [])):
+        settings = site.get("settings", {})
+        if COUNTER_CLERKS in settings:
+            staff = {name for name, code in placed.items() if code in (None, site["code"])}
+            try:
+                check_counter_clerks(settings[COUNTER_CLERKS], staff)
+            except SettingProblem as problem:
+                check.fail(("site", index, "settings"), f"settings: {problem}")
+
+
 def _import_site(session: Session, site: dict[str, Any]) -> int:
     """Creates or updates one site with its agencies, number ranges, services, counters and devices; its id."""
     row = _upsert(
@@ -600,7 +633,7 @@ def _import_site(session: Session, site: dict[str, Any]) -> int:
             "name": site["name"],
             "kind": site.get("kind", "centre"),
             "address": site.get("address", ""),
-            "settings": site.get("settings", {}),
+            "settings": check_site_settings(site.get("settings", {})),  # as the administration stores them
         },
     )
     site_id = row.id

@@ -11,6 +11,7 @@ from sqlmodel import select
 from server.api import api
 from server.api.support import InvalidBody, require
 from server.auth import Forbidden
+from server.calendar_bounds import parse_day
 from server.clock import local_date
 from server.context import luot
 from server.domain.vocabulary import MANAGER_ROLES, Label
@@ -21,10 +22,11 @@ MAX_DAYS = 92
 
 
 def _day(name: str) -> date:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        raise InvalidBody(detail=Label(f"cần {name}=YYYY-MM-DD", f"{name}=YYYY-MM-DD is required")) from None
+    """A required day of the query string. Raises InvalidBody (not a date) or DateOutOfRange (beyond 2000–2100)."""
+    day = parse_day(request.args.get(name))
+    if day is None:
+        raise InvalidBody(detail=Label(f"cần {name}=YYYY-MM-DD", f"{name}=YYYY-MM-DD is required"))
+    return day
 
 
 @api.get("/exports/onestop")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from server.configuration.fields import Setting, SettingProblem, check_value
+from server.configuration.fields import Setting, SettingProblem, check_plain, check_value
 from server.domain.errors import N_
 from server.domain.vocabulary import DeviceKind
 
@@ -135,6 +135,7 @@ def check_device_settings(
             if not is_empty(value):
                 result[key] = check_value(own[key], value, printer_check)
         elif key not in ALL_NAMES:
+            check_plain(key, value)
             result[key] = value
     if require_counter and kind in NEEDS_COUNTER and "counter_id" not in result:
         raise SettingProblem("counter_id", N_("Choose the counter this screen belongs to."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,19 @@ def check_value(setting: Setting, value: Any, printer_check: Callable[[str], Any
         return _check_printer(setting, value, printer_check)
     checker = _CHECKS.get(setting.kind, _check_text)
     return checker(setting, value)
+
+
+def check_plain(key: str, value: Any) -> None:
+    """A setting no form describes (kept as it is) holds plain JSON: no infinite or "not a number" value at any
+    depth (JSON has none; Python's json and TOML let them in). Raises SettingProblem(key, reason)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SettingProblem(key, N_("Must be a number."))
+    if isinstance(value, dict):
+        for item in value.values():
+            check_plain(key, item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_plain(key, item)
 
 
 def _check_int(setting: Setting, value: Any) -> int:
@@ -105,14 +119,25 @@ def _check_scores(setting: Setting, value: Any) -> list[str]:
 def _check_dates(setting: Setting, value: Any) -> list[str]:
     from datetime import date
 
+    from server.calendar_bounds import FIRST_DAY, LAST_DAY, in_calendar
+
     if not isinstance(value, list | tuple):
         raise SettingProblem(setting.name, N_("Must be a list of dates."))
     days = set()
     for item in value:
         try:
-            days.add(date.fromisoformat(str(item)).isoformat())
+            day = date.fromisoformat(str(item))
         except ValueError as exc:
             raise SettingProblem(setting.name, N_("{date} is not a date (YYYY-MM-DD)."), date=item) from exc
+        if not in_calendar(day):
+            raise SettingProblem(
+                setting.name,
+                N_("{date} is outside the dates accepted ({first} to {last})."),
+                date=item,
+                first=FIRST_DAY.isoformat(),
+                last=LAST_DAY.isoformat(),
+            )
+        days.add(day.isoformat())
     return sorted(days)
 
 

@@ -3,15 +3,21 @@ words of its printed reports.
 
 Every SiteRules field is a setting here. The ones described in RULES get their label and meaning; a field
 added to SiteRules later is still shown and checked by the type of its default. Report settings
-(REPORT) are read by the PDF report (server.stats.report_header). Other keys are kept as they are.
+(REPORT) are read by the PDF report (server.stats.report_header). The keys of the box of other settings that
+the server reads are checked too: `counter_clerks` (counter number → usernames), OTHER (`board_notice`,
+`tracking_near_places`, `nham`), `oidc` and `messaging`. Other keys are kept as they are, once they hold plain
+JSON (no infinite or "not a number" value).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import MISSING, fields
 from typing import Any
 
-from server.configuration.fields import Setting, SettingProblem, check_value
+from server.auth import canonical_username
+from server.configuration.fields import Setting, SettingProblem, check_plain, check_value
+from server.configuration.figures import COUNTER_NUMBER
 from server.domain.errors import N_
 from server.domain.rules import SiteRules
 from server.domain.vocabulary import RatingScore
@@ -192,6 +198,20 @@ REPORT: dict[str, Setting] = {
 }
 
 
+#: Keys of the box of other settings read by the boards, the phone page and the voice (no form field of their own).
+OTHER: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting("board_notice", "board_notice", max_length=500),  # display/routes.py: a board without a notice
+        Setting("tracking_near_places", "tracking_near_places", kind="int", minimum=1, maximum=50),  # /t/<token>
+        Setting("nham", "nham", kind="bool"),  # server/voice: a final 5 after "mươi" read "nhăm"
+    )
+}
+COUNTER_CLERKS = "counter_clerks"
+CLERKS_EXAMPLE = '{"1": ["clerk01", "clerk02"]}'
+OIDC_TEXTS = ("issuer", "client_id", "client_secret", "scopes", "id_claim")  # server/identity/oidc.py
+
+
 def _generic(name: str, default: Any) -> Setting:
     """A SiteRules field no one described yet: checked by the type of its default."""
     if isinstance(default, bool):
@@ -222,12 +242,24 @@ def rule_settings() -> list[tuple[Setting, Any]]:
     return result
 
 
-def check_site_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings as stored: rules and report words checked (SettingProblem with the reason), a rule equal to
-    its default dropped (the site follows the default if it changes), other keys kept."""
+def check_site_settings(settings: dict[str, Any], usernames: Collection[str] | None = None) -> dict[str, Any]:
+    """The settings as stored: rules, report words and the known keys of other settings checked (SettingProblem
+    with the reason, its `field` the key), a rule equal to its default dropped (the site follows the default if
+    it changes), other keys kept. With `usernames` (canonical: the staff who may work at the site), every name
+    of `counter_clerks` must be one of them."""
     if not isinstance(settings, dict):
         raise SettingProblem("settings", N_("Expected a JSON object."))
     result = dict(settings)
+    own_fields = {s.name for s, _d in rule_settings()} | set(REPORT)
+    for key, value in settings.items():
+        if key in OTHER:
+            result[key] = check_value(OTHER[key], value)
+        elif key == COUNTER_CLERKS:
+            result[key] = check_counter_clerks(value, usernames)
+        elif key == "oidc":
+            result[key] = _check_oidc(value)
+        elif key not in own_fields:
+            check_plain(key, value)
     for setting, default in rule_settings():
         if setting.name not in settings:
             continue
@@ -247,6 +279,66 @@ def check_site_settings(settings: dict[str, Any]) -> dict[str, Any]:
     _check_lapse_time(result)
     _check_messaging(result)
     return result
+
+
+def check_counter_clerks(value: Any, usernames: Collection[str] | None = None) -> dict[str, list[str]]:
+    """`counter_clerks` as stored: {counter number (1–999, as text): [canonical usernames]}. One username alone
+    is read as a list of one. With `usernames`, each name must be one of them. Raises SettingProblem."""
+    if not isinstance(value, dict):
+        raise SettingProblem(
+            COUNTER_CLERKS,
+            N_("Must map a counter number to a list of usernames, e.g. {example}."),
+            example=CLERKS_EXAMPLE,
+        )
+    result: dict[str, list[str]] = {}
+    for key, names in value.items():
+        number = _counter_number(key)
+        if number in result:
+            raise SettingProblem(COUNTER_CLERKS, N_("Counter {counter} is listed twice."), counter=key)
+        listed = [names] if isinstance(names, str) else names
+        if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
+            raise SettingProblem(
+                COUNTER_CLERKS,
+                N_("Counter {counter} needs a list of usernames, e.g. {example}."),
+                counter=key,
+                example=CLERKS_EXAMPLE,
+            )
+        result[number] = list(dict.fromkeys(canonical_username(n) for n in listed if n.strip()))
+        unknown = [name for name in result[number] if usernames is not None and name not in usernames]
+        if unknown:
+            raise SettingProblem(
+                COUNTER_CLERKS,
+                N_("Counter {counter}: {names} is not a user who may work at this site."),
+                counter=key,
+                names=", ".join(unknown),
+            )
+    return result
+
+
+def _counter_number(key: Any) -> str:
+    """A key of `counter_clerks` as the counter number it names ("01" → "1"). Raises SettingProblem."""
+    text = str(key).strip()
+    try:
+        COUNTER_NUMBER.check(COUNTER_CLERKS, int(text) if text.isascii() and text.isdigit() else None)
+    except SettingProblem:
+        raise SettingProblem(COUNTER_CLERKS, N_("{counter} is not a counter number (1–999)."), counter=key) from None
+    return str(int(text))
+
+
+def _check_oidc(value: Any) -> dict[str, Any]:
+    """The site's own OpenID Connect provider (server.identity.oidc): texts and `enabled`. Raises SettingProblem."""
+    if not isinstance(value, dict):
+        raise SettingProblem("oidc", N_("Expected a table of: {names}."), names=", ".join((*OIDC_TEXTS, "enabled")))
+    for key, item in value.items():
+        if key == "enabled":
+            check_value(Setting("oidc.enabled", "enabled", kind="bool"), item)
+        elif key in OIDC_TEXTS:
+            check_value(Setting(f"oidc.{key}", key, max_length=500), item)
+        else:
+            raise SettingProblem(
+                f"oidc.{key}", N_("Unknown key; expected one of: {names}."), names=", ".join((*OIDC_TEXTS, "enabled"))
+            )
+    return value
 
 
 def _check_lapse_time(settings: dict[str, Any]) -> None:
@@ -279,9 +371,13 @@ def _check_announcement(settings: dict[str, Any]) -> None:
     rules = SiteRules.from_settings(settings)
     if "{so}" not in rules.announcement_template:
         raise SettingProblem("announcement_template", N_("The announcement must say the number: write {so} in it."))
-    try:
-        VoiceSettings(template=rules.announcement_template, region=rules.number_region)
-    except ValueError as exc:
-        raise SettingProblem(
-            "announcement_template", N_("The announcement cannot be spoken: {reason}"), reason=str(exc)
-        ) from exc
+    if "{so}" not in rules.recall_template:
+        raise SettingProblem("recall_template", N_("The announcement must say the number: write {so} in it."))
+    for name, template, recall in (
+        ("announcement_template", rules.announcement_template, VoiceSettings.recall_template),
+        ("recall_template", VoiceSettings.template, rules.recall_template),
+    ):
+        try:
+            VoiceSettings(template=template, recall_template=recall, region=rules.number_region)
+        except ValueError as exc:
+            raise SettingProblem(name, N_("The announcement cannot be spoken: {reason}"), reason=str(exc)) from exc

@@ -23,6 +23,12 @@ class DomainError(Exception):
         super().__init__(self.text.format(**params) if params else self.text)
 
 
+class DateOutOfRange(DomainError):
+    """A date or month outside the calendar people may give (server.calendar_bounds)."""
+
+    code, status, message = "date_out_of_range", 400, N_("{date} is outside the dates accepted ({first} to {last}).")
+
+
 class UnknownService(DomainError):
     code, status, message = "unknown_service", 404, N_("Unknown service: {service}.")
 

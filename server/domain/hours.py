@@ -19,6 +19,7 @@ import itertools
 from datetime import date, datetime, time
 from typing import Any
 
+from server.calendar_bounds import FIRST_DAY, LAST_DAY, in_calendar
 from server.clock import LOCAL_TZ
 from server.domain.errors import N_
 
@@ -92,11 +93,19 @@ def validate_opening_hours(hours: dict[str, Any]) -> None:
 
 
 def parse_date(text: Any) -> date:
-    """An ISO date (YYYY-MM-DD). Raises HoursError."""
+    """An ISO date (YYYY-MM-DD) within the calendar (server.calendar_bounds: 2000–2100). Raises HoursError."""
     try:
-        return date.fromisoformat(str(text))
+        day = date.fromisoformat(str(text))
     except ValueError as exc:
         raise HoursError(N_("{date} is not a date (YYYY-MM-DD)."), date=text) from exc
+    if not in_calendar(day):
+        raise HoursError(
+            N_("{date} is outside the dates accepted ({first} to {last})."),
+            date=text,
+            first=FIRST_DAY.isoformat(),
+            last=LAST_DAY.isoformat(),
+        )
+    return day
 
 
 def periods_on(hours: dict[str, Any], day: date) -> list[tuple[time, time]]:

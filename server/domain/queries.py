@@ -41,11 +41,8 @@ def site_rules(session: Session, site_id: int) -> SiteRules:
     reads them."""
     connection = session.connection()
     row = _SITE_SETTINGS.first(connection, {"site_id": site_id})
-    settings = dict(row.settings or {}) if row is not None else {}
     closed = [holiday.day.isoformat() for holiday in _HOLIDAYS.all(connection, {"site_id": site_id})]
-    if closed:
-        settings["holidays"] = sorted({*(settings.get("holidays") or ()), *closed})
-    return SiteRules.from_settings(settings)
+    return SiteRules.from_settings(row.settings if row is not None else None, closed)
 
 
 def ticket_view(session: Session, ticket: Ticket, counter_numbers: dict[int | None, int] | None = None) -> TicketView:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from server.domain.hours import effective_hours
@@ -55,16 +55,21 @@ class SiteRules:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, raw: dict[str, Any] | None) -> SiteRules:
-        raw = dict(raw or {})
-        known = {f.name for f in fields(cls)} - {"extra"}
-        values = {k: raw.pop(k) for k in list(raw) if k in known}
-        for name in ("rating_scale", "rating_reasons", "rating_reason_scores", "holidays"):
-            if name in values:
-                values[name] = tuple(values[name])
-        if "counter_clerks" in values:
-            clerks = values["counter_clerks"] if isinstance(values["counter_clerks"], dict) else {}
-            values["counter_clerks"] = {str(k): tuple(str(u) for u in v or ()) for k, v in clerks.items()}
+    def from_settings(cls, raw: dict[str, Any] | None, closed_days: list[str] | None = None) -> SiteRules:
+        """The rules of a site's stored settings, with `closed_days` (ISO dates of the holiday table) added to
+        its `holidays`; other keys go to `extra`.
+
+        Settings are checked when saved (server.configuration.site_settings), but an older database may hold
+        anything: a rule of the wrong type keeps its default (a text where a list of texts belongs counts as a
+        list of one), and `counter_clerks` is read by `read_counter_clerks`. Never raises for a dict."""
+        raw = dict(raw or {}) if isinstance(raw, dict) else {}
+        values = {}
+        for name in [k for k in raw if k in _KINDS]:
+            value = _as_kind(raw.pop(name), _KINDS[name])
+            if value is not _UNREADABLE:
+                values[name] = value
+        if closed_days:
+            values["holidays"] = tuple(sorted({*values.get("holidays", ()), *closed_days}))
         return cls(**values, extra=raw)
 
     @property
@@ -84,3 +89,55 @@ class SiteRules:
         """Whether a staff member may open counter `counter_number` under `counter_clerks`."""
         allowed = self.counter_clerks.get(str(counter_number))
         return allowed is None or role != "clerk" or username in allowed
+
+
+def read_counter_clerks(raw: Any) -> dict[str, tuple[str, ...]]:
+    """`counter_clerks` as any database may hold it: counter number (as text, "01" read as "1") → usernames.
+
+    One username alone counts as a list of one ({"1": "clerk01"} keeps counter 1 for clerk01, not for the letters
+    of the name); null or [] keeps the counter for managers and admins only; an entry of any other shape (a
+    number, an object) is left out, so its counter is open to every clerk, as is every counter when the value is
+    not a mapping."""
+    if not isinstance(raw, dict):
+        return {}
+    result: dict[str, tuple[str, ...]] = {}
+    for key, names in raw.items():
+        listed = [names] if isinstance(names, str) else [] if names is None else names
+        if not isinstance(listed, list | tuple):
+            continue
+        number = str(key).strip()
+        number = str(int(number)) if number.isascii() and number.isdigit() else number
+        result[number] = tuple(dict.fromkeys(str(n).strip() for n in listed if str(n).strip()))
+    return result
+
+
+_UNREADABLE = object()
+
+
+def _default_of(f: Any) -> Any:
+    return f.default_factory() if f.default_factory is not MISSING else f.default
+
+
+#: SiteRules field → its default's kind (bool, int, str, tuple of texts, or the counter_clerks mapping).
+_KINDS: dict[str, Any] = {
+    f.name: (dict if f.name == "counter_clerks" else type(_default_of(f)))
+    for f in fields(SiteRules)
+    if f.name != "extra"
+}
+
+
+def _as_kind(value: Any, kind: Any) -> Any:
+    """`value` as a rule of `kind`, or _UNREADABLE (the rule keeps its default)."""
+    if kind is dict:
+        return read_counter_clerks(value)
+    if kind is tuple:
+        if isinstance(value, str):
+            return (value,)
+        return tuple(str(v) for v in value) if isinstance(value, list | tuple) else _UNREADABLE
+    if kind is bool:
+        return value if isinstance(value, bool) else _UNREADABLE
+    if kind is int:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value if isinstance(value, int) and not isinstance(value, bool) else _UNREADABLE
+    return value if isinstance(value, kind) else _UNREADABLE

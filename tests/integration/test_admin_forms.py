@@ -237,3 +237,89 @@ def test_a_new_range_that_would_print_another_services_numbers_is_refused_with_a
         assert s.exec(select(Service).where(Service.code == "TP-Z")).first() is None
     accepted = post(client, admin, "/admin/services/new", data, **{**new, "prefix": "B"})
     assert accepted.status_code == 302
+
+
+NOT_NUMBERS = ("inf", "-inf", "Infinity", "nan", "NaN", "1e308", "1_000", "9" * 400)
+
+
+@pytest.mark.parametrize("typed", NOT_NUMBERS)
+def test_typical_service_minutes_must_be_a_finite_number_of_sensible_size(client, admin, luot, typed):
+    """`inf` or 1e308 minutes once saved broke every estimate of the service's counters; `nan` was a 500."""
+    service = service_of(luot, "TP-A")
+    path = f"/admin/services/{service.id}"
+    refused = post(client, admin, path, form_of(client, admin, path), default_service_minutes=typed)
+    assert refused.status_code == 400, text_of(refused)[:2000]
+    page = refused.get_data(as_text=True)
+    assert 'data-field="default_service_minutes"' in page
+    assert re.search(r"Phải là một số\.|Tối đa 480\.", text_of(refused)), text_of(refused)[:3000]
+    assert service_of(luot, "TP-A").default_service_minutes == service.default_service_minutes
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "reason"),
+    [
+        ("default_service_minutes", "0", "Phải lớn hơn 0."),
+        ("default_service_minutes", "480,5", "Tối đa 480."),
+        ("target_wait_minutes", "1e3", "Phải là số nguyên."),
+        ("target_wait_minutes", "100000", "Tối đa 480."),
+        ("target_service_minutes", "0", "Phải từ 1 trở lên."),
+        ("daily_cap", "-1", "Phải từ 0 trở lên."),
+        ("daily_cap", "9" * 30, "Tối đa 100000."),
+        ("sort_order", "9223372036854775808", "Tối đa 9999."),
+        ("slot_minutes", "2000", "Tối đa 1440."),
+        ("booking_days_ahead", "100000", "Tối đa 365."),
+        ("last_number", "1" + "0" * 19, "Tối đa 999999."),
+    ],
+)
+def test_every_figure_of_the_service_form_is_bounded_with_the_reason_at_its_field(
+    client, admin, luot, field, typed, reason
+):
+    service = service_of(luot, "TP-A")
+    path = f"/admin/services/{service.id}"
+    refused = post(client, admin, path, form_of(client, admin, path), **{field: typed})
+    assert refused.status_code == 400, text_of(refused)[:2000]
+    assert f'data-field="{field}"' in refused.get_data(as_text=True)
+    assert reason in text_of(refused), text_of(refused)[:3000]
+
+
+def test_the_bounds_speak_english_with_lang_en_and_a_decimal_comma_is_read(client, admin, luot):
+    service = service_of(luot, "TP-A")
+    path = f"/admin/services/{service.id}?lang=en"
+    refused = post(client, admin, path, form_of(client, admin, path), default_service_minutes="nan")
+    assert refused.status_code == 400 and "Must be a number." in text_of(refused)
+    saved = post(client, admin, path, form_of(client, admin, path), default_service_minutes="7,5")
+    assert saved.status_code == 302, text_of(saved)[:2000]
+    assert service_of(luot, "TP-A").default_service_minutes == 7.5
+
+
+def test_counter_and_agency_numbers_are_bounded_too(client, admin, luot, world):
+    path = f"/admin/counters/{world.counters['c1']}"
+    refused = post(client, admin, path, form_of(client, admin, path), number="99999999999999999999")
+    assert refused.status_code == 400 and 'data-field="number"' in refused.get_data(as_text=True)
+    assert "Tối đa 999." in text_of(refused)
+    refused = post(client, admin, "/admin/agencies/1", form_of(client, admin, "/admin/agencies/1"), sort_order="inf")
+    assert refused.status_code == 400 and "Phải là số nguyên." in text_of(refused)
+
+
+def test_every_number_field_of_the_administration_has_bounds():
+    from dashboard.admin import ENTITIES
+    from server.configuration.device_settings import SETTINGS
+    from server.configuration.site_settings import OTHER, rule_settings
+
+    numbers = [(e.name, f.name, f.bounds) for e in ENTITIES.values() for f in e.fields if f.kind in ("int", "float")]
+    assert numbers and all(bounds is not None for _e, _f, bounds in numbers), numbers
+    settings = [s for s, _d in rule_settings()] + [s for group in SETTINGS.values() for s in group] + [*OTHER.values()]
+    unbounded = [s.name for s in settings if s.kind == "int" and (s.minimum is None or s.maximum is None)]
+    assert unbounded == []  # a site rule, device or other setting that is a number has a range
+
+
+def test_a_devices_other_settings_hold_plain_json_only(client, admin, luot):
+    with luot.db.read() as s:
+        kiosk = s.exec(select(Device).where(Device.kind == "kiosk")).first()
+        before = dict(kiosk.settings)
+    path = f"/admin/devices/{kiosk.id}"
+    refused = post(client, admin, path, form_of(client, admin, path), **{"settings-other": '{"volume": NaN}'})
+    assert refused.status_code == 400 and 'data-field="other"' in refused.get_data(as_text=True)
+    assert "Thiết lập khác, volume: Phải là một số." in text_of(refused)
+    with luot.db.read() as s:
+        assert s.get(Device, kiosk.id).settings == before

@@ -61,6 +61,12 @@ def test_an_imported_setup_works_logins_and_device_tokens_included(luot, world, 
     app.extensions["luot"].close()
 
 
+# A site with one service; line 19 is the service's `{figure}` line.
+SERVICE_WITH = (
+    'format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\n\n[[site.agency]]\ncode = "TP"\nname = "x"\n\n'
+    '[[site.sequence]]\ncode = "TP"\n\n[[site.service]]\ncode = "S1"\nagency = "TP"\nsequence = "TP"\n'
+    'name = "ok"\n{figure}\n'
+)
 MALFORMED = [
     ('format = 1\n[[site]]\ncode = "A"\nname = "x"\nkind = "centre\n', 5, "not valid TOML"),
     ('format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\nkind = "castle"\n', 6, "kind must be one of"),
@@ -96,6 +102,44 @@ MALFORMED = [
         'format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\n\n[site.settings]\nrecall_limit = 99\n',
         7,
         "recall_limit: Must be at most 10.",
+    ),
+    *(
+        (SERVICE_WITH.format(figure=figure), 19, reason)
+        for figure, reason in (
+            ("default_service_minutes = nan", "default_service_minutes: Must be a number."),
+            ("default_service_minutes = inf", "default_service_minutes: Must be at most 480."),
+            ("default_service_minutes = -inf", "default_service_minutes: Must be more than 0."),
+            ("default_service_minutes = 1e308", "default_service_minutes: Must be at most 480."),
+            ("default_service_minutes = 0.0", "default_service_minutes: Must be more than 0."),
+            ("target_wait_minutes = 100000", "target_wait_minutes: Must be at most 480."),
+            ("target_service_minutes = 0", "target_service_minutes: Must be at least 1."),
+            ("daily_cap = -1", "daily_cap: Must be at least 0."),
+            ("sort_order = 99999999999999999999", "sort_order: Must be at most 9999."),
+        )
+    ),
+    (
+        'format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\n\n[[site.sequence]]\ncode = "Q"\n'
+        "last = 9223372036854775807\n",
+        9,
+        "last: Must be at most 999999.",
+    ),
+    (
+        'format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\n\n[[site.agency]]\ncode = "TP"\nname = "x"\n'
+        "sort_order = -99999\n",
+        10,
+        "sort_order: Must be at least -9999.",
+    ),
+    (
+        'format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\n\n[[site.counter]]\nnumber = 0\n',
+        8,
+        "number: Must be at least 1.",
+    ),
+    (
+        'format = 1\n\n[[site]]\ncode = "A"\nname = "Site"\n\n[[site.agency]]\ncode = "TP"\nname = "x"\n\n'
+        '[[site.sequence]]\ncode = "TP"\n\n[[site.service]]\ncode = "S1"\nagency = "TP"\nsequence = "TP"\n'
+        'name = "ok"\n\n[[site.counter]]\nnumber = 1\nservices = ["S1"]\nweights = { S1 = 1000 }\n',
+        23,
+        "weights: S1: Must be at most 100.",
     ),
 ]
 
@@ -137,3 +181,16 @@ def test_the_luot_config_commands_round_trip_and_report_the_line(world, settings
     assert result.exit_code == 1 and "unknown number range 'ZZ'" in result.output
     expected_line = next(i for i, text in enumerate(broken.read_text().splitlines(), 1) if text == 'sequence = "ZZ"')
     assert f"line {expected_line}:" in result.output
+
+
+def test_luot_config_import_refuses_a_number_that_is_not_one_with_its_line_and_no_traceback(settings, tmp_path):
+    """`nan` once reached the database (a raw NOT NULL traceback) and `inf` was imported."""
+    runner = CliRunner()
+    env = {"LUOT_INSTANCE_DIR": str(settings.instance_path), "LUOT_LOG_LEVEL": "WARNING"}
+    for figure, reason in (("nan", "Must be a number."), ("inf", "Must be at most 480.")):
+        path = tmp_path / f"{figure}.toml"
+        path.write_text(SERVICE_WITH.format(figure=f"default_service_minutes = {figure}"), encoding="utf-8")
+        result = runner.invoke(cli, ["config", "import", str(path)], env=env)
+        assert result.exit_code == 1, result.output
+        assert f"line 19: default_service_minutes: {reason}" in result.output
+        assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
