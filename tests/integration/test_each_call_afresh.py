@@ -27,19 +27,7 @@ from server.domain.queueing import (
     start,
     transfer,
 )
-from server.models import Appointment, Rating, Service, Ticket, TicketEvent
-
-
-@pytest.fixture
-def run(luot):
-    return luot.run
-
-
-@pytest.fixture
-def open_all(run, world):
-    for name, counter in (("clerk1", "c1"), ("clerk2", "c2"), ("clerk3", "c3")):
-        run(open_counter, world.counters[counter], world.users[name])
-    return world
+from server.models import Appointment, Rating, Service, Ticket
 
 
 def _row(luot, ticket_id: int) -> Ticket:
@@ -78,27 +66,6 @@ def test_a_citizen_back_from_hold_gets_the_whole_recall_limit_again(run, open_al
     assert run(recall, c1, clerk).ticket.status == "called"
 
 
-def test_the_service_time_of_a_new_call_starts_with_it_not_before_a_hold(run, open_all, luot, clock):
-    world = open_all
-    ticket = run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
-    c1, clerk = world.counters["c1"], world.users["clerk1"]
-    run(call_next, c1, clerk)
-    run(start, c1, clerk)
-    clock.advance(minutes=4)
-    run(hold, c1, clerk, "đi lấy giấy tờ")
-    clock.advance(minutes=20)
-    run(return_ticket, ticket.id, clerk)
-    run(call_next, c1, clerk)
-    assert _row(luot, ticket.id).started_at is None  # called again: not being served yet
-    clock.advance(minutes=1)
-    run(finish, c1, clerk)  # finished without Start: the service is this call's, from the call
-    row = _row(luot, ticket.id)
-    assert row.finished_at is not None and row.started_at == row.called_at == row.finished_at - timedelta(minutes=1)
-    with luot.db.read() as s:
-        kinds = [e.kind for e in s.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))]
-    assert kinds.count("started") == 2  # the first period's start, and the implicit one of the second
-
-
 def test_after_a_takeover_the_clerk_who_serves_answers_for_the_citizen_and_the_rating(run, open_all, luot):
     world = open_all
     ticket = run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
@@ -126,13 +93,18 @@ def test_a_no_show_after_a_takeover_is_the_acting_clerks(run, open_all, luot):
     assert _row(luot, ticket.id).clerk_id == world.users["clerk3"]
 
 
-@pytest.mark.parametrize("action", ["transfer", "hold"])
-def test_a_citizen_at_a_counter_across_midnight_can_be_finished_not_put_back_in_a_line(run, open_all, clock, action):
-    world = open_all
+def _called_before_midnight(run, world, clock):
+    """A TP-A ticket issued and called at counter 1 at 23:50 local: (ticket, counter, clerk)."""
     clock.set(datetime(2026, 11, 18, 23, 50, tzinfo=LOCAL_TZ))
     ticket = run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
     c1, clerk = world.counters["c1"], world.users["clerk1"]
     run(call_next, c1, clerk)
+    return ticket, c1, clerk
+
+
+@pytest.mark.parametrize("action", ["transfer", "hold"])
+def test_a_citizen_at_a_counter_across_midnight_can_be_finished_not_put_back_in_a_line(run, open_all, clock, action):
+    ticket, c1, clerk = _called_before_midnight(run, open_all, clock)
     clock.set(datetime(2026, 11, 19, 0, 5, tzinfo=LOCAL_TZ))
     with pytest.raises(errors.TicketOfEarlierDay) as refused:
         if action == "transfer":
@@ -144,11 +116,7 @@ def test_a_citizen_at_a_counter_across_midnight_can_be_finished_not_put_back_in_
 
 
 def test_a_citizen_held_before_midnight_is_not_returned_to_a_line_after_it(run, open_all, clock, luot):
-    world = open_all
-    clock.set(datetime(2026, 11, 18, 23, 50, tzinfo=LOCAL_TZ))
-    ticket = run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
-    c1, clerk = world.counters["c1"], world.users["clerk1"]
-    run(call_next, c1, clerk)
+    ticket, c1, clerk = _called_before_midnight(run, open_all, clock)
     run(hold, c1, clerk, "")
     clock.set(datetime(2026, 11, 19, 0, 5, tzinfo=LOCAL_TZ))  # before the day close has run
     with pytest.raises(errors.TicketOfEarlierDay):

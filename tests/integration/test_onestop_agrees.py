@@ -26,11 +26,6 @@ DAY = date(2026, 11, 18)
 
 
 @pytest.fixture
-def run(luot):
-    return luot.run
-
-
-@pytest.fixture
 def clerk1(run, world):
     run(open_counter, world.counters["c1"], world.users["clerk1"])
     return world.counters["c1"], world.users["clerk1"]

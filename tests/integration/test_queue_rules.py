@@ -29,18 +29,6 @@ from server.domain.queueing import (
 from server.models import Appointment, Ticket, TicketEvent
 
 
-@pytest.fixture
-def run(luot):
-    return luot.run
-
-
-@pytest.fixture
-def open_all(run, world):
-    for name, counter in (("clerk1", "c1"), ("clerk2", "c2"), ("clerk3", "c3")):
-        run(open_counter, world.counters[counter], world.users[name])
-    return world
-
-
 def issue(run, world, service: str, **kwargs):
     return run(issue_ticket, site_id=world.site_id, service_code=service, **kwargs)
 
