@@ -308,9 +308,9 @@ def scope_lines(db_session: Session, filters: Filters, sites: list[Site]) -> lis
             text = getattr(item, "full_name", "") or getattr(item, "name", "") or getattr(item, "username", "")
             lines.append((t(label), text or f"#{value}"))
     if filters.priority is not None:
-        lines.append((t("Priority"), t(PRIORITY_LABELS.get(filters.priority, filters.priority))))
+        lines.append((t("Priority"), PRIORITY_LABELS[filters.priority](language())))
     if filters.channel is not None:
-        lines.append((t("Channel"), t(CHANNEL_LABELS.get(filters.channel, filters.channel))))
+        lines.append((t("Channel"), CHANNEL_LABELS[filters.channel](language())))
     return lines
 
 
@@ -333,8 +333,8 @@ def filter_choices(db_session: Session, filters: Filters) -> dict[str, list[tupl
         "service": [(s.id, f"{s.code} · {s.name}") for s in services],
         "counter": [(c.id, c.name or f"#{c.number}") for c in counters],
         "clerk": [(u.id, u.full_name or u.username) for u in clerks],
-        "priority": [("ordinary", t("Ordinary")), *((p, t(PRIORITY_LABELS[p])) for p in PRIORITY_CODES)],
-        "channel": [(c, t(label)) for c, label in CHANNEL_LABELS.items()],
+        "priority": [("ordinary" if p == "" else p, label(language())) for p, label in PRIORITY_LABELS.items()],
+        "channel": [(c, label(language())) for c, label in CHANNEL_LABELS.items()],
         "by": [(b, t(exports.BY_LABELS[b])) for b in BREAKDOWNS],
         "score": [(str(score), t(label.en)) for score, label in SCORE_LABELS.items()],
         "reason": [(r, r) for r in rating_reasons(db_session, site_ids)],

@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from server.domain.vocabulary import Label
 from server.i18n import nfc, translate
 from server.stats import pdf_report
 from server.stats.compute import INDEX
@@ -111,9 +112,14 @@ class Report:
     def t(self, message: str, **params: Any) -> str:
         return nfc(translate(message, self.language, **params))
 
+    def label(self, key: Any) -> str:
+        """The name of a breakdown key in the report's language: a vocabulary `Label` (priority class, channel)
+        in `language`, any other name as it is."""
+        name = self.history.labels.get(key, key)
+        return nfc(name(self.language) if isinstance(name, Label) else str(name))
+
     def rows(self) -> list[tuple[str, dict[str, Any]]]:
         """Breakdown rows (label, figures), largest first, then the total."""
-        labels = self.history.labels
         by_day = self.history.filters.by == "day"
         keyed = sorted(
             self.history.breakdown.items(),
@@ -121,10 +127,10 @@ class Report:
                 (item[0], 0, 0)
                 if by_day
                 else (item[0] in (0, None), -item[1][INDEX["issued"]], -item[1][INDEX["served"]]),
-                str(labels.get(item[0], item[0])),
+                self.label(item[0]),
             ),
         )
-        return [(nfc(str(labels.get(key, key))), self.history.breakdown_figures(key)) for key, _row in keyed]
+        return [(self.label(key), self.history.breakdown_figures(key)) for key, _row in keyed]
 
     def total(self) -> dict[str, Any]:
         return self.history.total_figures()

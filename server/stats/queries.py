@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from server.clock import local_date, local_midnight
 from server.domain.vocabulary import CHANNEL_LABELS as VOCABULARY_CHANNELS
-from server.domain.vocabulary import ORDINARY, PRIORITY_CLASSES, TicketStatus
+from server.domain.vocabulary import ORDINARY, PRIORITY_CLASSES, Label, TicketStatus
 from server.models import Agency, Counter, Service, Site, Ticket, User
 from server.stats.compute import INDEX, KEY_FIELDS, tally_sites
 from server.stats.live import LiveStats
@@ -103,7 +103,8 @@ class History:
     by_hour: dict[int, list[int]] = field(default_factory=dict)
     heat: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))  # (weekday, hour) → issued
     breakdown: dict[Any, list[int]] = field(default_factory=dict)
-    labels: dict[Any, str] = field(default_factory=dict)
+    #: breakdown key → its name: a text, or a vocabulary `Label` (priority, channel) the report writes in its language
+    labels: dict[Any, str | Label] = field(default_factory=dict)
     # the exact waits behind each p90 (server.stats.waits): of the total, per day, per hour, per breakdown key
     waits_total: Waits = field(default_factory=Waits)
     waits_by_day: dict[date, Waits] = field(default_factory=lambda: defaultdict(Waits))
@@ -231,12 +232,15 @@ def agency_hour_rows(session: Session, filters: Filters, now: datetime) -> tuple
     return rows, len(active_days)
 
 
-#: English labels (msgids; the pages translate them) of the priority classes and channels, from the vocabulary.
-PRIORITY_LABELS = {"": ORDINARY.en, **{p.code: p.label.en for p in PRIORITY_CLASSES}}
-CHANNEL_LABELS = {str(channel): label.en for channel, label in VOCABULARY_CHANNELS.items()}
+#: The vocabulary's labels (server.domain.vocabulary.Label: Vietnamese and English) of the priority classes ("" is
+#: ordinary) and of the channels; a page or file writes them in its own language (`label(language)`).
+PRIORITY_LABELS: dict[str, Label] = {"": ORDINARY, **{p.code: p.label for p in PRIORITY_CLASSES}}
+CHANNEL_LABELS: dict[str, Label] = {str(channel): label for channel, label in VOCABULARY_CHANNELS.items()}
 
 
-def breakdown_labels(session: Session, by: str, keys: list[Any]) -> dict[Any, str]:
+def breakdown_labels(session: Session, by: str, keys: list[Any]) -> dict[Any, str | Label]:
+    """Breakdown key → its name: dd/mm/yyyy for days, the vocabulary's `Label` for priority classes and channels
+    (an unknown code stays as it is), the name from the catalogue for the rest ("—" for key 0: no clerk…)."""
     if by == "day":
         return {k: k.strftime("%d/%m/%Y") for k in keys}
     if by == "priority":
@@ -244,7 +248,7 @@ def breakdown_labels(session: Session, by: str, keys: list[Any]) -> dict[Any, st
     if by == "channel":
         return {k: CHANNEL_LABELS.get(k, k) for k in keys}
     ids = [k for k in keys if k]
-    labels: dict[Any, str] = {0: "—"}
+    labels: dict[Any, str | Label] = {0: "—"}
     if by == "site":
         labels.update({s.id: s.name for s in session.exec(select(Site).where(col(Site.id).in_(ids)))})
     elif by == "agency":
