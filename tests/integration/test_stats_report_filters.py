@@ -97,3 +97,27 @@ def test_the_excel_and_pdf_name_priority_rows_in_vietnamese(client, played):
     pdf = client.get(f"/dashboard/export.pdf?{QUERY}&by=priority", headers=bearer(manager)).data
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "Người cao tuổi" in text and "Elderly person" not in text and "Ordinary" not in text
+
+
+def said_rows(rows: list[list[str]]) -> list[list[str]]:
+    """The comment rows after the figures of a history CSV (empty when nobody said anything)."""
+    headings = [index for index, row in enumerate(rows) if row[:1] == ["Thời điểm"]]
+    return rows[headings[0] + 1 :] if headings else []
+
+
+@pytest.mark.parametrize("extra", ["&priority=elderly", "&channel=staff"])
+def test_what_citizens_said_follows_the_priority_and_channel_filters(client, played, extra):
+    """The elderly staff-issued T2 was rated without a word: the comment on the ordinary kiosk T1 is not its."""
+    rows = csv_rows(client, extra)
+    assert [row[1] for row in rows if row[:1] == ["Tổng cộng"]] == ["1"]  # one arrival: T2
+    assert said_rows(rows) == [] and not any("Chờ lâu" in cell for row in rows for cell in row)
+    html = page(client, extra)
+    assert "Lâu quá" not in html and "Chờ lâu</td>" not in html
+    assert "(1 lượt đánh giá của công dân)" in html
+
+
+@pytest.mark.parametrize("extra", ["&priority=ordinary", "&channel=kiosk", ""])
+def test_what_citizens_said_keeps_the_comments_the_filters_allow(client, played, extra):
+    rows = csv_rows(client, extra)
+    assert [row[-3:] for row in said_rows(rows)] == [["Không hài lòng", "Chờ lâu", "Lâu quá"]]
+    assert "Lâu quá" in page(client, extra)
