@@ -169,10 +169,11 @@ def test_a_hand_computed_day(luot, world, day, clock):
         assert missing_days(session, [world.site_id], WEDNESDAY, WEDNESDAY) == [(WEDNESDAY, world.site_id)]
         events = rollup_day(session, WEDNESDAY, world.site_id, now)
     # Wednesday's ticket events. T0: issued called started finished (4); T1: issued called recalled started
-    # transferred called finished rated (8: no implicit start, the ticket had been started before its transfer);
-    # T2: issued called started finished rated (5); T3: issued called started held returned called started
-    # finished rated (9); T4: issued called recalled no_show (4); T5: issued called started (3)
-    assert events == 4 + 8 + 5 + 9 + 4 + 3
+    # transferred called started finished rated (9: each call starts afresh, so the finish without Start after
+    # its second call logs an implicit start); T2: issued called started finished rated (5); T3: issued called
+    # started held returned called started finished rated (9); T4: issued called recalled no_show (4);
+    # T5: issued called started (3)
+    assert events == 4 + 9 + 5 + 9 + 4 + 3
     total = wednesday(luot, world)["total"]
     assert total["issued"] == 6  # T0 … T5 (T0 at 06:55 local is Wednesday, T6 is Thursday)
     assert total["called"] == 6  # first calls only: T0, T2, T1, T3, T4, T5
