@@ -21,6 +21,7 @@ from server.domain.vocabulary import Label
 from server.i18n import nfc, translate
 from server.stats import pdf_report
 from server.stats.compute import INDEX
+from server.stats.numbers import share_to_tenth
 from server.stats.queries import History
 from server.stats.report_header import ReportHeader
 
@@ -146,12 +147,12 @@ class Report:
 
 
 def text_value(value: Any, kind: str, decimal_comma: bool = False) -> str:
-    """How a figure is written in the CSV: shares as percentages with one decimal, no thousands separator; a
-    decimal comma for the `;`-separated file."""
+    """How a figure is written in the CSV: shares as percentages with one decimal (the digit the page shows:
+    server.stats.numbers.share_to_tenth), no thousands separator; a decimal comma for the `;`-separated file."""
     if value is None:
         return ""
     if kind == "share":
-        text = f"{value * 100:.1f}"
+        text = f"{share_to_tenth(value) * 100:.1f}"
     elif kind == "min":
         text = f"{value:.1f}"
     else:
