@@ -38,6 +38,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Within target wait", "within_target", "share"),
     ("Average service (min)", "avg_service_min", "min"),
     ("No-shows", "no_show", "int"),
+    ("Cancelled, never served", "cancelled", "int"),
     ("Transfers out", "transferred_out", "int"),
     ("Ratings", "ratings", "int"),
     ("Satisfaction", "satisfaction", "share"),
@@ -47,6 +48,8 @@ DEFINITIONS = (
     "Definitions: wait = first call − issue (recalls do not extend it); wait to last call = last call or "
     "recall − issue (what Qmatic reports), counted when the ticket is finished or marked no-show; "
     "p90 = nearest rank over the exact waits; service = finish − start; "
+    "cancelled = tickets never served: still waiting or held when their day ended (counted on that day), or "
+    "online numbers past the site's lapse time; "
     "satisfaction = (very satisfied + satisfied) ÷ citizen ratings (tablet or phone; neutral is not satisfied); "
     "served and rated = citizen ratings ÷ served."
 )

@@ -60,11 +60,10 @@ def download(client, token: str, kind: str, extra: str = "") -> bytes:
 
 
 # (label, arrivals, served, avg wait to first call, p90 wait to first call, avg wait to last call, within target %,
-#  avg service, no-shows, transfers, ratings, sat. %)
-# … ratings, satisfaction, served and rated (ratings ÷ served)
-TP = ["Sở Tư pháp", "2", "1", "10.0", "10.0", "10.0", "100.0", "6.0", "0", "0", "1", "100.0", "100.0"]
-CA = ["Công an tỉnh", "1", "1", "20.0", "20.0", "20.0", "0.0", "8.0", "0", "0", "0", "", "0.0"]
-TOTAL = ["Tổng cộng", "3", "2", "15.0", "20.0", "15.0", "50.0", "7.0", "0", "0", "1", "100.0", "50.0"]
+#  avg service, no-shows, cancelled, transfers, ratings, sat. %, served and rated % (ratings ÷ served))
+TP = ["Sở Tư pháp", "2", "1", "10.0", "10.0", "10.0", "100.0", "6.0", "0", "0", "0", "1", "100.0", "100.0"]
+CA = ["Công an tỉnh", "1", "1", "20.0", "20.0", "20.0", "0.0", "8.0", "0", "0", "0", "0", "", "0.0"]
+TOTAL = ["Tổng cộng", "3", "2", "15.0", "20.0", "15.0", "50.0", "7.0", "0", "0", "0", "1", "100.0", "50.0"]
 
 
 def test_the_csv_download_has_the_hand_computed_figures(client, played):
@@ -117,7 +116,7 @@ def test_the_pdf_report_is_vietnamese_and_has_the_figures(client, played):
 
 def vietnamese(row: list[str]) -> list[str]:
     """A CSV row as the PDF writes it: decimal commas, shares with %, a dash for no figure."""
-    shares = (6, 11)
+    shares = (6, 12, 13)
     return ["–" if not v else v.replace(".", ",") + ("%" if i in shares else "") if i else v for i, v in enumerate(row)]
 
 
