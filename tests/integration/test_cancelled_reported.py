@@ -14,20 +14,26 @@ import csv
 import io
 import re
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import pytest
-from sqlmodel import select
+from click.testing import CliRunner
+from sqlmodel import func, select
 
-from server.clock import LOCAL_TZ
+from server.clock import LOCAL_TZ, local_midnight
+from server.commands import cli
 from server.domain import queueing
 from server.domain.online import take_online_number
 from server.maintenance import close_past_days_now, sweep_bookings_now
-from server.models import Service, Site
+from server.models import Service, Site, TicketEvent
 from server.stats.live import LIVE_FIELDS, expand
+from server.stats.models import StatsDetail, StatsHourly
+from server.stats.queries import Filters, history
+from server.stats.rollup import rollup_day
 from tests.support.api import bearer, staff_token
 
 QUERY = "from=2026-11-18&to=2026-11-18"
+WEDNESDAY, THURSDAY = date(2026, 11, 18), date(2026, 11, 19)
 HEADING = "Hủy, không được phục vụ"
 
 
@@ -109,3 +115,46 @@ def test_todays_live_figures_count_a_lapsed_online_number(client, luot, world, c
     ).get_json()
     total = expand(answer)["total"]
     assert (total["issued"], total["served"], total["cancelled"]) == (1, 0, 1)
+
+
+def cancelled_in_rollup(luot, day: date) -> tuple[int, int]:
+    """(cancelled in stats_hourly, cancelled in stats_detail) of `day`."""
+    with luot.db.read() as session:
+        hourly = session.exec(select(func.sum(StatsHourly.cancelled)).where(StatsHourly.day == day)).one()
+        detail = session.exec(select(func.sum(StatsDetail.cancelled)).where(StatsDetail.day == day)).one()
+    return hourly or 0, detail or 0
+
+
+def test_a_rollup_made_before_the_day_close_is_made_again_by_the_close(luot, world, wednesday):
+    """H3 D3b: rolled up at 00:17, closed at 04:20, the roll-up kept 0 cancelled for good. A roll-up that did
+    not close its day (made by an older version, or by a roll-up racing the close) is what the close corrects."""
+    with luot.db.write() as session:  # the day as rolled up before anything closed it
+        rollup_day(session, WEDNESDAY, world.site_id, local(23, 59))
+    assert cancelled_in_rollup(luot, WEDNESDAY) == (0, 0)
+    closed = close_past_days_now(luot)
+    assert cancelled_in_rollup(luot, WEDNESDAY) == (2, 2)
+    assert closed.site_days == {(WEDNESDAY, world.site_id)}
+    with luot.db.read() as session:
+        total = history(session, Filters(WEDNESDAY, WEDNESDAY, (world.site_id,)), luot.clock.now()).total_figures()
+    assert (total["issued"], total["served"], total["cancelled"]) == (3, 1, 2)
+
+
+def test_a_rollup_closes_its_day_first_so_the_order_does_not_matter(luot, world, wednesday, settings, monkeypatch):
+    """`luot stats rollup` then `luot day-close` (the H3 repro): the roll-up counts the 2 cancellations itself."""
+    monkeypatch.setenv("LUOT_INSTANCE_DIR", str(settings.instance_path))
+    runner = CliRunner()
+    rolled = runner.invoke(cli, ["stats", "rollup", "--from", "2026-11-18", "--to", "2026-11-18", "--site", "HN"])
+    assert rolled.exit_code == 0, rolled.output
+    assert cancelled_in_rollup(luot, WEDNESDAY) == (2, 2)
+    with luot.db.read() as session:
+        events = session.exec(select(TicketEvent).where(TicketEvent.kind == "cancelled")).all()
+    assert len(events) == 2 and all(e.at == local_midnight(THURSDAY) - timedelta(seconds=1) for e in events)
+    closed = runner.invoke(cli, ["day-close"])
+    assert "Cancelled 0 ticket(s) of past days." in closed.output  # nothing left to close: nothing to correct
+    assert cancelled_in_rollup(luot, WEDNESDAY) == (2, 2)
+
+
+def test_the_history_download_counts_what_nobody_had_closed_yet(client, luot, wednesday):
+    """The page rolls up the missing Wednesday before answering: its roll-up closes the day first."""
+    rows = list(csv.reader(io.StringIO(get(client, f"/dashboard/export.csv?{QUERY}").decode("utf-8-sig"))))
+    assert rows[-1][rows[0].index(HEADING)] == "2"
