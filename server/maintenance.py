@@ -20,12 +20,20 @@ BOOKING_SWEEP_EVERY_SECONDS = 60  # bookings and online numbers lapse within a m
 
 
 def close_past_days_now(ctx: Luot) -> DayClose:
-    """Cancels what past days left open, rolling up again in the same transaction the days it changed that had
-    a roll-up (server.stats.rollup.close_past_days_rolled), then lets every site's line start the new day
+    """Cancels what past days left open (`close_for_reading`), then lets every site's line start the new day
     (boards, kiosks and phones get their figures again)."""
+    result = close_for_reading(ctx)
+    ctx.lines.mark_stale(None)
+    return result
+
+
+def close_for_reading(ctx: Luot) -> DayClose:
+    """Cancels what past days left open, rolling up again in the same transaction the days it changed that had
+    a roll-up (server.stats.rollup.close_past_days_rolled), and tells the day-close watchers (metrics). What a
+    reader of past days from the log runs first (the history downloads); the lines of today are not touched:
+    no ticket of a past day is on them."""
     with ctx.db.write() as session:
         result = close_past_days_rolled(session, ctx.clock.now())
-    ctx.lines.mark_stale(None)
     for watcher in ctx.day_close_watchers:
         watcher(result)
     if result.total:

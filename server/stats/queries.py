@@ -14,9 +14,10 @@ from server.clock import local_date, local_midnight
 from server.domain.vocabulary import CHANNEL_LABELS as VOCABULARY_CHANNELS
 from server.domain.vocabulary import ORDINARY, PRIORITY_CLASSES, Label, TicketStatus
 from server.models import Agency, Counter, Service, Site, Ticket, User
-from server.stats.compute import INDEX, KEY_FIELDS, tally_sites
+from server.stats.compute import INDEX, KEY_FIELDS, Tally, service_infos, tally_sites, tally_window
 from server.stats.live import LiveStats
 from server.stats.models import MEASURES, StatsDetail, StatsHourly
+from server.stats.rollup import missing_days
 from server.stats.rows import combine, empty_row, figures
 from server.stats.waits import Waits, decode
 
@@ -110,6 +111,14 @@ class History:
     waits_by_day: dict[date, Waits] = field(default_factory=lambda: defaultdict(Waits))
     waits_by_hour: dict[int, Waits] = field(default_factory=lambda: defaultdict(Waits))
     waits_breakdown: dict[Any, Waits] = field(default_factory=lambda: defaultdict(Waits))
+    #: (day, site id) pairs of the range's finished days that have no roll-up and are NOT counted above: the
+    #: figures are incomplete while it is not empty (every surface says so: server.stats.exports.Report)
+    missing: list[tuple[date, int]] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Every finished day of the range is counted."""
+        return not self.missing
 
     def add(self, day: date, hour: int, row: list[int] | tuple[int, ...]) -> None:
         combine(self.totals, row)
@@ -153,8 +162,12 @@ def breakdown_key(filters: Filters, key: tuple) -> Any:
     )
 
 
-def history(session: Session, filters: Filters, now: datetime) -> History:
-    """Figures for the filtered range: finished days from the roll-ups, today live from the event log."""
+def history(session: Session, filters: Filters, now: datetime, *, from_log: bool = False) -> History:
+    """Figures for the filtered range: finished days from the roll-ups, today live from the event log.
+
+    A finished day of a site without a roll-up is counted from the event log when `from_log` (the downloads,
+    built in a child process where time matters less: server.stats.export_worker), else left out and named in
+    `History.missing` (the page, which rolls up a bounded number first: dashboard.routes.load_history)."""
     today = local_date(now)
     result = History(filters)
     last_past = min(filters.last, today - timedelta(days=1))
@@ -193,20 +206,61 @@ def history(session: Session, filters: Filters, now: datetime) -> History:
             target[key].add(waits)
             if kind == "day":
                 result.waits_total.add(waits)
+    missing = missing_days(session, list(filters.site_ids), filters.first, last_past)
+    if missing and from_log:  # after the roll-ups: their by-day breakdown is copied from `by_day` above
+        add_tally(result, tally_missing(session, missing))
+    else:
+        result.missing = missing
     if filters.first <= today <= filters.last:
-        tally = tally_sites(session, list(filters.site_ids), *today_window(now))
-        grouped: dict[tuple[int, Any], list[int]] = {}  # (hour, breakdown key): fewer additions below
-        for key, row in tally.rows.items():
-            if filters.matches(key):
-                combine(grouped.setdefault((key[1], breakdown_key(filters, key)), empty_row()), row)
-        for (hour, key), row in grouped.items():
-            result.add(today, hour, row)
-            result.add_breakdown(key, row)
-        for key, samples in tally.samples.items():
-            if filters.matches(key):
-                result.add_waits(today, key[1], breakdown_key(filters, key), samples)
+        add_tally(result, tally_sites(session, list(filters.site_ids), *today_window(now)))
     result.labels = breakdown_labels(session, filters.by, list(result.breakdown))
     return result
+
+
+def add_tally(result: History, tally: Tally) -> None:
+    """Adds the rows and exact waits of a tally read from the event log (today, or finished days without a
+    roll-up) that match the history's filters, on their own day and hour."""
+    filters = result.filters
+    grouped: dict[tuple[date, int, Any], list[int]] = {}  # (day, hour, breakdown key): fewer additions below
+    for key, row in tally.rows.items():
+        if filters.matches(key):
+            combine(grouped.setdefault((key[0], key[1], breakdown_key(filters, key)), empty_row()), row)
+    for (day, hour, key), row in grouped.items():
+        result.add(day, hour, row)
+        result.add_breakdown(key, row)
+    for key, samples in tally.samples.items():
+        if filters.matches(key):
+            result.add_waits(key[0], key[1], breakdown_key(filters, key), samples)
+
+
+def missing_runs(missing: list[tuple[date, int]]) -> dict[tuple[date, date], list[int]]:
+    """(first day, last day) of each run of consecutive missing days → the sites missing all of it: a run is
+    read from the log in one pass (a whole range after the roll-ups were emptied is one run for every site)."""
+    by_site: dict[int, list[date]] = defaultdict(list)
+    for day, site_id in missing:
+        by_site[site_id].append(day)
+    runs: dict[tuple[date, date], list[int]] = defaultdict(list)
+    for site_id, site_days in sorted(by_site.items()):
+        site_days.sort()
+        start = end = site_days[0]
+        for day in site_days[1:]:
+            if day != end + timedelta(days=1):
+                runs[(start, end)].append(site_id)
+                start = day
+            end = day
+        runs[(start, end)].append(site_id)
+    return runs
+
+
+def tally_missing(session: Session, missing: list[tuple[date, int]]) -> Tally:
+    """The figures of finished site-days that have no roll-up, computed from the event log as `rollup_day`
+    would (server.stats.compute; targets as configured now), without writing anything."""
+    tally = Tally()
+    site_ids = sorted({site_id for _day, site_id in missing})
+    services = service_infos(session, site_ids)
+    for (first, last), sites in sorted(missing_runs(missing).items()):
+        tally_window(session, sites, local_midnight(first), local_midnight(last + timedelta(days=1)), tally, services)
+    return tally
 
 
 def agency_hour_rows(session: Session, filters: Filters, now: datetime) -> tuple[dict[tuple[int, int], list[int]], int]:

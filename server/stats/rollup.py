@@ -13,16 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
+from server.clock import local_date
 from server.domain.day_close import DayClose, close_day, close_past_days
 from server.models import Site, table_of
 from server.stats.compute import INDEX, KEY_FIELDS, Key, Tally, day_window, service_infos, tally_window
 from server.stats.models import MEASURES, StatsDetail, StatsHourly, StatsRolledDay
 from server.stats.waits import encode
+
+if TYPE_CHECKING:
+    from server.db import Database
 
 COARSE_FIELDS = KEY_FIELDS[:5]
 
@@ -146,20 +150,35 @@ def all_site_ids(session: Session) -> list[int]:
     return [site_id for site_id in session.exec(select(Site.id).order_by(col(Site.id))).all() if site_id is not None]
 
 
-class TooManyMissingDays(Exception):
-    """More finished days lack a roll-up than a page should compute while someone waits."""
+def missing_finished_days(
+    session: Session, site_ids: list[int], first: date, last: date, now: datetime
+) -> list[tuple[date, int]]:
+    """(day, site) pairs of the range's finished days (never today: it is always live) that have no roll-up,
+    oldest first."""
+    return missing_days(session, site_ids, first, min(last, local_date(now) - timedelta(days=1)))
 
 
 def roll_missing(
     session: Session, site_ids: list[int], first: date, last: date, now: datetime, limit: int | None = None
 ) -> int:
-    """Rolls up the finished days of the range that have none yet (never today); returns how many."""
-    from server.clock import local_date
-
-    last = min(last, local_date(now) - timedelta(days=1))
-    missing = missing_days(session, site_ids, first, last)
-    if limit is not None and len(missing) > limit:
-        raise TooManyMissingDays(len(missing))
-    for day, site_id in missing:
+    """Rolls up the finished days of the range that have none yet (never today), at most `limit` of them
+    (oldest first; None: all), in `session`'s transaction; returns how many."""
+    missing = missing_finished_days(session, site_ids, first, last, now)
+    for day, site_id in missing[:limit]:
         rollup_day(session, day, site_id, now)
-    return len(missing)
+    return len(missing[:limit])
+
+
+def roll_missing_each(
+    db: Database, site_ids: list[int], first: date, last: date, now: datetime, limit: int | None = None
+) -> int:
+    """`roll_missing` for a request: at most `limit` site-days, each in its own short write transaction (as
+    `luot stats rollup`), so the counters and kiosks are served between them. Returns how many finished
+    site-days of the range are still without a roll-up: `server.stats.queries.history` says so
+    (History.missing) or counts them from the log."""
+    with db.read() as session:
+        missing = missing_finished_days(session, site_ids, first, last, now)
+    for day, site_id in missing[:limit]:
+        with db.write() as session:
+            rollup_day(session, day, site_id, now)
+    return len(missing[limit:]) if limit is not None else 0
