@@ -27,10 +27,12 @@ from server.calendar_bounds import parse_day
 from server.clock import local_date, local_time_text
 from server.context import luot
 from server.db import Database
+from server.domain.errors import N_
 from server.domain.rules import SiteRules
 from server.domain.vocabulary import PRIORITY_CODES, SCORE_LABELS, DeviceKind
 from server.errors_http import HTTP_MESSAGES, error_response
 from server.i18n import translate
+from server.maintenance import close_for_reading
 from server.models import Agency, Counter, Service, Site, User
 from server.sessions import end_session, start_session
 from server.signin import sign_in
@@ -49,7 +51,7 @@ from server.stats.queries import (
     province_today,
 )
 from server.stats.report_header import header_for
-from server.stats.rollup import TooManyMissingDays, roll_missing
+from server.stats.rollup import roll_missing_each
 
 log = logging.getLogger(__name__)
 dashboard = Blueprint(
@@ -61,7 +63,7 @@ dashboard = Blueprint(
     static_url_path="/static",
 )
 MAX_RANGE_DAYS = 400
-ROLLUP_ON_REQUEST = 500  # (site, day) pairs a history request may roll up before answering
+ROLLUP_ON_REQUEST = 500  # (site, day) pairs a history request may roll up before answering (the rest: History.missing)
 
 
 # ---------------------------------------------------------------- sign-in
@@ -289,19 +291,25 @@ def _clerk_of_sites(
     return wanted
 
 
-def load_history(principal) -> tuple[Filters, list[Site], str]:
-    """Parses the filters and rolls up the missing finished days (bounded); returns a warning if any."""
+def load_history(principal) -> tuple[Filters, list[Site], int]:
+    """Parses the filters and rolls up missing finished days of the range: at most ROLLUP_ON_REQUEST, each in
+    its own short transaction, so the request stays bounded. Returns the filters, the visible sites and how
+    many site-days are still without a roll-up: `history()` names them (History.missing), the page flags its
+    figures and a download counts them from the log."""
     ctx = luot()
     now = ctx.clock.now()
-    warning = ""
     with ctx.db.read() as db_session:
         filters, sites = parse_filters(db_session, principal, now)
-    try:
-        with ctx.db.write() as db_session:
-            roll_missing(db_session, list(filters.site_ids), filters.first, filters.last, now, ROLLUP_ON_REQUEST)
-    except TooManyMissingDays as exc:
-        warning = t("{count} site-days have no roll-up yet: run `luot stats rollup`.", count=exc.args[0])
-    return filters, sites, warning
+    left = roll_missing_each(ctx.db, list(filters.site_ids), filters.first, filters.last, now, ROLLUP_ON_REQUEST)
+    return filters, sites, left
+
+
+def incomplete_warning(report: exports.Report) -> str:
+    """The page's warning above figures that leave out days without a roll-up (History.missing); "" if none."""
+    if report.history.complete:
+        return ""
+    hint = N_("Reload the page to roll up more of them, or run `luot stats rollup`; the downloads count every day.")
+    return f"{report.incomplete_note()} {t(hint)}"
 
 
 def read_history(db: Database, filters: Filters, now: datetime, with_plan: bool) -> tuple[History, dict | None]:
@@ -331,9 +339,9 @@ def scope_lines(db_session: Session, filters: Filters, sites: list[Site]) -> lis
             text = getattr(item, "full_name", "") or getattr(item, "name", "") or getattr(item, "username", "")
             lines.append((t(label), text or f"#{value}"))
     if filters.priority is not None:
-        lines.append((t("Priority"), t(PRIORITY_LABELS.get(filters.priority, filters.priority))))
+        lines.append((t("Priority"), PRIORITY_LABELS[filters.priority](language())))
     if filters.channel is not None:
-        lines.append((t("Channel"), t(CHANNEL_LABELS.get(filters.channel, filters.channel))))
+        lines.append((t("Channel"), CHANNEL_LABELS[filters.channel](language())))
     return lines
 
 
@@ -356,8 +364,8 @@ def filter_choices(db_session: Session, filters: Filters) -> dict[str, list[tupl
         "service": [(s.id, f"{s.code} · {s.name}") for s in services],
         "counter": [(c.id, c.name or f"#{c.number}") for c in counters],
         "clerk": [(u.id, u.full_name or u.username) for u in clerks],
-        "priority": [("ordinary", t("Ordinary")), *((p, t(PRIORITY_LABELS[p])) for p in PRIORITY_CODES)],
-        "channel": [(c, t(label)) for c, label in CHANNEL_LABELS.items()],
+        "priority": [("ordinary" if p == "" else p, label(language())) for p, label in PRIORITY_LABELS.items()],
+        "channel": [(c, label(language())) for c, label in CHANNEL_LABELS.items()],
         "by": [(b, t(exports.BY_LABELS[b])) for b in BREAKDOWNS],
         "score": [(str(score), t(label.en)) for score, label in SCORE_LABELS.items()],
         "reason": [(r, r) for r in rating_reasons(db_session, site_ids)],
@@ -377,7 +385,7 @@ def rating_reasons(db_session: Session, site_ids: list[int]) -> list[str]:
 @dashboard.get("/history")
 def history_page() -> ResponseReturnValue:
     principal = staff(HISTORY_ROLES, page=True)
-    filters, sites, warning = load_history(principal)
+    filters, sites, _left = load_history(principal)
     ctx = luot()
     # counters are opened per site: the Erlang plan is drawn when one site is chosen
     result, plan = exports.off_hub(
@@ -401,7 +409,7 @@ def history_page() -> ResponseReturnValue:
         choices=choices,
         filters=result.filters,
         query=query,
-        warning=warning,
+        warning=incomplete_warning(report),
         plan=plan,
         columns=exports.COLUMNS,
         definitions=exports.DEFINITIONS,
@@ -432,16 +440,20 @@ EXPORT_TYPES = {  # kind → mimetype; built by exports.BUILDERS[kind] in server
 
 @dashboard.get("/export.<kind>")
 def export(kind: str) -> ResponseReturnValue:
-    """A download of the filtered history. Access, filters, missing roll-ups and the scope lines (a few
-    look-ups, in the request's language) are done here; the figures and the file are built in a child
+    """A download of the filtered history. Access, filters, missing roll-ups (bounded) and the scope lines (a
+    few look-ups, in the request's language) are done here; the figures and the file are built in a child
     process (server.stats.export_worker) in every async mode, so this process's GIL stays free for the
-    hall boards. Waiting on the child is cooperative under eventlet/gevent. A failed or timed-out build
-    answers a JSON error (500/504) and is logged with the child's stderr."""
+    hall boards. The child counts the finished days still without a roll-up from the event log, so a download
+    is never missing a day (a build that runs out of time answers 504, never a partial file). Waiting on the
+    child is cooperative under eventlet/gevent. A failed or timed-out build answers a JSON error (500/504) and
+    is logged with the child's stderr."""
     if kind not in EXPORT_TYPES:
         abort(404)
     principal = staff(HISTORY_ROLES, page=True)
-    filters, sites, _warning = load_history(principal)
+    filters, sites, left = load_history(principal)
     ctx = luot()
+    if left:  # the child counts these days from the log: what their day close cancels must be in it
+        close_for_reading(ctx)
     now = ctx.clock.now()
     with ctx.db.read() as db_session:
         scope = scope_lines(db_session, filters, sites)

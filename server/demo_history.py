@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from server.clock import local_date
 from server.domain.hours import periods_on
+from server.domain.rules import SiteRules
 from server.models import Agency, Counter, CounterService, NumberSequence, Service, Site, Ticket, User
 from server.stats.generator import HOLIDAYS, HOUR_PROFILE, MONTH_FACTOR, DayPlan, SiteShape, day_factor, play_days
 from server.stats.models import StatsRolledDay
@@ -42,8 +43,16 @@ def _clerks_by_counter(session: Session, site: Site) -> dict[int, int | None]:
 
 
 def site_shape(session: Session, site: Site) -> SiteShape:
-    """The generator's view of an existing site: its agencies' services, counters and clerks."""
-    shape = SiteShape(site.id or 0, site.kind, DAILY_BY_KIND.get(site.kind, 25.0))
+    """The generator's view of an existing site: its agencies' services, counters and clerks, and its rating
+    reasons (the site's rules)."""
+    rules = SiteRules.from_settings(site.settings)
+    shape = SiteShape(
+        site.id or 0,
+        site.kind,
+        DAILY_BY_KIND.get(site.kind, 25.0),
+        rating_reasons=rules.rating_reasons,
+        rating_reason_scores=rules.rating_reason_scores,
+    )
     clerks = _clerks_by_counter(session, site)
     agencies = session.exec(select(Agency).where(Agency.site_id == site.id).order_by(col(Agency.sort_order))).all()
     plans = []

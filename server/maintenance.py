@@ -10,8 +10,9 @@ from typing import Any
 
 from server.clock import local_date, local_midnight
 from server.context import Luot
-from server.domain.day_close import DayClose, close_past_days
+from server.domain.day_close import DayClose
 from server.privacy.daily import purge_now
+from server.stats.rollup import close_past_days_rolled
 
 log = logging.getLogger(__name__)
 DAY_CLOSE_EVERY_SECONDS = 600  # a day's leftovers are closed within ten minutes of local midnight
@@ -19,11 +20,20 @@ BOOKING_SWEEP_EVERY_SECONDS = 60  # bookings and online numbers lapse within a m
 
 
 def close_past_days_now(ctx: Luot) -> DayClose:
-    """Cancels what past days left open, then lets every site's line start the new day (boards, kiosks and
-    phones get their figures again)."""
-    with ctx.db.write() as session:
-        result = close_past_days(session, ctx.clock.now())
+    """Cancels what past days left open (`close_for_reading`), then lets every site's line start the new day
+    (boards, kiosks and phones get their figures again)."""
+    result = close_for_reading(ctx)
     ctx.lines.mark_stale(None)
+    return result
+
+
+def close_for_reading(ctx: Luot) -> DayClose:
+    """Cancels what past days left open, rolling up again in the same transaction the days it changed that had
+    a roll-up (server.stats.rollup.close_past_days_rolled), and tells the day-close watchers (metrics). What a
+    reader of past days from the log runs first (the history downloads); the lines of today are not touched:
+    no ticket of a past day is on them."""
+    with ctx.db.write() as session:
+        result = close_past_days_rolled(session, ctx.clock.now())
     for watcher in ctx.day_close_watchers:
         watcher(result)
     if result.total:

@@ -5,7 +5,9 @@ seconds and the hall boards would stutter, even from a native thread. So the das
 fresh interpreter: the job (filters, the instant, the words around the figures, the database settings) goes
 in as JSON on stdin, the file comes out on stdout. A failure exits non-zero with the traceback on stderr.
 The child lowers its CPU priority before loading SQLAlchemy and reportlab (so this module imports them
-lazily), and only reads: on SQLite its connections are `query_only`. No Flask here.
+lazily), and only reads: on SQLite its connections are `query_only`. No Flask here. A finished day still
+without a roll-up is counted from the event log (`history(..., from_log=True)`): a download is never missing a
+day, however many the request could not roll up in its bounded time.
 """
 
 from __future__ import annotations
@@ -161,7 +163,7 @@ def build(job: Job, settings: Settings) -> bytes:
     read_only(db)
     try:
         with db.read() as session:
-            result = history(session, job.filters, job.now)
+            result = history(session, job.filters, job.now, from_log=True)  # every day, rolled up or not
             said = feedback(session, feedback_filters(job.filters))
     finally:
         db.dispose()

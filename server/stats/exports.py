@@ -17,9 +17,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from server.domain.errors import N_
+from server.domain.vocabulary import Label
 from server.i18n import nfc, translate
 from server.stats import pdf_report
 from server.stats.compute import INDEX
+from server.stats.numbers import share_to_tenth
 from server.stats.queries import History
 from server.stats.report_header import ReportHeader
 
@@ -36,6 +39,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Within target wait", "within_target", "share"),
     ("Average service (min)", "avg_service_min", "min"),
     ("No-shows", "no_show", "int"),
+    ("Cancelled, never served", "cancelled", "int"),
     ("Transfers out", "transferred_out", "int"),
     ("Ratings", "ratings", "int"),
     ("Satisfaction", "satisfaction", "share"),
@@ -45,6 +49,8 @@ DEFINITIONS = (
     "Definitions: wait = first call − issue (recalls do not extend it); wait to last call = last call or "
     "recall − issue (what Qmatic reports), counted when the ticket is finished or marked no-show; "
     "p90 = nearest rank over the exact waits; service = finish − start; "
+    "cancelled = tickets never served: still waiting or held when their day ended (counted on that day), or "
+    "online numbers past the site's lapse time; "
     "satisfaction = (very satisfied + satisfied) ÷ citizen ratings (tablet or phone; neutral is not satisfied); "
     "served and rated = citizen ratings ÷ served."
 )
@@ -111,9 +117,14 @@ class Report:
     def t(self, message: str, **params: Any) -> str:
         return nfc(translate(message, self.language, **params))
 
+    def label(self, key: Any) -> str:
+        """The name of a breakdown key in the report's language: a vocabulary `Label` (priority class, channel)
+        in `language`, any other name as it is."""
+        name = self.history.labels.get(key, key)
+        return nfc(name(self.language) if isinstance(name, Label) else str(name))
+
     def rows(self) -> list[tuple[str, dict[str, Any]]]:
         """Breakdown rows (label, figures), largest first, then the total."""
-        labels = self.history.labels
         by_day = self.history.filters.by == "day"
         keyed = sorted(
             self.history.breakdown.items(),
@@ -121,13 +132,35 @@ class Report:
                 (item[0], 0, 0)
                 if by_day
                 else (item[0] in (0, None), -item[1][INDEX["issued"]], -item[1][INDEX["served"]]),
-                str(labels.get(item[0], item[0])),
+                self.label(item[0]),
             ),
         )
-        return [(nfc(str(labels.get(key, key))), self.history.breakdown_figures(key)) for key, _row in keyed]
+        return [(self.label(key), self.history.breakdown_figures(key)) for key, _row in keyed]
 
     def total(self) -> dict[str, Any]:
         return self.history.total_figures()
+
+    def total_label(self) -> str:
+        """The total row's label: "Total", or "Total (incomplete)" when finished days of the range are not
+        counted (History.missing)."""
+        return self.t(N_("Total") if self.history.complete else N_("Total (incomplete)"))
+
+    def incomplete_note(self) -> str:
+        """The sentence every surface prints with figures that leave out finished days (History.missing): how
+        many site-days, from which day to which; empty when every finished day is counted."""
+        missing = self.history.missing
+        if not missing:
+            return ""
+        first, last = min(day for day, _site in missing), max(day for day, _site in missing)
+        return self.t(
+            N_(
+                "Incomplete: {count} site-days from {first} to {last} have no roll-up yet and are not counted in "
+                "these figures."
+            ),
+            count=len(missing),
+            first=first.strftime("%d/%m/%Y"),
+            last=last.strftime("%d/%m/%Y"),
+        )
 
     def by_day(self) -> list[tuple[str, dict[str, Any]]]:
         return [(day.strftime("%d/%m/%Y"), self.history.day_figures(day)) for day in sorted(self.history.by_day)]
@@ -140,12 +173,12 @@ class Report:
 
 
 def text_value(value: Any, kind: str, decimal_comma: bool = False) -> str:
-    """How a figure is written in the CSV: shares as percentages with one decimal, no thousands separator; a
-    decimal comma for the `;`-separated file."""
+    """How a figure is written in the CSV: shares as percentages with one decimal (the digit the page shows:
+    server.stats.numbers.share_to_tenth), no thousands separator; a decimal comma for the `;`-separated file."""
     if value is None:
         return ""
     if kind == "share":
-        text = f"{value * 100:.1f}"
+        text = f"{share_to_tenth(value) * 100:.1f}"
     elif kind == "min":
         text = f"{value:.1f}"
     else:
@@ -169,8 +202,10 @@ def to_csv(report: Report) -> bytes:
             for h, (_m, _k, kind) in zip(headings, (("", "", "label"), *COLUMNS), strict=True)
         ]
     )
-    for label, fig in [*report.rows(), (report.t("Total"), report.total())]:
+    for label, fig in [*report.rows(), (report.total_label(), report.total())]:
         writer.writerow([inert(label), *(text_value(fig[key], kind, comma) for _m, key, kind in COLUMNS)])
+    if report.incomplete_note():  # right under the total it qualifies
+        writer.writerow([report.incomplete_note()])
     _csv_said(writer, report)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -194,16 +229,17 @@ def _csv_said(writer: Any, report: Report) -> None:
 # ---------------------------------------------------------------- Excel
 
 
-def to_xlsx(report: Report) -> bytes:
-    from openpyxl import Workbook
+def _xlsx_summary(summary: Any, report: Report) -> None:
+    """The first sheet: the title, the note when days are not counted (in red, under the title), the filters,
+    the totals and the definitions."""
     from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
-    book = Workbook()
-    summary = book.active
     summary.title = report.t("Summary")[:31]
     summary.append([report.title])
     summary["A1"].font = Font(bold=True, size=14)
+    if report.incomplete_note():
+        summary.append([report.incomplete_note()])
+        summary["A2"].font = Font(bold=True, color="C00000")
     for label, value in report.scope:
         summary.append([label, value])
     summary.append([])
@@ -216,6 +252,16 @@ def to_xlsx(report: Report) -> bytes:
     summary.append([report.t(DEFINITIONS)])
     summary.column_dimensions["A"].width = 30
     summary.column_dimensions["B"].width = 40
+
+
+def to_xlsx(report: Report) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    _xlsx_summary(book.active, report)
+    total = report.total()
 
     def sheet(title: str, first: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
         ws = book.create_sheet(title[:31])
@@ -236,7 +282,7 @@ def to_xlsx(report: Report) -> bytes:
     sheet(
         report.t(f"By {by}") if by != "day" else report.t("By day"),
         report.t(BY_LABELS[by]),
-        [*report.rows(), (report.t("Total"), total)],
+        [*report.rows(), (report.total_label(), total)],
     )
     if by != "day":
         sheet(report.t("By day"), report.t("Day"), report.by_day())

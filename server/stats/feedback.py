@@ -23,7 +23,8 @@ MAX_ROWS = 500
 
 @dataclass(frozen=True)
 class FeedbackFilters:
-    """Local days `first`…`last` (inclusive) on `site_ids`; None = any."""
+    """Local days `first`…`last` (inclusive) on `site_ids`; None = any. `priority` ("" = ordinary) and `channel`
+    are the ticket's, as the figures read them (server.stats.compute: priority and channel are the ticket's)."""
 
     first: date
     last: date
@@ -32,12 +33,15 @@ class FeedbackFilters:
     service_id: int | None = None
     counter_id: int | None = None
     clerk_id: int | None = None
+    priority: str | None = None
+    channel: str | None = None
     score: str | None = None
     reason: str | None = None
 
     @classmethod
     def of(cls, filters: Any, score: str | None = None, reason: str | None = None) -> FeedbackFilters:
-        """The history's filters (`server.stats.queries.Filters`) with a score and a reason."""
+        """The history's filters (`server.stats.queries.Filters`), every one the figures apply, with a score and
+        a reason."""
         return cls(
             filters.first,
             filters.last,
@@ -46,6 +50,8 @@ class FeedbackFilters:
             service_id=filters.service_id,
             counter_id=filters.counter_id,
             clerk_id=filters.clerk_id,
+            priority=filters.priority,
+            channel=filters.channel,
             score=score,
             reason=reason,
         )
@@ -77,6 +83,9 @@ def feedback(session: Session, filters: FeedbackFilters, limit: int = MAX_ROWS) 
     ):
         if value is not None:
             query = query.where(col(column) == value)
+    for ticket_column, value in ((Ticket.priority, filters.priority), (Ticket.channel, filters.channel)):
+        if value is not None:
+            query = query.where(col(ticket_column) == value)
     rows = [(r, number) for r, number in session.exec(query).all() if not filters.reason or filters.reason in r.reasons]
     reasons = Tally(reason for rating, _n in rows for reason in rating.reasons)
     said = [(r, n) for r, n in rows if r.comment or r.reasons][:limit]

@@ -5,7 +5,10 @@ Arrivals per site follow a day profile with the two peaks seen at Vietnamese cen
 13:30–15:00, closed 11:30–13:30), more on Mondays and before Tết, fewer in summer, none at weekends or on
 public holidays; each agency gets a share. Each agency's line is played through its counters (first come,
 first served, random service times around the service's typical minutes), with recalls, no-shows,
-transfers, holds and ratings at plausible rates. Tickets and their events go in with executemany; each
+transfers, holds and ratings at plausible rates. A rating is written as the rating use case writes it
+(server.domain.rating.rate): a `rating` row and its `rated` event with the same score, source, reasons and
+instant (a negative score picks one or two of the site's reasons). Tickets, events and ratings go in with
+executemany; each
 finished day's roll-up is computed from the same events with the same code as `luot stats rollup`
 (server.stats.compute), so the roll-ups and the log agree. Deterministic for a given seed.
 """
@@ -27,13 +30,14 @@ from sqlmodel import Session, col
 from server.auth import hash_password
 from server.clock import LOCAL_TZ
 from server.demo_data import AGENCIES
-from server.domain.vocabulary import PRIORITY_CODES
+from server.domain.vocabulary import DEFAULT_RATING_REASONS, DEFAULT_REASON_SCORES, PRIORITY_CODES, RatingSource
 from server.models import (
     Agency,
     Counter,
     CounterService,
     DailyNumber,
     NumberSequence,
+    Rating,
     Service,
     Site,
     Ticket,
@@ -66,6 +70,9 @@ class SiteShape:
     agencies: list[tuple[int, float, list[tuple[int, int, float]], list[tuple[int, int | None]]]] = field(
         default_factory=list
     )  # (agency id, share, [(service id, sequence id, minutes)], [(counter id, clerk id or None)])
+    #: the site's reason chips and the scores that offer them (server.domain.rules.SiteRules)
+    rating_reasons: tuple[str, ...] = DEFAULT_RATING_REASONS
+    rating_reason_scores: tuple[str, ...] = DEFAULT_REASON_SCORES
 
 
 def _lunar_new_year(year: int) -> date:
@@ -199,9 +206,43 @@ def create_province(session: Session, sites: int = 101, password: str = "synthet
 
 @dataclass
 class DayOutput:
+    """One day's rows, as inserted: tickets, their events, their `rating` rows, and the last number per
+    (sequence, day)."""
+
     tickets: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    ratings: list[dict[str, Any]] = field(default_factory=list)
     numbers: dict[tuple[int, date], int] = field(default_factory=dict)
+
+
+def rating_reasons(shape: SiteShape, ticket_id: int, score: str) -> list[str]:
+    """The reasons a citizen chose with `score`: one or two of the site's chips after a score that offers them
+    (as server.domain.rating accepts), none otherwise. Drawn from a generator of the ticket's own (seeded by its
+    id), so the day's other draws, and thus the rest of the data, stay as they were without reasons."""
+    if score not in shape.rating_reason_scores or not shape.rating_reasons:
+        return []
+    draw = random.Random(ticket_id)
+    return draw.sample(shape.rating_reasons, min(len(shape.rating_reasons), 1 + (draw.random() < 0.3)))
+
+
+def rating_row(
+    ticket: dict[str, Any], score: str, reasons: list[str], at: datetime, source: str = RatingSource.TABLET
+) -> dict[str, Any]:
+    """The `rating` row server.domain.rating.rate writes for `ticket` (a generated ticket row): on its site,
+    agency, final service, counter and the clerk who finished it, with no comment."""
+    return {
+        "ticket_id": ticket["id"],
+        "site_id": ticket["site_id"],
+        "agency_id": ticket["agency_id"],
+        "service_id": ticket["service_id"],
+        "counter_id": ticket["counter_id"],
+        "clerk_id": ticket["clerk_id"],
+        "score": score,
+        "comment": "",
+        "source": source,
+        "at": at,
+        "reasons": reasons,
+    }
 
 
 def _at(day: date, minutes: float) -> datetime:
@@ -322,9 +363,9 @@ def simulate_site_day(
                 cursor = finished
                 if rng.random() < 0.6:
                     score = rng.choices([s for s, _w in SCORES], [w for _s, w in SCORES])[0]
-                    events.append(
-                        ("rated", finished + 0.5, service_id, counter_id, None, {"score": score, "source": "tablet"})
-                    )
+                    rated = {"score": score, "source": RatingSource.TABLET, "reasons": []}
+                    rated["reasons"] = rating_reasons(shape, ticket_id, score)
+                    events.append(("rated", finished + 0.5, service_id, counter_id, None, rated))
             free_at[slot] = cursor + 0.3
             first_call = _at(day, call)
             out.tickets.append(
@@ -360,6 +401,8 @@ def simulate_site_day(
                 }
             )
             for kind, when, sid, cid, uid, data in events:
+                if kind == "rated":
+                    out.ratings.append(rating_row(out.tickets[-1], data["score"], data["reasons"], _at(day, when)))
                 out.events.append(
                     {
                         "ticket_id": ticket_id,
@@ -448,6 +491,8 @@ def play_days(
             session.connection().execute(insert(table_of(Ticket)), out.tickets)
             for start in range(0, len(out.events), 20000):
                 session.connection().execute(insert(table_of(TicketEvent)), out.events[start : start + 20_000])
+            if out.ratings:
+                session.connection().execute(insert(table_of(Rating)), out.ratings)
             session.connection().execute(
                 insert(table_of(DailyNumber)),
                 [  # `last_value` is the day's ordinal (server.domain.numbering), not the last number

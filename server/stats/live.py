@@ -59,6 +59,7 @@ LIVE_FIELDS = (
     "within_target",
     "no_show",
     "no_show_rate",
+    "cancelled",
     "avg_wait_last_call_min",
     "avg_service_min",
     "service_within_target",

@@ -7,6 +7,7 @@ The same everywhere a person reads a figure: the history page, the charts, the P
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from babel.numbers import format_decimal, format_percent
@@ -31,9 +32,18 @@ def decimal(value: float | None, language: str = "vi", places: int = 1) -> str:
     return format_decimal(value, pattern, locale=_locale(language))
 
 
+def share_to_tenth(share: float) -> Decimal:
+    """A share 0…1 as the exact decimal of its percentage's tenth, rounded half up (0.9565 → Decimal("0.957")).
+
+    The figures' shares are rounded so already (server.stats.rows._share: once, half up, on the integers): for
+    them this only turns the float into its decimal, so Babel (half even) and `%.1f` (half even on the binary
+    value) have no tie left to decide. A share from elsewhere is rounded the same way here."""
+    return Decimal(repr(float(share))).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+
+
 def percent(share: float | None, language: str = "vi") -> str:
-    """A share 0…1 as a percentage with one decimal ("95,5%"); "–" for none."""
-    return "–" if share is None else format_percent(share, "#,##0.0%", locale=_locale(language))
+    """A share 0…1 as a percentage with one decimal, half up ("95,7%" for 0.957); "–" for none."""
+    return "–" if share is None else format_percent(share_to_tenth(share), "#,##0.0%", locale=_locale(language))
 
 
 def figure(value: Any, kind: str, language: str = "vi") -> str:

@@ -65,6 +65,9 @@ class _Styles:
         )
         self.head_cell = ParagraphStyle("head", fontName=bold, fontSize=8, leading=9.5)
         self.sign = ParagraphStyle("sign", parent=self.unit_bold, fontSize=10.5)
+        self.warning = ParagraphStyle(
+            "warning", fontName=bold, fontSize=10, leading=12.5, textColor="#c00000", spaceBefore=4, spaceAfter=4
+        )
 
 
 def _p(text: str, style: ParagraphStyle) -> Any:
@@ -151,7 +154,7 @@ def _table(report: Report, st: _Styles, first: str, rows: list[tuple[str, dict[s
     if total is not None:
         data.append(
             [
-                _p(report.t("Total"), st.head_cell),
+                _p(report.total_label(), st.head_cell),
                 *(figure(total[key], kind, report.language) for _m, key, kind in columns),
             ]
         )
@@ -281,7 +284,9 @@ def to_pdf(report: Report, words: ReportWords) -> bytes:
     usable = page[0] - 30 * mm
     by = report.history.filters.by
     story: list[Any] = [*_letterhead(report, st, usable), *_title(report, st)]
-    story += [_p(report.t("Totals"), st.section), _table(report, st, report.t("Total"), [], report.total(), usable)]
+    if report.incomplete_note():  # before any figure it qualifies
+        story.append(_p(report.incomplete_note(), st.warning))
+    story += [_p(report.t("Totals"), st.section), _table(report, st, report.total_label(), [], report.total(), usable)]
     story += _charts(report, st, usable)
     story += [
         _p(report.t(words.by_labels[by]), st.section),

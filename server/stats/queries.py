@@ -12,11 +12,12 @@ from sqlmodel import Session, col, select
 
 from server.clock import local_date, local_midnight
 from server.domain.vocabulary import CHANNEL_LABELS as VOCABULARY_CHANNELS
-from server.domain.vocabulary import ORDINARY, PRIORITY_CLASSES, TicketStatus
+from server.domain.vocabulary import ORDINARY, PRIORITY_CLASSES, Label, TicketStatus
 from server.models import Agency, Counter, Service, Site, Ticket, User
-from server.stats.compute import INDEX, KEY_FIELDS, tally_sites
+from server.stats.compute import INDEX, KEY_FIELDS, Tally, service_infos, tally_sites, tally_window
 from server.stats.live import LiveStats
 from server.stats.models import MEASURES, StatsDetail, StatsHourly
+from server.stats.rollup import missing_days
 from server.stats.rows import combine, empty_row, figures
 from server.stats.waits import Waits, decode
 
@@ -103,12 +104,21 @@ class History:
     by_hour: dict[int, list[int]] = field(default_factory=dict)
     heat: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))  # (weekday, hour) → issued
     breakdown: dict[Any, list[int]] = field(default_factory=dict)
-    labels: dict[Any, str] = field(default_factory=dict)
+    #: breakdown key → its name: a text, or a vocabulary `Label` (priority, channel) the report writes in its language
+    labels: dict[Any, str | Label] = field(default_factory=dict)
     # the exact waits behind each p90 (server.stats.waits): of the total, per day, per hour, per breakdown key
     waits_total: Waits = field(default_factory=Waits)
     waits_by_day: dict[date, Waits] = field(default_factory=lambda: defaultdict(Waits))
     waits_by_hour: dict[int, Waits] = field(default_factory=lambda: defaultdict(Waits))
     waits_breakdown: dict[Any, Waits] = field(default_factory=lambda: defaultdict(Waits))
+    #: (day, site id) pairs of the range's finished days that have no roll-up and are NOT counted above: the
+    #: figures are incomplete while it is not empty (every surface says so: server.stats.exports.Report)
+    missing: list[tuple[date, int]] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Every finished day of the range is counted."""
+        return not self.missing
 
     def add(self, day: date, hour: int, row: list[int] | tuple[int, ...]) -> None:
         combine(self.totals, row)
@@ -152,8 +162,12 @@ def breakdown_key(filters: Filters, key: tuple) -> Any:
     )
 
 
-def history(session: Session, filters: Filters, now: datetime) -> History:
-    """Figures for the filtered range: finished days from the roll-ups, today live from the event log."""
+def history(session: Session, filters: Filters, now: datetime, *, from_log: bool = False) -> History:
+    """Figures for the filtered range: finished days from the roll-ups, today live from the event log.
+
+    A finished day of a site without a roll-up is counted from the event log when `from_log` (the downloads,
+    built in a child process where time matters less: server.stats.export_worker), else left out and named in
+    `History.missing` (the page, which rolls up a bounded number first: dashboard.routes.load_history)."""
     today = local_date(now)
     result = History(filters)
     last_past = min(filters.last, today - timedelta(days=1))
@@ -192,20 +206,61 @@ def history(session: Session, filters: Filters, now: datetime) -> History:
             target[key].add(waits)
             if kind == "day":
                 result.waits_total.add(waits)
+    missing = missing_days(session, list(filters.site_ids), filters.first, last_past)
+    if missing and from_log:  # after the roll-ups: their by-day breakdown is copied from `by_day` above
+        add_tally(result, tally_missing(session, missing))
+    else:
+        result.missing = missing
     if filters.first <= today <= filters.last:
-        tally = tally_sites(session, list(filters.site_ids), *today_window(now))
-        grouped: dict[tuple[int, Any], list[int]] = {}  # (hour, breakdown key): fewer additions below
-        for key, row in tally.rows.items():
-            if filters.matches(key):
-                combine(grouped.setdefault((key[1], breakdown_key(filters, key)), empty_row()), row)
-        for (hour, key), row in grouped.items():
-            result.add(today, hour, row)
-            result.add_breakdown(key, row)
-        for key, samples in tally.samples.items():
-            if filters.matches(key):
-                result.add_waits(today, key[1], breakdown_key(filters, key), samples)
+        add_tally(result, tally_sites(session, list(filters.site_ids), *today_window(now)))
     result.labels = breakdown_labels(session, filters.by, list(result.breakdown))
     return result
+
+
+def add_tally(result: History, tally: Tally) -> None:
+    """Adds the rows and exact waits of a tally read from the event log (today, or finished days without a
+    roll-up) that match the history's filters, on their own day and hour."""
+    filters = result.filters
+    grouped: dict[tuple[date, int, Any], list[int]] = {}  # (day, hour, breakdown key): fewer additions below
+    for key, row in tally.rows.items():
+        if filters.matches(key):
+            combine(grouped.setdefault((key[0], key[1], breakdown_key(filters, key)), empty_row()), row)
+    for (day, hour, key), row in grouped.items():
+        result.add(day, hour, row)
+        result.add_breakdown(key, row)
+    for key, samples in tally.samples.items():
+        if filters.matches(key):
+            result.add_waits(key[0], key[1], breakdown_key(filters, key), samples)
+
+
+def missing_runs(missing: list[tuple[date, int]]) -> dict[tuple[date, date], list[int]]:
+    """(first day, last day) of each run of consecutive missing days → the sites missing all of it: a run is
+    read from the log in one pass (a whole range after the roll-ups were emptied is one run for every site)."""
+    by_site: dict[int, list[date]] = defaultdict(list)
+    for day, site_id in missing:
+        by_site[site_id].append(day)
+    runs: dict[tuple[date, date], list[int]] = defaultdict(list)
+    for site_id, site_days in sorted(by_site.items()):
+        site_days.sort()
+        start = end = site_days[0]
+        for day in site_days[1:]:
+            if day != end + timedelta(days=1):
+                runs[(start, end)].append(site_id)
+                start = day
+            end = day
+        runs[(start, end)].append(site_id)
+    return runs
+
+
+def tally_missing(session: Session, missing: list[tuple[date, int]]) -> Tally:
+    """The figures of finished site-days that have no roll-up, computed from the event log as `rollup_day`
+    would (server.stats.compute; targets as configured now), without writing anything."""
+    tally = Tally()
+    site_ids = sorted({site_id for _day, site_id in missing})
+    services = service_infos(session, site_ids)
+    for (first, last), sites in sorted(missing_runs(missing).items()):
+        tally_window(session, sites, local_midnight(first), local_midnight(last + timedelta(days=1)), tally, services)
+    return tally
 
 
 def agency_hour_rows(session: Session, filters: Filters, now: datetime) -> tuple[dict[tuple[int, int], list[int]], int]:
@@ -231,12 +286,15 @@ def agency_hour_rows(session: Session, filters: Filters, now: datetime) -> tuple
     return rows, len(active_days)
 
 
-#: English labels (msgids; the pages translate them) of the priority classes and channels, from the vocabulary.
-PRIORITY_LABELS = {"": ORDINARY.en, **{p.code: p.label.en for p in PRIORITY_CLASSES}}
-CHANNEL_LABELS = {str(channel): label.en for channel, label in VOCABULARY_CHANNELS.items()}
+#: The vocabulary's labels (server.domain.vocabulary.Label: Vietnamese and English) of the priority classes ("" is
+#: ordinary) and of the channels; a page or file writes them in its own language (`label(language)`).
+PRIORITY_LABELS: dict[str, Label] = {"": ORDINARY, **{p.code: p.label for p in PRIORITY_CLASSES}}
+CHANNEL_LABELS: dict[str, Label] = {str(channel): label for channel, label in VOCABULARY_CHANNELS.items()}
 
 
-def breakdown_labels(session: Session, by: str, keys: list[Any]) -> dict[Any, str]:
+def breakdown_labels(session: Session, by: str, keys: list[Any]) -> dict[Any, str | Label]:
+    """Breakdown key → its name: dd/mm/yyyy for days, the vocabulary's `Label` for priority classes and channels
+    (an unknown code stays as it is), the name from the catalogue for the rest ("—" for key 0: no clerk…)."""
     if by == "day":
         return {k: k.strftime("%d/%m/%Y") for k in keys}
     if by == "priority":
@@ -244,7 +302,7 @@ def breakdown_labels(session: Session, by: str, keys: list[Any]) -> dict[Any, st
     if by == "channel":
         return {k: CHANNEL_LABELS.get(k, k) for k in keys}
     ids = [k for k in keys if k]
-    labels: dict[Any, str] = {0: "—"}
+    labels: dict[Any, str | Label] = {0: "—"}
     if by == "site":
         labels.update({s.id: s.name for s in session.exec(select(Site).where(col(Site.id).in_(ids)))})
     elif by == "agency":

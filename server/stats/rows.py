@@ -24,7 +24,15 @@ def combine(target: list[int], row: list[int] | tuple[int, ...]) -> list[int]:
 
 
 def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
+    """part ÷ whole (counts, 0 ≤ part) as a share 0…1 rounded ONCE to one decimal of a percent (0.957 is 95.7 %),
+    half up: a tie goes to the larger figure (1/16 = 6.25 % → 0.063), as Vietnamese reports round ("làm tròn":
+    5 and above rounds up). Computed on the integers, so no binary fraction decides a tie; every surface then
+    writes the share as it is (page and PDF: server.stats.numbers.percent; CSV: server.stats.exports.text_value;
+    Excel: the value with format 0.0%; live page: Intl in dashboard/js/_format.js) and all show the same digit.
+    None when `whole` is 0."""
+    if not whole:
+        return None
+    return ((2000 * part + whole) // (2 * whole)) / 1000  # ⌊1000·part/whole + ½⌋ / 1000
 
 
 def p90_exact(waits: list[int]) -> float | None:

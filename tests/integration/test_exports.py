@@ -2,7 +2,8 @@
 
 Wednesday 18/11/2026 at site HN: T1 TP-A issued 09:00, called 09:10 (wait 10), served until 09:16 (6 min),
 rated very satisfied; T2 CA-X issued 09:05, called 09:25 (wait 20), served until 09:33 (8 min); T3 TP-A
-issued 09:20, never called. Exported on Thursday, so Wednesday comes from its roll-up.
+issued 09:20, never called. Exported on Thursday, so Wednesday comes from its roll-up, which first closes the
+day: T3 is cancelled.
 """
 
 from __future__ import annotations
@@ -60,11 +61,10 @@ def download(client, token: str, kind: str, extra: str = "") -> bytes:
 
 
 # (label, arrivals, served, avg wait to first call, p90 wait to first call, avg wait to last call, within target %,
-#  avg service, no-shows, transfers, ratings, sat. %)
-# … ratings, satisfaction, served and rated (ratings ÷ served)
-TP = ["Sở Tư pháp", "2", "1", "10.0", "10.0", "10.0", "100.0", "6.0", "0", "0", "1", "100.0", "100.0"]
-CA = ["Công an tỉnh", "1", "1", "20.0", "20.0", "20.0", "0.0", "8.0", "0", "0", "0", "", "0.0"]
-TOTAL = ["Tổng cộng", "3", "2", "15.0", "20.0", "15.0", "50.0", "7.0", "0", "0", "1", "100.0", "50.0"]
+#  avg service, no-shows, cancelled, transfers, ratings, sat. %, served and rated % (ratings ÷ served))
+TP = ["Sở Tư pháp", "2", "1", "10.0", "10.0", "10.0", "100.0", "6.0", "0", "1", "0", "1", "100.0", "100.0"]
+CA = ["Công an tỉnh", "1", "1", "20.0", "20.0", "20.0", "0.0", "8.0", "0", "0", "0", "0", "", "0.0"]
+TOTAL = ["Tổng cộng", "3", "2", "15.0", "20.0", "15.0", "50.0", "7.0", "0", "1", "0", "1", "100.0", "50.0"]
 
 
 def test_the_csv_download_has_the_hand_computed_figures(client, played):
@@ -98,7 +98,8 @@ def test_the_excel_download_reads_back_with_openpyxl(client, played):
     summary = [c.value for row in book[book.sheetnames[0]].iter_rows() for c in row if c.value]
     assert any(str(v).startswith("Cách tính: thời gian chờ = lần gọi đầu") for v in summary)
     by_hour = book[book.sheetnames[-1]]
-    assert [[c.value for c in row][:3] for row in by_hour.iter_rows(min_row=2)] == [["09:00", 3, 2]]
+    # 23:00: T3's cancellation, dated 23:59:59 by the close (no arrival, none served)
+    assert [[c.value for c in row][:3] for row in by_hour.iter_rows(min_row=2)] == [["09:00", 3, 2], ["23:00", 0, 0]]
 
 
 def test_the_pdf_report_is_vietnamese_and_has_the_figures(client, played):
@@ -117,7 +118,7 @@ def test_the_pdf_report_is_vietnamese_and_has_the_figures(client, played):
 
 def vietnamese(row: list[str]) -> list[str]:
     """A CSV row as the PDF writes it: decimal commas, shares with %, a dash for no figure."""
-    shares = (6, 11)
+    shares = (6, 12, 13)
     return ["–" if not v else v.replace(".", ",") + ("%" if i in shares else "") if i else v for i, v in enumerate(row)]
 
 

@@ -72,6 +72,6 @@ def test_the_heatmap_has_its_scale():
 
 
 def test_figures_are_written_the_vietnamese_way_and_the_english_way():
-    assert count(19766) == "19.766" and decimal(1.84) == "1,8" and percent(0.9125) == "91,2%"
+    assert count(19766) == "19.766" and decimal(1.84) == "1,8" and percent(0.9125) == "91,3%"
     assert figure(None, "min") == "–"
     assert count(19766, "en") == "19,766" and decimal(1.84, "en") == "1.8" and percent(1.0, "en") == "100.0%"
