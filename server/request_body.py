@@ -62,18 +62,22 @@ class UnreadableBody(DomainError):
 
 
 def transfer_codings(environ: dict[str, Any]) -> list[str]:
-    """The request's transfer codings, lower case, in order (``[]`` without a Transfer-Encoding header)."""
+    """The request's transfer codings, lower case, in order (``[]`` without a Transfer-Encoding header). An empty
+    list element is kept (``",chunked"`` → ``["", "chunked"]``): the servers read a body as chunked only when the
+    header is exactly ``chunked`` (eventlet compares the whole value), so any other spelling is refused rather
+    than read as chunked here and as empty there."""
     header = str(environ.get("HTTP_TRANSFER_ENCODING", ""))
-    return [coding.strip().lower() for coding in header.split(",") if coding.strip()]
+    return [coding.strip().lower() for coding in header.split(",")] if header.strip() else []
 
 
 def server_terminates_input(environ: dict[str, Any]) -> bool:
-    """Whether reading ``wsgi.input`` to its end stops at the end of the body: the server says so, or the stream
-    is eventlet's own ``Input`` (which does, without saying so)."""
+    """Whether reading ``wsgi.input`` to its end stops at the end of a chunked body: the server says so, or the
+    stream is eventlet's own ``Input`` decoding chunks (which does, without saying so; an ``Input`` that does not
+    decode them would read a chunked body as empty)."""
     stream = environ.get("wsgi.input")
-    return bool(environ.get("wsgi.input_terminated")) or (
-        stream is not None and stream is environ.get("eventlet.input")
-    )
+    if stream is not None and stream is environ.get("eventlet.input"):
+        return bool(getattr(stream, "chunked_input", False))  # eventlet's own word that it decodes the chunks
+    return bool(environ.get("wsgi.input_terminated"))
 
 
 def read_at_most(stream: IO[bytes], limit: int | None) -> bytes | None:

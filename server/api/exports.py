@@ -51,7 +51,6 @@ def onestop() -> ResponseReturnValue:
             raise Forbidden()
         rows = onestop_rows(db_session, first, last, [s.id or 0 for s in sites], local_date(ctx.clock.now()))
     name = f"luot-onestop-{first.isoformat()}-{last.isoformat()}.{kind}"
-    body, mimetype = (
-        (to_csv(rows), "text/csv; charset=utf-8") if kind == "csv" else (to_json(rows, first, last), "application/json")
-    )
+    # "text/csv": Flask adds "; charset=utf-8" to a text type itself (given here too, the header said it twice)
+    body, mimetype = (to_csv(rows), "text/csv") if kind == "csv" else (to_json(rows, first, last), "application/json")
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

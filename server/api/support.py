@@ -110,9 +110,9 @@ def parse_body(model: type[Body]) -> Body:
     if data is None:
         if request.content_length and request.mimetype != "application/json":
             raise InvalidBody(detail=NOT_JSON)
-        if request.content_length:
+        if request.content_length and request.get_data(cache=True).strip() != b"null":
             raise InvalidBody(detail=MALFORMED_JSON)
-        data = {}
+        data = {} if not request.content_length else None  # a body of `null` is JSON, but not an object
     if not isinstance(data, dict):
         raise InvalidBody(detail=NOT_AN_OBJECT)
     try:

@@ -124,6 +124,33 @@ def test_a_broken_chunked_encoding_is_a_400(live: tuple[str, World]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("coding", [",chunked", "chunked,", "chunked , ", "chunked, chunked"])
+def test_a_transfer_encoding_not_exactly_chunked_is_refused_not_read_as_empty(live: tuple[str, World], coding: str):
+    """A list with an empty element is still "chunked" by the HTTP list rule, but the servers decode the body only
+    for exactly `chunked`: read as empty, an action went ahead without its body (and past its `ticket_id`)."""
+    url, world = live
+    host, port = url.removeprefix("http://").split(":")
+    data = json.dumps({"service": "TP-A"}).encode()
+    request = (
+        "POST /api/v1/tickets HTTP/1.1\r\n"
+        f"Host: {host}\r\nAuthorization: Bearer {world.kiosk_token}\r\n"
+        f"Content-Type: application/json\r\nTransfer-Encoding: {coding}\r\nConnection: close\r\n\r\n"
+    ).encode() + b"%x\r\n%s\r\n0\r\n\r\n" % (len(data), data)
+    before = waiting(requests.Session(), url)
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b""
+        while piece := connection.recv(65536):
+            answer += piece
+    status = int(answer.split(b" ", 2)[1])
+    code = re.search(rb'"code":\s*"([a-z_]+)"', answer)
+    assert 400 <= status < 600 and status != 500, answer[:200]
+    # refused for its body (or by the server itself, before the application), not read as empty ("invalid_body")
+    assert code is None or code.group(1).decode() in {"unsupported_transfer_coding", "length_required"}, answer[:300]
+    assert waiting(requests.Session(), url) == before
+
+
+@pytest.mark.slow
 def test_a_chunked_form_is_read(live: tuple[str, World]) -> None:
     url, _world = live
     http = requests.Session()

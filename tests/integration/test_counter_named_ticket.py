@@ -155,6 +155,24 @@ def test_a_ticket_id_that_is_not_an_id_is_a_400(client, world, clerk):
         assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "invalid_body"
 
 
+def test_a_body_of_null_is_json_but_not_an_object(client, world, clerk):
+    """`null` parses: it is refused as "expected a JSON object", as `[]` and `"x"` are, not as malformed JSON."""
+    for raw in ("null", " null ", "[]", '"x"'):
+        answer = client.post(
+            f"/api/v1/counters/{world.counters['c1']}/next",
+            data=raw,
+            headers={**bearer(clerk), "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 400, raw
+        assert answer.get_json()["error"]["messages"]["en"].endswith("expected a JSON object."), answer.get_json()
+    broken = client.post(
+        f"/api/v1/counters/{world.counters['c1']}/next",
+        data="nul",
+        headers={**bearer(clerk), "Content-Type": "application/json"},
+    )
+    assert broken.get_json()["error"]["messages"]["en"].endswith("malformed JSON.")
+
+
 def test_the_use_case_checks_the_named_ticket_in_its_own_transaction(luot, world):
     """The domain's own guard, without HTTP: `expecting_ticket(finish)` keeps finish's name for the Runner."""
     c1, clerk1 = world.counters["c1"], world.users["clerk1"]
