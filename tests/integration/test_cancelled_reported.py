@@ -14,13 +14,13 @@ import csv
 import io
 import re
 import unicodedata
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from click.testing import CliRunner
 from sqlmodel import func, select
 
-from server.clock import LOCAL_TZ, local_midnight
+from server.clock import local_midnight
 from server.commands import cli
 from server.domain import queueing
 from server.domain.online import take_online_number
@@ -30,15 +30,11 @@ from server.stats.live import LIVE_FIELDS, expand
 from server.stats.models import StatsDetail, StatsHourly
 from server.stats.queries import Filters, history
 from server.stats.rollup import rollup_day
+from tests.integration.test_exports import QUERY, local
 from tests.support.api import bearer, staff_token
 
-QUERY = "from=2026-11-18&to=2026-11-18"
 WEDNESDAY, THURSDAY = date(2026, 11, 18), date(2026, 11, 19)
 HEADING = "Hủy, không được phục vụ"
-
-
-def local(hour: int, minute: int, day: int = 18) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=LOCAL_TZ)
 
 
 @pytest.fixture

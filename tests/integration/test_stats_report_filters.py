@@ -13,19 +13,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime
 
 import pytest
 
-from server.clock import LOCAL_TZ
 from server.domain import queueing
+from tests.integration.test_exports import QUERY, local
 from tests.support.api import bearer, staff_token
-
-QUERY = "from=2026-11-18&to=2026-11-18"
-
-
-def local(hour: int, minute: int, day: int = 18) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=LOCAL_TZ)
 
 
 @pytest.fixture
