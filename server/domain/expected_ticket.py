@@ -22,10 +22,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from server.domain import errors, rows
-from server.domain.counters import held_by
+from server.domain import errors
 from server.domain.outcome import Outcome
-from server.domain.vocabulary import AT_COUNTER
+from server.domain.serving import clerk_counter_row, current_row
 
 UseCase = Callable[..., Outcome]
 
@@ -36,10 +35,7 @@ def expect_at_counter(session: Session, counter_id: int, user_id: int, ticket_id
     Raises UnknownCounter (404), WrongCounter (403: not the clerk's counter, checked first so another clerk learns
     nothing), TicketChanged (409, naming the number at the counter now, or nobody)."""
     connection = session.connection()
-    counter = held_by(rows.counter_row(connection, counter_id), user_id)
-    current = rows.ticket_row(connection, counter.current_ticket_id) if counter.current_ticket_id else None
-    if current is not None and current.status not in AT_COUNTER:
-        current = None
+    current = current_row(connection, clerk_counter_row(connection, counter_id, user_id))
     if (current.id if current is not None else None) != ticket_id:
         raise errors.TicketChanged.at_counter_now(current.display_number if current is not None else None)
 

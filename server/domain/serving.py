@@ -54,8 +54,7 @@ def _finish(session: Session, ticket: Ticket, counter: Counter, now: datetime, u
     if ticket.started_at is None:  # Start was not pressed: the service began at the (last) call
         ticket.started_at = ticket.called_at or now
         log_event(session, ticket, EventKind.STARTED, now, counter.id, user_id, flush=False, implicit=True)
-    ticket.finished_at = now
-    ticket.clerk_id = user_id  # the clerk who served: after a takeover, not the one who called
+    ticket.finished_at = now  # (the acting clerk is already the ticket's: `_at_counter`)
     session.add(ticket)
     log_event(session, ticket, EventKind.FINISHED, now, counter.id, user_id, flush=False)  # no id needed: one flush
     counter.current_ticket_id = None
@@ -77,7 +76,7 @@ def call_next(
     TicketStillCalled (409, the citizen called last has not come yet), NoTicketWaiting (409).
     """
     connection = session.connection()
-    counter = _clerk_counter(connection, counter_id, user_id)
+    counter = clerk_counter_row(connection, counter_id, user_id)
     if counter.status == CounterStatus.PAUSED:
         raise errors.CounterPaused()
     if counter.status != CounterStatus.OPEN:
@@ -85,7 +84,7 @@ def call_next(
     events: list[QueueEvent] = []
     line = lines.site(counter.site_id, now) if lines is not None else None
     numbers = {counter.id: counter.number}
-    current = _current_row(connection, counter)
+    current = current_row(connection, counter)
     touched = {current.id} if current is not None else set()
     if current is not None:
         if current.status == TicketStatus.CALLED:
@@ -130,12 +129,12 @@ def call_next(
         rows.forget_loaded(session, {counter.id}, touched)
 
 
-def _clerk_counter(connection: Connection, counter_id: int, user_id: int) -> SimpleNamespace:
+def clerk_counter_row(connection: Connection, counter_id: int, user_id: int) -> SimpleNamespace:
     """`counters.counter_of_clerk` as a row. Raises UnknownCounter (404) or WrongCounter (403)."""
     return held_by(rows.counter_row(connection, counter_id), user_id)
 
 
-def _current_row(connection: Connection, counter: SimpleNamespace) -> SimpleNamespace | None:
+def current_row(connection: Connection, counter: SimpleNamespace) -> SimpleNamespace | None:
     """`counters.current_ticket` as a row: the citizen at the counter (called or being served), or None."""
     ticket = rows.ticket_row(connection, counter.current_ticket_id) if counter.current_ticket_id else None
     return ticket if ticket is not None and ticket.status in AT_COUNTER else None
@@ -246,8 +245,8 @@ def start(session: Session, now: datetime, counter_id: int, user_id: int) -> Out
     """The called citizen is at the desk: service starts. Raises UnknownCounter, WrongCounter,
     NoCurrentTicket, InvalidTransition (409, not called)."""
     connection = session.connection()
-    counter = _clerk_counter(connection, counter_id, user_id)
-    ticket = _current_row(connection, counter)
+    counter = clerk_counter_row(connection, counter_id, user_id)
+    ticket = current_row(connection, counter)
     if ticket is None:
         raise errors.NoCurrentTicket()
     ticket.status = advance(Action.START, ticket.status, ticket.display_number)
