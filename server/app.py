@@ -235,6 +235,8 @@ def _install_outage_handlers(app: Flask) -> None:
     from sqlalchemy.exc import InterfaceError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+    from server import commit_outcome
+    from server.commit_outcome import StorageUnconfirmed
     from server.errors_http import error_response
     from server.runner import StorageUnavailable
 
@@ -244,7 +246,7 @@ def _install_outage_handlers(app: Flask) -> None:
             log.error("storage failed after the commit on %s %s: %s", request.method, request.path, error)
             return recorded
         log.error("storage unavailable on %s %s: %s", request.method, request.path, error.__class__.__name__)
-        problem = StorageUnavailable()
+        problem = StorageUnconfirmed() if commit_outcome.unconfirmed() else StorageUnavailable()
         return error_response(problem.code, problem.text, problem.status)
 
     for kind in (OperationalError, InterfaceError, PoolTimeout, RedisConnectionError, RedisTimeoutError):

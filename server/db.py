@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from server import commit_outcome
 from server.domain.prepared import driver_execute
 from server.settings import Settings
 
@@ -50,6 +51,7 @@ class Database:
         self._write_lock = threading.RLock()
         self._connect_args = {} if self.is_sqlite else postgresql_timeouts(settings.db_timeout)
         self.engine = self._create_engine(settings)
+        commit_outcome.watch(self.engine)  # a COMMIT that never heard back is "unconfirmed", not "nothing recorded"
         #: Called after a commit that saved catalogue rows (sites, agencies, services, counters, sequences) outside
         #: the queue use cases, with the ids of the sites concerned (None: can't tell which).
         self.catalogue_watchers: list[Callable[[set[int | None]], None]] = []

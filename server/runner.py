@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from server.clock import Clock
+from server.commit_outcome import StorageUnconfirmed
 from server.db import USE_CASE, Database
 from server.domain.errors import N_, DomainError
 from server.domain.queueing import Outcome
@@ -58,11 +59,15 @@ class Runner:
         if self.lines is not None and _takes_lines(use_case):
             kwargs.setdefault("lines", self.lines)
         for attempt in (1, 2):
+            committing = False
             try:
                 with self.db.write() as session:
                     session.info[USE_CASE] = True
                     outcome = use_case(session, self.clock.now(), *args, **kwargs)
+                    session.flush()  # a failure up to here recorded nothing; one in COMMIT may have recorded it all
+                    committing = True
                     session.commit()
+                    committing = False
                     self.health.ok()
                     if self.on_commit is not None:
                         self.on_commit(outcome)
@@ -74,14 +79,26 @@ class Runner:
                     raise
                 log.info("retrying %s after a concurrent write", use_case.__name__)
             except (OperationalError, InterfaceError, PoolTimeout) as exc:  # PoolTimeout: every connection busy
-                log.error("database error in %s: %s", use_case.__name__, exc)
+                log.error("database error in %s%s: %s", use_case.__name__, " at COMMIT" if committing else "", exc)
                 self.health.failed(exc)
+                if committing:  # the answer was lost, maybe not the write: the lines read it again
+                    self._reread()
+                    raise StorageUnconfirmed() from exc
                 raise StorageUnavailable() from exc
         try:
             self.publish(outcome.events)
         except Exception:  # committed is committed: the caller is told so; clients resync from snapshots
             log.exception("%s was committed but its events were not published", use_case.__name__)
         return outcome
+
+    def _reread(self) -> None:
+        """After a COMMIT that never heard back: the in-memory lines are built again from the database."""
+        if self.lines is None:
+            return
+        try:
+            self.lines.mark_stale(None)
+        except Exception:  # telling the clients may need the engine that just failed; the lines are stale already
+            log.exception("the lines were marked stale but their clients could not be told")
 
     def _apply(self, use_case: Callable[..., Outcome], outcome: Outcome) -> None:
         """The in-memory lines learn the commit while no other writer can come in between."""

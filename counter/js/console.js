@@ -253,7 +253,9 @@ function consolePage() {
     try {
       answered(action, await api("POST", `/api/v1/counters/${counterId}/${action}`, sent), before);
     } catch (error) {
-      if (error.code === "ticket_changed") ticketChanged(error);
+      // ticket_changed: another console moved the counter on; storage_unconfirmed: the database may have done it
+      // without the answer reaching us. Either way the counter is read again rather than guessed.
+      if (error.code === "ticket_changed" || error.code === "storage_unconfirmed") ticketChanged(error);
       else showMessage(message, error.message, true);
       if (error.code === "wrong_counter") state.mine = false;
     } finally {

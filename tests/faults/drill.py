@@ -3,9 +3,11 @@ being away, and the check every drill ends with.
 
 "In order": a call answered before another was sent is announced before it on every board.
 
-Check after a drill: no 5xx but 503 `storage_unavailable` (during the fault, or within `CATCH_UP` seconds of its
-end), no 503 for a tap whose ticket was recorded, no ticket called twice, every acknowledged ticket present, and
-every call made after `since` announced on every board within `CATCH_UP` seconds, in the order it was made.
+Check after a drill: no 5xx but 503 `storage_unavailable` or `storage_unconfirmed` (during the fault, or within
+`CATCH_UP` seconds of its end), no `storage_unavailable` ("nothing was recorded") for a tap whose ticket was
+recorded, a tap answered `storage_unconfirmed` recorded at most once (the same tap again finds it or makes it), no
+ticket called twice, every acknowledged ticket present, and every call made after `since` announced on every board
+within `CATCH_UP` seconds, in the order it was made.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tests.integration._live import Api
 from tests.support.live_board import LiveBoard, wait_until
 from tests.support.world import PASSWORD
 
+UNAVAILABLE = ("storage_unavailable", "storage_unconfirmed")  # the 503s a device retries
 CATCH_UP = 5.0  # seconds: a call after recovery must be announced on every board within this
 
 
@@ -38,8 +41,9 @@ class Load:
         self.asked: dict[int, float] = {}  # ticket id → time.monotonic() when the clerk sent the call
         self.called: list[int] = []  # every ticket id a clerk was given, repeats included
         self.server_errors: list[str] = []
-        self.unavailable: list[float] = []  # time.monotonic() of each 503 storage_unavailable
-        self.refused_taps: list[tuple[str, str]] = []  # (kiosk URL, Idempotency-Key) of each tap answered 503
+        self.unavailable: list[float] = []  # time.monotonic() of each 503 storage_unavailable or _unconfirmed
+        self.refused_taps: list[tuple[str, str]] = []  # (kiosk URL, Idempotency-Key): taps answered "nothing recorded"
+        self.unconfirmed_taps: list[tuple[str, str]] = []  # the same, of taps answered "it may have been recorded"
         self.unanswered: list[float] = []  # time.monotonic() of each request with no answer (refused, timed out)
         self.threads = [threading.Thread(target=self._kiosk, args=(u, kiosk_token), daemon=True) for u in kiosk_urls]
         self.threads += [threading.Thread(target=self._clerk, args=clerk, daemon=True) for clerk in clerks]
@@ -63,7 +67,7 @@ class Load:
             self.unanswered.append(time.monotonic())
             self.stop.wait(0.1)  # the server is away: a device's retry pause
             return None
-        if response.status_code == 503 and _error_code(response) == "storage_unavailable":
+        if response.status_code == 503 and _error_code(response) in UNAVAILABLE:
             self.unavailable.append(time.monotonic())
         elif response.status_code >= 500:
             self.server_errors.append(f"{response.status_code} {response.text[:200]}")
@@ -79,7 +83,8 @@ class Load:
             if response is not None and response.status_code == 201:
                 self.acknowledged.append(response.json())
             elif response is not None and response.status_code == 503:
-                self.refused_taps.append((url, headers["Idempotency-Key"]))
+                taps = self.unconfirmed_taps if _error_code(response) == "storage_unconfirmed" else self.refused_taps
+                taps.append((url, headers["Idempotency-Key"]))
             self.stop.wait(0.05)
         api.close()
 
@@ -168,6 +173,7 @@ def check(boards: list[LiveBoard], load: Load, since: float, since_wall: datetim
         "last_board_back_s": round(max(back), 2),
         "acknowledged": len(load.acknowledged),
         "answered_503": len(load.unavailable),
+        "unconfirmed_taps": len(load.unconfirmed_taps),
         "last_503_s": round(max(load.unavailable) - since, 2) if load.unavailable else None,
         "unanswered": len(load.unanswered),
     }
@@ -184,13 +190,22 @@ def check(boards: list[LiveBoard], load: Load, since: float, since_wall: datetim
 
 
 def _check_refused_taps(load: Load) -> None:
-    """A tap answered 503 must have recorded nothing: the same tap again (its Idempotency-Key) makes a new ticket
-    (201), where a recorded one would be answered 200 with the ticket that was there all along."""
+    """A tap answered 503 "nothing was recorded" must have recorded nothing: the same tap again (its
+    Idempotency-Key) makes a new ticket (201), where a recorded one would be answered 200 with the ticket that was
+    there all along. A tap answered 503 "it may have been recorded" is there at most once: the same tap again finds
+    it (200) or makes it (201), and a third time gives that same ticket."""
     for url, key in load.refused_taps:
         api = Api(url, load.kiosk_token)
         again = api.post("/tickets", {"service": "TP-A"}, headers={"Idempotency-Key": key})
         api.close()
         assert again.status_code == 201, f"a tap answered 503 had recorded ticket {again.text[:200]}"
+    for url, key in load.unconfirmed_taps:
+        api = Api(url, load.kiosk_token)
+        again = api.post("/tickets", {"service": "TP-A"}, headers={"Idempotency-Key": key})
+        third = api.post("/tickets", {"service": "TP-A"}, headers={"Idempotency-Key": key})
+        api.close()
+        assert again.status_code in (200, 201), again.text[:200]
+        assert (third.status_code, third.json()["id"]) == (200, again.json()["id"]), "one tap, two tickets"
 
 
 def _error_code(response: requests.Response) -> str:

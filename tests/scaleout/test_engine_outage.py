@@ -18,6 +18,7 @@ from server.models import Ticket
 from server.settings import load_settings
 from tests.integration._live import Api, Listener
 from tests.scaleout.conftest import PG_PORT, REDIS_PORT, pg_url, redis_url
+from tests.support.world import PASSWORD
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
 
@@ -105,5 +106,57 @@ def test_a_redis_outage_gives_503_and_service_resumes_by_itself(scale_world, sta
     finally:
         board.close()
     _check_nothing_lost(scale_world.database_url, kiosk, acknowledged)
+    kiosk.close()
+    clerk.close()
+
+
+def _assert_unconfirmed(response: requests.Response) -> None:
+    assert response.status_code == 503, response.text
+    error = response.json()["error"]
+    assert error["code"] == "storage_unconfirmed"
+    assert "may have been recorded" in error["messages"]["en"] and "có thể đã được ghi nhận" in error["messages"]["vi"]
+
+
+def test_a_commit_whose_answer_is_lost_is_never_answered_nothing_was_recorded(scale_world, start_server, tcp_proxy):
+    """PostgreSQL commits, then the connection breaks before the server hears so (the drills caught a kiosk told
+    "nothing was recorded" for a ticket that was there). The answer is 503 `storage_unconfirmed`; the same tap
+    again (its Idempotency-Key) gets that ticket, once; the call that went through is the counter's."""
+    world = scale_world.world
+    name = scale_world.database_url.rsplit("/", 1)[1]
+    proxy = tcp_proxy(PG_PORT)
+    server = start_server(pg_url(name, proxy.port), redis_url(scale_world.redis_number))
+    kiosk, clerk = Api(server.url, world.kiosk_token), Api(server.url)
+    clerk.token = clerk.login("clerk1")
+    counter = world.counters["c1"]
+    clerk.ok(f"/counters/{counter}/open")
+    acknowledged = [kiosk.ok("/tickets", {"service": "TP-A"})]
+
+    tap = {"Idempotency-Key": "lost-answer-1"}
+    proxy.cut_after(b"COMMIT")
+    _assert_unconfirmed(kiosk.post("/tickets", {"service": "TP-A"}, headers=tap))
+    assert proxy.cut_done.is_set()
+    proxy.restore()
+    again = _until_ok(lambda: kiosk.post("/tickets", {"service": "TP-A"}, headers=tap))
+    assert again.status_code == 200 and again.json()["repeated"] is True, again.text  # it was recorded
+    third = kiosk.post("/tickets", {"service": "TP-A"}, headers=tap)
+    assert (third.status_code, third.json()["id"]) == (200, again.json()["id"])
+    acknowledged.append(again.json())
+
+    proxy.cut_after(b"COMMIT")
+    _assert_unconfirmed(clerk.post(f"/counters/{counter}/next"))
+    proxy.restore()
+    bearer = {"Authorization": f"Bearer {clerk.token}"}
+    state = _until_ok(lambda: clerk.http.get(f"{server.url}/api/v1/counters/{counter}", headers=bearer, timeout=10))
+    assert state.status_code == 200, state.text
+    assert state.json()["counter"]["current"]["id"] == acknowledged[0]["id"], state.text  # the call went through
+    clerk.ok(f"/counters/{counter}/start")
+    clerk.ok(f"/counters/{counter}/finish")
+    assert clerk.ok(f"/counters/{counter}/next")["ticket"]["id"] == acknowledged[1]["id"]  # nobody called twice
+    _check_nothing_lost(scale_world.database_url, kiosk, acknowledged)
+
+    proxy.cut_after(b"COMMIT")  # a write outside the queue's use cases: signing in records its token
+    sign_in = {"username": "clerk2", "password": PASSWORD}
+    _assert_unconfirmed(clerk.http.post(f"{server.url}/api/v1/auth/token", json=sign_in, timeout=10))
+    proxy.restore()
     kiosk.close()
     clerk.close()

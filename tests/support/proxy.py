@@ -3,6 +3,8 @@
 - `cut()`: new connections refused, open ones reset (the engine's host went away).
 - `hang()`: connections are accepted and kept, but no byte goes through either way (a hung engine: its host
   still acknowledges TCP, so only the application's own timeouts can notice).
+- `cut_after(marker)`: the next statement containing `marker` reaches the engine, its answer is lost, and
+  everything is cut (a COMMIT the engine carried out while its client heard nothing).
 - `restore()`: forwarding again; data held during a hang is delivered.
 """
 
@@ -22,6 +24,9 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._flowing = threading.Event()
         self._flowing.set()
+        self._cut_after: bytes | None = None  # client bytes whose answer is lost: every connection is cut then
+        self._answer_lost: set[socket.socket] = set()  # engine sockets whose next answer is never passed on
+        self.cut_done = threading.Event()
         self._listen()
 
     def _listen(self) -> None:
@@ -53,13 +58,21 @@ class FaultProxy:
         upstream.settimeout(None)
         with self._lock:
             self._sockets.add(upstream)
-        for source, sink in ((client, upstream), (upstream, client)):
-            threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+        for source, sink, outbound in ((client, upstream, True), (upstream, client, False)):
+            threading.Thread(target=self._pump, args=(source, sink, outbound), daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, outbound: bool) -> None:
         try:
             while data := source.recv(65536):
                 self._flowing.wait()
+                if not outbound and source in self._answer_lost:  # the engine's answer to the marked statement
+                    self.cut()
+                    self.cut_done.set()
+                    return
+                marker = self._cut_after
+                if outbound and marker is not None and marker in data:
+                    self._cut_after = None
+                    self._answer_lost.add(sink)  # before sending: the answer cannot overtake the mark
                 sink.sendall(data)
         except OSError:
             pass
@@ -73,6 +86,13 @@ class FaultProxy:
         sock.close()
         with self._lock:
             self._sockets.discard(sock)
+
+    def cut_after(self, marker: bytes) -> None:
+        """The next client bytes containing `marker` (b"COMMIT") reach the engine, and when it answers, every
+        connection is cut instead: the engine acted on the statement, the client never hears so. `cut_done` is
+        set then; `restore()` lets connections in again."""
+        self.cut_done.clear()
+        self._cut_after = marker
 
     def hang(self) -> None:
         self._flowing.clear()
