@@ -80,6 +80,7 @@ KIOSK_MESSAGES: tuple[str, ...] = (
     "Clear",
     "Could not get a number",
     "The server did not answer. Please try again.",
+    "Checking whether your number was issued…",
     "Please wait…",
     "Priority",
     "Mon",

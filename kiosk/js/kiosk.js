@@ -11,6 +11,8 @@ const config = JSON.parse(document.getElementById("kiosk-config").textContent);
 const byId = (id) => document.getElementById(id);
 const CATALOGUE_REFRESH_MS = 60000;
 const NOTICE_MS = 12000;
+const UNCONFIRMED_TRIES = 4; // asks about one number at most this many times when the database did not confirm it
+const UNCONFIRMED_PAUSE_MS = 1500; // between those asks: the database is coming back
 
 const state = {
   lang: config.language,
@@ -415,18 +417,28 @@ async function issue(request, button) {
   const body = { ...request, priority: state.priority || null };
   const key = keyFor(body);
   try {
-    const response = await fetch(config.urls.tickets, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        Authorization: `Bearer ${config.token}`,
-        "Idempotency-Key": key,
-        "Accept-Language": state.lang,
-      },
-      body: JSON.stringify(body),
-    });
-    const data = await response.json().catch(() => null);
+    let response;
+    let data;
+    for (let attempt = 1; ; attempt += 1) {
+      response = await fetch(config.urls.tickets, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          Authorization: `Bearer ${config.token}`,
+          "Idempotency-Key": key,
+          "Accept-Language": state.lang,
+        },
+        body: JSON.stringify(body),
+      });
+      data = await response.json().catch(() => null);
+      // storage_unconfirmed: the database may have issued the number without the answer reaching us. The same
+      // key again finds it (or issues it once), so the kiosk asks again by itself rather than send the citizen away.
+      if (!(data && data.error && data.error.code === "storage_unconfirmed") || attempt >= UNCONFIRMED_TRIES) break;
+      showNotice(t("Checking whether your number was issued…"));
+      await new Promise((resolve) => setTimeout(resolve, UNCONFIRMED_PAUSE_MS));
+    }
     if (response.ok && data) {
+      hideNotice();
       state.pending = null;
       showTicket(data);
     } else {

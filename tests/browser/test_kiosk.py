@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 from babel.messages.pofile import read_po
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from sqlmodel import select
 
 from kiosk.routes import KIOSK_MESSAGES
@@ -199,6 +199,46 @@ def test_without_the_server_the_kiosk_says_so_issues_nothing_and_recovers_withou
     service(page, "TP-A").click()
     expect(page.locator("#ticket-number")).to_have_text("1001")
     assert page.evaluate("window.sameDocument") is True  # recovered without a reload
+    assert [t.display_number for t in kiosk_server.tickets()] == ["1001"]
+
+
+UNCONFIRMED = {
+    "error": {
+        "code": "storage_unconfirmed",
+        "message": "Cơ sở dữ liệu ngừng phản hồi khi đang lưu; yêu cầu có thể đã được ghi nhận.",
+        "messages": {
+            "vi": "Cơ sở dữ liệu ngừng phản hồi khi đang lưu; yêu cầu có thể đã được ghi nhận.",
+            "en": "The database stopped answering while saving; it may have been recorded.",
+        },
+    }
+}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_number_issued_whose_answer_was_lost_is_found_by_the_kiosk_asking_again_and_shown_once(
+    page: Page, kiosk_server: KioskServer, printer: PrinterListener
+):
+    """The server issued the number but its answer said the database had not confirmed it (503
+    storage_unconfirmed: the connection broke after COMMIT). The kiosk asks again by itself with the same
+    Idempotency-Key, gets that number and shows it: the citizen is not sent away, and no second number is made.
+    The lost answer is staged on the way back to the page: the request reaches the real server, which issues."""
+    keys: list[str] = []
+
+    def answer_lost(route: Route) -> None:
+        keys.append(route.request.headers["idempotency-key"])
+        issued = route.fetch()  # the real server issues the number
+        assert issued.status == 201
+        route.fulfill(status=503, json=UNCONFIRMED)
+
+    open_kiosk(page, kiosk_server)
+    page.route("**/api/v1/tickets", answer_lost, times=1)
+    agency(page, "Sở Tư pháp").click()
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/tickets") and r.status == 200) as again:
+        service(page, "TP-A").click()
+    assert again.value.request.headers["idempotency-key"] == keys[0]  # the same tap, asked again
+    assert again.value.json()["repeated"] is True
+    expect(page.locator("#ticket-number")).to_have_text("1001")
     assert [t.display_number for t in kiosk_server.tickets()] == ["1001"]
 
 
