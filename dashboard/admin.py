@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from dashboard import admin_fields as af
 from dashboard.access import ADMIN_ROLES, PageDenied, staff
 from dashboard.devices_page import device_address, qr_svg
+from dashboard.refusals import install as install_refusals
 from dashboard.texts import language, t
 from server.api.support import current_token_digest
 from server.auth import (
@@ -51,6 +52,7 @@ from server.provisioning import create_sequence
 from server.stats.models import AuditEntry
 
 admin = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+install_refusals(admin)  # a date beyond the calendar (audit log, holiday calendar): a page, not JSON
 SITE_KINDS = ("centre", "branch", "point")
 AGENCY_KINDS = (DeviceKind.KIOSK, DeviceKind.BOARD)
 
@@ -972,7 +974,7 @@ def audit_log() -> ResponseReturnValue:
     if args.get("q"):
         statement = statement.where(col(AuditEntry.summary).contains(args["q"]))
     for name, op in (("from", "ge"), ("to", "lt")):
-        day = parse_day(args.get(name))  # a date beyond the calendar: 400 (DateOutOfRange)
+        day = parse_day(args.get(name))  # a date beyond the calendar: a 400 page (DateOutOfRange: dashboard.refusals)
         if day is None:
             continue
         if op == "ge":

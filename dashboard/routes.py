@@ -21,6 +21,7 @@ from dashboard.access import (
     visible_sites,
 )
 from dashboard.health import device_health
+from dashboard.refusals import install as install_refusals
 from dashboard.texts import language, t
 from server.auth import AuthError, SignInThrottled
 from server.calendar_bounds import parse_day
@@ -30,7 +31,7 @@ from server.db import Database
 from server.domain.errors import N_
 from server.domain.rules import SiteRules
 from server.domain.vocabulary import PRIORITY_CODES, SCORE_LABELS, DeviceKind
-from server.errors_http import HTTP_MESSAGES, error_response
+from server.errors_http import HTTP_MESSAGES, answers_json, error_response
 from server.i18n import translate
 from server.maintenance import close_for_reading
 from server.models import Agency, Counter, Service, Site, User
@@ -62,6 +63,7 @@ dashboard = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
+install_refusals(dashboard)  # a date beyond the calendar: a page (JSON for the downloads)
 MAX_RANGE_DAYS = 400
 ROLLUP_ON_REQUEST = 500  # (site, day) pairs a history request may roll up before answering (the rest: History.missing)
 
@@ -439,6 +441,7 @@ EXPORT_TYPES = {  # kind → mimetype; built by exports.BUILDERS[kind] in server
 
 
 @dashboard.get("/export.<kind>")
+@answers_json
 def export(kind: str) -> ResponseReturnValue:
     """A download of the filtered history. Access, filters, missing roll-ups (bounded) and the scope lines (a
     few look-ups, in the request's language) are done here; the figures and the file are built in a child
@@ -446,7 +449,8 @@ def export(kind: str) -> ResponseReturnValue:
     hall boards. The child counts the finished days still without a roll-up from the event log, so a download
     is never missing a day (a build that runs out of time answers 504, never a partial file). Waiting on the
     child is cooperative under eventlet/gevent. A failed or timed-out build answers a JSON error (500/504) and
-    is logged with the child's stderr."""
+    is logged with the child's stderr; a refused address (a date beyond the calendar, an unknown kind) is a
+    JSON error too (400/404), as the history page says it in a page."""
     if kind not in EXPORT_TYPES:
         abort(404)
     principal = staff(HISTORY_ROLES, page=True)
