@@ -1,4 +1,5 @@
-"""A manager page's address refused as a page: a date beyond the calendar (server.calendar_bounds).
+"""A manager page's address refused as a page: a date beyond the calendar (server.calendar_bounds) or a history
+period longer than a report covers.
 
 Every page of the dashboard and the administration that reads dates from its address (the history, the audit
 log, the holiday calendar) answers such an address with the dashboard's own page, status 400, the reason in the
@@ -12,10 +13,10 @@ from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from dashboard.texts import t
-from server.domain.errors import DateOutOfRange, DomainError
+from server.domain.errors import DateOutOfRange, DomainError, RangeTooLong
 from server.errors_http import error_response, wants_json
 
-PAGE_REFUSALS: tuple[type[DomainError], ...] = (DateOutOfRange,)
+PAGE_REFUSALS: tuple[type[DomainError], ...] = (DateOutOfRange, RangeTooLong)
 
 
 def refused_page(error: DomainError) -> ResponseReturnValue:
