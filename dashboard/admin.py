@@ -207,14 +207,16 @@ def save_site(db_session: Session, item: Site | None, v: dict[str, Any], princip
 
 
 def _check_clerk_names(db_session: Session, site: Site | None, settings: dict[str, Any]) -> None:
-    """The usernames of `counter_clerks` are staff who may work at the site: its own users or province-level
-    ones (a new site has none of its own yet). Raises Invalid at the box of other settings."""
+    """The counters of `counter_clerks` are the site's, and its usernames staff who may work there: its own users
+    or province-level ones (a new site has neither counters nor users of its own yet). Raises Invalid at the box
+    of other settings."""
     if COUNTER_CLERKS not in settings:
         return
     site_id = site.id if site is not None else None
     staff_of_site = select(User.username).where(or_(col(User.site_id).is_(None), col(User.site_id) == site_id))
+    counters = set(db_session.exec(select(Counter.number).where(Counter.site_id == site_id)))
     try:
-        check_counter_clerks(settings[COUNTER_CLERKS], set(db_session.exec(staff_of_site)))
+        check_counter_clerks(settings[COUNTER_CLERKS], set(db_session.exec(staff_of_site)), counters)
     except SettingProblem as problem:
         raise Invalid.of(af.in_other_box(problem, settings)) from problem
 
