@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from dashboard import admin_fields as af
 from dashboard.access import ADMIN_ROLES, PageDenied, staff
 from dashboard.devices_page import device_address, qr_svg
+from dashboard.refusals import install as install_refusals
 from dashboard.texts import language, t
 from server.api.support import current_token_digest
 from server.auth import (
@@ -51,6 +52,7 @@ from server.provisioning import create_sequence
 from server.stats.models import AuditEntry
 
 admin = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+install_refusals(admin)  # a date beyond the calendar (audit log, holiday calendar): a page, not JSON
 SITE_KINDS = ("centre", "branch", "point")
 AGENCY_KINDS = (DeviceKind.KIOSK, DeviceKind.BOARD)
 
@@ -205,14 +207,16 @@ def save_site(db_session: Session, item: Site | None, v: dict[str, Any], princip
 
 
 def _check_clerk_names(db_session: Session, site: Site | None, settings: dict[str, Any]) -> None:
-    """The usernames of `counter_clerks` are staff who may work at the site: its own users or province-level
-    ones (a new site has none of its own yet). Raises Invalid at the box of other settings."""
+    """The counters of `counter_clerks` are the site's, and its usernames staff who may work there: its own users
+    or province-level ones (a new site has neither counters nor users of its own yet). Raises Invalid at the box
+    of other settings."""
     if COUNTER_CLERKS not in settings:
         return
     site_id = site.id if site is not None else None
     staff_of_site = select(User.username).where(or_(col(User.site_id).is_(None), col(User.site_id) == site_id))
+    counters = set(db_session.exec(select(Counter.number).where(Counter.site_id == site_id)))
     try:
-        check_counter_clerks(settings[COUNTER_CLERKS], set(db_session.exec(staff_of_site)))
+        check_counter_clerks(settings[COUNTER_CLERKS], set(db_session.exec(staff_of_site)), counters)
     except SettingProblem as problem:
         raise Invalid.of(af.in_other_box(problem, settings)) from problem
 
@@ -972,7 +976,7 @@ def audit_log() -> ResponseReturnValue:
     if args.get("q"):
         statement = statement.where(col(AuditEntry.summary).contains(args["q"]))
     for name, op in (("from", "ge"), ("to", "lt")):
-        day = parse_day(args.get(name))  # a date beyond the calendar: 400 (DateOutOfRange)
+        day = parse_day(args.get(name))  # a date beyond the calendar: a 400 page (DateOutOfRange: dashboard.refusals)
         if day is None:
             continue
         if op == "ge":

@@ -3,8 +3,9 @@
 GET  /admin/holidays?site=<id>&month=YYYY-MM   the month (default: this month of the site's first allowed site)
 POST /admin/holidays                           site_id, day (YYYY-MM-DD), month: toggles the day (audited)
 
-Months and days are within server.calendar_bounds (years 2000–2100): beyond, 400 `date_out_of_range`; a month
-that is not YYYY-MM shows this month, a day that is not a date is a 400.
+Months and days are within server.calendar_bounds (years 2000–2100): beyond, a 400 page saying so
+(dashboard.refusals; JSON `date_out_of_range` to a client asking for JSON); a month that is not YYYY-MM shows
+this month, a day that is not a date is a 400.
 
 A closed day (`holiday` table) takes no numbers and offers no booked slots (server.domain.queries.site_rules
 folds it into the site's rules); the lines are rebuilt when a day changes.

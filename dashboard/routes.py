@@ -21,16 +21,17 @@ from dashboard.access import (
     visible_sites,
 )
 from dashboard.health import device_health
+from dashboard.refusals import install as install_refusals
 from dashboard.texts import language, t
 from server.auth import AuthError, SignInThrottled
 from server.calendar_bounds import parse_day
 from server.clock import local_date, local_time_text
 from server.context import luot
 from server.db import Database
-from server.domain.errors import N_
+from server.domain.errors import N_, RangeTooLong
 from server.domain.rules import SiteRules
 from server.domain.vocabulary import PRIORITY_CODES, SCORE_LABELS, DeviceKind
-from server.errors_http import HTTP_MESSAGES, error_response
+from server.errors_http import HTTP_MESSAGES, answers_json, error_response
 from server.i18n import translate
 from server.maintenance import close_for_reading
 from server.models import Agency, Counter, Service, Site, User
@@ -62,7 +63,8 @@ dashboard = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
-MAX_RANGE_DAYS = 400
+install_refusals(dashboard)  # a date beyond the calendar, a period too long: a page (JSON for the downloads)
+MAX_RANGE_DAYS = 400  # the longest period a history page or download covers; a longer one is refused
 ROLLUP_ON_REQUEST = 500  # (site, day) pairs a history request may roll up before answering (the rest: History.missing)
 
 
@@ -234,13 +236,21 @@ def _date(name: str) -> date | None:
 def parse_filters(db_session: Session, principal, now: datetime) -> tuple[Filters, list[Site]]:
     """History filters from the query string; unknown values are ignored, sites are checked, a date beyond
     the calendar (years 2000–2100) is a 400 (DateOutOfRange). An agency, service, counter or clerk that is not
-    of the chosen sites is an unknown value too (`_of_sites`): no filter names another site's."""
+    of the chosen sites is an unknown value too (`_of_sites`): no filter names another site's.
+
+    The period: by default the last 30 finished days (today is live); `from` alone runs to yesterday, `to` alone
+    covers the 30 days up to it, and two dates in either order are read first to last. A day after today (which
+    has no figures yet) is read as today, so "to" the end of the year reports up to today, and the page's
+    heading and the downloads' scope say the period reported. A period of more than MAX_RANGE_DAYS days is
+    refused (RangeTooLong, 400, naming the cap), never cut short without a word."""
     today = local_date(now)
-    last = _date("to") or today - timedelta(days=1)  # by default the last 30 finished days (today is live)
-    first = _date("from") or last - timedelta(days=29)
+    last = min(_date("to") or today - timedelta(days=1), today)
+    first = min(_date("from") or last - timedelta(days=29), today)
     if first > last:
         first, last = last, first
-    first = max(first, last - timedelta(days=MAX_RANGE_DAYS - 1))
+    days = (last - first).days + 1
+    if days > MAX_RANGE_DAYS:
+        raise RangeTooLong(first=first.isoformat(), last=last.isoformat(), days=days, cap=MAX_RANGE_DAYS)
     sites = visible_sites(db_session, principal)
     wanted = _int("site")
     if wanted is not None:
@@ -439,6 +449,7 @@ EXPORT_TYPES = {  # kind → mimetype; built by exports.BUILDERS[kind] in server
 
 
 @dashboard.get("/export.<kind>")
+@answers_json
 def export(kind: str) -> ResponseReturnValue:
     """A download of the filtered history. Access, filters, missing roll-ups (bounded) and the scope lines (a
     few look-ups, in the request's language) are done here; the figures and the file are built in a child
@@ -446,7 +457,8 @@ def export(kind: str) -> ResponseReturnValue:
     hall boards. The child counts the finished days still without a roll-up from the event log, so a download
     is never missing a day (a build that runs out of time answers 504, never a partial file). Waiting on the
     child is cooperative under eventlet/gevent. A failed or timed-out build answers a JSON error (500/504) and
-    is logged with the child's stderr."""
+    is logged with the child's stderr; a refused address (a date beyond the calendar, a period too long, an
+    unknown kind) is a JSON error too (400/404), as the history page says it in a page."""
     if kind not in EXPORT_TYPES:
         abort(404)
     principal = staff(HISTORY_ROLES, page=True)

@@ -603,7 +603,8 @@ def import_config(session: Session, text: str, now: datetime, username: str = ""
 
 
 def _check_clerk_names(session: Session, document: dict[str, Any], lines: Lines) -> None:
-    """Each site's `counter_clerks` names staff who may work there once the file is imported: users of that site
+    """Each site's `counter_clerks` names counters and staff the site has once the file is imported: its counters
+    of the file or already in the database (an import adds and updates, never removes), and users of that site
     or province-level ones, of the file or already in the database (the file's users as the file places them).
     Raises ConfigError."""
     placed = {
@@ -611,13 +612,16 @@ def _check_clerk_names(session: Session, document: dict[str, Any], lines: Lines)
         for name, code in session.exec(select(User.username, Site.code).outerjoin(Site, col(Site.id) == User.site_id))
     }
     placed.update({canonical_username(user["username"]): user.get("site") for user in document.get("user", [])})
+    stored_counters = list(session.exec(select(Counter.number, Site.code).join(Site, col(Site.id) == Counter.site_id)))
     check = Checker(lines)
     for index, site in enumerate(document.get("site", [])):
         settings = site.get("settings", {})
         if COUNTER_CLERKS in settings:
             staff = {name for name, code in placed.items() if code in (None, site["code"])}
+            counters = {number for number, code in stored_counters if code == site["code"]}
+            counters.update(counter["number"] for counter in site.get("counter", []))
             try:
-                check_counter_clerks(settings[COUNTER_CLERKS], staff)
+                check_counter_clerks(settings[COUNTER_CLERKS], staff, counters)
             except SettingProblem as problem:
                 check.fail(("site", index, "settings"), f"settings: {problem}")
 

@@ -9,7 +9,7 @@ database (a service's typical minutes of `inf` or 1e308 once broke every estimat
     service           daily_cap                  whole, 0 … 100000 (empty: no cap)
                       target_wait_minutes        whole, 1 … 480
                       target_service_minutes     whole, 1 … 480
-                      default_service_minutes    a number, more than 0, at most 480 (typical service)
+                      default_service_minutes    a number, 0.1 … 480 (typical service)
                       slot_minutes               whole, 5 … 1440
                       slot_capacity              whole, 1 … 1440
                       booking_days_ahead         whole, 0 … 365
@@ -17,7 +17,8 @@ database (a service's typical minutes of `inf` or 1e308 once broke every estimat
     counter           number                     whole, 1 … 999
                       weight (of a service)      whole, 1 … 100
 
-`Bounds.check` raises SettingProblem (an English msgid with its parameters) for a value out of its bounds.
+`Bounds.check` raises SettingProblem (an English msgid with its parameters) for a value out of its bounds; a
+bound with a fraction is said the reader's way (0,1 in Vietnamese, 0.1 in English).
 """
 
 from __future__ import annotations
@@ -28,21 +29,28 @@ from dataclasses import dataclass
 
 from server.configuration.fields import SettingProblem
 from server.domain.errors import N_
+from server.domain.vocabulary import Label
 
 _WHOLE_TEXT = re.compile(r"[+-]?[0-9]+")
 _NUMBER_TEXT = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")  # 6.5 or, the Vietnamese way, 6,5
 MAX_DIGITS = 15  # a typed number with more digits before its point is beyond every bound below
 
 
+def _said(bound: int | float) -> int | Label:
+    """A bound as a refusal says it: a whole number as is, a fraction with the decimal comma in Vietnamese."""
+    if bound == int(bound):
+        return int(bound)
+    return Label(str(bound).replace(".", ","), str(bound))
+
+
 @dataclass(frozen=True)
 class Bounds:
-    """A number's allowed values: `minimum` … `maximum` (more than `minimum` when `above_minimum`), whole
-    numbers only unless `whole` is False."""
+    """A number's allowed values: `minimum` … `maximum`, whole numbers only unless `whole` is False (then a
+    bound may have a fraction: a typical service of at least 0.1 minute)."""
 
-    minimum: int
-    maximum: int
+    minimum: int | float
+    maximum: int | float
     whole: bool = True
-    above_minimum: bool = False
 
     def check(self, name: str, value: object) -> int | float:
         """`value` (a number) when it is finite and within bounds. Raises SettingProblem(name, reason)."""
@@ -50,12 +58,10 @@ class Bounds:
             raise SettingProblem(name, N_("Must be a whole number.") if self.whole else N_("Must be a number."))
         if isinstance(value, float) and math.isnan(value):
             raise SettingProblem(name, N_("Must be a number."))
-        if self.above_minimum and value <= self.minimum:
-            raise SettingProblem(name, N_("Must be more than {minimum}."), minimum=self.minimum)
         if value < self.minimum:
-            raise SettingProblem(name, N_("Must be at least {minimum}."), minimum=self.minimum)
+            raise SettingProblem(name, N_("Must be at least {minimum}."), minimum=_said(self.minimum))
         if value > self.maximum:  # infinity too
-            raise SettingProblem(name, N_("Must be at most {maximum}."), maximum=self.maximum)
+            raise SettingProblem(name, N_("Must be at most {maximum}."), maximum=_said(self.maximum))
         if self.whole and value != int(value):
             raise SettingProblem(name, N_("Must be a whole number."))
         return int(value) if self.whole else float(value)
@@ -81,7 +87,7 @@ SERVICE: dict[str, Bounds] = {
     "daily_cap": Bounds(0, 100_000),
     "target_wait_minutes": Bounds(1, 480),
     "target_service_minutes": Bounds(1, 480),
-    "default_service_minutes": Bounds(0, 480, whole=False, above_minimum=True),
+    "default_service_minutes": Bounds(0.1, 480, whole=False),  # 1e-7 minutes made every estimate nil
     "slot_minutes": Bounds(5, 1440),
     "slot_capacity": Bounds(1, 1440),
     "booking_days_ahead": Bounds(0, 365),

@@ -281,9 +281,13 @@ def check_site_settings(settings: dict[str, Any], usernames: Collection[str] | N
     return result
 
 
-def check_counter_clerks(value: Any, usernames: Collection[str] | None = None) -> dict[str, list[str]]:
+def check_counter_clerks(
+    value: Any, usernames: Collection[str] | None = None, counters: Collection[int] | None = None
+) -> dict[str, list[str]]:
     """`counter_clerks` as stored: {counter number (1–999, as text): [canonical usernames]}. One username alone
-    is read as a list of one. With `usernames`, each name must be one of them. Raises SettingProblem."""
+    is read as a list of one; a counter needs at least one name (an empty list kept it for nobody, which no one
+    meant to type). With `usernames`, each name must be one of them; with `counters` (the site's counter
+    numbers), each counter must be one of them. Raises SettingProblem."""
     if not isinstance(value, dict):
         raise SettingProblem(
             COUNTER_CLERKS,
@@ -303,7 +307,18 @@ def check_counter_clerks(value: Any, usernames: Collection[str] | None = None) -
                 counter=key,
                 example=CLERKS_EXAMPLE,
             )
+        if counters is not None and int(number) not in counters:
+            raise SettingProblem(
+                COUNTER_CLERKS, N_("Counter {counter}: this site has no counter with this number."), counter=key
+            )
         result[number] = list(dict.fromkeys(canonical_username(n) for n in listed if n.strip()))
+        if not result[number]:
+            raise SettingProblem(
+                COUNTER_CLERKS,
+                N_("Counter {counter} needs at least one username, e.g. {example}."),
+                counter=key,
+                example=CLERKS_EXAMPLE,
+            )
         unknown = [name for name in result[number] if usernames is not None and name not in usernames]
         if unknown:
             raise SettingProblem(

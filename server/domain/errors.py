@@ -29,6 +29,16 @@ class DateOutOfRange(DomainError):
     code, status, message = "date_out_of_range", 400, N_("{date} is outside the dates accepted ({first} to {last}).")
 
 
+class RangeTooLong(DomainError):
+    """A period of more days than a report covers (the history's cap: dashboard.routes.MAX_RANGE_DAYS)."""
+
+    code, status, message = (
+        "range_too_long",
+        400,
+        N_("{first} to {last} is {days} days; a report covers at most {cap} days. Please choose a shorter period."),
+    )
+
+
 class UnknownService(DomainError):
     code, status, message = "unknown_service", 404, N_("Unknown service: {service}.")
 

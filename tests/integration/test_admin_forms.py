@@ -258,7 +258,9 @@ def test_typical_service_minutes_must_be_a_finite_number_of_sensible_size(client
 @pytest.mark.parametrize(
     ("field", "typed", "reason"),
     [
-        ("default_service_minutes", "0", "Phải lớn hơn 0."),
+        ("default_service_minutes", "0", "Phải từ 0,1 trở lên."),
+        ("default_service_minutes", "0,0000001", "Phải từ 0,1 trở lên."),  # 1e-7 minutes made every estimate nil
+        ("default_service_minutes", "0.09", "Phải từ 0,1 trở lên."),
         ("default_service_minutes", "480,5", "Tối đa 480."),
         ("target_wait_minutes", "1e3", "Phải là số nguyên."),
         ("target_wait_minutes", "100000", "Tối đa 480."),
@@ -290,6 +292,11 @@ def test_the_bounds_speak_english_with_lang_en_and_a_decimal_comma_is_read(clien
     saved = post(client, admin, path, form_of(client, admin, path), default_service_minutes="7,5")
     assert saved.status_code == 302, text_of(saved)[:2000]
     assert service_of(luot, "TP-A").default_service_minutes == 7.5
+    refused = post(client, admin, path, form_of(client, admin, path), default_service_minutes="0.0000001")
+    assert refused.status_code == 400 and "Must be at least 0.1." in text_of(refused), text_of(refused)[:2000]
+    saved = post(client, admin, path, form_of(client, admin, path), default_service_minutes="0,1")
+    assert saved.status_code == 302, text_of(saved)[:2000]
+    assert service_of(luot, "TP-A").default_service_minutes == 0.1
 
 
 def test_counter_and_agency_numbers_are_bounded_too(client, admin, luot, world):

@@ -1,7 +1,9 @@
 """Every date or month people give is within years 2000–2100 (server.calendar_bounds), refused beyond with a clear
 400 (`date_out_of_range`, both languages) or a field error: at the ends of Python's calendar (years 1 and 9999) a
 day's next day, its month's calendar or its UTC instant once raised a 500 on history, exports and the holiday
-calendar, and a holiday dated 9999-12-31 was saved and then led to a 500 page."""
+calendar, and a holiday dated 9999-12-31 was saved and then led to a 500 page. A manager page (history, audit
+log, holiday calendar) says it in a page of the dashboard, in the page's language: it once showed the raw JSON
+error in the browser."""
 
 from __future__ import annotations
 
@@ -40,11 +42,40 @@ def refused_as_out_of_range(response, day: str) -> None:
     }
 
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def refused_in_a_page(response, day: str, lang: str = "vi") -> None:
+    """The dashboard's refusal page (dashboard.refusals): HTML, 400, the reason in the page's language."""
+    assert response.status_code == 400, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "text/html", response.get_data(as_text=True)[:500]
+    reason = {
+        "vi": f"{day} nằm ngoài khoảng ngày được nhận (2000-01-01 đến 2100-12-31).",
+        "en": f"{day} is outside the dates accepted (2000-01-01 to 2100-12-31).",
+    }[lang]
+    html = response.get_data(as_text=True)
+    assert 'id="refused" data-code="date_out_of_range"' in html and f'<html lang="{lang}">' in html
+    assert reason in text_of(response)
+
+
 @pytest.mark.parametrize("day", FAR)
-@pytest.mark.parametrize("path", ["/dashboard/history", "/dashboard/export.csv", "/dashboard/export.pdf"])
-def test_history_and_its_exports_refuse_a_day_beyond_the_calendar(client, manager, path, day):
-    refused_as_out_of_range(client.get(f"{path}?from={day}&to={day}", headers=manager), day)
+def test_the_history_page_refuses_a_day_beyond_the_calendar_in_a_page(client, manager, day):
+    headers = {**manager, **BROWSER}
+    refused_in_a_page(client.get(f"/dashboard/history?from={day}&to={day}", headers=headers), day)
+    refused_in_a_page(client.get(f"/dashboard/history?to={day}&lang=en", headers=headers), day, "en")
+    refused_in_a_page(client.get(f"/dashboard/history?from={day}", headers=manager), day)  # no Accept at all
+
+
+@pytest.mark.parametrize("day", FAR)
+@pytest.mark.parametrize("path", ["/dashboard/export.csv", "/dashboard/export.pdf"])
+def test_the_history_downloads_refuse_a_day_beyond_the_calendar_in_json(client, manager, path, day):
+    refused_as_out_of_range(client.get(f"{path}?from={day}&to={day}", headers={**manager, **BROWSER}), day)
     refused_as_out_of_range(client.get(f"{path}?to={day}", headers=manager), day)
+
+
+def test_a_client_asking_for_json_gets_the_history_pages_refusal_in_json(client, manager):
+    json_headers = {**manager, "Accept": "application/json"}
+    refused_as_out_of_range(client.get("/dashboard/history?to=9999-12-31", headers=json_headers), "9999-12-31")
 
 
 def test_history_takes_the_first_and_last_days_of_the_calendar(client, manager):
@@ -55,9 +86,11 @@ def test_history_takes_the_first_and_last_days_of_the_calendar(client, manager):
 
 
 @pytest.mark.parametrize("month", ["9999-12", "0001-01", "1999-12", "2101-01", "10000-01"])
-def test_the_holiday_calendar_refuses_a_month_beyond_the_calendar(client, admin, world, month):
-    response = client.get(f"/admin/holidays?site={world.site_id}&month={month}", headers=admin)
-    assert response.status_code == 400 and response.get_json()["error"]["code"] == "date_out_of_range"
+def test_the_holiday_calendar_refuses_a_month_beyond_the_calendar_in_a_page(client, admin, world, month):
+    response = client.get(f"/admin/holidays?site={world.site_id}&month={month}", headers={**admin, **BROWSER})
+    refused_in_a_page(response, month)
+    english = client.get(f"/admin/holidays?site={world.site_id}&month={month}&lang=en", headers=admin)
+    refused_in_a_page(english, month, "en")
 
 
 def test_the_holiday_calendar_stops_at_its_first_and_last_months(client, admin, world):
@@ -72,7 +105,7 @@ def test_the_holiday_calendar_stops_at_its_first_and_last_months(client, admin, 
 @pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2101-01-01"])
 def test_a_holiday_beyond_the_calendar_is_refused_and_not_saved(client, admin, luot, world, day):
     response = client.post("/admin/holidays", data={"site_id": world.site_id, "day": day}, headers=admin)
-    refused_as_out_of_range(response, day)
+    refused_in_a_page(response, day)
     with luot.db.read() as s:
         assert s.exec(select(Holiday)).all() == []
 
@@ -86,9 +119,9 @@ def test_a_holiday_on_the_last_day_is_saved_and_its_month_shown(client, admin, l
 
 
 @pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
-def test_the_audit_log_refuses_a_day_beyond_the_calendar(client, admin, day):
-    refused_as_out_of_range(client.get(f"/admin/audit?from={day}", headers=admin), day)
-    refused_as_out_of_range(client.get(f"/admin/audit?to={day}", headers=admin), day)
+def test_the_audit_log_refuses_a_day_beyond_the_calendar_in_a_page(client, admin, day):
+    refused_in_a_page(client.get(f"/admin/audit?from={day}", headers={**admin, **BROWSER}), day)
+    refused_in_a_page(client.get(f"/admin/audit?to={day}&lang=en", headers=admin), day, "en")
 
 
 @pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])

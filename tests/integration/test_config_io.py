@@ -108,9 +108,11 @@ MALFORMED = [
         for figure, reason in (
             ("default_service_minutes = nan", "default_service_minutes: Must be a number."),
             ("default_service_minutes = inf", "default_service_minutes: Must be at most 480."),
-            ("default_service_minutes = -inf", "default_service_minutes: Must be more than 0."),
+            ("default_service_minutes = -inf", "default_service_minutes: Must be at least 0.1."),
             ("default_service_minutes = 1e308", "default_service_minutes: Must be at most 480."),
-            ("default_service_minutes = 0.0", "default_service_minutes: Must be more than 0."),
+            ("default_service_minutes = 0.0", "default_service_minutes: Must be at least 0.1."),
+            ("default_service_minutes = 1e-7", "default_service_minutes: Must be at least 0.1."),
+            ("default_service_minutes = 0.099", "default_service_minutes: Must be at least 0.1."),
             ("target_wait_minutes = 100000", "target_wait_minutes: Must be at most 480."),
             ("target_service_minutes = 0", "target_service_minutes: Must be at least 1."),
             ("daily_cap = -1", "daily_cap: Must be at least 0."),
@@ -152,6 +154,12 @@ def test_a_malformed_file_is_refused_with_its_line_and_reason_and_nothing_change
     assert refused.value.line == line, str(refused.value)
     assert reason in refused.value.reason
     assert export(luot.db) == before
+
+
+def test_a_typical_service_of_a_tenth_of_a_minute_is_the_least_imported(luot, world):
+    with luot.db.write() as session:
+        import_config(session, SERVICE_WITH.format(figure="default_service_minutes = 0.1"), WEDNESDAY_9AM)
+    assert "default_service_minutes = 0.1\n" in export(luot.db)
 
 
 def test_an_error_late_in_a_file_leaves_even_its_valid_first_part_unimported(luot, world):

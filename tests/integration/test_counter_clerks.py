@@ -1,12 +1,14 @@
 """A site may keep counters for the clerks assigned to them (site setting `counter_clerks`): others are refused
 with a reason in both languages, the picker shows those counters shut, managers and admins may stand in. The
-setting is checked where it is typed (administration, config import) and read safely whatever a database holds."""
+setting is checked where it is typed (administration, config import): counters the site has, each kept for at least
+one user who may work there; and it is read safely whatever a database holds."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from sqlmodel import select
 
 from server.config_io import ConfigError, export_config, import_config
 from server.domain.rules import SiteRules
@@ -82,6 +84,13 @@ def test_one_username_typed_alone_is_saved_as_a_list_and_that_clerk_opens_the_co
         ('{"counter_clerks": {"1": ["nobody"]}}', "Quầy 1: nobody không phải tài khoản được làm việc tại điểm này"),
         # a user of another site
         ('{"counter_clerks": {"1": ["otherclerk"]}}', "Quầy 1: otherclerk không phải tài khoản"),
+        # a counter the site does not have (HN has 1–3; the other site's counters are not this site's)
+        ('{"counter_clerks": {"4": ["clerk1"]}}', "Quầy 4: điểm này không có quầy mang số này."),
+        ('{"counter_clerks": {"999": ["clerk1"]}}', "Quầy 999: điểm này không có quầy mang số này."),
+        # a counter kept for no one (an empty list, or names that are all blank)
+        ('{"counter_clerks": {"2": []}}', "Quầy 2 cần ít nhất một tên đăng nhập"),
+        ('{"counter_clerks": {"2": [" ", ""]}}', "Quầy 2 cần ít nhất một tên đăng nhập"),
+        ('{"counter_clerks": {"2": null}}', "Quầy 2 cần danh sách tên đăng nhập"),
     ],
 )
 def test_counter_clerks_of_another_shape_or_unknown_users_are_refused_at_the_box(client, luot, other, reason):
@@ -99,13 +108,32 @@ def test_the_refusal_is_in_english_with_lang_en(client, luot):
     refused = save_other_settings(client, luot, world, '{"counter_clerks": {"1": 5}}', lang="en")
     assert refused.status_code == 400
     assert "Other settings, counter_clerks: Counter 1 needs a list of usernames" in text_of(refused)
+    unknown = save_other_settings(client, luot, world, '{"counter_clerks": {"7": ["clerk1"]}}', lang="en")
+    assert unknown.status_code == 400
+    assert "counter_clerks: Counter 7: this site has no counter with this number." in text_of(unknown)
+    empty = save_other_settings(client, luot, world, '{"counter_clerks": {"1": []}}', lang="en")
+    assert empty.status_code == 400
+    assert "counter_clerks: Counter 1 needs at least one username, e.g." in text_of(empty)
+
+
+def test_a_new_site_has_no_counter_to_keep_yet(client, luot):
+    build_world(luot.db)
+    admin = bearer(staff_token(client, "admin"))
+    data = {**form_of(client, admin, "/admin/sites/new"), "code": ["DN"], "name": ["Đà Nẵng"], "kind": ["centre"]}
+    refused = post(
+        client, admin, "/admin/sites/new", data, **{"settings-other": '{"counter_clerks": {"1": ["admin"]}}'}
+    )
+    assert refused.status_code == 400, text_of(refused)[:2000]
+    assert "Quầy 1: điểm này không có quầy mang số này." in text_of(refused)
+    with luot.db.read() as s:
+        assert s.exec(select(Site).where(Site.code == "DN")).first() is None
 
 
 def test_a_province_level_user_may_be_named_and_managers_still_stand_in(client, luot):
     world = build_world(luot.db)
-    saved = save_other_settings(client, luot, world, '{"counter_clerks": {"1": ["admin"], "2": []}}')
+    saved = save_other_settings(client, luot, world, '{"counter_clerks": {"2": ["admin"]}}')
     assert saved.status_code == 302, text_of(saved)[:3000]
-    act(client, staff_token(client, "clerk1"), world.counters["c2"], "open", expect=403)  # kept for nobody
+    act(client, staff_token(client, "clerk1"), world.counters["c2"], "open", expect=403)  # kept for the admin
     act(client, staff_token(client, "manager"), world.counters["c2"], "open")
 
 
@@ -167,6 +195,35 @@ def test_config_import_checks_counter_clerks_against_the_sites_staff_and_stores_
     assert site_settings(luot, world.site_id)["counter_clerks"] == {"1": ["clerk1"]}
     with pytest.raises(ConfigError, match="Counter 1 needs a list of usernames"), luot.db.write() as s:
         import_config(s, good.replace('{ 1 = "Clerk1" }', "{ 1 = 5 }"), WEDNESDAY_9AM)
+
+
+def test_config_import_refuses_a_counter_the_site_will_not_have_and_a_counter_kept_for_no_one(luot):
+    build_world(luot.db)
+    with luot.db.read() as s:
+        text = export_config(s)
+    hn = '[[site]]\ncode = "HN"\nname = "Trung tâm Phục vụ hành chính công thử nghiệm"\n'
+    hp = '[[site]]\ncode = "HP"\nname = "Chi nhánh khác"\n'
+    assert hn in text and hp in text
+
+    def with_clerks(header: str, table: str, document: str = text) -> str:
+        return document.replace(header, header + f"\n[site.settings]\ncounter_clerks = {table}\n")
+
+    for bad, reason in (
+        (with_clerks(hn, '{ 4 = ["clerk1"] }'), "Counter 4: this site has no counter with this number."),
+        (with_clerks(hp, '{ 2 = ["otherclerk"] }'), "Counter 2: this site has no counter with this number."),
+        (with_clerks(hn, "{ 1 = [] }"), "Counter 1 needs at least one username, e.g."),
+    ):
+        with pytest.raises(ConfigError) as refused, luot.db.write() as s:
+            import_config(s, bad, WEDNESDAY_9AM)
+        assert f"counter_clerks: {reason}" in str(refused.value)
+    # a counter the file adds to the site may be kept: the site has it once the file is imported
+    board = '[[site.device]]\nname = "Board other"\n'
+    added = text.replace(board, '[[site.counter]]\nnumber = 2\nname = "Quầy 2"\n\n' + board, 1)
+    with luot.db.write() as s:
+        import_config(s, with_clerks(hp, '{ 2 = ["otherclerk"] }', added), WEDNESDAY_9AM)
+    with luot.db.read() as s:
+        hp_settings = s.exec(select(Site).where(Site.code == "HP")).one().settings
+    assert hp_settings["counter_clerks"] == {"2": ["otherclerk"]}
 
 
 @pytest.mark.parametrize(
