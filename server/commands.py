@@ -127,6 +127,9 @@ def serve(host: str | None, port: int | None, async_mode: str | None) -> None:
     socketio.start_background_task(run_booking_sweeps_forever, ctx, socketio)
     ctx.hub.start_background()
     ctx.messages.start()  # the outbox's sender (server/messaging/worker.py)
+    from server.listener import answer_long_addresses_in_json
+
+    answer_long_addresses_in_json(settings.async_mode)
     try:
         if settings.async_mode == "eventlet":
             from server.listener import serve_eventlet
