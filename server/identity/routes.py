@@ -28,10 +28,10 @@ from pydantic import BaseModel, Field, StrictBool, field_validator
 from sqlmodel import select
 
 from server.api.catalogue import UnknownSite
-from server.api.support import parse_body
+from server.api.support import json_body, parse_body
 from server.context import luot
 from server.domain.errors import DomainError
-from server.extensions import limiter
+from server.extensions import client_address, limiter, never_raises
 from server.i18n import both, pick_language
 from server.identity import oidc
 from server.identity.citizen import Citizen, IdentityKind, person_key
@@ -67,15 +67,17 @@ class VerifyRequest(BaseModel):
         return "".join(str(int(ch)) if ch.isdecimal() else ch for ch in value if not ch.isspace())
 
 
-def _address() -> str:
-    return request.remote_addr or "anonymous"
+_address = never_raises(client_address)
 
 
+@never_raises
 def _phone_key() -> str:
-    """Rate-limit key of the phone in the body (its person key: the limiter's store never holds the number)."""
-    data = request.get_json(silent=True)
-    raw = data.get("phone") if isinstance(data, dict) else None
+    """Rate-limit key of the phone in the body (its person key: the limiter's store never holds the number). The
+    body is read as the view reads it (`json_body`: once, kept for the view), so a body the view would refuse
+    (malformed, nested too deeply) is refused there, and never slips past the limits while the view takes it."""
     try:
+        data = json_body()
+        raw = data.get("phone") if isinstance(data, dict) else None
         return "phone:" + person_key(current_app.secret_key or "", IdentityKind.PHONE, normalise_phone(raw))
     except DomainError:  # refused with 400 anyway; never one bucket shared by every mistyped number
         return "phone-invalid:" + _address()
