@@ -82,7 +82,9 @@ class Settings:
         "One-time codes sent for one client address (refused requests do not count; a hall's Wi-Fi shares one).",
     )
     otp_verify_limit: str = setting(
-        "60/hour", "Code checks one client address may make (each code dies after 5 wrong)."
+        "60/hour",
+        "Wrong codes one client address may try (malformed checks and phones with no code do not count; each code"
+        " dies after 5 wrong).",
     )
     privacy_days: int = setting(30, "Days person keys (coded phone/ID numbers) are kept; clear contacts go at day end.")
     oidc_issuer: str = setting("", "OpenID Connect provider for citizens (its issuer URL); empty = none.")
