@@ -11,8 +11,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, make_response, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
+from flask_limiter import RequestLimit
 from sqlmodel import Session, col, select
 
 from server.auth import Principal, principal_for_token
@@ -20,8 +21,8 @@ from server.context import luot
 from server.domain.errors import DomainError
 from server.domain.queries import site_rules
 from server.domain.vocabulary import SCORE_LABELS, DeviceKind
-from server.errors_http import error_response
-from server.extensions import limiter
+from server.errors_http import RATE_LIMITED_FOR, error_response, limit_wait
+from server.extensions import client_address, limiter, never_raises
 from server.i18n import LANGUAGES, translate
 from server.messaging.watch_form import CONSENT, ask_to_be_told, offer
 from server.models import Agency, Counter, CounterService, Service, Site, Ticket
@@ -306,8 +307,38 @@ def _track_page(tracking_token: str, language: str, notify_error: str = "", stat
     ), status
 
 
+_client_key = never_raises(client_address)
+
+
+@never_raises
+def _watched_ticket() -> str:
+    return "watch-ticket:" + str((request.view_args or {}).get("tracking_token", ""))[:64]
+
+
+def _watch_saved(response: Response) -> bool:
+    """Only a watch saved counts (the form's redirect): a refusal (no consent, a bad number) changes nothing."""
+    return response.status_code == 302
+
+
+def _watch_limited(breached: RequestLimit) -> Response:
+    """The tracking page again, its form saying how long to wait (a browser form gets a page, never JSON)."""
+    language = _language()
+    message = translate(RATE_LIMITED_FOR, language, wait=limit_wait(breached))
+    token = str((request.view_args or {}).get("tracking_token", ""))
+    return make_response(_track_page(token, language, message, 429))
+
+
+def _settings_limit(name: str) -> Callable[[], str]:
+    return lambda: str(getattr(luot().settings, name))
+
+
 @display.post("/t/<tracking_token>/notify")
-@limiter.limit("10/minute")
+@limiter.limit(
+    _settings_limit("watch_address_limit"), key_func=_client_key, deduct_when=_watch_saved, on_breach=_watch_limited
+)
+@limiter.limit(
+    _settings_limit("watch_ticket_limit"), key_func=_watched_ticket, deduct_when=_watch_saved, on_breach=_watch_limited
+)
 def notify(tracking_token: str) -> ResponseReturnValue:
     """The tracking page's form: be told by message when 3 are ahead and/or when called (server/messaging)."""
     language = _language()

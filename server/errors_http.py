@@ -9,15 +9,20 @@ URL) is marked `answers_json`, or when the client asks for JSON (``Accept``, a J
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, jsonify, request
 from flask.globals import request_ctx
+from flask_limiter import RateLimitExceeded
+from flask_limiter import RequestLimit as BreachedLimit
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from server.domain.errors import N_, DomainError
+from server.domain.vocabulary import Label
 from server.i18n import both, pick_language
 
 log = logging.getLogger(__name__)
@@ -46,7 +51,7 @@ HTTP_MESSAGES = {
     423: ("locked", N_("This is locked for now.")),
     424: ("failed_dependency", N_("An earlier step this request depends on failed.")),
     428: ("precondition_required", N_("This request must be conditional.")),
-    429: ("rate_limited", N_("Too many requests: please wait a moment.")),
+    429: ("rate_limited", N_("Too many requests: please wait a moment.")),  # a 429 whose wait is unknown
     431: ("headers_too_large", N_("The request headers are too large.")),
     451: ("unavailable_for_legal_reasons", N_("This is not available for legal reasons.")),
     500: ("internal_error", N_("Something went wrong on the server; it has been logged.")),
@@ -56,6 +61,8 @@ HTTP_MESSAGES = {
     504: ("gateway_timeout", N_("A server behind this one did not answer in time; please try again.")),
     505: ("http_version_not_supported", N_("This HTTP version is not supported.")),
 }
+#: A 429 whose wait is known (a rate limit, Retry-After): the wait, as `wait_label` says it.
+RATE_LIMITED_FOR = N_("Too many requests: please try again in {wait}.")
 #: Any other status (a non-standard one): the status in the message, still in both languages.
 OTHER_HTTP_ERROR = ("http_error", N_("The request could not be handled (HTTP {number})."))
 
@@ -106,11 +113,42 @@ def error_response(code: str, message: str, status: int, **params: Any) -> Respo
     return response
 
 
+def wait_label(seconds: float) -> Label:
+    """A wait as a citizen reads it, in both languages: seconds under a minute, else whole minutes (rounded up)."""
+    whole = max(1, math.ceil(seconds))
+    if whole < 60:
+        return Label(f"{whole} giây", "1 second" if whole == 1 else f"{whole} seconds")
+    minutes = math.ceil(whole / 60)
+    return Label(f"{minutes} phút", "1 minute" if minutes == 1 else f"{minutes} minutes")
+
+
+def limit_wait(breached: BreachedLimit) -> Label:
+    """How long until the breached limit lets the client in again: its window's reset, counted as Flask-Limiter
+    counts the Retry-After header (whole seconds, cut)."""
+    return wait_label(int(breached.reset_at - time.time()))
+
+
+def _known_wait(error: HTTPException) -> Label | None:
+    """The wait of a 429: the rate limit this request broke, or the Retry-After the error carries; else None."""
+    if isinstance(error, RateLimitExceeded):
+        from server.extensions import limiter
+
+        breached = limiter.current_limit
+        return limit_wait(breached) if breached is not None and breached.breached else None
+    retry_after = getattr(error, "retry_after", None)
+    if isinstance(retry_after, int):
+        return wait_label(retry_after)
+    return None
+
+
 def http_error_response(error: HTTPException, status: int) -> Response:
     """The JSON answer of an HTTP error, translated, keeping the headers it needs (Allow of a 405,
     Content-Range of a 416, WWW-Authenticate …)."""
     code, message = HTTP_MESSAGES.get(status, OTHER_HTTP_ERROR)
-    response = error_response(code, message, status, number=status)
+    wait = _known_wait(error) if status == 429 else None
+    if wait is not None:
+        message = RATE_LIMITED_FOR
+    response = error_response(code, message, status, number=status, wait=wait)
     for name, value in error.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value
@@ -136,6 +174,8 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response | HTTPException:
         status = error.code or 500
+        if isinstance(error, RateLimitExceeded) and error.response is not None:
+            return error  # the page its limit answers with (`on_breach`), e.g. the tracking page's form
         if status in (404, 405) and not wants_json():
             return error  # a page: the browser's plain error page
         return http_error_response(error, status)

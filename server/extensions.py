@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+import functools
+import logging
+from collections.abc import Callable
+
+from flask import current_app, g, has_app_context, request
 from flask_limiter import Limiter
 
+log = logging.getLogger(__name__)
 
+
+def client_address() -> str:
+    return request.remote_addr or "anonymous"
+
+
+def never_raises(key_func: Callable[[], str]) -> Callable[[], str]:
+    """A rate-limit key function that fails closed. Flask-Limiter answers an error of a key function by applying
+    no limit at all ("Failed to rate limit. Swallowing error"): a body nested ~950 deep made the phone's key raise
+    RecursionError and every one-time-code limit was skipped. Any error here counts the request in its client
+    address's own bucket of the same limit ("unkeyed:<address>") instead, with a warning in the log."""
+
+    @functools.wraps(key_func)
+    def key() -> str:
+        try:
+            return key_func()
+        except Exception as exc:  # whatever it is, the limit must still apply
+            log.warning("rate-limit key %s failed (%s): counted per address", key_func.__name__, type(exc).__name__)
+            return "unkeyed:" + client_address()
+
+    return key
+
+
+@never_raises
 def rate_key() -> str:
     """Rate limits count per device or user ("device:3", "user:7"); anonymous callers, and callers whose token
     is not valid, per address. Never raises for bad credentials: the route itself answers them with a 401
@@ -17,13 +45,36 @@ def rate_key() -> str:
         principal = current_principal()
     except AuthError:
         principal = None
-    return principal.issuer_key if principal else (request.remote_addr or "anonymous")
+    return principal.issuer_key if principal else client_address()
 
 
 def ticket_rate_limit() -> str:
     return current_app.extensions["luot"].settings.ticket_rate_limit
 
 
-# swallow_errors: a Redis failure while writing the headers *after* a commit must not turn a recorded ticket into
-# a 500 (issue 19, item 5); during an outage the write itself is refused by the runner's readiness check (503).
-limiter = Limiter(key_func=rate_key, default_limits=[], headers_enabled=True, swallow_errors=True)
+_CHECKING = "luot_checking_limits"
+
+
+class FailClosedLimiter(Limiter):
+    """Flask-Limiter that swallows errors only after the view. After it (the conditional deductions, the headers)
+    a Redis failure must not turn a recorded ticket into a 500 (issue 19, item 5). Before it, a swallowed error
+    meant the request went ahead with no limit at all; there an error is raised instead (a storage outage is a
+    503 by the outage handlers, server/app.py) and the key functions never raise (`never_raises`)."""
+
+    @property
+    def _swallow_errors(self) -> bool:
+        return not (has_app_context() and g.get(_CHECKING, False))
+
+    @_swallow_errors.setter
+    def _swallow_errors(self, value: bool | None) -> None:
+        """Flask-Limiter's constructor and init_app set it; the getter decides."""
+
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        setattr(g, _CHECKING, True)
+        try:
+            super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
+        finally:
+            setattr(g, _CHECKING, False)
+
+
+limiter = FailClosedLimiter(key_func=rate_key, default_limits=[], headers_enabled=True)

@@ -82,8 +82,16 @@ class Settings:
         "One-time codes sent for one client address (refused requests do not count; a hall's Wi-Fi shares one).",
     )
     otp_verify_limit: str = setting(
-        "60/hour", "Code checks one client address may make (each code dies after 5 wrong)."
+        "60/hour",
+        "Wrong codes one client address may try (malformed checks and phones with no code do not count; each code"
+        " dies after 5 wrong).",
     )
+    watch_address_limit: str = setting(
+        "120/minute",
+        "Tracking-page sign-ups ('tell me when my turn nears') saved for one client address; a hall's Wi-Fi shares"
+        " one.",
+    )
+    watch_ticket_limit: str = setting("5/minute;20/day", "Tracking-page sign-ups saved for one ticket.")
     privacy_days: int = setting(30, "Days person keys (coded phone/ID numbers) are kept; clear contacts go at day end.")
     oidc_issuer: str = setting("", "OpenID Connect provider for citizens (its issuer URL); empty = none.")
     oidc_client_id: str = setting("", "Client id registered with the OpenID Connect provider.")
@@ -135,6 +143,15 @@ class Settings:
             raise ValueError("LUOT_REDIS_TIMEOUT must be a positive number of seconds")
         if self.trusted_proxies < 0:
             raise ValueError("LUOT_TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies in front")
+        from limits import parse_many
+
+        for name in RATE_LIMITS:  # refused here, not at the first request (where no limit would apply)
+            try:
+                parse_many(getattr(self, name))
+            except ValueError:
+                raise ValueError(
+                    f"LUOT_{name.upper()} must be rate limits such as 30/hour or 3/15minutes;6/day"
+                ) from None
         from server.printing.targets import parse_networks, parse_ports
 
         try:
@@ -142,6 +159,17 @@ class Settings:
             parse_networks(self.printer_networks)
         except ValueError as exc:
             raise ValueError(f"LUOT_PRINTER_PORTS / LUOT_PRINTER_NETWORKS: {exc}") from exc
+
+
+#: The settings that are rate limits (Flask-Limiter's notation).
+RATE_LIMITS = (
+    "ticket_rate_limit",
+    "otp_phone_limit",
+    "otp_address_limit",
+    "otp_verify_limit",
+    "watch_address_limit",
+    "watch_ticket_limit",
+)
 
 
 def _specs() -> tuple[SettingSpec, ...]:

@@ -104,15 +104,45 @@ def require(*, staff_roles: tuple[str, ...] = (), devices: tuple[str, ...] = ())
     raise Forbidden()
 
 
-def parse_body(model: type[Body]) -> Body:
-    """The JSON body validated by a pydantic model; 400 with the reason otherwise."""
-    data: Any = request.get_json(silent=True)
+NESTED_TOO_DEEPLY = Label("JSON lồng nhau quá sâu", "JSON nested too deeply")
+_BODY = "luot_json_body"
+
+
+def json_body() -> Any:
+    """The request's JSON body (None for no body or a body of `null`), read once per request and kept: the rate
+    limits' key functions and the view see the same answer whichever reads it first, however deep the stack.
+
+    Raises InvalidBody (400) for a body that is not JSON, malformed, or nested deeper than the parser goes (a
+    RecursionError, which Flask's `get_json(silent=True)` does not catch); the refusal is kept too."""
+    if _BODY not in g:
+        try:
+            setattr(g, _BODY, _read_json())
+        except InvalidBody as refused:
+            setattr(g, _BODY, refused)
+    kept = getattr(g, _BODY)
+    if isinstance(kept, InvalidBody):
+        raise kept
+    return kept
+
+
+def _read_json() -> Any:
+    try:
+        data: Any = request.get_json(silent=True)
+    except RecursionError:
+        raise InvalidBody(detail=NESTED_TOO_DEEPLY) from None
     if data is None:
         if request.content_length and request.mimetype != "application/json":
             raise InvalidBody(detail=NOT_JSON)
         if request.content_length and request.get_data(cache=True).strip() != b"null":
             raise InvalidBody(detail=MALFORMED_JSON)
-        data = {} if not request.content_length else None  # a body of `null` is JSON, but not an object
+    return data
+
+
+def parse_body(model: type[Body]) -> Body:
+    """The JSON body (`json_body`) validated by a pydantic model; 400 with the reason otherwise."""
+    data = json_body()
+    if data is None and not request.content_length:
+        data = {}  # no body: an empty object (a body of `null` is JSON, but not an object)
     if not isinstance(data, dict):
         raise InvalidBody(detail=NOT_AN_OBJECT)
     try:

@@ -28,10 +28,10 @@ from pydantic import BaseModel, Field, StrictBool, field_validator
 from sqlmodel import select
 
 from server.api.catalogue import UnknownSite
-from server.api.support import parse_body
+from server.api.support import json_body, parse_body
 from server.context import luot
 from server.domain.errors import DomainError
-from server.extensions import limiter
+from server.extensions import client_address, limiter, never_raises
 from server.i18n import both, pick_language
 from server.identity import oidc
 from server.identity.citizen import Citizen, IdentityKind, person_key
@@ -67,15 +67,17 @@ class VerifyRequest(BaseModel):
         return "".join(str(int(ch)) if ch.isdecimal() else ch for ch in value if not ch.isspace())
 
 
-def _address() -> str:
-    return request.remote_addr or "anonymous"
+_address = never_raises(client_address)
 
 
+@never_raises
 def _phone_key() -> str:
-    """Rate-limit key of the phone in the body (its person key: the limiter's store never holds the number)."""
-    data = request.get_json(silent=True)
-    raw = data.get("phone") if isinstance(data, dict) else None
+    """Rate-limit key of the phone in the body (its person key: the limiter's store never holds the number). The
+    body is read as the view reads it (`json_body`: once, kept for the view), so a body the view would refuse
+    (malformed, nested too deeply) is refused there, and never slips past the limits while the view takes it."""
     try:
+        data = json_body()
+        raw = data.get("phone") if isinstance(data, dict) else None
         return "phone:" + person_key(current_app.secret_key or "", IdentityKind.PHONE, normalise_phone(raw))
     except DomainError:  # refused with 400 anyway; never one bucket shared by every mistyped number
         return "phone-invalid:" + _address()
@@ -85,6 +87,14 @@ def _code_sent(response: Response) -> bool:
     """Only a code actually sent counts against the phone and the client address (a typo, a missing consent or
     a malformed request does not: a hall's shared Wi-Fi address is not locked by someone else's mistakes)."""
     return response.status_code == 202
+
+
+def _wrong_code(response: Response) -> bool:
+    """Only a real attempt counts against the client address's code checks: a well-formed check of a phone's
+    outstanding code that was wrong (401). A malformed request, a phone with no live code, an unknown site do
+    not: 60 of them from a hall's shared Wi-Fi locked every citizen behind it out of signing in for an hour. A
+    code itself is protected by its own 5 tries (server/identity/otp.py)."""
+    return response.status_code == WrongCode.status
 
 
 def _settings_limit(name: str) -> Any:
@@ -141,7 +151,7 @@ def ask_code(site_code: str) -> ResponseReturnValue:
 
 
 @citizen.post("/api/citizen/<site_code>/otp/verify")
-@limiter.limit(_settings_limit("otp_verify_limit"), key_func=_address)
+@limiter.limit(_settings_limit("otp_verify_limit"), key_func=_address, deduct_when=_wrong_code)
 def check_code(site_code: str) -> ResponseReturnValue:
     body = parse_body(VerifyRequest)
     phone = normalise_phone(body.phone)

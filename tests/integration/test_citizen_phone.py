@@ -232,3 +232,29 @@ def test_a_code_typed_in_full_width_or_pasted_with_spaces_is_the_same_code_and_b
     assert verify(client, f" {code[:3]} {code[3:]}\n").status_code == 200
     with luot.db.read() as session:
         assert all(row.attempts == 0 for row in session.exec(select(OneTimeCode)))
+
+
+def test_only_wrong_codes_count_against_the_addresss_code_checks(settings, clock):
+    """LUOT_OTP_VERIFY_LIMIT counts real attempts only (a wrong code for a phone's outstanding code): malformed
+    checks and checks of phones with no code never lock a hall's shared address out of signing in."""
+    from tests.support.world import build_world
+
+    app = create_app(dataclasses.replace(settings, otp_verify_limit="2/hour"), clock=clock)
+    try:
+        ctx = app.extensions["luot"]
+        enable_sms(ctx, build_world(ctx.db).site_id)
+        client = app.test_client()
+        for _ in range(3):
+            assert error(verify(client, "x", phone="0"), 400)["code"] == "invalid_body"
+            assert error(verify(client, "123456", phone="0"), 400)["code"] == "invalid_phone"
+            assert error(verify(client, "123456", phone="0987 654 321"), 400)["code"] == "code_expired"  # none sent
+            malformed = client.post("/api/citizen/HN/otp/verify", data="{", content_type="application/json")
+            assert error(malformed, 400)["code"] == "invalid_body"
+        assert ask(client).status_code == 202
+        code = last_code(ctx, E164)
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        assert [verify(client, wrong).status_code for _ in range(2)] == [401, 401]
+        refused = error(verify(client, code), 429)  # two real attempts: the address's checks are used up
+        assert refused["code"] == "rate_limited"
+    finally:
+        app.extensions["luot"].close()

@@ -1,16 +1,24 @@
 """The tracking page offers "tell me by message" only where the site has a channel, shows the consent text before
-the number is taken, refuses bad input with a Vietnamese (or English) reason, and never shows the number again."""
+the number is taken, refuses bad input with a Vietnamese (or English) reason, and never shows the number again;
+sign-ups are limited per ticket and (generously: a hall shares one Wi-Fi address) per client address, and a
+sign-up past a limit is told how long to wait on the page."""
 
 from __future__ import annotations
+
+import dataclasses
+import re
 
 from flask.testing import FlaskClient
 from sqlmodel import select
 
+from server.app import create_app
+from server.clock import ManualClock
 from server.context import Luot
 from server.models import TicketWatch
+from server.settings import Settings
 from tests.integration.test_messages_outbox import ZALO_AND_SMS, configure
 from tests.support.api import issue
-from tests.support.world import World
+from tests.support.world import World, build_world
 
 
 def test_no_channel_no_form(luot: Luot, world: World, client: FlaskClient):
@@ -76,3 +84,54 @@ def test_the_page_says_no_personal_data_only_when_none_was_taken(luot: Luot, wor
     assert "không thu thập thông tin cá nhân" in client.get(f"/t/{anonymous['tracking_token']}").get_data(as_text=True)
     page = client.get(f"/t/{keyed['tracking_token']}").get_data(as_text=True)
     assert "không thu thập thông tin cá nhân" not in page and "Không cần đăng nhập" in page
+
+
+def sign_up(client: FlaskClient, token: str, address: str = "10.0.0.1", query: str = ""):
+    return client.post(
+        f"/t/{token}/notify{query}",
+        data={"address": "0912 345 678", "called": "1", "consent": "1"},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_a_hall_sharing_one_address_may_all_sign_up(luot: Luot, world: World, client: FlaskClient):
+    """The form allowed 10 a minute per client address: the 11th citizen on the centre's Wi-Fi was refused."""
+    configure(luot, world.site_id, ZALO_AND_SMS)
+    tokens = [issue(client, world.kiosk_token, "TP-A")["tracking_token"] for _ in range(25)]
+    assert [sign_up(client, token).status_code for token in tokens] == [302] * 25
+
+
+def test_one_ticket_signing_up_again_and_again_is_told_to_wait_on_the_page(
+    luot: Luot, world: World, client: FlaskClient
+):
+    """LUOT_WATCH_TICKET_LIMIT (5 a minute) for one ticket, whatever the address; past it the browser form gets
+    the tracking page with the wait in words (it got a raw JSON 429 body); refusals do not count."""
+    configure(luot, world.site_id, ZALO_AND_SMS)
+    token = issue(client, world.kiosk_token, "TP-A")["tracking_token"]
+    for _ in range(6):  # refused: no consent
+        no_consent = client.post(f"/t/{token}/notify", data={"address": "0912345678", "called": "1"})
+        assert no_consent.status_code == 400
+    assert [sign_up(client, token, address=f"10.0.3.{n}").status_code for n in range(5)] == [302] * 5
+    refused = sign_up(client, token, address="10.0.3.9")
+    assert refused.status_code == 429 and refused.mimetype == "text/html"
+    page = refused.get_data(as_text=True)
+    assert 'id="notify-address"' in page and int(refused.headers["Retry-After"]) > 0
+    assert re.search(r"Quá nhiều yêu cầu: vui lòng thử lại sau (\d+ giây|1 phút)\.", page), page
+    english = sign_up(client, token, query="?lang=en").get_data(as_text=True)
+    assert re.search(r"Too many requests: please try again in (\d+ seconds?|1 minute)\.", english)
+    other = issue(client, world.kiosk_token, "TP-A")["tracking_token"]
+    assert sign_up(client, other, address="10.0.3.9").status_code == 302  # another ticket: its own count
+
+
+def test_sign_ups_per_address_are_limited(settings: Settings, clock: ManualClock):
+    app = create_app(dataclasses.replace(settings, watch_address_limit="2/minute"), clock=clock)
+    try:
+        ctx = app.extensions["luot"]
+        world = build_world(ctx.db)
+        configure(ctx, world.site_id, ZALO_AND_SMS)
+        client = app.test_client()
+        tokens = [issue(client, world.kiosk_token, "TP-A")["tracking_token"] for _ in range(3)]
+        assert [sign_up(client, token).status_code for token in tokens] == [302, 302, 429]
+        assert sign_up(client, tokens[2], address="10.0.0.2").status_code == 302
+    finally:
+        ctx.close()

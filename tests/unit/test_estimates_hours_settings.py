@@ -11,7 +11,7 @@ from server.clock import LOCAL_TZ, local_date
 from server.domain.estimates import typical_service_minutes
 from server.domain.hours import is_open, opens_later_today, validate_opening_hours
 from server.domain.outlook import minutes
-from server.settings import load_settings
+from server.settings import RATE_LIMITS, load_settings
 
 HOURS = {"days": [0, 1, 2, 3, 4], "periods": [["07:30", "11:30"], ["13:30", "17:00"]]}
 
@@ -104,6 +104,15 @@ def test_redis_timeout_and_trusted_proxies_are_checked():
     with pytest.raises(ValueError, match="LUOT_TRUSTED_PROXIES"):
         load_settings(environ={"LUOT_TRUSTED_PROXIES": "-1"})
     assert load_settings(environ={"LUOT_TRUSTED_PROXIES": "1"}).trusted_proxies == 1
+
+
+@pytest.mark.parametrize("name", RATE_LIMITS)
+def test_a_rate_limit_setting_that_is_not_one_is_refused_at_start(name: str):
+    """Not at the first request, where the limiter raised and (errors swallowed) no limit applied."""
+    variable = f"LUOT_{name.upper()}"
+    with pytest.raises(ValueError, match=variable):
+        load_settings(environ={variable: "lots"})
+    assert getattr(load_settings(environ={variable: "90/hour;5/minute"}), name) == "90/hour;5/minute"
 
 
 DEMO_WEEK = {
