@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import Callable
 
-from flask import current_app, g, has_app_context, request
+from flask import current_app, request
 from flask_limiter import Limiter
 
 log = logging.getLogger(__name__)
@@ -52,29 +52,11 @@ def ticket_rate_limit() -> str:
     return current_app.extensions["luot"].settings.ticket_rate_limit
 
 
-_CHECKING = "luot_checking_limits"
-
-
-class FailClosedLimiter(Limiter):
-    """Flask-Limiter that swallows errors only after the view. After it (the conditional deductions, the headers)
-    a Redis failure must not turn a recorded ticket into a 500 (issue 19, item 5). Before it, a swallowed error
-    meant the request went ahead with no limit at all; there an error is raised instead (a storage outage is a
-    503 by the outage handlers, server/app.py) and the key functions never raise (`never_raises`)."""
-
-    @property
-    def _swallow_errors(self) -> bool:
-        return not (has_app_context() and g.get(_CHECKING, False))
-
-    @_swallow_errors.setter
-    def _swallow_errors(self, value: bool | None) -> None:
-        """Flask-Limiter's constructor and init_app set it; the getter decides."""
-
-    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
-        setattr(g, _CHECKING, True)
-        try:
-            super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
-        finally:
-            setattr(g, _CHECKING, False)
-
-
-limiter = FailClosedLimiter(key_func=rate_key, default_limits=[], headers_enabled=True)
+# swallow_errors: a Redis failure while writing the headers *after* a commit must not turn a recorded ticket into
+# a 500 (issue 19, item 5). in_memory_fallback_enabled: while the limits' store (Redis) is unreachable, the same
+# limits are counted in this process's memory (Flask-Limiter's own fallback, back to Redis once it answers) —
+# without it a swallowed store error applied no limit at all and one-time codes went out unchecked. The key
+# functions never raise (`never_raises`), which was the other way a limit was skipped.
+limiter = Limiter(
+    key_func=rate_key, default_limits=[], headers_enabled=True, swallow_errors=True, in_memory_fallback_enabled=True
+)

@@ -113,14 +113,20 @@ def test_no_rate_limit_key_function_raises(otp_app: Flask) -> None:
             assert isinstance(key_func(), str) and key_func(), key_func
 
 
-def test_limits_that_cannot_be_checked_refuse_the_request(settings: Settings, clock: ManualClock) -> None:
-    """With the limits' store (Redis) unreachable, Flask-Limiter swallowed the error and the code was sent with no
-    limit checked; the check before the view now fails closed: a 503, nothing sent."""
-    app = create_app(dataclasses.replace(settings, message_queue="redis://127.0.0.1:1/0"), clock=clock)
+def test_limits_still_apply_while_their_store_is_unreachable(settings: Settings, clock: ManualClock) -> None:
+    """With the limits' store (Redis) unreachable, Flask-Limiter swallowed the error and every code was sent with
+    no limit checked; now the same limits are counted in memory (its in-memory fallback): two codes from one
+    address, then 429, and nothing more sent."""
+    unreachable = dataclasses.replace(settings, message_queue="redis://127.0.0.1:1/0", otp_address_limit="2/hour")
+    app = create_app(unreachable, clock=clock)
     try:
         enable_sms(app.extensions["luot"], build_world(app.extensions["luot"].db).site_id)
-        answer = app.test_client().post("/api/citizen/HN/otp", json={"phone": "0912000001", "consent": True})
-        assert answer.status_code == 503 and answer.get_json()["error"]["messages"]["vi"]
-        assert codes_queued(app) == 0
+        client = app.test_client()
+        answers = [
+            client.post("/api/citizen/HN/otp", json={"phone": f"091200000{n}", "consent": True}).status_code
+            for n in range(1, 5)
+        ]
+        assert answers == [202, 202, 429, 429], answers
+        assert codes_queued(app) == 2
     finally:
         app.extensions["luot"].close()
