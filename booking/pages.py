@@ -70,6 +70,7 @@ PAGE_STRINGS: dict[str, str] = {
     "place": "Place",
     "come_early": "Please come 10 minutes early and check in at the kiosk.",
     "failed": "Something went wrong. Please try again.",
+    "checking": "Checking whether your request went through…",
     "loading": "Loading…",
     "number_taken": "Your number for today",
     "weekday_0": "Monday",

@@ -11,17 +11,29 @@ POST /book/<site>/bookings                 {service, slot, contact?, card?} → 
 POST /book/<site>/online                   {service} → 201 today's online number (identified citizen)
 GET  /book/<site>/b/<secret>               the booking of a confirmation link
 POST /book/<site>/b/<secret>/cancel        cancel it
-POST /book/<site>/b/<secret>/move          {slot} move it
+POST /book/<site>/b/<secret>/move          {slot} move it (at most MAX_LINK_MOVES times)
 GET  /book/<site>/b/<secret>/booking.ics   add to calendar
 GET  /book/<site>/b/<secret>/qr.svg        the QR code the kiosk scans (the booking code)
 
 The secret in the confirmation link is the only key to a booking (like the tracking token of a ticket); the
 database keeps its SHA-256. No personal data is ever shown: the page knows the booking by code and time.
+
+Every POST takes an Idempotency-Key (at most 128 characters): the page sends one per tap sequence and keeps it
+when the answer was lost (no answer, a 5xx, 503 `storage_unconfirmed`), so tapping again gets the number or the
+booking the first tap made (200, the same ticket or the same link) instead of a refusal of a second one; the same
+key with another body is 409 `idempotency_conflict`. A booking's link secret is then derived from the key
+(HMAC under the instance secret), so that a repeat can give the link again without the database keeping it.
+
+A citizen's booking texts only the phone they proved (`contact` another: 400 `contact_not_verified`), and its
+link moves it at most MAX_LINK_MOVES times (409 `too_many_moves`): see booking/notify.py.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import base64
+import hashlib
+import hmac
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -34,7 +46,8 @@ from booking.ics import booking_ics
 from booking.notify import book_and_tell, change_and_tell
 from booking.views import booking_json, catalogue, days, slots
 from server.api.catalogue import UnknownSite, resolve_site
-from server.api.support import InvalidBody, parse_body
+from server.api.support import InvalidBody, idempotency_key, parse_body
+from server.auth import Principal
 from server.calendar_bounds import parse_day, within_calendar
 from server.context import luot
 from server.domain import booking as use
@@ -44,8 +57,9 @@ from server.domain.issuing import service_by_code
 from server.domain.online import take_online_number
 from server.domain.vocabulary import Label
 from server.errors_http import answers_json
-from server.identity.citizen import IdentityKind, person_key
+from server.identity.citizen import Citizen, IdentityKind, person_key
 from server.identity.session import current_citizen
+from server.messaging.addresses import parse_address
 from server.models import Appointment, Site
 
 book = Blueprint(
@@ -106,6 +120,28 @@ def card_key(card: str | None) -> str | None:
             detail=Label("card: 12 chữ số của căn cước công dân (CCCD)", "card: the 12 digits of the ID card (CCCD)")
         )
     return person_key(current_app.config["SECRET_KEY"], IdentityKind.CCCD, digits)
+
+
+def link_secret(request_key: str) -> str:
+    """The link secret of a booking made with an Idempotency-Key (`request_key`, its `key_hash`): 32 characters
+    like a random one, which nobody can work out without the instance secret, and the same for a repeat."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    mac = hmac.new(secret, b"booking-link\x00" + request_key.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()[:24]).decode()
+
+
+def verified_contact(given: str | None, citizen: Citizen | None, staff: Principal | None) -> str | None:
+    """Where a booking's messages go. Staff: the contact they typed (the caller's). A citizen: the phone they proved
+    (the one-time code, or the identity platform's), and nothing else: a contact given that is not it is refused,
+    so that nobody books to have a stranger's phone texted. Raises BadAddress (400) for a contact that is no phone
+    or e-mail, ContactNotVerified (400) for one that is not the citizen's proved phone."""
+    if staff is not None or citizen is None:
+        return given
+    if not given or not given.strip():
+        return citizen.phone
+    if citizen.phone is None or parse_address(given).value != parse_address(citizen.phone).value:
+        raise refused.ContactNotVerified()
+    return given
 
 
 def link_of(site_code: str, secret: str) -> str:
@@ -170,25 +206,34 @@ def create(site_code: str) -> ResponseReturnValue:
     if staff is None and citizen is None:
         raise refused.IdentifyFirst()
     body = parse_body(BookRequest)
+    key = idempotency_key()
     language = body.language if body.language in ("vi", "en") else "vi"
-    contact = body.contact or (citizen.phone if citizen and staff is None else None)
+    contact = verified_contact(body.contact, citizen, staff)
+    slot_at, card = _aware(body.slot), card_key(body.card)
+    asker = staff.issuer_key if staff is not None else f"citizen:{citizen.person_key if citizen else ''}"
+    request_key = use.key_hash("book", str(site.id), asker, key) if key else None
+    digest = use.key_hash(body.service, slot_at.astimezone(UTC).isoformat(), card or "", contact or "", language)
     outcome = ctx.run(
         book_and_tell,
         page=f"{ctx.settings.base_url}/book/{site.code}",
         site_id=site.id or 0,
         service_code=body.service,
-        slot_at=_aware(body.slot),
+        slot_at=slot_at,
         person_key=citizen.person_key if citizen and staff is None else None,
-        card_key=card_key(body.card),
+        card_key=card,
         contact=contact,
         language=language,
         channel="staff" if staff is not None else "online",
+        request_key=request_key,
+        request_digest=digest,
+        secret=link_secret(request_key) if request_key else None,
     )
     assert isinstance(outcome, use.BookingOutcome) and outcome.appointment is not None
     link = link_of(site.code, outcome.secret)
     with ctx.db.read() as db_session:
         payload = booking_json(db_session, outcome.appointment, ctx.clock.now())
-    return jsonify({"booking": payload, "link": link, "secret": outcome.secret}), 201
+    answer = {"booking": payload, "link": link, "secret": outcome.secret, "repeated": not outcome.created}
+    return jsonify(answer), 201 if outcome.created else 200
 
 
 @book.post("/book/<site_code>/online")
@@ -201,7 +246,7 @@ def online(site_code: str) -> ResponseReturnValue:
     body = parse_body(OnlineRequest)
     with ctx.db.read() as db_session:
         site = site_of(db_session, site_code)
-    key = request.headers.get("Idempotency-Key", "").strip()[:128] or None
+    key = idempotency_key()
     outcome = ctx.run(
         take_online_number,
         site_id=site.id or 0,
@@ -248,8 +293,12 @@ def move(site_code: str, secret: str) -> ResponseReturnValue:
 
 
 def _changed(kind: str, site: Site, secret: str, use_case: Any, **kwargs: Any) -> ResponseReturnValue:
+    """A move or cancellation (`use_case`) and its message, by the link (`secret`) or by staff (""); the request's
+    Idempotency-Key makes its repeat answer the booking as it stands."""
     ctx = luot()
     link = link_of(site.code, secret) if secret else f"{ctx.settings.base_url}/book/{site.code}"
+    key = idempotency_key()
+    kwargs["change_key"] = use.key_hash("change", key) if key else None
     outcome = ctx.run(change_and_tell, change=use_case, kind=kind, link=link, **kwargs)
     assert isinstance(outcome, use.BookingOutcome) and outcome.appointment is not None
     with ctx.db.read() as db_session:

@@ -159,7 +159,10 @@ class Device(SQLModel, table=True):
 class Appointment(SQLModel, table=True):
     """A booked slot (lịch hẹn). `status`: an AppointmentStatus; `manage_hash`: SHA-256 of the secret in the
     citizen's confirmation link (cancel, move); `contact`: the phone or e-mail for its messages, in clear only
-    until its day is over (purged with the citizen's other data)."""
+    until its day is over (purged with the citizen's other data). `request_key`: SHA-256 of who made it and the
+    page's Idempotency-Key, `request_digest`: SHA-256 of what was asked (a repeated request gets the same booking,
+    another request with that key 409); `change_key`: SHA-256 of the Idempotency-Key of its last move or
+    cancellation; `moves`: how many times it was moved (capped, server/domain/booking.py)."""
 
     __table_args__ = (
         sa.UniqueConstraint("site_id", "code"),
@@ -180,6 +183,10 @@ class Appointment(SQLModel, table=True):
     language: str = Field(default="vi", max_length=8, sa_column_kwargs={"server_default": "vi"})
     created_at: datetime | None = utc_column()
     changed_at: datetime | None = utc_column()
+    request_key: str | None = Field(default=None, max_length=64, unique=True)
+    request_digest: str | None = Field(default=None, max_length=64)
+    change_key: str | None = Field(default=None, max_length=64)
+    moves: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class BookingSlot(SQLModel, table=True):

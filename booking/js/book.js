@@ -1,11 +1,16 @@
 // The citizen's booking page (phone-sized): agency → service → day → slot → identify → confirm → confirmation,
 // or a number for today; on a confirmation link (/book/<site>/m/<secret>) the booking with change and cancel.
+// Every request that changes something carries one Idempotency-Key per tap sequence, kept while its answer was
+// lost (no answer, a 5xx): tapping again then gets the number or booking the first tap made, never a second one
+// nor a refusal of it (as the kiosk does, kiosk/js/kiosk.js keyFor()).
 const config = JSON.parse(document.getElementById("luot-config").textContent);
 const S = config.strings;
 const lang = config.language;
 const base = config.base;
 const app = document.getElementById("app");
 const SLOT_REFRESH_MS = 15000; // the remaining places of the shown day are read again this often
+const UNCONFIRMED_TRIES = 3; // asks about one request at most this many times when the database did not confirm it
+const UNCONFIRMED_PAUSE_MS = 1500; // between those asks: the database is coming back
 
 const state = {
   catalogue: null,
@@ -18,6 +23,7 @@ const state = {
   moving: false,
   want: "book", // book | online
   timer: null,
+  pending: null, // {what, key}: the Idempotency-Key of the current tap sequence
 };
 
 function format(template, params = {}) {
@@ -60,8 +66,9 @@ function hideError() {
   document.getElementById("error").hidden = true;
 }
 
-async function call(method, url, body) {
+async function call(method, url, body, key) {
   const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+  if (key) options.headers["Idempotency-Key"] = key;
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
@@ -81,6 +88,37 @@ async function call(method, url, body) {
     throw error;
   }
   return data;
+}
+
+function newKey() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes); // crypto.randomUUID needs a secure context; a LAN server may be plain http
+  return `book-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** The Idempotency-Key of a request: the same request again (the same address and body) keeps the key. */
+function keyFor(what) {
+  if (!state.pending || state.pending.what !== what) state.pending = { what, key: newKey() };
+  return state.pending.key;
+}
+
+/** POSTs a change with the tap sequence's Idempotency-Key. An answer (success or a 4xx refusal) ends the
+ * sequence; a lost one (no answer, a 5xx) keeps the key for the next tap; 503 storage_unconfirmed (it may have
+ * been recorded) is asked again by itself, with the same key, a few times. */
+async function send(url, body) {
+  const key = keyFor(`${url} ${JSON.stringify(body)}`);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const data = await call("POST", url, body, key);
+      state.pending = null;
+      return data;
+    } catch (error) {
+      if (error.status !== undefined && error.status < 500) state.pending = null;
+      if (error.code !== "storage_unconfirmed" || attempt >= UNCONFIRMED_TRIES) throw error;
+      showError(S.checking);
+      await new Promise((resolve) => setTimeout(resolve, UNCONFIRMED_PAUSE_MS));
+    }
+  }
 }
 
 function back(action) {
@@ -400,7 +438,7 @@ function confirmStep() {
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
-      const answer = await call("POST", `${base}/bookings`, {
+      const answer = await send(`${base}/bookings`, {
         service: state.service.code,
         slot: state.slot.at,
         card: card.value.trim() || null,
@@ -431,7 +469,7 @@ function confirmStep() {
 
 async function takeNumber() {
   try {
-    const ticket = await call("POST", `${base}/online`, { service: state.service.code });
+    const ticket = await send(`${base}/online`, { service: state.service.code });
     location.assign(`${config.urls.track}${ticket.tracking_token}${lang === "en" ? "?lang=en" : ""}`);
   } catch (error) {
     chooseAgency(state.agency); // redraws (hiding the last error), then the refusal is shown
@@ -502,7 +540,7 @@ function reschedule() {
 
 async function moveBooking() {
   try {
-    state.booking = (await call("POST", `${base}/b/${state.secret}/move`, { slot: state.slot.at })).booking;
+    state.booking = (await send(`${base}/b/${state.secret}/move`, { slot: state.slot.at })).booking;
     renderBooking(false);
   } catch (error) {
     showError(error.message);
@@ -512,7 +550,7 @@ async function moveBooking() {
 async function cancelBooking() {
   if (!window.confirm(S.cancel_confirm)) return;
   try {
-    state.booking = (await call("POST", `${base}/b/${state.secret}/cancel`, {})).booking;
+    state.booking = (await send(`${base}/b/${state.secret}/cancel`, {})).booking;
     renderBooking(false);
   } catch (error) {
     showError(error.message);

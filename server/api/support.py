@@ -151,3 +151,13 @@ def parse_body(model: type[Body]) -> Body:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
         raise InvalidBody(detail=problem(where, str(first.get("type", "")))) from None
+
+
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key header (None without one): the same key again names the same request, so a
+    client whose answer was lost may send it again (kiosk taps, numbers and bookings from a phone). Raises
+    InvalidBody (400) for a key longer than 128 characters (one is never cut short into another's)."""
+    key = request.headers.get("Idempotency-Key", "").strip() or None
+    if key and len(key) > 128:
+        raise InvalidBody(detail=Label("Idempotency-Key: tối đa 128 ký tự", "Idempotency-Key: at most 128 characters"))
+    return key

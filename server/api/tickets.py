@@ -6,7 +6,7 @@ import logging
 from datetime import date
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, Field
 from sqlalchemy import bindparam
@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from server.api import api
 from server.api.catalogue import resolve_site
-from server.api.support import InvalidBody, parse_body, require
+from server.api.support import InvalidBody, idempotency_key, parse_body, require
 from server.auth import Forbidden
 from server.clock import local_date
 from server.context import luot
@@ -142,9 +142,7 @@ def issue_site_id(db_session: Session, principal, body: IssueRequest) -> int:
 def issue() -> ResponseReturnValue:
     principal = require(staff_roles=STAFF_ROLES, devices=(DeviceKind.KIOSK,))
     body = parse_body(IssueRequest)
-    key = request.headers.get("Idempotency-Key", "").strip() or None
-    if key and len(key) > 128:
-        raise InvalidBody(detail=Label("Idempotency-Key: tối đa 128 ký tự", "Idempotency-Key: at most 128 characters"))
+    key = idempotency_key()
     if not body.service and not body.appointment and not body.card:
         raise InvalidBody(detail=Label("cần service (hoặc appointment)", "service: required (or appointment)"))
     ctx = luot()

@@ -5,6 +5,13 @@ Capacity is never oversold: each (service, slot) has one `BookingSlot` row whose
 of 0 means the slot is full (SlotFull). The UPDATE holds the row (SQLite: the write lock; PostgreSQL: the row
 lock, re-checking the condition after a concurrent commit), so of N bookings of the last seat exactly one
 wins, on one process or many. Cancelling or moving gives the seat back the same way.
+
+Retries are safe: a booking request carrying an Idempotency-Key (`request_key`, the SHA-256 of who asks and the
+key) answers a repeat with the booking made the first time, and another request with that key 409
+`idempotency_conflict` (`request_digest` tells them apart); a move or cancellation carrying one (`change_key`)
+answers its repeat with the booking as it now stands, where a plain repeated cancellation is refused as
+`booking_not_changeable`. A move to the slot the booking already has changes nothing. A booking is moved at most
+`MAX_LINK_MOVES` times from its link (`max_moves`; the centre's staff are not held to it).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from sqlmodel import Session, col, select
 from server.clock import local_date, local_midnight
 from server.domain import booking_errors as refused
 from server.domain.booking_rules import (
+    MAX_LINK_MOVES,
     AppointmentStatus,
     BookingSettings,
     closed_reason,
@@ -30,6 +38,7 @@ from server.domain.booking_rules import (
     new_code,
     slots_on,
 )
+from server.domain.errors import IdempotencyConflict
 from server.domain.hours import effective_hours
 from server.domain.issuing import service_by_code
 from server.domain.outcome import Outcome
@@ -74,6 +83,11 @@ _ENSURE = {"postgresql": _ensure_row("postgresql"), "sqlite": _ensure_row("sqlit
 def manage_hash(secret: str) -> str:
     """SHA-256 (hex) of a confirmation link's secret: the database never holds the secret itself."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def key_hash(*parts: str) -> str:
+    """SHA-256 (hex) of an Idempotency-Key and what scopes it (who asks): the database never holds the key."""
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
 @dataclass
@@ -129,8 +143,16 @@ def book(
     contact: str | None = None,
     language: str = "vi",
     channel: str = "online",
+    request_key: str | None = None,
+    request_digest: str | None = None,
+    secret: str | None = None,
 ) -> BookingOutcome:
     """Book one seat of `slot_at` (an aware instant that must be one of the service's slots).
+
+    `request_key` (`key_hash` of who asks and their Idempotency-Key) with `request_digest` (of what they asked)
+    and `secret` (the link's secret, derived from the key by the caller so that a repeat can name it again): a
+    repeated request answers the booking made the first time (`created` False, nothing changed or queued);
+    another request with that key raises IdempotencyConflict (409). Without a key the secret is random.
 
     `person_key`: the identified citizen (server/identity/citizen.py), held to the site's per-person limits
     (server.domain.person_limits, counted with their numbers of that day); `card_key`: the person key of their
@@ -140,6 +162,12 @@ def book(
     Raises UnknownService (404), NotBookable (409), UnknownSlot (404), BookingClosed (409),
     PersonServiceLimitReached or PersonDailyLimitReached (409), SlotFull (409).
     """
+    if request_key:
+        repeated = session.exec(select(Appointment).where(Appointment.request_key == request_key)).first()
+        if repeated is not None:
+            if repeated.request_digest != request_digest or not secret or manage_hash(secret) != repeated.manage_hash:
+                raise IdempotencyConflict()
+            return BookingOutcome(appointment=repeated, secret=secret, created=False)
     service = service_by_code(session, site_id, service_code)
     settings = _check_slot(session, service, slot_at, now)
     holder = person_key or card_key
@@ -155,7 +183,7 @@ def book(
             now=now,
         )
     take_seat(session, service.id or 0, slot_at, settings.slot_capacity)
-    secret = secrets.token_urlsafe(24)
+    secret = secret or secrets.token_urlsafe(24)
     appointment = Appointment(
         site_id=site_id,
         service_id=service.id or 0,
@@ -169,6 +197,8 @@ def book(
         language=language,
         created_at=now,
         card_key=card_key,
+        request_key=request_key,
+        request_digest=request_digest if request_key else None,
     )
     session.add(appointment)
     session.flush()
@@ -192,39 +222,71 @@ def _changeable(session: Session, appointment: Appointment, now: datetime) -> No
         raise refused.BookingNotChangeable()
 
 
-def cancel(session: Session, now: datetime, *, appointment_id: int) -> BookingOutcome:
+def _repeated_change(appointment: Appointment, change_key: str | None, done: bool) -> bool:
+    """Whether a move or cancellation repeats the booking's last change (the same Idempotency-Key): True when
+    that change is what the booking now shows (`done`). Raises IdempotencyConflict (409) when the key named
+    another change."""
+    if not change_key or appointment.change_key != change_key:
+        return False
+    if not done:
+        raise IdempotencyConflict()
+    return True
+
+
+def cancel(session: Session, now: datetime, *, appointment_id: int, change_key: str | None = None) -> BookingOutcome:
     """Cancel a booking that has not started: its seat is free again and it no longer counts towards the person's
     limits (they count `booked` bookings only). Its person keys are dropped too, as data minimisation (a
     cancelled booking needs no personal data; its contact stays until its day is over, for the cancellation
-    message, then the purge clears it). Raises UnknownBooking (404), BookingNotChangeable (409)."""
+    message, then the purge clears it). `change_key` (`key_hash` of the request's Idempotency-Key): a repeat of
+    this cancellation answers the cancelled booking (`created` False). Raises UnknownBooking (404),
+    BookingNotChangeable (409), IdempotencyConflict (409, the key of a move)."""
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise refused.UnknownBooking()
+    if _repeated_change(appointment, change_key, appointment.status == AppointmentStatus.CANCELLED):
+        return BookingOutcome(appointment=appointment, created=False)
     _changeable(session, appointment, now)
     give_back_seat(session, appointment.service_id, appointment.slot_at)
     appointment.status = AppointmentStatus.CANCELLED
     appointment.person_key = appointment.card_key = None
     appointment.changed_at = now
+    appointment.change_key = change_key
     session.add(appointment)
     return BookingOutcome(appointment=appointment)
 
 
-def move(session: Session, now: datetime, *, appointment_id: int, slot_at: datetime) -> BookingOutcome:
+def move(
+    session: Session,
+    now: datetime,
+    *,
+    appointment_id: int,
+    slot_at: datetime,
+    change_key: str | None = None,
+    max_moves: int | None = MAX_LINK_MOVES,
+) -> BookingOutcome:
     """Move a booking to another slot of its service (its code stays). A move to another day is held to the
     person's limits of that day (server.domain.person_limits, the booking itself left out), checked in this
-    same write transaction before the seat is taken, as `book` does. Raises UnknownBooking (404),
-    BookingNotChangeable, UnknownSlot, BookingClosed, PersonServiceLimitReached or PersonDailyLimitReached,
-    SlotFull (409)."""
+    same write transaction before the seat is taken, as `book` does. A move to the slot it has changes nothing
+    (`created` False), nor does a repeat of this move (`change_key`, as `cancel`). A booking already moved
+    `max_moves` times is not moved again (None: no cap, for the centre's staff). Raises UnknownBooking (404),
+    BookingNotChangeable, UnknownSlot, BookingClosed, TooManyMoves, PersonServiceLimitReached or
+    PersonDailyLimitReached, SlotFull, IdempotencyConflict (409)."""
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise refused.UnknownBooking()
+    previous = appointment.slot_at
+    unchanged = BookingOutcome(appointment=appointment, previous_slot=previous, created=False)
+    booked = appointment.status == AppointmentStatus.BOOKED
+    if _repeated_change(appointment, change_key, booked and slot_at == previous):
+        return unchanged
     _changeable(session, appointment, now)
     service = session.get(Service, appointment.service_id)
     assert service is not None
     settings = _check_slot(session, service, slot_at, now)
-    previous = appointment.slot_at
     if slot_at == previous:
-        return BookingOutcome(appointment=appointment, previous_slot=previous, created=False)
+        return unchanged
+    if max_moves is not None and appointment.moves >= max_moves:
+        raise refused.TooManyMoves(moves=max_moves)
     if appointment.person_key and local_date(slot_at) != local_date(previous):
         check_person_limits(
             session,
@@ -240,6 +302,8 @@ def move(session: Session, now: datetime, *, appointment_id: int, slot_at: datet
     give_back_seat(session, service.id or 0, previous)
     appointment.slot_at = slot_at
     appointment.changed_at = now
+    appointment.change_key = change_key
+    appointment.moves += 1
     session.add(appointment)
     return BookingOutcome(appointment=appointment, previous_slot=previous)
 

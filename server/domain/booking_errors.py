@@ -45,6 +45,28 @@ class BookingNotChangeable(DomainError):
     )
 
 
+class TooManyMoves(DomainError):
+    code, status, message = (
+        "too_many_moves",
+        409,
+        N_(
+            "This booking has already been moved {moves} times, the most allowed. To change it again, cancel it and "
+            "book again, or ask the centre."
+        ),
+    )
+
+
+class ContactNotVerified(DomainError):
+    code, status, message = (
+        "contact_not_verified",
+        400,
+        N_(
+            "Messages about a booking go only to the phone number you confirmed with the code. Leave the contact "
+            "out, or identify yourself with that number."
+        ),
+    )
+
+
 class BookingCancelled(DomainError):
     code, status, message = (
         "booking_cancelled",

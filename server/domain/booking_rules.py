@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 DEFAULT_LAPSE_MINUTES = 60
+#: A booking is moved at most this many times from its confirmation link (then: cancel and book again, or the
+#: centre's staff move it); each move texts its contact, so the cap bounds the messages one booking sends.
+MAX_LINK_MOVES = 3
+#: At most this many "booking changed" messages per booking, whoever moved it (staff moves after the link's).
+MAX_CHANGE_NOTICES = 5
 
 
 class AppointmentStatus(StrEnum):
