@@ -17,19 +17,11 @@ from playwright.sync_api import Page, Route, expect
 from server.process import ServerProcess
 from tests.support.booking_world import booking_server
 from tests.support.citizen_cookies import citizen_cookie, instance_secret
+from tests.support.lost_answers import unconfirmed_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-UNCONFIRMED = {
-    "error": {
-        "code": "storage_unconfirmed",
-        "message": "Cơ sở dữ liệu ngừng phản hồi khi đang lưu; yêu cầu có thể đã được ghi nhận.",
-        "messages": {
-            "vi": "Cơ sở dữ liệu ngừng phản hồi khi đang lưu; yêu cầu có thể đã được ghi nhận.",
-            "en": "The database stopped answering while saving; it may have been recorded.",
-        },
-    }
-}
+UNCONFIRMED = unconfirmed_body()
 
 
 @pytest.fixture

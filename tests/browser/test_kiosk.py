@@ -34,6 +34,7 @@ from tests.integration.test_print_jobs import (
     configure_kiosk,
     same_image,
 )
+from tests.support.lost_answers import unconfirmed_body
 from tests.support.world import World, build_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,16 +203,7 @@ def test_without_the_server_the_kiosk_says_so_issues_nothing_and_recovers_withou
     assert [t.display_number for t in kiosk_server.tickets()] == ["1001"]
 
 
-UNCONFIRMED = {
-    "error": {
-        "code": "storage_unconfirmed",
-        "message": "Cơ sở dữ liệu ngừng phản hồi khi đang lưu; yêu cầu có thể đã được ghi nhận.",
-        "messages": {
-            "vi": "Cơ sở dữ liệu ngừng phản hồi khi đang lưu; yêu cầu có thể đã được ghi nhận.",
-            "en": "The database stopped answering while saving; it may have been recorded.",
-        },
-    }
-}
+UNCONFIRMED = unconfirmed_body()
 
 
 @pytest.mark.browser

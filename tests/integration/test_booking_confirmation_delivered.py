@@ -5,7 +5,8 @@ each arrive once at a real local HTTP server standing in for the SMS gateway, ca
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,22 @@ def gateway() -> Iterator[Gateway]:
     stand_in.close()
 
 
+@contextmanager
+def signed_in_citizen(
+    tmp_path: Path, populate: Callable[[Database], World]
+) -> Iterator[tuple[ServerProcess, requests.Session]]:
+    """A real server on `populate`'s world at START, and a citizen's browser signed in with PHONE."""
+    server = ServerProcess(tmp_path / "instance", env={"LUOT_CLOCK_START": START.isoformat()})
+    server.prepare(populate)
+    server.start()
+    try:
+        browser = requests.Session()
+        browser.cookies.set("session", citizen_cookie(instance_secret(server.settings()), PHONE), domain="127.0.0.1")
+        yield server, browser
+    finally:
+        server.stop()
+
+
 def test_the_confirmation_change_and_cancellation_reach_the_citizen_once_each(tmp_path: Path, gateway: Gateway):
     def populate(db: Database) -> World:
         world = build_booking_world(db)
@@ -46,12 +63,7 @@ def test_the_confirmation_change_and_cancellation_reach_the_citizen_once_each(tm
         )
         return world
 
-    server = ServerProcess(tmp_path / "instance", env={"LUOT_CLOCK_START": START.isoformat()})
-    server.prepare(populate)
-    server.start()
-    try:
-        browser = requests.Session()
-        browser.cookies.set("session", citizen_cookie(instance_secret(server.settings()), PHONE), domain="127.0.0.1")
+    with signed_in_citizen(tmp_path, populate) as (server, browser):
         made = browser.post(f"{server.url}/book/HN/bookings", json={"service": "TP-A", "slot": slot(9, 0)}, timeout=10)
         assert made.status_code == 201, made.text
         code, link = made.json()["booking"]["code"], f"{server.url}/book/HN/b/{made.json()['secret']}"
@@ -66,8 +78,6 @@ def test_the_confirmation_change_and_cancellation_reach_the_citizen_once_each(tm
         assert code in cancelled.json()["text"]
         references = [r.json()["ref"] for r in gateway.matching("/sms")]
         assert len(references) == len(set(references)) == 3  # each message sent once
-    finally:
-        server.stop()
 
 
 def test_one_booking_texts_its_phone_a_bounded_number_of_times_however_often_its_link_moves_it(
@@ -85,12 +95,7 @@ def test_one_booking_texts_its_phone_a_bounded_number_of_times_however_often_its
         set_messaging(db, world.site_id, {"sms": {"url": f"{gateway.url}/sms", "body": '{"to": "{phone}"}'}})
         return world
 
-    server = ServerProcess(tmp_path / "instance", env={"LUOT_CLOCK_START": START.isoformat()})
-    server.prepare(populate)
-    server.start()
-    try:
-        browser = requests.Session()
-        browser.cookies.set("session", citizen_cookie(instance_secret(server.settings()), PHONE), domain="127.0.0.1")
+    with signed_in_citizen(tmp_path, populate) as (server, browser):
         stranger = {"service": "TP-A", "slot": slot(9, 0), "contact": "0987654321"}
         refused = browser.post(f"{server.url}/book/HN/bookings", json=stranger, timeout=10)
         assert refused.status_code == 400 and refused.json()["error"]["code"] == "contact_not_verified"
@@ -112,5 +117,3 @@ def test_one_booking_texts_its_phone_a_bounded_number_of_times_however_often_its
         assert queued == ["booking_confirmed"] + ["booking_changed"] * MAX_LINK_MOVES + ["booking_cancelled"]
         texts = gateway.matching("/sms")
         assert len(texts) == expected and {t.json()["to"].lstrip("+") for t in texts} == {PHONE.lstrip("+")}
-    finally:
-        server.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests
@@ -52,7 +53,8 @@ def _check_nothing_lost(database_url: str, api: Api, acknowledged: list[dict]) -
     assert len(numbers) == len(acknowledged)  # no ticket recorded behind a 503
 
 
-def test_a_postgresql_outage_gives_503_and_service_resumes_by_itself(scale_world, start_server, tcp_proxy):
+def _behind_a_postgresql_proxy(scale_world, start_server, tcp_proxy) -> tuple[Any, Any, Api, Api, int]:
+    """A server reaching PostgreSQL through a proxy the test cuts; a kiosk, and clerk1 at counter c1 (open)."""
     world = scale_world.world
     name = scale_world.database_url.rsplit("/", 1)[1]
     proxy = tcp_proxy(PG_PORT)
@@ -61,6 +63,11 @@ def test_a_postgresql_outage_gives_503_and_service_resumes_by_itself(scale_world
     clerk.token = clerk.login("clerk1")
     counter = world.counters["c1"]
     clerk.ok(f"/counters/{counter}/open")
+    return proxy, server, kiosk, clerk, counter
+
+
+def test_a_postgresql_outage_gives_503_and_service_resumes_by_itself(scale_world, start_server, tcp_proxy):
+    proxy, server, kiosk, clerk, counter = _behind_a_postgresql_proxy(scale_world, start_server, tcp_proxy)
     acknowledged = [kiosk.ok("/tickets", {"service": "TP-A"}) for _ in range(3)]
 
     proxy.cut()
@@ -121,14 +128,7 @@ def test_a_commit_whose_answer_is_lost_is_never_answered_nothing_was_recorded(sc
     """PostgreSQL commits, then the connection breaks before the server hears so (the drills caught a kiosk told
     "nothing was recorded" for a ticket that was there). The answer is 503 `storage_unconfirmed`; the same tap
     again (its Idempotency-Key) gets that ticket, once; the call that went through is the counter's."""
-    world = scale_world.world
-    name = scale_world.database_url.rsplit("/", 1)[1]
-    proxy = tcp_proxy(PG_PORT)
-    server = start_server(pg_url(name, proxy.port), redis_url(scale_world.redis_number))
-    kiosk, clerk = Api(server.url, world.kiosk_token), Api(server.url)
-    clerk.token = clerk.login("clerk1")
-    counter = world.counters["c1"]
-    clerk.ok(f"/counters/{counter}/open")
+    proxy, server, kiosk, clerk, counter = _behind_a_postgresql_proxy(scale_world, start_server, tcp_proxy)
     acknowledged = [kiosk.ok("/tickets", {"service": "TP-A"})]
 
     tap = {"Idempotency-Key": "lost-answer-1"}
