@@ -28,6 +28,8 @@ from typing import Any
 
 import socketio
 
+from server.failure_log import FailureLog
+
 log = logging.getLogger(__name__)
 SEQUENCED_HOST = "luot-sequenced"  # not any process's host id: every process, the sender too, delivers it
 
@@ -101,6 +103,7 @@ class SequencedRedisManager(socketio.RedisManager):
         published while it is not are lost for this process's clients, so the hub refuses writes meanwhile.
         """
         delay = 0.2
+        failures = FailureLog(log, "the message queue listener (Redis)", traceback=False)
         while True:
             pubsub = None
             try:
@@ -115,6 +118,7 @@ class SequencedRedisManager(socketio.RedisManager):
                         heard = now
                         if message["type"] == "subscribe":
                             self.listening, delay = True, 0.2
+                            failures.worked()
                         yield message
                     elif now - heard > self.QUIET_LIMIT:
                         raise TimeoutError(f"Redis silent for {now - heard:.0f} s")
@@ -123,7 +127,7 @@ class SequencedRedisManager(socketio.RedisManager):
                         pinged = now
             except Exception as exc:  # keep listening through Redis outages
                 self.listening = False
-                log.warning("message queue listener lost Redis (%s); again in %.1f s", exc, delay)
+                failures.failed(exc, "reconnecting every 0.2–2 s")
                 if pubsub is not None:
                     with contextlib.suppress(Exception):
                         pubsub.close()

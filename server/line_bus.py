@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from server.failure_log import FailureLog
+
 log = logging.getLogger(__name__)
 
 
@@ -47,17 +49,19 @@ class LineBus:
     def listen_forever(self) -> None:
         """A background task: hear the other processes until `stop()`; reconnects with back-off."""
         delay = 0.5
+        failures = FailureLog(log, "hearing the line changes of other processes on Redis", traceback=False)
         while self.running:
             try:
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(self.channel)
                 delay = 0.5
+                failures.worked()
                 while self.running:
                     message = pubsub.get_message(timeout=1.0)
                     if message is not None:
                         self._hear(message.get("data"))
             except Exception as exc:  # keep listening through Redis outages
-                log.warning("line changes from other processes unheard (%s); retrying in %.1f s", exc, delay)
+                failures.failed(exc, "retrying with back-off up to 10 s")
                 self._sleep(delay)
                 delay = min(delay * 2, 10.0)
 

@@ -11,6 +11,7 @@ from typing import Any
 from server.clock import local_date, local_midnight
 from server.context import Luot
 from server.domain.day_close import DayClose
+from server.failure_log import FailureLog
 from server.privacy.daily import purge_now
 from server.stats.rollup import close_past_days_rolled
 
@@ -50,7 +51,7 @@ def seconds_to_midnight(now: datetime) -> float:
     return (local_midnight(local_date(now) + timedelta(days=1)) - now).total_seconds()
 
 
-def _purge_once_a_day(ctx: Luot, purged_on: date | None, every_seconds: float) -> date | None:
+def _purge_once_a_day(ctx: Luot, purged_on: date | None, failures: FailureLog, every_seconds: float) -> date | None:
     """Purges personal data of finished days (server/privacy/purge.py) on the first round of each local day (and
     after a restart); the day it purged, or the old one when it failed (the next round tries again)."""
     today = local_date(ctx.clock.now())
@@ -58,23 +59,42 @@ def _purge_once_a_day(ctx: Luot, purged_on: date | None, every_seconds: float) -
         return purged_on
     try:
         purge_now(ctx)
-    except Exception:  # the database may be away for a while
-        log.exception("purging personal data failed; retrying in %s s", every_seconds)
+    except Exception as exc:  # the database may be away for a while
+        failures.failed(exc, f"retrying in {every_seconds:g} s")
         return purged_on
+    failures.worked()
     return today
+
+
+class DayCloseRounds:
+    """The rounds of the day-close task: close past days, then purge personal data once each local day; an engine
+    outage is logged (server/failure_log.py), not fatal."""
+
+    def __init__(self, ctx: Luot, every_seconds: float = DAY_CLOSE_EVERY_SECONDS) -> None:
+        self.ctx = ctx
+        self.every_seconds = every_seconds
+        self.purged_on: date | None = None
+        self.close_failures = FailureLog(log, "closing past days")
+        self.purge_failures = FailureLog(log, "purging personal data")
+
+    def round(self) -> float:
+        """One round; the seconds to wait before the next (local midnight or `every_seconds`, whichever first)."""
+        try:
+            close_past_days_now(self.ctx)
+        except Exception as exc:  # the database may be away for a while; the next round tries again
+            self.close_failures.failed(exc, f"retrying in {self.every_seconds:g} s")
+        else:
+            self.close_failures.worked()
+        self.purged_on = _purge_once_a_day(self.ctx, self.purged_on, self.purge_failures, self.every_seconds)
+        return max(min(self.every_seconds, seconds_to_midnight(self.ctx.clock.now()) + 1), 1)
 
 
 def run_day_close_forever(ctx: Luot, socketio: Any, every_seconds: float = DAY_CLOSE_EVERY_SECONDS) -> None:
     """A background task: close past days now, at every local midnight, and every `every_seconds` in between
-    (a safety net), and purge personal data once each local day; an engine outage is logged, not fatal."""
-    purged_on: date | None = None
+    (a safety net), and purge personal data once each local day (DayCloseRounds)."""
+    rounds = DayCloseRounds(ctx, every_seconds)
     while True:
-        try:
-            close_past_days_now(ctx)
-        except Exception:  # the database may be away for a while; the next round tries again
-            log.exception("closing past days failed; retrying in %s s", every_seconds)
-        purged_on = _purge_once_a_day(ctx, purged_on, every_seconds)
-        socketio.sleep(max(min(every_seconds, seconds_to_midnight(ctx.clock.now()) + 1), 1))
+        socketio.sleep(rounds.round())
 
 
 def sweep_bookings_now(ctx: Luot) -> tuple[int, set[int]]:
@@ -94,11 +114,27 @@ def sweep_bookings_now(ctx: Luot) -> tuple[int, set[int]]:
     return lapsed, sites
 
 
-def run_booking_sweeps_forever(ctx: Luot, socketio: Any, every_seconds: float = BOOKING_SWEEP_EVERY_SECONDS) -> None:
-    """A background task: `sweep_bookings_now` every `every_seconds` (an outage is logged, not fatal)."""
-    while True:
+class BookingSweeps:
+    """The rounds of the booking-sweep task (`sweep_bookings_now`); an outage is logged (server/failure_log.py),
+    not fatal."""
+
+    def __init__(self, ctx: Luot, every_seconds: float = BOOKING_SWEEP_EVERY_SECONDS) -> None:
+        self.ctx = ctx
+        self.every_seconds = every_seconds
+        self.failures = FailureLog(log, "the booking sweep")
+
+    def round(self) -> None:
         try:
-            sweep_bookings_now(ctx)
-        except Exception:
-            log.exception("the booking sweep failed; retrying in %s s", every_seconds)
+            sweep_bookings_now(self.ctx)
+        except Exception as exc:
+            self.failures.failed(exc, f"retrying in {self.every_seconds:g} s")
+        else:
+            self.failures.worked()
+
+
+def run_booking_sweeps_forever(ctx: Luot, socketio: Any, every_seconds: float = BOOKING_SWEEP_EVERY_SECONDS) -> None:
+    """A background task: `sweep_bookings_now` every `every_seconds` (BookingSweeps)."""
+    sweeps = BookingSweeps(ctx, every_seconds)
+    while True:
+        sweeps.round()
         socketio.sleep(every_seconds)

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from server.clock import Clock
 from server.db import Database
+from server.failure_log import FailureLog
 from server.messaging.addresses import masked
 from server.messaging.channels import Channel, ChannelName, Outcome, Outgoing, SendResult
 from server.messaging.config import ConfigProblem, MessagingConfig, messaging_config
@@ -88,6 +89,7 @@ class MessageWorker:
         self._stopped = threading.Event()
         self._stopped.set()
         self.sent = 0
+        self.failures = FailureLog(log, "the message worker's round")
 
     # ------------------------------------------------------------ running
 
@@ -107,15 +109,21 @@ class MessageWorker:
     def _loop(self) -> None:
         try:
             while not self._stop.is_set():
-                try:
-                    handled = self.run_once()
-                except Exception:  # the database may be away for a while; the next round tries again
-                    log.exception("the message worker's round failed")
-                    handled = 0
-                if not handled:
+                if not self.round():
                     self._stop.wait(self.poll_seconds)  # green under eventlet/gevent (threading is patched)
         finally:
             self._stopped.set()
+
+    def round(self) -> int:
+        """`run_once`, its failure logged (server/failure_log.py) instead of raised: the database may be away for
+        a while, and the next round tries again."""
+        try:
+            handled = self.run_once()
+        except Exception as exc:
+            self.failures.failed(exc, f"retrying every {self.poll_seconds:g} s")
+            return 0
+        self.failures.worked()
+        return handled
 
     def run_once(self) -> int:
         """One round (expire, claim, send, record); returns how many sends it tried."""

@@ -26,6 +26,7 @@ from typing import Any
 
 import socketio
 
+from server.failure_log import FailureLog
 from server.printing.backends import PrinterBackend, PrinterError, PrinterStatus, open_printer
 from server.printing.jobs import DEFAULT_LAYOUT, PERMANENT_ERRORS, layout_named, status_for, ticket_from_json
 
@@ -230,12 +231,15 @@ class KioskAgent:
             self._set_status("offline", PrinterError("printer_offline"))
 
     def _probe_loop(self) -> None:
+        failures = FailureLog(log, "checking the printer")
         while not self._stop.wait(self.probe_every):
             if self.status in ("offline", "paper_out"):
                 try:
                     self._check_printer()
-                except Exception:
-                    log.exception("checking the printer failed")
+                except Exception as exc:
+                    failures.failed(exc, f"again in {self.probe_every:g} s")
+                else:
+                    failures.worked()
 
 
 def main(
