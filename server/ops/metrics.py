@@ -9,7 +9,8 @@ Fed by hooks, never by imports in the domain:
 - `Luot.day_close_watchers`: `luot_day_close_runs_total`, `luot_day_close_cancelled_total`;
 - read when scraped: `luot_socketio_connections{kind}` (device | phone | staff, this process's Socket.IO rooms),
   `luot_queue_waiting{site_id,service}` and `luot_queue_longest_wait_seconds{site_id,service}` (today's waiting
-  tickets in the database).
+  tickets in the database), and `luot_database_up` (1, or 0 when that read failed: the database is away; the
+  two queue gauges are then left out, and the scrape still answers 200 with everything else).
 
 With LUOT_METRICS_TOKEN set, a scrape must send `Authorization: Bearer <token>` (401 otherwise).
 """
@@ -17,6 +18,7 @@ With LUOT_METRICS_TOKEN set, a scrape must send `Authorization: Bearer <token>` 
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -25,17 +27,26 @@ from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from server.context import Luot
+from server.failure_log import FailureLog
+
+log = logging.getLogger(__name__)
+DATABASE_AWAY = (OperationalError, InterfaceError, PoolTimeout)  # what create_app answers 503 storage_unavailable to
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class LiveFigures(Collector):
-    """Gauges computed at scrape time from the Socket.IO rooms and today's waiting tickets."""
+    """Gauges computed at scrape time from the Socket.IO rooms and today's waiting tickets. While the database
+    is away the queue gauges are left out and `luot_database_up` is 0: the scrape still answers 200 with every
+    in-process metric (the 503s of the outage among them)."""
 
     def __init__(self, ctx: Luot) -> None:
         self.ctx = ctx
+        self.failures = FailureLog(log, "reading the queue figures for /metrics", traceback=False)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         connections = GaugeMetricFamily(
@@ -44,11 +55,23 @@ class LiveFigures(Collector):
         for kind, count in sorted(connection_kinds(self.ctx.socketio).items()):
             connections.add_metric([kind], count)
         yield connections
+        try:
+            figures = waiting_by_service(self.ctx)
+        except DATABASE_AWAY as exc:
+            self.failures.failed(exc, "the queue gauges are left out, luot_database_up is 0")
+            figures = None
+        else:
+            self.failures.worked()
+        up = GaugeMetricFamily("luot_database_up", "1 when the last scrape could read the database, else 0")
+        up.add_metric([], 0 if figures is None else 1)
+        yield up
+        if figures is None:
+            return
         waiting = GaugeMetricFamily("luot_queue_waiting", "Tickets waiting now", labels=["site_id", "service"])
         longest = GaugeMetricFamily(
             "luot_queue_longest_wait_seconds", "Longest current wait", labels=["site_id", "service"]
         )
-        for site_id, service, count, seconds in waiting_by_service(self.ctx):
+        for site_id, service, count, seconds in figures:
             waiting.add_metric([str(site_id), service], count)
             longest.add_metric([str(site_id), service], seconds)
         yield waiting

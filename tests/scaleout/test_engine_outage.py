@@ -160,3 +160,39 @@ def test_a_commit_whose_answer_is_lost_is_never_answered_nothing_was_recorded(sc
     proxy.restore()
     kiosk.close()
     clerk.close()
+
+
+def _metrics(server: Any) -> str:
+    response = requests.get(f"{server.url}/metrics", timeout=10)
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def test_metrics_answer_through_a_postgresql_outage_and_say_the_database_is_down(scale_world, start_server, tcp_proxy):
+    """/metrics keeps its in-process counters (the outage's 503s among them) while PostgreSQL is away: the queue
+    gauges read from the database are left out and luot_database_up says 0; all comes back with the engine."""
+    world = scale_world.world
+    name = scale_world.database_url.rsplit("/", 1)[1]
+    proxy = tcp_proxy(PG_PORT)
+    server = start_server(pg_url(name, proxy.port), redis_url(scale_world.redis_number), LUOT_METRICS="1")
+    kiosk = Api(server.url, world.kiosk_token)
+    kiosk.ok("/tickets", {"service": "TP-A"})
+    before = _metrics(server)
+    assert "luot_database_up 1.0" in before and 'luot_queue_waiting{service="TP-A"' in before
+
+    proxy.cut()
+    _assert_unavailable(kiosk.post("/tickets", {"service": "TP-A"}))
+    during = _metrics(server)
+    assert "luot_database_up 0.0" in during
+    assert "luot_queue_waiting{" not in during and "luot_queue_longest_wait_seconds{" not in during
+    assert 'route="/api/v1/tickets",status="503"} 1.0' in during
+    assert "luot_socketio_connections" in during
+
+    proxy.restore()
+    assert _until_ok(lambda: kiosk.post("/tickets", {"service": "TP-A"})).status_code == 201
+    after = _metrics(server)
+    assert "luot_database_up 1.0" in after and 'luot_queue_waiting{service="TP-A"' in after
+    log = server.log_path.read_text()
+    assert log.count("reading the queue figures for /metrics failed") == 1
+    assert log.count("reading the queue figures for /metrics works again") == 1
+    assert log.count("the message worker's round failed") <= 1  # not a traceback a second
