@@ -88,6 +88,20 @@ class MessagingConfig:
     retry_seconds: int = 30
     timeout_seconds: int = 10
 
+    def secrets(self) -> list[str]:
+        """The configured secrets a gateway's answer or error may echo (an SMS gateway quoting the request's
+        Authorization header): the Zalo access token, the SMS auth header's value and its credential, the SMTP
+        password and any password in a gateway's URL. `scrubbed()` hides them wherever an answer is logged."""
+        found: list[str] = []
+        if self.zalo is not None:
+            found += [self.zalo.access_token, urlsplit(self.zalo.url).password or ""]
+        if self.sms is not None:
+            value = self.sms.auth_header.partition(":")[2].strip()
+            found += [value, *value.split()[1:], urlsplit(self.sms.url).password or ""]
+        if self.email is not None:
+            found.append(self.email.password)
+        return [secret for secret in found if secret]
+
 
 def messaging_config(site_settings: dict[str, Any] | None) -> MessagingConfig:
     """The site's channels from its settings; raises ConfigProblem for a malformed part."""

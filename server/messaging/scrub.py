@@ -6,8 +6,9 @@ Channel errors quote the citizen in many ways: a gateway's refusal echoes the re
 84912345678", the text with its one-time code), a connection error quotes the URL (a GET gateway carries the number
 and the text in its query), SMTP names the refused recipient. `scrubbed()` removes every URL query, the address in
 any of its forms (a phone's national digits however written, an e-mail address or its local part, URL-encoded or
-not, any case), every parameter value of four characters or more (codes, booking codes, links) and any run of nine
-or more digits, each replaced by "•••".
+not, any case), every parameter value of four characters or more (codes, booking codes, links), the site's
+configured secrets (an SMS gateway may echo the Authorization header it was sent) and any run of nine or more
+digits, each replaced by "•••".
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ _LONG_DIGITS = re.compile(r"\d{9,}")
 _SEPARATOR = r"[\s.\-()]{0,2}"
 
 
-def scrubbed(error: str, address: str, params: dict[str, str] | None = None) -> str:
-    """`error` with the query strings, `address` ("+84912345678" or an e-mail) and `params` values hidden."""
+def scrubbed(error: str, address: str, params: dict[str, str] | None = None, secrets: Iterable[str] = ()) -> str:
+    """`error` with the query strings, `address` ("+84912345678" or an e-mail), `params` values and the site's
+    configured `secrets` (MessagingConfig.secrets(): a gateway may echo its Authorization header) hidden."""
     text = _QUERY.sub("?" + HIDDEN, error)
-    for pattern in _patterns(address, (params or {}).values()):
+    for pattern in _patterns(address, [*(params or {}).values(), *secrets]):
         text = pattern.sub(HIDDEN, text)
     return _LONG_DIGITS.sub(HIDDEN, text)
 

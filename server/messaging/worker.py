@@ -217,7 +217,8 @@ class MessageWorker:
 
     def _record(self, row: OutboxMessage, config: MessagingConfig, result: SendResult, now: datetime) -> None:
         attempts = row.attempts
-        error = scrubbed(result.error, row.address, {str(k): str(v) for k, v in (row.params or {}).items()})
+        params = {str(k): str(v) for k, v in (row.params or {}).items()}
+        error = scrubbed(result.error, row.address, params, config.secrets())
         values: dict[str, Any]
         if result.outcome == Outcome.SENT:
             values = {

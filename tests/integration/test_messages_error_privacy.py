@@ -29,12 +29,14 @@ SECRETS = ("912345678", "0912 345 678", CODE, "lan.nguyen", "Lan.Nguyen")
 
 @pytest.fixture
 def echoing_gateway() -> Iterator[str]:
-    """An SMS gateway refusing every request with an answer that repeats it, as real gateways do."""
+    """An SMS gateway refusing every request with an answer that repeats it (its Authorization header too), as
+    real gateways do."""
 
     class Echo(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            answer = json.dumps({"error": f"invalid destination in {self.path} {body}"}).encode()
+            auth = self.headers.get("Authorization", "")
+            answer = json.dumps({"error": f"invalid destination in {self.path} {body} auth {auth}"}).encode()
             self.send_response(400)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(answer)))
@@ -83,6 +85,27 @@ def test_a_refusal_echoing_the_request_keeps_no_number_or_code(
     page = client.get("/dashboard/api/messages", headers=bearer(staff_token(client, "manager")))
     assert page.status_code == 200 and page.get_json()["problems"]
     assert_nothing_personal(page.get_data(as_text=True))
+
+
+def test_a_gateway_echoing_its_authorization_header_gets_it_hidden(
+    luot: Luot, world: World, client: FlaskClient, echoing_gateway: str, caplog: pytest.LogCaptureFixture
+):
+    """The configured secrets (here the SMS auth header) are scrubbed from the logged and kept error too."""
+    sms = {
+        "url": f"{echoing_gateway}/sms",
+        "body": '{"to": "{phone_local}", "text": "{text}"}',
+        "auth_header": "Authorization: Bearer SMSGATEWAYSECRET42",
+    }
+    configure(luot, world.site_id, {"max_attempts": 1, "sms": sms})
+    with caplog.at_level(logging.WARNING, logger="server.messaging.worker"):
+        send_one(luot, world, "0912 345 678", "echo-auth")
+    (row,) = outbox(luot)
+    assert row.status == "failed" and row.last_error.startswith("HTTP 400") and "auth •••" in row.last_error
+    assert "auth •••" in caplog.text
+    page = client.get("/dashboard/api/messages", headers=bearer(staff_token(client, "manager")))
+    for text in (row.last_error, caplog.text, page.get_data(as_text=True)):
+        assert "SMSGATEWAYSECRET42" not in text and "Bearer" not in text
+        assert_nothing_personal(text)
 
 
 def test_no_connection_to_a_get_gateway_keeps_no_number_or_text(luot: Luot, world: World):
