@@ -16,7 +16,8 @@ from werkzeug.routing import IntegerConverter, Map
 from server import password_work
 from server.api import api
 from server.api.support import bearer_token
-from server.clock import Clock, ScaledClock, SystemClock
+from server.asyncmode import quiet_eventlet
+from server.clock import LOG_FORMAT, Clock, LocalTimeFormatter, ScaledClock, SystemClock
 from server.committed import committed_response, remember
 from server.context import Luot
 from server.db import Database
@@ -74,7 +75,7 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     if not any(getattr(h, "_luot", False) for h in root.handlers):
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(LocalTimeFormatter(LOG_FORMAT))
         handler._luot = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level.upper())
@@ -157,6 +158,7 @@ def build_context(app: Flask, settings: Settings, clock: Clock) -> Luot:
         queue["client_manager"] = SequencedRedisManager(queue_url, channel=settings.message_queue_channel)
     elif queue_url:
         queue.update(message_queue=queue_url, channel=settings.message_queue_channel)
+    quiet_eventlet()  # Socket.IO imports eventlet for async_mode "eventlet" (its deprecation warning on stderr)
     socketio = SocketIO(
         app,
         async_mode=settings.async_mode,

@@ -1,8 +1,10 @@
 """The server's concurrency model: eventlet (default), gevent or threading.
 
 Patching must happen before anything else imports socket or threading, so `luot serve` calls
-`prepare()` first thing. eventlet warns that it is deprecated at import; that one warning is
-filtered here, and only here.
+`prepare()` first thing. eventlet warns that it is deprecated at import (an EventletDeprecationWarning of nine
+lines on stderr); that one warning is filtered by `quiet_eventlet()`, which `prepare()` and `create_app` (Socket.IO
+imports eventlet when it builds its server: every CLI command that opens the app) call before eventlet is
+imported. No other warning is hidden.
 
 psycopg 3 waits for PostgreSQL in C (`wait_c`) unless it sees gevent's patched `select`; it has no eventlet
 support of its own, so under eventlet each query would block the hub (every websocket of the process) for
@@ -20,6 +22,12 @@ MODES = ("eventlet", "gevent", "threading")
 _prepared: str | None = None
 
 
+def quiet_eventlet() -> None:
+    """Ignores eventlet's deprecation warning at its import (before eventlet is imported, its class cannot be named:
+    the filter matches the warning's text, which only that warning has)."""
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated", category=Warning)
+
+
 def prepare(mode: str | None = None) -> str:
     """Monkey-patch the standard library for `mode` (once per process) and return the mode."""
     global _prepared
@@ -29,7 +37,7 @@ def prepare(mode: str | None = None) -> str:
     if _prepared is not None:
         return _prepared
     if mode == "eventlet":
-        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+        quiet_eventlet()
         import eventlet
 
         from server import fair_hub

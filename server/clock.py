@@ -5,6 +5,7 @@ Day boundaries are local (Asia/Ho_Chi_Minh): numbers restart at local midnight.
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -73,3 +74,16 @@ def local_time_text(instant: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
 def local_midnight(day: date) -> datetime:
     """The aware UTC instant at which a local day starts."""
     return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+class LocalTimeFormatter(logging.Formatter):
+    """Log lines stamped in the centre's local time with its offset ("2026-12-02 01:00:00,123+07:00"), the time
+    the boards and tickets show, whatever the machine's own zone."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        stamp = datetime.fromtimestamp(record.created, LOCAL_TZ)
+        offset = stamp.strftime("%z")
+        return f"{stamp:%Y-%m-%d %H:%M:%S},{stamp.microsecond // 1000:03d}{offset[:3]}:{offset[3:]}"
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from server.clock import LOCAL_TZ
 from server.ops.guards import Refusal, ServeLock, code_revisions, database_revision, sqlite_path
 from server.settings import Settings
 
@@ -47,9 +48,17 @@ def backup_to(source: Path, destination: Path) -> Path:
     return destination
 
 
+def local_stamp(now: datetime | None = None) -> str:
+    """A backup's name stamp in the centre's local time (Asia/Ho_Chi_Minh), like the timer that takes it at
+    01:00: the backup of 01:00 on 2 December is luot-20261202-010000, whatever the machine's zone. A naive
+    `now` is taken as local already."""
+    now = now or datetime.now(UTC)
+    return (now.astimezone(LOCAL_TZ) if now.tzinfo is not None else now).strftime("%Y%m%d-%H%M%S")
+
+
 def backup_into(source: Path, folder: Path, keep: int, now: datetime | None = None) -> tuple[Path, list[Path]]:
     """(the new dated backup in `folder`, the old ones deleted so that `keep` remain)."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    stamp = local_stamp(now)
     made = backup_to(source, folder / f"luot-{stamp}.sqlite3")
     dated = sorted(folder.glob(BACKUP_PATTERN))  # the stamp sorts as time does
     removed = dated[: max(len(dated) - keep, 0)] if keep > 0 else []
@@ -124,7 +133,7 @@ def upgrade_database(settings: Settings, folder: Path) -> Upgrade:
         lock.acquire()  # migrations under a running server would change the schema beneath it
     try:
         if database is not None and before != head:
-            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+            stamp = local_stamp()
             made = backup_to(database, folder / f"pre-upgrade-{before or 'empty'}-{stamp}.sqlite3")
         upgrade(url)
     finally:

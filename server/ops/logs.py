@@ -3,6 +3,7 @@ event, as `key=value` pairs after the message name so they can be grepped or par
 
     INFO luot.request: request method=POST route=/api/v1/tickets status=201 ms=12.4 client=10.0.0.21
     INFO luot.event: event kind=issued site_id=1 ticket=1001 service_id=3 counter_id=- user_id=-
+    INFO luot.event: event kind=called site_id=1 ticket=1001 service_id=3 counter_id=1 user_id=4
 
 Installed by create_app (server/app.py); both loggers log at INFO, so LUOT_LOG_LEVEL=WARNING silences them.
 """
@@ -53,13 +54,15 @@ def _logging(publish: Callable[[list], None]) -> Callable[[list], None]:
         if events_log.isEnabledFor(logging.INFO):
             for event in events:
                 ticket, counter = event.ticket, event.counter
+                # a ticket's events carry the ticket (which names its counter), a counter's events the counter
+                counter_id = counter.id if counter is not None else getattr(ticket, "counter_id", None)
                 events_log.info(
                     "event kind=%s site_id=%s ticket=%s service_id=%s counter_id=%s user_id=%s",
                     event.kind,
                     event.site_id,
                     getattr(ticket, "display_number", "-"),
                     getattr(ticket, "service_id", "-"),
-                    getattr(counter, "id", "-"),
+                    counter_id or "-",
                     event.user_id or "-",
                 )
 

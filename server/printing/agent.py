@@ -26,6 +26,7 @@ from typing import Any
 
 import socketio
 
+from server.clock import LOG_FORMAT, LocalTimeFormatter
 from server.failure_log import FailureLog
 from server.printing.backends import PrinterBackend, PrinterError, PrinterStatus, open_printer
 from server.printing.jobs import DEFAULT_LAYOUT, PERMANENT_ERRORS, layout_named, status_for, ticket_from_json
@@ -246,7 +247,9 @@ def main(
     server_url: str, token: str, printer: str, *, retries: int = 3, retry_delay: float = 1.0, probe_every: float = 15.0
 ) -> None:
     """The `luot kiosk-agent` command."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(LocalTimeFormatter(LOG_FORMAT))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     delays = [retry_delay * 2**attempt for attempt in range(retries)]
     agent = KioskAgent(server_url, token, printer, retry_delays=delays, probe_every=probe_every)
     log.info("kiosk agent for %s, printing on %s", server_url, printer)
