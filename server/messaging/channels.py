@@ -36,6 +36,13 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
+#: How much of a failure's text a channel hands over (`SendResult.error`): all of it up to this bound, so that the
+#: worker scrubs the whole text before cutting it to what it keeps (a secret or a code cut in two by an earlier
+#: cut would leave a fragment scrubbing cannot recognise). The worker keeps `KEPT_ERROR` characters.
+RAW_ERROR = 4000
+KEPT_ERROR = 300
+
+
 @dataclass(frozen=True)
 class SendResult:
     outcome: Outcome

@@ -12,7 +12,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from server.messaging.channels import Outcome, Outgoing, SendResult
+from server.messaging.channels import RAW_ERROR, Outcome, Outgoing, SendResult
 from server.messaging.config import EmailConfig
 from server.messaging.texts import subject
 
@@ -36,7 +36,7 @@ class EmailChannel:
         try:
             smtp = smtplib.SMTP(self.config.host, self.config.port, timeout=timeout)
         except (OSError, smtplib.SMTPException) as exc:
-            return SendResult(Outcome.RETRY, error=f"no connection: {exc.__class__.__name__}: {exc}"[:300])
+            return SendResult(Outcome.RETRY, error=f"no connection: {exc.__class__.__name__}: {exc}"[:RAW_ERROR])
         try:
             try:
                 if self.config.starttls:
@@ -44,7 +44,9 @@ class EmailChannel:
                 if self.config.username:
                     smtp.login(self.config.username, self.config.password)
             except (OSError, smtplib.SMTPException) as exc:
-                return SendResult(Outcome.RETRY, error=f"SMTP before sending: {exc.__class__.__name__}: {exc}"[:300])
+                return SendResult(
+                    Outcome.RETRY, error=f"SMTP before sending: {exc.__class__.__name__}: {exc}"[:RAW_ERROR]
+                )
             return _hand_over(smtp, mail)
         finally:
             try:
@@ -58,9 +60,11 @@ def _hand_over(smtp: smtplib.SMTP, mail: EmailMessage) -> SendResult:
         smtp.send_message(mail)
     except smtplib.SMTPResponseException as exc:
         outcome = Outcome.RETRY if 400 <= exc.smtp_code < 500 else Outcome.FAILED
-        return SendResult(outcome, error=f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"[:300])
+        return SendResult(outcome, error=f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"[:RAW_ERROR])
     except smtplib.SMTPRecipientsRefused as exc:
-        return SendResult(Outcome.FAILED, error=f"recipient refused: {exc.recipients}"[:300])
+        return SendResult(Outcome.FAILED, error=f"recipient refused: {exc.recipients}"[:RAW_ERROR])
     except (OSError, smtplib.SMTPException) as exc:
-        return SendResult(Outcome.FAILED, error=f"lost while sending, maybe delivered: {exc.__class__.__name__}"[:300])
+        return SendResult(
+            Outcome.FAILED, error=f"lost while sending, maybe delivered: {exc.__class__.__name__}"[:RAW_ERROR]
+        )
     return SendResult(Outcome.SENT, provider_id=str(mail["Message-ID"])[:128])

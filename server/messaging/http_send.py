@@ -13,9 +13,7 @@ from typing import Any
 
 import requests
 
-from server.messaging.channels import Outcome, SendResult
-
-MAX_ERROR = 300
+from server.messaging.channels import RAW_ERROR, Outcome, SendResult
 
 
 def http_call(
@@ -35,7 +33,7 @@ def http_call(
     if 200 <= response.status_code < 300:
         return response, None
     outcome = Outcome.RETRY if response.status_code >= 500 or response.status_code == 429 else Outcome.FAILED
-    return None, SendResult(outcome, error=f"HTTP {response.status_code}: {response.text[:200]}")
+    return None, SendResult(outcome, error=f"HTTP {response.status_code}: {response.text[:RAW_ERROR]}")
 
 
 def _answered_partly(exc: requests.ConnectionError) -> bool:
@@ -45,7 +43,7 @@ def _answered_partly(exc: requests.ConnectionError) -> bool:
 
 
 def _short(exc: BaseException) -> str:
-    return f"{exc.__class__.__name__}: {exc}"[:MAX_ERROR]
+    return f"{exc.__class__.__name__}: {exc}"[:RAW_ERROR]
 
 
 def json_of(response: requests.Response) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +30,7 @@ from server.clock import Clock
 from server.db import Database
 from server.failure_log import FailureLog
 from server.messaging.addresses import masked
-from server.messaging.channels import Channel, ChannelName, Outcome, Outgoing, SendResult
+from server.messaging.channels import KEPT_ERROR, RAW_ERROR, Channel, ChannelName, Outcome, Outgoing, SendResult
 from server.messaging.config import ConfigProblem, MessagingConfig, messaging_config
 from server.messaging.email_smtp import EmailChannel
 from server.messaging.scrub import scrubbed
@@ -212,13 +213,14 @@ class MessageWorker:
         try:
             return channel.send(message, float(config.timeout_seconds))
         except Exception as exc:  # a channel's bug must not kill the worker; not retried: it may have left
-            log.exception("channel %s failed on message %s", row.channel, row.id)
-            return SendResult(Outcome.FAILED, error=f"{exc.__class__.__name__}: {exc}"[:300])
+            trace = scrubbed(traceback.format_exc(), row.address, message.params, config.secrets())
+            log.error("channel %s failed on message %s:\n%s", row.channel, row.id, trace)
+            return SendResult(Outcome.FAILED, error=f"{exc.__class__.__name__}: {exc}"[:RAW_ERROR])
 
     def _record(self, row: OutboxMessage, config: MessagingConfig, result: SendResult, now: datetime) -> None:
         attempts = row.attempts
         params = {str(k): str(v) for k, v in (row.params or {}).items()}
-        error = scrubbed(result.error, row.address, params, config.secrets())
+        error = scrubbed(result.error, row.address, params, config.secrets())[:KEPT_ERROR]  # scrubbed whole, then cut
         values: dict[str, Any]
         if result.outcome == Outcome.SENT:
             values = {
@@ -230,9 +232,9 @@ class MessageWorker:
             self.sent += 1
         elif result.outcome == Outcome.RETRY and attempts < config.max_attempts:
             later = now + backoff(config, attempts)
-            values = {"status": "queued", "next_attempt_at": later, "last_error": error[:500]}
+            values = {"status": "queued", "next_attempt_at": later, "last_error": error}
         else:
-            values = {"status": "failed", "last_error": error[:500]}
+            values = {"status": "failed", "last_error": error}
         if values["status"] in ("sent", "failed"):
             values.update(forgotten(row.address))
         if result.outcome != Outcome.SENT:

@@ -10,7 +10,7 @@ token expires (about 25 hours) and is renewed outside Lượt: the site's settin
 
 from __future__ import annotations
 
-from server.messaging.channels import Outcome, Outgoing, SendResult
+from server.messaging.channels import RAW_ERROR, Outcome, Outgoing, SendResult
 from server.messaging.config import ZaloConfig
 from server.messaging.http_send import http_call, json_of
 
@@ -37,7 +37,7 @@ class ZaloChannel:
         answer = json_of(response)
         if answer.get("error") != 0:
             return SendResult(
-                Outcome.FAILED, error=f"Zalo error {answer.get('error')}: {answer.get('message', '')}"[:300]
+                Outcome.FAILED, error=f"Zalo error {answer.get('error')}: {answer.get('message', '')}"[:RAW_ERROR]
             )
         data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
         return SendResult(Outcome.SENT, provider_id=str((data or {}).get("msg_id", ""))[:128])

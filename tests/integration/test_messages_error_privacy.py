@@ -108,6 +108,29 @@ def test_a_gateway_echoing_its_authorization_header_gets_it_hidden(
         assert_nothing_personal(text)
 
 
+def test_a_secret_is_scrubbed_before_the_error_is_cut_wherever_the_cut_falls(
+    luot: Luot, world: World, echoing_gateway: str, caplog: pytest.LogCaptureFixture
+):
+    """The gateway's answer was cut to 200 characters before scrubbing: a secret across the cut left its first
+    half ("Bearer SMSGATE") in the log and the kept error. Paths of every length from 0 to 159 move the secret
+    across any cut; no six characters of it remain anywhere."""
+    secret = "Bearer SMSGATEWAYSECRET42"
+    fragments = {secret[i : i + 6] for i in range(len(secret) - 5)}
+    with caplog.at_level(logging.WARNING, logger="server.messaging.worker"):
+        for length in range(160):
+            sms = {
+                "url": f"{echoing_gateway}/sms/{'p' * length}",
+                "body": "{}",
+                "auth_header": f"Authorization: {secret}",
+            }
+            configure(luot, world.site_id, {"max_attempts": 1, "sms": sms})
+            send_one(luot, world, "0912 345 678", f"cut-{length}")
+    rows = outbox(luot)
+    assert len(rows) == 160 and all(row.status == "failed" for row in rows)
+    for text in [row.last_error for row in rows] + [caplog.text]:
+        assert not [f for f in fragments if f in text], text[:400]
+
+
 def test_no_connection_to_a_get_gateway_keeps_no_number_or_text(luot: Luot, world: World):
     url = f"http://127.0.0.1:{free_port()}/send?to={{phone_digits}}&text={{text}}"
     configure(luot, world.site_id, {"max_attempts": 1, "sms": {"url": url, "method": "GET"}})
