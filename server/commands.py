@@ -11,6 +11,7 @@ import click
 from server.calendar_bounds import parse_day
 from server.domain.vocabulary import Role
 from server.instance import initialise
+from server.ops.failures import LuotGroup
 from server.settings import Settings, load_settings
 
 
@@ -32,7 +33,7 @@ def _day(text: str, option: str) -> date:
     return day
 
 
-@click.group(help="Lượt — queue management for public-administration service centres.")
+@click.group(cls=LuotGroup, help="Lượt — queue management for public-administration service centres.")
 def cli() -> None:
     pass
 

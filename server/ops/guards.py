@@ -124,7 +124,11 @@ def check_revision(database_url: str) -> str:
     try:
         current = database_revision(database_url)
     except OperationalError as exc:
-        raise Refusal(f"cannot open the database: {str(exc.orig or exc).splitlines()[0]}") from exc
+        from server.ops.failures import database_line
+
+        sqlite = database_url.startswith("sqlite:///")
+        database = Path(database_url.removeprefix("sqlite:///")) if sqlite else None
+        raise Refusal(database_line(str(exc.orig or exc), None, sqlite, database)) from exc
     head, known = code_revisions()
     if current == head:
         return current
