@@ -14,6 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from server.commands import cli
+from server.db import Database
+from server.settings import load_settings
+from tests.support.world import build_world
 
 ROOT = Path(__file__).parents[2]
 #: Commands that read the settings and then the instance folder and its database.
@@ -193,3 +196,40 @@ def test_a_read_only_disk_is_said_to_be_one(instance, tmp_path):
         *lines, status = output.read_text().strip().splitlines()
         assert status == "1" and len(lines) == 1, (COMMANDS[int(output.name)], lines)
         assert lines[0].startswith(f"Error: {disk}/") and "the disk is read-only" in lines[0], lines[0]
+
+
+@pytest.fixture
+def populated(instance: Path) -> Path:
+    """The instance with a small world in it (sites with Vietnamese names, users with password hashes)."""
+    db = Database(load_settings(environ={}, instance_dir=str(instance)))
+    build_world(db)
+    db.dispose()
+    return instance
+
+
+def test_config_import_takes_utf8_with_a_bom_and_notepads_utf16(populated, tmp_path):
+    instance = populated
+    exported = tmp_path / "setup.toml"
+    assert luot(["config", "export", str(exported)], instance).returncode == 0
+    text = exported.read_text(encoding="utf-8")
+    for name, data in (("bom.toml", b"\xef\xbb\xbf" + text.encode("utf-8")), ("utf16.toml", text.encode("utf-16"))):
+        (tmp_path / name).write_bytes(data)
+        result = luot(["config", "import", str(tmp_path / name)], instance)
+        assert result.returncode == 0 and result.stdout.startswith("Imported:"), result.stderr
+    (tmp_path / "latin1.toml").write_bytes('[[site]]\ncode = "TTHCC"\nname = "Trung tâm"\n'.encode("latin-1"))
+    line = one_error_line(luot(["config", "import", str(tmp_path / "latin1.toml")], instance))
+    assert line.startswith(f"Error: {tmp_path}/latin1.toml: not UTF-8 text") and "save it as UTF-8" in line
+
+
+def test_config_export_is_private_and_a_missing_folder_is_named(populated, tmp_path):
+    instance = populated
+    target = tmp_path / "setup.toml"
+    target.write_text("old")
+    target.chmod(0o644)
+    assert luot(["config", "export", str(target)], instance).returncode == 0
+    fresh = tmp_path / "fresh.toml"
+    assert luot(["config", "export", str(fresh)], instance).returncode == 0
+    for written in (target, fresh):  # it holds password and device-token hashes
+        assert written.stat().st_mode & 0o777 == 0o600 and "[[user]]" in written.read_text()
+    line = one_error_line(luot(["config", "export", str(tmp_path / "no" / "such" / "x.toml")], instance))
+    assert line == f"Error: {tmp_path}/no/such/x.toml: the folder {tmp_path}/no/such does not exist"
