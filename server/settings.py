@@ -215,7 +215,7 @@ NUMBER_RANGES: dict[str, tuple[float, float, str]] = {
     "redis_timeout": (0.001, 3600, "a positive number of seconds"),
     "trusted_proxies": (0, 10, "0 (no proxy) or the number of proxies in front (at most 10)"),
     "port": (1, 65535, "a port number from 1 to 65535"),
-    "login_max_failures": (1, 1000, "a number of failed sign-ins from 1 to 1000"),
+    "login_max_failures": (1, 1_000_000_000, "a number of failed sign-ins, at least 1"),
     "login_max_delay_seconds": (1, 86400, "a number of seconds from 1 to 86400"),
     "api_token_hours": (1, 8760, "a number of hours from 1 to 8760 (a year)"),
     "clock_speed": (0.001, 100000, "a positive number (1 = real time)"),
