@@ -89,19 +89,18 @@ def read_only_line(path: Path, settings: Settings | None) -> str:
 
 
 def permission_line(path: Path, settings: Settings | None) -> str:
-    user, folder = _user(), _instance_of(settings, path)
+    """Names the user, the owner of what refused and what to do: run luot as that owner, or (for the instance
+    folder only: never for a system folder such as /etc) give the folder to this user."""
+    user = _user()
     owned = _owner(path)
-    if owned is None:
-        whose = ""
-        run_as = "the user that owns it"
-    else:
-        where, owner = owned
-        whose = f" ({where} belongs to {owner})"
-        run_as = owner
-    return (
-        f"{path}: permission denied for user {user}{whose}: run luot as {run_as} (sudo -u {run_as} luot …), "
-        f"or give the folder to {user}: chown -R {user} {folder}"
+    whose, run_as = (
+        ("", "the user that owns it") if owned is None else (f" ({owned[0]} belongs to {owned[1]})", owned[1])
     )
+    how = "sudo luot …" if run_as == "root" else f"sudo -u {run_as} luot …"
+    line = f"{path}: permission denied for user {user}{whose}: run luot as {run_as} ({how})"
+    if settings is not None and _instance_of(settings, path) == settings.instance_path:
+        line += f", or give the instance folder to {user}: chown -R {user} {settings.instance_path}"
+    return line
 
 
 def _database_path(settings: Settings | None) -> Path | None:

@@ -233,3 +233,12 @@ def test_config_export_is_private_and_a_missing_folder_is_named(populated, tmp_p
         assert written.stat().st_mode & 0o777 == 0o600 and "[[user]]" in written.read_text()
     line = one_error_line(luot(["config", "export", str(tmp_path / "no" / "such" / "x.toml")], instance))
     assert line == f"Error: {tmp_path}/no/such/x.toml: the folder {tmp_path}/no/such does not exist"
+
+
+def test_a_folder_outside_the_instance_is_not_offered_to_chown(populated, tmp_path):
+    """Only the instance folder is the service's to take: for another (here the export's; /etc for
+    install-service) the line says whose it is and to run luot as them."""
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o500)
+    line = one_error_line(luot(["config", "export", str(closed / "x.toml")], populated, AS_SERVICE_USER))
+    assert line.startswith(f"Error: {closed}/x.toml: permission denied for user ") and "chown" not in line, line
