@@ -109,13 +109,12 @@ def _database_path(settings: Settings | None) -> Path | None:
     return Path(settings.resolved_database_url.removeprefix("sqlite:///"))
 
 
-def database_line(message: str, settings: Settings | None, sqlite: bool = True, database: Path | None = None) -> str:
-    """The line for a database error's message (the driver's, first line) about `database` (default: the SQLite
-    file of `settings`)."""
+def database_line(message: str, settings: Settings | None, sqlite: bool = True) -> str:
+    """The line for a database error's message (the driver's, first line) about the database of `settings`."""
     first = message.strip().splitlines()[0] if message.strip() else message
     if not sqlite:
         return f"the database does not answer ({first}): is PostgreSQL running, and is LUOT_DATABASE_URL right?"
-    database = database or _database_path(settings)
+    database = _database_path(settings)
     name = str(database) if database is not None else "the database"
     cause = next((kind for text, kind in SQLITE_CAUSES if text in first.lower()), None)
     if cause == "damaged":

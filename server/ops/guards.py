@@ -116,19 +116,12 @@ def code_revisions() -> tuple[str, set[str]]:
 
 
 def check_revision(database_url: str) -> str:
-    """The database's revision when it is the code's head; Refusal otherwise, saying what to run."""
-    from sqlalchemy.exc import OperationalError
-
+    """The database's revision when it is the code's head; Refusal otherwise, saying what to run. A database that
+    cannot be read raises the driver's error, which server.ops.failures turns into its line (damaged, read-only,
+    permission, not answering)."""
     if database_url.startswith("sqlite:///") and not Path(database_url.removeprefix("sqlite:///")).is_file():
         raise Refusal(f"no database at {database_url.removeprefix('sqlite:///')}: run `luot init` first")
-    try:
-        current = database_revision(database_url)
-    except OperationalError as exc:
-        from server.ops.failures import database_line
-
-        sqlite = database_url.startswith("sqlite:///")
-        database = Path(database_url.removeprefix("sqlite:///")) if sqlite else None
-        raise Refusal(database_line(str(exc.orig or exc), None, sqlite, database)) from exc
+    current = database_revision(database_url)
     head, known = code_revisions()
     if current == head:
         return current
