@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.ops.failures import explain
+from server.ops.failures import explain, on_read_only_disk, read_only_line
 from server.settings import Settings
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -74,6 +74,8 @@ def check_disk(settings: Settings, min_free_mb: int) -> Check:
     folder = settings.instance_path
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
+    if on_read_only_disk(folder):  # the database may still be read: nothing could be recorded
+        return Check("disk", FAIL, read_only_line(folder, settings))
     free_mb = shutil.disk_usage(folder).free // (1024 * 1024)
     if free_mb < min_free_mb:
         return Check(

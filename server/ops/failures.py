@@ -61,7 +61,7 @@ def _owner(path: Path) -> tuple[Path, str] | None:
     return None
 
 
-def _on_read_only_disk(path: Path) -> bool:
+def on_read_only_disk(path: Path) -> bool:
     for candidate in (path, *path.parents):
         try:
             return bool(os.statvfs(candidate).f_flag & os.ST_RDONLY)
@@ -134,7 +134,7 @@ def database_line(message: str, settings: Settings | None, sqlite: bool = True) 
             return f"{database.parent} does not exist: run `luot init` (or check LUOT_INSTANCE_DIR)"
         except OSError:
             return permission_line(database, settings)
-        if _on_read_only_disk(database):
+        if on_read_only_disk(database):
             return read_only_line(database, settings)
         if not _accessible(database, write=cause == "read_only"):
             return permission_line(database, settings)
