@@ -11,6 +11,7 @@ import click
 from server.calendar_bounds import parse_day
 from server.domain.vocabulary import Role
 from server.instance import initialise
+from server.ops.failures import LuotGroup
 from server.settings import Settings, load_settings
 
 
@@ -32,7 +33,7 @@ def _day(text: str, option: str) -> date:
     return day
 
 
-@click.group(help="Lượt — queue management for public-administration service centres.")
+@click.group(cls=LuotGroup, help="Lượt — queue management for public-administration service centres.")
 def cli() -> None:
     pass
 
@@ -269,26 +270,55 @@ def config_export(destination: Path) -> None:
     if str(destination) == "-":
         click.echo(text, nl=False)
     else:
-        destination.write_text(text, encoding="utf-8")
+        _write_private(destination, text.encode("utf-8"))
         click.echo(f"Configuration written to {destination}", err=True)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Writes data to path readable by its owner only (0600, also when the file was there already): the
+    configuration holds password and device-token hashes."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(data)
+
+
+def _config_text(source: Path) -> str:
+    """The text of a configuration file: UTF-8 (a byte-order mark allowed) or UTF-16 with its byte-order mark
+    (Windows Notepad's "Unicode"); anything else is refused with one line."""
+    import codecs
+
+    data = source.read_bytes()
+    encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(
+            f"{source}: not UTF-8 text (byte {exc.start} cannot be read): save it as UTF-8 and import it again"
+        ) from exc
 
 
 @config_group.command("import")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def config_import(source: Path) -> None:
     """Validate SOURCE, then create or update everything in it (nothing changes on error)."""
-    from sqlalchemy.exc import StatementError
+    from sqlalchemy.exc import OperationalError, StatementError
 
     from server.clock import SystemClock
     from server.config_io import ConfigError, import_config
     from server.db import Database
 
+    text = _config_text(source)
     db = Database(_settings())
     try:
         with db.write() as session:
-            counts = import_config(session, source.read_text(encoding="utf-8"), SystemClock().now(), "luot config")
+            counts = import_config(session, text, SystemClock().now(), "luot config")
     except ConfigError as exc:
         raise click.ClickException(f"{source}: {exc}") from exc
+    except OperationalError:
+        raise  # the database itself failed (damaged, read-only …): said by server.ops.failures
     except StatementError as exc:  # a value the checks let through and the database refused: nothing changed
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise click.ClickException(f"{source}: the database refused the file, nothing was imported: {reason}") from exc

@@ -8,13 +8,20 @@ Every setting is declared once, as a field of `Settings` (type, default and help
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tomllib
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any, get_type_hints
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+
+class SettingsError(ValueError):
+    """A LUOT_* value (or the LUOT_CONFIG file) that cannot be used; the message names it and says what is
+    accepted, in one line (the `luot` commands print it as `Error: …`)."""
 
 
 @dataclass(frozen=True)
@@ -135,30 +142,118 @@ class Settings:
         return f"http://{reachable_host(self.host)[0]}:{self.port}"
 
     def validate(self) -> None:
+        """Raises SettingsError for the first value that cannot be used: every numeric setting is checked against
+        its range (NUMBER_RANGES), every word, URL and list against what the server accepts."""
         if self.async_mode not in {"eventlet", "gevent", "threading"}:
-            raise ValueError(f"LUOT_ASYNC_MODE must be eventlet, gevent or threading, not {self.async_mode!r}")
+            raise SettingsError(f"LUOT_ASYNC_MODE must be eventlet, gevent or threading, not {self.async_mode!r}")
         if self.sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
-            raise ValueError("LUOT_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
-        if self.redis_timeout <= 0:
-            raise ValueError("LUOT_REDIS_TIMEOUT must be a positive number of seconds")
+            raise SettingsError("LUOT_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
         if self.trusted_proxies < 0:
-            raise ValueError("LUOT_TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies in front")
+            raise SettingsError("LUOT_TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies in front")
+        for name, (low, high, meaning) in NUMBER_RANGES.items():
+            value = getattr(self, name)
+            if not (math.isfinite(value) and low <= value <= high):
+                raise SettingsError(f"LUOT_{name.upper()} must be {meaning}, not {value}")
+        self._check_addresses()
+        self._check_words()
+        self._check_limits()
+
+    def _check_addresses(self) -> None:
+        _check_database_url(self.database_url)
+        if self.message_queue and urlsplit(self.message_queue).scheme not in ("redis", "rediss"):
+            raise SettingsError(
+                "LUOT_MESSAGE_QUEUE must be empty (one server process) or a Redis URL such as redis://HOST:6379/0 "
+                "(rediss:// with TLS); no other kind of queue is supported"
+            )
+        if self.public_url and urlsplit(self.public_url).scheme not in ("http", "https"):
+            raise SettingsError(
+                f"LUOT_PUBLIC_URL must be an http:// or https:// address (it goes into QR codes), "
+                f"not {self.public_url!r}"
+            )
+
+    def _check_words(self) -> None:
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise SettingsError(f"LUOT_LOG_LEVEL must be {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
+        if self.clock_start:
+            try:
+                datetime.fromisoformat(self.clock_start)
+            except ValueError:
+                raise SettingsError(
+                    "LUOT_CLOCK_START must be an ISO date and time such as 2026-03-02T07:30:00+07:00 (empty: now), "
+                    f"not {self.clock_start!r}"
+                ) from None
+        from server.i18n import LANGUAGES
+
+        if self.default_language not in LANGUAGES:
+            raise SettingsError(
+                f"LUOT_DEFAULT_LANGUAGE must be {' or '.join(LANGUAGES)}, not {self.default_language!r}"
+            )
+
+    def _check_limits(self) -> None:
         from limits import parse_many
 
         for name in RATE_LIMITS:  # refused here, not at the first request (where no limit would apply)
             try:
                 parse_many(getattr(self, name))
             except ValueError:
-                raise ValueError(
+                raise SettingsError(
                     f"LUOT_{name.upper()} must be rate limits such as 30/hour or 3/15minutes;6/day"
                 ) from None
         from server.printing.targets import parse_networks, parse_ports
 
-        try:
-            parse_ports(self.printer_ports)
-            parse_networks(self.printer_networks)
-        except ValueError as exc:
-            raise ValueError(f"LUOT_PRINTER_PORTS / LUOT_PRINTER_NETWORKS: {exc}") from exc
+        for name, parse in (("printer_ports", parse_ports), ("printer_networks", parse_networks)):
+            try:
+                parse(getattr(self, name))
+            except ValueError as exc:
+                raise SettingsError(f"LUOT_{name.upper()}: {exc}") from exc
+
+
+#: The numeric settings' ranges: (lowest, highest, what the message says is expected). A value outside would
+#: start a server that then fails (a pool of -5 connections never hands one out, a negative privacy period
+#: fails the daily purge), so each is refused at start.
+NUMBER_RANGES: dict[str, tuple[float, float, str]] = {
+    "redis_timeout": (0.001, 3600, "a positive number of seconds"),
+    "trusted_proxies": (0, 10, "0 (no proxy) or the number of proxies in front (at most 10)"),
+    "port": (1, 65535, "a port number from 1 to 65535"),
+    "login_max_failures": (1, 1_000_000_000, "a number of failed sign-ins, at least 1"),
+    "login_max_delay_seconds": (1, 86400, "a number of seconds from 1 to 86400"),
+    "api_token_hours": (1, 8760, "a number of hours from 1 to 8760 (a year)"),
+    "clock_speed": (0.001, 100000, "a positive number (1 = real time)"),
+    "db_pool_size": (1, 1000, "a number of connections from 1 to 1000"),
+    "db_timeout": (0.001, 3600, "a positive number of seconds"),
+    "audio_cache_mib": (1, 1048576, "a size in MiB from 1 to 1048576"),
+    "audio_cache_days": (1, 36500, "a number of days from 1 to 36500"),
+    "socket_phones_per_token": (1, 100000, "a number of connections from 1 to 100000"),
+    "socket_phones_per_address": (1, 100000, "a number of connections from 1 to 100000"),
+    "privacy_days": (1, 36500, "a number of days from 1 to 36500"),
+}
+
+#: LUOT_LOG_LEVEL's accepted words.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+#: LUOT_DATABASE_URL's accepted schemes (the drivers installed with Lượt).
+DATABASE_SCHEMES = ("sqlite", "postgresql+psycopg")
+
+
+def _check_database_url(url: str) -> None:
+    if not url:
+        return
+    scheme = urlsplit(url).scheme if "://" in url else ""
+    if scheme not in DATABASE_SCHEMES:
+        shown = f"{scheme}:// is not supported" if scheme else "it is not a URL"
+        if scheme == "postgresql":
+            shown = "postgresql:// needs the driver named: postgresql+psycopg://"
+        raise SettingsError(
+            "LUOT_DATABASE_URL must be empty (SQLite in the instance folder), sqlite:////PATH/FILE.sqlite3 or "
+            f"postgresql+psycopg://USER:PASSWORD@HOST/NAME; {shown}"
+        )
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise SettingsError("LUOT_DATABASE_URL: cannot read the URL (a character that needs %-encoding?)") from None
 
 
 #: The settings that are rate limits (Flask-Limiter's notation).
@@ -184,13 +279,23 @@ def _specs() -> tuple[SettingSpec, ...]:
 SETTINGS: tuple[SettingSpec, ...] = _specs()
 
 
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+_KINDS = {int: "a whole number", float: "a number", str: "text", bool: "1 or 0 (true or false)"}
+
+
 def _coerce(spec: SettingSpec, raw: Any) -> Any:
+    name = f"LUOT_{spec.name.upper()}"
     if spec.type is bool:
-        return str(raw).lower() in {"1", "true", "yes", "on"}
+        word = str(raw).strip().lower()
+        if word not in _TRUE | _FALSE:
+            raise SettingsError(f"{name} must be {_KINDS[bool]}, not {raw!r}")
+        return word in _TRUE
+    if spec.type in (int, float) and isinstance(raw, bool):
+        raise SettingsError(f"{name} must be {_KINDS[spec.type]}, not {raw!r}")
     try:
-        return spec.type(raw)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"LUOT_{spec.name.upper()}: expected {spec.type.__name__}, got {raw!r}") from exc
+        return spec.type(raw.strip() if isinstance(raw, str) and spec.type is not str else raw)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise SettingsError(f"{name} must be {_KINDS.get(spec.type, spec.type.__name__)}, not {raw!r}") from exc
 
 
 def markdown_table() -> str:
@@ -213,14 +318,37 @@ def with_redis_timeouts(url: str, seconds: float) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def _read_config_file(path: str) -> dict[str, Any]:
+    """The [luot] table of the LUOT_CONFIG file (UTF-8, a byte-order mark allowed); SettingsError otherwise."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise SettingsError(f"LUOT_CONFIG={path}: no such file") from None
+    except PermissionError:
+        raise SettingsError(
+            f"LUOT_CONFIG={path}: permission denied (the service user must be able to read it)"
+        ) from None
+    except IsADirectoryError:
+        raise SettingsError(f"LUOT_CONFIG={path} is a folder, not a TOML file") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"LUOT_CONFIG={path} is not UTF-8 text: save it as UTF-8") from None
+    try:
+        table = tomllib.loads(text).get("luot", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"LUOT_CONFIG={path} is not valid TOML: {exc}") from None
+    if not isinstance(table, dict):
+        raise SettingsError(f"LUOT_CONFIG={path}: [luot] must be a table of settings")
+    return table
+
+
 def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
-    """Build Settings from a TOML file (LUOT_CONFIG), the environment and explicit overrides."""
+    """Build Settings from a TOML file (LUOT_CONFIG), the environment and explicit overrides; raises
+    SettingsError (one line naming the setting) for a value that cannot be used."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     config_file = env.get("LUOT_CONFIG")
     if config_file:
-        with open(config_file, "rb") as handle:
-            values.update(tomllib.load(handle).get("luot", {}))
+        values.update(_read_config_file(config_file))
     for spec in SETTINGS:
         key = f"LUOT_{spec.name.upper()}"
         if key in env:
@@ -229,7 +357,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
     known = {f.name for f in fields(Settings)}
     unknown = set(values) - known
     if unknown:
-        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
     specs = {spec.name: spec for spec in SETTINGS}
     coerced = {k: (_coerce(specs[k], v) if k in specs else v) for k, v in values.items()}
     settings = Settings(**coerced)

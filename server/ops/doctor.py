@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from server.ops.failures import explain, on_read_only_disk, read_only_line
 from server.settings import Settings
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -64,7 +65,7 @@ def check_database(settings: Settings) -> Check:
     except Refusal as exc:
         return Check("database", FAIL, str(exc))
     except SQLAlchemyError as exc:
-        return Check("database", FAIL, f"not reachable: {str(exc).splitlines()[0]}")
+        return Check("database", FAIL, explain(exc, settings) or f"not reachable: {str(exc).splitlines()[0]}")
     kind = settings.resolved_database_url.split(":", 1)[0]
     return Check("database", OK, f"{kind} reachable, at revision {revision} (the code's head)")
 
@@ -73,6 +74,8 @@ def check_disk(settings: Settings, min_free_mb: int) -> Check:
     folder = settings.instance_path
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
+    if on_read_only_disk(folder):  # the database may still be read: nothing could be recorded
+        return Check("disk", FAIL, read_only_line(folder, settings))
     free_mb = shutil.disk_usage(folder).free // (1024 * 1024)
     if free_mb < min_free_mb:
         return Check(
@@ -189,17 +192,28 @@ def check_public_url(settings: Settings, timeout: float) -> Check:
 def run_checks(settings: Settings, probes: Probes | None = None) -> list[Check]:
     """Every check, in the order printed. The printers are asked only when the database answers."""
     probes = probes or Probes()
-    checks = [check_database(settings)]
-    checks.append(check_disk(settings, probes.min_free_mb))
-    checks.append(check_clock(probes.clock_synchronised()))
-    checks.append(check_voice(settings))
-    checks.append(check_fonts(probes.font_candidates))
+
+    def guarded(name: str, check: Callable[[], Check | list[Check] | None]) -> list[Check]:
+        """A check that meets a known failure (server.ops.failures: a folder it may not read, a damaged
+        database …) is a FAIL line naming it; the other checks still run."""
+        try:
+            done = check()
+        except Exception as exc:
+            line = explain(exc, settings)
+            if line is None:
+                raise
+            return [Check(name, FAIL, line)]
+        return done if isinstance(done, list) else [done] if done is not None else []
+
+    checks = guarded("database", lambda: check_database(settings))
+    checks += guarded("disk", lambda: check_disk(settings, probes.min_free_mb))
+    checks += guarded("clock", lambda: check_clock(probes.clock_synchronised()))
+    checks += guarded("voice", lambda: check_voice(settings))
+    checks += guarded("fonts", lambda: check_fonts(probes.font_candidates))
     if checks[0].status == OK:
-        checks.extend(check_printers(settings, probes.timeout))
-    redis_check = check_redis(settings)
-    if redis_check is not None:
-        checks.append(redis_check)
-    checks.append(check_public_url(settings, probes.timeout))
+        checks += guarded("printer", lambda: check_printers(settings, probes.timeout))
+    checks += guarded("redis", lambda: check_redis(settings))
+    checks += guarded("url", lambda: check_public_url(settings, probes.timeout))
     return checks
 
 

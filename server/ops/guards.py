@@ -116,15 +116,12 @@ def code_revisions() -> tuple[str, set[str]]:
 
 
 def check_revision(database_url: str) -> str:
-    """The database's revision when it is the code's head; Refusal otherwise, saying what to run."""
-    from sqlalchemy.exc import OperationalError
-
+    """The database's revision when it is the code's head; Refusal otherwise, saying what to run. A database that
+    cannot be read raises the driver's error, which server.ops.failures turns into its line (damaged, read-only,
+    permission, not answering)."""
     if database_url.startswith("sqlite:///") and not Path(database_url.removeprefix("sqlite:///")).is_file():
         raise Refusal(f"no database at {database_url.removeprefix('sqlite:///')}: run `luot init` first")
-    try:
-        current = database_revision(database_url)
-    except OperationalError as exc:
-        raise Refusal(f"cannot open the database: {str(exc.orig or exc).splitlines()[0]}") from exc
+    current = database_revision(database_url)
     head, known = code_revisions()
     if current == head:
         return current
