@@ -66,8 +66,8 @@ class FaultProxy:
             while data := source.recv(65536):
                 self._flowing.wait()
                 if not outbound and source in self._answer_lost:  # the engine's answer to the marked statement
+                    self.cut_done.set()  # before the cut: the client can only notice it (and answer) after
                     self.cut()
-                    self.cut_done.set()
                     return
                 marker = self._cut_after
                 if outbound and marker is not None and marker in data:
