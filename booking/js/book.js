@@ -2,7 +2,9 @@
 // or a number for today; on a confirmation link (/book/<site>/m/<secret>) the booking with change and cancel.
 // Every request that changes something carries one Idempotency-Key per tap sequence, kept while its answer was
 // lost (no answer, a 5xx): tapping again then gets the number or booking the first tap made, never a second one
-// nor a refusal of it (as the kiosk does, kiosk/js/kiosk.js keyFor()).
+// nor a refusal of it (web/lib/tap_keys.js, as the kiosk does).
+import { tapKeys } from "../../web/lib/tap_keys.js";
+
 const config = JSON.parse(document.getElementById("luot-config").textContent);
 const S = config.strings;
 const lang = config.language;
@@ -23,7 +25,6 @@ const state = {
   moving: false,
   want: "book", // book | online
   timer: null,
-  pending: null, // {what, key}: the Idempotency-Key of the current tap sequence
 };
 
 function format(template, params = {}) {
@@ -90,30 +91,20 @@ async function call(method, url, body, key) {
   return data;
 }
 
-function newKey() {
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes); // crypto.randomUUID needs a secure context; a LAN server may be plain http
-  return `book-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
-
-/** The Idempotency-Key of a request: the same request again (the same address and body) keeps the key. */
-function keyFor(what) {
-  if (!state.pending || state.pending.what !== what) state.pending = { what, key: newKey() };
-  return state.pending.key;
-}
+const taps = tapKeys("book"); // one Idempotency-Key per tap sequence
 
 /** POSTs a change with the tap sequence's Idempotency-Key. An answer (success or a 4xx refusal) ends the
  * sequence; a lost one (no answer, a 5xx) keeps the key for the next tap; 503 storage_unconfirmed (it may have
  * been recorded) is asked again by itself, with the same key, a few times. */
 async function send(url, body) {
-  const key = keyFor(`${url} ${JSON.stringify(body)}`);
+  const key = taps.keyFor(`${url} ${JSON.stringify(body)}`);
   for (let attempt = 1; ; attempt += 1) {
     try {
       const data = await call("POST", url, body, key);
-      state.pending = null;
+      taps.end();
       return data;
     } catch (error) {
-      if (error.status !== undefined && error.status < 500) state.pending = null;
+      if (error.status !== undefined && error.status < 500) taps.end();
       if (error.code !== "storage_unconfirmed" || attempt >= UNCONFIRMED_TRIES) throw error;
       showError(S.checking);
       await new Promise((resolve) => setTimeout(resolve, UNCONFIRMED_PAUSE_MS));

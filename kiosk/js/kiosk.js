@@ -4,6 +4,7 @@
 // one Idempotency-Key per tap-sequence and the button disabled while the request runs (no double tickets);
 // closed or capped services are shown as such before anyone taps them.
 import { connectLive } from "../../web/lib/live.js";
+import { tapKeys } from "../../web/lib/tap_keys.js";
 import { findServices, KEYBOARD_ROWS } from "./_search.js";
 import { fitTiles, pagesOf, turnPage } from "./_tiles.js";
 
@@ -27,7 +28,6 @@ const state = {
   printJob: null, // {job_id, status, …}
   printer: { status: "unknown", version: 0 },
   results: new Map(), // print.result by job id (an event may beat the HTTP response)
-  pending: null, // {body, key}: the Idempotency-Key of the current tap-sequence
   clockOffset: 0,
   timer: null,
   countdown: 0,
@@ -370,7 +370,7 @@ function choosePriority(code) {
 function backToStart() {
   clearInterval(state.timer);
   state.timer = null;
-  state.pending = null; // the tap-sequence is over
+  taps.end(); // the tap-sequence is over
   state.priority = "";
   state.ticket = null;
   state.printJob = null;
@@ -397,17 +397,7 @@ function refreshEnabled() {
 
 // ------------------------------------------------------------------ issuing
 
-function newKey() {
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes); // crypto.randomUUID needs a secure context; a LAN kiosk is plain http
-  return `kiosk-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
-
-function keyFor(body) {
-  const text = JSON.stringify(body);
-  if (!state.pending || state.pending.body !== text) state.pending = { body: text, key: newKey() };
-  return state.pending.key;
-}
+const taps = tapKeys("kiosk"); // one Idempotency-Key per tap-sequence
 
 async function issue(request, button) {
   if (state.busy || !state.online) return;
@@ -415,7 +405,7 @@ async function issue(request, button) {
   if (button) button.disabled = true; // synchronously: a second tap finds it disabled
   refreshEnabled();
   const body = { ...request, priority: state.priority || null };
-  const key = keyFor(body);
+  const key = taps.keyFor(JSON.stringify(body));
   try {
     let response;
     let data;
@@ -439,7 +429,7 @@ async function issue(request, button) {
     }
     if (response.ok && data) {
       hideNotice();
-      state.pending = null;
+      taps.end();
       showTicket(data);
     } else {
       refused(response.status, data && data.error);
@@ -456,7 +446,7 @@ async function issue(request, button) {
 
 /** A refusal (4xx, nothing was issued) or a failure (429, 5xx: the same tap may retry with the same key). */
 function refused(status, error) {
-  if (status < 500 && status !== 429) state.pending = null;
+  if (status < 500 && status !== 429) taps.end();
   showNotice(error ? (error.messages && error.messages[state.lang]) || error.message : t("The server did not answer. Please try again."));
   if (error && ["service_closed", "daily_cap_reached", "numbers_exhausted"].includes(error.code)) loadCatalogue();
 }
