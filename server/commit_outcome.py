@@ -8,8 +8,9 @@ that was in the database. It is answered 503 `storage_unconfirmed` instead ("it 
 same request again is safe") — a kiosk's tap repeats with its Idempotency-Key and gets the ticket if it exists,
 a console's action carries its `ticket_id` and is refused 409 if the call went through.
 
-`watch(engine)` marks the request when a write connection sends COMMIT; the Session's `after_commit` clears the
-mark once the database has answered. `unconfirmed()` tells the error handlers which 503 to give.
+`watch(engine)` marks the request when a write connection sends COMMIT; the Session's `after_commit` (or
+`answered()`, for a transaction committed on its connection alone) clears the mark once the database has answered.
+`unconfirmed()` tells the error handlers which 503 to give.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def _sent(conn: Any) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _answered(_session: Session) -> None:
+    answered()
+
+
+def answered() -> None:
+    """The database answered this request's COMMIT: clears the mark (a Session's commit does it by itself; a
+    transaction committed on its connection alone, `server.db.WriteTransaction`, calls it)."""
     if has_request_context():
         g.pop(_SENT, None)
 

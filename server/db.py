@@ -7,6 +7,7 @@ SQLite's lock inside C while holding the hub; nothing does I/O inside a transact
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -23,6 +24,9 @@ from sqlmodel import Session
 from server import commit_outcome
 from server.domain.prepared import driver_execute
 from server.settings import Settings
+from server.write_transaction import WriteTransaction
+
+log = logging.getLogger(__name__)
 
 
 def private_sqlite_files(path: str) -> None:
@@ -112,6 +116,28 @@ class Database:
                 except BaseException:
                     session.rollback()
                     raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[WriteTransaction]:
+        """One write transaction as `write()` makes it, for the Runner's use cases: the ORM Session is made only
+        if the use case asks for more than the connection (`server.write_transaction`)."""
+        lock = self._write_lock if self.is_sqlite else _NullLock()
+        with lock, self.engine.connect() as conn:
+            transaction = WriteTransaction(
+                conn.execution_options(luot_write=True), self._info(), commit_outcome.answered
+            )
+            try:
+                yield transaction
+                if transaction.in_transaction():  # the caller may have committed already
+                    transaction.commit()
+            except BaseException:
+                try:
+                    transaction.rollback()
+                except Exception:  # a connection the first error broke: the pool drops it; that error is the news
+                    log.warning("rollback after a failed write transaction failed too", exc_info=True)
+                raise
+            finally:
+                transaction.close()
 
     def _info(self) -> dict[str, Any]:
         return {CATALOGUE_WATCHERS: self.catalogue_watchers}

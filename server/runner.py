@@ -61,7 +61,7 @@ class Runner:
         for attempt in (1, 2):
             committing = False
             try:
-                with self.db.write() as session:
+                with self.db.transaction() as session:
                     session.info[USE_CASE] = True
                     outcome = use_case(session, self.clock.now(), *args, **kwargs)
                     session.flush()  # a failure up to here recorded nothing; one in COMMIT may have recorded it all

@@ -1,0 +1,105 @@
+"""The Runner's write transaction (`server.write_transaction`): a Session only when a use case asks for one, one
+transaction either way, and a COMMIT on the bare connection clears the "unconfirmed" mark like a Session's."""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask, g
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from server import commit_outcome
+from server.context import Luot
+from server.domain.outcome import Outcome
+from server.domain.queueing import call_next, issue_ticket, open_counter
+from server.models import Agency, Ticket
+from server.write_transaction import WriteTransaction
+
+
+def _agency_names(settings_path: Path) -> set[str]:
+    with sqlite3.connect(settings_path) as connection:
+        return {row[0] for row in connection.execute("SELECT name FROM agency")}
+
+
+def _database_file(luot: Luot) -> Path:
+    return Path(luot.db.url.removeprefix("sqlite:///"))
+
+
+def test_the_clerks_hot_path_runs_without_an_orm_session(luot: Luot, world) -> None:
+    made: list[WriteTransaction] = []
+
+    def watching(use_case):
+        @functools.wraps(use_case)  # its signature too: the Runner hands `lines` to use cases that take it
+        def run(session, now: datetime, *args, **kwargs) -> Outcome:
+            made.append(session)
+            return use_case(session, now, *args, **kwargs)
+
+        return run
+
+    luot.run(open_counter, world.counters["c1"], world.users["clerk1"])
+    issued = luot.run(watching(issue_ticket), site_id=world.site_id, service_code="TP-A", channel="kiosk")
+    called = luot.run(watching(call_next), world.counters["c1"], world.users["clerk1"])
+
+    assert called.ticket is not None and issued.ticket is not None and called.ticket.id == issued.ticket.id
+    assert [transaction._session for transaction in made] == [None, None]  # no Session was made for them
+    with luot.db.read() as session:
+        ticket = session.get(Ticket, called.ticket.id)
+        assert ticket is not None and ticket.status == "called"
+
+
+def test_prebuilt_statements_and_the_orm_share_one_transaction(luot: Luot, world) -> None:
+    with luot.db.transaction() as transaction:
+        connection = transaction.connection()
+        connection.execute(text("UPDATE agency SET name = 'Bare ' || name WHERE id = (SELECT min(id) FROM agency)"))
+        agency = transaction.exec(select(Agency).order_by(Agency.id)).first()  # the Session is made here
+        assert agency is not None and agency.name.startswith("Bare ")  # it sees the connection's own write
+        agency.name = "Both " + agency.name
+        transaction.add(agency)
+    names = _agency_names(_database_file(luot))
+    assert any(name.startswith("Both Bare ") for name in names)
+
+
+@pytest.mark.parametrize("with_session", [False, True])
+def test_a_failing_use_case_leaves_nothing_either_way(luot: Luot, world, with_session: bool) -> None:
+    before = _agency_names(_database_file(luot))
+    assert before
+    with pytest.raises(RuntimeError), luot.db.transaction() as transaction:
+        transaction.connection().execute(text("UPDATE agency SET name = 'Gone'"))
+        if with_session:
+            transaction.add(Agency(site_id=world.site_id, code="ZZ", name="Never"))
+            transaction.flush()
+        raise RuntimeError("the use case failed after writing")
+    assert _agency_names(_database_file(luot)) == before
+
+
+def test_a_bare_commit_that_came_back_is_not_unconfirmed(app: Flask, luot: Luot, world) -> None:
+    with app.test_request_context("/"):
+        with luot.db.transaction() as transaction:
+            transaction.connection().execute(text("UPDATE agency SET name = name"))
+            transaction.commit()
+        assert not commit_outcome.unconfirmed()
+        g.pop("luot_commit_sent", None)
+
+        class Lost(Exception):
+            pass
+
+        with pytest.raises(Lost), luot.db.transaction() as transaction:
+            transaction.connection().execute(text("UPDATE agency SET name = name"))
+            commit_outcome._sent(transaction.connection())  # the engine's commit event, then no answer
+            raise Lost()
+        assert commit_outcome.unconfirmed()  # the mark stays when the answer never came
+
+
+def test_the_write_transaction_reads_as_an_untouched_session(luot: Luot) -> None:
+    with luot.db.transaction() as transaction:
+        assert dict(transaction.identity_map) == {}
+        transaction.info["x"] = 1
+        assert transaction.get_bind() is transaction.connection()
+        assert transaction._session is None
+        assert isinstance(transaction.session, Session)
+        assert transaction.session.info["x"] == 1  # what was said before the Session is kept by it
