@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         """
         if request.blueprint == "citizen":  # a citizen's own identification acts with no staff authority
             return
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and session.get("user_id") and bearer_token() is None:
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and bearer_token() is None and session.get("user_id"):
             csrf.protect()
 
     app.config["RATELIMIT_STORAGE_URI"] = _limiter_storage(settings)

@@ -48,6 +48,23 @@ def test_the_sign_in_page_logout_ends_the_session_too(app, client, world) -> Non
     assert thief.get("/dashboard/").status_code == 302
 
 
+def test_a_cookie_session_varies_and_is_kept_a_bearer_call_sets_no_cookie(app, client, world) -> None:
+    """The session interface skips an untouched empty session on the way out (issue 13); one that was signed in,
+    read or ended still gets its cookie and `Vary: Cookie`."""
+    answer = client.post("/api/v1/auth/login", json={"username": "manager", "password": PASSWORD})
+    assert "session=" in answer.headers.get("Set-Cookie", "") and "Cookie" in answer.headers.get("Vary", "")
+    me = client.get("/api/v1/auth/me")
+    assert me.status_code == 200 and "Cookie" in me.headers.get("Vary", "")  # the answer depends on the cookie
+    bare = app.test_client()  # no cookie: a console or kiosk with its Bearer token
+    token = staff_token(bare, "clerk1")
+    called = bare.post(f"/api/v1/counters/{world.counters['c1']}/open", json={}, headers=bearer(token))
+    assert called.status_code == 200
+    assert "Set-Cookie" not in called.headers and "Vary" not in called.headers
+    out = client.post("/api/v1/auth/logout", json={}, headers={"X-CSRFToken": answer.get_json()["csrf_token"]})
+    assert out.status_code == 200 and "Cookie" in out.headers.get("Vary", "")
+    assert client.get_cookie("session") is None or not client.get_cookie("session").value
+
+
 def test_staff_list_and_revoke_their_own_tokens(client, world) -> None:
     first, second = staff_token(client, "clerk1"), staff_token(client, "clerk1")
     listed = client.get("/api/v1/auth/tokens", headers=bearer(first)).get_json()["tokens"]
