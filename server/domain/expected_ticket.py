@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from server.domain import errors
 from server.domain.outcome import Outcome
-from server.domain.serving import clerk_counter_row, current_row
+from server.domain.serving import clerk_counter_and_current
 
 UseCase = Callable[..., Outcome]
 
@@ -35,7 +35,7 @@ def expect_at_counter(session: Session, counter_id: int, user_id: int, ticket_id
     Raises UnknownCounter (404), WrongCounter (403: not the clerk's counter, checked first so another clerk learns
     nothing), TicketChanged (409, naming the number at the counter now, or nobody)."""
     connection = session.connection()
-    current = current_row(connection, clerk_counter_row(connection, counter_id, user_id))
+    _counter, current = clerk_counter_and_current(connection, counter_id, user_id)
     if (current.id if current is not None else None) != ticket_id:
         raise errors.TicketChanged.at_counter_now(current.display_number if current is not None else None)
 

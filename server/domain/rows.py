@@ -8,7 +8,8 @@ connection (its write transaction: BEGIN IMMEDIATE on SQLite), and rows are plai
 (`types.SimpleNamespace`, the table's column names as attributes) that `queries.ticket_view` and
 `queries.counter_view` read like model objects.
 
-Shapes: `counter_row` / `ticket_row` → a record or None; `claim` → the claimed ticket's record or None;
+Shapes: `ticket_row` → a record or None; `counter_with_ticket` → (the counter's record or None, its current
+ticket's record or None); `claim` → the claimed ticket's record or None;
 `append_event` → the new `ticketevent.id`. Raises nothing of its own: database errors propagate to the Runner
 (as SQLAlchemy's exceptions on every dialect).
 """
@@ -33,12 +34,18 @@ _EVENT = TicketEvent.__table__  # type: ignore[attr-defined]
 _SERVICE = Service.__table__  # type: ignore[attr-defined]
 _SEQUENCE = NumberSequence.__table__  # type: ignore[attr-defined]
 
-_COUNTER_BY_ID = Prepared(select(_COUNTER).where(_COUNTER.c.id == bindparam("id")))
 _TICKET_BY_ID = Prepared(select(_TICKET).where(_TICKET.c.id == bindparam("id")))
 _SERVICE_BY_CODE = Prepared(
     select(_SERVICE).where(_SERVICE.c.site_id == bindparam("site_id"), _SERVICE.c.code == bindparam("code"))
 )
 _SEQUENCE_BY_ID = Prepared(select(_SEQUENCE).where(_SEQUENCE.c.id == bindparam("id")))
+_COUNTER_COLUMNS = tuple(column.name for column in _COUNTER.c)
+_TICKET_COLUMNS = tuple(column.name for column in _TICKET.c)
+_COUNTER_WITH_TICKET = Prepared(
+    select(*_COUNTER.c, *(column.label(f"current_{column.name}") for column in _TICKET.c))
+    .select_from(_COUNTER.outerjoin(_TICKET, _TICKET.c.id == _COUNTER.c.current_ticket_id))
+    .where(_COUNTER.c.id == bindparam("id"))
+)
 _LOCK_WAITING = (
     select(_TICKET.c.id)
     .where(_TICKET.c.id == bindparam("ticket_id"), _TICKET.c.status == TicketStatus.WAITING)
@@ -70,9 +77,19 @@ _INSERT_TICKET = _insert(_TICKET)
 _INSERT_EVENT = _insert(_EVENT)
 
 
-def counter_row(connection: Connection, counter_id: int) -> SimpleNamespace | None:
-    """The counter's row (every column of `counter`), or None."""
-    return _COUNTER_BY_ID.first(connection, {"id": counter_id})
+def counter_with_ticket(
+    connection: Connection, counter_id: int
+) -> tuple[SimpleNamespace | None, SimpleNamespace | None]:
+    """(the counter's row, the row of the ticket its `current_ticket_id` names) in one statement, each None when
+    there is none: one statement on every key press where a counter read and a ticket read were two."""
+    row = _COUNTER_WITH_TICKET.first(connection, {"id": counter_id})
+    if row is None:
+        return None, None
+    values = vars(row)
+    counter = SimpleNamespace(**{name: values[name] for name in _COUNTER_COLUMNS})
+    if values["current_id"] is None:
+        return counter, None
+    return counter, SimpleNamespace(**{name: values[f"current_{name}"] for name in _TICKET_COLUMNS})
 
 
 def ticket_row(connection: Connection, ticket_id: int) -> SimpleNamespace | None:

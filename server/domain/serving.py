@@ -76,7 +76,7 @@ def call_next(
     TicketStillCalled (409, the citizen called last has not come yet), NoTicketWaiting (409).
     """
     connection = session.connection()
-    counter = clerk_counter_row(connection, counter_id, user_id)
+    counter, current = clerk_counter_and_current(connection, counter_id, user_id)
     if counter.status == CounterStatus.PAUSED:
         raise errors.CounterPaused()
     if counter.status != CounterStatus.OPEN:
@@ -84,7 +84,6 @@ def call_next(
     events: list[QueueEvent] = []
     line = lines.site(counter.site_id, now) if lines is not None else None
     numbers = {counter.id: counter.number}
-    current = current_row(connection, counter)
     touched = {current.id} if current is not None else set()
     if current is not None:
         if current.status == TicketStatus.CALLED:
@@ -129,15 +128,13 @@ def call_next(
         rows.forget_loaded(session, {counter.id}, touched)
 
 
-def clerk_counter_row(connection: Connection, counter_id: int, user_id: int) -> SimpleNamespace:
-    """`counters.counter_of_clerk` as a row. Raises UnknownCounter (404) or WrongCounter (403)."""
-    return held_by(rows.counter_row(connection, counter_id), user_id)
-
-
-def current_row(connection: Connection, counter: SimpleNamespace) -> SimpleNamespace | None:
-    """`counters.current_ticket` as a row: the citizen at the counter (called or being served), or None."""
-    ticket = rows.ticket_row(connection, counter.current_ticket_id) if counter.current_ticket_id else None
-    return ticket if ticket is not None and ticket.status in AT_COUNTER else None
+def clerk_counter_and_current(
+    connection: Connection, counter_id: int, user_id: int
+) -> tuple[SimpleNamespace, SimpleNamespace | None]:
+    """The clerk's counter and the citizen at it (called or being served) or None, read in one statement
+    (`rows.counter_with_ticket`). Raises UnknownCounter (404) or WrongCounter (403)."""
+    counter, ticket = rows.counter_with_ticket(connection, counter_id)
+    return held_by(counter, user_id), ticket if ticket is not None and ticket.status in AT_COUNTER else None
 
 
 def _finish_row(
@@ -245,8 +242,7 @@ def start(session: Session, now: datetime, counter_id: int, user_id: int) -> Out
     """The called citizen is at the desk: service starts. Raises UnknownCounter, WrongCounter,
     NoCurrentTicket, InvalidTransition (409, not called)."""
     connection = session.connection()
-    counter = clerk_counter_row(connection, counter_id, user_id)
-    ticket = current_row(connection, counter)
+    counter, ticket = clerk_counter_and_current(connection, counter_id, user_id)
     if ticket is None:
         raise errors.NoCurrentTicket()
     ticket.status = advance(Action.START, ticket.status, ticket.display_number)

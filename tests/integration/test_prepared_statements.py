@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select, update
 
 from server.domain import rows
 from server.domain.prepared import Prepared
-from server.domain.queueing import issue_ticket
+from server.domain.queueing import call_next, issue_ticket, open_counter
 from server.domain.vocabulary import EventKind
 from server.models import Counter, Ticket, TicketEvent
 
@@ -36,6 +36,23 @@ def test_a_ticket_read_raw_equals_the_core_read_column_for_column(luot, world):
         core = _core_row(connection, TICKET, ticket.id)
     assert raw == core
     assert raw["issued_at"].tzinfo is UTC and isinstance(raw["service_date"], date)  # the types' own converters
+
+
+def test_a_counter_with_its_ticket_reads_as_the_two_core_reads(luot, world):
+    counter_id = world.counters["c1"]
+    luot.run(open_counter, counter_id, world.users["clerk1"])
+    with luot.db.write() as session:
+        connection = session.connection()
+        alone, nobody = rows.counter_with_ticket(connection, counter_id)
+        assert vars(alone) == _core_row(connection, COUNTER, counter_id) and nobody is None
+        assert rows.counter_with_ticket(connection, 10**9) == (None, None)
+    luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A")
+    called = luot.run(call_next, counter_id, world.users["clerk1"]).ticket
+    with luot.db.write() as session:
+        connection = session.connection()
+        counter, ticket = rows.counter_with_ticket(connection, counter_id)
+        assert vars(counter) == _core_row(connection, COUNTER, counter_id)
+        assert ticket is not None and vars(ticket) == _core_row(connection, TICKET, called.id)
 
 
 def test_a_claim_writes_what_core_reads_back_and_returns_the_row(luot, world):
