@@ -136,6 +136,10 @@ def serve(host: str | None, port: int | None, async_mode: str | None) -> None:
             from server.listener import serve_eventlet
 
             serve_eventlet(app, kwargs.pop("host"), kwargs.pop("port"), **kwargs)
+        elif settings.async_mode == "gevent":
+            from server.listener import serve_gevent
+
+            serve_gevent(socketio, app, kwargs.pop("host"), kwargs.pop("port"), **kwargs)
         else:
             socketio.run(app, **kwargs)
     finally:

@@ -1,10 +1,11 @@
-"""The eventlet listening socket `luot serve` uses, with Nagle's algorithm off on every accepted connection.
+"""The eventlet and gevent servers `luot serve` runs, with Nagle's algorithm off on every accepted connection.
 
 Why: an answer written in two sends (headers, then a body over one segment) meets the client's delayed ACK
 and waits up to 40 ms on Linux (RFC 1122 §4.2.3.2 allows 500 ms) when Nagle holds the second send back.
 Turning on `TCP_NODELAY` per accepted socket removes that stall for keep-alive clients (clerk consoles,
-kiosks). Flask-SocketIO's own `run()` gives no hook for it, so `serve_eventlet` does what `run()` does for
-eventlet with this listener.
+kiosks). Flask-SocketIO's own `run()` gives no hook for it, so `serve_eventlet` and `serve_gevent` do what
+`run()` does for eventlet and gevent, with Nagle off (gevent's server accepts on its own: `gevent_server` turns it
+off as each connection is handed over).
 
 A request line longer than 8 KiB is refused by eventlet's or gevent's server itself, before the application
 sees it, with a module constant: a bare 414 with an empty body (eventlet's `RESPONSE_414`, gevent's
@@ -24,6 +25,12 @@ from typing import Any
 from server.i18n import DEFAULT_LANGUAGE, both
 
 
+def no_delay(connection: Any) -> None:
+    """Turns Nagle's algorithm off on an accepted connection (a Unix socket or one already reset: left as is)."""
+    with contextlib.suppress(OSError):
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class NoDelayListener:
     """Wraps a listening (green) socket; `accept()` returns connections with `TCP_NODELAY` set."""
 
@@ -32,8 +39,7 @@ class NoDelayListener:
 
     def accept(self) -> tuple[Any, Any]:
         connection, address = self._listener.accept()
-        with contextlib.suppress(OSError):  # a Unix socket or a connection already reset: nothing to tune
-            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        no_delay(connection)
         return connection, address
 
     def __getattr__(self, name: str) -> Any:
@@ -81,3 +87,31 @@ def serve_eventlet(app: Any, host: str, port: int, **kwargs: Any) -> None:
         raise RuntimeError(f"cannot resolve {host!r}")
     listener = eventlet.listen(addresses[0][4], addresses[0][0])
     eventlet.wsgi.server(NoDelayListener(listener), app, **kwargs)
+
+
+def gevent_server(app: Any, host: str, port: int, **kwargs: Any) -> Any:
+    """gevent's WSGI server for `app` as Flask-SocketIO's `run()` builds it (gevent-websocket's handler when it is
+    installed), turning Nagle's algorithm off on each connection it accepts. Not started."""
+    from gevent import pywsgi
+
+    try:
+        from geventwebsocket.handler import WebSocketHandler  # type: ignore[import-untyped]
+
+        kwargs.setdefault("handler_class", WebSocketHandler)
+    except ImportError:  # websockets then come from simple-websocket, as in Flask-SocketIO's run()
+        pass
+
+    class NoDelayServer(pywsgi.WSGIServer):
+        def handle(self, sock: Any, address: Any) -> None:
+            no_delay(sock)
+            super().handle(sock, address)
+
+    return NoDelayServer((host, port), app, **kwargs)
+
+
+def serve_gevent(socketio: Any, app: Any, host: str, port: int, **kwargs: Any) -> None:
+    """Serves `app` with `gevent_server` until stopped (`socketio.stop()` stops it, as after `run()`)."""
+    kwargs.setdefault("log", None if kwargs.pop("log_output", True) is False else "default")
+    server = gevent_server(app, host, port, **kwargs)
+    socketio.wsgi_server = server
+    server.serve_forever()
