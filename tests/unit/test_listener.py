@@ -1,32 +1,41 @@
-"""The server's listener turns Nagle's algorithm off on every connection it accepts (issue 13)."""
+"""The server's listeners turn Nagle's algorithm off on every connection they accept (issue 13)."""
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from server.listener import NoDelayListener, gevent_server
 
 
-def test_accepted_connections_have_tcp_nodelay_and_the_rest_passes_through() -> None:
+@contextmanager
+def accepted(wrap: Callable[[socket.socket], Any] = lambda plain: plain) -> Iterator[tuple[Any, socket.socket, Any]]:
+    """(the listener as `wrap` makes it, a connection it accepted, the peer's address) on a real loopback socket."""
     with socket.socket() as plain:
         plain.bind(("127.0.0.1", 0))
         plain.listen(1)
-        listener = NoDelayListener(plain)
-        assert listener.getsockname() == plain.getsockname()  # everything else is the wrapped socket's
-        with socket.create_connection(listener.getsockname()) as _client:
-            connection, _address = listener.accept()
-            with connection:
-                assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
-
-
-def test_a_plain_accept_leaves_nagle_on_so_the_test_above_can_fail() -> None:
-    with socket.socket() as plain:
-        plain.bind(("127.0.0.1", 0))
-        plain.listen(1)
+        listener = wrap(plain)
         with socket.create_connection(plain.getsockname()):
-            connection, _address = plain.accept()
+            connection, address = listener.accept()
             with connection:
-                assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+                yield listener, connection, address
+
+
+def _nodelay(connection: socket.socket) -> int:
+    return connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+
+def test_accepted_connections_have_tcp_nodelay_and_the_rest_passes_through() -> None:
+    with accepted(NoDelayListener) as (listener, connection, _address):
+        assert listener.getsockname() == listener._listener.getsockname()  # the rest is the wrapped socket's
+        assert _nodelay(connection) == 1
+
+
+def test_a_plain_accept_leaves_nagle_on_so_the_tests_here_can_fail() -> None:
+    with accepted() as (_listener, connection, _address):
+        assert _nodelay(connection) == 0
 
 
 def test_the_gevent_server_turns_nagle_off_on_each_connection_it_hands_over() -> None:
@@ -37,14 +46,9 @@ def test_the_gevent_server_turns_nagle_off_on_each_connection_it_hands_over() ->
             self.sock = sock
 
         def handle(self) -> None:
-            seen.append(self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            seen.append(_nodelay(self.sock))
 
     server = gevent_server(lambda environ, start: [], "127.0.0.1", 0, handler_class=Recorder, log=None)
-    with socket.socket() as plain:
-        plain.bind(("127.0.0.1", 0))
-        plain.listen(1)
-        with socket.create_connection(plain.getsockname()):
-            connection, address = plain.accept()
-            with connection:
-                server.handle(connection, address)
+    with accepted() as (_listener, connection, address):
+        server.handle(connection, address)
     assert seen == [1]
