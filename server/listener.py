@@ -97,7 +97,12 @@ def gevent_server(app: Any, host: str, port: int, **kwargs: Any) -> Any:
     try:
         from geventwebsocket.handler import WebSocketHandler  # type: ignore[import-untyped]
 
-        kwargs.setdefault("handler_class", WebSocketHandler)
+        class QuietHandler(WebSocketHandler):
+            def log_request(self) -> None:
+                """Nothing: gevent-websocket logs every raw address (a board's `?token=`, a citizen's tracking
+                link) even with `log=None`; requests are logged by route, without them (`server.ops.logs`)."""
+
+        kwargs.setdefault("handler_class", QuietHandler)
     except ImportError:  # websockets then come from simple-websocket, as in Flask-SocketIO's run()
         pass
 

@@ -64,10 +64,22 @@ export function showMessage(element, text, isError = false) {
   element.hidden = !text;
 }
 
+let leaving = false;
+
+/**
+ * Goes to `url` once: a second navigation while the page is already leaving (a state read answered 401 after the
+ * sign-out it raced with, say) would abort the first.
+ */
+export function leave(url) {
+  if (leaving) return;
+  leaving = true;
+  window.location.assign(url);
+}
+
 export async function signOut(message) {
   try {
     await api("POST", "/api/v1/auth/logout", {});
-    window.location.assign(withLang("/counter/login"));
+    leave(withLang("/counter/login"));
   } catch (error) {
     showMessage(message, error.message, true);
   }

@@ -2,7 +2,7 @@
 // session cookie and the CSRF token; the live state comes over the shared Socket.IO connection
 // (web/lib/live.js: reconnection, one snapshot per connect, sequence-gap detection).
 import { connectLive } from "../../web/lib/live.js";
-import { $, api, fill, showMessage, signOut, STRINGS, t, withLang } from "./_common.js";
+import { $, api, fill, leave, showMessage, signOut, STRINGS, t, withLang } from "./_common.js";
 import { shortcutFor } from "./_console_keys.js";
 import { openTransfer } from "./_console_transfer.js";
 import { dossierField } from "./_console_dossiers.js";
@@ -27,7 +27,7 @@ function loginPage() {
     showMessage(message, "");
     try {
       await api("POST", "/api/v1/auth/login", { username, password });
-      window.location.assign(withLang("/counter/"));
+      leave(withLang("/counter/"));
     } catch (error) {
       showMessage(message, error.message, true);
       form.elements.password.value = "";
@@ -51,7 +51,7 @@ function pickerPage() {
     showMessage(message, "");
     try {
       await api("POST", `/api/v1/counters/${id}/open`, { takeover });
-      window.location.assign(withLang(`/counter/${id}`));
+      leave(withLang(`/counter/${id}`));
       return;
     } catch (error) {
       if (error.code === "counter_taken" && !takeover) {
@@ -181,7 +181,7 @@ function consolePage() {
       } while (again);
     } catch (error) {
       if (error.status === 401) {
-        window.location.assign(withLang("/counter/login"));
+        leave(withLang("/counter/login"));
         return;
       }
       if (error.code !== "network") showMessage(message, error.message, true);
@@ -394,7 +394,7 @@ function consolePage() {
   $("#close-counter").addEventListener("click", async () => {
     try {
       await api("POST", `/api/v1/counters/${counterId}/close`, {});
-      window.location.assign(withLang("/counter/"));
+      leave(withLang("/counter/"));
     } catch (error) {
       showMessage(message, error.message, true);
     }

@@ -99,7 +99,8 @@ def me() -> ResponseReturnValue:
             "device_kind": principal.device_kind,
             "site_id": principal.site_id,
             "name": principal.name,
-            "csrf_token": generate_csrf(),
+            # A Bearer caller needs no CSRF token, and making one would start a cookie session it never asked for.
+            "csrf_token": generate_csrf() if bearer_token() is None else None,
         }
     )
 

@@ -60,6 +60,8 @@ def test_a_cookie_session_varies_and_is_kept_a_bearer_call_sets_no_cookie(app, c
     called = bare.post(f"/api/v1/counters/{world.counters['c1']}/open", json={}, headers=bearer(token))
     assert called.status_code == 200
     assert "Set-Cookie" not in called.headers and "Vary" not in called.headers
+    me = bare.get("/api/v1/auth/me", headers=bearer(token))  # a Bearer caller is given no CSRF token, no cookie
+    assert me.get_json()["csrf_token"] is None and "Set-Cookie" not in me.headers and "Vary" not in me.headers
     out = client.post("/api/v1/auth/logout", json={}, headers={"X-CSRFToken": answer.get_json()["csrf_token"]})
     assert out.status_code == 200 and "Cookie" in out.headers.get("Vary", "")
     assert client.get_cookie("session") is None or not client.get_cookie("session").value
