@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -218,11 +219,46 @@ def _install_sqlite_pragmas(engine: Engine, synchronous: str) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Straight on the DBAPI connection: every read and write transaction begins here, and a Core execution
         # costs several times sqlite3's own work (issue 13). Its errors are raised as a Core execution's would be.
-        driver_execute(conn, "BEGIN IMMEDIATE" if conn.get_execution_options().get("luot_write") else "BEGIN DEFERRED")
+        if conn.get_execution_options().get("luot_write"):
+            begin_immediate(conn)
+        else:
+            driver_execute(conn, "BEGIN DEFERRED")
+
+
+#: How long SQLite itself may wait for a lock, in C (ms): under eventlet or gevent that wait holds the only OS
+#: thread, every request and socket of the process with it; kept short, the long wait is `begin_immediate`'s.
+BUSY_TIMEOUT_MS = 10
+#: How long a write waits for another process's write lock before it is refused (503), in seconds.
+WRITE_LOCK_WAIT_SECONDS = 30.0
+
+
+def begin_immediate(conn: Any, wait: float = WRITE_LOCK_WAIT_SECONDS) -> None:
+    """BEGIN IMMEDIATE, waiting for another process's write lock (a CLI command, a second server on the file) with
+    `time.sleep` between tries — a green sleep under eventlet/gevent, so the rest of the process keeps answering —
+    up to `wait` seconds. Raises the database's OperationalError ("database is locked") when the wait is over."""
+    deadline = time.monotonic() + wait
+    pause = 0.002
+    while True:
+        try:
+            driver_execute(conn, "BEGIN IMMEDIATE")
+            return
+        except sa.exc.OperationalError as error:
+            if not _busy(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
+def _busy(error: sa.exc.OperationalError) -> bool:
+    """Whether SQLite refused for a lock held elsewhere (SQLITE_BUSY or SQLITE_LOCKED, extended codes included)."""
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+    return "locked" in str(error.orig) or "busy" in str(error.orig)
