@@ -106,22 +106,14 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: serialised in-process for SQLite, BEGIN IMMEDIATE, committed once."""
-        lock = self._write_lock if self.is_sqlite else _NullLock()
-        with lock, self.engine.connect() as conn:
-            conn = conn.execution_options(luot_write=True)
-            with Session(bind=conn, expire_on_commit=False, info=self._info()) as session:
-                try:
-                    yield session
-                    if session.in_transaction():  # the caller may have committed already
-                        session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
+        with self.transaction() as transaction:
+            yield transaction.session
 
     @contextmanager
     def transaction(self) -> Iterator[WriteTransaction]:
-        """One write transaction as `write()` makes it, for the Runner's use cases: the ORM Session is made only
-        if the use case asks for more than the connection (`server.write_transaction`)."""
+        """One write transaction: serialised in-process for SQLite, BEGIN IMMEDIATE, committed once (unless the
+        caller did); the ORM Session is made only if the caller asks for more than the connection
+        (`server.write_transaction`)."""
         lock = self._write_lock if self.is_sqlite else _NullLock()
         with lock, self.engine.connect() as conn:
             transaction = WriteTransaction(
@@ -258,7 +250,4 @@ def begin_immediate(conn: Any, wait: float = WRITE_LOCK_WAIT_SECONDS) -> None:
 
 def _busy(error: sa.exc.OperationalError) -> bool:
     """Whether SQLite refused for a lock held elsewhere (SQLITE_BUSY or SQLITE_LOCKED, extended codes included)."""
-    code = getattr(error.orig, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
-    return "locked" in str(error.orig) or "busy" in str(error.orig)
+    return getattr(error.orig, "sqlite_errorcode", 0) & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
