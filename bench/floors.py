@@ -250,7 +250,7 @@ def call_next_floors(folder: Path, rounds: int = 500) -> list[Floor]:
             ):
                 source.backup(copy)
             event.listen(ctx.db.engine, "connect", trace)
-            ctx.db.engine.dispose()  # new connections, each traced from its first statement
+            ctx.db.dispose()  # new connections (the kept write connection too), each traced from its first statement
             prepared.driver_execute = db_module.driver_execute = recording_execute
             for _ in range(rounds):
                 one()

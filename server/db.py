@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from server import commit_outcome
@@ -54,6 +54,8 @@ class Database:
         self.url = settings.resolved_database_url
         self.is_sqlite = self.url.startswith("sqlite")
         self._write_lock = threading.RLock()
+        self._writer: Connection | None = None  # SQLite's write connection, kept (`_write_connection`)
+        self._writer_busy = False
         self._connect_args = {} if self.is_sqlite else postgresql_timeouts(settings.db_timeout)
         self.engine = self._create_engine(settings)
         commit_outcome.watch(self.engine)  # a COMMIT that never heard back is "unconfirmed", not "nothing recorded"
@@ -113,12 +115,10 @@ class Database:
     def transaction(self) -> Iterator[WriteTransaction]:
         """One write transaction: serialised in-process for SQLite, BEGIN IMMEDIATE, committed once (unless the
         caller did); the ORM Session is made only if the caller asks for more than the connection
-        (`server.write_transaction`)."""
+        (`server.write_transaction`). SQLite's writes share one connection kept between them (`_writer`)."""
         lock = self._write_lock if self.is_sqlite else _NullLock()
-        with lock, self.engine.connect() as conn:
-            transaction = WriteTransaction(
-                conn.execution_options(luot_write=True), self._info(), commit_outcome.answered
-            )
+        with lock, self._write_connection() as conn:
+            transaction = WriteTransaction(conn, self._info(), commit_outcome.answered)
             try:
                 yield transaction
                 if transaction.in_transaction():  # the caller may have committed already
@@ -128,14 +128,56 @@ class Database:
                     transaction.rollback()
                 except Exception:  # a connection the first error broke: the pool drops it; that error is the news
                     log.warning("rollback after a failed write transaction failed too", exc_info=True)
+                    self._drop_writer(conn)
                 raise
             finally:
                 transaction.close()
+
+    @contextmanager
+    def _write_connection(self) -> Iterator[Connection]:
+        """The connection of one write transaction (the caller holds the write lock on SQLite).
+
+        SQLite: one connection kept from write to write, made again when an error broke it. Taking a pooled one per
+        write cost its checkout, reset and checkin on every key press (issue 13), and each write would find its
+        page cache stale after another connection's write; writes are serialised here anyway. A transaction begun
+        inside another on the same thread (nothing does so today) gets a pooled connection as before.
+        PostgreSQL: a pooled connection per transaction (writers run concurrently there)."""
+        if not self.is_sqlite or self._writer_busy:
+            with self.engine.connect() as conn:
+                yield conn.execution_options(luot_write=True)
+            return
+        kept = self._writer
+        if kept is None or kept.closed or kept.invalidated:
+            if kept is not None:
+                kept.close()  # an invalidated one still holds its place in the pool until closed
+            kept = self._writer = self.engine.connect().execution_options(luot_write=True)
+        conn = kept
+        if conn.in_transaction():  # left open by an interrupted write: nothing of it was committed
+            conn.rollback()
+        self._writer_busy = True
+        try:
+            yield conn
+        finally:
+            self._writer_busy = False
+
+    def _drop_writer(self, conn: Connection) -> None:
+        """Closes the kept write connection after an error that left it unusable; the next write makes another."""
+        if conn is self._writer:
+            self._writer = None
+            try:
+                conn.invalidate()
+            except Exception:  # already gone with the error
+                log.debug("the broken write connection could not be invalidated", exc_info=True)
 
     def _info(self) -> dict[str, Any]:
         return {CATALOGUE_WATCHERS: self.catalogue_watchers}
 
     def dispose(self) -> None:
+        """Closes every connection, the kept write connection with them."""
+        with self._write_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
         self.engine.dispose()
 
 

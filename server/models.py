@@ -28,6 +28,38 @@ class UTCDateTime(TypeDecorator):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
 
+    def bind_processor(self, dialect: Any) -> Any:
+        """On SQLite, `process_bind_param` and SQLite's DATETIME storage format in one step (every write of a
+        time binds through here; the two-step chain cost about three times as much, issue 13); elsewhere the
+        chain."""
+        return _sqlite_bind if dialect.name == "sqlite" else super().bind_processor(dialect)
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        """On SQLite, SQLite's DATETIME parse and `process_result_value` in one step; elsewhere the chain."""
+        return _sqlite_result if dialect.name == "sqlite" else super().result_processor(dialect, coltype)
+
+
+def _sqlite_bind(value: datetime | None) -> str | None:
+    """An aware datetime as SQLAlchemy's SQLite DATETIME stores it, in UTC: "YYYY-MM-DD HH:MM:SS.ffffff"."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
+
+
+def _sqlite_result(value: str | None) -> datetime | None:
+    """A stored SQLite DATETIME (read as SQLAlchemy reads it: `datetime.fromisoformat`) as aware UTC."""
+    if value is None:
+        return None
+    try:
+        parsed: datetime | None = datetime.fromisoformat(f"{value}+00:00")  # aware at once: a sixth of the cost
+    except ValueError:  # a stored form with an offset of its own
+        parsed = None
+    if parsed is None or parsed.tzinfo is not UTC:  # that, or a date alone: as SQLAlchemy's chain reads them
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return parsed
+
 
 def utc_column(nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))

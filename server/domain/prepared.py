@@ -8,7 +8,8 @@ on SQLite, executes the text on the transaction's DBAPI connection. Values go in
 execution would convert them. Other dialects (PostgreSQL) take the ordinary `connection.execute`.
 
 Shapes: `first(connection, params)` → the first row as a record (`types.SimpleNamespace`, the statement's column
-names as attributes) or None; `all(connection, params)` → every row as a record, in order; `run(connection,
+names as attributes) or None; `values(connection, params)` → the first row's converted values as a list, or
+None; `all(connection, params)` → every row as a record, in order; `run(connection,
 params)` → None; `new_id(connection, params)` → the new row's id (an INSERT … RETURNING id). Errors: the DBAPI's
 own are raised as SQLAlchemy's (`IntegrityError`, `OperationalError`, …), as a Core execution raises them, so the
 Runner's handling holds on both paths.
@@ -31,11 +32,10 @@ Converter = Callable[[Any], Any]
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    order: tuple[str, ...]  # parameter names in the order of the statement's `?`
-    fixed: dict[str, Any]  # the statement's own literal parameters (a status compared with, …)
-    bind: dict[str, Converter]  # parameter name → the column type's bind converter
+    binds: tuple[tuple[str, Converter | None, Any], ...]  # per `?`: name, bind converter or None, own value
+    required: frozenset[str]  # the names the caller must give (those without a value of the statement's own)
     names: tuple[str, ...]  # result column names
-    result: tuple[Converter | None, ...]  # per result column: the type's result converter, or None
+    converted: tuple[tuple[int, Converter], ...]  # (column index, result converter) of the columns that have one
 
 
 class Prepared:
@@ -54,7 +54,19 @@ class Prepared:
         cursor = self._execute(connection, compiled, params)
         values = cursor.fetchone()
         cursor.close()
-        return None if values is None else self._record(compiled, values)
+        return None if values is None else record(compiled.names, _converted(compiled, values))
+
+    def values(self, connection: Connection, params: Mapping[str, Any]) -> list[Any] | None:
+        """The first row's values, converted, in the statement's column order; None for no row. For a caller that
+        splits one row into several records (a join) without building the whole row's record first."""
+        if connection.dialect.name != "sqlite":
+            row = connection.execute(self.statement, dict(params)).first()
+            return None if row is None else list(row)
+        compiled = self._compiled(connection.dialect)
+        cursor = self._execute(connection, compiled, params)
+        values = cursor.fetchone()
+        cursor.close()
+        return None if values is None else _converted(compiled, values)
 
     def all(self, connection: Connection, params: Mapping[str, Any]) -> list[SimpleNamespace]:
         """Every row of the result as records, in the statement's order."""
@@ -64,7 +76,7 @@ class Prepared:
         cursor = self._execute(connection, compiled, params)
         rows = cursor.fetchall()
         cursor.close()
-        return [self._record(compiled, values) for values in rows]
+        return [record(compiled.names, _converted(compiled, values)) for values in rows]
 
     def run(self, connection: Connection, params: Mapping[str, Any]) -> None:
         """Executes the statement, its result (if any) unread."""
@@ -79,15 +91,6 @@ class Prepared:
         assert row is not None, "an INSERT … RETURNING id returns its row"
         return int(row.id)
 
-    @staticmethod
-    def _record(compiled: _Compiled, values: Sequence[Any]) -> SimpleNamespace:
-        return SimpleNamespace(
-            **{
-                name: value if convert is None else convert(value)
-                for name, convert, value in zip(compiled.names, compiled.result, values, strict=True)
-            }
-        )
-
     def _compiled(self, dialect: Dialect) -> _Compiled:
         if self._sqlite is None:
             self._sqlite = _compile(self.statement, dialect)
@@ -95,14 +98,30 @@ class Prepared:
 
     @staticmethod
     def _execute(connection: Connection, compiled: _Compiled, params: Mapping[str, Any]) -> Any:
-        values = []
-        for name in compiled.order:
-            value = params[name] if name in params else compiled.fixed[name]
-            convert = compiled.bind.get(name)
-            values.append(value if convert is None else convert(value))
+        if not compiled.required <= params.keys():
+            raise KeyError(", ".join(sorted(compiled.required - params.keys())))
+        get = params.get
+        values = [
+            get(name, own) if convert is None else convert(get(name, own)) for name, convert, own in compiled.binds
+        ]
         if not connection.in_transaction():
             connection.begin()  # as a Core execution would (autobegin): on SQLite the engine's BEGIN
         return driver_execute(connection, compiled.sql, values)
+
+
+def _converted(compiled: _Compiled, values: Sequence[Any]) -> list[Any]:
+    """A row's values with the columns' result converters applied (those columns only)."""
+    row = list(values)
+    for index, convert in compiled.converted:
+        row[index] = convert(row[index])
+    return row
+
+
+def record(names: Sequence[str], values: Sequence[Any]) -> SimpleNamespace:
+    """A record with `names` as attributes holding `values` (as many of each)."""
+    made = SimpleNamespace()
+    made.__dict__.update(zip(names, values, strict=True))
+    return made
 
 
 def driver_execute(connection: Connection, sql: str, values: Sequence[Any] = ()) -> Any:
@@ -120,9 +139,8 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
     of any occurrence that has one, as Core's execution does; expanding (IN lists) and callable parameters are
     refused here rather than sent wrong (none of the hot path's statements has one)."""
     compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
-    order = tuple(compiled.positiontup or ())
     bind: dict[str, Converter] = {}
-    fixed: dict[str, Any] = {}
+    own: dict[str, Any] = {}
     for parameter, name in compiled.bind_names.items():
         if parameter.expanding or parameter.callable is not None:
             raise ValueError(f"Prepared takes no expanding or callable parameter ({name})")
@@ -130,13 +148,13 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
         if convert is not None:
             bind.setdefault(name, convert)
         if not parameter.required:
-            fixed[name] = parameter.effective_value
+            own[name] = parameter.effective_value
     columns = list(statement.exported_columns)  # type: ignore[attr-defined]
+    results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
     return _Compiled(
         sql=compiled.string,
-        order=order,
-        fixed=fixed,
-        bind=bind,
+        binds=tuple((name, bind.get(name), own.get(name)) for name in compiled.positiontup or ()),
+        required=frozenset(name for name in compiled.positiontup or () if name not in own),
         names=tuple(column.name for column in columns),
-        result=tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns),
+        converted=tuple((index, convert) for index, convert in enumerate(results) if convert is not None),
     )

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlmodel import Session
 
-from server.domain.prepared import Prepared
+from server.domain.prepared import Prepared, record
 from server.domain.vocabulary import EventKind, TicketStatus
 from server.models import Counter, NumberSequence, Service, Ticket, TicketEvent
 
@@ -82,14 +82,14 @@ def counter_with_ticket(
 ) -> tuple[SimpleNamespace | None, SimpleNamespace | None]:
     """(the counter's row, the row of the ticket its `current_ticket_id` names) in one statement, each None when
     there is none: one statement on every key press where a counter read and a ticket read were two."""
-    row = _COUNTER_WITH_TICKET.first(connection, {"id": counter_id})
-    if row is None:
+    values = _COUNTER_WITH_TICKET.values(connection, {"id": counter_id})
+    if values is None:
         return None, None
-    values = vars(row)
-    counter = SimpleNamespace(**{name: values[name] for name in _COUNTER_COLUMNS})
-    if values["current_id"] is None:
+    split = len(_COUNTER_COLUMNS)
+    counter = record(_COUNTER_COLUMNS, values[:split])
+    if values[split] is None:  # current_id: no ticket joined
         return counter, None
-    return counter, SimpleNamespace(**{name: values[f"current_{name}"] for name in _TICKET_COLUMNS})
+    return counter, record(_TICKET_COLUMNS, values[split:])
 
 
 def ticket_row(connection: Connection, ticket_id: int) -> SimpleNamespace | None:
@@ -110,9 +110,9 @@ def sequence_row(connection: Connection, sequence_id: int) -> SimpleNamespace | 
 def insert_ticket(connection: Connection, **values: Any) -> SimpleNamespace:
     """Inserts a ticket with `values` (every column but `id`, the model's defaults for those left out) and returns
     it as a record with its new id."""
-    record = {**_ticket_defaults(), **values}
-    new_id = _INSERT_TICKET.new_id(connection, {f"v_{name}": value for name, value in record.items()})
-    return SimpleNamespace(id=new_id, **record)
+    columns = {**_ticket_defaults(), **values}
+    new_id = _INSERT_TICKET.new_id(connection, {f"v_{name}": value for name, value in columns.items()})
+    return SimpleNamespace(id=new_id, **columns)
 
 
 @functools.cache

@@ -103,3 +103,32 @@ def test_the_write_transaction_reads_as_an_untouched_session(luot: Luot) -> None
         assert transaction._session is None
         assert isinstance(transaction.session, Session)
         assert transaction.session.info["x"] == 1  # what was said before the Session is kept by it
+
+
+def _driver(transaction: WriteTransaction) -> sqlite3.Connection:
+    return transaction.connection().connection.driver_connection  # type: ignore[return-value]
+
+
+def test_sqlite_writes_share_one_kept_connection_and_a_broken_one_is_replaced(luot: Luot, world) -> None:
+    """SQLite's write transactions run on one connection kept between them (issue 13: no pool checkout and reset per
+    key press); an error that broke it gets the next write a new one, and nothing of the broken write is kept."""
+    with luot.db.transaction() as first:
+        kept = _driver(first)
+    with luot.db.transaction() as second:
+        assert _driver(second) is kept  # the same connection, writes serialised by the write lock
+        with luot.db.transaction() as inner:  # a transaction begun inside another gets a pooled connection
+            assert _driver(inner) is not kept
+
+    with pytest.raises(RuntimeError), luot.db.transaction() as broken:
+        broken.connection().execute(text("UPDATE agency SET name = 'lost' WHERE id = (SELECT min(id) FROM agency)"))
+        broken.connection().invalidate()  # as a disconnect error would leave it
+        raise RuntimeError("the use case failed")
+    assert "lost" not in _agency_names(_database_file(luot))
+    with luot.db.transaction() as after:
+        assert _driver(after) is not kept
+        after.connection().execute(text("UPDATE agency SET name = 'kept' WHERE id = (SELECT min(id) FROM agency)"))
+    assert "kept" in _agency_names(_database_file(luot))
+
+    luot.db.dispose()  # the kept connection is closed with the rest (a restore, the end of a command)
+    assert luot.db._writer is None
+    luot.run(open_counter, world.counters["c1"], world.users["clerk1"])  # and writes go on after it
