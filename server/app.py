@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, request, session
+from flask.globals import request_ctx
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -141,6 +144,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         install_metrics(app, ctx)
     install_security_headers(app, settings.board_frame_ancestors)
     _check_limits_in_routes_only(app)
+    _limiter_hooks_where_limited(app)
+    _sync_views_known(app)
     return app
 
 
@@ -299,6 +304,54 @@ def _check_limits_in_routes_only(app: Flask) -> None:
     checks = app.before_request_funcs.get(None, [])
     if limiter._check_request_limit in checks:
         checks.remove(limiter._check_request_limit)
+
+
+def _limiter_hooks_where_limited(app: Flask) -> None:
+    """Flask-Limiter adds its rate-limit headers after every request and resets its per-request state after every
+    request, each first making that state (a context object on the request) when the request had none. A request
+    that met no limit (no `@limiter.limit` route: every clerk action, board and console read) has none and gets
+    neither headers nor anything to reset, so both hooks are skipped for it (about 10–15 µs of every such request,
+    issue 13); a limited route's request makes the state in its check and gets both, unchanged."""
+
+    def where_limited(hook: Callable[..., Any], passes_through: bool) -> Callable[..., Any]:
+        @functools.wraps(hook)
+        def hooked(*args: Any) -> Any:
+            if hasattr(request_ctx, _LIMITER_STATE):
+                return hook(*args)
+            return args[0] if passes_through else None
+
+        return hooked
+
+    for hooks, passes_through in ((app.after_request_funcs, True), (app.teardown_request_funcs, False)):
+        ours = hooks.get(None, [])
+        for index, hook in enumerate(ours):
+            if getattr(getattr(hook, "func", hook), "__qualname__", "").startswith("Limiter."):
+                ours[index] = where_limited(hook, passes_through)
+
+
+def _sync_views_known(app: Flask) -> None:
+    """Flask asks of every hook and view, on every request, whether it is a coroutine function (`ensure_sync`:
+    `inspect.iscoroutinefunction`, nine times per clerk action, about 10 µs, issue 13). The answer for a function
+    never changes, so it is kept per function; at most `_SYNC_KNOWN` are kept (hooks and views are a fixed set)."""
+    ensure = app.ensure_sync
+    known: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            return known[func]
+        except KeyError:
+            made = ensure(func)
+            if len(known) < _SYNC_KNOWN:
+                known[func] = made
+            return made
+        except TypeError:  # an unhashable callable
+            return ensure(func)
+
+    app.ensure_sync = ensure_sync  # type: ignore[method-assign]
+
+
+_SYNC_KNOWN = 1000
+_LIMITER_STATE = "_limiter_request_context"  # flask_limiter's per-request state, set on the request context
 
 
 def _limiter_storage(settings: Settings) -> str:

@@ -61,7 +61,8 @@ class SessionOverTls(SecureCookieSessionInterface):
         return cached[1]
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        unsent = "HTTP_COOKIE" not in request.environ or not request.cookies.get(self.get_cookie_name(app))
+        if app.secret_key and unsent:  # (no Cookie header at all: not even parsed)
             return self.session_class()  # no cookie: nothing to verify, an empty session as Flask would give
         return super().open_session(app, request)
 

@@ -77,7 +77,14 @@ def answer_long_addresses_in_json(async_mode: str) -> None:
 
 
 def serve_eventlet(app: Any, host: str, port: int, **kwargs: Any) -> None:
-    """Serves `app` (Flask wrapped by Flask-SocketIO's middleware) with eventlet's WSGI server until stopped."""
+    """Serves `app` (Flask wrapped by Flask-SocketIO's middleware) with eventlet's WSGI server until stopped.
+
+    Unless `kwargs` say otherwise: `debug` off (eventlet's default answers an exception that escapes the
+    application with its traceback, to the client), and the header names sent as the application wrote them
+    (eventlet's default re-capitalises each name of every answer, about 2 µs a header; Werkzeug and Lượt write
+    them in their usual case already, and HTTP header names are case-insensitive, RFC 9110 §5.1)."""
+    kwargs.setdefault("debug", False)
+    kwargs.setdefault("capitalize_response_headers", False)
     import eventlet
     import eventlet.green.socket
     import eventlet.wsgi

@@ -79,3 +79,24 @@ def test_a_wait_is_said_in_seconds_under_a_minute_else_in_whole_minutes(seconds:
     from server.errors_http import wait_label
 
     assert (wait_label(seconds).vi, wait_label(seconds).en) == (vi, en)
+
+
+def test_a_limited_route_keeps_its_headers_and_a_route_without_limits_gets_none(strict_app: Flask) -> None:
+    """Flask-Limiter's after-request and teardown hooks run only for a request that met a limit (issue 13): the
+    limited route still counts down in its headers, request after request, and an unlimited one carries none."""
+    from flask.globals import request_ctx
+
+    client = strict_app.test_client()
+    remaining = []
+    for _ in range(2):
+        answer = client.post("/api/v1/tickets", json={"service": "TP-A"}, headers=bearer("kiosk-token-1"))
+        assert answer.status_code == 201 and answer.headers["X-RateLimit-Limit"] == "2"
+        remaining.append(answer.headers["X-RateLimit-Remaining"])
+    assert remaining == ["1", "0"]  # the per-request state was reset between them, the storage kept the count
+    plain = client.get("/healthz")
+    assert plain.status_code == 200 and not any(name.startswith("X-RateLimit") for name, _ in plain.headers.items())
+    with strict_app.test_request_context("/healthz"):
+        strict_app.preprocess_request()
+        strict_app.process_response(strict_app.response_class("{}"))
+        strict_app.do_teardown_request()
+        assert not hasattr(request_ctx, "_limiter_request_context")  # the hooks made no state for it
