@@ -82,13 +82,14 @@ def call_next(
     if counter.status != CounterStatus.OPEN:
         raise errors.CounterNotOpen()
     events: list[QueueEvent] = []
+    logged = rows.EventBatch()  # the finish's events and the call's, appended in one statement
     line = lines.site(counter.site_id, now) if lines is not None else None
     numbers = {counter.id: counter.number}
     touched = {current.id} if current is not None else set()
     if current is not None:
         if current.status == TicketStatus.CALLED:
             raise errors.TicketStillCalled(number=current.display_number)
-        events.append(_finish_row(session, connection, current, counter, now, user_id, numbers))
+        events.append(_finish_row(session, connection, logged, current, counter, now, user_id, numbers))
     rules = line.rules if line is not None else site_rules(session, counter.site_id)  # the line keeps the site's
     if line is not None and counter.id in line.counters:
         weights = dict(line.counters[counter.id].weights)
@@ -106,9 +107,8 @@ def call_next(
             counter.last_seen_at = now
             rows.save_counter(connection, counter, "current_ticket_id", "priority_streak", "last_seen_at")
             wait_seconds = int((now - ticket.queue_since).total_seconds())
-            entry_id = rows.append_event(
-                connection, ticket, EventKind.CALLED, now, counter.id, user_id, wait_seconds=wait_seconds
-            )
+            logged.add(ticket, EventKind.CALLED, now, counter.id, user_id, wait_seconds=wait_seconds)
+            entry_id = logged.write(connection)[-1]  # the call's event, added last
             call = TicketCalled(
                 site_id=ticket.site_id,
                 at=now,
@@ -120,6 +120,7 @@ def call_next(
             events += [call, _counter_changed_row(counter, now, user_id, weights)]
             return Outcome(call.ticket, events)
         if events:  # the served ticket is finished even though nobody is left to call
+            logged.write(connection)
             rows.save_counter(connection, counter, "current_ticket_id")
             events.append(_counter_changed_row(counter, now, user_id, weights))
             return Outcome(None, events)
@@ -140,21 +141,22 @@ def clerk_counter_and_current(
 def _finish_row(
     session: Session,
     connection: Connection,
+    logged: rows.EventBatch,
     ticket: SimpleNamespace,
     counter: SimpleNamespace,
     now: datetime,
     user_id: int,
     numbers: dict[int | None, int],
 ) -> TicketFinished:
-    """`_finish` on rows (the same implicit start)."""
+    """`_finish` on rows (the same implicit start); its events go to `logged`, for the caller to write."""
     ticket.status = advance(Action.FINISH, ticket.status, ticket.display_number)
     if ticket.started_at is None:  # Start was not pressed: the service began at the (last) call
         ticket.started_at = ticket.called_at or now
-        rows.append_event(connection, ticket, EventKind.STARTED, now, counter.id, user_id, implicit=True)
+        logged.add(ticket, EventKind.STARTED, now, counter.id, user_id, implicit=True)
     ticket.finished_at = now
     ticket.clerk_id = user_id  # the clerk who served: after a takeover, not the one who called
     rows.save_ticket(connection, ticket, "status", "started_at", "finished_at", "clerk_id")
-    rows.append_event(connection, ticket, EventKind.FINISHED, now, counter.id, user_id)
+    logged.add(ticket, EventKind.FINISHED, now, counter.id, user_id)
     counter.current_ticket_id = None
     view = ticket_view(session, ticket, numbers)  # type: ignore[arg-type]  # a row reads as a Ticket
     return TicketFinished(site_id=ticket.site_id, at=now, ticket=view, user_id=user_id)

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select, update
 
 from server.domain import rows
 from server.domain.prepared import Prepared
-from server.domain.queueing import call_next, issue_ticket, open_counter
+from server.domain.queueing import call_next, issue_ticket, open_counter, start
 from server.domain.vocabulary import EventKind
 from server.models import Counter, Ticket, TicketEvent
 
@@ -79,6 +79,42 @@ def test_an_event_row_keeps_its_json_and_aware_time(luot, world):
         core = _core_row(connection, EVENT, event_id)
         session.rollback()
     assert core["data"] == {"wait_seconds": 42, "note": "á"} and core["at"] == now and core["kind"] == "called"
+
+
+def test_a_batch_of_events_is_one_insert_whose_ids_follow_the_order_added(luot, world):
+    ticket = luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    with luot.db.write() as session:
+        connection = session.connection()
+        record = rows.ticket_row(connection, ticket.id)
+        batch = rows.EventBatch()
+        assert batch.write(connection) == []  # nothing added: no statement
+        for kind, data in ((EventKind.STARTED, {"implicit": True}), (EventKind.FINISHED, {}), (EventKind.CALLED, {})):
+            batch.add(record, kind, now, world.counters["c1"], world.users["clerk1"], **data)
+        ids = batch.write(connection)
+        assert batch.write(connection) == []  # written once
+        core = [_core_row(connection, EVENT, event_id) for event_id in ids]
+        single = rows.append_event(connection, record, EventKind.CALLED, now, None, None)
+        session.rollback()
+    assert ids == sorted(ids) and len(set(ids)) == 3 and single > ids[-1]
+    assert [row["kind"] for row in core] == ["started", "finished", "called"]
+    assert core[0]["data"] == {"implicit": True} and core[1]["data"] == {} and {r["at"] for r in core} == {now}
+
+
+def test_call_next_logs_the_finish_before_the_call_and_names_the_call_by_its_event(luot, world):
+    counter_id, clerk = world.counters["c1"], world.users["clerk1"]
+    luot.run(open_counter, counter_id, clerk)
+    luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A")
+    luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A")
+    first = luot.run(call_next, counter_id, clerk)
+    luot.run(start, counter_id, clerk)
+    second = luot.run(call_next, counter_id, clerk)  # finishes the first, calls the second
+    with luot.db.write() as session:
+        log = session.connection().execute(select(EVENT).order_by(EVENT.c.id)).all()
+    tail = [(row.kind, row.ticket_id) for row in log[-2:]]
+    assert tail == [("finished", first.ticket.id), ("called", second.ticket.id)]
+    call = next(event for event in second.events if getattr(event, "call_id", None))
+    assert call.call_id == f"c{log[-1].id}"
 
 
 def test_a_constraint_broken_raw_is_raised_as_sqlalchemy_integrity_error(luot, world):
