@@ -2,8 +2,11 @@
 committed event, so issue, call next, a phone's status, a board's snapshot and the dashboard read it without a
 query.
 
-- `Runner` applies a use case's events right after its commit, while it still holds the write lock (SQLite), so
-  the next writer always sees them.
+- `Runner` hands a use case's events over right after its commit, while it still holds the write lock (SQLite).
+  Under eventlet or gevent in one process (`defer`) they are applied after the request's answer, by the hub's
+  sender before it sends them (issue 13: the clerk's answer does not wait for the line's update), and in any
+  case before anything reads the line: every read (`site`, `catalogue`) applies what is pending first, in commit
+  order, so the next writer always sees them. Elsewhere they are applied at once.
 - A site is built again from the database when its local day changes (yesterday's open tickets are gone for
   every reader at 00:00), when its catalogue changes (a service, counter or rule saved in this process outside
   the use cases: `catalogue_changed`, hooked to `Database.catalogue_watchers`), when another process says it
@@ -77,6 +80,10 @@ class LineStore:
         #: (site, services, local): a line was built again because of this process (catalogue edit, a new day) or
         #: of another process (`local` False).
         self.on_change = on_change or (lambda site_id, services, local: None)
+        #: True: events handed over are applied later (`drain`: the hub's sender after the answer, or the next
+        #: read); False applies them at once (threading, several processes on a message queue).
+        self.defer = False
+        self._pending: deque[list[ev.QueueEvent]] = deque()
         self._lines: dict[int, SiteLine] = {}
         self._built_at: dict[int, float] = {}
         self._stale: set[int] = set()
@@ -94,7 +101,10 @@ class LineStore:
 
         `fresh_after` (a time.monotonic()): the line must have been read from the database after that moment — a
         snapshot in scale-out mode, so that it holds every other process's commit numbered before it (their lines
-        reach this process only through Redis, later). Concurrent callers share one rebuild."""
+        reach this process only through Redis, later). Concurrent callers share one rebuild. Events handed over
+        and not yet applied (`defer`) are applied first."""
+        if self._pending:
+            self.drain()
         now = now or self.clock.now()
         if self._usable(site_id, now, fresh_after):
             return self._lines[site_id]
@@ -125,7 +135,7 @@ class LineStore:
 
     def catalogue(self, site_id: int) -> SiteCatalogue:
         """The site's agencies and services (read with the line)."""
-        self.site(site_id)
+        self.site(site_id)  # (applies what is pending first)
         return self._catalogues[site_id]
 
     def site_of_counter(self, counter_id: int) -> int | None:
@@ -141,7 +151,25 @@ class LineStore:
 
     def apply(self, events: Iterable[ev.QueueEvent]) -> None:
         """Patches the lines with one committed transaction's events (call it before releasing the write lock;
-        the events' publisher tells the clients after)."""
+        the events' publisher tells the clients after). With `defer`, queued and applied by `drain`: after the
+        answer or at the next read, whichever comes first."""
+        if self.defer:
+            self._pending.append(list(events))
+        else:
+            self._apply_now(list(events))
+
+    def drain(self) -> None:
+        """Applies the events handed over and not yet applied, in commit order. An event the line cannot take
+        (a bug) marks the lines to be built again from the database, which holds it; it is logged, not raised."""
+        while self._pending:
+            events = self._pending.popleft()
+            try:
+                self._apply_now(events)
+            except Exception:  # the commit stands; the lines are built again from the database
+                log.exception("the lines could not apply a commit's events; rebuilding them")
+                self.mark_stale(None)
+
+    def _apply_now(self, events: list[ev.QueueEvent]) -> None:
         by_site: dict[int, list[ev.QueueEvent]] = defaultdict(list)
         for event in events:
             by_site[event.site_id].append(event)

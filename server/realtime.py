@@ -82,6 +82,7 @@ class Hub:
         alone = not isinstance(manager, PubSubManager)
         deferred = socketio.async_mode != "threading" and alone
         self.outgoing = AfterAnswer(self.send, socketio.start_background_task, deferred)
+        self.lines.defer = deferred  # the lines learn a commit after its answer too, before it is sent (`send`)
         self.inbound = InboundLimiter()
         self.inbound.install(socketio.server.eio, socketio.sleep)
         self.allowed_origins = frozenset(o.strip().rstrip("/").lower() for o in allowed_origins if o.strip())
@@ -275,6 +276,7 @@ class Hub:
         numbers follow the emission order. The figures of the lines they changed follow from the line store
         (`LinePublisher`), off the request.
         """
+        self.lines.drain()  # deferred with the events (`LineStore.defer`): the figures below read the lines
         self._emit_events([event for event in events if isinstance(event, URGENT)])
         with direct_send.corked():
             self._emit_events([event for event in events if not isinstance(event, URGENT)])

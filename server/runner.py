@@ -32,8 +32,8 @@ class StorageUnavailable(DomainError):
 class Runner:
     """Runs use cases: `ready` is asked first (it raises StorageUnavailable when the events could not be
     published); `lines` (the in-memory lines, `server.line_store.LineStore`) is handed to use cases that take a
-    `lines` argument and receives each commit's events before the write lock is released; `publish` gets them
-    after."""
+    `lines` argument and receives each commit's events before the write lock is released (it applies them at
+    once, or after the answer and before any read: `LineStore.defer`); `publish` gets them after."""
 
     def __init__(
         self,

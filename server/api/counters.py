@@ -20,7 +20,7 @@ from server.auth import Forbidden
 from server.context import luot
 from server.domain import errors, queueing
 from server.domain.dossiers import dossier_codes
-from server.domain.events import TicketFinished
+from server.domain.events import CounterChanged, TicketFinished
 from server.domain.line import SiteLine
 from server.domain.vocabulary import STAFF_ROLES
 from server.i18n import both
@@ -68,7 +68,28 @@ def _respond(counter_id: int, outcome: queueing.Outcome, status: int = 200) -> R
     """A clerk action answers with its ticket and the counter with its current ticket — not the line (the console
     keeps its list from the `counter.line` events)."""
     ticket = public_ticket(outcome.ticket) if outcome.ticket else None
-    return jsonify({"ticket": ticket, "counter": counter_summary(counter_id)}), status
+    return jsonify({"ticket": ticket, "counter": _summary_after(counter_id, outcome, ticket)}), status
+
+
+def _summary_after(counter_id: int, outcome: queueing.Outcome, ticket: dict[str, Any] | None) -> dict[str, Any]:
+    """`counter_summary` as the action left the counter: from the outcome when it says all of it (the counter's
+    change and, at the counter, the action's own ticket or nobody: a call next, a no-show, a pause), else from the
+    line. The line applies the action's events after the answer (`LineStore.defer`); reading it here would apply
+    them within the request (issue 13). Either way the same: the line takes the counter from that very event."""
+    changed = next(
+        (
+            event.counter
+            for event in reversed(outcome.events)
+            if isinstance(event, CounterChanged) and event.counter is not None and event.counter.id == counter_id
+        ),
+        None,
+    )
+    if changed is not None:
+        if changed.current_ticket_id is None:
+            return {**counter_dict(changed, None, staff=True), "site_id": changed.site_id}
+        if outcome.ticket is not None and changed.current_ticket_id == outcome.ticket.id:
+            return {**counter_dict(changed, ticket, staff=True), "site_id": changed.site_id}
+    return counter_summary(counter_id)
 
 
 def _action(counter_id: int, use_case: Callable[..., queueing.Outcome], **kwargs: Any) -> ResponseReturnValue:
@@ -161,7 +182,7 @@ def call_next(counter_id: int) -> ResponseReturnValue:
             {
                 "ticket": None,
                 "finished": public_ticket(finished) if finished else None,
-                "counter": counter_summary(counter_id),
+                "counter": _summary_after(counter_id, outcome, None),
                 "notice": {"code": nobody.code, "messages": both(nobody.text, **nobody.params)},
             }
         )

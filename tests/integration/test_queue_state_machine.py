@@ -181,3 +181,27 @@ def test_random_sessions_never_lose_a_ticket_serve_one_twice_or_break_numbering(
             max_examples=25, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
         ),
     )
+
+
+class DeferredQueueMachine(QueueMachine):
+    """The same sessions with the lines learning each commit after it (eventlet and gevent, `LineStore.defer`): a
+    commit's events wait until the hub's sender drains them (`sender_runs`) or the next read of a line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines.defer = True
+
+    @rule()
+    def sender_runs(self) -> None:
+        self.lines.drain()
+
+
+def test_random_sessions_hold_with_the_lines_learning_after_the_answer(migrated_instance, tmp_path):
+    DeferredQueueMachine.template = migrated_instance
+    DeferredQueueMachine.root = tmp_path
+    run_state_machine_as_test(
+        DeferredQueueMachine,
+        settings=settings(
+            max_examples=15, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+        ),
+    )
