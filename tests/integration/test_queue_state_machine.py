@@ -7,6 +7,7 @@ import shutil
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -172,17 +173,6 @@ class QueueMachine(RuleBasedStateMachine):
             assert sorted(values) == list(range(first, first + len(values))), "numbers have a gap or a repeat"
 
 
-def test_random_sessions_never_lose_a_ticket_serve_one_twice_or_break_numbering(migrated_instance, tmp_path):
-    QueueMachine.template = migrated_instance
-    QueueMachine.root = tmp_path
-    run_state_machine_as_test(
-        QueueMachine,
-        settings=settings(
-            max_examples=25, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-        ),
-    )
-
-
 class DeferredQueueMachine(QueueMachine):
     """The same sessions with the lines learning each commit after it (eventlet and gevent, `LineStore.defer`): a
     commit's events wait until the hub's sender drains them (`sender_runs`) or the next read of a line."""
@@ -196,12 +186,17 @@ class DeferredQueueMachine(QueueMachine):
         self.lines.drain()
 
 
-def test_random_sessions_hold_with_the_lines_learning_after_the_answer(migrated_instance, tmp_path):
-    DeferredQueueMachine.template = migrated_instance
-    DeferredQueueMachine.root = tmp_path
+@pytest.mark.parametrize(
+    ("machine", "examples"), [(QueueMachine, 25), (DeferredQueueMachine, 15)], ids=["applied-at-once", "deferred"]
+)
+def test_random_sessions_never_lose_a_ticket_serve_one_twice_or_break_numbering(
+    machine: type[QueueMachine], examples: int, migrated_instance, tmp_path
+):
+    machine.template = migrated_instance
+    machine.root = tmp_path
     run_state_machine_as_test(
-        DeferredQueueMachine,
+        machine,
         settings=settings(
-            max_examples=15, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+            max_examples=examples, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
         ),
     )
