@@ -119,25 +119,32 @@ class Database:
         lock = self._write_lock if self.is_sqlite else _NullLock()
         with lock, self._write_connection() as conn:
             transaction = WriteTransaction(conn, self._info(), commit_outcome.answered)
+            spent = False  # the connection may be in a state no later write should inherit
             try:
                 yield transaction
                 if transaction.in_transaction():  # the caller may have committed already
                     transaction.commit()
-            except BaseException:
+            except BaseException as error:
+                # A database error (a failed COMMIT on a full disk, a BEGIN that timed out) can leave SQLAlchemy's
+                # side of the connection unusable though its rollback succeeds (an inactive transaction still
+                # held; a begin flag left set): the kept connection is not reused after one.
+                spent = isinstance(error, sa.exc.SQLAlchemyError)
                 try:
                     transaction.rollback()
                 except Exception:  # a connection the first error broke: the pool drops it; that error is the news
                     log.warning("rollback after a failed write transaction failed too", exc_info=True)
-                    self._drop_writer(conn)
+                    spent = True
                 raise
             finally:
                 transaction.close()
+                if spent or conn.get_transaction() is not None:
+                    self._drop_writer(conn)
 
     @contextmanager
     def _write_connection(self) -> Iterator[Connection]:
         """The connection of one write transaction (the caller holds the write lock on SQLite).
 
-        SQLite: one connection kept from write to write, made again when an error broke it. Taking a pooled one per
+        SQLite: one connection kept from write to write, made again after a database error. Taking a pooled one per
         write cost its checkout, reset and checkin on every key press (issue 13), and each write would find its
         page cache stale after another connection's write; writes are serialised here anyway. A transaction begun
         inside another on the same thread (nothing does so today) gets a pooled connection as before.
@@ -152,7 +159,7 @@ class Database:
                 kept.close()  # an invalidated one still holds its place in the pool until closed
             kept = self._writer = self.engine.connect().execution_options(luot_write=True)
         conn = kept
-        if conn.in_transaction():  # left open by an interrupted write: nothing of it was committed
+        if conn.get_transaction() is not None:  # left by an interrupted write (active or not): nothing committed
             conn.rollback()
         self._writer_busy = True
         try:
@@ -161,13 +168,14 @@ class Database:
             self._writer_busy = False
 
     def _drop_writer(self, conn: Connection) -> None:
-        """Closes the kept write connection after an error that left it unusable; the next write makes another."""
+        """Closes the kept write connection after an error (it may be unusable); the next write makes another."""
         if conn is self._writer:
             self._writer = None
             try:
-                conn.invalidate()
+                conn.invalidate()  # its DBAPI connection is closed, not given back to the pool for another use
+                conn.close()  # and its place in the pool freed
             except Exception:  # already gone with the error
-                log.debug("the broken write connection could not be invalidated", exc_info=True)
+                log.debug("the spent write connection could not be closed", exc_info=True)
 
     def _info(self) -> dict[str, Any]:
         return {CATALOGUE_WATCHERS: self.catalogue_watchers}

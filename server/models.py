@@ -52,8 +52,8 @@ def _sqlite_result(value: str | None) -> datetime | None:
     """A stored SQLite DATETIME (read as SQLAlchemy reads it: `datetime.fromisoformat`) as aware UTC."""
     if value is None:
         return None
-    try:
-        parsed: datetime | None = datetime.fromisoformat(f"{value}+00:00")  # aware at once: a sixth of the cost
+    try:  # (a stored time ends in a digit; anything else is read only as SQLAlchemy reads it)
+        parsed = datetime.fromisoformat(f"{value}+00:00") if value[-1:].isdigit() else None  # aware at once
     except ValueError:  # a stored form with an offset of its own
         parsed = None
     if parsed is None or parsed.tzinfo is not UTC:  # that, or a date alone: as SQLAlchemy's chain reads them

@@ -18,6 +18,7 @@ from server.context import Luot
 from server.domain.outcome import Outcome
 from server.domain.queueing import call_next, issue_ticket, open_counter
 from server.models import Agency, Ticket
+from server.runner import StorageUnavailable
 from server.write_transaction import WriteTransaction
 
 
@@ -132,3 +133,28 @@ def test_sqlite_writes_share_one_kept_connection_and_a_broken_one_is_replaced(lu
     luot.db.dispose()  # the kept connection is closed with the rest (a restore, the end of a command)
     assert luot.db._writer is None
     luot.run(open_counter, world.counters["c1"], world.users["clerk1"])  # and writes go on after it
+
+
+def test_after_a_write_that_could_not_begin_the_next_one_is_still_one_transaction(
+    luot: Luot, world, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A BEGIN IMMEDIATE that gave up (another process held the lock) left SQLAlchemy's side of the kept write
+    connection unable to begin again: a later write whose first statement was a plain Core execute ran in autocommit
+    and was kept though its use case failed (found from outside). A write after a database error gets a new one."""
+    from server import db as db_module
+
+    monkeypatch.setattr(db_module.begin_immediate, "__defaults__", (0.2,))  # give up after 0.2 s, not 30
+    holder = sqlite3.connect(_database_file(luot), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's write in progress
+    try:
+        with pytest.raises(StorageUnavailable):  # 503: nothing was recorded
+            luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A", channel="kiosk")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    with pytest.raises(RuntimeError), luot.db.transaction() as failing:
+        failing.connection().execute(text("UPDATE agency SET name = 'PARTIAL' WHERE id = (SELECT min(id) FROM agency)"))
+        raise RuntimeError("the use case failed after its first statement")
+    assert "PARTIAL" not in _agency_names(_database_file(luot))
+    assert luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A", channel="kiosk").ticket is not None
