@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from contextlib import closing
@@ -206,22 +207,29 @@ def call_next_floors(folder: Path, rounds: int = 500) -> list[Floor]:
     clerk = user.id
     recorded: list[Statement] = []
     phase = ["other"]
-    handed = [0]  # statements `driver_execute` recorded with their parameters, not yet seen by the trace
+    # per connection: statements `driver_execute` recorded with their parameters, not yet seen by the trace (the
+    # server's own threads (the message worker, a line refresh) run statements of their own meanwhile)
+    handed: dict[int, int] = {}
+    timing = threading.get_ident()  # only this thread's statements belong to a timed call next
     plain_execute = prepared.driver_execute
 
+    def phase_here() -> str:
+        return phase[0] if threading.get_ident() == timing else "other"
+
     def recording_execute(connection: Any, sql: str, values: Sequence[Any] = ()) -> Any:
-        recorded.append((id(connection.connection.driver_connection), phase[0], sql, tuple(values)))
-        handed[0] += 1
+        key = id(connection.connection.driver_connection)
+        recorded.append((key, phase_here(), sql, tuple(values)))
+        handed[key] = handed.get(key, 0) + 1
         return plain_execute(connection, sql, values)
 
     def trace(dbapi_connection: Any, _record: Any) -> None:
         key = id(dbapi_connection)
 
         def seen(sql: str) -> None:
-            if handed[0]:
-                handed[0] -= 1
+            if handed.get(key):
+                handed[key] -= 1
             else:
-                recorded.append((key, phase[0], sql, ()))
+                recorded.append((key, phase_here(), sql, ()))
 
         dbapi_connection.set_trace_callback(seen)
 
