@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -78,7 +79,8 @@ def _timed(
 
 
 class Clerk:
-    """One clerk's keep-alive session at one bench counter."""
+    """One clerk's keep-alive session at one bench counter, pressing keys as the console does: each action on the
+    citizen at the counter names the ticket the console shows (`ticket_id`, null for nobody)."""
 
     def __init__(self, server: BenchServer, site: BenchSite, index: int) -> None:
         self.url = server.url
@@ -92,17 +94,31 @@ class Clerk:
         token.raise_for_status()
         self.http.headers["Authorization"] = f"Bearer {token.json()['token']}"
         self.post("open").raise_for_status()
+        self.shown: int | None = None  # the ticket the console shows at the counter (after open: nobody)
 
-    def post(self, action: str) -> Answer:
-        return self.http.post(f"{self.url}/api/v1/counters/{self.counter_id}/{action}", json={}, timeout=60)
+    def post(self, action: str, body: dict[str, Any] | None = None) -> Answer:
+        return self.http.post(f"{self.url}/api/v1/counters/{self.counter_id}/{action}", json=body or {}, timeout=60)
 
     def next(self, timings: Timings) -> bool:
         """Call next (timed) and start serving whoever came; False when nobody was called."""
-        response = _timed(lambda: self.post("next"), timings)
-        if response.status_code != 200 or not (response.json() or {}).get("ticket"):
+        response = _timed(lambda: self.post("next", {"ticket_id": self.shown}), timings)
+        if response.status_code != 200:
+            self._resync()
             return False
-        self.post("start")
+        ticket = (response.json() or {}).get("ticket")
+        self.shown = ticket["id"] if ticket else None
+        if ticket is None:
+            return False
+        if self.post("start", {"ticket_id": self.shown}).status_code != 200:
+            self._resync()
         return True
+
+    def _resync(self) -> None:
+        """After a refused action: the console's view of the counter is read again, as the console does."""
+        answer = self.http.get(f"{self.url}/api/v1/counters/{self.counter_id}", timeout=60)
+        if answer.status_code == 200:
+            current = (answer.json() or {}).get("counter", {}).get("current")
+            self.shown = current["id"] if current else None
 
 
 def double_calls(server: BenchServer) -> tuple[int, int]:

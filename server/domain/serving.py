@@ -76,7 +76,7 @@ def call_next(
     TicketStillCalled (409, the citizen called last has not come yet), NoTicketWaiting (409).
     """
     connection = session.connection()
-    counter, current = clerk_counter_and_current(connection, counter_id, user_id)
+    counter, current = counter_at_hand(session, counter_id, user_id)
     if counter.status == CounterStatus.PAUSED:
         raise errors.CounterPaused()
     if counter.status != CounterStatus.OPEN:
@@ -136,6 +136,33 @@ def clerk_counter_and_current(
     (`rows.counter_with_ticket`). Raises UnknownCounter (404) or WrongCounter (403)."""
     counter, ticket = rows.counter_with_ticket(connection, counter_id)
     return held_by(counter, user_id), ticket if ticket is not None and ticket.status in AT_COUNTER else None
+
+
+#: `session.info` key: the rows `keep_read` kept for this transaction, as (counter id, clerk id, counter, current).
+_KEPT_READ = "luot.counter_read"
+
+
+def keep_read(
+    session: Session, counter_id: int, user_id: int, counter: SimpleNamespace, current: SimpleNamespace | None
+) -> None:
+    """Keeps what `clerk_counter_and_current` just read in this write transaction for the use case that follows
+    at once (`counter_at_hand`): the console's `ticket_id` check reads the counter and its citizen, and call next
+    or start would read them again in the same transaction, with nothing written in between (issue 13)."""
+    session.info[_KEPT_READ] = (counter_id, user_id, counter, current)
+
+
+def forget_read(session: Session) -> None:
+    """Drops what `keep_read` kept, if the use case did not take it."""
+    session.info.pop(_KEPT_READ, None)
+
+
+def counter_at_hand(session: Session, counter_id: int, user_id: int) -> tuple[SimpleNamespace, SimpleNamespace | None]:
+    """`clerk_counter_and_current` for this transaction: the rows `keep_read` kept for the same counter and clerk
+    (taken once: the use case changes them), else read now. Raises UnknownCounter (404) or WrongCounter (403)."""
+    kept = session.info.pop(_KEPT_READ, None)
+    if kept is not None and kept[0] == counter_id and kept[1] == user_id:
+        return kept[2], kept[3]
+    return clerk_counter_and_current(session.connection(), counter_id, user_id)
 
 
 def _finish_row(
@@ -244,7 +271,7 @@ def start(session: Session, now: datetime, counter_id: int, user_id: int) -> Out
     """The called citizen is at the desk: service starts. Raises UnknownCounter, WrongCounter,
     NoCurrentTicket, InvalidTransition (409, not called)."""
     connection = session.connection()
-    counter, ticket = clerk_counter_and_current(connection, counter_id, user_id)
+    counter, ticket = counter_at_hand(session, counter_id, user_id)
     if ticket is None:
         raise errors.NoCurrentTicket()
     ticket.status = advance(Action.START, ticket.status, ticket.display_number)

@@ -13,8 +13,9 @@ from flask.testing import FlaskClient
 from sqlmodel import col, func, select
 
 from server.context import Luot
-from server.domain import errors
-from server.domain.queueing import call_next, expecting_ticket, finish, issue_ticket, open_counter
+from server.domain import errors, rows
+from server.domain.queueing import call_next, expecting_ticket, finish, issue_ticket, open_counter, start
+from server.domain.vocabulary import TicketStatus
 from server.models import Counter, Ticket, TicketDossier, TicketEvent
 from tests.support.api import act, bearer, issue, staff_token
 from tests.support.openapi_check import checked_client
@@ -195,3 +196,52 @@ def test_the_openapi_document_offers_ticket_id_on_every_action_at_the_counter(cl
         schema = operation["requestBody"]["content"]["application/json"]["schema"]
         assert "ticket_id" in schema["properties"], action
         assert "ticket_changed" in operation["summary"], action
+
+
+@pytest.fixture
+def counter_reads(monkeypatch) -> list[int]:
+    """The counters read by `rows.counter_with_ticket` (the real read, counted as it passes)."""
+    reads: list[int] = []
+    real = rows.counter_with_ticket
+
+    def counted(connection: Any, counter_id: int) -> Any:
+        reads.append(counter_id)
+        return real(connection, counter_id)
+
+    monkeypatch.setattr(rows, "counter_with_ticket", counted)
+    return reads
+
+
+def test_call_next_and_start_take_the_checks_read_instead_of_reading_again(luot, world, counter_reads):
+    """The console names its ticket on every key press: the check's read of the counter and its citizen serves the
+    use case too (issue 13), one read per press, and the press does what it did."""
+    c1, clerk1 = world.counters["c1"], world.users["clerk1"]
+    luot.run(open_counter, c1, clerk1)
+    x = luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
+    y = luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
+    counter_reads.clear()
+    assert luot.run(expecting_ticket(call_next), c1, clerk1, ticket_id=None).ticket.id == x.id
+    assert counter_reads == [c1]
+    assert luot.run(expecting_ticket(start), c1, clerk1, ticket_id=x.id).ticket.status == TicketStatus.SERVING
+    assert counter_reads == [c1, c1]
+    called = luot.run(expecting_ticket(call_next), c1, clerk1, ticket_id=x.id)
+    assert called.ticket.id == y.id and counter_reads == [c1, c1, c1]
+    with luot.db.read() as session:
+        assert session.get(Ticket, x.id).status == TicketStatus.DONE  # the citizen served was finished by the press
+
+
+def test_a_kept_read_serves_only_the_use_case_it_was_read_for(luot, world, clock, counter_reads):
+    """A use case that does not take the check's read (finish) leaves none behind: a call next after it in the
+    same session reads the counter as the finish left it, not as the check saw it."""
+    c1, clerk1 = world.counters["c1"], world.users["clerk1"]
+    luot.run(open_counter, c1, clerk1)
+    x = luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
+    y = luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A").ticket
+    luot.run(call_next, c1, clerk1)
+    with luot.db.write() as session:
+        finished = expecting_ticket(finish)(session, clock.now(), c1, clerk1, ticket_id=x.id)
+        assert finished.ticket.id == x.id
+        counter_reads.clear()
+        called = call_next(session, clock.now(), c1, clerk1)
+        assert called.ticket.id == y.id and counter_reads == [c1]
+        assert [type(event).__name__ for event in called.events] == ["TicketCalled", "CounterChanged"]
