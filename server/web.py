@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from server.context import luot
 from server.errors_http import answers_json
-from server.write_health import disk_free_bytes
+from server.write_health import disk_free_bytes, disk_full
 
 web = Blueprint("web", __name__)
 
@@ -18,8 +18,9 @@ web = Blueprint("web", __name__)
 @web.get("/healthz")
 @answers_json
 def healthz() -> ResponseReturnValue:
-    """200 when the database answers and writes succeed; 503 otherwise, with what a supervisor can act on:
-    {status, database, writes: {last_ok, last_failure, failure, failing}, write_probe, disk_free_bytes, …}.
+    """200 when the database answers, writes succeed and the disk has room; 503 otherwise, with what a supervisor
+    can act on: {status, database, writes: {last_ok, last_failure, failure, failing}, write_probe, disk_free_bytes,
+    disk ("ok", "full": under `write_health.DISK_FULL_BELOW_BYTES` free), …}.
 
     The database is probed on a fresh connection for PostgreSQL (bounded by LUOT_DB_TIMEOUT even when the server
     hangs). After a failed write, a write probe runs (SQLite: a write transaction that rewrites the header's
@@ -27,7 +28,9 @@ def healthz() -> ResponseReturnValue:
     """
     ctx = luot()
     body: dict[str, Any] = {"async_mode": ctx.settings.async_mode, "time": ctx.clock.now().isoformat()}
-    body["disk_free_bytes"] = disk_free_bytes(ctx.settings.instance_path)
+    free = body["disk_free_bytes"] = disk_free_bytes(ctx.settings.instance_path)
+    full = disk_full(free)
+    body["disk"] = "full" if full else "ok"
     try:
         with ctx.db.probe() as conn:
             conn.execute(text("SELECT 1"))
@@ -38,8 +41,9 @@ def healthz() -> ResponseReturnValue:
     if ctx.run.health.failing and ctx.db.is_sqlite:
         body["write_probe"] = _write_probe(ctx)
     writes = ctx.run.health.report()
-    body.update(writes=writes, status="error" if writes["failing"] else "ok")
-    return jsonify(body), 503 if writes["failing"] else 200
+    failing = writes["failing"] or full
+    body.update(writes=writes, status="error" if failing else "ok")
+    return jsonify(body), 503 if failing else 200
 
 
 def _write_probe(ctx: Any) -> str:

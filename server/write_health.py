@@ -48,6 +48,18 @@ class WriteHealth:
         }
 
 
+#: Below this many free bytes the disk counts as full (`/healthz` answers 503): SQLite's WAL grows by whole pages
+#: (4 KiB each, a call next writes about ten), so a write may fail at any moment. Above a disk's last megabyte a
+#: write may still succeed now and then (a WAL restarted from its start needs no new space: on a full 16 MiB disk
+#: every third kiosk tap still landed, and a write probe with them), so the writes' own outcome cannot say it alone.
+DISK_FULL_BELOW_BYTES = 1 << 20
+
+
+def disk_full(free_bytes: int | None) -> bool:
+    """Whether `free_bytes` (from `disk_free_bytes`; None: unknown, not full) leaves the disk in effect full."""
+    return free_bytes is not None and free_bytes < DISK_FULL_BELOW_BYTES
+
+
 def disk_free_bytes(folder: Path) -> int | None:
     """Free bytes on the file system of `folder` (the SQLite database, the audio cache); None if unknown."""
     try:

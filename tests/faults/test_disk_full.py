@@ -42,14 +42,16 @@ def test_a_full_disk_shows_in_healthz_and_clears_after_space_is_freed(small_disk
         assert 503 in statuses and 500 not in statuses, statuses
         full = requests.get(f"{server.url}/healthz", timeout=10)
         report = full.json()
-        assert full.status_code == 503, report
-        assert report["writes"]["failing"] and "full" in report["writes"]["failure"].lower(), report
-        assert report["disk_free_bytes"] is not None and report["disk_free_bytes"] < 1 << 20
+        assert full.status_code == 503 and report["status"] == "error", (statuses, report)
+        assert report["disk"] == "full" and report["disk_free_bytes"] < 1 << 20, report
+        # the failed writes said why (a write now and then may still land: a WAL restarted from its start needs no
+        # new space, so whether the latest one, or the probe, failed is the disk's luck; the disk's own check is not)
+        assert report["writes"]["last_failure"] and "full" in report["writes"]["failure"].lower(), report
 
         filler.unlink()
         freed = requests.get(f"{server.url}/healthz", timeout=10)  # no ticket issued in between: the probe
-        assert freed.status_code == 200, freed.json()
-        assert freed.json()["write_probe"] == "ok" and not freed.json()["writes"]["failing"]
+        assert freed.status_code == 200 and freed.json()["disk"] == "ok", freed.json()
+        assert freed.json().get("write_probe", "ok") == "ok" and not freed.json()["writes"]["failing"]
         assert kiosk.post("/tickets", {"service": "TP-A"}).status_code == 201
         kiosk.close()
     finally:
