@@ -8,7 +8,7 @@ that was in the database. It is answered 503 `storage_unconfirmed` instead ("it 
 same request again is safe") — a kiosk's tap repeats with its Idempotency-Key and gets the ticket if it exists,
 a console's action carries its `ticket_id` and is refused 409 if the call went through.
 
-`watch(engine)` marks the request when a write connection sends COMMIT; the Session's `after_commit` (or
+`watch(engine)` marks the request when a write connection sends COMMIT (`sending`); the Session's `after_commit` (or
 `answered()`, for a transaction committed on its connection alone) clears the mark once the database has answered.
 `unconfirmed()` tells the error handlers which 503 to give.
 """
@@ -43,10 +43,12 @@ class StorageUnconfirmed(DomainError):
 def watch(engine: Engine) -> None:
     """Marks the current request when one of `engine`'s write connections (execution option `luot_write`)
     sends COMMIT."""
-    event.listen(engine, "commit", _sent)
+    event.listen(engine, "commit", sending)
 
 
-def _sent(conn: Any) -> None:
+def sending(conn: Any) -> None:
+    """Marks the current request: write connection `conn` is sending COMMIT (the engine's commit event; a COMMIT
+    sent on the DBAPI connection, `server.write_transaction`, calls it itself)."""
     if has_request_context() and conn.get_execution_options().get("luot_write"):
         setattr(g, _SENT, True)
 

@@ -25,7 +25,7 @@ from sqlmodel import Session
 from server import commit_outcome
 from server.domain.prepared import driver_execute
 from server.settings import Settings
-from server.write_transaction import WriteTransaction
+from server.write_transaction import WriteTransaction, driver_in_transaction, end_on_driver
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,8 @@ class Database:
         (`server.write_transaction`). SQLite's writes share one connection kept between them (`_writer`)."""
         lock = self._write_lock if self.is_sqlite else _NullLock()
         with lock, self._write_connection() as conn:
-            transaction = WriteTransaction(conn, self._info(), commit_outcome.answered)
+            begin = begin_immediate if self.is_sqlite else None  # SQLite: begun and ended on the driver
+            transaction = WriteTransaction(conn, self._info(), commit_outcome.answered, begin, commit_outcome.sending)
             spent = False  # the connection may be in a state no later write should inherit
             try:
                 yield transaction
@@ -137,7 +138,7 @@ class Database:
                 raise
             finally:
                 transaction.close()
-                if spent or conn.get_transaction() is not None:
+                if spent or conn.get_transaction() is not None or driver_in_transaction(conn):
                     self._drop_writer(conn)
 
     @contextmanager
@@ -161,6 +162,8 @@ class Database:
         conn = kept
         if conn.get_transaction() is not None:  # left by an interrupted write (active or not): nothing committed
             conn.rollback()
+        if driver_in_transaction(conn):  # the same, begun on the driver
+            end_on_driver(conn, "ROLLBACK")
         self._writer_busy = True
         try:
             yield conn
@@ -268,6 +271,8 @@ def _install_sqlite_pragmas(engine: Engine, synchronous: str) -> None:
     def _on_begin(conn: Any) -> None:
         # Straight on the DBAPI connection: every read and write transaction begins here, and a Core execution
         # costs several times sqlite3's own work (issue 13). Its errors are raised as a Core execution's would be.
+        if driver_in_transaction(conn):  # begun on the driver (`WriteTransaction`): SQLAlchemy takes it over
+            return
         if conn.get_execution_options().get("luot_write"):
             begin_immediate(conn)
         else:

@@ -10,6 +10,7 @@ from sqlalchemy.sql import Executable
 from sqlmodel import Session
 
 from server.domain.errors import NumbersExhausted
+from server.domain.prepared import Prepared
 from server.models import DailyNumber, NumberSequence, table_of
 
 
@@ -27,14 +28,19 @@ def _upsert(dialect: str) -> Executable:
     )
 
 
-_UPSERTS = {"postgresql": _upsert("postgresql"), "sqlite": _upsert("sqlite")}  # built once: issued every ticket
+#: Built once (issued every ticket); prebuilt statements (`server.domain.prepared`): on SQLite run on the driver, in
+#: the transaction the ticket's write began there (no SQLAlchemy Core execution, no transaction taken over by it).
+_UPSERTS = {"postgresql": Prepared(_upsert("postgresql")), "sqlite": Prepared(_upsert("sqlite"))}
 
 
 def allocate_number(session: Session, sequence: NumberSequence, service_date: date) -> int:
     """The next number of `sequence` on `service_date`; rolls back with the ticket if it fails."""
     connection = session.connection()
-    statement = _UPSERTS[connection.dialect.name]
-    ordinal = connection.execute(statement, {"sequence_id": sequence.id, "service_date": service_date}).scalar_one()
+    bumped = _UPSERTS[connection.dialect.name].values(
+        connection, {"sequence_id": sequence.id, "service_date": service_date}
+    )
+    assert bumped is not None, "an upsert … RETURNING returns its row"
+    ordinal = int(bumped[0])
     number = sequence.first_number + ordinal - 1
     if number > sequence.last_number:
         raise NumbersExhausted()

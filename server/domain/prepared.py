@@ -104,7 +104,8 @@ class Prepared:
         values = [
             get(name, own) if convert is None else convert(get(name, own)) for name, convert, own in compiled.binds
         ]
-        if not connection.in_transaction():
+        driver: Any = connection.connection.driver_connection
+        if not (connection.in_transaction() or driver.in_transaction):  # (begun on the driver: `WriteTransaction`)
             connection.begin()  # as a Core execution would (autobegin): on SQLite the engine's BEGIN
         return driver_execute(connection, compiled.sql, values)
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask, g
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from server import commit_outcome
 from server.context import Luot
 from server.domain.outcome import Outcome
+from server.domain.prepared import driver_execute
 from server.domain.queueing import call_next, issue_ticket, open_counter
 from server.models import Agency, Ticket
 from server.runner import StorageUnavailable
@@ -91,9 +95,62 @@ def test_a_bare_commit_that_came_back_is_not_unconfirmed(app: Flask, luot: Luot,
 
         with pytest.raises(Lost), luot.db.transaction() as transaction:
             transaction.connection().execute(text("UPDATE agency SET name = name"))
-            commit_outcome._sent(transaction.connection())  # the engine's commit event, then no answer
+            commit_outcome.sending(transaction.connection())  # the engine's commit event, then no answer
             raise Lost()
         assert commit_outcome.unconfirmed()  # the mark stays when the answer never came
+
+
+@pytest.fixture
+def engine_transactions(luot: Luot) -> Iterator[list[str]]:
+    """The engine's own begin, commit and rollback events (SQLAlchemy's transactions) on write connections."""
+    seen: list[str] = []
+
+    def heard(name: str, conn: Any) -> None:
+        if conn.get_execution_options().get("luot_write"):
+            seen.append(name)
+
+    listeners = {name: functools.partial(heard, name) for name in TRANSACTION_EVENTS}
+    for name, listener in listeners.items():
+        event.listen(luot.db.engine, name, listener)
+    yield seen
+    for name, listener in listeners.items():
+        event.remove(luot.db.engine, name, listener)
+
+
+TRANSACTION_EVENTS = ("begin", "commit", "rollback")
+
+
+def test_the_clerks_hot_path_begins_and_commits_on_the_driver(luot: Luot, world, engine_transactions) -> None:
+    """Issue and call next run BEGIN IMMEDIATE and COMMIT on the DBAPI connection (issue 13): SQLAlchemy's
+    transaction machinery is left out, and what they wrote is committed."""
+    luot.run(open_counter, world.counters["c1"], world.users["clerk1"])
+    assert "begin" in engine_transactions and "commit" in engine_transactions  # an ORM use case: SQLAlchemy's
+    engine_transactions.clear()
+    issued = luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A", channel="kiosk").ticket
+    assert engine_transactions == []
+    called = luot.run(call_next, world.counters["c1"], world.users["clerk1"]).ticket
+    assert engine_transactions == []
+    assert issued is not None and called is not None and called.id == issued.id
+    with sqlite3.connect(_database_file(luot)) as other:  # another connection sees both committed
+        assert other.execute("SELECT status FROM ticket WHERE id = ?", (called.id,)).fetchone() == ("called",)
+
+
+def test_a_driver_commit_that_failed_is_unconfirmed_and_leaves_nothing(app: Flask, luot: Luot, world) -> None:
+    """A COMMIT sent on the DBAPI connection marks the request as a Session's does, and a COMMIT that raised
+    (here a deferred foreign key, checked at COMMIT) keeps the mark and is SQLAlchemy's error, nothing kept."""
+    with app.test_request_context("/"):
+        with pytest.raises(IntegrityError), luot.db.transaction() as transaction:
+            connection = transaction.connection()  # begun on the driver
+            driver_execute(connection, "PRAGMA defer_foreign_keys = ON")
+            driver_execute(
+                connection,
+                "INSERT INTO ticketdossier (ticket_id, code, added_at) VALUES (?, ?, ?)",
+                (10**9, "ORPHAN", "2026-11-18 02:00:00.000000"),
+            )
+        assert commit_outcome.unconfirmed()
+    with sqlite3.connect(_database_file(luot)) as other:
+        assert other.execute("SELECT count(*) FROM ticketdossier WHERE code = 'ORPHAN'").fetchone() == (0,)
+    assert luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A", channel="kiosk").ticket is not None
 
 
 def test_the_write_transaction_reads_as_an_untouched_session(luot: Luot) -> None:
@@ -107,7 +164,7 @@ def test_the_write_transaction_reads_as_an_untouched_session(luot: Luot) -> None
 
 
 def _driver(transaction: WriteTransaction) -> sqlite3.Connection:
-    return transaction.connection().connection.driver_connection  # type: ignore[return-value]
+    return transaction.get_bind().connection.driver_connection  # type: ignore[return-value]  # (begins nothing)
 
 
 def test_sqlite_writes_share_one_kept_connection_and_a_broken_one_is_replaced(luot: Luot, world) -> None:
