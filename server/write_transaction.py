@@ -88,15 +88,16 @@ class WriteTransaction:
             self._session.flush()
 
     def in_transaction(self) -> bool:
-        if self._session is not None:
-            return self._session.in_transaction()
-        return self._connection.in_transaction() or driver_in_transaction(self._connection)
+        session = self._session is not None and self._session.in_transaction()
+        return session or self._connection.in_transaction() or driver_in_transaction(self._connection)
 
     def commit(self) -> None:
-        """Commits what was written (the Session's pending changes flushed first, when there is a Session)."""
+        """Commits what was written (the Session's pending changes flushed first, when there is a Session). What
+        the connection began before a Session that never began its own (made for `expunge_all`, `no_autoflush`,
+        …: it has nothing to commit) is committed too: a Session's commit alone would leave it to be rolled back."""
         if self._session is not None:
             self._session.commit()
-        elif self._connection.in_transaction():
+        if self._connection.in_transaction():
             self._connection.commit()
             self._answered()
         elif driver_in_transaction(self._connection):
@@ -108,7 +109,7 @@ class WriteTransaction:
     def rollback(self) -> None:
         if self._session is not None:
             self._session.rollback()
-        elif self._connection.in_transaction():
+        if self._connection.in_transaction():
             self._connection.rollback()
         elif driver_in_transaction(self._connection):
             end_on_driver(self._connection, "ROLLBACK")

@@ -153,6 +153,26 @@ def test_a_driver_commit_that_failed_is_unconfirmed_and_leaves_nothing(app: Flas
     assert luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A", channel="kiosk").ticket is not None
 
 
+@pytest.mark.parametrize("touch", ["expunge_all", "no_autoflush", "new"])
+def test_a_session_that_never_began_leaves_the_connections_writes_committed(luot: Luot, world, touch: str) -> None:
+    """A Session made after a write on the connection (for an attribute that begins nothing: `expunge_all`,
+    `no_autoflush`, `new`) has no transaction of its own; the connection's write is committed all the same, not
+    dropped with the kept connection (found from outside)."""
+    with luot.db.transaction() as transaction:
+        driver_execute(
+            transaction.connection(), "UPDATE agency SET name = 'Kept' WHERE id = (SELECT min(id) FROM agency)"
+        )
+        if touch == "expunge_all":
+            transaction.expunge_all()
+        elif touch == "no_autoflush":
+            with transaction.no_autoflush:
+                pass
+        else:
+            assert list(transaction.new) == []
+        assert transaction.in_transaction()
+    assert "Kept" in _agency_names(_database_file(luot))
+
+
 def test_the_write_transaction_reads_as_an_untouched_session(luot: Luot) -> None:
     with luot.db.transaction() as transaction:
         assert dict(transaction.identity_map) == {}
