@@ -8,7 +8,9 @@ everything else is the real thing: the database, the disk, espeak-ng, the printe
 from __future__ import annotations
 
 import ctypes
+import json
 import shutil
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -178,6 +180,8 @@ def check_public_url(settings: Settings, timeout: float) -> Check:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as answer:
             status = answer.status
+    except urllib.error.HTTPError as exc:  # it answered, with an error (an OSError too: told apart first)
+        return Check("url", FAIL, f"{url} answered {exc.code}{health_reasons(exc)}")
     except OSError as exc:
         return Check(
             "url",
@@ -187,6 +191,25 @@ def check_public_url(settings: Settings, timeout: float) -> Check:
     if status != 200:
         return Check("url", FAIL, f"{url} answered {status}")
     return Check("url", OK, f"{url} answers")
+
+
+def health_reasons(answer: urllib.error.HTTPError) -> str:
+    """What a `/healthz` answer of 503 says is wrong (`server.web.healthz`: the disk full, writes failing, the
+    database not answering), as " (reason; reason)", or "" when its body says none of it."""
+    try:
+        body = json.loads(answer.read(64 * 1024) or b"{}")
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    writes = body.get("writes")
+    writes = writes if isinstance(writes, dict) else {}
+    reasons = [
+        *(["the disk is full"] if body.get("disk") == "full" else []),
+        *([f"writes fail: {writes.get('failure') or '?'}"] if writes.get("failing") else []),
+        *([f"database: {body.get('database')}"] if body.get("database") not in (None, "ok") else []),
+    ]
+    return f" ({'; '.join(reasons)})" if reasons else ""
 
 
 def run_checks(settings: Settings, probes: Probes | None = None) -> list[Check]:

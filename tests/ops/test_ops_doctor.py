@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import http.server
+import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +17,7 @@ import pytest
 from server.db import Database
 from server.migrate import upgrade
 from server.models import Site
-from server.ops.doctor import FAIL, OK, Probes, exit_status, run_checks
+from server.ops.doctor import FAIL, OK, Probes, check_public_url, exit_status, run_checks
 from server.process import ServerProcess, free_port
 from server.provisioning import create_device
 from server.settings import Settings, load_settings
@@ -142,3 +145,48 @@ def test_the_command_prints_one_line_per_check_and_exits_1_on_failure(healthy: t
     lines = done.stdout.splitlines()
     assert lines[0].startswith("OK    database") and any(line.startswith("FAIL  disk") for line in lines), lines
     assert any(line.startswith("OK    url") for line in lines), lines
+
+
+@pytest.fixture
+def unhealthy_url() -> Iterator[str]:
+    """A real local HTTP server answering `/healthz` as a server on a full disk does (503 and its reasons)."""
+    body = json.dumps(
+        {
+            "status": "error",
+            "database": "ok",
+            "disk": "full",
+            "disk_free_bytes": 0,
+            "writes": {"failing": True, "failure": "OperationalError: database or disk is full"},
+        }
+    ).encode()
+
+    class Full(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Full)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_server_that_answers_503_is_reported_with_its_reasons(healthy, unhealthy_url: str) -> None:
+    """A `/healthz` answering 503 (the disk full) is not "does not answer: is luot serve running?" (found from
+    outside): the check names the status and what the server says is wrong."""
+    settings, _folder = healthy
+    check = check_public_url(dataclasses.replace(settings, public_url=unhealthy_url), timeout=5)
+    assert check.status == FAIL
+    assert "answered 503" in check.detail and "the disk is full" in check.detail, check.detail
+    assert "writes fail: OperationalError: database or disk is full" in check.detail
+    assert "is `luot serve` running" not in check.detail
