@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -117,7 +118,12 @@ class Database:
         caller did); the ORM Session is made only if the caller asks for more than the connection
         (`server.write_transaction`). SQLite's writes share one connection kept between them (`_writer`)."""
         lock = self._write_lock if self.is_sqlite else _NullLock()
-        with lock, self._write_connection() as conn:
+        # One wait for the whole write: this process's earlier writes (the lock here) and another process's lock on
+        # the file (`begin_immediate`) share WRITE_LOCK_WAIT_SECONDS. Each waiting its own 30 s behind the one before
+        # answered a third tap after 90 s, long after the kiosk had given up (found from outside).
+        deadline = time.monotonic() + WRITE_LOCK_WAIT_SECONDS
+        with _held(lock, deadline), self._write_connection() as conn:
+            conn.info[WRITE_DEADLINE] = deadline  # `begin_immediate` waits until then at most
             begin = begin_immediate if self.is_sqlite else None  # SQLite: begun and ended on the driver
             transaction = WriteTransaction(conn, self._info(), commit_outcome.answered, begin, commit_outcome.sending)
             spent = False  # the connection may be in a state no later write should inherit
@@ -249,11 +255,23 @@ def _announce_catalogue_changes(session: Session) -> None:
 
 
 class _NullLock:
-    def __enter__(self) -> None:
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return True
+
+    def release(self) -> None:
         return None
 
-    def __exit__(self, *exc: Any) -> None:
-        return None
+
+@contextmanager
+def _held(lock: Any, deadline: float) -> Iterator[None]:
+    """`lock` held until the block ends, waited for until `deadline` (time.monotonic()) at most; after that the
+    database's "database is locked" (OperationalError), as `begin_immediate` raises it when its wait is over."""
+    if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _install_sqlite_pragmas(engine: Engine, synchronous: str) -> None:
@@ -286,11 +304,19 @@ BUSY_TIMEOUT_MS = 10
 WRITE_LOCK_WAIT_SECONDS = 30.0
 
 
-def begin_immediate(conn: Any, wait: float = WRITE_LOCK_WAIT_SECONDS) -> None:
+#: `Connection.info` key: when the write transaction on that connection stops waiting for a lock (time.monotonic()).
+WRITE_DEADLINE = "luot_write_deadline"
+
+
+def begin_immediate(conn: Any, wait: float | None = None) -> None:
     """BEGIN IMMEDIATE, waiting for another process's write lock (a CLI command, a second server on the file) with
     `time.sleep` between tries — a green sleep under eventlet/gevent, so the rest of the process keeps answering —
-    up to `wait` seconds. Raises the database's OperationalError ("database is locked") when the wait is over."""
-    deadline = time.monotonic() + wait
+    up to `wait` seconds, or (None) until the deadline `Database.transaction` set on the connection
+    (`WRITE_DEADLINE`), or WRITE_LOCK_WAIT_SECONDS. One try is always made. Raises the database's OperationalError
+    ("database is locked") when the wait is over."""
+    deadline = conn.info.get(WRITE_DEADLINE) if wait is None else None
+    if deadline is None:
+        deadline = time.monotonic() + (WRITE_LOCK_WAIT_SECONDS if wait is None else wait)
     pause = 0.002
     while True:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -53,3 +54,39 @@ def test_a_write_waiting_for_the_lock_does_not_stop_the_other_requests(tmp_path:
             locker.execute("ROLLBACK")
         locker.close()
         server.stop()
+
+
+def test_writes_queued_behind_a_locked_file_share_one_wait(luot, world, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes waiting behind one another for a lock another process holds give up together, when the first does:
+    each used to wait its own full time after the one before (30, 60, 90 s for three taps, found from outside)."""
+    from server import db as db_module
+    from server.domain.queueing import issue_ticket
+    from server.runner import StorageUnavailable
+
+    wait = 1.0
+    monkeypatch.setattr(db_module, "WRITE_LOCK_WAIT_SECONDS", wait)
+    database = Path(luot.db.url.removeprefix("sqlite:///"))
+    locker = sqlite3.connect(database, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    outcomes: list[tuple[str, float]] = []
+    began = time.monotonic()
+
+    def tap() -> None:
+        try:
+            luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A", channel="kiosk")
+            outcomes.append(("issued", time.monotonic() - began))
+        except StorageUnavailable:
+            outcomes.append(("503", time.monotonic() - began))
+
+    try:
+        taps = [threading.Thread(target=tap) for _ in range(3)]
+        for thread in taps:
+            thread.start()
+        for thread in taps:
+            thread.join(30)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert [outcome for outcome, _ in outcomes] == ["503"] * 3
+    assert max(seconds for _, seconds in outcomes) < 2 * wait, outcomes  # not 1, 2 and 3 waits
+    assert luot.run(issue_ticket, site_id=world.site_id, service_code="TP-A", channel="kiosk").ticket is not None
