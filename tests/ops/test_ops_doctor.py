@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import http.server
-import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,38 +144,39 @@ def test_the_command_prints_one_line_per_check_and_exits_1_on_failure(healthy: t
     assert any(line.startswith("OK    url") for line in lines), lines
 
 
+#: A real local HTTP server (its own process: an earlier test may have patched this one for eventlet) answering
+#: `/healthz` as a server on a full disk does: 503 and its reasons. It prints its port, then serves.
+_FULL_DISK_SERVER = """
+import http.server, json, sys
+body = json.dumps({"status": "error", "database": "ok", "disk": "full", "disk_free_bytes": 0,
+                   "writes": {"failing": True, "failure": "OperationalError: database or disk is full"}}).encode()
+class Full(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Full)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
 @pytest.fixture
 def unhealthy_url() -> Iterator[str]:
-    """A real local HTTP server answering `/healthz` as a server on a full disk does (503 and its reasons)."""
-    body = json.dumps(
-        {
-            "status": "error",
-            "database": "ok",
-            "disk": "full",
-            "disk_free_bytes": 0,
-            "writes": {"failing": True, "failure": "OperationalError: database or disk is full"},
-        }
-    ).encode()
-
-    class Full(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(503)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Full)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    process = subprocess.Popen([sys.executable, "-c", _FULL_DISK_SERVER], stdout=subprocess.PIPE, text=True)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        assert process.stdout is not None
+        port = int(process.stdout.readline())  # it listens before it prints
+        yield f"http://127.0.0.1:{port}"
     finally:
-        server.shutdown()
-        server.server_close()
+        process.kill()
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def test_a_server_that_answers_503_is_reported_with_its_reasons(healthy, unhealthy_url: str) -> None:
