@@ -24,9 +24,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from server import commit_outcome
-from server.domain.prepared import driver_execute
+from server.domain.prepared import driver_execute, driver_in_transaction
 from server.settings import Settings
-from server.write_transaction import WriteTransaction, driver_in_transaction, end_on_driver
+from server.write_transaction import WriteTransaction
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class Database:
         if conn.get_transaction() is not None:  # left by an interrupted write (active or not): nothing committed
             conn.rollback()
         if driver_in_transaction(conn):  # the same, begun on the driver
-            end_on_driver(conn, "ROLLBACK")
+            driver_execute(conn, "ROLLBACK")
         self._writer_busy = True
         try:
             yield conn

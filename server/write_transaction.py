@@ -26,8 +26,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, exc
+from sqlalchemy import Connection
 from sqlmodel import Session
+
+from server.domain.prepared import driver_execute, driver_in_transaction
 
 
 class WriteTransaction:
@@ -103,7 +105,7 @@ class WriteTransaction:
         elif driver_in_transaction(self._connection):
             if self._sending is not None:
                 self._sending(self._connection)
-            end_on_driver(self._connection, "COMMIT")
+            driver_execute(self._connection, "COMMIT")
             self._answered()
 
     def rollback(self) -> None:
@@ -112,26 +114,8 @@ class WriteTransaction:
         if self._connection.in_transaction():
             self._connection.rollback()
         elif driver_in_transaction(self._connection):
-            end_on_driver(self._connection, "ROLLBACK")
+            driver_execute(self._connection, "ROLLBACK")
 
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
-
-
-def driver_in_transaction(connection: Connection) -> bool:
-    """Whether the connection's DBAPI connection has a transaction open (one SQLAlchemy may not know of); False
-    for a closed or invalidated connection (asking it would connect it again)."""
-    if connection.closed or connection.invalidated:
-        return False
-    return bool(getattr(connection.connection.driver_connection, "in_transaction", False))
-
-
-def end_on_driver(connection: Connection, verb: str) -> None:
-    """COMMIT or ROLLBACK on the DBAPI connection; its errors raised as SQLAlchemy's, as a Core execution's are."""
-    driver = connection.connection.driver_connection
-    dbapi = connection.dialect.loaded_dbapi
-    try:
-        driver.commit() if verb == "COMMIT" else driver.rollback()  # type: ignore[union-attr]
-    except dbapi.Error as error:
-        raise exc.DBAPIError.instance(verb, (), error, dbapi.Error) from error

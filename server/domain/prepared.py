@@ -104,8 +104,7 @@ class Prepared:
         values = [
             get(name, own) if convert is None else convert(get(name, own)) for name, convert, own in compiled.binds
         ]
-        driver: Any = connection.connection.driver_connection
-        if not (connection.in_transaction() or driver.in_transaction):  # (begun on the driver: `WriteTransaction`)
+        if not (connection.in_transaction() or driver_in_transaction(connection)):  # (`WriteTransaction`'s BEGIN)
             connection.begin()  # as a Core execution would (autobegin): on SQLite the engine's BEGIN
         return driver_execute(connection, compiled.sql, values)
 
@@ -133,6 +132,14 @@ def driver_execute(connection: Connection, sql: str, values: Sequence[Any] = ())
         return connection.connection.driver_connection.execute(sql, values)  # type: ignore[union-attr]
     except dbapi.Error as error:
         raise exc.DBAPIError.instance(sql, values, error, dbapi.Error) from error
+
+
+def driver_in_transaction(connection: Connection) -> bool:
+    """Whether the connection's DBAPI connection has a transaction open (one SQLAlchemy may not know of: begun with
+    `driver_execute`); False for a closed or invalidated connection (asking it would connect it again)."""
+    if connection.closed or connection.invalidated:
+        return False
+    return bool(getattr(connection.connection.driver_connection, "in_transaction", False))
 
 
 def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
