@@ -35,6 +35,7 @@ from server.errors_http import HTTP_MESSAGES, answers_json, error_response
 from server.i18n import translate
 from server.maintenance import close_for_reading
 from server.models import Agency, Counter, Service, Site, User
+from server.off_hub import off_hub
 from server.sessions import end_session, start_session
 from server.signin import sign_in
 from server.stats import export_worker, exports, numbers
@@ -324,7 +325,7 @@ def incomplete_warning(report: exports.Report) -> str:
 
 def read_history(db: Database, filters: Filters, now: datetime, with_plan: bool) -> tuple[History, dict | None]:
     """The figures (and the Erlang staffing plan) in one read session: today's log is read once.
-    Runs off the hub (exports.off_hub): it is the slow part of a long range."""
+    Runs off the hub (server.off_hub): it is the slow part of a long range."""
     with db.read() as db_session:
         result = history(db_session, filters, now)
         plan = staffing(db_session, filters, now) if with_plan else None
@@ -398,7 +399,7 @@ def history_page() -> ResponseReturnValue:
     filters, sites, _left = load_history(principal)
     ctx = luot()
     # counters are opened per site: the Erlang plan is drawn when one site is chosen
-    result, plan = exports.off_hub(
+    result, plan = off_hub(
         ctx.settings.async_mode, read_history, ctx.db, filters, ctx.clock.now(), len(filters.site_ids) == 1
     )
     with ctx.db.read() as db_session:

@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from server.off_hub import off_hub
+
 Result = TypeVar("Result")
 
 
@@ -29,15 +31,7 @@ class PasswordWork:
 
     def run(self, function: Callable[..., Result], *args: Any) -> Result:
         with self._slots:
-            if self.async_mode == "eventlet":
-                from eventlet import tpool
-
-                return tpool.execute(function, *args)
-            if self.async_mode == "gevent":
-                import gevent
-
-                return gevent.get_hub().threadpool.apply(function, args)
-            return function(*args)
+            return off_hub(self.async_mode, function, *args)
 
 
 _work = PasswordWork()

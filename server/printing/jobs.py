@@ -35,6 +35,7 @@ from flask_socketio import SocketIO
 from server.clock import LOCAL_TZ, Clock
 from server.db import Database
 from server.domain.vocabulary import DeviceKind, priority_label
+from server.off_hub import off_hub
 from server.printing.agent_messages import PrintAck, PrinterReport, read_message
 from server.printing.backends import NetworkBackend, PrinterBackend, PrinterError, PrinterStatus, open_printer
 from server.printing.layout import Layout, load_builtin_layout
@@ -389,16 +390,7 @@ class PrintService:
 
     def _offload(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run rendering and printer I/O on a real thread so the hub keeps serving (eventlet, gevent)."""
-        mode = self.socketio.async_mode
-        if mode == "eventlet":
-            from eventlet import tpool
-
-            return tpool.execute(function, *args)
-        if mode == "gevent":
-            import gevent
-
-            return gevent.get_hub().threadpool.apply(function, args)
-        return function(*args)
+        return off_hub(self.socketio.async_mode, function, *args)
 
     def _start_probe(self, spec: str) -> None:
         with self._cond:

@@ -3,7 +3,7 @@
 Every export shows the same figures as the history page (server.stats.queries.figures). Text is NFC and the
 PDF embeds a TTF with Vietnamese glyphs (reportlab does no shaping). Building a file is pure-Python CPU
 work that would hold the server's GIL: the dashboard's downloads are built in a child process
-(server.stats.export_worker); `off_hub` remains for shorter work (the history page).
+(server.stats.export_worker); shorter work (the history page) runs off the hub (`server.off_hub`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from server.domain.errors import N_
 from server.domain.vocabulary import Label
@@ -27,7 +27,6 @@ from server.stats.queries import History
 from server.stats.report_header import ReportHeader
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/noto"))
-T = TypeVar("T")
 
 # (msgid, figure key, kind) — kind: int | min | share
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -345,20 +344,3 @@ def escape_xml(text: str) -> str:
 
 
 BUILDERS: dict[str, Callable[[Report], bytes]] = {"csv": to_csv, "xlsx": to_xlsx, "pdf": to_pdf}
-
-
-# ---------------------------------------------------------------- off the hub
-
-
-def off_hub(async_mode: str, work: Callable[..., T], *args: Any) -> T:
-    """Runs blocking `work` in a native thread under eventlet/gevent, so the hub keeps serving. Pure-Python
-    work still holds the GIL meanwhile: long builds belong in a child process (server.stats.export_worker)."""
-    if async_mode == "eventlet":
-        from eventlet import tpool
-
-        return tpool.execute(work, *args)
-    if async_mode == "gevent":
-        import gevent
-
-        return gevent.get_hub().threadpool.apply(work, args)
-    return work(*args)
