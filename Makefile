@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export LUOT_INSTANCE_DIR ?= $(CURDIR)/instance
-# The suite's workers (pytest-xdist, one test file at a time each): the machine's cores, at most 4.
-TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
+# The suite's workers: 1 runs it in one process (CI); 2 or more run test files in parallel (pytest-xdist), faster
+# but not yet flake-free: 2 of 3 runs on 2 cores had one timing failure (README).
+TEST_WORKERS ?= 1
 
 .PHONY: demo test setup system-deps python-deps web lint bench demo-scale lock bundle clean
 
@@ -21,7 +22,7 @@ demo: setup
 test: setup
 	./scripts/system-deps.sh --test
 	$(MAKE) lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # The habits that run: Python style and format, types (mypy: [tool.mypy] files), browser JS (eslint.config.mjs).
 lint: python-deps node_modules/.installed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -20,11 +21,14 @@ from tests.support.world import World, build_world
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Test files that start server processes (`slow`) run first, each file's tests in their own order.
+    """On parallel workers only: test files that start server processes (`slow`) run first, each file's tests in
+    their own order.
 
-    `make test` runs the files on several workers (pytest-xdist, `--dist loadfile`), each worker taking the next file
-    when it is done: slow files handed out last left one worker running a bundle install or a backup under load
-    alone for minutes at the end. Started first, they overlap the many quick files instead."""
+    `make test TEST_WORKERS=2` runs the files on several workers (pytest-xdist, `--dist loadfile`), each worker
+    taking the next file when it is done: slow files handed out last left one worker running a bundle install or a
+    backup under load alone for minutes at the end. Started first, they overlap the many quick files instead."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return  # one process: the files' own order
     slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
     items.sort(key=lambda item: item.path not in slow_files)  # stable: the order within each group is kept
 
