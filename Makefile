@@ -7,9 +7,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export LUOT_INSTANCE_DIR ?= $(CURDIR)/instance
-# The suite's workers: 1 runs it in one process (CI); 2 or more run test files in parallel (pytest-xdist), faster
-# but not yet flake-free: 2 of 3 runs on 2 cores had one timing failure (README).
-TEST_WORKERS ?= 1
+# The suite's workers: test files run in parallel on the machine's cores, at most 4 (pytest-xdist, one file per
+# worker at a time); `make test TEST_WORKERS=1` runs it in one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n > 4 ? 4 : n )))
 
 .PHONY: demo test setup system-deps python-deps web lint bench demo-scale lock bundle clean
 

@@ -79,10 +79,18 @@ LAYOUT_JS = r"""
 """
 
 GLYPH_HEIGHT_JS = r"""
-(el) => {
+(selector) => {
+  // Queried and measured in one evaluation: a board redraws its latest call (replaceChildren) as events and
+  // snapshots arrive, and a detached element's computed style is empty, which the canvas would refuse as a font
+  // and silently measure in its default 10px sans-serif.
+  const el = document.querySelector(selector);
+  if (!el || !el.isConnected) return null;
   const style = getComputedStyle(el);
   const context = document.createElement("canvas").getContext("2d");
-  context.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  context.font = font;
+  const size = /([\d.]+)px/.exec(context.font);
+  if (!size || Math.abs(parseFloat(size[1]) - parseFloat(style.fontSize)) > 0.5) return null;
   const metrics = context.measureText(el.textContent.trim());
   return metrics.actualBoundingBoxAscent + metrics.actualBoundingBoxDescent;
 }
@@ -94,24 +102,23 @@ def layout_report(page: Any, page_scrolls: bool = False) -> dict[str, Any]:
     return page.evaluate(LAYOUT_JS, page_scrolls)
 
 
-def glyph_height(page: Any, selector: str) -> float:
-    """The height in px of the inked glyphs of the element's text (digits: their cap height), not its line box."""
-    return page.locator(selector).first.evaluate(GLYPH_HEIGHT_JS)
+def glyph_height(page: Any, selector: str) -> float | None:
+    """The height in px of the inked glyphs of the text of the first element matching `selector` (digits: their
+    cap height), not its line box; None when no such element is shown or its font could not be read."""
+    return page.evaluate(GLYPH_HEIGHT_JS, selector)
 
 
 def glyph_height_reaching(page: Any, selector: str, minimum: float, timeout_ms: float = 10_000) -> float:
-    """`glyph_height` once it reaches `minimum` px, or as it is after `timeout_ms`: a board redraws its latest call
-    as events and snapshots arrive (a placeholder for a moment, then the number fitted), so one reading can fall
-    in between; a number that never reaches `minimum` still fails the caller's assertion."""
+    """`glyph_height` once it reaches `minimum` px (the reading that reached it), or the last reading after
+    `timeout_ms` (0 when nothing could be measured): a board redraws its latest call as events and snapshots
+    arrive (a placeholder for a moment, then the number fitted), so one reading can fall in between; a number that
+    never reaches `minimum` still fails the caller's assertion."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    condition = (
-        "([selector, minimum]) => { const el = document.querySelector(selector);"
-        f" return !!el && ({GLYPH_HEIGHT_JS})(el) >= minimum; }}"
-    )
+    condition = f"([selector, minimum]) => {{ const h = ({GLYPH_HEIGHT_JS})(selector); return h >= minimum ? h : 0; }}"
     with contextlib.suppress(PlaywrightTimeout):
-        page.wait_for_function(condition, arg=[selector, minimum], timeout=timeout_ms)
-    return glyph_height(page, selector)
+        return float(page.wait_for_function(condition, arg=[selector, minimum], timeout=timeout_ms).json_value())
+    return glyph_height(page, selector) or 0.0
 
 
 def screenshot(page: Any, name: str, full_page: bool = False) -> Path:
