@@ -158,6 +158,10 @@ def test_a_phone_connecting_while_events_wait_to_be_sent_does_not_replay_them_af
     finally:
         outgoing.defer = False
     received += phone.get_received()
+    # The line's figures (queue.changed, ticket.progress) go out whenever its refresh runs, here the one the issue
+    # above scheduled, and may reach the phone between its joining the site's rooms and its snapshot: they say
+    # nothing of the ticket's state. Its own events must not follow a snapshot that already shows them.
+    received = [m for m in received if m["name"] not in {"queue.changed", "ticket.progress"}]
     names_seen = [m["name"] for m in received]
-    assert names_seen[0] == "snapshot" and received[0]["args"][0]["ticket"]["status"] == "done"
+    assert names_seen[0] == "snapshot" and received[0]["args"][0]["ticket"]["status"] == "done", names_seen
     assert "ticket.called" not in names_seen, names_seen
