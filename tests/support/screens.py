@@ -84,11 +84,10 @@ GLYPH_HEIGHT_JS = r"""
   // snapshots arrive, and a detached element's computed style is empty, which the canvas would refuse as a font
   // and silently measure in its default 10px sans-serif.
   const el = document.querySelector(selector);
-  if (!el || !el.isConnected) return null;
+  if (!el) return null;
   const style = getComputedStyle(el);
   const context = document.createElement("canvas").getContext("2d");
-  const font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
-  context.font = font;
+  context.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
   const size = /([\d.]+)px/.exec(context.font);
   if (!size || Math.abs(parseFloat(size[1]) - parseFloat(style.fontSize)) > 0.5) return null;
   const metrics = context.measureText(el.textContent.trim());
